@@ -1,0 +1,192 @@
+//! Body part identifiers and references (RFC 5272 §3.2.2, §3.2.3, §6.1.1, §6.17).
+
+use alloc::vec::Vec;
+
+use der::{Choice, DecodeValue, EncodeValue, FixedTag, Header, Length, Reader, Tag, Writer};
+
+use const_oid::{AssociatedOid, ObjectIdentifier};
+
+use crate::oid;
+
+/// `BodyPartID` (RFC 5272 §3.2.2).
+///
+/// ```text
+/// BodyPartID ::= INTEGER(0..4294967295)
+/// ```
+///
+/// `u32` covers exactly the constrained range; der rejects negative and larger values.
+pub type BodyPartId = u32;
+
+/// Implements the der traits for a newtype around `Vec<T>` that is a `SEQUENCE OF T`.
+macro_rules! sequence_of_newtype {
+    ($name:ident, $item:ty) => {
+        impl<'a> DecodeValue<'a> for $name {
+            type Error = der::Error;
+
+            fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
+                Vec::<$item>::decode_value(reader, header).map(Self)
+            }
+        }
+
+        impl EncodeValue for $name {
+            fn value_len(&self) -> der::Result<Length> {
+                self.0.value_len()
+            }
+
+            fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
+                self.0.encode_value(writer)
+            }
+        }
+
+        impl FixedTag for $name {
+            const TAG: Tag = Tag::Sequence;
+        }
+
+        impl From<Vec<$item>> for $name {
+            fn from(items: Vec<$item>) -> Self {
+                Self(items)
+            }
+        }
+
+        impl core::ops::Deref for $name {
+            type Target = [$item];
+
+            fn deref(&self) -> &[$item] {
+                &self.0
+            }
+        }
+    };
+}
+
+/// `BodyPartPath` (RFC 5272 §3.2.3, §6.1.1): the path from the outermost PKIData down to a
+/// nested body part, outermost first.
+///
+/// ```text
+/// BodyPartPath ::= SEQUENCE SIZE (1..MAX) OF BodyPartID
+/// ```
+///
+/// It is also the value of the `id-cmc-raIdentityWitness` control (RFC 6402 §2.6, RFC 5272
+/// §6.20); the `id-cmc-responseBody` control (RFC 6402 §2.9) uses the same type, see
+/// [`ResponseBodyPath`]. The size constraint is not enforced when decoding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BodyPartPath(pub Vec<BodyPartId>);
+sequence_of_newtype!(BodyPartPath, BodyPartId);
+
+impl AssociatedOid for BodyPartPath {
+    const OID: ObjectIdentifier = oid::ID_CMC_RA_IDENTITY_WITNESS;
+}
+
+/// Value of the `id-cmc-responseBody` control (RFC 6402 §2.9, RFC 5272 §6.21): a
+/// [`BodyPartPath`] naming an embedded response.
+///
+/// ```text
+/// cmc-responseBody CMC-CONTROL ::= {
+///    BodyPartPath IDENTIFIED BY id-cmc-responseBody
+/// }
+/// ```
+///
+/// A separate type only so that it can carry its own [`AssociatedOid`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ResponseBodyPath(pub Vec<BodyPartId>);
+sequence_of_newtype!(ResponseBodyPath, BodyPartId);
+
+impl AssociatedOid for ResponseBodyPath {
+    const OID: ObjectIdentifier = oid::ID_CMC_RESPONSE_BODY;
+}
+
+/// `BodyPartList` (RFC 5272 §6.17), the value of the batch request/response controls.
+///
+/// ```text
+/// BodyPartList ::= SEQUENCE SIZE (1..MAX) OF BodyPartID
+/// ```
+///
+/// Bound to `id-cmc-batchRequests`; the same type is the value of `id-cmc-batchResponses`
+/// (see [`BatchResponses`]). The size constraint is not enforced when decoding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BodyPartList(pub Vec<BodyPartId>);
+sequence_of_newtype!(BodyPartList, BodyPartId);
+
+impl AssociatedOid for BodyPartList {
+    const OID: ObjectIdentifier = oid::ID_CMC_BATCH_REQUESTS;
+}
+
+/// Value of the `id-cmc-batchResponses` control (RFC 5272 §6.17): a `BodyPartList`.
+///
+/// ```text
+/// cmc-batchResponses CMC-CONTROL ::=
+///     { BodyPartList IDENTIFIED BY id-cmc-batchResponses }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BatchResponses(pub Vec<BodyPartId>);
+sequence_of_newtype!(BatchResponses, BodyPartId);
+
+impl AssociatedOid for BatchResponses {
+    const OID: ObjectIdentifier = oid::ID_CMC_BATCH_RESPONSES;
+}
+
+/// `BodyPartReference` (RFC 5272 §6.1.1).
+///
+/// ```text
+/// BodyPartReference ::= CHOICE {
+///    bodyPartID           BodyPartID,
+///    bodyPartPath         BodyPartPath
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Choice)]
+pub enum BodyPartReference {
+    /// A body part of the PKIData this status answers.
+    BodyPartId(BodyPartId),
+    /// A body part inside nested PKIData.
+    BodyPartPath(BodyPartPath),
+}
+
+impl From<BodyPartId> for BodyPartReference {
+    fn from(id: BodyPartId) -> Self {
+        Self::BodyPartId(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::{Decode, Encode};
+
+    #[test]
+    fn body_part_id_range() {
+        assert_eq!(
+            BodyPartId::MAX.to_der().unwrap(),
+            [0x02, 0x05, 0x00, 0xff, 0xff, 0xff, 0xff]
+        );
+        assert!(BodyPartId::from_der(&[0x02, 0x01, 0xff]).is_err());
+        assert!(BodyPartId::from_der(&[0x02, 0x05, 0x01, 0, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn body_part_reference_round_trip() {
+        for r in [
+            BodyPartReference::BodyPartId(0),
+            BodyPartReference::BodyPartId(0x7fff_ffff),
+            BodyPartReference::BodyPartPath(BodyPartPath(vec![1, 2, 3])),
+        ] {
+            let der = r.to_der().unwrap();
+            assert_eq!(BodyPartReference::from_der(&der).unwrap(), r);
+        }
+        assert_eq!(
+            BodyPartReference::BodyPartPath(BodyPartPath(vec![1, 2]))
+                .to_der()
+                .unwrap(),
+            [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02]
+        );
+    }
+
+    #[test]
+    fn lists_round_trip() {
+        let l = BodyPartList(vec![5, 6]);
+        assert_eq!(BodyPartList::from_der(&l.to_der().unwrap()).unwrap(), l);
+        let b = BatchResponses(vec![7]);
+        assert_eq!(BatchResponses::from_der(&b.to_der().unwrap()).unwrap(), b);
+        let r = ResponseBodyPath(vec![7, 8]);
+        assert_eq!(ResponseBodyPath::from_der(&r.to_der().unwrap()).unwrap(), r);
+        assert_eq!(&*l, &[5, 6]);
+    }
+}

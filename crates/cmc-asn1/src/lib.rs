@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod body;
+mod controls;
+mod crmf;
+mod error;
+mod message;
+pub mod oid;
+mod status;
+
+pub use body::{
+    BatchResponses, BodyPartId, BodyPartList, BodyPartPath, BodyPartReference, ResponseBodyPath,
+};
+pub use controls::{GetCert, GetCrl, LraPopWitness, RevokeRequest};
+pub use crmf::{
+    CertReqMessages, CertReqMsg, CertRequest, CertTemplate, Controls, OptionalValidity,
+    PbmParameter, PkMacValue, PkiPublicationInfo, PopoPrivKey, PopoSigningKey, PopoSigningKeyInput,
+    PopoSigningKeyInputAuthInfo, ProofOfPossession, PublicationAction, PublicationMethod,
+    SinglePubInfo, SubsequentMessage,
+};
+pub use error::Error;
+pub use message::{
+    OtherMsg, OtherRequestMsg, PkiData, PkiResponse, ResponseBody, TaggedAttribute,
+    TaggedCertificationRequest, TaggedContentInfo, TaggedRequest,
+};
+pub use status::{
+    CmcFailInfo, CmcStatus, CmcStatusInfo, CmcStatusInfoOtherInfo, CmcStatusInfoV2,
+    ExtendedFailInfo, OtherStatusInfo, PendInfo,
+};
+
+/// x509-cert's `AttributeTypeAndValue`, used for CRMF `controls` and `regInfo`.
+pub use x509_cert::attr::AttributeTypeAndValue;
