@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use der::{Choice, DecodeValue, EncodeValue, FixedTag, Header, Length, Reader, Tag, Writer};
+use der::Choice;
 
 use const_oid::{AssociatedOid, ObjectIdentifier};
 
@@ -17,47 +17,6 @@ use crate::oid;
 /// `u32` covers exactly the constrained range; der rejects negative and larger values.
 pub type BodyPartId = u32;
 
-/// Implements the der traits for a newtype around `Vec<T>` that is a `SEQUENCE OF T`.
-macro_rules! sequence_of_newtype {
-    ($name:ident, $item:ty) => {
-        impl<'a> DecodeValue<'a> for $name {
-            type Error = der::Error;
-
-            fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
-                Vec::<$item>::decode_value(reader, header).map(Self)
-            }
-        }
-
-        impl EncodeValue for $name {
-            fn value_len(&self) -> der::Result<Length> {
-                self.0.value_len()
-            }
-
-            fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
-                self.0.encode_value(writer)
-            }
-        }
-
-        impl FixedTag for $name {
-            const TAG: Tag = Tag::Sequence;
-        }
-
-        impl From<Vec<$item>> for $name {
-            fn from(items: Vec<$item>) -> Self {
-                Self(items)
-            }
-        }
-
-        impl core::ops::Deref for $name {
-            type Target = [$item];
-
-            fn deref(&self) -> &[$item] {
-                &self.0
-            }
-        }
-    };
-}
-
 /// `BodyPartPath` (RFC 5272 §3.2.3, §6.1.1): the path from the outermost PKIData down to a
 /// nested body part, outermost first.
 ///
@@ -65,14 +24,27 @@ macro_rules! sequence_of_newtype {
 /// BodyPartPath ::= SEQUENCE SIZE (1..MAX) OF BodyPartID
 /// ```
 ///
-/// It is also the value of the `id-cmc-raIdentityWitness` control (RFC 6402 §2.6, RFC 5272
-/// §6.20); the `id-cmc-responseBody` control (RFC 6402 §2.9) uses the same type, see
-/// [`ResponseBodyPath`]. The size constraint is not enforced when decoding.
+/// The controls `id-cmc-raIdentityWitness` and `id-cmc-responseBody` carry a BodyPartPath;
+/// they have their own types, [`RaIdentityWitness`] and [`ResponseBodyPath`], so that each can
+/// carry its [`AssociatedOid`]. The size constraint is not enforced when decoding.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BodyPartPath(pub Vec<BodyPartId>);
-sequence_of_newtype!(BodyPartPath, BodyPartId);
+der_newtype!(BodyPartPath(Vec<BodyPartId>));
+body_part_slice!(BodyPartPath);
 
-impl AssociatedOid for BodyPartPath {
+/// Value of the `id-cmc-raIdentityWitness` control (RFC 6402 §2.6, RFC 5272 §6.20): the
+/// [`BodyPartPath`] of the body part whose identity proof the RA checked.
+///
+/// ```text
+/// cmc-raIdentityWitness CMC-CONTROL ::=
+///    { BodyPartPath IDENTIFIED BY id-cmc-raIdentityWitness }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RaIdentityWitness(pub Vec<BodyPartId>);
+der_newtype!(RaIdentityWitness(Vec<BodyPartId>));
+body_part_slice!(RaIdentityWitness);
+
+impl AssociatedOid for RaIdentityWitness {
     const OID: ObjectIdentifier = oid::ID_CMC_RA_IDENTITY_WITNESS;
 }
 
@@ -88,7 +60,8 @@ impl AssociatedOid for BodyPartPath {
 /// A separate type only so that it can carry its own [`AssociatedOid`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ResponseBodyPath(pub Vec<BodyPartId>);
-sequence_of_newtype!(ResponseBodyPath, BodyPartId);
+der_newtype!(ResponseBodyPath(Vec<BodyPartId>));
+body_part_slice!(ResponseBodyPath);
 
 impl AssociatedOid for ResponseBodyPath {
     const OID: ObjectIdentifier = oid::ID_CMC_RESPONSE_BODY;
@@ -100,13 +73,27 @@ impl AssociatedOid for ResponseBodyPath {
 /// BodyPartList ::= SEQUENCE SIZE (1..MAX) OF BodyPartID
 /// ```
 ///
-/// Bound to `id-cmc-batchRequests`; the same type is the value of `id-cmc-batchResponses`
-/// (see [`BatchResponses`]). The size constraint is not enforced when decoding.
+/// The batch controls carry a BodyPartList; they have their own types, [`BatchRequests`] and
+/// [`BatchResponses`], so that each can carry its [`AssociatedOid`]. The size constraint is not
+/// enforced when decoding.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BodyPartList(pub Vec<BodyPartId>);
-sequence_of_newtype!(BodyPartList, BodyPartId);
+der_newtype!(BodyPartList(Vec<BodyPartId>));
+body_part_slice!(BodyPartList);
 
-impl AssociatedOid for BodyPartList {
+/// Value of the `id-cmc-batchRequests` control (RFC 5272 §6.17): the body parts of
+/// `cmsSequence` that hold the PKIData to process as a batch.
+///
+/// ```text
+/// cmc-batchRequests CMC-CONTROL ::=
+///     { BodyPartList IDENTIFIED BY id-cmc-batchRequests }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BatchRequests(pub Vec<BodyPartId>);
+der_newtype!(BatchRequests(Vec<BodyPartId>));
+body_part_slice!(BatchRequests);
+
+impl AssociatedOid for BatchRequests {
     const OID: ObjectIdentifier = oid::ID_CMC_BATCH_REQUESTS;
 }
 
@@ -118,7 +105,8 @@ impl AssociatedOid for BodyPartList {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BatchResponses(pub Vec<BodyPartId>);
-sequence_of_newtype!(BatchResponses, BodyPartId);
+der_newtype!(BatchResponses(Vec<BodyPartId>));
+body_part_slice!(BatchResponses);
 
 impl AssociatedOid for BatchResponses {
     const OID: ObjectIdentifier = oid::ID_CMC_BATCH_RESPONSES;
@@ -187,6 +175,17 @@ mod tests {
         assert_eq!(BatchResponses::from_der(&b.to_der().unwrap()).unwrap(), b);
         let r = ResponseBodyPath(vec![7, 8]);
         assert_eq!(ResponseBodyPath::from_der(&r.to_der().unwrap()).unwrap(), r);
+        let w = RaIdentityWitness(vec![1]);
+        assert_eq!(
+            RaIdentityWitness::from_der(&w.to_der().unwrap()).unwrap(),
+            w
+        );
+        let q = BatchRequests(vec![1, 2, 3]);
+        assert_eq!(
+            q.to_der().unwrap(),
+            BodyPartList(vec![1, 2, 3]).to_der().unwrap()
+        );
+        assert_eq!(BatchRequests::from_der(&q.to_der().unwrap()).unwrap(), q);
         assert_eq!(&*l, &[5, 6]);
     }
 }

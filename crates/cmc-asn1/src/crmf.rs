@@ -84,6 +84,20 @@ pub struct CertRequest {
 }
 
 impl CertRequest {
+    /// A request without controls whose `certReqId` is `body_part_id`.
+    ///
+    /// # Errors
+    /// Never in practice: encoding a `u32` as INTEGER cannot fail.
+    pub fn new(body_part_id: BodyPartId, cert_template: CertTemplate) -> der::Result<Self> {
+        use der::{Decode, Encode};
+        // Through DER, so that the Int is minimal (Int::new keeps leading zero octets).
+        Ok(Self {
+            cert_req_id: Int::from_der(&body_part_id.to_der()?)?,
+            cert_template,
+            controls: None,
+        })
+    }
+
     /// The `certReqId` as a [`BodyPartId`].
     ///
     /// # Errors

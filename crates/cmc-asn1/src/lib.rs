@@ -3,6 +3,9 @@
 
 extern crate alloc;
 
+#[macro_use]
+mod macros;
+
 mod body;
 mod controls;
 mod crmf;
@@ -12,9 +15,16 @@ pub mod oid;
 mod status;
 
 pub use body::{
-    BatchResponses, BodyPartId, BodyPartList, BodyPartPath, BodyPartReference, ResponseBodyPath,
+    BatchRequests, BatchResponses, BodyPartId, BodyPartList, BodyPartPath, BodyPartReference,
+    RaIdentityWitness, ResponseBodyPath,
 };
-pub use controls::{GetCert, GetCrl, LraPopWitness, RevokeRequest};
+pub use controls::{
+    AddExtensions, AuthPublish, ChangeSubjectName, CmcCertId, CmcPublicationInfo, CmcUnsignedData,
+    ControlsProcessed, DataReturn, DecryptedPop, EncryptedPop, GetCert, GetCrl, Identification,
+    IdentityProof, IdentityProofV2, LraPopWitness, ModCertTemplate, NoSignatureValue,
+    PopLinkRandom, PopLinkWitness, PopLinkWitnessV2, PublishTrustAnchors, QueryPending,
+    RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce, TransactionId,
+};
 pub use crmf::{
     CertReqMessages, CertReqMsg, CertRequest, CertTemplate, Controls, OptionalValidity,
     PbmParameter, PkMacValue, PkiPublicationInfo, PopoPrivKey, PopoSigningKey, PopoSigningKeyInput,
