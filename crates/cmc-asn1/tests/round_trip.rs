@@ -610,7 +610,7 @@ fn responses_carry_what_was_built() {
         let (_, status) = back.unique_control::<CmcStatusInfoV2>().unwrap().unwrap();
         let expected = match label {
             "pki_response_success" => CmcStatus::Success,
-            "pki_response_failed" => CmcStatus::Failed,
+            "pki_response_failed" | "pki_response_failed_extended" => CmcStatus::Failed,
             "pki_response_pending" => CmcStatus::Pending,
             other => panic!("{other}"),
         };

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use cmc_asn1::{
     BodyPartPath, BodyPartReference, CertReqMsg, CertRequest, CertTemplate, CmcFailInfo, CmcStatus,
-    CmcStatusInfoV2, DataReturn, GetCert, GetCrl, Identification, IdentityProofV2, LraPopWitness,
-    OptionalValidity, OtherMsg, OtherRequestMsg, OtherStatusInfo, PendInfo, PkMacValue, PkiData,
-    PkiResponse, PopoPrivKey, PopoSigningKey, PopoSigningKeyInput, PopoSigningKeyInputAuthInfo,
-    ProofOfPossession, RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce,
-    SubsequentMessage, TaggedAttribute, TaggedCertificationRequest, TaggedContentInfo,
-    TaggedRequest, TransactionId,
+    CmcStatusInfoV2, DataReturn, ExtendedFailInfo, GetCert, GetCrl, Identification,
+    IdentityProofV2, LraPopWitness, OptionalValidity, OtherMsg, OtherRequestMsg, OtherStatusInfo,
+    PendInfo, PkMacValue, PkiData, PkiResponse, PopoPrivKey, PopoSigningKey, PopoSigningKeyInput,
+    PopoSigningKeyInputAuthInfo, ProofOfPossession, RecipientNonce, RegInfo, ResponseInfo,
+    RevokeRequest, SenderNonce, SubsequentMessage, TaggedAttribute, TaggedCertificationRequest,
+    TaggedContentInfo, TaggedRequest, TransactionId,
 };
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -377,7 +377,8 @@ fn status(s: CmcStatusInfoV2) -> TaggedAttribute {
     control(100, &s)
 }
 
-/// Responses: success, failed with failInfo, pending with pendInfo.
+/// Responses: success, failed with failInfo, failed with extendedFailInfo, pending with
+/// pendInfo.
 pub(crate) fn sample_responses() -> Vec<(&'static str, PkiResponse)> {
     let nonce = RecipientNonce(octets(&[0xA5; 16]));
     let sender = SenderNonce(octets(&[0x5A; 16]));
@@ -412,6 +413,27 @@ pub(crate) fn sample_responses() -> Vec<(&'static str, PkiResponse)> {
                         ],
                         status_string: Some("signature did not verify".into()),
                         other_info: Some(OtherStatusInfo::FailInfo(CmcFailInfo::BadMessageCheck)),
+                    }),
+                    control(101, &nonce),
+                ],
+                ..Default::default()
+            },
+        ),
+        (
+            "pki_response_failed_extended",
+            PkiResponse {
+                control_sequence: vec![
+                    status(CmcStatusInfoV2 {
+                        cmc_status: CmcStatus::Failed,
+                        body_list: vec![BodyPartReference::BodyPartId(0x2003)],
+                        status_string: None,
+                        other_info: Some(OtherStatusInfo::ExtendedFailInfo(ExtendedFailInfo {
+                            fail_info_oid: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.3"),
+                            fail_info_value: Any::encode_from(
+                                &der::asn1::Utf8StringRef::new("quota exceeded").unwrap(),
+                            )
+                            .unwrap(),
+                        })),
                     }),
                     control(101, &nonce),
                 ],
