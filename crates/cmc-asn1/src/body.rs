@@ -32,7 +32,8 @@ pub struct BodyPartPath(pub Vec<BodyPartId>);
 der_newtype!(BodyPartPath(Vec<BodyPartId>));
 body_part_slice!(BodyPartPath);
 
-/// Value of the `id-cmc-raIdentityWitness` control (RFC 6402 §2.6, RFC 5272 §6.20): the
+/// Value of the `id-cmc-raIdentityWitness` control (added by RFC 6402; §6.20 of the
+/// rfc5272bis draft): the
 /// [`BodyPartPath`] of the body part whose identity proof the RA checked.
 ///
 /// ```text
@@ -48,7 +49,8 @@ impl AssociatedOid for RaIdentityWitness {
     const OID: ObjectIdentifier = oid::ID_CMC_RA_IDENTITY_WITNESS;
 }
 
-/// Value of the `id-cmc-responseBody` control (RFC 6402 §2.9, RFC 5272 §6.21): a
+/// Value of the `id-cmc-responseBody` control (added by RFC 6402; §6.21 of the
+/// rfc5272bis draft): a
 /// [`BodyPartPath`] naming an embedded response.
 ///
 /// ```text

@@ -1,4 +1,4 @@
-//! Values of the CMC controls (RFC 5272 §6, RFC 6402 §2).
+//! Values of the CMC controls (RFC 5272 §6 and the additions of RFC 6402).
 //!
 //! Every control value type implements [`AssociatedOid`], so `PkiData::unique_control::<T>()`
 //! and `TaggedAttribute::from_value` find the OID themselves. Controls whose value is a plain
@@ -234,7 +234,7 @@ simple_control! {
 }
 
 simple_control! {
-    /// Value of `id-cmc-popLinkRandom` (RFC 5272 §6.3.1): the random value R that the
+    /// Value of `id-cmc-popLinkRandom` (RFC 5272 §6.3.1.3): the random value R that the
     /// popLinkWitness binds into the certification request.
     ///
     /// ```text
@@ -245,7 +245,7 @@ simple_control! {
 }
 
 simple_control! {
-    /// Value of `id-cmc-popLinkWitness` (RFC 5272 §6.3.1), the SHA-1-only predecessor of
+    /// Value of `id-cmc-popLinkWitness` (RFC 5272 §6.3.1.2), the SHA-1-only predecessor of
     /// [`PopLinkWitnessV2`].
     ///
     /// ```text
@@ -534,7 +534,7 @@ impl AssociatedOid for CmcUnsignedData {
     const OID: ObjectIdentifier = oid::ID_AA_CMC_UNSIGNED_DATA;
 }
 
-/// `ChangeSubjectName` (RFC 6402 §2.8, RFC 5272 §3.2.1.2.2): a PKCS #10 attribute or CRMF
+/// `ChangeSubjectName` (RFC 6402 §2.8 with erratum 3943): a PKCS #10 attribute or CRMF
 /// control `id-cmc-changeSubjectName` asking for a different subject than the one signed.
 ///
 /// ```text
@@ -546,8 +546,10 @@ impl AssociatedOid for CmcUnsignedData {
 ///  WITH COMPONENTS {..., subjectAlt PRESENT} )
 /// ```
 ///
-/// IMPLICIT TAGS: `[1]` replaces the SEQUENCE tag of GeneralNames. The "at least one"
-/// constraint is not enforced when decoding.
+/// IMPLICIT TAGS: `[1]` replaces the SEQUENCE tag of GeneralNames. RFC 6402 as published
+/// had no tag on `subjectAlt`, which made the two SEQUENCEs indistinguishable; erratum 3943
+/// and the rfc5272bis module add `[1]`, and this type follows them (pyasn1-modules still has
+/// the untagged form). The "at least one" constraint is not enforced when decoding.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Sequence)]
 pub struct ChangeSubjectName {
     /// New subject name.

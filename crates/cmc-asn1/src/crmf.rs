@@ -69,7 +69,7 @@ pub struct CertReqMsg {
 ///     -- Attributes affecting issuance
 /// ```
 ///
-/// In CMC the `certReqId` is the body part identifier of the request (RFC 5272 §3.2.1.3.2),
+/// In CMC the `certReqId` is the body part identifier of the request (RFC 5272 §3.2.1.2.2),
 /// so it should fit a [`BodyPartId`]; it stays an unconstrained [`Int`] here so that an
 /// out-of-range value can still be decoded and answered with a status. See
 /// [`CertRequest::body_part_id`].

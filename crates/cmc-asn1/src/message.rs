@@ -134,7 +134,7 @@ impl PkiResponse {
     }
 }
 
-/// `ResponseBody` (RFC 6402 §2.9, RFC 5272 §4.2): another name for `PKIResponse`.
+/// `ResponseBody` (RFC 6402, RFC 5272 §4.2): another name for `PKIResponse`.
 ///
 /// ```text
 /// ResponseBody ::= PKIResponse

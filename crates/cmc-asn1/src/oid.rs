@@ -53,9 +53,9 @@ pub const ID_CMC_REG_INFO: ObjectIdentifier = rfc5912::ID_CMC_REG_INFO;
 pub const ID_CMC_RESPONSE_INFO: ObjectIdentifier = rfc5912::ID_CMC_RESPONSE_INFO;
 /// `id-cmc-queryPending` (.21), value OCTET STRING (RFC 5272 §6.13).
 pub const ID_CMC_QUERY_PENDING: ObjectIdentifier = rfc5912::ID_CMC_QUERY_PENDING;
-/// `id-cmc-popLinkRandom` (.22), value OCTET STRING (RFC 5272 §6.3.1).
+/// `id-cmc-popLinkRandom` (.22), value OCTET STRING (RFC 5272 §6.3.1.3).
 pub const ID_CMC_POP_LINK_RANDOM: ObjectIdentifier = rfc5912::ID_CMC_POP_LINK_RANDOM;
-/// `id-cmc-popLinkWitness` (.23), value OCTET STRING (RFC 5272 §6.3.1).
+/// `id-cmc-popLinkWitness` (.23), value OCTET STRING (RFC 5272 §6.3.1.2).
 pub const ID_CMC_POP_LINK_WITNESS: ObjectIdentifier = rfc5912::ID_CMC_POP_LINK_WITNESS;
 /// `id-cmc-confirmCertAcceptance` (.24), value `CMCCertId` (RFC 5272 §6.14).
 pub const ID_CMC_CONFIRM_CERT_ACCEPTANCE: ObjectIdentifier =
@@ -86,16 +86,16 @@ pub const ID_CMC_POP_LINK_WITNESS_V2: ObjectIdentifier =
 /// Declared here because const-oid's `ID_CMC_IDENTITY_PROOF_V_2` is .33 (see the module docs).
 pub const ID_CMC_IDENTITY_PROOF_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.7.34");
-/// `id-cmc-raIdentityWitness` (.35), value [`crate::BodyPartPath`] (RFC 6402 §2.6,
-/// RFC 5272 §6.20). Missing from const-oid.
+/// `id-cmc-raIdentityWitness` (.35), value [`crate::RaIdentityWitness`] (added by RFC 6402;
+/// §6.20 of the rfc5272bis draft). Missing from const-oid.
 pub const ID_CMC_RA_IDENTITY_WITNESS: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.7.35");
-/// `id-cmc-changeSubjectName` (.36), attribute value `ChangeSubjectName` (RFC 6402 §2.8,
-/// RFC 5272 §3.2.1.2.2). Missing from const-oid.
+/// `id-cmc-changeSubjectName` (.36), attribute value [`crate::ChangeSubjectName`] (RFC 6402
+/// §2.8). Missing from const-oid.
 pub const ID_CMC_CHANGE_SUBJECT_NAME: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.7.36");
-/// `id-cmc-responseBody` (.37), value [`crate::BodyPartPath`] (RFC 6402 §2.9,
-/// RFC 5272 §6.21). Missing from const-oid.
+/// `id-cmc-responseBody` (.37), value [`crate::ResponseBodyPath`] (added by RFC 6402;
+/// §6.21 of the rfc5272bis draft). Missing from const-oid.
 pub const ID_CMC_RESPONSE_BODY: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.7.37");
 
@@ -106,13 +106,13 @@ pub const ID_CCT_PKI_DATA: ObjectIdentifier = rfc5912::ID_CCT_PKI_DATA;
 /// `id-cct-PKIResponse`, the eContentType of a Full PKI Response (RFC 5272 §4.2).
 pub const ID_CCT_PKI_RESPONSE: ObjectIdentifier = rfc5912::ID_CCT_PKI_RESPONSE;
 
-/// `id-kp-cmcCA`, extended key usage of a CA that speaks CMC (RFC 6402 §2.10).
+/// `id-kp-cmcCA`, extended key usage of a CA that speaks CMC (added by RFC 6402).
 pub const ID_KP_CMC_CA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.27");
-/// `id-kp-cmcRA`, extended key usage of an RA that speaks CMC (RFC 6402 §2.10).
+/// `id-kp-cmcRA`, extended key usage of an RA that speaks CMC (added by RFC 6402).
 pub const ID_KP_CMC_RA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.28");
-/// `id-kp-cmcArchive`, extended key usage of a key-archive server (RFC 6402 §2.10).
+/// `id-kp-cmcArchive`, extended key usage of a key-archive server (added by RFC 6402).
 pub const ID_KP_CMC_ARCHIVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.29");
-/// `id-ad-cmc`, Subject Information Access method naming a CMC server (RFC 6402 §2.11).
+/// `id-ad-cmc`, Subject Information Access method naming a CMC server (added by RFC 6402).
 pub const ID_AD_CMC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.12");
 
 /// `id-alg-noSignature` (RFC 5272 §3.2.1.2.1, Appendix C).

@@ -10,7 +10,7 @@ use der::{Choice, Enumerated, Sequence};
 
 use crate::{BodyPartId, BodyPartReference, oid};
 
-/// `CMCStatus` (RFC 5272 §6.1.1): an INTEGER with named numbers (not an ENUMERATED).
+/// `CMCStatus` (RFC 5272 §6.1.3): an INTEGER with named numbers (not an ENUMERATED).
 ///
 /// ```text
 /// CMCStatus ::= INTEGER {
