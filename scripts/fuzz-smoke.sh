@@ -18,12 +18,18 @@ fi
 CORPORA=$(mktemp -d /tmp/cmc-fuzz.XXXXXX)
 trap 'rm -rf "$CORPORA"' EXIT
 
+# Seeds: every DER fixture in testdata/ plus our own sample encodings of
+# PKIData and PKIResponse (the peer files are whole ContentInfos).
+SEEDS=$CORPORA/seeds
+mkdir -p "$SEEDS"
+find "$ROOT/testdata" -type f \( -name '*.der' -o -name '*.bin' \) -exec cp -t "$SEEDS" {} +
+cargo run --quiet --locked -p cmc-asn1 --example emit_samples -- "$SEEDS" >/dev/null
+
 "${FUZZ[@]}" build --release 2>&1 | tail -n 3
 for target in $("${FUZZ[@]}" list); do
     dir=$CORPORA/$target
     mkdir -p "$dir"
-    # Seeds: every DER fixture we have (requests, responses, certificates).
-    find "$ROOT/testdata" -type f \( -name '*.der' -o -name '*.bin' \) -exec cp -t "$dir" {} +
+    cp -t "$dir" "$SEEDS"/*
     echo "fuzz: $target for ${SECONDS_PER_TARGET}s ($(ls "$dir" | wc -l) seeds)"
     log=$CORPORA/$target.log
     rc=0
