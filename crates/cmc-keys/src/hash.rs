@@ -100,9 +100,35 @@ impl std::fmt::Display for HashAlg {
     }
 }
 
+impl std::str::FromStr for HashAlg {
+    type Err = crate::Error;
+
+    /// Accepts `sha256`, `sha384`, `sha512`, ignoring case and a `-` after
+    /// `sha` (so the [`fmt::Display`](std::fmt::Display) form `SHA-256` parses too).
+    fn from_str(s: &str) -> Result<Self, crate::Error> {
+        match s.trim().to_ascii_lowercase().replace('-', "").as_str() {
+            "sha256" => Ok(Self::Sha256),
+            "sha384" => Ok(Self::Sha384),
+            "sha512" => Ok(Self::Sha512),
+            _ => Err(crate::Error::Parse {
+                what: "hash",
+                value: s.to_owned(),
+                expected: "sha256, sha384 or sha512",
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_names() {
+        assert_eq!("sha384".parse::<HashAlg>().unwrap(), HashAlg::Sha384);
+        assert_eq!("SHA512".parse::<HashAlg>().unwrap(), HashAlg::Sha512);
+        assert!("sha1".parse::<HashAlg>().is_err());
+    }
 
     #[test]
     fn digest_parts_equals_digest_of_joined() {
@@ -112,6 +138,7 @@ mod tests {
             assert_eq!(joined, parts);
             assert_eq!(joined.len(), h.output_len());
             assert_eq!(HashAlg::from_oid(&h.oid()), Some(h));
+            assert_eq!(h.to_string().parse::<HashAlg>().unwrap(), h);
         }
     }
 }

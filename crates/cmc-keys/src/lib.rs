@@ -1,20 +1,23 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod adapter;
+mod error;
+mod file;
 mod hash;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
+mod secret;
+mod spec;
 
+pub use adapter::{KeyAdapter, PublicKey, RawSignature, spki_der};
+pub use error::Error;
+pub use file::FileKey;
 pub use hash::HashAlg;
+pub use secret::{Secret, SecretSource};
+pub use spec::{KeySpec, RsaPadding, SignatureScheme};
 
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
-
-/// Errors from key backends.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The backend failed to produce a signature.
-    #[error("signing failed: {0}")]
-    Sign(String),
-}
 
 /// A private key that signs on behalf of a CA, a CMC responder or a client.
 ///
@@ -39,4 +42,10 @@ pub trait SigningKey: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`Error::Sign`] or a backend-specific error when the key cannot sign.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
+
+    /// The digest `AlgorithmIdentifier` (absent parameters, RFC 5754 §2),
+    /// ready for a CMS `SignerInfo.digestAlgorithm`.
+    fn digest_algorithm(&self) -> AlgorithmIdentifierOwned {
+        self.hash().algorithm_identifier()
+    }
 }
