@@ -25,25 +25,6 @@ fn passphrase_file(dir: &Path) -> SecretSource {
     SecretSource::File(path)
 }
 
-fn schemes_for(spec: KeySpec) -> Vec<SignatureScheme> {
-    if spec.is_rsa() {
-        let mut v = Vec::new();
-        for h in [HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512] {
-            v.push(SignatureScheme::RsaPkcs1v15(h));
-            v.push(SignatureScheme::RsaPss(h));
-        }
-        v
-    } else {
-        // The RFC 5753 default, plus one other digest the curve allows.
-        let other = match spec {
-            KeySpec::P256 => HashAlg::Sha384,
-            KeySpec::P384 => HashAlg::Sha512,
-            _ => HashAlg::Sha384,
-        };
-        vec![spec.default_scheme(), SignatureScheme::Ecdsa(other)]
-    }
-}
-
 /// Generate, store, load back, and sign with every scheme the key type has.
 fn round_trip(spec: KeySpec) {
     let dir = tempfile::tempdir().unwrap();
@@ -64,7 +45,7 @@ fn round_trip(spec: KeySpec) {
     assert_eq!(loaded.public_key(), generated.public_key());
     assert_eq!(loaded.spec(), spec);
 
-    for scheme in schemes_for(spec) {
+    for scheme in common::schemes_for(spec) {
         let key = FileKey::load(&path, &pass)
             .unwrap()
             .with_scheme(scheme)

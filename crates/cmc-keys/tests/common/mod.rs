@@ -16,7 +16,7 @@ use std::process::Command;
 use std::str::FromStr;
 use std::time::Duration;
 
-use cmc_keys::{KeyAdapter, RawSignature, SigningKey};
+use cmc_keys::{HashAlg, KeyAdapter, KeySpec, RawSignature, SignatureScheme, SigningKey};
 use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
@@ -28,6 +28,26 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::Validity;
+
+/// Every scheme a key type is tested with: for RSA, both paddings with
+/// each hash; for ECDSA, the RFC 5753 default plus one other digest the
+/// curve allows.
+pub fn schemes_for(spec: KeySpec) -> Vec<SignatureScheme> {
+    if spec.is_rsa() {
+        let mut v = Vec::new();
+        for h in [HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512] {
+            v.push(SignatureScheme::RsaPkcs1v15(h));
+            v.push(SignatureScheme::RsaPss(h));
+        }
+        v
+    } else {
+        let other = match spec {
+            KeySpec::P384 => HashAlg::Sha512,
+            _ => HashAlg::Sha384,
+        };
+        vec![spec.default_scheme(), SignatureScheme::Ecdsa(other)]
+    }
+}
 
 /// A random hex string, for unique file names and key labels.
 pub fn random_suffix() -> String {
