@@ -179,6 +179,7 @@ pub fn hsm(test: &str) -> Option<Hsm> {
     })
 }
 
+#[cfg(feature = "pkcs11")]
 impl Hsm {
     /// A config for a key labelled `label` on the test token.
     pub fn config(&self, label: &str) -> cmc_keys::pkcs11::Pkcs11Config {
