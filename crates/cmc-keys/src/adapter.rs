@@ -6,8 +6,8 @@
 //! `S::VerifyingKey: EncodePublicKey` and `Sig: SignatureBitStringEncoding`.
 //! [`KeyAdapter`] provides exactly that for any `&dyn SigningKey`.
 
+use der::Document;
 use der::asn1::BitString;
-use der::{Document, Encode};
 use spki::{
     AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
     SignatureBitStringEncoding, SubjectPublicKeyInfoOwned,
@@ -84,13 +84,4 @@ impl signature::Signer<RawSignature> for KeyAdapter<'_> {
             .map(RawSignature)
             .map_err(signature::Error::from_source)
     }
-}
-
-/// DER of the key's SPKI (a convenience for callers building certificates
-/// or identifiers from it).
-///
-/// # Errors
-/// Propagates a DER encoding failure.
-pub fn spki_der(key: &dyn SigningKey) -> der::Result<Vec<u8>> {
-    key.public_key().to_der()
 }

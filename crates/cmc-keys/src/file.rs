@@ -91,15 +91,9 @@ impl FileKey {
                 p521::ecdsa::SigningKey::try_generate_from_rng(&mut SysRng)
                     .map_err(|_| Error::Rng)?,
             ),
-            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => {
-                let bits = spec.rsa_bits().unwrap_or(2048);
-                // `RsaPrivateKey::new` wants an infallible RNG. `UnwrapErr`
-                // panics only if getrandom(2) itself fails, which on Linux
-                // means the kernel cannot provide entropy at all.
-                let key = rsa::RsaPrivateKey::new(&mut UnwrapErr(SysRng), bits)
-                    .map_err(|e| Error::KeyGeneration(e.to_string()))?;
-                SoftKey::Rsa(Box::new(key))
-            }
+            KeySpec::Rsa2048 => generate_rsa(2048)?,
+            KeySpec::Rsa3072 => generate_rsa(3072)?,
+            KeySpec::Rsa4096 => generate_rsa(4096)?,
         };
         Self::from_soft_key(key)
     }
@@ -344,6 +338,15 @@ impl SigningKey for FileKey {
             }),
         }
     }
+}
+
+fn generate_rsa(bits: usize) -> Result<SoftKey, Error> {
+    // `RsaPrivateKey::new` wants an infallible RNG. `UnwrapErr` panics only
+    // if getrandom(2) itself fails, which on Linux means the kernel cannot
+    // provide entropy at all.
+    let key = rsa::RsaPrivateKey::new(&mut UnwrapErr(SysRng), bits)
+        .map_err(|e| Error::KeyGeneration(e.to_string()))?;
+    Ok(SoftKey::Rsa(Box::new(key)))
 }
 
 /// Create `path` (which must not exist) with mode 0600 and write `contents`.

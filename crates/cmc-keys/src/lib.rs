@@ -10,7 +10,7 @@ pub mod pkcs11;
 mod secret;
 mod spec;
 
-pub use adapter::{KeyAdapter, PublicKey, RawSignature, spki_der};
+pub use adapter::{KeyAdapter, PublicKey, RawSignature};
 pub use error::Error;
 pub use file::FileKey;
 pub use hash::HashAlg;
