@@ -1,0 +1,117 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod db;
+mod error;
+mod pg;
+mod pool;
+mod schema;
+mod sqlite;
+mod store;
+mod traits;
+mod types;
+mod url;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{Error, Result};
+pub use schema::SCHEMA_VERSION;
+pub use traits::{
+    AuditLog, CaStore, CertStore, ClientStore, CrlStore, PendingStore, ReplayStore, SecretStore,
+    Store,
+};
+pub use types::{
+    AuditEvent, AuditFilter, AuditKind, AuditRecord, CaRecord, CertFilter, CertRecord, CertState,
+    CertStatus, ClientRecord, ClientRole, CrlRecord, Cursor, Fingerprint, Grant, IssuedCert,
+    MAX_NONCE_LEN, NewClient, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
+    PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
+    RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
+    TransactionRecord, TransactionState, UnixTime, fingerprint,
+};
+
+/// How [`open_with`] sets up the connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Connections kept at most (opened on demand).
+    pub pool_size: usize,
+    /// How long a call waits for a free connection before failing.
+    pub pool_wait: Duration,
+    /// SQLite: how long a statement waits for another writer's lock.
+    pub busy_timeout: Duration,
+    /// PostgreSQL: the connect timeout unless the URL sets `connect_timeout`.
+    pub connect_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 4,
+            pool_wait: Duration::from_secs(30),
+            busy_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens the database at `url` with default options, creating the schema or
+/// applying missing migrations.
+///
+/// * `postgres://…` or `postgresql://…`: PostgreSQL (libpq URL syntax; the
+///   database must exist). Pass `?options=-csearch_path%3Dname` to use
+///   another schema.
+/// * `sqlite:///abs/path.db`, `sqlite://rel/path.db`, `sqlite:path.db` or a
+///   plain path: SQLite. The file and missing parent directories are created
+///   private (0600 / 0700).
+///
+/// # Errors
+/// [`Error::Invalid`] for an unsupported URL, [`Error::SchemaTooNew`] if the
+/// database was written by newer code, [`Error::Io`] if the SQLite file
+/// cannot be created, [`Error::Backend`] if the database cannot be reached.
+/// No error text contains the URL's password.
+pub fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with(url, &OpenOptions::default())
+}
+
+/// [`open`] with explicit options.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
+    match url::parse(url)? {
+        url::Target::Sqlite(path) => open_sqlite(&path, options),
+        url::Target::Postgres => open_postgres(url, options),
+    }
+}
+
+/// Opens (creating if needed) an SQLite database file.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Arc<dyn Store>> {
+    let backend = sqlite::Sqlite::open(
+        path,
+        options.pool_size,
+        options.pool_wait,
+        options.busy_timeout,
+    )?;
+    Ok(Arc::new(store::SqlStore::new(backend)?))
+}
+
+/// Connects to a PostgreSQL database given as a `postgres://` URL.
+///
+/// Do not call this, or the returned store, from a thread inside a tokio
+/// runtime: the client blocks. Use `tokio::task::spawn_blocking`.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_postgres(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
+    let backend = pg::Pg::connect(
+        url,
+        options.pool_size,
+        options.pool_wait,
+        options.connect_timeout,
+    )?;
+    Ok(Arc::new(store::SqlStore::new(backend)?))
+}

@@ -1,0 +1,302 @@
+//! The scale-out backend: PostgreSQL through the synchronous `postgres`
+//! client, several `cmc-server` nodes sharing one database.
+//!
+//! The sync client runs a small tokio runtime per connection and blocks on
+//! it, so it must not be called from a thread inside a tokio runtime (it
+//! would panic there). Calls from such a thread are refused with
+//! [`Error::Backend`]; the engine calls the store from `spawn_blocking`.
+//!
+//! Durability: PostgreSQL's default (`synchronous_commit = on`) makes a commit
+//! durable before it returns. A session that finds it `off` turns it back on
+//! for itself; stronger settings (`remote_write`, `remote_apply`) are kept.
+//!
+//! TLS is not built in (no TLS stack is linked): connect over loopback or a
+//! Unix socket, or through a local TLS tunnel. A URL that asks for
+//! `sslmode=require` fails to connect rather than silently going plain.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+
+use crate::db::{Backend, Conn, Dialect, Row, SqlError, SqlResult, Value, Violation};
+use crate::error::{Error, Result};
+use crate::pool::Pool;
+use crate::url::Redactor;
+
+pub(crate) struct Pg {
+    pool: Pool<PgConn>,
+    redactor: Redactor,
+    display: String,
+}
+
+impl fmt::Debug for Pg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pg")
+            .field("url", &self.display)
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+/// A connection with its prepared statements.
+struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Pg {
+    /// Parses `url` and opens the pool (and one connection, to fail early).
+    pub(crate) fn connect(
+        url: &str,
+        pool_size: usize,
+        pool_wait: Duration,
+        connect_timeout: Duration,
+    ) -> Result<Self> {
+        let redactor = Redactor::for_url(url);
+        refuse_inside_runtime()?;
+        let mut config = postgres::Config::from_str(url)
+            .map_err(|e| Error::Invalid(redactor.scrub(&chain(&e))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(connect_timeout);
+        }
+        let r = redactor.clone();
+        let connect = move || {
+            let mut client = config
+                .connect(NoTls)
+                .map_err(|e| Error::Backend(r.scrub(&chain(&e))))?;
+            ensure_durable(&mut client).map_err(|e| Error::Backend(r.scrub(&chain(&e))))?;
+            Ok(PgConn {
+                client,
+                statements: HashMap::new(),
+            })
+        };
+        let pool = Pool::new(pool_size, pool_wait, Box::new(connect), |c| {
+            !c.client.is_closed()
+        });
+        let pg = Self {
+            pool,
+            display: redactor.redacted_url(url),
+            redactor,
+        };
+        drop(pg.pool.get()?);
+        Ok(pg)
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // Closing a sync client blocks on its runtime, which panics inside
+        // an async runtime: hand the connections to a plain thread there.
+        let idle = self.pool.take_idle();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::spawn(move || drop(idle));
+        }
+    }
+}
+
+fn ensure_durable(client: &mut Client) -> std::result::Result<(), postgres::Error> {
+    let row = client.query_one("SHOW synchronous_commit", &[])?;
+    let level: String = row.try_get(0)?;
+    if level == "off" {
+        client.batch_execute("SET synchronous_commit TO on")?;
+    }
+    Ok(())
+}
+
+fn refuse_inside_runtime() -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::Backend(
+            "the PostgreSQL store blocks: call it from spawn_blocking, not from an async task"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// An error and its sources, one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}
+
+fn sql_error(e: &postgres::Error, redactor: &Redactor) -> SqlError {
+    let violation = match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => Violation::Unique,
+        Some(c) if *c == SqlState::FOREIGN_KEY_VIOLATION => Violation::ForeignKey,
+        _ => Violation::None,
+    };
+    SqlError {
+        violation,
+        message: redactor.scrub(&chain(e)),
+    }
+}
+
+// Typed NULLs: a parameter's type comes from the prepared statement.
+static NULL_INT: Option<i64> = None;
+static NULL_TEXT: Option<String> = None;
+static NULL_BLOB: Option<Vec<u8>> = None;
+static NULL_BOOL: Option<bool> = None;
+
+fn bind<'a>(stmt: &Statement, params: &'a [Value]) -> SqlResult<Vec<&'a (dyn ToSql + Sync)>> {
+    let types = stmt.params();
+    if types.len() != params.len() {
+        return Err(SqlError {
+            violation: Violation::None,
+            message: format!(
+                "statement takes {} parameters, {} given",
+                types.len(),
+                params.len()
+            ),
+        });
+    }
+    types
+        .iter()
+        .zip(params)
+        .map(|(ty, v)| -> SqlResult<&'a (dyn ToSql + Sync)> {
+            Ok(match v {
+                Value::Int(i) => i,
+                Value::Text(s) => s,
+                Value::Blob(b) => b,
+                Value::Bool(b) => b,
+                Value::Null => match *ty {
+                    Type::INT8 => &NULL_INT,
+                    Type::TEXT | Type::VARCHAR => &NULL_TEXT,
+                    Type::BYTEA => &NULL_BLOB,
+                    Type::BOOL => &NULL_BOOL,
+                    _ => {
+                        return Err(SqlError {
+                            violation: Violation::None,
+                            message: format!("no NULL for parameter type {ty}"),
+                        });
+                    }
+                },
+            })
+        })
+        .collect()
+}
+
+fn read_row(row: &postgres::Row) -> std::result::Result<Row, postgres::Error> {
+    let mut values = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let v = match *column.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)?
+                .map(|v| Value::Int(v.into())),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)?
+                .map(|v| Value::Int(v.into())),
+            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
+            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+            // TEXT, VARCHAR, NAME and anything else text-like; a type that
+            // is not fails in try_get.
+            _ => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+        };
+        values.push(v.unwrap_or(Value::Null));
+    }
+    Ok(Row::new(values))
+}
+
+/// A client or a transaction on one, with the connection's statement cache.
+struct Session<'a, C: postgres::GenericClient> {
+    client: &'a mut C,
+    statements: &'a mut HashMap<String, Statement>,
+    redactor: &'a Redactor,
+}
+
+impl<C: postgres::GenericClient> Session<'_, C> {
+    fn prepare(&mut self, sql: &str) -> SqlResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self
+            .client
+            .prepare(sql)
+            .map_err(|e| sql_error(&e, self.redactor))?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    fn fail(&mut self, e: &postgres::Error) -> SqlError {
+        // A schema change by another process can invalidate cached plans;
+        // start afresh after any error.
+        if e.as_db_error().is_some() {
+            self.statements.clear();
+        }
+        sql_error(e, self.redactor)
+    }
+}
+
+impl<C: postgres::GenericClient> Conn for Session<'_, C> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> SqlResult<u64> {
+        let stmt = self.prepare(sql)?;
+        let bound = bind(&stmt, params)?;
+        self.client
+            .execute(&stmt, &bound)
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> SqlResult<Vec<Row>> {
+        let stmt = self.prepare(sql)?;
+        let bound = bind(&stmt, params)?;
+        let rows = self
+            .client
+            .query(&stmt, &bound)
+            .map_err(|e| self.fail(&e))?;
+        rows.iter()
+            .map(|r| read_row(r).map_err(|e| sql_error(&e, self.redactor)))
+            .collect()
+    }
+
+    fn batch(&mut self, sql: &str) -> SqlResult<()> {
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| sql_error(&e, self.redactor))
+    }
+}
+
+impl Backend for Pg {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
+        refuse_inside_runtime()?;
+        let mut conn = self.pool.get()?;
+        let PgConn { client, statements } = &mut *conn;
+        f(&mut Session {
+            client,
+            statements,
+            redactor: &self.redactor,
+        })
+    }
+
+    fn with_tx<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
+        refuse_inside_runtime()?;
+        let mut conn = self.pool.get()?;
+        let PgConn { client, statements } = &mut *conn;
+        let r = &self.redactor;
+        let mut tx = client
+            .transaction()
+            .map_err(|e| Error::from(sql_error(&e, r)))?;
+        // On error the transaction is dropped uncommitted: rolled back.
+        let out = f(&mut Session {
+            client: &mut tx,
+            statements,
+            redactor: r,
+        })?;
+        tx.commit().map_err(|e| Error::from(sql_error(&e, r)))?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,426 @@
+//! Versioned migrations, one list per dialect with the same version numbers.
+//!
+//! On open, the missing migrations are applied in order inside one
+//! transaction, and recorded in `schema_migrations`. A database whose highest
+//! version is above [`SCHEMA_VERSION`] was written by newer code and is
+//! refused. Migrations are append-only: never edit one that has shipped.
+//!
+//! Times are BIGINT seconds since the epoch (see [`crate::UnixTime`]),
+//! serials the unsigned magnitude ([`crate::Serial`]), fingerprints SHA-256.
+
+use crate::db::{Conn, Dialect, params};
+use crate::error::{Error, Result};
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = 1;
+
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema",
+    sql: r"
+CREATE TABLE cas (
+    name        TEXT PRIMARY KEY,
+    cert_der    BLOB NOT NULL,
+    key_ref     TEXT NOT NULL,
+    parent      TEXT REFERENCES cas (name),
+    created_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE ca_chain (
+    ca        TEXT NOT NULL REFERENCES cas (name),
+    position  INTEGER NOT NULL,
+    cert_der  BLOB NOT NULL,
+    PRIMARY KEY (ca, position)
+) STRICT;
+
+CREATE TABLE certificates (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    issuer             TEXT NOT NULL REFERENCES cas (name),
+    serial             BLOB NOT NULL,
+    status             TEXT NOT NULL
+                       CHECK (status IN ('reserved', 'issued', 'failed', 'revoked')),
+    requester          TEXT NOT NULL,
+    profile            TEXT NOT NULL,
+    request_hash       BLOB NOT NULL,
+    reserved_at        INTEGER NOT NULL,
+    tbs_der            BLOB,
+    cert_der           BLOB,
+    subject            TEXT,
+    not_before         INTEGER,
+    not_after          INTEGER,
+    issued_at          INTEGER,
+    failed_at          INTEGER,
+    failure_reason     TEXT,
+    revoked_at         INTEGER,
+    revocation_reason  INTEGER,
+    invalidity_date    INTEGER,
+    UNIQUE (issuer, serial),
+    CHECK ((status IN ('issued', 'revoked')) = (cert_der IS NOT NULL)),
+    CHECK ((status IN ('issued', 'revoked')) = (subject IS NOT NULL)),
+    CHECK ((status = 'failed') = (failed_at IS NOT NULL)),
+    CHECK ((status = 'revoked') = (revoked_at IS NOT NULL AND revocation_reason IS NOT NULL))
+) STRICT;
+CREATE INDEX certificates_subject ON certificates (subject);
+CREATE INDEX certificates_revoked ON certificates (issuer) WHERE status = 'revoked';
+
+CREATE TABLE certificate_sans (
+    cert_id   INTEGER NOT NULL REFERENCES certificates (id),
+    position  INTEGER NOT NULL,
+    san       TEXT NOT NULL,
+    PRIMARY KEY (cert_id, position)
+) STRICT;
+CREATE INDEX certificate_sans_san ON certificate_sans (san);
+
+CREATE TABLE clients (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    cert_der     BLOB NOT NULL,
+    fingerprint  BLOB NOT NULL UNIQUE,
+    role         TEXT NOT NULL CHECK (role IN ('client', 'ra', 'agent')),
+    expires_at   INTEGER,
+    disabled_at  INTEGER,
+    created_at   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE client_grants (
+    client_id  TEXT NOT NULL REFERENCES clients (id),
+    position   INTEGER NOT NULL,
+    ca         TEXT,
+    profile    TEXT,
+    PRIMARY KEY (client_id, position)
+) STRICT;
+
+CREATE TABLE secrets (
+    ca               TEXT NOT NULL REFERENCES cas (name),
+    identification   TEXT NOT NULL,
+    derived_key      BLOB NOT NULL,
+    hash_alg         TEXT NOT NULL,
+    purpose          TEXT NOT NULL CHECK (purpose IN ('enroll', 'revoke')),
+    revoke_issuer    TEXT,
+    revoke_serial    BLOB,
+    profile          TEXT,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    used_at          INTEGER,
+    failed_attempts  INTEGER NOT NULL DEFAULT 0,
+    locked           INTEGER NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (ca, identification),
+    CHECK ((purpose = 'revoke') = (revoke_issuer IS NOT NULL AND revoke_serial IS NOT NULL))
+) STRICT;
+
+CREATE TABLE nonces (
+    signer      BLOB NOT NULL,
+    nonce       BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (signer, nonce)
+) STRICT;
+CREATE INDEX nonces_expires ON nonces (expires_at);
+
+CREATE TABLE transactions (
+    signer          BLOB NOT NULL,
+    transaction_id  BLOB NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('open', 'pending', 'completed', 'failed')),
+    pending_id      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    PRIMARY KEY (signer, transaction_id),
+    CHECK ((state = 'pending') = (pending_id IS NOT NULL))
+) STRICT;
+CREATE INDEX transactions_expires ON transactions (expires_at);
+
+CREATE TABLE pending_requests (
+    seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                    TEXT NOT NULL UNIQUE,
+    ca                    TEXT NOT NULL REFERENCES cas (name),
+    client                TEXT NOT NULL,
+    profile               TEXT NOT NULL,
+    request_der           BLOB NOT NULL,
+    body_part_id          INTEGER NOT NULL,
+    created_at            INTEGER NOT NULL,
+    state                 TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    cert_serial           BLOB,
+    reject_reason         TEXT,
+    decided_by            TEXT,
+    decided_at            INTEGER,
+    replacement_template  BLOB,
+    CHECK ((state = 'approved') = (cert_serial IS NOT NULL)),
+    CHECK ((state = 'rejected') = (reject_reason IS NOT NULL))
+) STRICT;
+CREATE INDEX pending_requests_ca ON pending_requests (ca, state);
+CREATE INDEX pending_requests_client ON pending_requests (client, state);
+
+CREATE TABLE crl_numbers (
+    issuer       TEXT PRIMARY KEY REFERENCES cas (name),
+    last_number  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE crls (
+    issuer       TEXT PRIMARY KEY REFERENCES cas (name),
+    crl_number   INTEGER NOT NULL,
+    der          BLOB NOT NULL,
+    this_update  INTEGER NOT NULL,
+    next_update  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE audit_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    issuer     TEXT,
+    serial     BLOB,
+    profile    TEXT,
+    requester  TEXT,
+    outcome    TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+    detail     TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+",
+}];
+
+const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema",
+    sql: r"
+CREATE TABLE cas (
+    name        TEXT PRIMARY KEY,
+    cert_der    BYTEA NOT NULL,
+    key_ref     TEXT NOT NULL,
+    parent      TEXT REFERENCES cas (name),
+    created_at  BIGINT NOT NULL
+);
+
+CREATE TABLE ca_chain (
+    ca        TEXT NOT NULL REFERENCES cas (name),
+    position  BIGINT NOT NULL,
+    cert_der  BYTEA NOT NULL,
+    PRIMARY KEY (ca, position)
+);
+
+CREATE TABLE certificates (
+    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    issuer             TEXT NOT NULL REFERENCES cas (name),
+    serial             BYTEA NOT NULL,
+    status             TEXT NOT NULL
+                       CHECK (status IN ('reserved', 'issued', 'failed', 'revoked')),
+    requester          TEXT NOT NULL,
+    profile            TEXT NOT NULL,
+    request_hash       BYTEA NOT NULL,
+    reserved_at        BIGINT NOT NULL,
+    tbs_der            BYTEA,
+    cert_der           BYTEA,
+    subject            TEXT,
+    not_before         BIGINT,
+    not_after          BIGINT,
+    issued_at          BIGINT,
+    failed_at          BIGINT,
+    failure_reason     TEXT,
+    revoked_at         BIGINT,
+    revocation_reason  BIGINT,
+    invalidity_date    BIGINT,
+    UNIQUE (issuer, serial),
+    CHECK ((status IN ('issued', 'revoked')) = (cert_der IS NOT NULL)),
+    CHECK ((status IN ('issued', 'revoked')) = (subject IS NOT NULL)),
+    CHECK ((status = 'failed') = (failed_at IS NOT NULL)),
+    CHECK ((status = 'revoked') = (revoked_at IS NOT NULL AND revocation_reason IS NOT NULL))
+);
+CREATE INDEX certificates_subject ON certificates (subject);
+CREATE INDEX certificates_revoked ON certificates (issuer) WHERE status = 'revoked';
+
+CREATE TABLE certificate_sans (
+    cert_id   BIGINT NOT NULL REFERENCES certificates (id),
+    position  BIGINT NOT NULL,
+    san       TEXT NOT NULL,
+    PRIMARY KEY (cert_id, position)
+);
+CREATE INDEX certificate_sans_san ON certificate_sans (san);
+
+CREATE TABLE clients (
+    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    cert_der     BYTEA NOT NULL,
+    fingerprint  BYTEA NOT NULL UNIQUE,
+    role         TEXT NOT NULL CHECK (role IN ('client', 'ra', 'agent')),
+    expires_at   BIGINT,
+    disabled_at  BIGINT,
+    created_at   BIGINT NOT NULL
+);
+
+CREATE TABLE client_grants (
+    client_id  TEXT NOT NULL REFERENCES clients (id),
+    position   BIGINT NOT NULL,
+    ca         TEXT,
+    profile    TEXT,
+    PRIMARY KEY (client_id, position)
+);
+
+CREATE TABLE secrets (
+    ca               TEXT NOT NULL REFERENCES cas (name),
+    identification   TEXT NOT NULL,
+    derived_key      BYTEA NOT NULL,
+    hash_alg         TEXT NOT NULL,
+    purpose          TEXT NOT NULL CHECK (purpose IN ('enroll', 'revoke')),
+    revoke_issuer    TEXT,
+    revoke_serial    BYTEA,
+    profile          TEXT,
+    created_at       BIGINT NOT NULL,
+    expires_at       BIGINT NOT NULL,
+    used_at          BIGINT,
+    failed_attempts  BIGINT NOT NULL DEFAULT 0,
+    locked           BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (ca, identification),
+    CHECK ((purpose = 'revoke') = (revoke_issuer IS NOT NULL AND revoke_serial IS NOT NULL))
+);
+
+CREATE TABLE nonces (
+    signer      BYTEA NOT NULL,
+    nonce       BYTEA NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    PRIMARY KEY (signer, nonce)
+);
+CREATE INDEX nonces_expires ON nonces (expires_at);
+
+CREATE TABLE transactions (
+    signer          BYTEA NOT NULL,
+    transaction_id  BYTEA NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('open', 'pending', 'completed', 'failed')),
+    pending_id      TEXT,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    expires_at      BIGINT NOT NULL,
+    PRIMARY KEY (signer, transaction_id),
+    CHECK ((state = 'pending') = (pending_id IS NOT NULL))
+);
+CREATE INDEX transactions_expires ON transactions (expires_at);
+
+CREATE TABLE pending_requests (
+    seq                   BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                    TEXT NOT NULL UNIQUE,
+    ca                    TEXT NOT NULL REFERENCES cas (name),
+    client                TEXT NOT NULL,
+    profile               TEXT NOT NULL,
+    request_der           BYTEA NOT NULL,
+    body_part_id          BIGINT NOT NULL,
+    created_at            BIGINT NOT NULL,
+    state                 TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    cert_serial           BYTEA,
+    reject_reason         TEXT,
+    decided_by            TEXT,
+    decided_at            BIGINT,
+    replacement_template  BYTEA,
+    CHECK ((state = 'approved') = (cert_serial IS NOT NULL)),
+    CHECK ((state = 'rejected') = (reject_reason IS NOT NULL))
+);
+CREATE INDEX pending_requests_ca ON pending_requests (ca, state);
+CREATE INDEX pending_requests_client ON pending_requests (client, state);
+
+CREATE TABLE crl_numbers (
+    issuer       TEXT PRIMARY KEY REFERENCES cas (name),
+    last_number  BIGINT NOT NULL
+);
+
+CREATE TABLE crls (
+    issuer       TEXT PRIMARY KEY REFERENCES cas (name),
+    crl_number   BIGINT NOT NULL,
+    der          BYTEA NOT NULL,
+    this_update  BIGINT NOT NULL,
+    next_update  BIGINT NOT NULL
+);
+
+CREATE TABLE audit_log (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         BIGINT NOT NULL,
+    kind       TEXT NOT NULL,
+    issuer     TEXT,
+    serial     BYTEA,
+    profile    TEXT,
+    requester  TEXT,
+    outcome    TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+    detail     TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only';
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+",
+}];
+
+/// Serialises migrations of several processes on one PostgreSQL database.
+const PG_MIGRATION_LOCK: i64 = 0x636d_635f_7374_6f72; // "cmc_stor"
+
+/// Applies the missing migrations; run inside one write transaction.
+pub(crate) fn migrate(conn: &mut dyn Conn, dialect: Dialect) -> Result<()> {
+    let migrations = match dialect {
+        Dialect::Sqlite => SQLITE,
+        Dialect::Postgres => {
+            conn.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                params![PG_MIGRATION_LOCK],
+            )?;
+            POSTGRES
+        }
+    };
+    // applied_at is informational (for operators) and comes from the
+    // database's clock; the code never reads it.
+    conn.batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version      BIGINT PRIMARY KEY,
+             description  TEXT NOT NULL,
+             applied_at   TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+         )",
+    )?;
+    let found = current_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for m in migrations.iter().filter(|m| m.version > found) {
+        conn.batch(m.sql)?;
+        conn.execute(
+            "INSERT INTO schema_migrations (version, description) VALUES ($1, $2)",
+            params![m.version, m.description],
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn current_version(conn: &mut dyn Conn) -> Result<i64> {
+    let mut row = conn
+        .query_opt(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .ok_or_else(|| Error::Corrupt("no schema version".into()))?;
+    row.i64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_dialects_have_the_same_versions() {
+        let v = |l: &[Migration]| l.iter().map(|m| m.version).collect::<Vec<_>>();
+        assert_eq!(v(SQLITE), v(POSTGRES));
+        assert_eq!(v(SQLITE).last(), Some(&SCHEMA_VERSION));
+        assert!(v(SQLITE).windows(2).all(|w| w[0] < w[1]));
+    }
+}

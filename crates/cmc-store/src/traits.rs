@@ -1,0 +1,392 @@
+//! The storage traits, one per consumer, and the [`Store`] that has them all.
+//!
+//! All methods block: call them from a blocking thread (the engine already
+//! runs each request on one). The PostgreSQL backend runs its own small
+//! runtime per connection and must not be called from a thread that is inside
+//! a tokio runtime; use `tokio::task::spawn_blocking`.
+
+use crate::error::Result;
+use crate::types::{
+    AuditEvent, AuditFilter, AuditRecord, CaRecord, CertFilter, CertRecord, ClientRecord,
+    CrlRecord, Fingerprint, IssuedCert, NewClient, NewPending, NewReservation, NewSecret, Page,
+    PageRequest, PendingFilter, PendingRecord, RevocationReason, RevokedEntry, SecretFailures,
+    SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState, UnixTime,
+};
+
+/// The CAs this installation serves.
+pub trait CaStore: Send + Sync {
+    /// Stores a new CA. Records are never overwritten.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the name is
+    /// taken, [`Error::NotFound`](crate::Error::NotFound) if `parent` names no
+    /// stored CA, [`Error::Invalid`](crate::Error::Invalid) for a bad name.
+    fn put_ca(&self, ca: &CaRecord) -> Result<()>;
+
+    /// The CA called `name`, if any.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_ca(&self, name: &str) -> Result<Option<CaRecord>>;
+
+    /// All CAs, by name.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn list_cas(&self) -> Result<Vec<CaRecord>>;
+}
+
+/// Serial numbers and the certificates issued with them.
+pub trait CertStore: Send + Sync {
+    /// Reserves a serial before signing. The database's unique key on
+    /// (issuer, serial) decides: of two concurrent reservations of one
+    /// serial, on any number of processes, exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`Error::SerialInUse`](crate::Error::SerialInUse) if the pair exists
+    /// in any state (failed reservations keep their serial);
+    /// [`Error::NotFound`](crate::Error::NotFound) if the issuer is unknown.
+    fn reserve_serial(&self, reservation: &NewReservation, now: UnixTime) -> Result<()>;
+
+    /// Records the linted TBS certificate of a reservation. Recording the same
+    /// bytes again is a no-op.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound);
+    /// [`Error::InvalidState`](crate::Error::InvalidState) if the serial is
+    /// no longer reserved or a different TBS was recorded.
+    fn record_tbs(&self, issuer: &str, serial: &Serial, tbs_der: &[u8]) -> Result<()>;
+
+    /// Stores the signed certificate of a reservation, with its subject and
+    /// SANs, in one transaction. Durable when this returns.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound);
+    /// [`Error::InvalidState`](crate::Error::InvalidState) unless the serial
+    /// is reserved (not failed, not already issued).
+    fn complete_issuance(&self, issuer: &str, serial: &Serial, cert: &IssuedCert) -> Result<()>;
+
+    /// Marks a reservation failed; its serial is never used again.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound);
+    /// [`Error::InvalidState`](crate::Error::InvalidState) unless reserved.
+    fn mark_failed(&self, issuer: &str, serial: &Serial, reason: &str, now: UnixTime)
+    -> Result<()>;
+
+    /// The record of a serial, in whatever state.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_cert(&self, issuer: &str, serial: &Serial) -> Result<Option<CertRecord>>;
+
+    /// Issued (or revoked) certificates with exactly this subject, oldest
+    /// first, across all CAs.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn find_certs_by_subject(&self, subject: &str) -> Result<Vec<CertRecord>>;
+
+    /// A page of records matching `filter`, in reservation order.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for a bad page limit.
+    fn list_certs(&self, filter: &CertFilter, page: PageRequest) -> Result<Page<CertRecord>>;
+
+    /// Revokes an issued certificate.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyRevoked`](crate::Error::AlreadyRevoked) with the first
+    /// record, which is left unchanged (a certificate on hold is lifted with
+    /// [`CertStore::unrevoke`], then revoked anew);
+    /// [`Error::InvalidState`](crate::Error::InvalidState) if never issued;
+    /// [`Error::Invalid`](crate::Error::Invalid) for removeFromCRL;
+    /// [`Error::NotFound`](crate::Error::NotFound).
+    fn revoke(
+        &self,
+        issuer: &str,
+        serial: &Serial,
+        reason: RevocationReason,
+        revoked_at: UnixTime,
+        invalidity_date: Option<UnixTime>,
+    ) -> Result<()>;
+
+    /// Lifts a certificateHold (removeFromCRL): the certificate is issued
+    /// and valid again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`](crate::Error::InvalidState) unless revoked
+    /// with reason certificateHold; [`Error::NotFound`](crate::Error::NotFound).
+    fn unrevoke(&self, issuer: &str, serial: &Serial) -> Result<()>;
+
+    /// Every revoked certificate of `issuer` (for a CRL), by serial.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn list_revoked(&self, issuer: &str) -> Result<Vec<RevokedEntry>>;
+}
+
+/// Registered CMC clients (end entities, RAs, agents).
+pub trait ClientStore: Send + Sync {
+    /// Registers a client; the fingerprint is computed from its certificate.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the id or the
+    /// certificate fingerprint is taken.
+    fn add_client(&self, client: &NewClient, now: UnixTime) -> Result<ClientRecord>;
+
+    /// The client with this id, if any.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_client(&self, id: &str) -> Result<Option<ClientRecord>>;
+
+    /// The client whose certificate has this SHA-256 fingerprint, if any
+    /// (disabled and expired ones too: check
+    /// [`ClientRecord::is_active`]).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_client_by_fingerprint(&self, fingerprint: &Fingerprint) -> Result<Option<ClientRecord>>;
+
+    /// A page of clients, in registration order.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for a bad page limit.
+    fn list_clients(&self, page: PageRequest) -> Result<Page<ClientRecord>>;
+
+    /// Disables a client. Disabling twice keeps the first time.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound).
+    fn disable_client(&self, id: &str, now: UnixTime) -> Result<()>;
+}
+
+/// Shared secrets for identityProofV2 and revocation.
+pub trait SecretStore: Send + Sync {
+    /// Stores a secret (its derived key only).
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the CA
+    /// already has this identification; [`Error::NotFound`](crate::Error::NotFound)
+    /// for an unknown CA.
+    fn add_secret(&self, secret: &NewSecret, now: UnixTime) -> Result<()>;
+
+    /// The secret, if any, in whatever state.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_secret(&self, ca: &str, identification: &str) -> Result<Option<SecretRecord>>;
+
+    /// The secrets of a CA, or of all CAs.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn list_secrets(&self, ca: Option<&str>) -> Result<Vec<SecretRecord>>;
+
+    /// Marks the secret used, once: of any number of concurrent calls, on any
+    /// number of processes, exactly one succeeds. Call it after the proof
+    /// verified.
+    ///
+    /// # Errors
+    /// [`Error::SecretUsed`](crate::Error::SecretUsed),
+    /// [`Error::SecretLocked`](crate::Error::SecretLocked),
+    /// [`Error::SecretExpired`](crate::Error::SecretExpired),
+    /// [`Error::NotFound`](crate::Error::NotFound).
+    fn consume_secret(&self, ca: &str, identification: &str, now: UnixTime)
+    -> Result<SecretRecord>;
+
+    /// Counts a failed proof; at `lock_after` failures the secret locks.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound).
+    fn record_secret_failure(
+        &self,
+        ca: &str,
+        identification: &str,
+        lock_after: u32,
+    ) -> Result<SecretFailures>;
+}
+
+/// Nonces and transactionIds, against replay.
+pub trait ReplayStore: Send + Sync {
+    /// Remembers a senderNonce of a signer until `expires_at`. The database's
+    /// unique key decides: a nonce still remembered at `now` is a replay.
+    /// An expired record of the same nonce is replaced.
+    ///
+    /// # Errors
+    /// [`Error::Replay`](crate::Error::Replay);
+    /// [`Error::Invalid`](crate::Error::Invalid) for an empty or too long
+    /// nonce.
+    fn remember_nonce(
+        &self,
+        signer: &Fingerprint,
+        nonce: &[u8],
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<()>;
+
+    /// Starts a transaction or finds the live record of an earlier round.
+    /// An expired record is replaced as if it did not exist.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for an empty or too long
+    /// transaction id.
+    fn open_transaction(
+        &self,
+        signer: &Fingerprint,
+        transaction_id: &[u8],
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<TransactionOpen>;
+
+    /// The transaction's record, if any (expired or not).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_transaction(
+        &self,
+        signer: &Fingerprint,
+        transaction_id: &[u8],
+    ) -> Result<Option<TransactionRecord>>;
+
+    /// Sets the transaction's state and expiry.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound).
+    fn set_transaction_state(
+        &self,
+        signer: &Fingerprint,
+        transaction_id: &[u8],
+        state: &TransactionState,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<()>;
+
+    /// Deletes nonces and transactions expired at `now`; returns how many.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn purge_expired(&self, now: UnixTime) -> Result<u64>;
+}
+
+/// Requests waiting for an agent.
+pub trait PendingStore: Send + Sync {
+    /// Stores a pending request.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a taken id;
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown CA.
+    fn create_pending(&self, pending: &NewPending, now: UnixTime) -> Result<()>;
+
+    /// The pending request, if any.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_pending(&self, id: &str) -> Result<Option<PendingRecord>>;
+
+    /// A page of requests matching `filter`, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for a bad page limit.
+    fn list_pending(
+        &self,
+        filter: &PendingFilter,
+        page: PageRequest,
+    ) -> Result<Page<PendingRecord>>;
+
+    /// Approves an undecided request, recording the serial it was issued
+    /// with and any replacement template. Of two concurrent decisions one
+    /// wins.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`](crate::Error::InvalidState) if already
+    /// decided; [`Error::NotFound`](crate::Error::NotFound).
+    fn approve_pending(
+        &self,
+        id: &str,
+        decided_by: &str,
+        serial: &Serial,
+        replacement_template_der: Option<&[u8]>,
+        now: UnixTime,
+    ) -> Result<()>;
+
+    /// Rejects an undecided request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`](crate::Error::InvalidState) if already
+    /// decided; [`Error::NotFound`](crate::Error::NotFound).
+    fn reject_pending(&self, id: &str, decided_by: &str, reason: &str, now: UnixTime)
+    -> Result<()>;
+
+    /// Undecided requests for a CA (for the per-CA cap).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn count_pending_for_ca(&self, ca: &str) -> Result<u64>;
+
+    /// Undecided requests of a client (for the per-client cap).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn count_pending_for_client(&self, client: &str) -> Result<u64>;
+}
+
+/// CRL numbers and the latest CRL.
+pub trait CrlStore: Send + Sync {
+    /// The next cRLNumber of `issuer`: 1, 2, 3, ..., strictly increasing and
+    /// never handed out twice, even to several processes at once.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown issuer.
+    fn next_crl_number(&self, issuer: &str) -> Result<u64>;
+
+    /// Stores a CRL as the latest unless a CRL with a higher number is
+    /// already stored; returns whether it was stored.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown issuer.
+    fn store_crl(&self, crl: &CrlRecord) -> Result<bool>;
+
+    /// The latest CRL of `issuer`, if any.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn latest_crl(&self, issuer: &str) -> Result<Option<CrlRecord>>;
+}
+
+/// The audit trail.
+pub trait AuditLog: Send + Sync {
+    /// Appends an event; it is durable when this returns. Returns its id.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn append_audit(&self, event: &AuditEvent) -> Result<i64>;
+
+    /// A page of events matching `filter`, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for a bad page limit.
+    fn list_audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditRecord>>;
+}
+
+/// Everything: what [`crate::open`] returns. `Arc<dyn Store>` coerces to
+/// `Arc<dyn CertStore>` and the other narrow traits, so each consumer is
+/// handed only what it needs.
+pub trait Store:
+    CaStore
+    + CertStore
+    + ClientStore
+    + SecretStore
+    + ReplayStore
+    + PendingStore
+    + CrlStore
+    + AuditLog
+    + std::fmt::Debug
+{
+    /// The schema version of the database (the highest migration applied).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn schema_version(&self) -> Result<i64>;
+}

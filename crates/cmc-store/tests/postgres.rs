@@ -1,0 +1,158 @@
+//! The shared suite on PostgreSQL at `CMC_TEST_PG_URL`, each test in a fresh
+//! schema (dropped afterwards), plus what only PostgreSQL has.
+//!
+//! Without `CMC_TEST_PG_URL` the tests print a skip line and pass, unless
+//! `CI` is set: then they fail, so CI cannot skip them silently.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod suite;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cmc_store::{Error, Store};
+use postgres::{Client, NoTls};
+use suite::{Fixture, backend_tests};
+
+struct PgFixture {
+    base: String,
+    schema: String,
+    url: String,
+}
+
+fn base_url(test: &str) -> Option<String> {
+    match std::env::var("CMC_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CMC_TEST_PG_URL is not set, and CI is: the PostgreSQL tests must run")
+        }
+        _ => {
+            eprintln!("skipped {test}: CMC_TEST_PG_URL is not set (PostgreSQL tests not run)");
+            None
+        }
+    }
+}
+
+impl PgFixture {
+    fn new(test: &str) -> Option<Self> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let base = base_url(test)?;
+        let schema = format!(
+            "t{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst),
+            test.chars().take(30).collect::<String>()
+        );
+        Client::connect(&base, NoTls)
+            .unwrap()
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        Some(Self { base, schema, url })
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(&self.url, NoTls).unwrap()
+    }
+}
+
+impl Drop for PgFixture {
+    fn drop(&mut self) {
+        if let Ok(mut c) = Client::connect(&self.base, NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema));
+        }
+    }
+}
+
+impl Fixture for PgFixture {
+    fn try_open(&self) -> Result<Arc<dyn Store>, Error> {
+        cmc_store::open(&self.url)
+    }
+
+    fn record_migration(&self, version: i64) {
+        self.client()
+            .execute(
+                "INSERT INTO schema_migrations (version, description) VALUES ($1, 'from the future')",
+                &[&version],
+            )
+            .unwrap();
+    }
+
+    fn migration_rows(&self) -> i64 {
+        self.client()
+            .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
+            .unwrap()
+            .get(0)
+    }
+}
+
+backend_tests!(PgFixture::new(TEST));
+
+#[test]
+fn both_url_schemes_connect() {
+    let Some(fx) = PgFixture::new("both_url_schemes_connect") else {
+        return;
+    };
+    let other = if fx.url.starts_with("postgresql://") {
+        fx.url.replacen("postgresql://", "postgres://", 1)
+    } else {
+        fx.url.replacen("postgres://", "postgresql://", 1)
+    };
+    let a = fx.open();
+    let b = cmc_store::open(&other).unwrap();
+    suite::add_ca(&*a, "ca");
+    assert!(b.get_ca("ca").unwrap().is_some());
+}
+
+#[test]
+fn password_never_appears_in_errors() {
+    // Nothing listens on port 1; the connection fails.
+    let url = "postgresql://cmc:Sup3r-Secret_pw@127.0.0.1:1/cmc?connect_timeout=2";
+    let err = cmc_store::open(url).unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(matches!(err, Error::Backend(_)), "{text}");
+    assert!(!text.contains("Sup3r-Secret_pw"), "{text}");
+    let err =
+        cmc_store::open("postgresql://cmc:Sup3r-Secret_pw@127.0.0.1/cmc?bogus=1").unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(matches!(err, Error::Invalid(_)), "{text}");
+    assert!(!text.contains("Sup3r-Secret_pw"), "{text}");
+}
+
+#[test]
+fn refused_inside_an_async_runtime() {
+    let Some(fx) = PgFixture::new("refused_inside_an_async_runtime") else {
+        return;
+    };
+    let store = fx.open();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let result = rt.block_on(async { store.get_ca("ca") });
+    assert!(matches!(result, Err(Error::Backend(m)) if m.contains("spawn_blocking")));
+    assert!(matches!(
+        rt.block_on(async { cmc_store::open(&fx.url) }),
+        Err(Error::Backend(_))
+    ));
+    // Dropping the last handle inside the runtime must not panic either.
+    rt.block_on(async move { drop(store) });
+}
+
+#[test]
+fn debug_output_hides_the_password() {
+    let Some(fx) = PgFixture::new("debug_output_hides_the_password") else {
+        return;
+    };
+    // The test server trusts loopback, so any password is accepted.
+    let with_pw = fx.url.replacen("://cmc@", "://cmc:Debug-Pw-123@", 1);
+    if with_pw == fx.url {
+        eprintln!("skipped: CMC_TEST_PG_URL has no plain user@ part to add a password to");
+        return;
+    }
+    let store = cmc_store::open(&with_pw).unwrap();
+    let debug = format!("{store:?}");
+    assert!(!debug.contains("Debug-Pw-123"), "{debug}");
+    assert!(debug.contains("***"), "{debug}");
+}

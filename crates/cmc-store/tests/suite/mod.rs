@@ -1,0 +1,1353 @@
+//! The one test suite both backends run (tests/sqlite.rs, tests/postgres.rs).
+//!
+//! Each test gets its own database (a fresh SQLite file, or a fresh
+//! PostgreSQL schema), so tests run in parallel. Time is always injected.
+
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use cmc_store::{
+    AuditEvent, AuditFilter, AuditKind, CaRecord, CertFilter, CertState, CertStatus, ClientRole,
+    CrlRecord, Error, Grant, IssuedCert, NewClient, NewPending, NewReservation, NewSecret, Outcome,
+    PageRequest, PendingFilter, PendingState, PendingStatus, RevocationReason, SCHEMA_VERSION,
+    Scope, SecretPurpose, Serial, Store, TransactionOpen, TransactionState, UnixTime, fingerprint,
+};
+
+/// One database for one test.
+pub(crate) trait Fixture: Sync {
+    /// A new, independent store instance on this test's database (its own
+    /// pool and connections, as a second process would have).
+    fn try_open(&self) -> Result<Arc<dyn Store>, Error>;
+
+    /// Writes a schema_migrations row directly, as newer code would.
+    fn record_migration(&self, version: i64);
+
+    /// Rows in schema_migrations.
+    fn migration_rows(&self) -> i64;
+
+    fn open(&self) -> Arc<dyn Store> {
+        self.try_open().unwrap()
+    }
+}
+
+/// Generates one #[test] per suite function; `$fixture` is an expression
+/// of type `Option<impl Fixture>` (None: skipped) evaluated per test with
+/// the test's name in scope as `TEST`.
+macro_rules! backend_tests {
+    ($fixture:expr) => {
+        backend_tests!(@each $fixture;
+            ca_put_get_list,
+            serial_reserve_record_complete_get,
+            serial_duplicates_are_refused,
+            failed_reservation_keeps_its_serial,
+            find_and_list_certificates,
+            revocation_keeps_the_first_record,
+            hold_can_be_lifted,
+            clients_add_get_list_disable,
+            client_uniqueness,
+            secret_is_consumed_once,
+            secret_locks_after_failures,
+            secret_expires_by_injected_time,
+            nonces_refuse_replay_until_expiry,
+            transactions_recur_across_rounds,
+            pending_lifecycle_and_counts,
+            crl_numbers_and_latest_crl,
+            audit_log_append_and_filter,
+            migrations_are_idempotent,
+            newer_schema_is_refused,
+            concurrent_serial_reservations_never_collide,
+            concurrent_secret_consumption_succeeds_once,
+            concurrent_crl_numbers_strictly_increase,
+            concurrent_nonce_accepted_once,
+        );
+    };
+    (@each $fixture:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                #[allow(dead_code)]
+                const TEST: &str = stringify!($name);
+                if let Some(fx) = $fixture {
+                    suite::$name(&fx);
+                }
+            }
+        )*
+    };
+}
+pub(crate) use backend_tests;
+
+// ---------------------------------------------------------------- helpers
+
+pub(crate) fn t(secs: i64) -> UnixTime {
+    UnixTime::from_secs(1_800_000_000 + secs)
+}
+
+pub(crate) fn serial(n: u64) -> Serial {
+    // 8 random-looking bytes with the number at the end.
+    let mut b = vec![0x4a, 0x1f];
+    b.extend_from_slice(&n.to_be_bytes());
+    Serial::from_be_bytes(&b).unwrap()
+}
+
+pub(crate) fn add_ca(store: &dyn Store, name: &str) {
+    store
+        .put_ca(&CaRecord {
+            name: name.into(),
+            cert_der: format!("cert of {name}").into_bytes(),
+            chain_der: vec![],
+            key_ref: format!("{{\"file\":\"{name}.p8\"}}"),
+            parent: None,
+            created_at: t(0),
+        })
+        .unwrap();
+}
+
+pub(crate) fn reservation(issuer: &str, s: &Serial) -> NewReservation {
+    NewReservation {
+        issuer: issuer.into(),
+        serial: s.clone(),
+        requester: "client-1".into(),
+        profile: "tls".into(),
+        request_hash: vec![7; 32],
+        tbs_der: None,
+    }
+}
+
+pub(crate) fn issued(subject: &str, sans: &[&str], not_before: i64, not_after: i64) -> IssuedCert {
+    IssuedCert {
+        cert_der: format!("certificate for {subject}").into_bytes(),
+        subject: subject.into(),
+        sans: sans.iter().map(|s| (*s).to_owned()).collect(),
+        not_before: t(not_before),
+        not_after: t(not_after),
+        issued_at: t(1),
+    }
+}
+
+/// Reserves and completes a certificate.
+pub(crate) fn issue(store: &dyn Store, issuer: &str, s: &Serial, subject: &str, sans: &[&str]) {
+    store.reserve_serial(&reservation(issuer, s), t(0)).unwrap();
+    store
+        .complete_issuance(issuer, s, &issued(subject, sans, 0, 1000))
+        .unwrap();
+}
+
+fn secret(ca: &str, ident: &str, expires: i64) -> NewSecret {
+    NewSecret {
+        ca: ca.into(),
+        identification: ident.into(),
+        derived_key: vec![0xaa; 32],
+        hash_alg: "sha256".into(),
+        purpose: SecretPurpose::Enroll,
+        profile: Some("tls".into()),
+        expires_at: t(expires),
+    }
+}
+
+fn pending(id: &str, ca: &str, client: &str) -> NewPending {
+    NewPending {
+        id: id.into(),
+        ca: ca.into(),
+        client: client.into(),
+        profile: "tls".into(),
+        request_der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+        body_part_id: 7,
+    }
+}
+
+fn event(kind: AuditKind, issuer: &str, s: Option<Serial>, requester: &str, at: i64) -> AuditEvent {
+    AuditEvent {
+        at: t(at),
+        kind,
+        issuer: Some(issuer.into()),
+        serial: s,
+        profile: Some("tls".into()),
+        requester: Some(requester.into()),
+        outcome: Outcome::Success,
+        detail: r#"{"note":"test"}"#.into(),
+    }
+}
+
+// ---------------------------------------------------------------- CAs
+
+pub(crate) fn ca_put_get_list(fx: &dyn Fixture) {
+    let store = fx.open();
+    let root = CaRecord {
+        name: "root".into(),
+        cert_der: vec![1, 2, 3],
+        chain_der: vec![],
+        key_ref: "pkcs11:token=ca;object=root".into(),
+        parent: None,
+        created_at: t(5),
+    };
+    store.put_ca(&root).unwrap();
+    let sub = CaRecord {
+        name: "issuing-1".into(),
+        cert_der: vec![4, 5],
+        chain_der: vec![vec![1, 2, 3], vec![9]],
+        key_ref: "file:/k.p8".into(),
+        parent: Some("root".into()),
+        created_at: t(6),
+    };
+    store.put_ca(&sub).unwrap();
+
+    assert_eq!(store.get_ca("root").unwrap(), Some(root.clone()));
+    assert_eq!(store.get_ca("issuing-1").unwrap(), Some(sub.clone()));
+    assert_eq!(store.get_ca("nope").unwrap(), None);
+    assert_eq!(store.list_cas().unwrap(), vec![sub.clone(), root.clone()]);
+
+    assert!(matches!(store.put_ca(&root), Err(Error::AlreadyExists(_))));
+    let orphan = CaRecord {
+        name: "orphan".into(),
+        parent: Some("missing".into()),
+        ..root.clone()
+    };
+    assert!(matches!(store.put_ca(&orphan), Err(Error::NotFound(_))));
+    assert_eq!(store.get_ca("orphan").unwrap(), None, "rolled back");
+    let bad = CaRecord {
+        name: "a/b".into(),
+        ..root
+    };
+    assert!(matches!(store.put_ca(&bad), Err(Error::Invalid(_))));
+}
+
+// ---------------------------------------------------------------- certificates
+
+pub(crate) fn serial_reserve_record_complete_get(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let s = serial(1);
+    store.reserve_serial(&reservation("ca", &s), t(10)).unwrap();
+
+    let rec = store.get_cert("ca", &s).unwrap().unwrap();
+    assert_eq!(rec.status(), CertStatus::Reserved);
+    assert_eq!(rec.state, CertState::Reserved);
+    assert!(
+        rec.certificate().is_none(),
+        "a reservation is no certificate"
+    );
+    assert_eq!(rec.reserved_at, t(10));
+    assert_eq!(rec.requester, "client-1");
+    assert_eq!(rec.profile, "tls");
+    assert_eq!(rec.request_hash, vec![7; 32]);
+    assert_eq!(rec.tbs_der, None);
+
+    store.record_tbs("ca", &s, b"tbs").unwrap();
+    store.record_tbs("ca", &s, b"tbs").unwrap();
+    assert!(matches!(
+        store.record_tbs("ca", &s, b"other tbs"),
+        Err(Error::InvalidState(_))
+    ));
+    assert_eq!(
+        store.get_cert("ca", &s).unwrap().unwrap().tbs_der,
+        Some(b"tbs".to_vec())
+    );
+
+    let cert = issued("CN=a", &["dns:a.example", "ip:192.0.2.1"], 0, 100);
+    store.complete_issuance("ca", &s, &cert).unwrap();
+    let rec = store.get_cert("ca", &s).unwrap().unwrap();
+    assert_eq!(rec.status(), CertStatus::Issued);
+    assert_eq!(rec.certificate(), Some(&cert));
+    assert_eq!(rec.revocation(), None);
+
+    assert!(matches!(
+        store.complete_issuance("ca", &s, &cert),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.record_tbs("ca", &s, b"tbs"),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.mark_failed("ca", &s, "late", t(11)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.complete_issuance("ca", &serial(99), &cert),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.reserve_serial(&reservation("no-such-ca", &serial(2)), t(0)),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(store.get_cert("ca", &serial(99)).unwrap(), None);
+
+    // A TBS given at reservation time.
+    let s3 = serial(3);
+    let mut r = reservation("ca", &s3);
+    r.tbs_der = Some(b"early tbs".to_vec());
+    store.reserve_serial(&r, t(0)).unwrap();
+    assert_eq!(
+        store.get_cert("ca", &s3).unwrap().unwrap().tbs_der,
+        Some(b"early tbs".to_vec())
+    );
+}
+
+pub(crate) fn serial_duplicates_are_refused(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "a");
+    add_ca(&*store, "b");
+    let s = Serial::from_be_bytes(&[0x80, 1, 2, 3, 4, 5, 6, 7]).unwrap();
+    store.reserve_serial(&reservation("a", &s), t(0)).unwrap();
+    match store.reserve_serial(&reservation("a", &s), t(0)) {
+        Err(Error::SerialInUse { issuer, serial }) => {
+            assert_eq!(issuer, "a");
+            assert_eq!(serial, s);
+        }
+        other => panic!("expected SerialInUse, got {other:?}"),
+    }
+    // The same number with a DER sign byte is the same serial.
+    let padded = Serial::from_be_bytes(&[0, 0x80, 1, 2, 3, 4, 5, 6, 7]).unwrap();
+    assert!(matches!(
+        store.reserve_serial(&reservation("a", &padded), t(0)),
+        Err(Error::SerialInUse { .. })
+    ));
+    // Serials are unique per issuer.
+    store.reserve_serial(&reservation("b", &s), t(0)).unwrap();
+    // Issued serials stay taken.
+    store
+        .complete_issuance("a", &s, &issued("CN=x", &[], 0, 10))
+        .unwrap();
+    assert!(matches!(
+        store.reserve_serial(&reservation("a", &s), t(0)),
+        Err(Error::SerialInUse { .. })
+    ));
+}
+
+pub(crate) fn failed_reservation_keeps_its_serial(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let s = serial(5);
+    store.reserve_serial(&reservation("ca", &s), t(0)).unwrap();
+    store
+        .mark_failed("ca", &s, "HSM unavailable", t(3))
+        .unwrap();
+    let rec = store.get_cert("ca", &s).unwrap().unwrap();
+    assert_eq!(
+        rec.state,
+        CertState::Failed {
+            reason: "HSM unavailable".into(),
+            failed_at: t(3)
+        }
+    );
+    assert!(rec.certificate().is_none());
+    assert!(matches!(
+        store.reserve_serial(&reservation("ca", &s), t(4)),
+        Err(Error::SerialInUse { .. })
+    ));
+    assert!(matches!(
+        store.complete_issuance("ca", &s, &issued("CN=x", &[], 0, 10)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.mark_failed("ca", &s, "again", t(5)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.mark_failed("ca", &serial(6), "none", t(5)),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.revoke("ca", &s, RevocationReason::Superseded, t(6), None),
+        Err(Error::InvalidState(_))
+    ));
+    // Nothing reserved or failed shows up as issued.
+    let issued_only = CertFilter {
+        status: Some(CertStatus::Issued),
+        ..CertFilter::default()
+    };
+    let page = store
+        .list_certs(&issued_only, PageRequest::first(10))
+        .unwrap();
+    assert!(page.items.is_empty());
+}
+
+pub(crate) fn find_and_list_certificates(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "a");
+    add_ca(&*store, "b");
+    issue(&*store, "a", &serial(1), "CN=web", &["dns:web.example"]);
+    issue(
+        &*store,
+        "a",
+        &serial(2),
+        "CN=mail",
+        &["dns:mail.example", "email:x@example"],
+    );
+    issue(&*store, "b", &serial(3), "CN=web", &["dns:web.example"]);
+    store
+        .reserve_serial(&reservation("a", &serial(4)), t(0))
+        .unwrap();
+    let mut other = reservation("b", &serial(5));
+    other.profile = "smime".into();
+    other.requester = "ra-1".into();
+    store.reserve_serial(&other, t(0)).unwrap();
+    store
+        .complete_issuance("b", &serial(5), &issued("CN=late", &[], 500, 2000))
+        .unwrap();
+
+    let web = store.find_certs_by_subject("CN=web").unwrap();
+    assert_eq!(
+        web.iter()
+            .map(|c| (c.issuer.as_str(), c.serial.clone()))
+            .collect::<Vec<_>>(),
+        vec![("a", serial(1)), ("b", serial(3))]
+    );
+    assert!(store.find_certs_by_subject("CN=none").unwrap().is_empty());
+
+    // Paging through everything, two at a time.
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = store.list_certs(&CertFilter::default(), page).unwrap();
+        assert!(p.items.len() <= 2);
+        seen.extend(p.items.iter().map(|c| c.serial.clone()));
+        match p.next {
+            Some(cursor) => page = PageRequest::after(cursor, 2),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=5).map(serial).collect::<Vec<_>>());
+
+    let list = |f: CertFilter| -> Vec<Serial> {
+        store
+            .list_certs(&f, PageRequest::first(100))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|c| c.serial)
+            .collect()
+    };
+    assert_eq!(
+        list(CertFilter {
+            issuer: Some("a".into()),
+            ..Default::default()
+        }),
+        vec![serial(1), serial(2), serial(4)]
+    );
+    assert_eq!(
+        list(CertFilter {
+            status: Some(CertStatus::Reserved),
+            ..Default::default()
+        }),
+        vec![serial(4)]
+    );
+    assert_eq!(
+        list(CertFilter {
+            profile: Some("smime".into()),
+            ..Default::default()
+        }),
+        vec![serial(5)]
+    );
+    assert_eq!(
+        list(CertFilter {
+            requester: Some("ra-1".into()),
+            ..Default::default()
+        }),
+        vec![serial(5)]
+    );
+    assert_eq!(
+        list(CertFilter {
+            subject: Some("CN=mail".into()),
+            ..Default::default()
+        }),
+        vec![serial(2)]
+    );
+    assert_eq!(
+        list(CertFilter {
+            san: Some("dns:web.example".into()),
+            ..Default::default()
+        }),
+        vec![serial(1), serial(3)]
+    );
+    assert_eq!(
+        list(CertFilter {
+            valid_at: Some(t(1500)),
+            ..Default::default()
+        }),
+        vec![serial(5)]
+    );
+    assert_eq!(
+        list(CertFilter {
+            issuer: Some("a".into()),
+            valid_at: Some(t(10)),
+            ..Default::default()
+        }),
+        vec![serial(1), serial(2)]
+    );
+    assert!(matches!(
+        store.list_certs(&CertFilter::default(), PageRequest::first(0)),
+        Err(Error::Invalid(_))
+    ));
+}
+
+pub(crate) fn revocation_keeps_the_first_record(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let s = serial(1);
+    issue(&*store, "ca", &s, "CN=a", &[]);
+    store
+        .revoke(
+            "ca",
+            &s,
+            RevocationReason::KeyCompromise,
+            t(50),
+            Some(t(40)),
+        )
+        .unwrap();
+    let rec = store.get_cert("ca", &s).unwrap().unwrap();
+    assert_eq!(rec.status(), CertStatus::Revoked);
+    let first = *rec.revocation().unwrap();
+    assert_eq!(first.reason, RevocationReason::KeyCompromise);
+    assert_eq!(first.revoked_at, t(50));
+    assert_eq!(first.invalidity_date, Some(t(40)));
+    assert!(
+        rec.certificate().is_some(),
+        "a revoked certificate is still there"
+    );
+
+    match store.revoke("ca", &s, RevocationReason::Superseded, t(60), None) {
+        Err(Error::AlreadyRevoked {
+            issuer,
+            serial: got,
+            revocation,
+        }) => {
+            assert_eq!((issuer.as_str(), got), ("ca", s.clone()));
+            assert_eq!(revocation, first);
+        }
+        other => panic!("expected AlreadyRevoked, got {other:?}"),
+    }
+    assert_eq!(
+        store.get_cert("ca", &s).unwrap().unwrap().revocation(),
+        Some(&first)
+    );
+    assert!(matches!(
+        store.unrevoke("ca", &s),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.revoke("ca", &serial(9), RevocationReason::Unspecified, t(1), None),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.revoke("ca", &s, RevocationReason::RemoveFromCrl, t(1), None),
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        store.unrevoke("ca", &serial(9)),
+        Err(Error::NotFound(_))
+    ));
+
+    let s2 = serial(2);
+    store.reserve_serial(&reservation("ca", &s2), t(0)).unwrap();
+    assert!(matches!(
+        store.revoke("ca", &s2, RevocationReason::Unspecified, t(1), None),
+        Err(Error::InvalidState(_))
+    ));
+
+    let revoked = store.list_revoked("ca").unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].serial, s);
+    assert_eq!(revoked[0].revocation, first);
+    assert_eq!(revoked[0].not_after, t(1000));
+    assert!(store.list_revoked("other").unwrap().is_empty());
+}
+
+pub(crate) fn hold_can_be_lifted(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let s = serial(1);
+    issue(&*store, "ca", &s, "CN=a", &[]);
+    store
+        .revoke("ca", &s, RevocationReason::CertificateHold, t(10), None)
+        .unwrap();
+    assert_eq!(store.list_revoked("ca").unwrap().len(), 1);
+    // A hold is a revocation record like any other until lifted.
+    match store.revoke("ca", &s, RevocationReason::KeyCompromise, t(11), None) {
+        Err(Error::AlreadyRevoked { revocation, .. }) => {
+            assert_eq!(revocation.reason, RevocationReason::CertificateHold);
+            assert_eq!(revocation.revoked_at, t(10));
+        }
+        other => panic!("expected AlreadyRevoked, got {other:?}"),
+    }
+    store.unrevoke("ca", &s).unwrap();
+    let rec = store.get_cert("ca", &s).unwrap().unwrap();
+    assert_eq!(rec.status(), CertStatus::Issued);
+    assert_eq!(rec.revocation(), None);
+    assert!(store.list_revoked("ca").unwrap().is_empty());
+    assert!(matches!(
+        store.unrevoke("ca", &s),
+        Err(Error::InvalidState(_))
+    ));
+    // Once lifted it can be revoked for good.
+    store
+        .revoke("ca", &s, RevocationReason::KeyCompromise, t(20), None)
+        .unwrap();
+    assert!(matches!(
+        store.unrevoke("ca", &s),
+        Err(Error::InvalidState(_))
+    ));
+    assert_eq!(
+        store.list_revoked("ca").unwrap()[0].revocation.reason,
+        RevocationReason::KeyCompromise
+    );
+}
+
+// ---------------------------------------------------------------- clients
+
+fn new_client(id: &str, cert: &[u8], role: ClientRole) -> NewClient {
+    NewClient {
+        id: id.into(),
+        cert_der: cert.to_vec(),
+        role,
+        grants: vec![
+            Grant {
+                ca: Scope::Named("ca".into()),
+                profile: Scope::Named("tls".into()),
+            },
+            Grant {
+                ca: Scope::Any,
+                profile: Scope::Named("smime".into()),
+            },
+            Grant {
+                ca: Scope::Named("other".into()),
+                profile: Scope::Any,
+            },
+        ],
+        expires_at: Some(t(1000)),
+    }
+}
+
+pub(crate) fn clients_add_get_list_disable(fx: &dyn Fixture) {
+    let store = fx.open();
+    let added = store
+        .add_client(&new_client("ra-1", b"ra cert", ClientRole::Ra), t(1))
+        .unwrap();
+    assert_eq!(added.fingerprint, fingerprint(b"ra cert"));
+    assert_eq!(added.created_at, t(1));
+    assert_eq!(added.disabled_at, None);
+
+    let by_id = store.get_client("ra-1").unwrap().unwrap();
+    assert_eq!(by_id, added);
+    let by_fp = store
+        .get_client_by_fingerprint(&fingerprint(b"ra cert"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_fp, added);
+    assert_eq!(by_fp.grants.len(), 3);
+    assert!(by_fp.may_use("ca", "tls"));
+    assert!(by_fp.may_use("anything", "smime"));
+    assert!(by_fp.may_use("other", "whatever"));
+    assert!(!by_fp.may_use("ca", "codesign"));
+    assert!(by_fp.is_active(t(999)));
+    assert!(!by_fp.is_active(t(1000)), "expired by the injected time");
+    assert_eq!(store.get_client("nobody").unwrap(), None);
+    assert_eq!(
+        store
+            .get_client_by_fingerprint(&fingerprint(b"unknown"))
+            .unwrap(),
+        None
+    );
+
+    let mut agent = new_client("agent-1", b"agent cert", ClientRole::Agent);
+    agent.grants = vec![];
+    agent.expires_at = None;
+    store.add_client(&agent, t(2)).unwrap();
+    store
+        .add_client(&new_client("c-1", b"client cert", ClientRole::Client), t(3))
+        .unwrap();
+
+    let first = store.list_clients(PageRequest::first(2)).unwrap();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ra-1", "agent-1"]
+    );
+    let second = store
+        .list_clients(PageRequest::after(first.next.unwrap(), 2))
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].id, "c-1");
+    assert_eq!(second.items[0].role, ClientRole::Client);
+    assert_eq!(second.next, None);
+
+    store.disable_client("agent-1", t(10)).unwrap();
+    store.disable_client("agent-1", t(20)).unwrap();
+    let disabled = store.get_client("agent-1").unwrap().unwrap();
+    assert_eq!(
+        disabled.disabled_at,
+        Some(t(10)),
+        "first disable time stays"
+    );
+    assert!(!disabled.is_active(t(11)));
+    assert!(matches!(
+        store.disable_client("nobody", t(1)),
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub(crate) fn client_uniqueness(fx: &dyn Fixture) {
+    let store = fx.open();
+    store
+        .add_client(&new_client("a", b"cert a", ClientRole::Client), t(0))
+        .unwrap();
+    // Same id, other certificate.
+    assert!(matches!(
+        store.add_client(&new_client("a", b"cert b", ClientRole::Client), t(0)),
+        Err(Error::AlreadyExists(_))
+    ));
+    // Same certificate (fingerprint), other id.
+    assert!(matches!(
+        store.add_client(&new_client("b", b"cert a", ClientRole::Ra), t(0)),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert_eq!(store.get_client("b").unwrap(), None, "nothing half-added");
+    assert_eq!(
+        store
+            .list_clients(PageRequest::first(10))
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+// ---------------------------------------------------------------- secrets
+
+pub(crate) fn secret_is_consumed_once(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    add_ca(&*store, "ca2");
+    store.add_secret(&secret("ca", "alice", 100), t(0)).unwrap();
+    let rec = store.get_secret("ca", "alice").unwrap().unwrap();
+    assert_eq!(rec.derived_key, vec![0xaa; 32]);
+    assert_eq!(rec.hash_alg, "sha256");
+    assert_eq!(rec.purpose, SecretPurpose::Enroll);
+    assert_eq!(rec.profile.as_deref(), Some("tls"));
+    assert_eq!((rec.created_at, rec.expires_at), (t(0), t(100)));
+    assert_eq!(
+        (rec.used_at, rec.failed_attempts, rec.locked),
+        (None, 0, false)
+    );
+    assert!(!format!("{rec:?}").contains("170"), "Debug hides the key");
+
+    assert!(matches!(
+        store.add_secret(&secret("ca", "alice", 100), t(0)),
+        Err(Error::AlreadyExists(_))
+    ));
+    store
+        .add_secret(&secret("ca2", "alice", 100), t(0))
+        .unwrap();
+    assert!(matches!(
+        store.add_secret(&secret("nope", "alice", 100), t(0)),
+        Err(Error::NotFound(_))
+    ));
+
+    let used = store.consume_secret("ca", "alice", t(5)).unwrap();
+    assert_eq!(used.used_at, Some(t(5)));
+    assert!(matches!(
+        store.consume_secret("ca", "alice", t(6)),
+        Err(Error::SecretUsed)
+    ));
+    assert_eq!(
+        store.get_secret("ca", "alice").unwrap().unwrap().used_at,
+        Some(t(5))
+    );
+    // The other CA's secret of the same name is untouched.
+    store.consume_secret("ca2", "alice", t(7)).unwrap();
+    assert!(matches!(
+        store.consume_secret("ca", "bob", t(6)),
+        Err(Error::NotFound(_))
+    ));
+
+    let revoke = NewSecret {
+        purpose: SecretPurpose::Revoke {
+            issuer: "ca".into(),
+            serial: serial(42),
+        },
+        profile: None,
+        ..secret("ca", "revoke-42", 100)
+    };
+    store.add_secret(&revoke, t(0)).unwrap();
+    assert_eq!(
+        store
+            .get_secret("ca", "revoke-42")
+            .unwrap()
+            .unwrap()
+            .purpose,
+        revoke.purpose
+    );
+    let listed = store.list_secrets(Some("ca")).unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|s| s.identification.as_str())
+            .collect::<Vec<_>>(),
+        vec!["alice", "revoke-42"]
+    );
+    assert_eq!(store.list_secrets(None).unwrap().len(), 3);
+    assert_eq!(store.get_secret("ca", "nobody").unwrap(), None);
+}
+
+pub(crate) fn secret_locks_after_failures(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    store.add_secret(&secret("ca", "s", 100), t(0)).unwrap();
+    for n in 1..3 {
+        let f = store.record_secret_failure("ca", "s", 3).unwrap();
+        assert_eq!((f.failed_attempts, f.locked), (n, false));
+    }
+    let f = store.record_secret_failure("ca", "s", 3).unwrap();
+    assert_eq!((f.failed_attempts, f.locked), (3, true));
+    assert!(matches!(
+        store.consume_secret("ca", "s", t(1)),
+        Err(Error::SecretLocked)
+    ));
+    // A higher threshold later does not unlock it.
+    let f = store.record_secret_failure("ca", "s", 10).unwrap();
+    assert_eq!((f.failed_attempts, f.locked), (4, true));
+    let rec = store.get_secret("ca", "s").unwrap().unwrap();
+    assert!(rec.locked);
+    assert_eq!(rec.used_at, None);
+    assert!(matches!(
+        store.record_secret_failure("ca", "nobody", 3),
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub(crate) fn secret_expires_by_injected_time(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    store.add_secret(&secret("ca", "late", 100), t(0)).unwrap();
+    store.add_secret(&secret("ca", "early", 100), t(0)).unwrap();
+    assert!(matches!(
+        store.consume_secret("ca", "late", t(100)),
+        Err(Error::SecretExpired)
+    ));
+    assert_eq!(
+        store.get_secret("ca", "late").unwrap().unwrap().used_at,
+        None
+    );
+    store.consume_secret("ca", "early", t(99)).unwrap();
+}
+
+// ---------------------------------------------------------------- replay
+
+pub(crate) fn nonces_refuse_replay_until_expiry(fx: &dyn Fixture) {
+    let store = fx.open();
+    let alice = fingerprint(b"alice");
+    let bob = fingerprint(b"bob");
+    store.remember_nonce(&alice, b"n1", t(100), t(0)).unwrap();
+    assert!(matches!(
+        store.remember_nonce(&alice, b"n1", t(200), t(50)),
+        Err(Error::Replay)
+    ));
+    store.remember_nonce(&bob, b"n1", t(100), t(0)).unwrap();
+    store.remember_nonce(&alice, b"n2", t(100), t(0)).unwrap();
+    // Expired (not yet purged) records no longer count.
+    store.remember_nonce(&alice, b"n1", t(300), t(100)).unwrap();
+    assert!(matches!(
+        store.remember_nonce(&alice, b"n1", t(400), t(299)),
+        Err(Error::Replay)
+    ));
+    assert!(matches!(
+        store.remember_nonce(&alice, b"", t(1), t(0)),
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        store.remember_nonce(&alice, &[0; 513], t(1), t(0)),
+        Err(Error::Invalid(_))
+    ));
+    // At t(150): bob/n1 and alice/n2 are expired; alice/n1 lives to t(300).
+    assert_eq!(store.purge_expired(t(150)).unwrap(), 2);
+    assert!(matches!(
+        store.remember_nonce(&alice, b"n1", t(400), t(150)),
+        Err(Error::Replay)
+    ));
+    store.remember_nonce(&alice, b"n2", t(400), t(150)).unwrap();
+}
+
+pub(crate) fn transactions_recur_across_rounds(fx: &dyn Fixture) {
+    let store = fx.open();
+    let signer = fingerprint(b"ra");
+    let tx = b"\x01\x02\x03";
+    let TransactionOpen::Started(first) =
+        store.open_transaction(&signer, tx, t(100), t(0)).unwrap()
+    else {
+        panic!("first round must start the transaction");
+    };
+    assert_eq!(first.state, TransactionState::Open);
+    assert_eq!(
+        (first.created_at, first.updated_at, first.expires_at),
+        (t(0), t(0), t(100))
+    );
+    assert_eq!(first.signer, signer);
+    assert_eq!(first.transaction_id, tx.to_vec());
+
+    store
+        .set_transaction_state(
+            &signer,
+            tx,
+            &TransactionState::Pending("p-1".into()),
+            t(200),
+            t(5),
+        )
+        .unwrap();
+    match store.open_transaction(&signer, tx, t(300), t(10)).unwrap() {
+        TransactionOpen::Existing(rec) => {
+            assert_eq!(rec.state, TransactionState::Pending("p-1".into()));
+            assert_eq!(
+                (rec.created_at, rec.updated_at, rec.expires_at),
+                (t(0), t(5), t(200))
+            );
+        }
+        other => panic!("second round must find the first, got {other:?}"),
+    }
+    // Another signer with the same id is another transaction.
+    assert!(matches!(
+        store
+            .open_transaction(&fingerprint(b"other"), tx, t(100), t(10))
+            .unwrap(),
+        TransactionOpen::Started(_)
+    ));
+    store
+        .set_transaction_state(&signer, tx, &TransactionState::Completed, t(200), t(20))
+        .unwrap();
+    assert_eq!(
+        store.get_transaction(&signer, tx).unwrap().unwrap().state,
+        TransactionState::Completed
+    );
+    store
+        .set_transaction_state(&signer, tx, &TransactionState::Failed, t(200), t(21))
+        .unwrap();
+    assert_eq!(
+        store.get_transaction(&signer, tx).unwrap().unwrap().state,
+        TransactionState::Failed
+    );
+    // After expiry the id starts afresh.
+    assert!(matches!(
+        store.open_transaction(&signer, tx, t(500), t(200)).unwrap(),
+        TransactionOpen::Started(r) if r.created_at == t(200) && r.state == TransactionState::Open
+    ));
+    assert!(matches!(
+        store.set_transaction_state(&signer, b"nope", &TransactionState::Completed, t(1), t(1)),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(store.get_transaction(&signer, b"nope").unwrap(), None);
+    assert!(matches!(
+        store.open_transaction(&signer, b"", t(1), t(0)),
+        Err(Error::Invalid(_))
+    ));
+    // Purge: the other signer's record expired at t(100).
+    assert_eq!(store.purge_expired(t(400)).unwrap(), 1);
+    assert!(store.get_transaction(&signer, tx).unwrap().is_some());
+}
+
+// ---------------------------------------------------------------- pending
+
+pub(crate) fn pending_lifecycle_and_counts(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "a");
+    add_ca(&*store, "b");
+    store
+        .create_pending(&pending("p1", "a", "x"), t(1))
+        .unwrap();
+    store
+        .create_pending(&pending("p2", "a", "x"), t(2))
+        .unwrap();
+    store
+        .create_pending(&pending("p3", "a", "y"), t(3))
+        .unwrap();
+    store
+        .create_pending(&pending("p4", "b", "x"), t(4))
+        .unwrap();
+    assert!(matches!(
+        store.create_pending(&pending("p1", "a", "x"), t(5)),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.create_pending(&pending("p9", "nope", "x"), t(5)),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(store.count_pending_for_ca("a").unwrap(), 3);
+    assert_eq!(store.count_pending_for_ca("b").unwrap(), 1);
+    assert_eq!(store.count_pending_for_client("x").unwrap(), 3);
+    assert_eq!(store.count_pending_for_client("z").unwrap(), 0);
+
+    let p1 = store.get_pending("p1").unwrap().unwrap();
+    assert_eq!(p1.state, PendingState::Pending);
+    assert_eq!(
+        (p1.ca.as_str(), p1.client.as_str(), p1.profile.as_str()),
+        ("a", "x", "tls")
+    );
+    assert_eq!(p1.request_der, vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+    assert_eq!((p1.body_part_id, p1.created_at), (7, t(1)));
+    assert_eq!(
+        (p1.decided_by, p1.decided_at, p1.replacement_template_der),
+        (None, None, None)
+    );
+
+    store
+        .approve_pending("p1", "agent-1", &serial(77), Some(b"template"), t(10))
+        .unwrap();
+    let p1 = store.get_pending("p1").unwrap().unwrap();
+    assert_eq!(p1.state, PendingState::Approved(serial(77)));
+    assert_eq!(p1.status(), PendingStatus::Approved);
+    assert_eq!(p1.decided_by.as_deref(), Some("agent-1"));
+    assert_eq!(p1.decided_at, Some(t(10)));
+    assert_eq!(p1.replacement_template_der, Some(b"template".to_vec()));
+    assert!(matches!(
+        store.approve_pending("p1", "agent-2", &serial(78), None, t(11)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.reject_pending("p1", "agent-2", "no", t(11)),
+        Err(Error::InvalidState(_))
+    ));
+
+    store
+        .reject_pending("p2", "agent-2", "not allowed", t(12))
+        .unwrap();
+    let p2 = store.get_pending("p2").unwrap().unwrap();
+    assert_eq!(p2.state, PendingState::Rejected("not allowed".into()));
+    assert_eq!(p2.decided_at, Some(t(12)));
+    assert!(matches!(
+        store.approve_pending("p2", "agent-1", &serial(79), None, t(13)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.approve_pending("nope", "agent-1", &serial(79), None, t(13)),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.reject_pending("nope", "agent-1", "r", t(13)),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(store.get_pending("nope").unwrap(), None);
+
+    assert_eq!(store.count_pending_for_ca("a").unwrap(), 1);
+    assert_eq!(store.count_pending_for_client("x").unwrap(), 1);
+
+    let ids = |f: PendingFilter, limit: u32| -> Vec<String> {
+        store
+            .list_pending(&f, PageRequest::first(limit))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    assert_eq!(
+        ids(PendingFilter::default(), 10),
+        vec!["p1", "p2", "p3", "p4"]
+    );
+    assert_eq!(
+        ids(
+            PendingFilter {
+                status: Some(PendingStatus::Pending),
+                ..Default::default()
+            },
+            10
+        ),
+        vec!["p3", "p4"]
+    );
+    assert_eq!(
+        ids(
+            PendingFilter {
+                ca: Some("a".into()),
+                client: Some("x".into()),
+                ..Default::default()
+            },
+            10
+        ),
+        vec!["p1", "p2"]
+    );
+    let first = store
+        .list_pending(&PendingFilter::default(), PageRequest::first(3))
+        .unwrap();
+    let rest = store
+        .list_pending(
+            &PendingFilter::default(),
+            PageRequest::after(first.next.unwrap(), 3),
+        )
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].id, "p4");
+    assert_eq!(rest.next, None);
+}
+
+// ---------------------------------------------------------------- CRLs
+
+pub(crate) fn crl_numbers_and_latest_crl(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "a");
+    add_ca(&*store, "b");
+    assert_eq!(store.next_crl_number("a").unwrap(), 1);
+    assert_eq!(store.next_crl_number("a").unwrap(), 2);
+    assert_eq!(store.next_crl_number("b").unwrap(), 1);
+    assert_eq!(store.next_crl_number("a").unwrap(), 3);
+    assert!(matches!(
+        store.next_crl_number("nope"),
+        Err(Error::NotFound(_))
+    ));
+
+    assert_eq!(store.latest_crl("a").unwrap(), None);
+    let crl = |n: u64| CrlRecord {
+        issuer: "a".into(),
+        crl_number: n,
+        der: format!("crl {n}").into_bytes(),
+        this_update: t(i64::try_from(n).unwrap() * 10),
+        next_update: t(i64::try_from(n).unwrap() * 10 + 3600),
+    };
+    assert!(store.store_crl(&crl(2)).unwrap());
+    assert_eq!(store.latest_crl("a").unwrap(), Some(crl(2)));
+    assert!(!store.store_crl(&crl(1)).unwrap(), "older CRL not stored");
+    assert!(
+        !store.store_crl(&crl(2)).unwrap(),
+        "same number not stored twice"
+    );
+    assert_eq!(store.latest_crl("a").unwrap(), Some(crl(2)));
+    assert!(store.store_crl(&crl(3)).unwrap());
+    assert_eq!(store.latest_crl("a").unwrap(), Some(crl(3)));
+    assert_eq!(store.latest_crl("b").unwrap(), None);
+    let mut foreign = crl(1);
+    foreign.issuer = "nope".into();
+    assert!(matches!(store.store_crl(&foreign), Err(Error::NotFound(_))));
+    let mut huge = crl(1);
+    huge.crl_number = u64::MAX;
+    assert!(matches!(store.store_crl(&huge), Err(Error::Invalid(_))));
+}
+
+// ---------------------------------------------------------------- audit
+
+pub(crate) fn audit_log_append_and_filter(fx: &dyn Fixture) {
+    let store = fx.open();
+    let e1 = event(AuditKind::Issued, "a", Some(serial(1)), "alice", 10);
+    let e2 = event(AuditKind::Revoked, "a", Some(serial(1)), "agent", 20);
+    let mut e3 = event(AuditKind::Refused, "b", None, "mallory", 30);
+    e3.outcome = Outcome::Failure;
+    e3.profile = None;
+    let e4 = AuditEvent {
+        issuer: None,
+        requester: None,
+        ..event(AuditKind::Other("key-rollover".into()), "x", None, "x", 40)
+    };
+    let ids: Vec<i64> = [&e1, &e2, &e3, &e4]
+        .iter()
+        .map(|e| store.append_audit(e).unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+
+    let all = store
+        .list_audit(&AuditFilter::default(), PageRequest::first(10))
+        .unwrap();
+    assert_eq!(
+        all.items
+            .iter()
+            .map(|r| r.event.clone())
+            .collect::<Vec<_>>(),
+        vec![e1.clone(), e2.clone(), e3.clone(), e4.clone()]
+    );
+    assert_eq!(all.items.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+
+    let kinds = |f: AuditFilter| -> Vec<AuditKind> {
+        store
+            .list_audit(&f, PageRequest::first(10))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.event.kind)
+            .collect()
+    };
+    assert_eq!(
+        kinds(AuditFilter {
+            kind: Some(AuditKind::Revoked),
+            ..Default::default()
+        }),
+        vec![AuditKind::Revoked]
+    );
+    assert_eq!(
+        kinds(AuditFilter {
+            issuer: Some("a".into()),
+            serial: Some(serial(1)),
+            ..Default::default()
+        }),
+        vec![AuditKind::Issued, AuditKind::Revoked]
+    );
+    assert_eq!(
+        kinds(AuditFilter {
+            requester: Some("mallory".into()),
+            ..Default::default()
+        }),
+        vec![AuditKind::Refused]
+    );
+    assert_eq!(
+        kinds(AuditFilter {
+            since: Some(t(20)),
+            until: Some(t(40)),
+            ..Default::default()
+        }),
+        vec![AuditKind::Revoked, AuditKind::Refused]
+    );
+    assert_eq!(
+        kinds(AuditFilter {
+            kind: Some(AuditKind::Other("key-rollover".into())),
+            ..Default::default()
+        }),
+        vec![AuditKind::Other("key-rollover".into())]
+    );
+    let page = store
+        .list_audit(&AuditFilter::default(), PageRequest::first(3))
+        .unwrap();
+    let rest = store
+        .list_audit(
+            &AuditFilter::default(),
+            PageRequest::after(page.next.unwrap(), 3),
+        )
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].id, ids[3]);
+}
+
+// ---------------------------------------------------------------- schema
+
+pub(crate) fn migrations_are_idempotent(fx: &dyn Fixture) {
+    let first = fx.open();
+    assert_eq!(first.schema_version().unwrap(), SCHEMA_VERSION);
+    add_ca(&*first, "ca");
+    issue(&*first, "ca", &serial(1), "CN=kept", &[]);
+    drop(first);
+
+    let second = fx.open();
+    let third = fx.open();
+    assert_eq!(second.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(fx.migration_rows(), SCHEMA_VERSION);
+    let rec = third.get_cert("ca", &serial(1)).unwrap().unwrap();
+    assert_eq!(rec.certificate().unwrap().subject, "CN=kept");
+}
+
+pub(crate) fn newer_schema_is_refused(fx: &dyn Fixture) {
+    drop(fx.open());
+    fx.record_migration(SCHEMA_VERSION + 1);
+    match fx.try_open() {
+        Err(Error::SchemaTooNew { found, supported }) => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- concurrency
+
+/// Runs `f(instance, thread)` on 4 threads for each of two independent store
+/// instances, all released at once.
+fn on_two_instances<T: Send + 'static>(
+    fx: &dyn Fixture,
+    f: impl Fn(&dyn Store, usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let stores = [fx.open(), fx.open()];
+    let barrier = Arc::new(Barrier::new(8));
+    let f = Arc::new(f);
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            let barrier = barrier.clone();
+            let f = f.clone();
+            thread::spawn(move || {
+                barrier.wait();
+                f(&*store, i)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+pub(crate) fn concurrent_serial_reservations_never_collide(fx: &dyn Fixture) {
+    add_ca(&*fx.open(), "ca");
+    const CANDIDATES: u64 = 24;
+    // Every thread tries every candidate, each starting at another place.
+    let granted = on_two_instances(fx, |store, i| {
+        let mut mine = Vec::new();
+        let mut refused = 0;
+        for k in 0..CANDIDATES {
+            let s = serial((k + 5 * i as u64) % CANDIDATES);
+            let mut r = reservation("ca", &s);
+            r.requester = format!("thread-{i}");
+            match store.reserve_serial(&r, t(0)) {
+                Ok(()) => mine.push(s),
+                Err(Error::SerialInUse { .. }) => refused += 1,
+                Err(e) => panic!("thread {i}: {e}"),
+            }
+        }
+        (mine, refused)
+    });
+    let all: Vec<Serial> = granted.iter().flat_map(|(m, _)| m.clone()).collect();
+    let unique: HashSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), unique.len(), "a serial was granted twice");
+    assert_eq!(all.len() as u64, CANDIDATES, "every candidate granted once");
+    let refused: u64 = granted.iter().map(|(_, r)| *r).sum();
+    assert_eq!(refused, 7 * CANDIDATES);
+    // The database agrees on who got each.
+    let store = fx.open();
+    for (i, (mine, _)) in granted.iter().enumerate() {
+        for s in mine {
+            let rec = store.get_cert("ca", s).unwrap().unwrap();
+            assert_eq!(rec.requester, format!("thread-{i}"));
+        }
+    }
+}
+
+pub(crate) fn concurrent_secret_consumption_succeeds_once(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    store
+        .add_secret(&secret("ca", "one-time", 100), t(0))
+        .unwrap();
+    let results = on_two_instances(fx, |store, _| store.consume_secret("ca", "one-time", t(1)));
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(Error::SecretUsed))),
+        "{results:?}"
+    );
+}
+
+pub(crate) fn concurrent_crl_numbers_strictly_increase(fx: &dyn Fixture) {
+    add_ca(&*fx.open(), "ca");
+    let per_thread = on_two_instances(fx, |store, _| {
+        (0..10)
+            .map(|_| store.next_crl_number("ca").unwrap())
+            .collect::<Vec<_>>()
+    });
+    for nums in &per_thread {
+        assert!(nums.windows(2).all(|w| w[0] < w[1]), "{nums:?}");
+    }
+    let mut all: Vec<u64> = per_thread.into_iter().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(all, (1..=80).collect::<Vec<_>>());
+}
+
+pub(crate) fn concurrent_nonce_accepted_once(fx: &dyn Fixture) {
+    let signer = fingerprint(b"client");
+    let results = on_two_instances(fx, move |store, _| {
+        store.remember_nonce(&signer, b"same nonce", t(100), t(0))
+    });
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(Error::Replay)))
+    );
+}
