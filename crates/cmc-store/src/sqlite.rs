@@ -86,6 +86,8 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
     conn.busy_timeout(busy_timeout).map_err(backend)?;
+    // Room for every statement the store uses, so none is re-prepared.
+    conn.set_prepared_statement_cache_capacity(64);
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(backend)?;

@@ -156,3 +156,34 @@ fn debug_output_hides_the_password() {
     assert!(!debug.contains("Debug-Pw-123"), "{debug}");
     assert!(debug.contains("***"), "{debug}");
 }
+
+#[test]
+fn recovers_after_the_server_drops_its_connections() {
+    let Some(fx) = PgFixture::new("recovers_after_the_server_drops_its_connections") else {
+        return;
+    };
+    let app = format!("cmc_store_recover_{}", std::process::id());
+    let store = cmc_store::open(&format!("{}&application_name={app}", fx.url)).unwrap();
+    suite::add_ca(&*store, "ca");
+    let killed: i64 = fx
+        .client()
+        .query_one(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1",
+            &[&app],
+        )
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1);
+    // The call on the dead connection may fail; the pool drops it and the
+    // next call connects afresh.
+    let mut failures = 0;
+    let ca = loop {
+        match store.get_ca("ca") {
+            Ok(ca) => break ca,
+            Err(Error::Backend(_)) if failures < 1 => failures += 1,
+            Err(e) => panic!("did not recover: {e}"),
+        }
+    };
+    assert!(ca.is_some());
+}
