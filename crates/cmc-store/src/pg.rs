@@ -229,9 +229,17 @@ impl<C: postgres::GenericClient> Session<'_, C> {
     }
 
     fn fail(&mut self, e: &postgres::Error) -> SqlError {
-        // A schema change by another process can invalidate cached plans;
-        // start afresh after any error.
-        if e.as_db_error().is_some() {
+        // A schema change by another process can invalidate cached
+        // statements ("cached plan must not change result type", a dropped
+        // table or column): prepare afresh next time. Constraint violations,
+        // the common errors, keep the cache.
+        let stale = [
+            SqlState::FEATURE_NOT_SUPPORTED,
+            SqlState::INVALID_SQL_STATEMENT_NAME,
+            SqlState::UNDEFINED_TABLE,
+            SqlState::UNDEFINED_COLUMN,
+        ];
+        if e.code().is_some_and(|c| stale.contains(c)) {
             self.statements.clear();
         }
         sql_error(e, self.redactor)
