@@ -49,6 +49,19 @@ use crate::{Error, HashAlg, KeySpec, SecretSource, SignatureScheme, SigningKey};
 /// Loaded and initialised modules, one per path, for the life of the process.
 static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
 
+/// Key generation and deletion change a token's set of objects. SoftHSM2's
+/// file object store fails such changes now and then with
+/// `CKR_GENERAL_ERROR` when two sessions of one process make them at once
+/// (seen as a failed `C_GenerateKeyPair` in 1 of 4 runs of eight parallel
+/// tests), so this process makes them one at a time. Signing does not take
+/// this lock. Poisoning is harmless: the guarded data is `()`.
+static OBJECT_CHANGES: Mutex<()> = Mutex::new(());
+
+/// How often [`Pkcs11Key::generate`] tries `C_GenerateKeyPair` when the token
+/// answers `CKR_GENERAL_ERROR` or `CKR_FUNCTION_FAILED` (another process, such
+/// as `cmc-tool` beside a running server, may be changing the same token).
+const GENERATE_ATTEMPTS: u64 = 3;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The data behind our mutexes stays consistent across a panic (a map of
     // contexts, a list of idle sessions, a handle), so a poisoned lock is
@@ -604,9 +617,34 @@ impl Pkcs11Key {
             }
             (None, None) => return Err(Error::UnsupportedKey(spec.to_string())),
         };
-        session
-            .generate_key_pair(&mechanism, &public, &private)
-            .map_err(|e| token.err("C_GenerateKeyPair", e))?;
+        {
+            let _changing = OBJECT_CHANGES
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut attempt: u64 = 1;
+            loop {
+                match session.generate_key_pair(&mechanism, &public, &private) {
+                    Ok(_) => break,
+                    Err(CkError::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _))
+                        if attempt < GENERATE_ATTEMPTS =>
+                    {
+                        // A failed generation must leave nothing behind
+                        // under our id before we try again.
+                        let leftovers = session
+                            .find_objects(&[Attribute::Id(id.clone())])
+                            .map_err(|e| token.err("C_FindObjects", e))?;
+                        for handle in leftovers {
+                            session
+                                .destroy_object(handle)
+                                .map_err(|e| token.err("C_DestroyObject", e))?;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(token.err("C_GenerateKeyPair", e)),
+                }
+            }
+        }
         drop(session);
         let mut config = config.clone();
         config.key.id = Some(id);
@@ -783,6 +821,9 @@ impl Pkcs11Key {
     pub fn destroy(self) -> Result<(), Error> {
         let token = &self.shared.token;
         let session = token.open_session(true)?;
+        let _changing = OBJECT_CHANGES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let private = find_private_key(token, &session, &self.shared.locator)?;
         let id = object_id(token, &session, private)?;
         let publics = if id.is_empty() {

@@ -187,3 +187,80 @@ fn pkcs11_pin_from_environment_variable() {
     );
     key.destroy().unwrap();
 }
+
+/// A key pair put on the token with the vendor's tool (`softhsm2-util
+/// --import`, as an operator would with YubiHSM or network-HSM tooling) is
+/// found by label and by id and signs what OpenSSL verifies.
+#[test]
+fn pkcs11_key_created_with_the_vendor_tool() {
+    let Some(hsm) = common::hsm("pkcs11_key_created_with_the_vendor_tool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (spec, genpkey) in [
+        (
+            KeySpec::P384,
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"][..],
+        ),
+        (
+            KeySpec::Rsa2048,
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"][..],
+        ),
+    ] {
+        let key_path = dir.path().join(format!("{spec}.p8"));
+        let out = Command::new("openssl")
+            .arg("genpkey")
+            .args(genpkey)
+            .arg("-out")
+            .arg(&key_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let label = format!("cmc-test-vendor-{spec}-{}", common::random_suffix());
+        let id = common::random_suffix();
+        let pin = std::fs::read_to_string(&hsm.pin_file).unwrap();
+        // softhsm2-util has no PIN file option; this is a throw-away token.
+        let out = Command::new("softhsm2-util")
+            .arg("--import")
+            .arg(&key_path)
+            .args(["--token", &hsm.token, "--label", &label, "--id", &id])
+            .args(["--pin", pin.trim_end_matches('\n')])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "softhsm2-util --import: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let key = Pkcs11Key::open(&hsm.config(&label)).unwrap();
+        assert_eq!(key.spec(), spec);
+        let by_id = Pkcs11Key::open(&Pkcs11Config {
+            key: KeyLocator::id_hex(&id).unwrap(),
+            ..hsm.config(&label)
+        })
+        .unwrap();
+        assert_eq!(by_id.public_key(), key.public_key());
+
+        // The public key on the token is the one OpenSSL generated.
+        let out = Command::new("openssl")
+            .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+            .arg(&key_path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            key.public_key().to_der().unwrap(),
+            out.stdout,
+            "{spec}: SPKI"
+        );
+
+        common::sign_and_verify_with_openssl(dir.path(), &key, &format!("vendor-{spec}"));
+        key.destroy().unwrap();
+    }
+}
