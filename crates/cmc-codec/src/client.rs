@@ -1,0 +1,231 @@
+//! Client side: building and signing Full PKI Requests, PKCS #10 requests and CRMF
+//! `CertReqMsg`s with a [`SigningKey`].
+
+use std::time::SystemTime;
+
+use cmc_asn1::{
+    BodyPartId, CertReqMsg, CertRequest, CertTemplate, OtherMsg, PkiData, PopoSigningKey,
+    ProofOfPossession, TaggedAttribute, TaggedCertificationRequest, TaggedContentInfo,
+    TaggedRequest, oid,
+};
+use cmc_keys::SigningKey;
+use const_oid::AssociatedOid;
+use const_oid::db::rfc5912::ID_EXTENSION_REQ;
+use der::asn1::{BitString, SetOfVec};
+use der::{Any, Encode};
+use x509_cert::attr::{Attribute, Attributes};
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
+
+use crate::error::encode_err;
+use crate::signed::{self, CmsSigner};
+use crate::{Error, Result};
+
+/// Builds a PKIData (controls, requests, nested content, other messages) and signs it as a
+/// Full PKI Request.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cmc_asn1::SenderNonce;
+/// use cmc_codec::{CmsSigner, RequestBuilder, build_csr};
+/// use cmc_keys::{FileKey, KeySpec};
+/// use der::asn1::OctetString;
+/// use std::str::FromStr;
+///
+/// let key = FileKey::generate(KeySpec::P256)?;
+/// let csr = build_csr(&key, x509_cert::name::Name::from_str("CN=client")?, Vec::new())?;
+/// let mut builder = RequestBuilder::new();
+/// builder.control(1, &SenderNonce(OctetString::new(*b"0123456789abcdef")?))?;
+/// builder.pkcs10(2, csr)?;
+/// // No certificate yet: sign with the requested key (sid = subjectKeyIdentifier).
+/// let der = builder.sign(&CmsSigner::self_signed(&key)?, std::time::SystemTime::now())?;
+/// # let _ = der;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct RequestBuilder {
+    pki_data: PkiData,
+}
+
+impl RequestBuilder {
+    /// An empty PKIData.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn check_id(&self, id: BodyPartId) -> Result<()> {
+        let p = &self.pki_data;
+        let taken = p.control_sequence.iter().any(|c| c.body_part_id == id)
+            || p.req_sequence
+                .iter()
+                .any(|r| r.body_part_id().is_ok_and(|r| r == id))
+            || p.cms_sequence.iter().any(|c| c.body_part_id == id)
+            || p.other_msg_sequence.iter().any(|o| o.body_part_id == id);
+        if taken {
+            Err(Error::DuplicateBodyPartId(id))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds a control whose value type carries its OID (senderNonce, transactionId,
+    /// identityProofV2, ...), with body part identifier `id`.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`], [`Error::Encode`].
+    pub fn control<T: AssociatedOid + Encode>(
+        &mut self,
+        id: BodyPartId,
+        value: &T,
+    ) -> Result<&mut Self> {
+        let attr = TaggedAttribute::from_value(id, value).map_err(encode_err)?;
+        self.tagged_attribute(attr)
+    }
+
+    /// Adds a ready-made control.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`].
+    pub fn tagged_attribute(&mut self, attr: TaggedAttribute) -> Result<&mut Self> {
+        self.check_id(attr.body_part_id)?;
+        self.pki_data.control_sequence.push(attr);
+        Ok(self)
+    }
+
+    /// Adds a PKCS #10 request as `tcr` with body part identifier `id`.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`].
+    pub fn pkcs10(&mut self, id: BodyPartId, request: CertReq) -> Result<&mut Self> {
+        self.check_id(id)?;
+        self.pki_data
+            .req_sequence
+            .push(TaggedRequest::Tcr(Box::new(TaggedCertificationRequest {
+                body_part_id: id,
+                certification_request: request,
+            })));
+        Ok(self)
+    }
+
+    /// Adds a CRMF request as `crm`; its `certReqId` is its body part identifier.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`], [`Error::MalformedContent`] if the certReqId is not
+    /// a BodyPartID.
+    pub fn crmf(&mut self, request: CertReqMsg) -> Result<&mut Self> {
+        let id = request
+            .cert_req
+            .body_part_id()
+            .map_err(|e| Error::MalformedContent(format!("certReqId: {e}")))?;
+        self.check_id(id)?;
+        self.pki_data
+            .req_sequence
+            .push(TaggedRequest::Crm(Box::new(request)));
+        Ok(self)
+    }
+
+    /// Adds nested CMS content (for an RA: a signed PKIData) to `cmsSequence`.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`].
+    pub fn content(&mut self, content: TaggedContentInfo) -> Result<&mut Self> {
+        self.check_id(content.body_part_id)?;
+        self.pki_data.cms_sequence.push(content);
+        Ok(self)
+    }
+
+    /// Adds an `OtherMsg`.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`].
+    pub fn other_msg(&mut self, msg: OtherMsg) -> Result<&mut Self> {
+        self.check_id(msg.body_part_id)?;
+        self.pki_data.other_msg_sequence.push(msg);
+        Ok(self)
+    }
+
+    /// The PKIData built so far.
+    #[must_use]
+    pub fn pki_data(&self) -> &PkiData {
+        &self.pki_data
+    }
+
+    /// Signs the PKIData as a Full PKI Request (eContentType id-cct-PKIData) at
+    /// `signing_time` and returns the DER `ContentInfo`.
+    ///
+    /// # Errors
+    /// [`Error::Encode`], [`Error::TimeOutOfRange`], [`Error::Key`].
+    pub fn sign(&self, signer: &CmsSigner<'_>, signing_time: SystemTime) -> Result<Vec<u8>> {
+        let econtent = self.pki_data.to_der().map_err(encode_err)?;
+        signed::sign(oid::ID_CCT_PKI_DATA, &econtent, signer, signing_time, &[])
+    }
+}
+
+/// Builds a PKCS #10 request for `key`'s public key, signed by `key`, with `extensions` in
+/// an extensionRequest attribute (none if empty).
+///
+/// # Errors
+/// [`Error::Encode`], [`Error::Key`].
+pub fn build_csr(
+    key: &dyn SigningKey,
+    subject: Name,
+    extensions: Vec<Extension>,
+) -> Result<CertReq> {
+    let mut attributes = Attributes::new();
+    if !extensions.is_empty() {
+        let mut values = SetOfVec::new();
+        values
+            .insert(Any::encode_from(&ExtensionReq(extensions)).map_err(encode_err)?)
+            .map_err(encode_err)?;
+        attributes
+            .insert(Attribute {
+                oid: ID_EXTENSION_REQ,
+                values,
+            })
+            .map_err(encode_err)?;
+    }
+    let info = CertReqInfo {
+        version: Version::V1,
+        subject,
+        public_key: key.public_key().clone(),
+        attributes,
+    };
+    let signature = key.sign(&info.to_der().map_err(encode_err)?)?;
+    Ok(CertReq {
+        info,
+        algorithm: key.signature_algorithm().clone(),
+        signature: BitString::from_bytes(&signature).map_err(encode_err)?,
+    })
+}
+
+/// Builds a CRMF `CertReqMsg` with `certReqId` = `body_part_id` for `template`, with the
+/// template's publicKey set to `key`'s and a POPOSigningKey signed by `key` over the DER of
+/// `certReq` (RFC 4211 §4.1, no poposkInput: the template names the subject and key).
+///
+/// # Errors
+/// [`Error::SignerKeyMismatch`] if the template already names another public key,
+/// [`Error::Encode`], [`Error::Key`].
+pub fn build_crmf(
+    key: &dyn SigningKey,
+    body_part_id: BodyPartId,
+    mut template: CertTemplate,
+) -> Result<CertReqMsg> {
+    match &template.public_key {
+        Some(pk) if pk != key.public_key() => return Err(Error::SignerKeyMismatch),
+        _ => template.public_key = Some(key.public_key().clone()),
+    }
+    let cert_req = CertRequest::new(body_part_id, template).map_err(encode_err)?;
+    let signature = key.sign(&cert_req.to_der().map_err(encode_err)?)?;
+    Ok(CertReqMsg {
+        cert_req,
+        popo: Some(ProofOfPossession::Signature(PopoSigningKey {
+            poposk_input: None,
+            algorithm_identifier: key.signature_algorithm().clone(),
+            signature: BitString::from_bytes(&signature).map_err(encode_err)?,
+        })),
+        reg_info: None,
+    })
+}

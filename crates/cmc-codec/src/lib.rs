@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod alg;
+pub mod ber;
+mod client;
+mod error;
+mod pop;
+mod request;
+mod response;
+mod signed;
+
+pub use ber::Encoding;
+pub use client::{RequestBuilder, build_crmf, build_csr};
+pub use error::{Error, Result};
+pub use pop::{Pop, verify_crmf_pop, verify_pkcs10, verify_request_pop};
+pub use request::{
+    FullRequest, SignedRequest, UnsignedRequest, decode_full_request, decode_simple_request,
+};
+pub use response::{
+    MAX_CHAIN, ResponseStatus, ResponseVerifyOptions, StatusVersion, VerifiedResponse,
+    certs_only_response, decode_certs_only, decode_response, sign_response, statuses,
+};
+pub use signed::{
+    CmsAlgorithmProtection, CmsSigner, Limits, SignerSource, VerifiedSigner, VerifyOptions,
+    key_identifier,
+};
