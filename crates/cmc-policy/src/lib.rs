@@ -1,0 +1,36 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod algorithm;
+mod decision;
+mod error;
+mod issuer;
+mod keys;
+mod lint;
+pub mod names;
+mod prepare;
+mod profile;
+mod request;
+mod serial;
+mod tbs;
+
+pub use algorithm::{
+    Digest, SignatureAlgorithm, check_signature_algorithm, check_signature_algorithm_for_key,
+    ecdsa_digest_for_curve,
+};
+pub use decision::{
+    AdjustReason, Decision, DropReason, Dropped, ExtensionSummary, Refusal, ValidityAdjustment,
+};
+pub use error::Error;
+pub use issuer::IssuerInfo;
+pub use keys::{Curve, KeyKind};
+pub use lint::{Finding, lint_findings, lint_tbs};
+pub use names::{KeyUsageBit, NameType};
+pub use prepare::{Prepared, prepare};
+pub use profile::{
+    DEFAULT_PROFILE_NAME, DEFAULT_VALIDITY_DAYS, FixedAttribute, MAX_BACKDATE_SECONDS,
+    MAX_RSA_BITS, MAX_VALIDITY_DAYS, MIN_RSA_BITS, OnIssuerExpiry, OnRefusedExtension, Profile,
+    ProfileSet, SkiMethod,
+};
+pub use request::Request;
+pub use serial::Serial;
