@@ -470,3 +470,507 @@ fn lint_extensions(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::tests::{fake_ec_spki, fake_rsa_spki};
+    use crate::prepare::time_for;
+    use crate::tbs::RawValidity;
+    use crate::{Request, Serial, prepare};
+    use const_oid::ObjectIdentifier;
+    use const_oid::db::rfc5912::{
+        ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, SECP_256_R_1, SHA_1_WITH_RSA_ENCRYPTION,
+    };
+    use der::asn1::{BitString, GeneralizedTime, Int, OctetString};
+    use der::flagset::FlagSet;
+    use der::{Any, Encode, Sequence};
+    use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use x509_cert::ext::Extension;
+    use x509_cert::ext::pkix::KeyUsages;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::name::Name;
+
+    const NOW: u64 = 1_800_000_000; // 2027-01-15T08:00:00Z
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn ecdsa(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        }
+    }
+
+    fn issuer() -> IssuerInfo {
+        IssuerInfo {
+            subject: "CN=Lint Test CA,O=Example,C=SE".parse().unwrap(),
+            key_identifier: vec![0x11; 20],
+            not_before: at(NOW - 86_400),
+            not_after: at(NOW + 3650 * 86_400),
+            public_key: fake_ec_spki(SECP_256_R_1, 32),
+            signature_algorithm: ecdsa(ECDSA_WITH_SHA_256),
+            crl_urls: vec!["http://crl.example/ca.crl".into()],
+            ca_issuers_urls: vec!["http://ca.example/ca.cer".into()],
+            ocsp_urls: vec!["http://ocsp.example".into()],
+        }
+    }
+
+    fn leaf_key() -> SubjectPublicKeyInfoOwned {
+        let mut k = fake_ec_spki(SECP_256_R_1, 32);
+        k.subject_public_key = BitString::from_bytes(&[0x04; 65]).unwrap();
+        k
+    }
+
+    /// A TBS that passes, as prepared by the crate, with its profile and issuer.
+    fn good() -> (RawTbs, Profile, IssuerInfo) {
+        let profile = Profile::builtin();
+        let issuer = issuer();
+        let mut request = Request::new("CN=leaf.example,O=Example".parse().unwrap(), leaf_key());
+        let san = SubjectAltName(vec![GeneralName::DnsName(
+            der::asn1::Ia5String::new("leaf.example").unwrap(),
+        )]);
+        request.extensions.push(Extension {
+            extn_id: ID_CE_SUBJECT_ALT_NAME,
+            critical: false,
+            extn_value: OctetString::new(san.to_der().unwrap()).unwrap(),
+        });
+        let prepared = prepare(
+            &request,
+            &profile,
+            &issuer,
+            &Serial::from_random([0x5a; 16]),
+            at(NOW),
+        )
+        .unwrap();
+        let tbs = RawTbs::decode_der(prepared.tbs_der()).unwrap();
+        (tbs, profile, issuer)
+    }
+
+    fn lint(tbs: &RawTbs, profile: &Profile, issuer: &IssuerInfo) -> Vec<Finding> {
+        lint_findings(&tbs.encode_der().unwrap(), profile, issuer)
+    }
+
+    /// Lint `tbs` after `change`, and check `want` is among the findings.
+    fn expect(want: &Finding, change: impl FnOnce(&mut RawTbs, &mut IssuerInfo)) {
+        let (mut tbs, profile, mut issuer) = good();
+        change(&mut tbs, &mut issuer);
+        let found = lint(&tbs, &profile, &issuer);
+        assert!(found.contains(want), "wanted {want:?}, found {found:?}");
+    }
+
+    fn exts(tbs: &mut RawTbs) -> &mut Vec<Extension> {
+        tbs.extensions.get_or_insert_with(Vec::new)
+    }
+
+    fn set_ext(tbs: &mut RawTbs, oid: ObjectIdentifier, critical: bool, value: &[u8]) {
+        let e = Extension {
+            extn_id: oid,
+            critical,
+            extn_value: OctetString::new(value).unwrap(),
+        };
+        let list = exts(tbs);
+        match list.iter_mut().find(|x| x.extn_id == oid) {
+            Some(x) => *x = e,
+            None => list.push(e),
+        }
+    }
+
+    fn remove_ext(tbs: &mut RawTbs, oid: ObjectIdentifier) {
+        exts(tbs).retain(|e| e.extn_id != oid);
+    }
+
+    fn key_usage(bits: FlagSet<KeyUsages>) -> Vec<u8> {
+        KeyUsage(bits).to_der().unwrap()
+    }
+
+    #[test]
+    fn prepared_tbs_is_clean() {
+        let (tbs, profile, issuer) = good();
+        assert_eq!(lint(&tbs, &profile, &issuer), vec![]);
+        assert!(lint_tbs(&tbs.encode_der().unwrap(), &profile, &issuer).is_ok());
+    }
+
+    #[test]
+    fn undecodable() {
+        let (_, profile, issuer) = good();
+        let found = lint_findings(&[0x30, 0x03, 0x02, 0x01], &profile, &issuer);
+        assert!(
+            matches!(found.as_slice(), [Finding::Undecodable { .. }]),
+            "{found:?}"
+        );
+        assert!(matches!(
+            lint_tbs(b"junk", &profile, &issuer),
+            Err(Error::Lint { findings }) if findings.len() == 1
+        ));
+    }
+
+    #[test]
+    fn not_canonical_der() {
+        // An extension that spells out `critical FALSE`, which DER omits.
+        #[derive(Sequence)]
+        struct LaxExtension {
+            id: ObjectIdentifier,
+            critical: bool,
+            value: OctetString,
+        }
+        #[derive(Sequence)]
+        struct LaxTbs {
+            #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+            version: Version,
+            serial_number: Int,
+            signature: AlgorithmIdentifierOwned,
+            issuer: Name,
+            validity: RawValidity,
+            subject: Name,
+            spki: SubjectPublicKeyInfoOwned,
+            #[asn1(context_specific = "3", tag_mode = "EXPLICIT")]
+            extensions: Vec<LaxExtension>,
+        }
+        let (tbs, profile, issuer) = good();
+        let lax = LaxTbs {
+            version: Version::V3,
+            serial_number: tbs.serial_number.clone(),
+            signature: tbs.signature.clone(),
+            issuer: tbs.issuer.clone(),
+            validity: tbs.validity,
+            subject: tbs.subject.clone(),
+            spki: tbs.subject_public_key_info.clone(),
+            extensions: tbs
+                .extensions
+                .clone()
+                .unwrap()
+                .into_iter()
+                .map(|e| LaxExtension {
+                    id: e.extn_id,
+                    critical: e.critical,
+                    value: e.extn_value,
+                })
+                .collect(),
+        };
+        let found = lint_findings(&lax.to_der().unwrap(), &profile, &issuer);
+        assert_eq!(found, vec![Finding::NotCanonicalDer]);
+    }
+
+    #[test]
+    fn version_and_unique_ids() {
+        expect(&Finding::NotVersion3, |t, _| t.version = None);
+        expect(&Finding::NotVersion3, |t, _| t.version = Some(Version::V2));
+        expect(&Finding::UniqueIdentifier, |t, _| {
+            t.subject_unique_id = Some(BitString::from_bytes(&[1, 2]).unwrap());
+        });
+        expect(&Finding::UniqueIdentifier, |t, _| {
+            t.issuer_unique_id = Some(BitString::from_bytes(&[1, 2]).unwrap());
+        });
+    }
+
+    #[test]
+    fn serial_numbers() {
+        expect(&Finding::SerialNotPositive, |t, _| {
+            t.serial_number = Int::new(&[0x80, 1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        });
+        expect(&Finding::SerialNotPositive, |t, _| {
+            t.serial_number = Int::new(&[0]).unwrap();
+        });
+        expect(&Finding::SerialTooLong { octets: 21 }, |t, _| {
+            t.serial_number = Int::new(&[0x12; 21]).unwrap();
+        });
+        expect(&Finding::SerialTooShort { octets: 7 }, |t, _| {
+            t.serial_number = Int::new(&[0x12; 7]).unwrap();
+        });
+        // A leading zero octet carries no randomness.
+        expect(&Finding::SerialTooShort { octets: 7 }, |t, _| {
+            t.serial_number = Int::new(&[0x00, 0x92, 2, 3, 4, 5, 6, 7]).unwrap();
+        });
+        let (mut t, p, i) = good();
+        t.serial_number = Int::new(&[0x12; 8]).unwrap();
+        assert_eq!(lint(&t, &p, &i), vec![]);
+    }
+
+    #[test]
+    fn issuer_name() {
+        expect(&Finding::IssuerNameMismatch, |t, _| {
+            t.issuer = "CN=Someone Else".parse().unwrap();
+        });
+    }
+
+    fn utc(secs: u64) -> Time {
+        time_for(secs).unwrap()
+    }
+
+    #[test]
+    fn validity() {
+        expect(&Finding::ValidityInverted, |t, _| {
+            t.validity = RawValidity {
+                not_before: t.validity.not_after,
+                not_after: t.validity.not_before,
+            };
+        });
+        expect(&Finding::NotBeforeBeforeIssuer, |t, _| {
+            t.validity.not_before = utc(NOW - 2 * 86_400);
+        });
+        expect(&Finding::NotAfterAfterIssuer, |t, i| {
+            i.not_after = at(NOW + 30 * 86_400);
+            t.validity.not_after = utc(NOW + 31 * 86_400);
+        });
+        expect(
+            &Finding::ValidityTooLong {
+                seconds: 94 * 86_400,
+                maximum: 93 * 86_400,
+            },
+            |t, _| {
+                t.validity.not_before = utc(NOW);
+                t.validity.not_after = utc(NOW + 94 * 86_400 - 1);
+            },
+        );
+    }
+
+    #[test]
+    fn time_encoding() {
+        expect(
+            &Finding::GeneralizedTimeBefore2050 {
+                field: "notBefore".into(),
+            },
+            |t, _| {
+                let dt = t.validity.not_before.to_date_time();
+                t.validity.not_before = Time::GeneralTime(GeneralizedTime::from_date_time(dt));
+            },
+        );
+        expect(
+            &Finding::GeneralizedTimeBefore2050 {
+                field: "notAfter".into(),
+            },
+            |t, _| {
+                let dt = t.validity.not_after.to_date_time();
+                t.validity.not_after = Time::GeneralTime(GeneralizedTime::from_date_time(dt));
+            },
+        );
+    }
+
+    #[test]
+    fn duplicate_malformed_unknown_and_ca_only_extensions() {
+        expect(
+            &Finding::DuplicateExtension {
+                oid: ID_CE_SUBJECT_KEY_IDENTIFIER.to_string(),
+            },
+            |t, _| {
+                let ski = exts(t)
+                    .iter()
+                    .find(|e| e.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER)
+                    .cloned()
+                    .unwrap();
+                exts(t).push(ski);
+            },
+        );
+        expect(
+            &Finding::MalformedExtension {
+                oid: ID_CE_KEY_USAGE.to_string(),
+            },
+            |t, _| set_ext(t, ID_CE_KEY_USAGE, true, &[0x05, 0x00]),
+        );
+        expect(
+            &Finding::UnknownCriticalExtension {
+                oid: "1.2.3.4".into(),
+            },
+            |t, _| {
+                set_ext(
+                    t,
+                    ObjectIdentifier::new_unwrap("1.2.3.4"),
+                    true,
+                    &[0x05, 0x00],
+                )
+            },
+        );
+        for (oid, name) in [
+            (ID_CE_NAME_CONSTRAINTS, "nameConstraints"),
+            (ID_CE_POLICY_CONSTRAINTS, "policyConstraints"),
+            (ID_CE_POLICY_MAPPINGS, "policyMappings"),
+            (ID_CE_INHIBIT_ANY_POLICY, "inhibitAnyPolicy"),
+        ] {
+            expect(&Finding::CaOnlyExtension { name: name.into() }, |t, _| {
+                set_ext(t, oid, true, &[0x30, 0x00]);
+            });
+        }
+        // An unknown non-critical extension is not a finding.
+        let (mut t, p, i) = good();
+        set_ext(
+            &mut t,
+            ObjectIdentifier::new_unwrap("1.2.3.4"),
+            false,
+            &[0x05, 0x00],
+        );
+        assert_eq!(lint(&t, &p, &i), vec![]);
+    }
+
+    #[test]
+    fn key_identifiers() {
+        expect(&Finding::SubjectKeyIdMissing, |t, _| {
+            remove_ext(t, ID_CE_SUBJECT_KEY_IDENTIFIER);
+        });
+        expect(&Finding::SubjectKeyIdMismatch, |t, _| {
+            let other = SubjectKeyIdentifier(OctetString::new([0x22; 20]).unwrap());
+            set_ext(
+                t,
+                ID_CE_SUBJECT_KEY_IDENTIFIER,
+                false,
+                &other.to_der().unwrap(),
+            );
+        });
+        expect(&Finding::SubjectKeyIdCritical, |t, _| {
+            exts(t)
+                .iter_mut()
+                .filter(|e| e.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER)
+                .for_each(|e| e.critical = true);
+        });
+        expect(&Finding::AuthorityKeyIdMissing, |t, _| {
+            remove_ext(t, ID_CE_AUTHORITY_KEY_IDENTIFIER);
+        });
+        expect(&Finding::AuthorityKeyIdMismatch, |_, i| {
+            i.key_identifier = vec![0x33; 20];
+        });
+        expect(&Finding::AuthorityKeyIdMismatch, |t, _| {
+            let aki = AuthorityKeyIdentifier::default();
+            set_ext(
+                t,
+                ID_CE_AUTHORITY_KEY_IDENTIFIER,
+                false,
+                &aki.to_der().unwrap(),
+            );
+        });
+        expect(&Finding::AuthorityKeyIdCritical, |t, _| {
+            exts(t)
+                .iter_mut()
+                .filter(|e| e.extn_id == ID_CE_AUTHORITY_KEY_IDENTIFIER)
+                .for_each(|e| e.critical = true);
+        });
+    }
+
+    #[test]
+    fn basic_constraints_and_key_usage() {
+        expect(&Finding::CaCertificate, |t, _| {
+            let bc = BasicConstraints {
+                ca: true,
+                path_len_constraint: None,
+            };
+            set_ext(t, ID_CE_BASIC_CONSTRAINTS, true, &bc.to_der().unwrap());
+        });
+        expect(&Finding::KeyUsageEmpty, |t, _| {
+            set_ext(t, ID_CE_KEY_USAGE, true, &key_usage(FlagSet::default()));
+        });
+        expect(
+            &Finding::KeyUsageNotForKey {
+                usage: KeyUsageBit::KeyEncipherment,
+                key: "EC P-256".into(),
+            },
+            |t, _| {
+                let ku = KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment;
+                set_ext(t, ID_CE_KEY_USAGE, true, &key_usage(ku));
+            },
+        );
+        expect(
+            &Finding::KeyUsageNotForKey {
+                usage: KeyUsageBit::KeyAgreement,
+                key: "RSA-2048".into(),
+            },
+            |t, _| {
+                t.subject_public_key_info = fake_rsa_spki(2048);
+                let ku = KeyUsages::DigitalSignature | KeyUsages::KeyAgreement;
+                set_ext(t, ID_CE_KEY_USAGE, true, &key_usage(ku));
+            },
+        );
+        expect(&Finding::KeyCertSignWithoutCa, |t, _| {
+            let ku = KeyUsages::DigitalSignature | KeyUsages::KeyCertSign;
+            set_ext(t, ID_CE_KEY_USAGE, true, &key_usage(ku));
+        });
+        expect(&Finding::KeyCertSignWithoutCa, |t, _| {
+            remove_ext(t, ID_CE_BASIC_CONSTRAINTS);
+            set_ext(
+                t,
+                ID_CE_KEY_USAGE,
+                true,
+                &key_usage(KeyUsages::KeyCertSign.into()),
+            );
+        });
+        expect(&Finding::CrlSignInEndEntity, |t, _| {
+            let ku = KeyUsages::DigitalSignature | KeyUsages::CRLSign;
+            set_ext(t, ID_CE_KEY_USAGE, true, &key_usage(ku));
+        });
+    }
+
+    #[test]
+    fn empty_subject() {
+        expect(&Finding::EmptySubjectWithoutSan, |t, _| {
+            t.subject = Name::default();
+            remove_ext(t, ID_CE_SUBJECT_ALT_NAME);
+        });
+        expect(&Finding::EmptySubjectSanNotCritical, |t, _| {
+            t.subject = Name::default();
+        });
+        let (mut t, p, i) = good();
+        t.subject = Name::default();
+        exts(&mut t)
+            .iter_mut()
+            .filter(|e| e.extn_id == ID_CE_SUBJECT_ALT_NAME)
+            .for_each(|e| e.critical = true);
+        assert_eq!(lint(&t, &p, &i), vec![]);
+    }
+
+    #[test]
+    fn signature_algorithm() {
+        expect(
+            &Finding::SignatureAlgorithmNotAllowed {
+                detail: format!(
+                    "signature algorithm not allowed: {SHA_1_WITH_RSA_ENCRYPTION} is not an allowed signature algorithm"
+                ),
+            },
+            |t, _| {
+                t.signature = AlgorithmIdentifierOwned {
+                    oid: SHA_1_WITH_RSA_ENCRYPTION,
+                    parameters: Some(Any::null()),
+                };
+            },
+        );
+        expect(&Finding::SignatureAlgorithmMismatch, |t, _| {
+            t.signature = ecdsa(ECDSA_WITH_SHA_384);
+        });
+        // The CA says it signs P-256 with SHA-384: consistent with the TBS, but
+        // not RFC 5753.
+        let (mut t, p, mut i) = good();
+        i.signature_algorithm = ecdsa(ECDSA_WITH_SHA_384);
+        t.signature = ecdsa(ECDSA_WITH_SHA_384);
+        let found = lint(&t, &p, &i);
+        assert!(
+            matches!(
+                found.as_slice(),
+                [Finding::SignatureAlgorithmKeyMismatch { .. }]
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn key_not_allowed_by_profile() {
+        expect(
+            &Finding::KeyNotAllowed {
+                key: "RSA-1024".into(),
+            },
+            |t, _| t.subject_public_key_info = fake_rsa_spki(1024),
+        );
+    }
+
+    #[test]
+    fn findings_display() {
+        let f = Finding::SerialTooShort { octets: 7 };
+        assert_eq!(
+            f.to_string(),
+            "serial number is 7 octets, fewer than 64 bits"
+        );
+        let e = Error::Lint {
+            findings: vec![f, Finding::SubjectKeyIdMissing],
+        };
+        assert!(e.to_string().contains("no subjectKeyIdentifier"), "{e}");
+    }
+}
