@@ -210,3 +210,60 @@ fn streamed_content_in_many_segments_is_digested_joined() {
         .unwrap_err();
     assert!(matches!(e, Error::MessageDigestMismatch), "{e}");
 }
+
+fn testdata(name: &str) -> Vec<u8> {
+    let path = format!("{}/../../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn stored_streamed_fixture_verifies_and_normalises() {
+    use der::DecodePem;
+    // testdata/codec/openssl_stream_p256.der: the peer PKCS #10 request's PKIData, signed
+    // again by `openssl cms -sign -stream -md sha384` (see testdata/README.md).
+    let input = testdata("codec/openssl_stream_p256.der");
+    let cert = x509_cert::Certificate::from_pem(testdata("codec/openssl_stream_p256.pem")).unwrap();
+    // 2027-01-01, inside the fixture signer's validity (2026-12-02 .. 2036-11-29).
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_798_761_600);
+    let FullRequest::Signed(req) =
+        cmc_codec::decode_full_request(&input, &VerifyOptions::new(time)).unwrap()
+    else {
+        panic!("unsigned")
+    };
+    assert_eq!(req.encoding, Encoding::Ber);
+    assert_eq!(req.signer().source, SignerSource::Message(cert));
+    assert_eq!(req.signer().digest, HashAlg::Sha384);
+    assert_eq!(req.signer().signature, SignatureAlg::Ecdsa(HashAlg::Sha384));
+    // The same PKIData as the peer request it was made from.
+    let peer = testdata("peers/pkcs11_ca/test_cmc_pkcs10_req.der");
+    let peer_content = match cmc_codec::decode_full_request(
+        &peer,
+        &VerifyOptions::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_675_209_600)),
+    )
+    .unwrap()
+    {
+        FullRequest::Signed(s) => s.econtent,
+        FullRequest::Unsigned(_) => panic!("unsigned"),
+    };
+    assert_eq!(req.econtent, peer_content);
+    // Its DER form is different bytes, still verifies, and is DER.
+    let der = req.to_der().unwrap();
+    assert_ne!(der, input);
+    assert!(der.len() < input.len());
+    let FullRequest::Signed(again) =
+        cmc_codec::decode_full_request(&der, &VerifyOptions::new(time)).unwrap()
+    else {
+        panic!("unsigned")
+    };
+    assert_eq!(again.encoding, Encoding::Der);
+    assert_eq!(again.to_der().unwrap(), der);
+    // And OpenSSL accepts that DER form too.
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::openssl_verify(
+        dir.path(),
+        "normalised",
+        &der,
+        again.signer().certificate().unwrap(),
+    );
+    assert_eq!(out, peer_content);
+}
