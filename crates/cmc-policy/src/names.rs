@@ -266,28 +266,28 @@ pub fn attribute_name(oid: &ObjectIdentifier) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum NameType {
-    /// `otherName` [0]
+    /// `otherName` (tag 0)
     #[serde(rename = "otherName")]
     OtherName,
-    /// `rfc822Name` [1], an e-mail address.
+    /// `rfc822Name` (tag 1), an e-mail address.
     #[serde(rename = "rfc822Name")]
     Rfc822Name,
-    /// `dNSName` [2]
+    /// `dNSName` (tag 2)
     #[serde(rename = "dNSName")]
     DnsName,
-    /// `directoryName` [4]
+    /// `directoryName` (tag 4)
     #[serde(rename = "directoryName")]
     DirectoryName,
-    /// `ediPartyName` [5]
+    /// `ediPartyName` (tag 5)
     #[serde(rename = "ediPartyName")]
     EdiPartyName,
-    /// `uniformResourceIdentifier` [6]
+    /// `uniformResourceIdentifier` (tag 6)
     #[serde(rename = "uniformResourceIdentifier")]
     Uri,
-    /// `iPAddress` [7]
+    /// `iPAddress` (tag 7)
     #[serde(rename = "iPAddress")]
     IpAddress,
-    /// `registeredID` [8]
+    /// `registeredID` (tag 8)
     #[serde(rename = "registeredID")]
     RegisteredId,
 }

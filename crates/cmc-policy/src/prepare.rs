@@ -47,8 +47,8 @@ const DAY: u64 = 86_400;
 
 /// A linted TBS certificate waiting for its signature, with the decision that
 /// shaped it. It is consumed by [`Prepared::assemble`], so one preparation is
-/// signed at most once.
-#[derive(Clone, Debug)]
+/// signed at most once (it is deliberately not `Clone`).
+#[derive(Debug)]
 pub struct Prepared {
     tbs_der: Vec<u8>,
     tbs: TbsCertificate,

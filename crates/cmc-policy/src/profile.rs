@@ -270,6 +270,49 @@ impl Profile {
         &self.san_allowed
     }
 
+    /// Whether a CRMF requested validity is honoured (within the profile's
+    /// limits) rather than ignored.
+    #[must_use]
+    pub const fn honours_requested_validity(&self) -> bool {
+        self.honour_requested_validity
+    }
+
+    /// The EC curves allowed for subject keys.
+    #[must_use]
+    pub fn allowed_curves(&self) -> &BTreeSet<Curve> {
+        &self.ec_curves
+    }
+
+    /// The RSA modulus sizes allowed for subject keys.
+    #[must_use]
+    pub fn allowed_rsa_sizes(&self) -> &BTreeSet<u32> {
+        &self.rsa_sizes
+    }
+
+    /// The subject attribute types taken from requests.
+    #[must_use]
+    pub fn subject_from_request(&self) -> &[ObjectIdentifier] {
+        &self.subject_from_request
+    }
+
+    /// The subject attributes the profile adds or overrides.
+    #[must_use]
+    pub fn fixed_subject(&self) -> &[FixedAttribute] {
+        &self.subject_fixed
+    }
+
+    /// Whether a commonName is required.
+    #[must_use]
+    pub const fn requires_common_name(&self) -> bool {
+        self.require_cn
+    }
+
+    /// Whether a subjectAltName is required.
+    #[must_use]
+    pub const fn requires_subject_alt_name(&self) -> bool {
+        self.san_required
+    }
+
     /// Whether the key is of a type and size the profile allows.
     #[must_use]
     pub fn allows_key(&self, key: &KeyKind) -> bool {
@@ -614,11 +657,12 @@ impl ProfileSet {
     /// The profile used when a request names none.
     #[must_use]
     pub fn default_profile(&self) -> &Profile {
-        // `default` always names a profile in the map: `builtin` inserts it
-        // and `from_toml` only replaces it with a name it checked.
+        // `default` always names a profile in the map (`builtin` inserts it
+        // and `from_toml` only replaces it with a name it checked); the
+        // fallback only keeps this free of a panic path.
         self.profiles
             .get(&self.default)
-            .unwrap_or_else(|| unreachable_default())
+            .unwrap_or_else(|| builtin_static())
     }
 
     /// The names of all profiles, sorted.
@@ -627,11 +671,9 @@ impl ProfileSet {
     }
 }
 
-#[allow(clippy::panic)]
-#[cold]
-fn unreachable_default() -> ! {
-    // Invariant documented in `ProfileSet::default_profile`.
-    panic!("ProfileSet invariant broken: the default profile is missing")
+fn builtin_static() -> &'static Profile {
+    static BUILTIN: std::sync::OnceLock<Profile> = std::sync::OnceLock::new();
+    BUILTIN.get_or_init(Profile::builtin)
 }
 
 #[cfg(test)]

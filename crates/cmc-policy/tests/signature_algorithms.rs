@@ -15,7 +15,7 @@ use cmc_policy::{
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ID_RSASSA_PSS};
 use der::Encode;
-use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages, SubjectKeyIdentifier};
 
 fn issue_and_check(
     ca_spec: KeySpec,
@@ -32,6 +32,15 @@ fn issue_and_check(
             .unwrap(),
         want
     );
+    // The issuer's key identifier is the CA certificate's SKI.
+    let (_, ca_ski) = ca
+        .cert
+        .tbs_certificate()
+        .get_extension::<SubjectKeyIdentifier>()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ca_ski.0.as_bytes(), ca.info.key_identifier.as_slice());
+    assert_eq!(ca.info.subject, *ca.cert.tbs_certificate().subject());
     let leaf = FileKey::generate(leaf_spec).unwrap();
     let csr = common::csr(&leaf, "CN=leaf.example.test,O=Example,C=SE", vec![]);
     let prepared = prepare(
