@@ -1,0 +1,148 @@
+//! The engine: the store, the clock and every loaded CA.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use cmc_store::{Store, UnixTime};
+
+use crate::ca::{LoadedCa, NewCa, create_ca_under};
+use crate::clock::Clock;
+use crate::crl::CrlConfig;
+use crate::error::{Error, Result};
+
+/// Settings of the engine (the parts that do not belong to one CA).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How CRLs are dated and when they are reissued.
+    pub crl: CrlConfig,
+}
+
+/// The CA engine: the store, the clock and the loaded CAs by name (any
+/// number of roots and intermediates).
+///
+/// All methods block on the store: call them from a blocking thread.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    cas: RwLock<BTreeMap<String, Arc<LoadedCa>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store)
+            .field("clock", &self.clock)
+            .field("config", &self.config)
+            .field("cas", &self.ca_names())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Loads every CA in the store and opens its key. Refuses to start if
+    /// any CA cannot be loaded: a key that does not open (wrong PIN or
+    /// passphrase, missing file or token) or does not match the public key
+    /// of its CA certificate, a certificate that does not decode.
+    ///
+    /// # Errors
+    /// [`Error::CaLoad`] naming the CA, with the cause; store errors.
+    pub fn load(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Result<Self> {
+        config.crl.validate()?;
+        let mut cas = BTreeMap::new();
+        for record in store.list_cas()? {
+            let name = record.name.clone();
+            let ca = LoadedCa::open(record).map_err(|e| Error::CaLoad {
+                ca: name.clone(),
+                source: Box::new(e),
+            })?;
+            tracing::info!(ca = name, not_after = %ca.not_after(), "CA loaded");
+            cas.insert(name, Arc::new(ca));
+        }
+        Ok(Self {
+            store,
+            clock,
+            config,
+            cas: RwLock::new(cas),
+        })
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The current time by the engine's clock.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The loaded CA called `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownCa`].
+    pub fn ca(&self, name: &str) -> Result<Arc<LoadedCa>> {
+        self.read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownCa(name.to_owned()))
+    }
+
+    /// The names of the loaded CAs, sorted.
+    #[must_use]
+    pub fn ca_names(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// Every loaded CA, by name.
+    #[must_use]
+    pub fn cas(&self) -> Vec<Arc<LoadedCa>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Creates a CA (see [`crate::create_ca`]), an intermediate signed by
+    /// the loaded CA `new.issuer`, and loads it.
+    ///
+    /// # Errors
+    /// As [`crate::create_ca`].
+    pub fn create_ca(&self, new: &NewCa) -> Result<Arc<LoadedCa>> {
+        let parent = new.issuer.as_deref().map(|p| self.ca(p)).transpose()?;
+        let ca = Arc::new(create_ca_under(
+            self.store.as_ref(),
+            self.now(),
+            new,
+            parent.as_deref(),
+        )?);
+        self.write().insert(ca.name().to_owned(), Arc::clone(&ca));
+        Ok(ca)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<LoadedCa>>> {
+        // The map is only ever changed by one insert, so a panic elsewhere
+        // while the lock was held cannot have left it half-updated.
+        self.cas.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<LoadedCa>>> {
+        // As in `read`.
+        self.cas.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,131 @@
+//! The one error type of this crate.
+
+use cmc_store::UnixTime;
+
+/// Everything the engine can fail with.
+///
+/// Store and key failures keep their own typed errors (as [`Error::Store`]
+/// and [`Error::Key`]) so a caller can still tell a taken serial from a
+/// wrong PIN. No variant carries a PIN or passphrase.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store refused or failed an operation.
+    #[error(transparent)]
+    Store(#[from] cmc_store::Error),
+
+    /// A key could not be generated, opened, stored or used to sign.
+    #[error(transparent)]
+    Key(#[from] cmc_keys::Error),
+
+    /// No CA of this name is loaded (or stored).
+    #[error("unknown CA {0:?}")]
+    UnknownCa(String),
+
+    /// A CA of this name already exists.
+    #[error("CA {0:?} already exists")]
+    CaExists(String),
+
+    /// Loading a stored CA failed; the engine refuses to start without it.
+    #[error("cannot load CA {ca:?}: {source}")]
+    CaLoad {
+        /// The CA's name.
+        ca: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The CA's key opened, but its public key is not the one in the CA
+    /// certificate.
+    #[error("the key of CA {ca:?} does not match the public key of its certificate")]
+    KeyMismatch {
+        /// The CA's name.
+        ca: String,
+    },
+
+    /// A key reference (the JSON in `CaRecord::key_ref`) does not parse or
+    /// is inconsistent (both a passphrase and `unencrypted`, neither, a
+    /// PKCS#11 key with neither label nor id, ...).
+    #[error("invalid key reference: {0}")]
+    KeyConfig(String),
+
+    /// The key reference names a PKCS#11 key, and this build has no PKCS#11
+    /// support (the `pkcs11` feature is off).
+    #[error("this build has no PKCS#11 support (feature `pkcs11`)")]
+    Pkcs11Disabled,
+
+    /// A subject distinguished name does not parse, or is empty.
+    #[error("invalid subject name {subject:?}: {detail}")]
+    InvalidSubject {
+        /// The string given.
+        subject: String,
+        /// Why it was refused.
+        detail: String,
+    },
+
+    /// A request to the engine was refused before anything was changed
+    /// (zero validity, removeFromCRL given to `revoke`, ...).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// The CA is not valid at this time (expired, or not valid yet), so it
+    /// cannot sign what was asked.
+    #[error("CA {ca:?} is not valid at {now} (valid {not_before} to {not_after})")]
+    CaNotValid {
+        /// The CA's name.
+        ca: String,
+        /// The time asked about.
+        now: UnixTime,
+        /// The CA certificate's notBefore.
+        not_before: UnixTime,
+        /// The CA certificate's notAfter.
+        not_after: UnixTime,
+    },
+
+    /// A certificate or CRL (stored, or given by the caller) does not decode
+    /// or lacks something required.
+    #[error("bad {what}: {detail}")]
+    BadCertificate {
+        /// What was being read (CA certificate, client certificate, CRL).
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+
+    /// DER encoding or certificate building failed.
+    #[error("encoding {what}: {detail}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+
+    /// A time cannot be expressed in X.509 (before 1970 or after 9999).
+    #[error("time {0} is out of the range X.509 can encode")]
+    TimeOutOfRange(UnixTime),
+
+    /// The system random number generator failed.
+    #[error("the system random number generator failed")]
+    Rng,
+}
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn encode(what: &'static str, e: impl std::fmt::Display) -> Self {
+        Self::Encode {
+            what,
+            detail: e.to_string(),
+        }
+    }
+
+    pub(crate) fn bad(what: &'static str, e: impl std::fmt::Display) -> Self {
+        Self::BadCertificate {
+            what,
+            detail: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod authz;
+mod ca;
+mod client;
+mod clock;
+mod crl;
+mod engine;
+mod error;
+mod issue;
+mod key_config;
+mod revoke;
+pub mod x509;
+
+pub use authz::{Action, Decision, DenyReason, authorize, decide};
+pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
+pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use crl::{CrlConfig, build_crl};
+pub use engine::{Engine, EngineConfig};
+pub use error::{Error, Result};
+pub use key_config::{KeyConfig, SecretRef};
+pub use revoke::RevokeOutcome;

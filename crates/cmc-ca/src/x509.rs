@@ -1,0 +1,203 @@
+//! Small X.509 helpers shared by certificate and CRL building: times,
+//! names, key identifiers, serials and extensions.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use cmc_store::{Serial, UnixTime};
+use der::asn1::{GeneralizedTime, OctetString, UtcTime};
+use der::{DateTime, Decode, Encode};
+use sha1::{Digest, Sha1};
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::Certificate;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Time;
+
+use crate::error::{Error, Result};
+
+/// The X.509 `Time` for `t`: UTCTime through 2049, GeneralizedTime from
+/// 2050 on (RFC 5280 §4.1.2.5 and §5.1.2.4).
+///
+/// # Errors
+/// [`Error::TimeOutOfRange`] before 1970 or after 9999.
+pub fn x509_time(t: UnixTime) -> Result<Time> {
+    let dt = date_time(t)?;
+    if dt.year() < 2050 {
+        let utc = UtcTime::from_date_time(dt).map_err(|_| Error::TimeOutOfRange(t))?;
+        Ok(Time::UtcTime(utc))
+    } else {
+        Ok(Time::GeneralTime(GeneralizedTime::from_date_time(dt)))
+    }
+}
+
+/// `t` as a GeneralizedTime (for invalidityDate, which is always one).
+///
+/// # Errors
+/// [`Error::TimeOutOfRange`] before 1970 or after 9999.
+pub fn generalized_time(t: UnixTime) -> Result<GeneralizedTime> {
+    Ok(GeneralizedTime::from_date_time(date_time(t)?))
+}
+
+fn date_time(t: UnixTime) -> Result<DateTime> {
+    let secs = u64::try_from(t.secs()).map_err(|_| Error::TimeOutOfRange(t))?;
+    DateTime::from_unix_duration(Duration::from_secs(secs)).map_err(|_| Error::TimeOutOfRange(t))
+}
+
+/// The [`UnixTime`] of an X.509 `Time`.
+#[must_use]
+pub fn unix_time(t: &Time) -> UnixTime {
+    // X.509 times are 1970..=9999, far inside i64 seconds.
+    UnixTime::from_secs(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Parses a distinguished name written as in RFC 4514, most specific first:
+/// `CN=Example Root,O=Example,C=SE`. countryName is encoded as
+/// PrintableString, everything else as UTF8String.
+///
+/// # Errors
+/// [`Error::InvalidSubject`] if it does not parse or is empty.
+pub fn parse_name(subject: &str) -> Result<Name> {
+    let invalid = |detail: String| Error::InvalidSubject {
+        subject: subject.to_owned(),
+        detail,
+    };
+    if subject.trim().is_empty() {
+        return Err(invalid("empty".into()));
+    }
+    let name = Name::from_str(subject).map_err(|e| invalid(e.to_string()))?;
+    if name.is_empty() {
+        return Err(invalid("no attributes".into()));
+    }
+    Ok(name)
+}
+
+/// The RFC 5280 §4.2.1.2 method (1) key identifier: SHA-1 of the
+/// subjectPublicKey BIT STRING's bytes.
+#[must_use]
+pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
+    Sha1::digest(spki.subject_public_key.raw_bytes()).to_vec()
+}
+
+/// The certificate's subjectKeyIdentifier, or, if it has none, the method
+/// (1) identifier of its public key.
+///
+/// # Errors
+/// [`Error::BadCertificate`] if the extension is present but malformed.
+pub fn certificate_key_identifier(cert: &Certificate) -> Result<Vec<u8>> {
+    let tbs = cert.tbs_certificate();
+    match tbs.get_extension::<SubjectKeyIdentifier>() {
+        Ok(Some((_, ski))) => Ok(ski.0.as_bytes().to_vec()),
+        Ok(None) => Ok(key_identifier(tbs.subject_public_key_info())),
+        Err(e) => Err(Error::bad("subjectKeyIdentifier", e)),
+    }
+}
+
+/// A fresh serial: 16 bytes from the system CSPRNG with the top two bits
+/// set to `01`, so the number is positive, always 16 octets long (no
+/// leading zero to strip) and carries 126 random bits.
+///
+/// # Errors
+/// [`Error::Rng`] if the RNG fails.
+pub fn random_serial() -> Result<Serial> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| Error::Rng)?;
+    bytes[0] = (bytes[0] & 0x3f) | 0x40;
+    Serial::from_be_bytes(&bytes).map_err(Error::Store)
+}
+
+/// The x509-cert serial number for a store serial.
+///
+/// # Errors
+/// [`Error::Encode`] (cannot happen for a valid [`Serial`], which is at
+/// most 20 octets and positive).
+pub fn serial_number(serial: &Serial) -> Result<SerialNumber> {
+    SerialNumber::new(serial.as_bytes()).map_err(|e| Error::encode("serial number", e))
+}
+
+/// The store serial of an x509-cert serial number.
+///
+/// # Errors
+/// [`Error::BadCertificate`] for zero or an over-long number.
+pub fn store_serial(serial: &SerialNumber) -> Result<Serial> {
+    Serial::from_be_bytes(serial.as_bytes()).map_err(|e| Error::bad("serial number", e))
+}
+
+/// An extension with `value` DER-encoded into its extnValue.
+///
+/// # Errors
+/// [`Error::Encode`] if `value` cannot be encoded.
+pub fn extension<T: Encode + const_oid::AssociatedOid>(
+    value: &T,
+    critical: bool,
+) -> Result<Extension> {
+    let der = value.to_der().map_err(|e| Error::encode("extension", e))?;
+    Ok(Extension {
+        extn_id: T::OID,
+        critical,
+        extn_value: OctetString::new(der).map_err(|e| Error::encode("extension", e))?,
+    })
+}
+
+/// Decodes a DER certificate.
+///
+/// # Errors
+/// [`Error::BadCertificate`] naming `what`.
+pub fn decode_certificate(what: &'static str, der: &[u8]) -> Result<Certificate> {
+    Certificate::from_der(der).map_err(|e| Error::bad(what, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_switch_encoding_in_2050() {
+        // 2049-12-31T23:59:59Z
+        let last_utc = UnixTime::from_secs(2_524_607_999);
+        assert!(matches!(x509_time(last_utc).unwrap(), Time::UtcTime(_)));
+        let first_gen = last_utc.plus_secs(1);
+        let t = x509_time(first_gen).unwrap();
+        assert!(matches!(t, Time::GeneralTime(_)));
+        assert_eq!(unix_time(&t), first_gen);
+        assert_eq!(
+            x509_time(first_gen).unwrap().to_der().unwrap()[0],
+            0x18,
+            "GeneralizedTime tag"
+        );
+        assert_eq!(x509_time(last_utc).unwrap().to_der().unwrap()[0], 0x17);
+        assert!(matches!(
+            x509_time(UnixTime::from_secs(-1)),
+            Err(Error::TimeOutOfRange(_))
+        ));
+    }
+
+    #[test]
+    fn names_parse_in_rfc4514_order() {
+        let name = parse_name("CN=Example Root,O=Example,C=SE").unwrap();
+        // Encoded most general first: C, O, CN.
+        let rdns: Vec<_> = name.iter_rdn().collect();
+        assert_eq!(rdns.len(), 3);
+        assert_eq!(name.to_string(), "CN=Example Root,O=Example,C=SE");
+        assert!(name.country().unwrap().is_some());
+        assert!(matches!(parse_name(""), Err(Error::InvalidSubject { .. })));
+        assert!(matches!(
+            parse_name("not a dn"),
+            Err(Error::InvalidSubject { .. })
+        ));
+    }
+
+    #[test]
+    fn serials_are_positive_and_long() {
+        let a = random_serial().unwrap();
+        let b = random_serial().unwrap();
+        assert_ne!(a, b);
+        for s in [a, b] {
+            assert_eq!(s.as_bytes().len(), 16);
+            assert_eq!(s.as_bytes()[0] & 0xc0, 0x40);
+            assert_eq!(store_serial(&serial_number(&s).unwrap()).unwrap(), s);
+        }
+    }
+}
