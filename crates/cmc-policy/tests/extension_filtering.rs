@@ -569,3 +569,55 @@ impl FromStrChecked for x509_cert::time::Time {
         s.parse().unwrap()
     }
 }
+
+#[test]
+fn malformed_subject_attributes_are_dropped() {
+    use der::asn1::{BmpString, PrintableString, Utf8StringRef};
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+
+    let atv = |oid: &str, value: Any| AttributeTypeAndValue {
+        oid: ObjectIdentifier::new_unwrap(oid),
+        value,
+    };
+    let utf8 = |s: &str| Any::encode_from(&Utf8StringRef::new(s).unwrap()).unwrap();
+    let printable = |s: &str| Any::encode_from(&PrintableString::new(s).unwrap()).unwrap();
+    let mut rdns = RdnSequence::default();
+    for a in [
+        atv("2.5.4.6", printable("Sweden")), // C is two letters
+        atv("2.5.4.6", utf8("SE")),          // C is a PrintableString
+        atv(
+            "2.5.4.10",
+            Any::encode_from(&BmpString::from_utf8("Example").unwrap()).unwrap(),
+        ),
+        atv("2.5.4.11", utf8(&"x".repeat(65))), // ub-organizational-unit-name 64
+        atv("2.5.4.3", utf8("ok.example.test")),
+    ] {
+        let mut rdn = RelativeDistinguishedName::default();
+        rdn.insert(a).unwrap();
+        rdns.push(rdn);
+    }
+    let subject = Name::from_der(&rdns.to_der().unwrap()).unwrap();
+    let now = SystemTime::now();
+    let ca = common::ca(KeySpec::P256, None, now);
+    let leaf = FileKey::generate(KeySpec::P256).unwrap();
+    let prepared = prepare(
+        &Request::new(subject, leaf.public_key().clone()),
+        ProfileSet::builtin().default_profile(),
+        &ca.info,
+        &Serial::from_random([0x39; 16]),
+        now,
+    )
+    .unwrap();
+    let d = prepared.decision();
+    assert_eq!(d.subject, "CN=ok.example.test");
+    let invalid: Vec<&str> = d
+        .dropped
+        .iter()
+        .filter(|x| x.reason == DropReason::InvalidAttribute)
+        .map(|x| x.item.as_str())
+        .collect();
+    assert_eq!(invalid.len(), 4, "{:#?}", d.dropped);
+    assert!(invalid.contains(&"subject C=Sweden"), "{invalid:?}");
+    assert!(invalid.contains(&"subject O=(binary)"), "{invalid:?}");
+}

@@ -209,3 +209,34 @@ fn only_the_prepared_tbs_is_accepted() {
     let cert = common::sign(first, &ca);
     assert_eq!(cert.tbs_certificate().serial_number().as_bytes(), serial);
 }
+
+#[test]
+fn every_cmc_keys_scheme_is_an_allowed_algorithm() {
+    for (hash, digest) in [
+        (HashAlg::Sha256, Digest::Sha256),
+        (HashAlg::Sha384, Digest::Sha384),
+        (HashAlg::Sha512, Digest::Sha512),
+    ] {
+        for (scheme, want) in [
+            (
+                SignatureScheme::Ecdsa(hash),
+                SignatureAlgorithm::Ecdsa(digest),
+            ),
+            (
+                SignatureScheme::RsaPkcs1v15(hash),
+                SignatureAlgorithm::RsaPkcs1v15(digest),
+            ),
+            (
+                SignatureScheme::RsaPss(hash),
+                SignatureAlgorithm::RsaPss(digest),
+            ),
+        ] {
+            let alg = scheme.algorithm_identifier().unwrap();
+            assert_eq!(
+                cmc_policy::check_signature_algorithm(&alg).unwrap(),
+                want,
+                "{scheme}"
+            );
+        }
+    }
+}
