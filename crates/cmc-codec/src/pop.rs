@@ -1,6 +1,7 @@
 //! Proof of possession: the PKCS #10 self-signature (RFC 2986 §4.2) and the CRMF
 //! `POPOSigningKey` (RFC 4211 §4.1).
 
+use cmc_asn1::oid::ID_ALG_NO_SIGNATURE;
 use cmc_asn1::{
     BodyPartId, CertReqMsg, PopoSigningKeyInputAuthInfo, ProofOfPossession, TaggedRequest,
 };
@@ -21,6 +22,9 @@ use crate::{Error, Result};
 pub enum Pop {
     /// A PKCS #10 request whose self-signature verified.
     Pkcs10Signature,
+    /// A PKCS #10 request "signed" with `id-alg-noSignature` (RFC 5272 §3.2.1.2.1: a key
+    /// that cannot sign): no possession is proven; it needs an encryptedPOP round.
+    Pkcs10NoSignature,
     /// A CRMF request whose POPOSigningKey verified with the template's public key.
     CrmfSignature {
         /// The `authInfo` of `poposkInput`, when the signature was over POPOSigningKeyInput
@@ -124,12 +128,18 @@ pub fn verify_crmf_pop(msg: &CertReqMsg) -> Result<Pop> {
 }
 
 /// Checks the proof of possession of any `TaggedRequest`: the PKCS #10 self-signature of a
-/// `tcr`, the POPO of a `crm`; an `orm` is reported as [`Pop::OtherRequest`].
+/// `tcr` (one with `id-alg-noSignature` is reported as [`Pop::Pkcs10NoSignature`]), the POPO
+/// of a `crm`; an `orm` is reported as [`Pop::OtherRequest`].
 ///
 /// # Errors
 /// Those of [`verify_pkcs10`] and [`verify_crmf_pop`].
 pub fn verify_request_pop(req: &TaggedRequest) -> Result<Pop> {
     match req {
+        TaggedRequest::Tcr(tcr)
+            if tcr.certification_request.algorithm.oid == ID_ALG_NO_SIGNATURE =>
+        {
+            Ok(Pop::Pkcs10NoSignature)
+        }
         TaggedRequest::Tcr(tcr) => {
             verify_pkcs10(&tcr.certification_request, tcr.body_part_id)?;
             Ok(Pop::Pkcs10Signature)

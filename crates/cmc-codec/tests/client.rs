@@ -194,7 +194,11 @@ fn crmf_popo_over_a_modified_template_fails() {
 
 /// A CRMF request with poposkInput: the signature is over the DER of
 /// POPOSigningKeyInput, whose publicKey must be the template's.
-fn with_poposk_input(key: &FileKey, input_key: &FileKey) -> cmc_asn1::CertReqMsg {
+fn with_poposk_input(
+    key: &FileKey,
+    input_key: &FileKey,
+    signing_key: &FileKey,
+) -> cmc_asn1::CertReqMsg {
     let mut crm = build_crmf(key, 0x41, common::template("input")).unwrap();
     let input = PopoSigningKeyInput {
         auth_info: PopoSigningKeyInputAuthInfo::Sender(GeneralName::DirectoryName(
@@ -202,10 +206,10 @@ fn with_poposk_input(key: &FileKey, input_key: &FileKey) -> cmc_asn1::CertReqMsg
         )),
         public_key: input_key.public_key().clone(),
     };
-    let sig = input_key.sign(&input.to_der().unwrap()).unwrap();
+    let sig = signing_key.sign(&input.to_der().unwrap()).unwrap();
     crm.popo = Some(ProofOfPossession::Signature(PopoSigningKey {
         poposk_input: Some(input),
-        algorithm_identifier: input_key.signature_algorithm().clone(),
+        algorithm_identifier: signing_key.signature_algorithm().clone(),
         signature: BitString::from_bytes(&sig).unwrap(),
     }));
     // Survives an encode/decode round trip.
@@ -215,7 +219,7 @@ fn with_poposk_input(key: &FileKey, input_key: &FileKey) -> cmc_asn1::CertReqMsg
 #[test]
 fn crmf_popo_with_poposk_input() {
     let key = FileKey::generate(KeySpec::P256).unwrap();
-    let crm = with_poposk_input(&key, &key);
+    let crm = with_poposk_input(&key, &key, &key);
     let Pop::CrmfSignature {
         auth_info: Some(PopoSigningKeyInputAuthInfo::Sender(GeneralName::DirectoryName(n))),
     } = verify_crmf_pop(&crm).unwrap()
@@ -226,7 +230,7 @@ fn crmf_popo_with_poposk_input() {
 
     // POPOSigningKeyInput names (and is signed by) another key than the template's.
     let other = FileKey::generate(KeySpec::P256).unwrap();
-    let crm = with_poposk_input(&key, &other);
+    let crm = with_poposk_input(&key, &other, &other);
     let e = verify_crmf_pop(&crm).unwrap_err();
     assert!(
         matches!(
@@ -239,6 +243,14 @@ fn crmf_popo_with_poposk_input() {
         "{e}"
     );
     assert_eq!(e.fail_info(), CmcFailInfo::PopFailed);
+    // Names another key but is signed by the template's: the signature alone would pass,
+    // the publicKey comparison must not.
+    let crm = with_poposk_input(&key, &other, &key);
+    let e = verify_crmf_pop(&crm).unwrap_err();
+    assert!(
+        matches!(e, Error::PopFailed { reason, .. } if reason.contains("differs")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -318,4 +330,28 @@ fn csr_with_extensions_verifies_and_a_tampered_one_does_not() {
         ),
         "{e}"
     );
+}
+
+#[test]
+fn pkcs10_with_no_signature_is_reported_not_verified() {
+    use cmc_asn1::TaggedCertificationRequest;
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let mut csr = build_csr(&key, Name::from_str("CN=kem key").unwrap(), Vec::new()).unwrap();
+    csr.algorithm = spki::AlgorithmIdentifierOwned {
+        oid: cmc_asn1::oid::ID_ALG_NO_SIGNATURE,
+        parameters: Some(der::Any::null()),
+    };
+    let tcr = TaggedRequest::Tcr(Box::new(TaggedCertificationRequest {
+        body_part_id: 4,
+        certification_request: csr.clone(),
+    }));
+    assert_eq!(
+        cmc_codec::verify_request_pop(&tcr).unwrap(),
+        Pop::Pkcs10NoSignature
+    );
+    // As a Simple PKI Request it cannot prove anything: badAlg.
+    let e =
+        cmc_codec::decode_simple_request(&csr.to_der().unwrap(), &Default::default()).unwrap_err();
+    assert!(matches!(e, Error::UnsupportedAlgorithm { .. }), "{e}");
+    assert_eq!(e.fail_info(), CmcFailInfo::BadAlg);
 }
