@@ -69,6 +69,11 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
+    /// The configuration file does not parse or has a bad value; the text
+    /// names the key and, for syntax errors, the line.
+    #[error("configuration: {0}")]
+    Config(String),
+
     /// The CA is not valid at this time (expired, or not valid yet), so it
     /// cannot sign what was asked.
     #[error("CA {ca:?} is not valid at {now} (valid {not_before} to {not_after})")]

@@ -5,6 +5,7 @@ mod authz;
 mod ca;
 mod client;
 mod clock;
+pub mod config;
 mod crl;
 mod engine;
 mod error;

@@ -1,0 +1,525 @@
+//! The one configuration file that `cmc-server` and `cmc-tool` share.
+//!
+//! Reading it opens nothing: no socket, database, file key or HSM. Unknown
+//! keys are refused, and [`Config::validate`] checks every value before the
+//! caller starts anything. Relative paths are taken from the directory of the
+//! file (or the current directory for the built-in default).
+//!
+//! ```toml
+//! data_dir = "/var/lib/cmc"                # default ./cmc-data
+//! store = "sqlite:///var/lib/cmc/cmc.db"   # default: cmc.db in data_dir
+//! profiles = "profiles.toml"               # default: the built-in profile set
+//! default_ca = "root"                      # the CA behind [server].default_path
+//!
+//! [server]
+//! listen = "127.0.0.1:8080"
+//! base_path = "/cmc"                       # POST {base_path}/{ca}
+//! default_path = "/cmc01"                  # POST here goes to default_ca
+//! max_body_bytes = 1048576
+//! read_timeout_secs = 30
+//! idle_timeout_secs = 90
+//! max_concurrency = 64
+//!
+//! [server.tls]                             # optional: HTTPS
+//! cert = "tls/server-chain.pem"
+//! key = "tls/server-key.pem"
+//! client_ca = "tls/clients.pem"            # optional: ask for client certificates
+//! require_client_cert = false
+//!
+//! [requests]
+//! max_requests_per_pki_data = 32
+//! signing_time_window_secs = 300           # |signingTime - now| allowed
+//! nonce_lifetime_secs = 86400
+//! transaction_lifetime_secs = 604800
+//!
+//! [crl]
+//! validity_hours = 168
+//! refresh_margin_hours = 24
+//!
+//! [ca.root]                                # per-CA settings; a CA without a section gets the defaults
+//! profiles = ["default"]                   # the profiles this CA issues with (default: all)
+//! default_profile = "default"
+//! allow_simple_requests = false            # application/pkcs10 without CMC
+//! crl_url = "http://ca.example/crl/root.crl"
+//! ocsp_url = "http://ca.example/ocsp/root"
+//! ca_issuers_url = "http://ca.example/ca/root.der"
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::crl::CrlConfig;
+use crate::error::{Error, Result};
+
+/// The default data directory (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "cmc-data";
+/// The default listening address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+const HOUR: i64 = 3_600;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded store, generated keys and the bootstrap RA
+    /// credential live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The store URL (`sqlite://PATH` or `postgresql://...`); default: the
+    /// SQLite file `cmc.db` in `data_dir`.
+    #[serde(default)]
+    pub store: Option<String>,
+    /// A TOML file of issuance profiles (cmc-policy's format); default: the
+    /// built-in profile set.
+    #[serde(default)]
+    pub profiles: Option<PathBuf>,
+    /// The CA that answers on the default CMC path.
+    #[serde(default)]
+    pub default_ca: Option<String>,
+    /// The HTTP front door.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// How CMC requests are checked.
+    #[serde(default)]
+    pub requests: RequestsConfig,
+    /// How CRLs are dated.
+    #[serde(default)]
+    pub crl: CrlSettings,
+    /// Per-CA settings, by CA name.
+    #[serde(default)]
+    pub ca: BTreeMap<String, CaSettings>,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_DATA_DIR)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            store: None,
+            profiles: None,
+            default_ca: None,
+            server: ServerConfig::default(),
+            requests: RequestsConfig::default(),
+            crl: CrlSettings::default(),
+            ca: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[server]`: listening, paths, limits and TLS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// CMC requests are `POST {base_path}/{ca}`.
+    pub base_path: String,
+    /// An extra path for clients that expect one fixed URL (such as
+    /// `/cmc01`); it serves `default_ca`.
+    pub default_path: Option<String>,
+    /// The largest request body accepted (HTTP 413 above it).
+    pub max_body_bytes: usize,
+    /// Time allowed to receive a whole request.
+    pub read_timeout_secs: u64,
+    /// Time an idle keep-alive connection is kept open.
+    pub idle_timeout_secs: u64,
+    /// Requests processed at once; more wait.
+    pub max_concurrency: usize,
+    /// HTTPS; plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_path: "/cmc".into(),
+            default_path: Some("/cmc01".into()),
+            max_body_bytes: 1 << 20,
+            read_timeout_secs: 30,
+            idle_timeout_secs: 90,
+            max_concurrency: 64,
+            tls: None,
+        }
+    }
+}
+
+/// `[server.tls]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server certificate chain, PEM (leaf first).
+    pub cert: PathBuf,
+    /// The server's private key, PEM (PKCS#8, SEC1 or PKCS#1), mode 0600.
+    pub key: PathBuf,
+    /// Trust anchors for client certificates, PEM; when set, clients are
+    /// asked for a certificate, which must then match the CMS signer.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// Refuse connections without a client certificate.
+    #[serde(default)]
+    pub require_client_cert: bool,
+}
+
+/// `[requests]`: replay protection and limits on one PKIData.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestsConfig {
+    /// The most TaggedRequests (and nested contents) in one PKIData.
+    pub max_requests_per_pki_data: usize,
+    /// How far a request's signingTime may be from the server's clock.
+    pub signing_time_window_secs: i64,
+    /// How long a senderNonce is remembered (a repeat is a replay).
+    pub nonce_lifetime_secs: i64,
+    /// How long a transactionId stays open between rounds.
+    pub transaction_lifetime_secs: i64,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        Self {
+            max_requests_per_pki_data: 32,
+            signing_time_window_secs: 300,
+            nonce_lifetime_secs: 24 * HOUR,
+            transaction_lifetime_secs: 7 * 24 * HOUR,
+        }
+    }
+}
+
+/// `[crl]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrlSettings {
+    /// nextUpdate − thisUpdate.
+    pub validity_hours: i64,
+    /// A CRL this close to its nextUpdate is reissued.
+    pub refresh_margin_hours: i64,
+}
+
+impl Default for CrlSettings {
+    fn default() -> Self {
+        let d = CrlConfig::default();
+        Self {
+            validity_hours: d.validity_secs / HOUR,
+            refresh_margin_hours: d.refresh_margin_secs / HOUR,
+        }
+    }
+}
+
+impl CrlSettings {
+    /// The engine's form.
+    #[must_use]
+    pub fn to_crl_config(self) -> CrlConfig {
+        CrlConfig {
+            validity_secs: self.validity_hours.saturating_mul(HOUR),
+            refresh_margin_secs: self.refresh_margin_hours.saturating_mul(HOUR),
+        }
+    }
+}
+
+/// `[ca.NAME]`: what one CA issues and where its CRL and OCSP are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaSettings {
+    /// The profiles this CA may issue with; empty means every profile.
+    pub profiles: Vec<String>,
+    /// The profile used when a request names none.
+    pub default_profile: Option<String>,
+    /// Accept Simple PKI Requests (bare PKCS#10 as `application/pkcs10`).
+    pub allow_simple_requests: bool,
+    /// CRL distribution point put into issued certificates.
+    pub crl_url: Option<String>,
+    /// OCSP responder put into issued certificates' AIA.
+    pub ocsp_url: Option<String>,
+    /// caIssuers URL put into issued certificates' AIA.
+    pub ca_issuers_url: Option<String>,
+}
+
+impl Config {
+    /// Parses a configuration file's text. Relative paths stay relative
+    /// (see [`Config::resolve_paths`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the unknown key or the bad value, with its
+    /// line.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates the file at `path`; relative paths in it
+    /// are taken from the file's directory.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the file cannot be read or is invalid.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let mut config = Self::from_toml(&text)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// Makes every relative path in the configuration relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !base.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.data_dir);
+        if let Some(p) = &mut self.profiles {
+            fix(p);
+        }
+        if let Some(tls) = &mut self.server.tls {
+            fix(&mut tls.cert);
+            fix(&mut tls.key);
+            if let Some(p) = &mut tls.client_ca {
+                fix(p);
+            }
+        }
+    }
+
+    /// The store URL: the configured one, or SQLite in the data directory.
+    #[must_use]
+    pub fn store_url(&self) -> String {
+        match &self.store {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("cmc.db").display()),
+        }
+    }
+
+    /// The settings of CA `name` (the defaults when it has no section).
+    #[must_use]
+    pub fn ca_settings(&self, name: &str) -> CaSettings {
+        self.ca.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// [`Error::Config`] saying which key is wrong and why.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: &str| Err(Error::Config(format!("{key}: {why}")));
+        if self.data_dir.as_os_str().is_empty() {
+            return bad("data_dir", "must not be empty");
+        }
+        if let Some(url) = &self.store {
+            if !(url.starts_with("sqlite://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("postgres://"))
+            {
+                return bad(
+                    "store",
+                    "must start with sqlite://, postgresql:// or postgres://",
+                );
+            }
+        }
+        let s = &self.server;
+        check_path("server.base_path", &s.base_path)?;
+        if let Some(p) = &s.default_path {
+            check_path("server.default_path", p)?;
+            if p.trim_end_matches('/') == s.base_path.trim_end_matches('/') {
+                return bad("server.default_path", "must differ from server.base_path");
+            }
+        }
+        if !(1024..=64 << 20).contains(&s.max_body_bytes) {
+            return bad("server.max_body_bytes", "must be between 1024 and 67108864");
+        }
+        if !(1..=3600).contains(&s.read_timeout_secs) {
+            return bad("server.read_timeout_secs", "must be between 1 and 3600");
+        }
+        if !(1..=86_400).contains(&s.idle_timeout_secs) {
+            return bad("server.idle_timeout_secs", "must be between 1 and 86400");
+        }
+        if !(1..=4096).contains(&s.max_concurrency) {
+            return bad("server.max_concurrency", "must be between 1 and 4096");
+        }
+        if let Some(tls) = &s.tls {
+            if tls.require_client_cert && tls.client_ca.is_none() {
+                return bad(
+                    "server.tls.require_client_cert",
+                    "needs server.tls.client_ca",
+                );
+            }
+        }
+        let r = &self.requests;
+        if !(1..=1000).contains(&r.max_requests_per_pki_data) {
+            return bad(
+                "requests.max_requests_per_pki_data",
+                "must be between 1 and 1000",
+            );
+        }
+        if !(1..=86_400).contains(&r.signing_time_window_secs) {
+            return bad(
+                "requests.signing_time_window_secs",
+                "must be between 1 and 86400",
+            );
+        }
+        if r.nonce_lifetime_secs < r.signing_time_window_secs.saturating_mul(2) {
+            return bad(
+                "requests.nonce_lifetime_secs",
+                "must be at least twice signing_time_window_secs, or a replay could outlive it",
+            );
+        }
+        if r.transaction_lifetime_secs < 60 {
+            return bad("requests.transaction_lifetime_secs", "must be at least 60");
+        }
+        self.crl
+            .to_crl_config()
+            .validate()
+            .map_err(|e| Error::Config(format!("crl: {e}")))?;
+        for (name, ca) in &self.ca {
+            for (key, url) in [
+                ("crl_url", &ca.crl_url),
+                ("ocsp_url", &ca.ocsp_url),
+                ("ca_issuers_url", &ca.ca_issuers_url),
+            ] {
+                if let Some(url) = url {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return bad(
+                            &format!("ca.{name}.{key}"),
+                            "must be an http:// or https:// URL",
+                        );
+                    }
+                }
+            }
+            if let Some(p) = &ca.default_profile {
+                if !ca.profiles.is_empty() && !ca.profiles.contains(p) {
+                    return bad(
+                        &format!("ca.{name}.default_profile"),
+                        "must be one of the CA's profiles",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_path(key: &str, path: &str) -> Result<()> {
+    let ok = path.starts_with('/')
+        && path.len() > 1
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "{key}: {path:?} must start with / and hold only A-Z a-z 0-9 / - _ ."
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_safe_default() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c, Config::default());
+        assert!(c.server.listen.ip().is_loopback());
+        assert!(c.server.tls.is_none());
+        assert_eq!(c.store_url(), "sqlite://cmc-data/cmc.db");
+    }
+
+    #[test]
+    fn documented_example_parses() {
+        let doc = include_str!("config.rs");
+        let example: String = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::from_toml(&example).unwrap();
+        assert_eq!(c.default_ca.as_deref(), Some("root"));
+        assert_eq!(c.ca_settings("root").profiles, ["default"]);
+        assert_eq!(
+            c.server.tls.as_ref().unwrap().client_ca.as_deref(),
+            Some(Path::new("tls/clients.pem"))
+        );
+        assert_eq!(c.crl.to_crl_config(), CrlConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        for (text, key) in [
+            ("listen = \"127.0.0.1:1\"", "listen"),
+            ("[server]\nport = 8080", "port"),
+            ("[ca.root]\ncrl = \"x\"", "crl"),
+            ("[requests]\nmax_requests = 3", "max_requests"),
+        ] {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("store = \"mysql://x\"", "store"),
+            ("[server]\nbase_path = \"cmc\"", "server.base_path"),
+            ("[server]\ndefault_path = \"/cmc\"", "server.default_path"),
+            ("[server]\nmax_body_bytes = 10", "server.max_body_bytes"),
+            ("[server]\nmax_concurrency = 0", "server.max_concurrency"),
+            (
+                "[server.tls]\ncert = \"c\"\nkey = \"k\"\nrequire_client_cert = true",
+                "server.tls.require_client_cert",
+            ),
+            (
+                "[requests]\nsigning_time_window_secs = 600\nnonce_lifetime_secs = 900",
+                "requests.nonce_lifetime_secs",
+            ),
+            ("[crl]\nvalidity_hours = 2\nrefresh_margin_hours = 3", "crl"),
+            ("[ca.root]\nocsp_url = \"ldap://x\"", "ca.root.ocsp_url"),
+            (
+                "[ca.root]\nprofiles = [\"a\"]\ndefault_profile = \"b\"",
+                "ca.root.default_profile",
+            ),
+        ] {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cmc.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"data\"\nprofiles = \"/etc/p.toml\"\n[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.data_dir, dir.path().join("data"));
+        assert_eq!(c.profiles.as_deref(), Some(Path::new("/etc/p.toml")));
+        assert_eq!(
+            c.server.tls.as_ref().unwrap().cert,
+            dir.path().join("c.pem")
+        );
+        assert_eq!(
+            c.store_url(),
+            format!("sqlite://{}", dir.path().join("data/cmc.db").display())
+        );
+        let err = Config::load(&dir.path().join("missing.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.toml"), "{err}");
+    }
+}
