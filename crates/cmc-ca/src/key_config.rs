@@ -10,7 +10,6 @@
 //!  "key_label":"issuing-2026","key_id":"0a1b","pin":{"file":"/run/secrets/pin"},"scheme":"rsa-pss-sha256"}
 //! ```
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -362,7 +361,9 @@ impl KeyConfig {
     }
 }
 
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
+#[cfg(any(feature = "pkcs11", test))]
+fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         // Writing to a String cannot fail.
@@ -498,6 +499,23 @@ mod tests {
         assert!(matches!(
             as_encrypted.open(),
             Err(Error::Key(cmc_keys::Error::UnencryptedKey { .. }))
+        ));
+    }
+
+    #[cfg(not(feature = "pkcs11"))]
+    #[test]
+    fn pkcs11_keys_need_the_feature() {
+        let config = KeyConfig::pkcs11(
+            "/usr/lib/softhsm/libsofthsm2.so",
+            "t",
+            "k",
+            SecretRef::Env("PIN".into()),
+            SignatureScheme::Ecdsa(HashAlg::Sha256),
+        );
+        assert!(matches!(config.open(), Err(Error::Pkcs11Disabled)));
+        assert!(matches!(
+            config.generate(KeySpec::P256),
+            Err(Error::Pkcs11Disabled)
         ));
     }
 
