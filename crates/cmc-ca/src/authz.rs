@@ -250,7 +250,7 @@ impl Engine {
     /// issued and has revoked.
     ///
     /// # Errors
-    /// [`Error::UnknownCa`] if `ca` is not loaded; store failures.
+    /// [`Error::UnknownCa`](crate::Error::UnknownCa) if `ca` is not loaded; store failures.
     pub fn authorize(
         &self,
         signer_cert_der: &[u8],

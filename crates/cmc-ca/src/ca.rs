@@ -106,9 +106,25 @@ impl LoadedCa {
                 ca: record.name.clone(),
             });
         }
+        // The chain runs from this CA's issuer up to a root: each
+        // certificate's issuer is the next one's subject.
+        let mut issuer = tbs.issuer().clone();
         for (i, der) in record.chain_der.iter().enumerate() {
-            decode_certificate("CA chain certificate", der)
+            let link = decode_certificate("CA chain certificate", der)
                 .map_err(|e| Error::bad("CA chain certificate", format!("chain[{i}]: {e}")))?;
+            if link.tbs_certificate().subject() != &issuer {
+                return Err(Error::bad(
+                    "CA chain",
+                    format!("chain[{i}] is not the issuer of the certificate before it"),
+                ));
+            }
+            issuer = link.tbs_certificate().issuer().clone();
+        }
+        if record.chain_der.is_empty() && tbs.issuer() != tbs.subject() {
+            return Err(Error::bad(
+                "CA chain",
+                "the certificate is not self-issued, and no chain is stored",
+            ));
         }
         let key_id = certificate_key_identifier(&cert)?;
         let validity = tbs.validity();

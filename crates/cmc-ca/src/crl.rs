@@ -210,17 +210,29 @@ fn code_of(reason: CrlReason) -> u8 {
 }
 
 /// Why a stored CRL is not handed out as it is, if it is not.
+///
+/// Near its nextUpdate a CRL is only replaced if the new one would reach
+/// further: near the end of the CA's life, where nextUpdate is cut at the
+/// CA's notAfter, reissuing would not help, and would issue a new CRL on
+/// every call.
 fn stale_reason(
     latest: &CrlRecord,
     revoked: &[RevokedEntry],
     now: UnixTime,
+    ca_not_after: UnixTime,
     config: &CrlConfig,
 ) -> Result<Option<&'static str>> {
     if now < latest.this_update {
         return Ok(Some("its thisUpdate is in the future"));
     }
-    if now >= latest.next_update.plus_secs(-config.refresh_margin_secs) {
-        return Ok(Some("its nextUpdate is past or near"));
+    if now >= latest.next_update {
+        return Ok(Some("its nextUpdate is past"));
+    }
+    let new_next_update = now.plus_secs(config.validity_secs).min(ca_not_after);
+    if now >= latest.next_update.plus_secs(-config.refresh_margin_secs)
+        && new_next_update > latest.next_update
+    {
+        return Ok(Some("its nextUpdate is near"));
     }
     let crl = CertificateList::from_der(&latest.der).map_err(|e| Error::bad("stored CRL", e))?;
     if crl_entry_keys(&crl)? != store_entry_keys(revoked) {
@@ -289,9 +301,9 @@ impl Engine {
     }
 
     /// The CRL to hand out for `ca`: the latest stored one, unless there is
-    /// none, its nextUpdate is past or within
-    /// [`CrlConfig::refresh_margin_secs`], its thisUpdate is in the future,
-    /// or its entries differ from the store's revocations (a revocation or
+    /// none, its nextUpdate is past (or within
+    /// [`CrlConfig::refresh_margin_secs`], when a new CRL would reach
+    /// further), its thisUpdate is in the future, or its entries differ from the store's revocations (a revocation or
     /// a lifted hold since); then a new one ([`Engine::generate_crl`]).
     ///
     /// # Errors
@@ -303,7 +315,13 @@ impl Engine {
         let store = self.store();
         if let Some(latest) = store.latest_crl(loaded.name())? {
             let revoked = store.list_revoked(loaded.name())?;
-            match stale_reason(&latest, &revoked, now, &self.config().crl)? {
+            match stale_reason(
+                &latest,
+                &revoked,
+                now,
+                loaded.not_after(),
+                &self.config().crl,
+            )? {
                 None => return Ok(latest),
                 Some(why) => {
                     tracing::debug!(ca, number = latest.crl_number, why, "reissuing the CRL");

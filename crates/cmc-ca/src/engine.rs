@@ -61,6 +61,9 @@ impl Engine {
                 source: Box::new(e),
             })?;
             tracing::info!(ca = name, not_after = %ca.not_after(), "CA loaded");
+            if let Err(e) = ca.check_valid_at(clock.now()) {
+                tracing::warn!(ca = name, error = %e, "loaded a CA that cannot sign now");
+            }
             cas.insert(name, Arc::new(ca));
         }
         Ok(Self {

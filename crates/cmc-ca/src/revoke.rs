@@ -39,7 +39,10 @@ impl Engine {
     /// The next [`Engine::current_crl`] lists it.
     ///
     /// Every call writes an audit event (serial, issuer, requester,
-    /// outcome), failures included.
+    /// outcome), failures included. If that event cannot be written, the
+    /// call fails with the store's error, even when the revocation itself
+    /// was recorded (calling again then returns
+    /// [`RevokeOutcome::AlreadyRevoked`] and audits that).
     ///
     /// # Errors
     /// [`Error::UnknownCa`]; [`Error::InvalidRequest`] for removeFromCRL

@@ -441,3 +441,44 @@ fn pkilint_finds_nothing_in_a_root() {
     let file = env.write_cert("issuing.pem", sub.certificate_der());
     pkilint_clean("lint_pkix_cert", &[], &file);
 }
+
+#[test]
+fn the_engine_refuses_a_broken_chain() {
+    let env = Env::new();
+    let root = env.create("root", KeySpec::P256, P256, None, 365);
+    let other = env.create("other", KeySpec::P256, P256, None, 365);
+    let sub = env.create("sub", KeySpec::P256, P256, Some("root"), 30);
+    let mut record = env.store.get_ca("sub").unwrap().unwrap();
+    record.name = "sub-copy".into();
+    record.chain_der = vec![other.certificate_der().to_vec()];
+    let err = cmc_ca::LoadedCa::open(record.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BadCertificate {
+                what: "CA chain",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // With no chain at all, a certificate that is not self-issued is refused too.
+    record.chain_der.clear();
+    let err = cmc_ca::LoadedCa::open(record.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BadCertificate {
+                what: "CA chain",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // The right chain loads.
+    record.chain_der = vec![root.certificate_der().to_vec()];
+    assert_eq!(
+        cmc_ca::LoadedCa::open(record).unwrap().certificate_der(),
+        sub.certificate_der()
+    );
+}

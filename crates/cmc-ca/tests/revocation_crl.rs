@@ -407,8 +407,14 @@ fn next_update_is_cut_at_the_ca_not_after() {
         cmc_ca::x509::unix_time(&parsed.tbs_cert_list.next_update.unwrap()),
         ca.not_after()
     );
+    // Within the refresh margin of a nextUpdate that is the CA's notAfter,
+    // a new CRL would not reach further: the stored one is kept, not
+    // reissued on every call.
+    env.clock.advance(2 * 86_400 + 3600);
+    assert_eq!(env.engine.current_crl("short").unwrap(), crl);
+    assert_eq!(env.engine.current_crl("short").unwrap(), crl);
     // An expired CA issues no CRL.
-    env.clock.advance(3 * 86_400);
+    env.clock.advance(86_400);
     assert!(matches!(
         env.engine.generate_crl("short"),
         Err(Error::CaNotValid { .. })
