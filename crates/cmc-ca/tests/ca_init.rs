@@ -83,6 +83,56 @@ fn roots_and_an_intermediate_verify_with_openssl() {
     assert!(pss_text.contains("Hash Algorithm: sha256"), "{pss_text}");
     assert!(pss_text.contains("Salt Length: 0x20"), "{pss_text}");
 
+    // RSA with PKCS#1 v1.5 and a hash chosen apart from the key size.
+    let v15 = env.create(
+        "root-rsa-v15",
+        KeySpec::Rsa2048,
+        SignatureScheme::RsaPkcs1v15(HashAlg::Sha512),
+        None,
+        365,
+    );
+    let v15_pem = env.write_cert("root-rsa-v15.pem", v15.certificate_der());
+    let text = openssl(&["x509", "-in", p(&v15_pem), "-noout", "-text"]);
+    assert!(
+        text.contains("Signature Algorithm: sha512WithRSAEncryption"),
+        "{text}"
+    );
+    openssl(&[
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        p(&v15_pem),
+        p(&v15_pem),
+    ]);
+
+    // Three levels: a CA under the intermediate verifies with the
+    // intermediate as an untrusted link, and stores the whole chain.
+    let third = env.create("third", KeySpec::P384, P384, Some("issuing"), 365);
+    let third_pem = env.write_cert("third.pem", third.certificate_der());
+    let out = openssl(&[
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        p(&files[0]),
+        "-untrusted",
+        p(&files[3]),
+        p(&third_pem),
+    ]);
+    assert!(out.contains(": OK"), "{out}");
+    assert_eq!(
+        third.chain_der(),
+        &[
+            sub.certificate_der().to_vec(),
+            root384.certificate_der().to_vec()
+        ]
+    );
+    let text = openssl(&["x509", "-in", p(&third_pem), "-noout", "-text"]);
+    // Signed by the P-256 intermediate.
+    assert!(
+        text.contains("Signature Algorithm: ecdsa-with-SHA256"),
+        "{text}"
+    );
+
     // The intermediate's lifetime is cut at the root's notAfter, and it is
     // recorded as issued by the root (so the root can revoke it).
     assert_eq!(sub.not_after(), root384.not_after());
@@ -186,6 +236,26 @@ fn ca_certificate_contents() {
         sub_cert.signature_algorithm(),
         root.key().signature_algorithm()
     );
+
+    // Both creations are in the audit log.
+    let added = env
+        .store
+        .list_audit(
+            &cmc_store::AuditFilter {
+                kind: Some(cmc_store::AuditKind::CaAdded),
+                ..Default::default()
+            },
+            cmc_store::PageRequest::first(10),
+        )
+        .unwrap()
+        .items;
+    let names: Vec<_> = added
+        .iter()
+        .map(|r| r.event.issuer.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["root", "sub"]);
+    assert_eq!(added[1].event.serial, Some(sub.serial().unwrap()));
+    assert_eq!(added[1].event.requester.as_deref(), Some("test-admin"));
 
     // pathLen 0 forbids CAs below it.
     let err = env
