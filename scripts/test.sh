@@ -99,6 +99,7 @@ echo "SOFTHSM2_CONF=$SOFTHSM2_CONF token=$CMC_TEST_PKCS11_TOKEN"
 # --- 6. Rust checks and the test suite ----------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
 
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings

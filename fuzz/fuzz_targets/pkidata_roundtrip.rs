@@ -13,5 +13,9 @@ fuzz_target!(|data: &[u8]| {
     let encoded = first.to_der().expect("a decoded PKIData encodes");
     let second = PkiData::from_der(&encoded).expect("our encoding decodes");
     assert_eq!(first, second, "decode(encode(x)) != x");
-    assert_eq!(encoded, second.to_der().expect("encodes"), "encoding not stable");
+    assert_eq!(
+        encoded,
+        second.to_der().expect("encodes"),
+        "encoding not stable"
+    );
 });
