@@ -456,20 +456,7 @@ fn child_path_len(parent: &LoadedCa, asked: Option<u8>) -> Result<Option<u8>> {
 
 /// The store's rule for CA names, checked before a key is generated.
 fn check_ca_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && name != "."
-        && name != "..";
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(format!(
-            "CA name {name:?} must be 1-64 of A-Z a-z 0-9 - _ ."
-        )))
-    }
+    cmc_store::check_ca_name(name).map_err(|e| Error::InvalidRequest(e.to_string()))
 }
 
 #[cfg(test)]

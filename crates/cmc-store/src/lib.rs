@@ -28,7 +28,7 @@ pub use types::{
     MAX_NONCE_LEN, NewClient, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
     PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
     RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, fingerprint,
+    TransactionRecord, TransactionState, UnixTime, check_ca_name, fingerprint,
 };
 
 /// How [`open_with`] sets up the connections.

@@ -283,7 +283,12 @@ pub struct CaRecord {
     pub created_at: UnixTime,
 }
 
-pub(crate) fn check_ca_name(name: &str) -> Result<()> {
+/// The rule for CA names (the `{ca}` segment of `/cmc/{ca}`): 1 to 64 ASCII
+/// letters, digits, `-`, `_` and `.`, and neither `.` nor `..`.
+///
+/// # Errors
+/// [`Error::Invalid`] saying what is allowed.
+pub fn check_ca_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
