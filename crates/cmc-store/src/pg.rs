@@ -47,6 +47,10 @@ impl fmt::Debug for Pg {
 struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// Set when a call failed because the connection is lost (see
+    /// [`connection_lost`]): such a connection never goes back to the
+    /// pool, even before the client has noticed that it is closed.
+    broken: bool,
 }
 
 impl Pg {
@@ -73,10 +77,11 @@ impl Pg {
             Ok(PgConn {
                 client,
                 statements: HashMap::new(),
+                broken: false,
             })
         };
         let pool = Pool::new(pool_size, pool_wait, Box::new(connect), |c| {
-            !c.client.is_closed()
+            !c.broken && !c.client.is_closed()
         });
         let pg = Self {
             pool,
@@ -128,6 +133,19 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     s
+}
+
+/// Whether `e` means the connection is unusable: no SQLSTATE at all (the
+/// socket was reset or closed), a connection exception (class 08) or an
+/// operator intervention such as `pg_terminate_backend` or a server
+/// shutdown (57P01, 57P02, 57P03), which the server reports just before it
+/// closes the socket.
+fn connection_lost(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || e.code().is_none_or(|c| {
+            let c = c.code();
+            c.starts_with("08") || c.starts_with("57P")
+        })
 }
 
 fn sql_error(e: &postgres::Error, redactor: &Redactor) -> SqlError {
@@ -212,6 +230,7 @@ fn read_row(row: &postgres::Row) -> std::result::Result<Row, postgres::Error> {
 struct Session<'a, C: postgres::GenericClient> {
     client: &'a mut C,
     statements: &'a mut HashMap<String, Statement>,
+    broken: &'a mut bool,
     redactor: &'a Redactor,
 }
 
@@ -220,10 +239,7 @@ impl<C: postgres::GenericClient> Session<'_, C> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self
-            .client
-            .prepare(sql)
-            .map_err(|e| sql_error(&e, self.redactor))?;
+        let s = self.client.prepare(sql).map_err(|e| self.fail(&e))?;
         self.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
     }
@@ -242,6 +258,7 @@ impl<C: postgres::GenericClient> Session<'_, C> {
         if e.code().is_some_and(|c| stale.contains(c)) {
             self.statements.clear();
         }
+        *self.broken |= connection_lost(e);
         sql_error(e, self.redactor)
     }
 }
@@ -268,9 +285,7 @@ impl<C: postgres::GenericClient> Conn for Session<'_, C> {
     }
 
     fn batch(&mut self, sql: &str) -> SqlResult<()> {
-        self.client
-            .batch_execute(sql)
-            .map_err(|e| sql_error(&e, self.redactor))
+        self.client.batch_execute(sql).map_err(|e| self.fail(&e))
     }
 }
 
@@ -282,10 +297,15 @@ impl Backend for Pg {
     fn with_conn<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
         refuse_inside_runtime()?;
         let mut conn = self.pool.get()?;
-        let PgConn { client, statements } = &mut *conn;
+        let PgConn {
+            client,
+            statements,
+            broken,
+        } = &mut *conn;
         f(&mut Session {
             client,
             statements,
+            broken,
             redactor: &self.redactor,
         })
     }
@@ -293,18 +313,30 @@ impl Backend for Pg {
     fn with_tx<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
         refuse_inside_runtime()?;
         let mut conn = self.pool.get()?;
-        let PgConn { client, statements } = &mut *conn;
+        let PgConn {
+            client,
+            statements,
+            broken,
+        } = &mut *conn;
         let r = &self.redactor;
-        let mut tx = client
-            .transaction()
-            .map_err(|e| Error::from(sql_error(&e, r)))?;
+        let mut tx = match client.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                *broken |= connection_lost(&e);
+                return Err(sql_error(&e, r).into());
+            }
+        };
         // On error the transaction is dropped uncommitted: rolled back.
         let out = f(&mut Session {
             client: &mut tx,
             statements,
+            broken,
             redactor: r,
         })?;
-        tx.commit().map_err(|e| Error::from(sql_error(&e, r)))?;
+        tx.commit().map_err(|e| {
+            *broken |= connection_lost(&e);
+            Error::from(sql_error(&e, r))
+        })?;
         Ok(out)
     }
 }
