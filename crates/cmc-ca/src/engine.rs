@@ -10,11 +10,30 @@ use crate::clock::Clock;
 use crate::crl::CrlConfig;
 use crate::error::{Error, Result};
 
-/// Settings of the engine (the parts that do not belong to one CA).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Settings of the engine: CRL dating, the issuance profiles, the per-CA
+/// settings and the CMC request limits. The default has the built-in
+/// profile set and no per-CA sections (see `EngineConfig::from_config`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
     /// How CRLs are dated and when they are reissued.
     pub crl: CrlConfig,
+    /// The issuance profiles.
+    pub profiles: cmc_policy::ProfileSet,
+    /// Per-CA settings by CA name (a CA without an entry gets the defaults).
+    pub cas: BTreeMap<String, crate::config::CaSettings>,
+    /// Replay windows and limits on one CMC request.
+    pub requests: crate::config::RequestsConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            crl: CrlConfig::default(),
+            profiles: cmc_policy::ProfileSet::builtin(),
+            cas: BTreeMap::new(),
+            requests: crate::config::RequestsConfig::default(),
+        }
+    }
 }
 
 /// The CA engine: the store, the clock and the loaded CAs by name (any
@@ -53,6 +72,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<Self> {
         config.crl.validate()?;
+        config.check_profiles()?;
         let mut cas = BTreeMap::new();
         for record in store.list_cas()? {
             let name = record.name.clone();

@@ -114,6 +114,32 @@ pub enum Error {
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Rng,
+
+    /// The issuance profile refused the request, the pre-issuance lint
+    /// found a problem, or the prepared certificate could not be built;
+    /// the policy's error says which.
+    #[error(transparent)]
+    Policy(#[from] cmc_policy::Error),
+
+    /// The CA's settings do not let it issue with this profile.
+    #[error("CA {ca:?} does not issue with profile {profile:?}")]
+    ProfileNotAllowed {
+        /// The CA's name.
+        ca: String,
+        /// The profile asked for.
+        profile: String,
+    },
+
+    /// The signature the CA key produced over a TBS certificate does not
+    /// verify with the CA's public key (a faulty key backend); nothing was
+    /// issued.
+    #[error("the signature of CA {ca:?} over a certificate does not verify: {detail}")]
+    BadCaSignature {
+        /// The CA's name.
+        ca: String,
+        /// What the verifier said.
+        detail: String,
+    },
 }
 
 /// The result type of this crate.

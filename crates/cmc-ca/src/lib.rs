@@ -8,6 +8,7 @@ mod clock;
 pub mod config;
 mod crl;
 mod engine;
+mod enroll;
 mod error;
 mod issue;
 mod key_config;
@@ -20,6 +21,7 @@ pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRe
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CrlConfig, build_crl};
 pub use engine::{Engine, EngineConfig};
+pub use enroll::Issued;
 pub use error::{Error, Result};
 pub use key_config::{KeyConfig, SecretRef};
 pub use revoke::RevokeOutcome;

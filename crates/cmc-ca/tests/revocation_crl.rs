@@ -430,6 +430,7 @@ fn a_configured_crl_period_is_used() {
             validity_secs: 3600,
             refresh_margin_secs: 600,
         },
+        ..EngineConfig::default()
     };
     let engine = Engine::load(Arc::clone(&env.store), Arc::new(env.clock.clone()), config).unwrap();
     let crl = engine.current_crl("ca").unwrap();
@@ -442,6 +443,7 @@ fn a_configured_crl_period_is_used() {
             validity_secs: 3600,
             refresh_margin_secs: 3600,
         },
+        ..EngineConfig::default()
     };
     assert!(matches!(
         Engine::load(Arc::clone(&env.store), Arc::new(env.clock.clone()), bad),
