@@ -1,0 +1,564 @@
+//! The command line, as clap derives it.
+//!
+//! Secrets (key passphrases, PINs) have no flag of their own: only the name
+//! of an environment variable or the path of a file that holds them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use cmc_keys::{KeySpec, SignatureScheme};
+use cmc_store::{CertStatus, ClientRole, RevocationReason, UnixTime};
+
+use crate::time::parse_rfc3339;
+
+/// Administer a CMC certificate authority: CAs, clients, profiles,
+/// certificates and CRLs.
+#[derive(Debug, Parser)]
+#[command(name = "cmc-tool", version, propagate_version = true)]
+pub struct Cli {
+    /// The configuration file shared with cmc-server (default: ./cmc.toml
+    /// if it exists, otherwise the built-in defaults).
+    #[arg(long, global = true, env = "CMC_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Certificate authorities: create, list, show, export.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Registered CMC clients (end entities, RAs, agents).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Issuance profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Issued certificates: list, show, revoke.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Certificate revocation lists.
+    #[command(subcommand)]
+    Crl(CrlCommand),
+}
+
+/// `ca ...`
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Create a self-signed root CA, or an intermediate under a stored CA.
+    Init(Box<CaInitArgs>),
+    /// List the CAs.
+    List(JsonFlag),
+    /// Show one CA: subject, serial, validity, key and where the key is.
+    Show {
+        /// The CA's name.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a CA certificate (PEM unless --der), optionally with its chain.
+    Export {
+        /// The CA's name.
+        name: String,
+        /// DER instead of PEM (one certificate; not with --chain).
+        #[arg(long, conflicts_with = "chain")]
+        der: bool,
+        /// Append the issuer certificates up to the root.
+        #[arg(long)]
+        chain: bool,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `--json` alone.
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ca init`.
+#[derive(Debug, Args)]
+pub struct CaInitArgs {
+    /// The new CA's name (1-64 of A-Z a-z 0-9 - _ .).
+    pub name: String,
+    /// The subject, as in RFC 4514, most specific first: "CN=Example Root CA,O=Example,C=SE".
+    #[arg(long)]
+    pub subject: String,
+    /// Key type: p256, p384, p521, rsa2048, rsa3072, rsa4096 (default p384;
+    /// for --existing-key, the key's own type).
+    #[arg(long, value_name = "TYPE")]
+    pub key_type: Option<KeySpec>,
+    /// Signature scheme, e.g. ecdsa-sha384, rsa-pss-sha256 (default: the
+    /// one that fits the key type).
+    #[arg(long)]
+    pub scheme: Option<SignatureScheme>,
+    /// Days of validity (an intermediate's is cut at its parent's notAfter).
+    #[arg(long, default_value_t = 3650)]
+    pub days: u32,
+    /// The stored CA that signs this one (omit for a self-signed root).
+    #[arg(long, value_name = "CA")]
+    pub parent: Option<String>,
+    /// The pathLenConstraint (default: none for a root, one less than the
+    /// parent's for an intermediate).
+    #[arg(long, value_name = "N")]
+    pub path_len: Option<u8>,
+    /// Use a key that already exists (file or token) instead of generating one.
+    #[arg(long)]
+    pub existing_key: bool,
+    /// The key file (default DATA_DIR/keys/NAME.key, mode 0600).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Where the key file's passphrase is.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// A key on a PKCS#11 token.
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
+}
+
+/// Where a file key's passphrase comes from; at most one.
+#[derive(Debug, Default, Args)]
+#[group(multiple = false)]
+pub struct PassphraseArgs {
+    /// Read the key passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// Read the key passphrase from this file (less one trailing newline).
+    #[arg(long, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Write (or read) the key file without encryption.
+    #[arg(long)]
+    pub unencrypted_key: bool,
+}
+
+/// A key on a PKCS#11 token.
+#[derive(Debug, Default, Args)]
+pub struct Pkcs11Args {
+    /// The PKCS#11 module (shared library).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "token",
+        conflicts_with_all = ["key_file", "passphrase_env", "passphrase_file", "unencrypted_key"]
+    )]
+    pub pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pub token: Option<String>,
+    /// The key's label (CKA_LABEL).
+    #[arg(long, value_name = "L", requires = "pkcs11_module")]
+    pub key_label: Option<String>,
+    /// The key's id (CKA_ID), in hex.
+    #[arg(long, value_name = "HEX", requires = "pkcs11_module")]
+    pub key_id: Option<String>,
+    /// Read the user PIN from this environment variable.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "pkcs11_module",
+        conflicts_with = "pin_file"
+    )]
+    pub pin_env: Option<String>,
+    /// Read the user PIN from this file (less one trailing newline).
+    #[arg(long, value_name = "PATH", requires = "pkcs11_module")]
+    pub pin_file: Option<PathBuf>,
+}
+
+/// `client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client: an existing certificate (--cert), or a new
+    /// credential issued by a CA (--issue).
+    Add(Box<ClientAddArgs>),
+    /// List the clients.
+    List(JsonFlag),
+    /// Show one client.
+    Show {
+        /// The client's id.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a client: its requests are refused from now on.
+    Disable {
+        /// The client's id.
+        id: String,
+    },
+}
+
+/// The role of a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// An end entity requesting for itself.
+    Client,
+    /// A registration authority (its credential gets id-kp-cmcRA).
+    Ra,
+    /// An agent, deciding pending requests.
+    Agent,
+}
+
+impl From<RoleArg> for ClientRole {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Client => Self::Client,
+            RoleArg::Ra => Self::Ra,
+            RoleArg::Agent => Self::Agent,
+        }
+    }
+}
+
+/// `client add`.
+#[derive(Debug, Args)]
+pub struct ClientAddArgs {
+    /// The client's id (unique; with --issue also the base of the file names).
+    pub id: String,
+    /// What the client may do.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// A CA the client may use (repeat; default: any CA).
+    #[arg(long = "ca", value_name = "NAME")]
+    pub cas: Vec<String>,
+    /// A profile the client may use (repeat; default: any profile).
+    #[arg(long = "profile", value_name = "P")]
+    pub profiles: Vec<String>,
+    /// When the registration expires, RFC 3339 (e.g. 2027-01-31T00:00:00Z).
+    /// With --issue the credential lives whole days, so this is rounded
+    /// down to a whole number of days from now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339, conflicts_with = "days")]
+    pub expires: Option<UnixTime>,
+    /// Days until the registration expires (with --issue: the credential's
+    /// validity, default 365; with --cert: default the certificate's notAfter).
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// Register this existing certificate (PEM or DER).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "issue",
+        required_unless_present = "issue"
+    )]
+    pub cert: Option<PathBuf>,
+    /// Issue a new credential (key pair and certificate) from a CA.
+    #[arg(long, requires_all = ["subject", "out_dir"])]
+    pub issue: bool,
+    /// The CA that signs the credential (default: the one --ca given).
+    #[arg(long, value_name = "NAME", requires = "issue")]
+    pub issuing_ca: Option<String>,
+    /// The credential's subject, as in RFC 4514.
+    #[arg(long, requires = "issue")]
+    pub subject: Option<String>,
+    /// Where to write ID.key (mode 0600), ID.pem and ID-chain.pem.
+    #[arg(long, value_name = "DIR", requires = "issue")]
+    pub out_dir: Option<PathBuf>,
+    /// The credential's key type (default p256).
+    #[arg(long, value_name = "TYPE", requires = "issue")]
+    pub key_type: Option<KeySpec>,
+    /// Where the new key file's passphrase is (with --issue).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `profile ...`
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the profiles (from the config's profiles file, or the built-in set).
+    List(JsonFlag),
+    /// Show one profile.
+    Show {
+        /// The profile's name.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The status of a serial, as a filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Reserved, never signed.
+    Reserved,
+    /// Issued and not revoked.
+    Issued,
+    /// Issuance failed.
+    Failed,
+    /// Revoked (including on hold).
+    Revoked,
+}
+
+impl From<StatusArg> for CertStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Reserved => Self::Reserved,
+            StatusArg::Issued => Self::Issued,
+            StatusArg::Failed => Self::Failed,
+            StatusArg::Revoked => Self::Revoked,
+        }
+    }
+}
+
+/// A CRLReason, by its RFC 5280 name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReasonArg {
+    /// unspecified (0).
+    #[value(name = "unspecified")]
+    Unspecified,
+    /// keyCompromise (1).
+    #[value(name = "keyCompromise")]
+    KeyCompromise,
+    /// cACompromise (2).
+    #[value(name = "cACompromise")]
+    CaCompromise,
+    /// affiliationChanged (3).
+    #[value(name = "affiliationChanged")]
+    AffiliationChanged,
+    /// superseded (4).
+    #[value(name = "superseded")]
+    Superseded,
+    /// cessationOfOperation (5).
+    #[value(name = "cessationOfOperation")]
+    CessationOfOperation,
+    /// certificateHold (6): lift it again with `cert unrevoke`.
+    #[value(name = "certificateHold")]
+    CertificateHold,
+    /// privilegeWithdrawn (9).
+    #[value(name = "privilegeWithdrawn")]
+    PrivilegeWithdrawn,
+    /// aACompromise (10).
+    #[value(name = "aACompromise")]
+    AaCompromise,
+}
+
+impl From<ReasonArg> for RevocationReason {
+    fn from(r: ReasonArg) -> Self {
+        match r {
+            ReasonArg::Unspecified => Self::Unspecified,
+            ReasonArg::KeyCompromise => Self::KeyCompromise,
+            ReasonArg::CaCompromise => Self::CaCompromise,
+            ReasonArg::AffiliationChanged => Self::AffiliationChanged,
+            ReasonArg::Superseded => Self::Superseded,
+            ReasonArg::CessationOfOperation => Self::CessationOfOperation,
+            ReasonArg::CertificateHold => Self::CertificateHold,
+            ReasonArg::PrivilegeWithdrawn => Self::PrivilegeWithdrawn,
+            ReasonArg::AaCompromise => Self::AaCompromise,
+        }
+    }
+}
+
+/// `cert ...`
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// List certificates (serials) of all CAs or one.
+    List {
+        /// Only this CA.
+        #[arg(long, value_name = "NAME")]
+        ca: Option<String>,
+        /// Only this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one certificate.
+    Show {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The serial number, in hex.
+        serial: String,
+        /// Print the certificate as PEM.
+        #[arg(long, conflicts_with = "json")]
+        pem: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a certificate.
+    Revoke {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The serial number, in hex.
+        serial: String,
+        /// The CRLReason.
+        #[arg(long, value_enum)]
+        reason: ReasonArg,
+        /// When the key was (or may have been) compromised, RFC 3339.
+        #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+        invalidity_date: Option<UnixTime>,
+    },
+    /// Lift a certificateHold.
+    Unrevoke {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The serial number, in hex.
+        serial: String,
+    },
+}
+
+/// `crl ...`
+#[derive(Debug, Subcommand)]
+pub enum CrlCommand {
+    /// Issue a new CRL now (always), DER unless --pem.
+    Generate {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// PEM instead of DER.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Show the current CRL (a new one is issued if it is due).
+    Show {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_flag_takes_a_secret_value() {
+        for (args, bad) in [
+            (
+                &[
+                    "cmc-tool",
+                    "ca",
+                    "init",
+                    "r",
+                    "--subject",
+                    "CN=r",
+                    "--passphrase",
+                    "x",
+                ][..],
+                "--passphrase",
+            ),
+            (
+                &[
+                    "cmc-tool",
+                    "ca",
+                    "init",
+                    "r",
+                    "--subject",
+                    "CN=r",
+                    "--pin",
+                    "1234",
+                ][..],
+                "--pin",
+            ),
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn passphrase_sources_exclude_each_other() {
+        let err = Cli::try_parse_from([
+            "cmc-tool",
+            "ca",
+            "init",
+            "r",
+            "--subject",
+            "CN=r",
+            "--passphrase-env",
+            "P",
+            "--unencrypted-key",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let err = Cli::try_parse_from([
+            "cmc-tool",
+            "ca",
+            "init",
+            "r",
+            "--subject",
+            "CN=r",
+            "--pkcs11-module",
+            "/m.so",
+            "--token",
+            "t",
+            "--passphrase-env",
+            "P",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn reasons_use_rfc5280_names() {
+        let cli = Cli::try_parse_from([
+            "cmc-tool",
+            "cert",
+            "revoke",
+            "--ca",
+            "root",
+            "01ab",
+            "--reason",
+            "keyCompromise",
+            "--invalidity-date",
+            "2026-01-02T03:04:05Z",
+        ])
+        .unwrap();
+        let Command::Cert(CertCommand::Revoke {
+            reason,
+            invalidity_date,
+            ..
+        }) = cli.command
+        else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(
+            RevocationReason::from(reason),
+            RevocationReason::KeyCompromise
+        );
+        assert_eq!(invalidity_date, Some(UnixTime::from_secs(1_767_323_045)));
+    }
+
+    #[test]
+    fn client_add_needs_a_certificate_or_issue() {
+        let err = Cli::try_parse_from(["cmc-tool", "client", "add", "c", "--role", "client"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        let err = Cli::try_parse_from([
+            "cmc-tool",
+            "client",
+            "add",
+            "c",
+            "--role",
+            "ra",
+            "--issue",
+            "--subject",
+            "CN=c",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+}

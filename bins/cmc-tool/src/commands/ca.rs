@@ -1,0 +1,384 @@
+//! `ca init`, `ca list`, `ca show`, `ca export`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use cmc_ca::{CaKey, KeyConfig, NewCa, SecretRef, SystemClock};
+use cmc_keys::{KeySpec, SignatureScheme};
+use cmc_policy::KeyKind;
+use cmc_store::CaRecord;
+use serde::Serialize;
+
+use crate::Io;
+use crate::cli::{CaCommand, CaInitArgs, PassphraseArgs};
+use crate::context::{Context, absolute, create_private_dir, requester};
+use crate::inspect::{CertSummary, pem, summarize};
+use crate::output::{Fields, Table, json};
+use crate::time::format_rfc3339;
+
+/// The key type of a new CA when none is asked for.
+const DEFAULT_CA_KEY: KeySpec = KeySpec::P384;
+
+pub(crate) fn run(ctx: &Context, cmd: &CaCommand, io: &mut Io<'_>) -> Result<()> {
+    match cmd {
+        CaCommand::Init(args) => init(ctx, args, io),
+        CaCommand::List(flag) => list(ctx, flag.json, io),
+        CaCommand::Show { name, json } => show(ctx, name, *json, io),
+        CaCommand::Export {
+            name,
+            der,
+            chain,
+            out,
+        } => export(ctx, name, *der, *chain, out.as_ref(), io),
+    }
+}
+
+/// Where a file key's passphrase is, from the flags; `None` for
+/// `--unencrypted-key`. `what` names the key in the refusal.
+pub(crate) fn passphrase_ref(args: &PassphraseArgs, what: &str) -> Result<Option<SecretRef>> {
+    match (
+        &args.passphrase_env,
+        &args.passphrase_file,
+        args.unencrypted_key,
+    ) {
+        (Some(var), None, false) => Ok(Some(SecretRef::Env(var.clone()))),
+        (None, Some(path), false) => Ok(Some(SecretRef::File(absolute(path)?))),
+        (None, None, true) => Ok(None),
+        (None, None, false) => bail!(
+            "refusing to write {what} without encryption: name where its passphrase is with \
+             --passphrase-env VAR or --passphrase-file PATH, or say --unencrypted-key"
+        ),
+        _ => bail!("give only one of --passphrase-env, --passphrase-file and --unencrypted-key"),
+    }
+}
+
+fn key_config(ctx: &Context, args: &CaInitArgs, scheme: SignatureScheme) -> Result<KeyConfig> {
+    let p = &args.pkcs11;
+    if let Some(module) = &p.pkcs11_module {
+        let Some(token) = &p.token else {
+            bail!("a PKCS#11 key needs --token LABEL");
+        };
+        if p.key_label.is_none() && p.key_id.is_none() {
+            bail!("a PKCS#11 key needs --key-label LABEL (and/or --key-id HEX)");
+        }
+        let pin = match (&p.pin_env, &p.pin_file) {
+            (Some(var), None) => SecretRef::Env(var.clone()),
+            (None, Some(path)) => SecretRef::File(absolute(path)?),
+            (None, None) => bail!(
+                "the token PIN is read from an environment variable or a file: give \
+                 --pin-env VAR or --pin-file PATH"
+            ),
+            (Some(_), Some(_)) => bail!("give only one of --pin-env and --pin-file"),
+        };
+        let config = KeyConfig::Pkcs11 {
+            module: absolute(module)?,
+            token_label: token.clone(),
+            key_label: p.key_label.clone(),
+            key_id: p.key_id.clone(),
+            pin,
+            sessions: None,
+            scheme,
+        };
+        config.validate()?;
+        return Ok(config);
+    }
+    // Refused before anything is created.
+    let passphrase = passphrase_ref(&args.passphrase, "the CA key")?;
+    let path = match &args.key_file {
+        Some(path) => absolute(path)?,
+        None => {
+            let dir = ctx.data_dir()?.join("keys");
+            create_private_dir(&dir)?;
+            dir.join(format!("{}.key", args.name))
+        }
+    };
+    let config = match passphrase {
+        Some(secret) => KeyConfig::file(path, secret, scheme),
+        None => KeyConfig::unencrypted_file(path, scheme),
+    };
+    Ok(config)
+}
+
+/// The key type of an existing key: opened once with a scheme any EC key
+/// accepts; an RSA key refuses it and says its type.
+fn probe_existing(config: &KeyConfig) -> Result<KeySpec> {
+    let probe = config
+        .clone()
+        .with_scheme(SignatureScheme::Ecdsa(cmc_keys::HashAlg::Sha512));
+    match probe.open() {
+        Ok(key) => match KeyKind::of(key.public_key()) {
+            KeyKind::Ec(curve) => Ok(curve.name().parse::<KeySpec>()?),
+            other => bail!("the existing key is {other}, which a CA cannot use"),
+        },
+        Err(cmc_ca::Error::Key(cmc_keys::Error::IncompatibleScheme { key, .. })) => Ok(key),
+        Err(e) => Err(e).context("opening the existing key"),
+    }
+}
+
+fn init(ctx: &Context, args: &CaInitArgs, io: &mut Io<'_>) -> Result<()> {
+    let spec = args.key_type.unwrap_or(DEFAULT_CA_KEY);
+    let provisional = args.scheme.unwrap_or_else(|| spec.default_scheme());
+    let mut config = key_config(ctx, args, provisional)?;
+    let store = ctx.store()?;
+    if store.get_ca(&args.name)?.is_some() {
+        bail!("CA {:?} already exists", args.name);
+    }
+    if let Some(parent) = &args.parent {
+        if store.get_ca(parent)?.is_none() {
+            bail!("there is no CA {parent:?} to sign the new CA (see `cmc-tool ca list`)");
+        }
+    }
+    let key = if args.existing_key {
+        if args.scheme.is_none() && args.key_type.is_none() {
+            let spec = probe_existing(&config)?;
+            config = config.with_scheme(spec.default_scheme());
+        }
+        CaKey::Existing(config)
+    } else {
+        CaKey::Generate { spec, config }
+    };
+    let new = NewCa {
+        name: args.name.clone(),
+        subject: args.subject.clone(),
+        validity_days: args.days,
+        key,
+        path_len: args.path_len,
+        issuer: args.parent.clone(),
+        requester: requester(),
+    };
+    let ca = cmc_ca::create_ca(store.as_ref(), &SystemClock, &new)
+        .with_context(|| format!("creating CA {:?}", args.name))?;
+    writeln!(io.out, "created CA {:?}", ca.name())?;
+    let info = CaInfo::of(ca.record())?;
+    info.print(io)
+}
+
+/// What `ca show` and `ca list --json` print about a CA.
+#[derive(Debug, Serialize)]
+struct CaInfo {
+    name: String,
+    parent: Option<String>,
+    #[serde(flatten)]
+    certificate: CertSummary,
+    /// The stored key reference (where the key and its secret are; never a
+    /// secret), or why it could not be read.
+    key: serde_json::Value,
+    signs_with: Option<String>,
+    chain_length: usize,
+    created_at: String,
+}
+
+impl CaInfo {
+    fn of(record: &CaRecord) -> Result<Self> {
+        let certificate =
+            summarize(&record.cert_der).with_context(|| format!("CA {:?}", record.name))?;
+        let (key, signs_with) = match KeyConfig::from_key_ref(&record.key_ref) {
+            Ok(k) => (
+                serde_json::to_value(&k).context("key reference")?,
+                Some(k.scheme().to_string()),
+            ),
+            Err(e) => (serde_json::json!({ "error": e.to_string() }), None),
+        };
+        Ok(Self {
+            name: record.name.clone(),
+            parent: record.parent.clone(),
+            certificate,
+            key,
+            signs_with,
+            chain_length: record.chain_der.len(),
+            created_at: format_rfc3339(record.created_at),
+        })
+    }
+
+    fn print(&self, io: &mut Io<'_>) -> Result<()> {
+        let c = &self.certificate;
+        let mut f = Fields::new();
+        f.add("name", &self.name);
+        f.add(
+            "parent",
+            self.parent.as_deref().unwrap_or("(none: self-signed root)"),
+        );
+        f.add("subject", &c.subject);
+        f.add("issuer", &c.issuer);
+        f.add("serial", &c.serial);
+        f.add("not before", &c.not_before);
+        f.add("not after", &c.not_after);
+        f.add("key type", &c.key_type);
+        f.add("signature algorithm", &c.signature_algorithm);
+        if let Some(s) = &self.signs_with {
+            f.add("signs with", s);
+        }
+        f.add(
+            "path length",
+            c.path_len.map_or("unlimited".to_owned(), |n| n.to_string()),
+        );
+        f.add("key", describe_key(&self.key));
+        f.add("sha256 fingerprint", &c.sha256_fingerprint);
+        f.add("created", &self.created_at);
+        f.print(io.out)
+    }
+}
+
+/// The key reference in words: where the key is and where its secret is
+/// read from.
+fn describe_key(key: &serde_json::Value) -> String {
+    let s = |k: &str| key.get(k).and_then(serde_json::Value::as_str);
+    let secret = |k: &str| match key.get(k) {
+        Some(v) => match (v.get("env"), v.get("file")) {
+            (Some(var), _) => format!("environment variable {}", var.as_str().unwrap_or("?")),
+            (_, Some(path)) => format!("file {}", path.as_str().unwrap_or("?")),
+            _ => "?".to_owned(),
+        },
+        None => "none".to_owned(),
+    };
+    match s("backend") {
+        Some("file") if key.get("unencrypted").is_some() => {
+            format!("file {} (UNENCRYPTED)", s("path").unwrap_or("?"))
+        }
+        Some("file") => format!(
+            "file {}, passphrase from {}",
+            s("path").unwrap_or("?"),
+            secret("passphrase")
+        ),
+        Some("pkcs11") => {
+            let mut text = format!(
+                "PKCS#11 module {}, token {:?}",
+                s("module").unwrap_or("?"),
+                s("token_label").unwrap_or("?")
+            );
+            if let Some(l) = s("key_label") {
+                text.push_str(&format!(", key label {l:?}"));
+            }
+            if let Some(id) = s("key_id") {
+                text.push_str(&format!(", key id {id}"));
+            }
+            text.push_str(&format!(", PIN from {}", secret("pin")));
+            text
+        }
+        _ => format!(
+            "unreadable key reference: {}",
+            s("error").unwrap_or("unknown backend")
+        ),
+    }
+}
+
+fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+    let store = ctx.store()?;
+    let infos = store
+        .list_cas()?
+        .iter()
+        .map(CaInfo::of)
+        .collect::<Result<Vec<_>>>()?;
+    if as_json {
+        return json(io.out, &infos);
+    }
+    let mut t = Table::new(&["NAME", "PARENT", "NOT AFTER", "KEY", "SUBJECT"]);
+    for i in &infos {
+        let backend = i
+            .key
+            .get("backend")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?");
+        t.row(vec![
+            i.name.clone(),
+            i.parent.clone().unwrap_or_else(|| "-".into()),
+            i.certificate.not_after.clone(),
+            format!("{} ({backend})", i.certificate.key_type),
+            i.certificate.subject.clone(),
+        ]);
+    }
+    t.print(io.out, "no CAs (create one with `cmc-tool ca init`)")
+}
+
+fn get_ca(ctx: &Context, name: &str) -> Result<CaRecord> {
+    let store = ctx.store()?;
+    match store.get_ca(name)? {
+        Some(r) => Ok(r),
+        None => bail!("there is no CA {name:?} (see `cmc-tool ca list`)"),
+    }
+}
+
+fn show(ctx: &Context, name: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+    let info = CaInfo::of(&get_ca(ctx, name)?)?;
+    if as_json {
+        json(io.out, &info)
+    } else {
+        info.print(io)
+    }
+}
+
+fn export(
+    ctx: &Context,
+    name: &str,
+    der: bool,
+    chain: bool,
+    out: Option<&PathBuf>,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let record = get_ca(ctx, name)?;
+    let mut certs = vec![record.cert_der.clone()];
+    if chain {
+        certs.extend(record.chain_der.iter().cloned());
+    }
+    let bytes = if der {
+        record.cert_der
+    } else {
+        let mut text = String::new();
+        for c in &certs {
+            text.push_str(&pem("CERTIFICATE", c)?);
+        }
+        text.into_bytes()
+    };
+    io.write_result(out.map(PathBuf::as_path), &bytes, der)?;
+    if let Some(path) = out {
+        writeln!(
+            io.out,
+            "wrote {} certificate{} of CA {name:?} to {}",
+            if der { 1 } else { certs.len() },
+            if der || certs.len() == 1 { "" } else { "s" },
+            path.display()
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_described_without_secrets() {
+        let file = serde_json::json!({"backend":"file","path":"/k/root.key","passphrase":{"env":"ROOT_PASS"},"scheme":"ecdsa-sha384"});
+        assert_eq!(
+            describe_key(&file),
+            "file /k/root.key, passphrase from environment variable ROOT_PASS"
+        );
+        let plain = serde_json::json!({"backend":"file","path":"/k/x.key","unencrypted":true,"scheme":"ecdsa-sha256"});
+        assert_eq!(describe_key(&plain), "file /k/x.key (UNENCRYPTED)");
+        let hsm = serde_json::json!({"backend":"pkcs11","module":"/m.so","token_label":"ca","key_label":"root","pin":{"file":"/run/pin"},"scheme":"ecdsa-sha384"});
+        assert_eq!(
+            describe_key(&hsm),
+            "PKCS#11 module /m.so, token \"ca\", key label \"root\", PIN from file /run/pin"
+        );
+    }
+
+    #[test]
+    fn a_passphrase_source_is_required() {
+        let none = PassphraseArgs::default();
+        let err = passphrase_ref(&none, "the CA key").unwrap_err().to_string();
+        assert!(err.contains("--passphrase-file"), "{err}");
+        let env = PassphraseArgs {
+            passphrase_env: Some("P".into()),
+            ..PassphraseArgs::default()
+        };
+        assert_eq!(
+            passphrase_ref(&env, "k").unwrap(),
+            Some(SecretRef::Env("P".into()))
+        );
+        let plain = PassphraseArgs {
+            unencrypted_key: true,
+            ..PassphraseArgs::default()
+        };
+        assert_eq!(passphrase_ref(&plain, "k").unwrap(), None);
+    }
+}

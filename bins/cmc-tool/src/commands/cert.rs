@@ -1,0 +1,303 @@
+//! `cert list`, `cert show`, `cert revoke`, `cert unrevoke`.
+
+use anyhow::{Context as _, Result, bail};
+use cmc_store::{CertFilter, CertRecord, CertState, PageRequest, Revocation, Store};
+use serde::Serialize;
+
+use crate::Io;
+use crate::cli::CertCommand;
+use crate::context::{Context, requester};
+use crate::inspect::{CertSummary, parse_serial, pem, summarize};
+use crate::output::{Fields, Table, json};
+use crate::time::format_rfc3339;
+
+pub(crate) fn run(ctx: &Context, cmd: &CertCommand, io: &mut Io<'_>) -> Result<()> {
+    match cmd {
+        CertCommand::List { ca, status, json } => {
+            let filter = CertFilter {
+                issuer: ca.clone(),
+                status: status.map(Into::into),
+                ..CertFilter::default()
+            };
+            list(ctx, &filter, *json, io)
+        }
+        CertCommand::Show {
+            ca,
+            serial,
+            pem,
+            json,
+        } => show(ctx, ca, serial, *pem, *json, io),
+        CertCommand::Revoke {
+            ca,
+            serial,
+            reason,
+            invalidity_date,
+        } => {
+            let serial = parse_serial(serial)?;
+            let engine = ctx.engine()?;
+            let outcome = engine
+                .revoke(
+                    ca,
+                    &serial,
+                    (*reason).into(),
+                    *invalidity_date,
+                    &requester(),
+                )
+                .with_context(|| format!("revoking serial {serial} of CA {ca:?}"))?;
+            let r = outcome.revocation();
+            if outcome.was_already_revoked() {
+                writeln!(
+                    io.out,
+                    "serial {serial} of CA {ca:?} was already revoked: {}; the first record stands",
+                    describe_revocation(r)
+                )?;
+            } else {
+                writeln!(
+                    io.out,
+                    "revoked serial {serial} of CA {ca:?}: {}",
+                    describe_revocation(r)
+                )?;
+            }
+            Ok(())
+        }
+        CertCommand::Unrevoke { ca, serial } => {
+            let serial = parse_serial(serial)?;
+            let engine = ctx.engine()?;
+            engine
+                .unrevoke(ca, &serial, &requester())
+                .with_context(|| format!("lifting the hold on serial {serial} of CA {ca:?}"))?;
+            writeln!(io.out, "serial {serial} of CA {ca:?} is no longer on hold")?;
+            Ok(())
+        }
+    }
+}
+
+/// The RFC 5280 name of a CRLReason code.
+pub(crate) fn reason_name(code: u8) -> &'static str {
+    match code {
+        0 => "unspecified",
+        1 => "keyCompromise",
+        2 => "cACompromise",
+        3 => "affiliationChanged",
+        4 => "superseded",
+        5 => "cessationOfOperation",
+        6 => "certificateHold",
+        8 => "removeFromCRL",
+        9 => "privilegeWithdrawn",
+        10 => "aACompromise",
+        _ => "unknown",
+    }
+}
+
+fn describe_revocation(r: &Revocation) -> String {
+    let mut s = format!(
+        "{} at {}",
+        reason_name(r.reason.code()),
+        format_rfc3339(r.revoked_at)
+    );
+    if let Some(d) = r.invalidity_date {
+        s.push_str(&format!(", invalidity date {}", format_rfc3339(d)));
+    }
+    s
+}
+
+/// A revocation in JSON.
+#[derive(Debug, Serialize)]
+struct RevocationInfo {
+    reason: &'static str,
+    revoked_at: String,
+    invalidity_date: Option<String>,
+}
+
+/// What `cert list --json` prints per serial.
+#[derive(Debug, Serialize)]
+struct CertInfo {
+    ca: String,
+    serial: String,
+    status: String,
+    profile: String,
+    requester: String,
+    reserved_at: String,
+    subject: Option<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    revocation: Option<RevocationInfo>,
+    failure: Option<String>,
+}
+
+impl CertInfo {
+    fn of(r: &CertRecord) -> Self {
+        let cert = r.certificate();
+        Self {
+            ca: r.issuer.clone(),
+            serial: r.serial.to_hex(),
+            status: r.status().to_string(),
+            profile: r.profile.clone(),
+            requester: r.requester.clone(),
+            reserved_at: format_rfc3339(r.reserved_at),
+            subject: cert.map(|c| c.subject.clone()),
+            not_before: cert.map(|c| format_rfc3339(c.not_before)),
+            not_after: cert.map(|c| format_rfc3339(c.not_after)),
+            revocation: r.revocation().map(|rev| RevocationInfo {
+                reason: reason_name(rev.reason.code()),
+                revoked_at: format_rfc3339(rev.revoked_at),
+                invalidity_date: rev.invalidity_date.map(format_rfc3339),
+            }),
+            failure: match &r.state {
+                CertState::Failed { reason, .. } => Some(reason.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+fn all_certs(store: &dyn Store, filter: &CertFilter) -> Result<Vec<CertRecord>> {
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let p = store.list_certs(filter, page)?;
+        out.extend(p.items);
+        match p.next {
+            Some(c) => page = PageRequest::after(c, PageRequest::MAX_LIMIT),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn list(ctx: &Context, filter: &CertFilter, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+    let store = ctx.store()?;
+    if let Some(ca) = &filter.issuer {
+        if store.get_ca(ca)?.is_none() {
+            bail!("there is no CA {ca:?} (see `cmc-tool ca list`)");
+        }
+    }
+    let infos: Vec<CertInfo> = all_certs(store.as_ref(), filter)?
+        .iter()
+        .map(CertInfo::of)
+        .collect();
+    if as_json {
+        return json(io.out, &infos);
+    }
+    let mut t = Table::new(&[
+        "CA",
+        "SERIAL",
+        "STATUS",
+        "PROFILE",
+        "NOT AFTER",
+        "REQUESTER",
+        "SUBJECT",
+    ]);
+    for i in &infos {
+        let status = match &i.revocation {
+            Some(r) => format!("revoked ({})", r.reason),
+            None => i.status.clone(),
+        };
+        t.row(vec![
+            i.ca.clone(),
+            i.serial.clone(),
+            status,
+            i.profile.clone(),
+            i.not_after.clone().unwrap_or_else(|| "-".into()),
+            i.requester.clone(),
+            i.subject.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    t.print(io.out, "no certificates")
+}
+
+/// What `cert show --json` prints.
+#[derive(Debug, Serialize)]
+struct CertDetail {
+    #[serde(flatten)]
+    record: CertInfo,
+    certificate: Option<CertSummary>,
+}
+
+fn show(
+    ctx: &Context,
+    ca: &str,
+    serial: &str,
+    as_pem: bool,
+    as_json: bool,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let serial = parse_serial(serial)?;
+    let store = ctx.store()?;
+    if store.get_ca(ca)?.is_none() {
+        bail!("there is no CA {ca:?} (see `cmc-tool ca list`)");
+    }
+    let Some(record) = store.get_cert(ca, &serial)? else {
+        bail!("CA {ca:?} has no certificate with serial {serial}");
+    };
+    let der = record.certificate().map(|c| c.cert_der.clone());
+    if as_pem {
+        let Some(der) = der else {
+            bail!(
+                "serial {serial} of CA {ca:?} is {}: there is no certificate",
+                record.status()
+            );
+        };
+        write!(io.out, "{}", pem("CERTIFICATE", &der)?)?;
+        return Ok(());
+    }
+    let detail = CertDetail {
+        record: CertInfo::of(&record),
+        certificate: der.as_deref().map(summarize).transpose()?,
+    };
+    if as_json {
+        return json(io.out, &detail);
+    }
+    let r = &detail.record;
+    let mut f = Fields::new();
+    f.add("CA", &r.ca);
+    f.add("serial", &r.serial);
+    f.add("status", &r.status);
+    if let Some(rev) = record.revocation() {
+        f.add("revocation", describe_revocation(rev));
+    }
+    if let Some(why) = &r.failure {
+        f.add("failure", why);
+    }
+    f.add("profile", &r.profile);
+    f.add("requester", &r.requester);
+    f.add("reserved", &r.reserved_at);
+    if let Some(c) = &detail.certificate {
+        f.add("subject", &c.subject);
+        f.add("issuer", &c.issuer);
+        f.add("not before", &c.not_before);
+        f.add("not after", &c.not_after);
+        f.add("key type", &c.key_type);
+        f.add("signature algorithm", &c.signature_algorithm);
+        if !c.extended_key_usage.is_empty() {
+            f.add("extended key usage", c.extended_key_usage.join(", "));
+        }
+        if let Some(sans) = record
+            .certificate()
+            .map(|i| &i.sans)
+            .filter(|s| !s.is_empty())
+        {
+            f.add("subject alt names", sans.join(", "));
+        }
+        f.add("sha256 fingerprint", &c.sha256_fingerprint);
+    }
+    f.print(io.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cmc_store::RevocationReason;
+
+    #[test]
+    fn reason_names_follow_rfc5280() {
+        for (code, name) in [
+            (1, "keyCompromise"),
+            (6, "certificateHold"),
+            (10, "aACompromise"),
+        ] {
+            assert_eq!(reason_name(code), name);
+            assert_eq!(RevocationReason::from_code(code).unwrap().code(), code);
+        }
+        assert_eq!(reason_name(7), "unknown");
+    }
+}

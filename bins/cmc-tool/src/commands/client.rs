@@ -1,0 +1,498 @@
+//! `client add`, `client list`, `client show`, `client disable`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use cmc_ca::{ClientCredentialRequest, Clock, SystemClock};
+use cmc_keys::{FileKey, KeySpec, SigningKey};
+use cmc_store::{
+    AuditEvent, AuditKind, ClientRecord, Grant, NewClient, Outcome, PageRequest, Scope, Store,
+    UnixTime,
+};
+use serde::Serialize;
+
+use crate::Io;
+use crate::cli::{ClientAddArgs, ClientCommand};
+use crate::commands::ca::passphrase_ref;
+use crate::context::{Context, absolute, create_private_dir, requester};
+use crate::inspect::{cert_serial, decode_cert, not_after, pem, read_certificates, summarize};
+use crate::output::{Fields, Table, hex, json};
+use crate::time::format_rfc3339;
+
+/// Validity of an issued client credential when none is asked for.
+const DEFAULT_CREDENTIAL_DAYS: u32 = 365;
+/// Key type of an issued client credential when none is asked for.
+const DEFAULT_CLIENT_KEY: KeySpec = KeySpec::P256;
+const SECS_PER_DAY: i64 = 86_400;
+
+pub(crate) fn run(ctx: &Context, cmd: &ClientCommand, io: &mut Io<'_>) -> Result<()> {
+    match cmd {
+        ClientCommand::Add(args) => add(ctx, args, io),
+        ClientCommand::List(flag) => list(ctx, flag.json, io),
+        ClientCommand::Show { id, json } => show(ctx, id, *json, io),
+        ClientCommand::Disable { id } => disable(ctx, id, io),
+    }
+}
+
+/// Every (CA, profile) pair the flags name; `*` where none is named.
+fn grants(cas: &[String], profiles: &[String]) -> Vec<Grant> {
+    let scopes = |names: &[String]| -> Vec<Scope> {
+        if names.is_empty() {
+            vec![Scope::Any]
+        } else {
+            names.iter().cloned().map(Scope::Named).collect()
+        }
+    };
+    let mut out = Vec::new();
+    for ca in scopes(cas) {
+        for profile in scopes(profiles) {
+            out.push(Grant {
+                ca: ca.clone(),
+                profile,
+            });
+        }
+    }
+    out
+}
+
+fn check_grants(ctx: &Context, store: &dyn Store, args: &ClientAddArgs) -> Result<Vec<Grant>> {
+    for ca in &args.cas {
+        if store.get_ca(ca)?.is_none() {
+            bail!("--ca {ca:?}: there is no such CA (see `cmc-tool ca list`)");
+        }
+    }
+    if !args.profiles.is_empty() {
+        let set = ctx.profiles()?;
+        for p in &args.profiles {
+            if set.get(p).is_err() {
+                let known: Vec<&str> = set.names().collect();
+                bail!(
+                    "--profile {p:?}: there is no such profile (known: {})",
+                    known.join(", ")
+                );
+            }
+        }
+    }
+    Ok(grants(&args.cas, &args.profiles))
+}
+
+/// A client id that is also safe as a file name.
+fn check_file_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        bail!(
+            "client id {id:?} names the credential files, so it must be 1-128 of \
+             A-Z a-z 0-9 - _ . @ and not start with a dot"
+        )
+    }
+}
+
+fn add(ctx: &Context, args: &ClientAddArgs, io: &mut Io<'_>) -> Result<()> {
+    if args.id.trim().is_empty() {
+        bail!("the client id must not be empty");
+    }
+    let now = SystemClock.now();
+    if let Some(e) = args.expires {
+        if e <= now {
+            bail!("--expires {} is not in the future", format_rfc3339(e));
+        }
+    }
+    if args.days == Some(0) {
+        bail!("--days must be at least 1");
+    }
+    if args.issue {
+        issue(ctx, args, now, io)
+    } else {
+        register(ctx, args, now, io)
+    }
+}
+
+/// `client add --cert FILE`.
+fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) -> Result<()> {
+    let p = &args.passphrase;
+    if p.passphrase_env.is_some() || p.passphrase_file.is_some() || p.unencrypted_key {
+        bail!("--passphrase-env, --passphrase-file and --unencrypted-key only apply with --issue");
+    }
+    let Some(path) = &args.cert else {
+        bail!("give --cert FILE or --issue");
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let certs = read_certificates(&bytes).with_context(|| path.display().to_string())?;
+    let Some(cert_der) = certs.into_iter().next() else {
+        bail!("{}: no certificate", path.display());
+    };
+    let cert = decode_cert(&cert_der)?;
+    let cert_end = not_after(&cert);
+    if cert_end <= now {
+        bail!(
+            "{}: the certificate expired at {}",
+            path.display(),
+            format_rfc3339(cert_end)
+        );
+    }
+    let expires_at = match (args.expires, args.days) {
+        (Some(e), _) => e,
+        (None, Some(d)) => now.plus_secs(i64::from(d) * SECS_PER_DAY),
+        (None, None) => cert_end,
+    };
+    let store = ctx.store()?;
+    let grants = check_grants(ctx, store.as_ref(), args)?;
+    let client = store
+        .add_client(
+            &NewClient {
+                id: args.id.clone(),
+                cert_der,
+                role: args.role.into(),
+                grants,
+                expires_at: Some(expires_at),
+            },
+            now,
+        )
+        .with_context(|| format!("registering client {:?}", args.id))?;
+    store.append_audit(&AuditEvent {
+        at: now,
+        kind: AuditKind::ClientAdded,
+        issuer: None,
+        serial: Some(cert_serial(&cert)?),
+        profile: None,
+        requester: Some(requester()),
+        outcome: Outcome::Success,
+        detail: format!(
+            "client {:?}, role {}, existing certificate {}",
+            client.id,
+            client.role,
+            cert.tbs_certificate().subject()
+        ),
+    })?;
+    writeln!(io.out, "registered client {:?}", client.id)?;
+    ClientInfo::of(&client, now)?.print(io)
+}
+
+/// Files of an issued credential.
+struct CredentialFiles {
+    key: PathBuf,
+    cert: PathBuf,
+    chain: PathBuf,
+}
+
+impl CredentialFiles {
+    fn new(dir: &Path, id: &str) -> Result<Self> {
+        let files = Self {
+            key: dir.join(format!("{id}.key")),
+            cert: dir.join(format!("{id}.pem")),
+            chain: dir.join(format!("{id}-chain.pem")),
+        };
+        for f in [&files.key, &files.cert, &files.chain] {
+            if f.exists() {
+                bail!("{} already exists; refusing to overwrite it", f.display());
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// `client add --issue`.
+fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) -> Result<()> {
+    check_file_id(&args.id)?;
+    let issuing_ca = match (&args.issuing_ca, args.cas.as_slice()) {
+        (Some(ca), _) => ca.clone(),
+        (None, [ca]) => ca.clone(),
+        (None, []) => bail!("--issue needs the CA that signs: --ca NAME (or --issuing-ca NAME)"),
+        (None, _) => {
+            bail!("several --ca given: name the one that signs the credential with --issuing-ca")
+        }
+    };
+    let (Some(subject), Some(out_dir)) = (&args.subject, &args.out_dir) else {
+        bail!("--issue needs --subject and --out-dir");
+    };
+    let passphrase = passphrase_ref(&args.passphrase, "the client key")?;
+    let validity_days = match (args.expires, args.days) {
+        (Some(e), _) => {
+            let days = (e.secs() - now.secs()) / SECS_PER_DAY;
+            if days < 1 {
+                bail!(
+                    "--expires {}: an issued credential lives whole days, and this is less \
+                     than one day from now",
+                    format_rfc3339(e)
+                );
+            }
+            u32::try_from(days).unwrap_or(u32::MAX)
+        }
+        (None, Some(d)) => d,
+        (None, None) => DEFAULT_CREDENTIAL_DAYS,
+    };
+    let engine = ctx.engine()?;
+    let store = engine.store();
+    let grants = check_grants(ctx, store.as_ref(), args)?;
+    if store.get_client(&args.id)?.is_some() {
+        bail!("client {:?} already exists", args.id);
+    }
+    let out_dir = absolute(out_dir)?;
+    create_private_dir(&out_dir)?;
+    let files = CredentialFiles::new(&out_dir, &args.id)?;
+
+    let key = FileKey::generate(args.key_type.unwrap_or(DEFAULT_CLIENT_KEY))?;
+    match &passphrase {
+        Some(secret) => key.store(&files.key, &secret.to_source()),
+        None => key.store_unencrypted(&files.key),
+    }
+    .with_context(|| format!("writing the client key {}", files.key.display()))?;
+    let request = ClientCredentialRequest {
+        ca: issuing_ca.clone(),
+        client_id: args.id.clone(),
+        subject: subject.clone(),
+        public_key: key.public_key().clone(),
+        role: args.role.into(),
+        grants,
+        validity_days,
+        requester: requester(),
+    };
+    let credential = match engine.issue_client_credential(&request) {
+        Ok(c) => c,
+        Err(e) => {
+            // Nothing was issued: the key file we just wrote is of no use.
+            let _ = std::fs::remove_file(&files.key);
+            return Err(e).with_context(|| format!("issuing a credential from CA {issuing_ca:?}"));
+        }
+    };
+    let ca = engine.ca(&issuing_ca)?;
+    let mut chain = pem("CERTIFICATE", ca.certificate_der())?;
+    for c in ca.chain_der() {
+        chain.push_str(&pem("CERTIFICATE", c)?);
+    }
+    std::fs::write(
+        &files.cert,
+        pem("CERTIFICATE", &credential.certificate_der)?,
+    )
+    .with_context(|| format!("writing {}", files.cert.display()))?;
+    std::fs::write(&files.chain, chain)
+        .with_context(|| format!("writing {}", files.chain.display()))?;
+    writeln!(
+        io.out,
+        "issued and registered client {:?} (serial {} of CA {issuing_ca:?})",
+        credential.client.id, credential.serial
+    )?;
+    let mut f = Fields::new();
+    f.add("key", files.key.display().to_string());
+    f.add("certificate", files.cert.display().to_string());
+    f.add("CA chain", files.chain.display().to_string());
+    f.print(io.out)?;
+    ClientInfo::of(&credential.client, now)?.print(io)
+}
+
+/// What `client show` and `client list --json` print.
+#[derive(Debug, Serialize)]
+struct ClientInfo {
+    id: String,
+    role: String,
+    status: &'static str,
+    subject: String,
+    issuer: String,
+    serial: String,
+    certificate_not_after: String,
+    sha256_fingerprint: String,
+    grants: Vec<GrantInfo>,
+    expires_at: Option<String>,
+    disabled_at: Option<String>,
+    created_at: String,
+}
+
+/// One grant; `*` for any.
+#[derive(Debug, Serialize)]
+struct GrantInfo {
+    ca: String,
+    profile: String,
+}
+
+fn scope_text(s: &Scope) -> String {
+    match s {
+        Scope::Any => "*".to_owned(),
+        Scope::Named(n) => n.clone(),
+    }
+}
+
+impl ClientInfo {
+    fn of(c: &ClientRecord, now: UnixTime) -> Result<Self> {
+        let cert = summarize(&c.cert_der).with_context(|| format!("client {:?}", c.id))?;
+        let status = if c.disabled_at.is_some() {
+            "disabled"
+        } else if c.is_active(now) {
+            "active"
+        } else {
+            "expired"
+        };
+        Ok(Self {
+            id: c.id.clone(),
+            role: c.role.to_string(),
+            status,
+            subject: cert.subject,
+            issuer: cert.issuer,
+            serial: cert.serial,
+            certificate_not_after: cert.not_after,
+            sha256_fingerprint: hex(&c.fingerprint),
+            grants: c
+                .grants
+                .iter()
+                .map(|g| GrantInfo {
+                    ca: scope_text(&g.ca),
+                    profile: scope_text(&g.profile),
+                })
+                .collect(),
+            expires_at: c.expires_at.map(format_rfc3339),
+            disabled_at: c.disabled_at.map(format_rfc3339),
+            created_at: format_rfc3339(c.created_at),
+        })
+    }
+
+    fn grants_text(&self) -> String {
+        self.grants
+            .iter()
+            .map(|g| format!("ca={} profile={}", g.ca, g.profile))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn print(&self, io: &mut Io<'_>) -> Result<()> {
+        let mut f = Fields::new();
+        f.add("id", &self.id);
+        f.add("role", &self.role);
+        let status = match &self.disabled_at {
+            Some(at) => format!("disabled (since {at})"),
+            None => self.status.to_owned(),
+        };
+        f.add("status", status);
+        f.add("subject", &self.subject);
+        f.add("issuer", &self.issuer);
+        f.add("serial", &self.serial);
+        f.add("certificate not after", &self.certificate_not_after);
+        f.add("sha256 fingerprint", &self.sha256_fingerprint);
+        f.add("grants", self.grants_text());
+        f.add(
+            "expires",
+            self.expires_at.as_deref().unwrap_or("never").to_owned(),
+        );
+        f.add("registered", &self.created_at);
+        f.print(io.out)
+    }
+}
+
+fn all_clients(store: &dyn Store) -> Result<Vec<ClientRecord>> {
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let p = store.list_clients(page)?;
+        out.extend(p.items);
+        match p.next {
+            Some(c) => page = PageRequest::after(c, PageRequest::MAX_LIMIT),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+    let store = ctx.store()?;
+    let now = SystemClock.now();
+    let infos = all_clients(store.as_ref())?
+        .iter()
+        .map(|c| ClientInfo::of(c, now))
+        .collect::<Result<Vec<_>>>()?;
+    if as_json {
+        return json(io.out, &infos);
+    }
+    let mut t = Table::new(&["ID", "ROLE", "STATUS", "EXPIRES", "GRANTS", "SUBJECT"]);
+    for i in &infos {
+        t.row(vec![
+            i.id.clone(),
+            i.role.clone(),
+            i.status.to_owned(),
+            i.expires_at.clone().unwrap_or_else(|| "never".into()),
+            i.grants_text(),
+            i.subject.clone(),
+        ]);
+    }
+    t.print(
+        io.out,
+        "no clients (register one with `cmc-tool client add`)",
+    )
+}
+
+fn get_client(store: &dyn Store, id: &str) -> Result<ClientRecord> {
+    match store.get_client(id)? {
+        Some(c) => Ok(c),
+        None => bail!("there is no client {id:?} (see `cmc-tool client list`)"),
+    }
+}
+
+fn show(ctx: &Context, id: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+    let store = ctx.store()?;
+    let info = ClientInfo::of(&get_client(store.as_ref(), id)?, SystemClock.now())?;
+    if as_json {
+        json(io.out, &info)
+    } else {
+        info.print(io)
+    }
+}
+
+fn disable(ctx: &Context, id: &str, io: &mut Io<'_>) -> Result<()> {
+    let store = ctx.store()?;
+    let before = get_client(store.as_ref(), id)?;
+    let now = SystemClock.now();
+    if let Some(at) = before.disabled_at {
+        writeln!(
+            io.out,
+            "client {id:?} was already disabled at {}",
+            format_rfc3339(at)
+        )?;
+        return Ok(());
+    }
+    store.disable_client(id, now)?;
+    store.append_audit(&AuditEvent {
+        at: now,
+        kind: AuditKind::ClientDisabled,
+        issuer: None,
+        serial: None,
+        profile: None,
+        requester: Some(requester()),
+        outcome: Outcome::Success,
+        detail: format!("client {id:?}"),
+    })?;
+    writeln!(io.out, "client {id:?} disabled at {}", format_rfc3339(now))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_are_the_cross_product() {
+        assert_eq!(
+            grants(&[], &[]),
+            vec![Grant {
+                ca: Scope::Any,
+                profile: Scope::Any
+            }]
+        );
+        let g = grants(&["a".into(), "b".into()], &["tls".into()]);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[1].ca, Scope::Named("b".into()));
+        assert_eq!(g[1].profile, Scope::Named("tls".into()));
+    }
+
+    #[test]
+    fn file_ids() {
+        for ok in ["ra-1", "alice@example.com", "A.b_c"] {
+            check_file_id(ok).unwrap();
+        }
+        for bad in ["", ".hidden", "a/b", "..", "a b", &"x".repeat(129)] {
+            assert!(check_file_id(bad).is_err(), "{bad}");
+        }
+    }
+}

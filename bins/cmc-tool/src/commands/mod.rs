@@ -1,0 +1,7 @@
+//! One module per command group.
+
+pub(crate) mod ca;
+pub(crate) mod cert;
+pub(crate) mod client;
+pub(crate) mod crl;
+pub(crate) mod profile;

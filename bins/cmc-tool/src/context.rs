@@ -1,0 +1,164 @@
+//! The configuration, store, engine and profiles a command works with.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, anyhow};
+use cmc_ca::config::Config;
+use cmc_ca::{Engine, EngineConfig, SystemClock};
+use cmc_policy::ProfileSet;
+use cmc_store::Store;
+
+/// The configuration file used when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "cmc.toml";
+
+/// What every command starts from: the loaded configuration. The store and
+/// the engine are opened only by the commands that need them.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) config: Config,
+}
+
+impl Context {
+    /// Loads `--config FILE`, else `./cmc.toml` if it exists, else the
+    /// built-in defaults. Reading the configuration opens nothing.
+    pub(crate) fn load(path: Option<&Path>) -> Result<Self> {
+        let config = match path {
+            Some(p) => Config::load(p)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Config::load(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => Config::default(),
+        };
+        Ok(Self { config })
+    }
+
+    /// The data directory, created (mode 0700) if missing.
+    pub(crate) fn data_dir(&self) -> Result<PathBuf> {
+        let dir = absolute(&self.config.data_dir)?;
+        create_private_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// Opens the store (creating the SQLite file in the data directory when
+    /// that is the store).
+    pub(crate) fn store(&self) -> Result<Arc<dyn Store>> {
+        if self.config.store.is_none() {
+            self.data_dir()?;
+        }
+        let url = self.config.store_url();
+        cmc_store::open(&url).with_context(|| format!("opening the store {}", redact(&url)))
+    }
+
+    /// Loads the engine: every stored CA with its key opened, as the server
+    /// does, so the passphrase or PIN source of each CA must be readable.
+    pub(crate) fn engine(&self) -> Result<Engine> {
+        let store = self.store()?;
+        let config = EngineConfig {
+            crl: self.config.crl.to_crl_config(),
+            ..EngineConfig::default()
+        };
+        Engine::load(store, Arc::new(SystemClock), config).context("loading the CAs")
+    }
+
+    /// The profile set: the config's profiles file, or the built-in one.
+    pub(crate) fn profiles(&self) -> Result<ProfileSet> {
+        match &self.config.profiles {
+            None => Ok(ProfileSet::builtin()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the profiles file {}", path.display()))?;
+                ProfileSet::from_toml(&text)
+                    .map_err(|e| anyhow!("profiles file {}: {e}", path.display()))
+            }
+        }
+    }
+}
+
+/// Who is acting, for the audit log: `cmc-tool` and the login name.
+pub(crate) fn requester() -> String {
+    match std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+        Ok(user) if !user.is_empty() => format!("cmc-tool:{user}"),
+        _ => "cmc-tool".to_owned(),
+    }
+}
+
+/// `path` made absolute against the working directory, so what is stored
+/// (key and secret file paths) still holds when the server runs elsewhere.
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path)
+        .with_context(|| format!("{}: cannot make it absolute", path.display()))
+}
+
+/// Creates `dir` (and its parents) with mode 0700 if it does not exist.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating the directory {}", dir.display()))
+}
+
+/// A store URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgresql://cmc:s3cret@db.example/cmc"),
+            "postgresql://cmc:***@db.example/cmc"
+        );
+        assert_eq!(
+            redact("sqlite:///var/lib/cmc.db"),
+            "sqlite:///var/lib/cmc.db"
+        );
+        assert_eq!(
+            redact("postgres://cmc@db.example/cmc"),
+            "postgres://cmc@db.example/cmc"
+        );
+    }
+
+    #[test]
+    fn unknown_config_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cmc.toml");
+        std::fs::write(&path, "data_dir = \"d\"\ncolour = \"blue\"\n").unwrap();
+        let err = format!("{:#}", Context::load(Some(&path)).unwrap_err());
+        assert!(err.contains("colour"), "{err}");
+        let ctx = Context::load(Some(&dir.path().join("missing.toml")));
+        assert!(ctx.is_err());
+    }
+
+    #[test]
+    fn profiles_default_to_the_builtin_set() {
+        let ctx = Context {
+            config: Config::default(),
+        };
+        let set = ctx.profiles().unwrap();
+        assert_eq!(set.names().collect::<Vec<_>>(), ["default"]);
+    }
+}
