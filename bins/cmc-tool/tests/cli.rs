@@ -1,0 +1,562 @@
+//! The built binary end to end: CAs, client credentials, revocation and
+//! CRLs, checked with OpenSSL; refusals and their messages.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Env, mode, openssl};
+
+#[test]
+fn root_and_intermediate_verify_with_openssl() {
+    let env = Env::new();
+    env.root("root");
+    env.intermediate("issuing", "root");
+
+    let root = env.export("root");
+    let issuing = env.export("issuing");
+    let verified = openssl(&["verify", "-CAfile", &root, &issuing]);
+    assert!(verified.contains(": OK"), "{verified}");
+
+    // Keys are generated under data_dir, mode 0600, encrypted.
+    for name in ["root", "issuing"] {
+        let key = env.path(&format!("data/keys/{name}.key"));
+        assert_eq!(mode(&key), 0o600, "{}", key.display());
+        let pem = std::fs::read_to_string(&key).unwrap();
+        assert!(
+            pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{name}"
+        );
+    }
+
+    // `ca show` says what the key is and where, never the passphrase.
+    let show = env.ok(&["ca", "show", "root", "--json"]).json();
+    assert_eq!(show["key_type"], "EC P-384");
+    assert_eq!(show["signature_algorithm"], "ecdsa-with-SHA384");
+    assert_eq!(show["key"]["backend"], "file");
+    assert_eq!(show["key"]["passphrase"]["file"], env.p("passphrase"));
+    assert_eq!(show["parent"], serde_json::Value::Null);
+    let text = env.ok(&["ca", "show", "issuing"]);
+    assert!(text.stdout.contains("parent:"), "{}", text.stdout);
+    assert!(text.stdout.contains("EC P-256"), "{}", text.stdout);
+    assert!(
+        !text.stdout.contains("correct horse"),
+        "the passphrase leaked: {}",
+        text.stdout
+    );
+    let issuing_json = env.ok(&["ca", "show", "issuing", "--json"]).json();
+    assert_eq!(issuing_json["parent"], "root");
+    assert_eq!(issuing_json["issuer"], show["subject"]);
+
+    let list = env.ok(&["ca", "list", "--json"]).json();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["issuing", "root"]);
+
+    // --chain appends the root; the chain file alone verifies the leaf CA.
+    let chain = env.p("chain.pem");
+    env.ok(&["ca", "export", "issuing", "--chain", "-o", &chain]);
+    let text = std::fs::read_to_string(&chain).unwrap();
+    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 2);
+    // DER export is one certificate that OpenSSL reads as DER.
+    let der = env.p("root.der");
+    env.ok(&["ca", "export", "root", "--der", "-o", &der]);
+    let subject = openssl(&["x509", "-inform", "DER", "-in", &der, "-noout", "-subject"]);
+    assert!(subject.contains("root Root CA"), "{subject}");
+}
+
+#[test]
+fn ca_init_without_a_passphrase_source_is_refused() {
+    let env = Env::new();
+    let r = env.fails(1, &["ca", "init", "root", "--subject", "CN=Root"]);
+    assert!(
+        r.stderr
+            .contains("refusing to write the CA key without encryption")
+            && r.stderr.contains("--passphrase-file"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("data/keys/root.key").exists());
+    // Nothing was stored either.
+    let list = env.ok(&["ca", "list", "--json"]).json();
+    assert_eq!(list, serde_json::json!([]));
+
+    // Said explicitly, an unencrypted key is written (still 0600).
+    env.ok(&[
+        "ca",
+        "init",
+        "root",
+        "--subject",
+        "CN=Root",
+        "--unencrypted-key",
+    ]);
+    let key = env.path("data/keys/root.key");
+    assert_eq!(mode(&key), 0o600);
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    let show = env.ok(&["ca", "show", "root"]);
+    assert!(show.stdout.contains("UNENCRYPTED"), "{}", show.stdout);
+}
+
+#[test]
+fn secrets_cannot_be_given_on_the_command_line() {
+    let env = Env::new();
+    for flag in ["--passphrase", "--pin", "--password"] {
+        let r = env.fails(
+            2,
+            &[
+                "ca",
+                "init",
+                "root",
+                "--subject",
+                "CN=Root",
+                flag,
+                "hunter2",
+            ],
+        );
+        assert!(
+            r.stderr.contains(&format!("unexpected argument '{flag}'")),
+            "{flag}: {}",
+            r.stderr
+        );
+    }
+    let r = env.fails(
+        2,
+        &[
+            "client",
+            "add",
+            "c",
+            "--role",
+            "client",
+            "--issue",
+            "--subject",
+            "CN=c",
+            "--out-dir",
+            "out",
+            "--passphrase",
+            "hunter2",
+        ],
+    );
+    assert!(r.stderr.contains("'--passphrase'"), "{}", r.stderr);
+    assert!(
+        !env.path("data").exists(),
+        "nothing may run after a usage error"
+    );
+}
+
+#[test]
+fn client_credentials_issue_list_disable() {
+    let env = Env::new();
+    env.root("root");
+    env.intermediate("issuing", "root");
+    let root = env.export("root");
+    let issuing = env.export("issuing");
+
+    let ra_serial = env.issue_client("ra-1", "ra", "issuing");
+    let key = env.path("out/ra-1.key");
+    let cert = env.p("out/ra-1.pem");
+    assert_eq!(mode(&key), 0o600);
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    );
+    let verified = openssl(&["verify", "-CAfile", &root, "-untrusted", &issuing, &cert]);
+    assert!(verified.contains(": OK"), "{verified}");
+    // The chain file written next to it does the same job as the export.
+    let chain = env.p("out/ra-1-chain.pem");
+    openssl(&["verify", "-CAfile", &root, "-untrusted", &chain, &cert]);
+    let eku = openssl(&["x509", "-in", &cert, "-noout", "-ext", "extendedKeyUsage"]);
+    assert!(
+        eku.contains("CMC Registration Authority") && eku.contains("Client Authentication"),
+        "{eku}"
+    );
+    // The key is the certificate's: OpenSSL derives the same public key.
+    let pass_arg = format!("file:{}", env.p("passphrase"));
+    let from_key = openssl(&[
+        "pkey",
+        "-in",
+        &env.p("out/ra-1.key"),
+        "-passin",
+        &pass_arg,
+        "-pubout",
+    ]);
+    let from_cert = openssl(&["x509", "-in", &cert, "-noout", "-pubkey"]);
+    assert_eq!(from_key, from_cert);
+
+    // A plain client gets no id-kp-cmcRA.
+    env.issue_client("alice", "client", "issuing");
+    let eku = openssl(&[
+        "x509",
+        "-in",
+        &env.p("out/alice.pem"),
+        "-noout",
+        "-ext",
+        "extendedKeyUsage",
+    ]);
+    assert!(!eku.contains("CMC Registration Authority"), "{eku}");
+
+    let list = env.ok(&["client", "list", "--json"]).json();
+    let clients = list.as_array().unwrap();
+    assert_eq!(clients.len(), 2);
+    let ra = clients.iter().find(|c| c["id"] == "ra-1").unwrap();
+    assert_eq!(ra["role"], "ra");
+    assert_eq!(ra["status"], "active");
+    assert_eq!(ra["serial"], ra_serial.as_str());
+    assert_eq!(
+        ra["grants"],
+        serde_json::json!([{"ca": "issuing", "profile": "*"}])
+    );
+    let table = env.ok(&["client", "list"]);
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("ra-1") && l.contains("active")),
+        "{}",
+        table.stdout
+    );
+
+    // The credential is an issued certificate of the CA.
+    let certs = env
+        .ok(&["cert", "list", "--ca", "issuing", "--json"])
+        .json();
+    let entry = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["serial"] == ra_serial.as_str())
+        .unwrap_or_else(|| panic!("{ra_serial} not in {certs}"));
+    assert_eq!(entry["status"], "issued");
+    assert_eq!(entry["profile"], "cmc-client-credential");
+    let table = env.ok(&["cert", "list"]);
+    assert!(table.stdout.contains(&ra_serial), "{}", table.stdout);
+    let shown = env
+        .ok(&["cert", "show", "--ca", "issuing", &ra_serial, "--json"])
+        .json();
+    assert_eq!(
+        shown["certificate"]["extended_key_usage"],
+        serde_json::json!(["clientAuth", "id-kp-cmcRA"])
+    );
+    let pem = env.ok(&["cert", "show", "--ca", "issuing", &ra_serial, "--pem"]);
+    assert_eq!(pem.stdout, std::fs::read_to_string(&cert).unwrap());
+
+    env.ok(&["client", "disable", "ra-1"]);
+    let show = env.ok(&["client", "show", "ra-1"]);
+    assert!(show.stdout.contains("disabled"), "{}", show.stdout);
+    assert_eq!(
+        env.ok(&["client", "show", "ra-1", "--json"]).json()["status"],
+        "disabled"
+    );
+    assert_eq!(
+        env.ok(&["client", "show", "alice", "--json"]).json()["status"],
+        "active"
+    );
+
+    // A second credential with the same id is refused before anything is
+    // written.
+    let r = env.fails(
+        1,
+        &[
+            "client",
+            "add",
+            "alice",
+            "--role",
+            "client",
+            "--ca",
+            "issuing",
+            "--issue",
+            "--subject",
+            "CN=alice2",
+            "--out-dir",
+            &env.p("out2"),
+            "--unencrypted-key",
+        ],
+    );
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    assert!(!env.path("out2/alice.key").exists());
+    let r = env.fails(1, &["client", "show", "nobody"]);
+    assert!(r.stderr.contains("no client \"nobody\""), "{}", r.stderr);
+}
+
+#[test]
+fn client_key_needs_a_passphrase_source_too() {
+    let env = Env::new();
+    env.root("root");
+    let r = env.fails(
+        1,
+        &[
+            "client",
+            "add",
+            "c",
+            "--role",
+            "client",
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            "CN=c",
+            "--out-dir",
+            &env.p("out"),
+        ],
+    );
+    assert!(
+        r.stderr
+            .contains("refusing to write the client key without encryption"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("out/c.key").exists());
+    assert_eq!(
+        env.ok(&["client", "list", "--json"]).json(),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn existing_certificates_are_registered() {
+    let env = Env::new();
+    env.root("root");
+    let key = env.p("ext.key");
+    let cert = env.p("ext.pem");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+        "-subj",
+        "/CN=external agent",
+        "-days",
+        "30",
+    ]);
+    env.ok(&[
+        "client",
+        "add",
+        "agent-1",
+        "--role",
+        "agent",
+        "--ca",
+        "root",
+        "--profile",
+        "default",
+        "--cert",
+        &cert,
+        "--expires",
+        "2099-01-01T00:00:00Z",
+    ]);
+    let show = env.ok(&["client", "show", "agent-1", "--json"]).json();
+    assert_eq!(show["role"], "agent");
+    assert_eq!(show["subject"], "CN=external agent");
+    assert_eq!(show["expires_at"], "2099-01-01T00:00:00Z");
+    assert_eq!(
+        show["grants"],
+        serde_json::json!([{"ca": "root", "profile": "default"}])
+    );
+    let fp = openssl(&["x509", "-in", &cert, "-noout", "-fingerprint", "-sha256"]);
+    let fp: String = fp
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .replace(':', "")
+        .to_ascii_lowercase();
+    assert_eq!(show["sha256_fingerprint"], fp.as_str());
+
+    // Unknown grants are refused by name.
+    let r = env.fails(
+        1,
+        &[
+            "client", "add", "x", "--role", "client", "--ca", "nope", "--cert", &cert,
+        ],
+    );
+    assert!(r.stderr.contains("--ca \"nope\""), "{}", r.stderr);
+    let r = env.fails(
+        1,
+        &[
+            "client",
+            "add",
+            "x",
+            "--role",
+            "client",
+            "--profile",
+            "tls",
+            "--cert",
+            &cert,
+        ],
+    );
+    assert!(
+        r.stderr.contains("--profile \"tls\"") && r.stderr.contains("default"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn revoked_credentials_are_listed_in_a_verifiable_crl() {
+    let env = Env::new();
+    env.root("root");
+    env.intermediate("issuing", "root");
+    let issuing = env.export("issuing");
+    let serial = env.issue_client("ra-1", "ra", "issuing");
+    let keep = env.issue_client("ra-2", "ra", "issuing");
+
+    let r = env.ok(&[
+        "cert",
+        "revoke",
+        "--ca",
+        "issuing",
+        &serial,
+        "--reason",
+        "keyCompromise",
+        "--invalidity-date",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert!(r.stdout.contains("revoked serial"), "{}", r.stdout);
+    // Revoking again keeps the first record.
+    let again = env.ok(&[
+        "cert",
+        "revoke",
+        "--ca",
+        "issuing",
+        &serial,
+        "--reason",
+        "superseded",
+    ]);
+    assert!(again.stdout.contains("already revoked"), "{}", again.stdout);
+
+    let crl = env.p("crl.der");
+    env.ok(&["crl", "generate", "--ca", "issuing", "-o", &crl]);
+    let verified = openssl(&[
+        "crl", "-inform", "DER", "-in", &crl, "-CAfile", &issuing, "-noout",
+    ]);
+    assert!(verified.contains("verify OK"), "{verified}");
+    let text = openssl(&["crl", "-inform", "DER", "-in", &crl, "-noout", "-text"]);
+    let upper = serial.to_ascii_uppercase();
+    assert!(text.contains(&format!("Serial Number: {upper}")), "{text}");
+    assert!(!text.contains(&keep.to_ascii_uppercase()), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+    assert!(text.contains("Invalidity Date"), "{text}");
+
+    // `crl show` hands out that same CRL (nothing changed) and lists it.
+    let show = env.ok(&["crl", "show", "--ca", "issuing", "--json"]).json();
+    assert_eq!(show["crl_number"], 1);
+    assert_eq!(
+        show["entries"],
+        serde_json::json!([{
+            "serial": serial,
+            "revoked_at": show["entries"][0]["revoked_at"],
+            "reason": "keyCompromise",
+            "invalidity_date": "2026-01-01T00:00:00Z",
+        }])
+    );
+    // `crl generate` always issues a new one; PEM on request.
+    let pem = env.p("crl.pem");
+    env.ok(&["crl", "generate", "--ca", "issuing", "--pem", "-o", &pem]);
+    openssl(&["crl", "-in", &pem, "-CAfile", &issuing, "-noout"]);
+    let show = env.ok(&["crl", "show", "--ca", "issuing", "--json"]).json();
+    assert_eq!(show["crl_number"], 2);
+
+    let status = env
+        .ok(&["cert", "list", "--status", "revoked", "--json"])
+        .json();
+    let revoked: Vec<&str> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["serial"].as_str().unwrap())
+        .collect();
+    assert_eq!(revoked, [serial.as_str()]);
+
+    // Precise refusals.
+    let r = env.fails(
+        1,
+        &[
+            "cert",
+            "revoke",
+            "--ca",
+            "issuing",
+            "0badc0de",
+            "--reason",
+            "superseded",
+        ],
+    );
+    assert!(r.stderr.contains("0badc0de"), "{}", r.stderr);
+    let r = env.fails(
+        2,
+        &[
+            "cert", "revoke", "--ca", "issuing", &keep, "--reason", "stolen",
+        ],
+    );
+    assert!(r.stderr.contains("keyCompromise"), "{}", r.stderr);
+    let r = env.fails(1, &["crl", "show", "--ca", "nope"]);
+    assert!(r.stderr.contains("\"nope\""), "{}", r.stderr);
+}
+
+#[test]
+fn builtin_profiles_are_listed() {
+    let env = Env::new();
+    let r = env.ok(&["profile", "list"]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("default") && l.contains("yes")),
+        "{}",
+        r.stdout
+    );
+    let list = env.ok(&["profile", "list", "--json"]).json();
+    assert_eq!(list[0]["name"], "default");
+    assert_eq!(list[0]["default"], true);
+    assert_eq!(list[0]["validity_days"], 93);
+    let show = env.ok(&["profile", "show", "default"]);
+    assert!(show.stdout.contains("clientAuth"), "{}", show.stdout);
+    let r = env.fails(1, &["profile", "show", "tls"]);
+    assert!(r.stderr.contains("no profile \"tls\""), "{}", r.stderr);
+}
+
+#[test]
+fn profiles_come_from_the_configured_file() {
+    let env = Env::with_config("data_dir = \"data\"\nprofiles = \"profiles.toml\"\n");
+    std::fs::write(
+        env.path("profiles.toml"),
+        "default_profile = \"tls\"\n[profile.tls]\nvalidity_days = 30\n",
+    )
+    .unwrap();
+    let list = env.ok(&["profile", "list", "--json"]).json();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "tls"]);
+    assert_eq!(list[1]["default"], true);
+    assert_eq!(list[1]["validity_days"], 30);
+}
+
+#[test]
+fn an_unknown_config_key_is_named() {
+    let env = Env::with_config("data_dir = \"data\"\nlisten_port = 8080\n");
+    let r = env.fails(1, &["ca", "list"]);
+    assert!(
+        r.stderr.contains("listen_port") && r.stderr.contains("cmc.toml"),
+        "{}",
+        r.stderr
+    );
+    let env = Env::with_config("[crl]\nvalidty_hours = 3\n");
+    let r = env.fails(1, &["profile", "list"]);
+    assert!(r.stderr.contains("validty_hours"), "{}", r.stderr);
+}
