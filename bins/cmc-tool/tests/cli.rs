@@ -560,3 +560,125 @@ fn an_unknown_config_key_is_named() {
     let r = env.fails(1, &["profile", "list"]);
     assert!(r.stderr.contains("validty_hours"), "{}", r.stderr);
 }
+
+#[test]
+fn key_types_schemes_and_existing_keys() {
+    let env = Env::new();
+    // RSA with PSS, as asked.
+    env.ok(&[
+        "ca",
+        "init",
+        "rsa",
+        "--subject",
+        "CN=RSA Root,O=cmc-tool tests,C=SE",
+        "--key-type",
+        "rsa2048",
+        "--scheme",
+        "rsa-pss-sha256",
+        "--unencrypted-key",
+    ]);
+    let show = env.ok(&["ca", "show", "rsa", "--json"]).json();
+    assert_eq!(show["key_type"], "RSA-2048");
+    assert_eq!(show["signs_with"], "rsa-pss-sha256");
+    let rsa = env.export("rsa");
+    let text = openssl(&["x509", "-in", &rsa, "-noout", "-text"]);
+    assert!(text.contains("rsassaPss"), "{text}");
+    openssl(&["verify", "-CAfile", &rsa, &rsa]);
+
+    // A scheme that does not fit the key type is refused, and no key is
+    // left behind.
+    let r = env.fails(
+        1,
+        &[
+            "ca",
+            "init",
+            "bad",
+            "--subject",
+            "CN=bad",
+            "--key-type",
+            "p256",
+            "--scheme",
+            "rsa-pss-sha256",
+            "--unencrypted-key",
+        ],
+    );
+    assert!(r.stderr.contains("rsa-pss-sha256"), "{}", r.stderr);
+    assert!(!env.path("data/keys/bad.key").exists());
+
+    // An existing encrypted key file: its type is read from the file.
+    env.root("root");
+    let key = env.p("data/keys/root.key");
+    let pass = env.p("passphrase");
+    env.ok(&[
+        "ca",
+        "init",
+        "root-again",
+        "--subject",
+        "CN=Root again",
+        "--existing-key",
+        "--key-file",
+        &key,
+        "--passphrase-file",
+        &pass,
+    ]);
+    let again = env.ok(&["ca", "show", "root-again", "--json"]).json();
+    assert_eq!(again["key_type"], "EC P-384");
+    assert_eq!(again["signs_with"], "ecdsa-sha384");
+    assert_eq!(again["key"]["path"], key.as_str());
+    // The wrong passphrase is reported as such.
+    std::fs::write(env.path("wrong"), "not the passphrase\n").unwrap();
+    let r = env.fails(
+        1,
+        &[
+            "ca",
+            "init",
+            "root-3",
+            "--subject",
+            "CN=Root 3",
+            "--existing-key",
+            "--key-file",
+            &key,
+            "--passphrase-file",
+            &env.p("wrong"),
+        ],
+    );
+    assert!(
+        r.stderr.to_lowercase().contains("passphrase"),
+        "{}",
+        r.stderr
+    );
+
+    // Names that exist, or parents that do not, are refused by name.
+    let r = env.fails(
+        1,
+        &[
+            "ca",
+            "init",
+            "root",
+            "--subject",
+            "CN=x",
+            "--unencrypted-key",
+        ],
+    );
+    assert!(
+        r.stderr.contains("CA \"root\" already exists"),
+        "{}",
+        r.stderr
+    );
+    let r = env.fails(
+        1,
+        &[
+            "ca",
+            "init",
+            "sub",
+            "--subject",
+            "CN=x",
+            "--parent",
+            "nope",
+            "--unencrypted-key",
+        ],
+    );
+    assert!(r.stderr.contains("no CA \"nope\""), "{}", r.stderr);
+    let r = env.fails(1, &["ca", "show", "nope"]);
+    assert!(r.stderr.contains("no CA \"nope\""), "{}", r.stderr);
+}
