@@ -682,3 +682,111 @@ fn key_types_schemes_and_existing_keys() {
     let r = env.fails(1, &["ca", "show", "nope"]);
     assert!(r.stderr.contains("no CA \"nope\""), "{}", r.stderr);
 }
+
+#[test]
+fn the_config_file_is_found_by_default() {
+    // ./cmc.toml in the working directory is used without --config.
+    let env = Env::with_config("data_dir = \"from-file\"\n");
+    let r = env.run_bare(
+        &["ca", "init", "r", "--subject", "CN=r", "--unencrypted-key"],
+        &[],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(env.path("from-file/keys/r.key").exists());
+    assert!(env.path("from-file/cmc.db").exists());
+
+    // CMC_CONFIG names another file.
+    std::fs::write(env.path("other.toml"), "data_dir = \"other\"\n").unwrap();
+    let r = env.run_bare(
+        &["ca", "list", "--json"],
+        &[("CMC_CONFIG", env.p("other.toml").as_str())],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.json(), serde_json::json!([]));
+    assert!(env.path("other/cmc.db").exists());
+
+    // Without any file, the built-in defaults: ./cmc-data.
+    std::fs::remove_file(&env.config).unwrap();
+    let r = env.run_bare(&["ca", "list", "--json"], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(env.path("cmc-data/cmc.db").exists());
+}
+
+#[test]
+fn holds_are_lifted_and_lifetimes_follow_the_flags() {
+    let env = Env::new();
+    env.root("root");
+    let pass = env.p("passphrase");
+    env.ok(&[
+        "client",
+        "add",
+        "short",
+        "--role",
+        "client",
+        "--ca",
+        "root",
+        "--issue",
+        "--subject",
+        "CN=short",
+        "--out-dir",
+        &env.p("out"),
+        "--days",
+        "10",
+        "--key-type",
+        "p384",
+        "--passphrase-file",
+        &pass,
+    ]);
+    let show = env.ok(&["client", "show", "short", "--json"]).json();
+    let serial = show["serial"].as_str().unwrap().to_owned();
+    let days = |from: &str, to: &str| {
+        let f = cmc_tool::time::parse_rfc3339(from).unwrap().secs();
+        let t = cmc_tool::time::parse_rfc3339(to).unwrap().secs();
+        (t - f) / 86_400
+    };
+    assert_eq!(
+        days(
+            show["created_at"].as_str().unwrap(),
+            show["certificate_not_after"].as_str().unwrap()
+        ),
+        10
+    );
+    assert_eq!(show["expires_at"], show["certificate_not_after"]);
+    let cert = env
+        .ok(&["cert", "show", "--ca", "root", &serial, "--json"])
+        .json();
+    assert_eq!(cert["certificate"]["key_type"], "EC P-384");
+
+    env.ok(&[
+        "cert",
+        "revoke",
+        "--ca",
+        "root",
+        &serial,
+        "--reason",
+        "certificateHold",
+    ]);
+    let crl = env.ok(&["crl", "show", "--ca", "root", "--json"]).json();
+    assert_eq!(crl["entries"][0]["serial"], serial.as_str());
+    assert_eq!(crl["entries"][0]["reason"], "certificateHold");
+    env.ok(&["cert", "unrevoke", "--ca", "root", &serial]);
+    // The revocations changed, so `crl show` issues a CRL without it.
+    let crl = env.ok(&["crl", "show", "--ca", "root", "--json"]).json();
+    assert_eq!(crl["crl_number"], 2);
+    assert_eq!(crl["entries"], serde_json::json!([]));
+    let cert = env
+        .ok(&["cert", "show", "--ca", "root", &serial, "--json"])
+        .json();
+    assert_eq!(cert["status"], "issued");
+    // Only a hold can be lifted.
+    env.ok(&[
+        "cert",
+        "revoke",
+        "--ca",
+        "root",
+        &serial,
+        "--reason",
+        "superseded",
+    ]);
+    env.fails(1, &["cert", "unrevoke", "--ca", "root", &serial]);
+}

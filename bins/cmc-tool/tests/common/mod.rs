@@ -86,6 +86,19 @@ impl Env {
         Run::from(out)
     }
 
+    /// Runs the tool in the directory without `--config`, with extra
+    /// environment variables.
+    pub fn run_bare(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmc-tool"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("CMC_CONFIG");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().unwrap())
+    }
+
     /// Runs the tool and insists that it succeeds.
     pub fn ok(&self, args: &[&str]) -> Run {
         let r = self.run(args);
