@@ -5,6 +5,7 @@ mod authz;
 mod ca;
 mod client;
 mod clock;
+mod cmc;
 pub mod config;
 mod crl;
 mod engine;
@@ -12,6 +13,7 @@ mod enroll;
 mod error;
 mod issue;
 mod key_config;
+mod respond;
 mod revoke;
 pub mod x509;
 
@@ -24,4 +26,7 @@ pub use engine::{Engine, EngineConfig};
 pub use enroll::Issued;
 pub use error::{Error, Result};
 pub use key_config::{KeyConfig, SecretRef};
+pub use respond::{
+    CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, NotCmc, PartStatus, Transport,
+};
 pub use revoke::RevokeOutcome;

@@ -1,0 +1,398 @@
+//! What the CMC handler hands back to the HTTP server: a signed reply
+//! ([`CmcReply`]) or the few answers that are not CMC at all ([`NotCmc`]),
+//! and the one mapping from engine errors to `CMCFailInfo`.
+
+use std::fmt;
+
+use cmc_asn1::{
+    BodyPartId, BodyPartReference, CmcFailInfo, CmcStatus, CmcStatusInfoV2, OtherStatusInfo,
+    PkiResponse, TaggedAttribute,
+};
+
+use crate::error::Error;
+
+/// The media type of a Full PKI Response (RFC 5273 §3).
+pub const CMC_RESPONSE_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=CMC-response";
+/// The media type of a Simple PKI Response (RFC 5273 §3).
+pub const CERTS_ONLY_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=certs-only";
+
+/// Facts about the HTTP exchange that the engine may use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// The TLS client certificate (DER), when the connection presented one.
+    /// When present it must be the certificate that signed the CMC request,
+    /// otherwise the request fails with badIdentity.
+    pub tls_client_cert: Option<Vec<u8>>,
+    /// The peer's address, for logs.
+    pub peer: Option<String>,
+}
+
+/// A request that cannot be answered in CMC: the server answers it with the
+/// HTTP status of [`NotCmc::http_status`] and the short text of
+/// [`NotCmc::reason`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotCmc {
+    /// The body is not CMS (or, for a Simple PKI Request, not PKCS #10)
+    /// at all: HTTP 400.
+    Malformed(String),
+    /// The body is larger than the engine accepts: HTTP 413.
+    TooLarge {
+        /// The body's length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// No CA of this name: HTTP 404.
+    UnknownCa(String),
+    /// This CA does not accept Simple PKI Requests (`allow_simple_requests`
+    /// is off): HTTP 403. (Not 415: the media type is one the server
+    /// understands; it is this CA's policy that refuses it.)
+    SimpleRequestsNotAllowed(String),
+    /// The CA could not sign a response (its key failed): HTTP 500. The
+    /// detail is logged, not returned.
+    Internal,
+}
+
+impl NotCmc {
+    /// The HTTP status to answer with.
+    #[must_use]
+    pub const fn http_status(&self) -> u16 {
+        match self {
+            Self::Malformed(_) => 400,
+            Self::TooLarge { .. } => 413,
+            Self::UnknownCa(_) => 404,
+            Self::SimpleRequestsNotAllowed(_) => 403,
+            Self::Internal => 500,
+        }
+    }
+
+    /// A short reason for the response body (no internal detail).
+    #[must_use]
+    pub fn reason(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for NotCmc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(why) => write!(f, "not a CMC request: {why}"),
+            Self::TooLarge { len, max } => {
+                write!(f, "request of {len} bytes exceeds the limit of {max}")
+            }
+            Self::UnknownCa(ca) => write!(f, "no CA named {ca:?}"),
+            Self::SimpleRequestsNotAllowed(ca) => {
+                write!(f, "CA {ca:?} does not accept Simple PKI Requests")
+            }
+            Self::Internal => f.write_str("internal error"),
+        }
+    }
+}
+
+impl std::error::Error for NotCmc {}
+
+/// One status the reply reports, for metrics and logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartStatus {
+    /// The status.
+    pub status: CmcStatus,
+    /// The failure reason of a failed part.
+    pub fail_info: Option<CmcFailInfo>,
+    /// The body parts it covers (0: the whole PKIData).
+    pub body_list: Vec<BodyPartId>,
+}
+
+/// A signed CMC reply, ready to send with HTTP 200.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CmcReply {
+    /// The DER `ContentInfo`.
+    pub der: Vec<u8>,
+    /// [`CMC_RESPONSE_CONTENT_TYPE`] or [`CERTS_ONLY_CONTENT_TYPE`].
+    pub content_type: &'static str,
+    /// Every status reported (a certs-only reply reports one success).
+    pub statuses: Vec<PartStatus>,
+    /// How many certificates were issued.
+    pub issued: usize,
+}
+
+impl CmcReply {
+    /// The fail infos reported, in order.
+    #[must_use]
+    pub fn fail_infos(&self) -> Vec<CmcFailInfo> {
+        self.statuses.iter().filter_map(|s| s.fail_info).collect()
+    }
+
+    /// Whether every part succeeded.
+    #[must_use]
+    pub fn all_succeeded(&self) -> bool {
+        self.statuses.iter().all(|s| s.status == CmcStatus::Success)
+    }
+}
+
+/// A failure to report for some body parts: the status (failed or
+/// noSupport), the CMCFailInfo and a statusString that says what was wrong
+/// with the request without internal detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) status: CmcStatus,
+    pub(crate) fail_info: CmcFailInfo,
+    pub(crate) text: String,
+}
+
+impl Failure {
+    pub(crate) fn failed(fail_info: CmcFailInfo, text: impl Into<String>) -> Self {
+        Self {
+            status: CmcStatus::Failed,
+            fail_info,
+            text: text.into(),
+        }
+    }
+
+    pub(crate) fn no_support(text: impl Into<String>) -> Self {
+        Self {
+            status: CmcStatus::NoSupport,
+            fail_info: CmcFailInfo::BadRequest,
+            text: text.into(),
+        }
+    }
+
+    /// The failure to report for an engine error. Internal errors are
+    /// logged here, with their detail, and reported as internalCAError with
+    /// a fixed text.
+    pub(crate) fn from_engine(e: &Error, ca: &str, body_part: BodyPartId) -> Self {
+        let fail_info = fail_info(e);
+        if fail_info == CmcFailInfo::InternalCaError {
+            tracing::error!(ca, body_part, error = %e, "internal error while processing a CMC request");
+            return Self::failed(fail_info, "internal CA error");
+        }
+        let text = match e {
+            // What the profile refused is about the request, not the CA.
+            Error::Policy(p) => p.to_string(),
+            Error::ProfileNotAllowed { .. } => "profile not allowed on this CA".to_owned(),
+            _ => fail_info.name().to_owned(),
+        };
+        Self::failed(fail_info, text)
+    }
+}
+
+/// The CMCFailInfo for an engine error: the one place the mapping lives.
+///
+/// - what the profile refuses: badRequest, or unsupportedExt when the
+///   refusal is about extensions the profile will not pass (unknown
+///   critical, not in the profile, CA-only);
+/// - a request the engine refuses before changing anything (bad subject,
+///   bad validity, a profile the CA does not issue with): badRequest;
+/// - a policy algorithm the CA cannot sign with: badAlg;
+/// - everything on the CA's side (store, keys, encoding, an expired CA, a
+///   CA key whose signature does not verify): internalCAError.
+pub(crate) fn fail_info(e: &Error) -> CmcFailInfo {
+    match e {
+        Error::Policy(p) => policy_fail_info(p),
+        Error::ProfileNotAllowed { .. }
+        | Error::InvalidRequest(_)
+        | Error::InvalidSubject { .. } => CmcFailInfo::BadRequest,
+        Error::Store(_)
+        | Error::Key(_)
+        | Error::UnknownCa(_)
+        | Error::CaExists(_)
+        | Error::CaLoad { .. }
+        | Error::KeyMismatch { .. }
+        | Error::KeyConfig(_)
+        | Error::Pkcs11Disabled
+        | Error::Config(_)
+        | Error::CaNotValid { .. }
+        | Error::BadCertificate { .. }
+        | Error::Encode { .. }
+        | Error::TimeOutOfRange(_)
+        | Error::Rng
+        | Error::BadCaSignature { .. } => CmcFailInfo::InternalCaError,
+    }
+}
+
+fn policy_fail_info(e: &cmc_policy::Error) -> CmcFailInfo {
+    use cmc_policy::{DropReason, Error as P, Refusal};
+    match e {
+        P::Refused { reasons, .. } => {
+            let extension_refusal = reasons.iter().any(|r| {
+                matches!(r, Refusal::Item(d) if matches!(
+                    d.reason,
+                    DropReason::UnknownCritical
+                        | DropReason::NotInProfile
+                        | DropReason::CaOnlyExtension
+                        | DropReason::CaBasicConstraints
+                        | DropReason::CaKeyUsage
+                        | DropReason::Malformed
+                        | DropReason::Duplicate
+                ))
+            });
+            if extension_refusal {
+                CmcFailInfo::UnsupportedExt
+            } else {
+                CmcFailInfo::BadRequest
+            }
+        }
+        P::Lint { .. } | P::UnknownProfile(_) | P::BadRequest(_) => CmcFailInfo::BadRequest,
+        P::Algorithm(_) => CmcFailInfo::BadAlg,
+        P::TbsMismatch | P::Der(_) | P::Config { .. } | P::ConfigSyntax { .. } => {
+            CmcFailInfo::InternalCaError
+        }
+        // cmc_policy::Error is non_exhaustive: a variant added later is
+        // treated as the CA's own failure until it is mapped here.
+        _ => CmcFailInfo::InternalCaError,
+    }
+}
+
+/// Builds the controls of a PKIResponse, numbering them 1, 2, 3, ...
+#[derive(Debug, Default)]
+pub(crate) struct ResponseBuilder {
+    response: PkiResponse,
+    statuses: Vec<PartStatus>,
+}
+
+impl ResponseBuilder {
+    fn next_id(&self) -> BodyPartId {
+        BodyPartId::try_from(self.response.control_sequence.len())
+            .map_or(BodyPartId::MAX, |n| n.saturating_add(1))
+    }
+
+    /// Adds a control.
+    pub(crate) fn control<T: const_oid::AssociatedOid + der::Encode>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), cmc_asn1::Error> {
+        let attr = TaggedAttribute::from_value(self.next_id(), value)?;
+        self.response.control_sequence.push(attr);
+        Ok(())
+    }
+
+    /// Adds a statusInfoV2 control (nothing if `body_list` is empty: the
+    /// list is SIZE(1..MAX)).
+    pub(crate) fn status(
+        &mut self,
+        status: CmcStatus,
+        body_list: &[BodyPartId],
+        text: Option<String>,
+        fail_info: Option<CmcFailInfo>,
+    ) -> Result<(), cmc_asn1::Error> {
+        if body_list.is_empty() {
+            return Ok(());
+        }
+        self.control(&CmcStatusInfoV2 {
+            cmc_status: status,
+            body_list: body_list
+                .iter()
+                .copied()
+                .map(BodyPartReference::from)
+                .collect(),
+            status_string: text,
+            other_info: fail_info.map(OtherStatusInfo::FailInfo),
+        })?;
+        self.statuses.push(PartStatus {
+            status,
+            fail_info,
+            body_list: body_list.to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Adds a failure status for `body_list`.
+    pub(crate) fn failure(
+        &mut self,
+        failure: &Failure,
+        body_list: &[BodyPartId],
+    ) -> Result<(), cmc_asn1::Error> {
+        self.status(
+            failure.status,
+            body_list,
+            Some(failure.text.clone()),
+            Some(failure.fail_info),
+        )
+    }
+
+    pub(crate) fn finish(self) -> (PkiResponse, Vec<PartStatus>) {
+        (self.response, self.statuses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cmc_policy::{DropReason, Dropped, Refusal};
+
+    #[test]
+    fn http_statuses() {
+        assert_eq!(NotCmc::Malformed("x".into()).http_status(), 400);
+        assert_eq!(NotCmc::TooLarge { len: 2, max: 1 }.http_status(), 413);
+        assert_eq!(NotCmc::UnknownCa("x".into()).http_status(), 404);
+        assert_eq!(
+            NotCmc::SimpleRequestsNotAllowed("x".into()).http_status(),
+            403
+        );
+        assert_eq!(NotCmc::Internal.http_status(), 500);
+        assert_eq!(NotCmc::Internal.reason(), "internal error");
+    }
+
+    #[test]
+    fn fail_info_mapping() {
+        let refused = |reason| {
+            Error::Policy(cmc_policy::Error::Refused {
+                profile: "p".into(),
+                reasons: vec![reason],
+            })
+        };
+        assert_eq!(
+            fail_info(&refused(Refusal::MissingCommonName)),
+            CmcFailInfo::BadRequest
+        );
+        assert_eq!(
+            fail_info(&refused(Refusal::Item(Dropped {
+                item: "x".into(),
+                oid: None,
+                reason: DropReason::UnknownCritical,
+            }))),
+            CmcFailInfo::UnsupportedExt
+        );
+        assert_eq!(
+            fail_info(&Error::ProfileNotAllowed {
+                ca: "a".into(),
+                profile: "b".into()
+            }),
+            CmcFailInfo::BadRequest
+        );
+        assert_eq!(
+            fail_info(&Error::Policy(cmc_policy::Error::Algorithm("x".into()))),
+            CmcFailInfo::BadAlg
+        );
+        assert_eq!(
+            fail_info(&Error::Key(cmc_keys::Error::Sign("x".into()))),
+            CmcFailInfo::InternalCaError
+        );
+        // Internal detail never reaches the statusString.
+        let f = Failure::from_engine(&Error::Rng, "ca", 7);
+        assert_eq!(f.text, "internal CA error");
+        assert_eq!(f.fail_info, CmcFailInfo::InternalCaError);
+    }
+
+    #[test]
+    fn empty_body_lists_are_not_sent() {
+        let mut b = ResponseBuilder::default();
+        b.status(CmcStatus::Success, &[], None, None).unwrap();
+        b.status(CmcStatus::Success, &[4, 5], None, None).unwrap();
+        b.failure(&Failure::failed(CmcFailInfo::PopFailed, "pop"), &[6])
+            .unwrap();
+        let (response, statuses) = b.finish();
+        assert_eq!(response.control_sequence.len(), 2);
+        assert_eq!(
+            response
+                .control_sequence
+                .iter()
+                .map(|c| c.body_part_id)
+                .collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(statuses[1].fail_info, Some(CmcFailInfo::PopFailed));
+        let decoded = cmc_codec::statuses(&response).unwrap();
+        assert_eq!(decoded[0].body_list.len(), 2);
+    }
+}

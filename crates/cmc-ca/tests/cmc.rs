@@ -1,0 +1,824 @@
+//! CMC request handling (`Engine::handle_full`, `Engine::handle_simple`):
+//! the BouncyCastle peer requests of `testdata/peers/` (signer registered as
+//! an RA, clock at their signingTime), requests built with our own client,
+//! and every message-level and per-part failure, each checked on the signed
+//! response (with our codec and OpenSSL) and on the store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use cmc_asn1::{
+    BodyPartId, BodyPartReference, CertTemplate, CmcFailInfo, CmcStatus, DataReturn,
+    RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce, TaggedAttribute,
+    TransactionId, oid,
+};
+use cmc_ca::Clock;
+use cmc_ca::config::CaSettings;
+use cmc_ca::{
+    CERTS_ONLY_CONTENT_TYPE, CLIENT_CREDENTIAL_PROFILE, CMC_RESPONSE_CONTENT_TYPE,
+    ClientCredentialRequest, CmcReply, Engine, EngineConfig, LoadedCa, NotCmc, Transport,
+};
+use cmc_codec::{
+    CmsSigner, FullRequest, RequestBuilder, ResponseStatus, ResponseVerifyOptions,
+    VerifiedResponse, VerifyOptions, build_crmf, build_csr, decode_certs_only, decode_full_request,
+    decode_response,
+};
+use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
+use cmc_store::{
+    CertFilter, CertStatus, ClientRole, Grant, NewClient, PageRequest, Scope, UnixTime,
+};
+use common::{Env, openssl, p};
+use der::asn1::{Int, OctetString};
+use der::{Decode, DecodePem, Encode};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::CrlReason;
+use x509_cert::name::Name;
+
+const P256: SignatureScheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+
+const PKCS10: &str = "pkcs11_ca/test_cmc_pkcs10_req.der";
+const PKCS10_BAD_SIG: &str = "pkcs11_ca/test_cmc_pkcs10_req_bad_signature.der";
+const CRMF: &str = "pkcs11_ca/test_cmc_crmf_req.der";
+const CRMF_SUNET: &str = "python_cmc/test_cmc_request_list_0_crmf.der";
+const REVOKE: &str = "python_cmc/test_cmc_request_list_3_revoke.der";
+
+/// signingTimes of the peer requests (peers/README.md).
+const PKCS10_TIME: i64 = 1_675_117_123; // 2023-01-30T22:18:43Z
+const CRMF_TIME: i64 = 1_673_440_362; // 2023-01-11T12:32:42Z
+const CRMF_SUNET_TIME: i64 = 1_675_095_102; // 2023-01-30T16:11:42Z
+/// 2023-01-01: the peer test CA is created then, valid for ten years.
+const JAN_2023: i64 = 1_672_531_200;
+
+fn read(name: &str) -> Vec<u8> {
+    let path = format!("{}/../../testdata/peers/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn peer_signer() -> Vec<u8> {
+    Certificate::from_pem(read("pkcs11_ca/config_CMC_REQUEST_CERTS_0.pem"))
+        .unwrap()
+        .to_der()
+        .unwrap()
+}
+
+fn any_grant() -> Vec<Grant> {
+    vec![Grant {
+        ca: Scope::Any,
+        profile: Scope::Any,
+    }]
+}
+
+/// An environment whose clock is at 2023-01-01 with a P-256 CA "ca",
+/// and, if `register`, the peer signer registered as an RA.
+fn peer_env(register: bool) -> (Env, Arc<LoadedCa>) {
+    let env = Env::new();
+    env.clock.set(UnixTime::from_secs(JAN_2023));
+    let ca = env.create("ca", KeySpec::P256, P256, None, 3650);
+    if register {
+        env.store
+            .add_client(
+                &NewClient {
+                    id: "bc-ra".into(),
+                    cert_der: peer_signer(),
+                    role: ClientRole::Ra,
+                    grants: any_grant(),
+                    expires_at: None,
+                },
+                env.clock.now(),
+            )
+            .unwrap();
+    }
+    (env, ca)
+}
+
+/// Certificates issued through CMC (not client credentials), any state but
+/// failed.
+fn issued(env: &Env) -> Vec<cmc_store::CertRecord> {
+    env.store
+        .list_certs(
+            &CertFilter {
+                issuer: Some("ca".into()),
+                ..CertFilter::default()
+            },
+            PageRequest::first(1000),
+        )
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|r| r.profile != CLIENT_CREDENTIAL_PROFILE)
+        .filter(|r| r.status() != CertStatus::Failed)
+        .collect()
+}
+
+fn verify(reply: &CmcReply, ca: &LoadedCa, at: UnixTime) -> VerifiedResponse {
+    assert_eq!(reply.content_type, CMC_RESPONSE_CONTENT_TYPE);
+    let trusted = [ca.certificate().clone()];
+    decode_response(
+        &reply.der,
+        &ResponseVerifyOptions::new(at.to_system_time(), &trusted),
+    )
+    .unwrap()
+}
+
+fn statuses(resp: &VerifiedResponse) -> Vec<ResponseStatus> {
+    resp.statuses().unwrap()
+}
+
+fn ids(list: &[BodyPartReference]) -> Vec<BodyPartId> {
+    list.iter()
+        .map(|r| match r {
+            BodyPartReference::BodyPartId(id) => *id,
+            BodyPartReference::BodyPartPath(p) => panic!("path {p:?}"),
+        })
+        .collect()
+}
+
+/// The only status of the response, which must be a failure.
+fn single_failure(resp: &VerifiedResponse) -> (CmcFailInfo, Vec<BodyPartId>) {
+    let s = statuses(resp);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(s[0].status, CmcStatus::Failed, "{s:?}");
+    (s[0].fail_info.unwrap(), ids(&s[0].body_list))
+}
+
+fn sender_nonce_of(request: &[u8]) -> Vec<u8> {
+    let FullRequest::Signed(r) = decode_full_request(
+        request,
+        &VerifyOptions::new(UnixTime::from_secs(PKCS10_TIME).to_system_time()),
+    )
+    .unwrap() else {
+        panic!("signed")
+    };
+    r.pki_data.controls_of::<SenderNonce>().unwrap()[0]
+        .1
+        .0
+        .as_bytes()
+        .to_vec()
+}
+
+fn recipient_nonce(resp: &VerifiedResponse) -> Vec<u8> {
+    let (_, n) = resp
+        .pki_response
+        .unique_control::<RecipientNonce>()
+        .unwrap()
+        .expect("recipientNonce");
+    n.0.as_bytes().to_vec()
+}
+
+#[test]
+fn peer_requests_are_issued_and_the_responses_verify() {
+    let (env, ca) = peer_env(true);
+    let ca_pem = env.write_cert("ca.pem", ca.certificate_der());
+    for (n, (name, time)) in [
+        (PKCS10, PKCS10_TIME),
+        (CRMF, CRMF_TIME),
+        (CRMF_SUNET, CRMF_SUNET_TIME),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = UnixTime::from_secs(time);
+        env.clock.set(at);
+        let request = read(name);
+        let reply = env
+            .engine
+            .handle_full("ca", &request, &Transport::default())
+            .unwrap();
+        assert!(reply.all_succeeded(), "{name}: {:?}", reply.statuses);
+        assert_eq!(reply.issued, 1, "{name}");
+        let resp = verify(&reply, &ca, at);
+        assert_eq!(resp.signer.signing_time(), Some(at.to_system_time()));
+
+        // One statusInfoV2, success, naming the request's body part.
+        let FullRequest::Signed(req) =
+            decode_full_request(&request, &VerifyOptions::new(at.to_system_time())).unwrap()
+        else {
+            panic!("signed")
+        };
+        let request_id = req.pki_data.req_sequence[0].body_part_id().unwrap();
+        let s = statuses(&resp);
+        assert_eq!(s.len(), 1, "{name}: {s:?}");
+        assert_eq!(s[0].status, CmcStatus::Success);
+        assert_eq!(ids(&s[0].body_list), [request_id], "{name}");
+
+        // Nonces: ours is fresh, theirs comes back as recipientNonce.
+        assert_eq!(recipient_nonce(&resp), sender_nonce_of(&request), "{name}");
+        let (_, ours) = resp
+            .pki_response
+            .unique_control::<SenderNonce>()
+            .unwrap()
+            .unwrap();
+        assert!(ours.0.as_bytes().len() >= 16);
+        // regInfo comes back as responseInfo, byte for byte.
+        let (_, reg) = req.pki_data.unique_control::<RegInfo>().unwrap().unwrap();
+        let (_, info) = resp
+            .pki_response
+            .unique_control::<ResponseInfo>()
+            .unwrap()
+            .unwrap();
+        assert_eq!(info.0, reg.0, "{name}");
+
+        // The issued certificate is in the response and verifies under the
+        // CA, with OpenSSL too (at the request's time).
+        let leaf = resp.issued_by(ca.certificate());
+        assert_eq!(leaf.len(), 1, "{name}");
+        let leaf_pem = env.write_cert(&format!("leaf{n}.pem"), &leaf[0].to_der().unwrap());
+        let out = openssl(&[
+            "verify",
+            "-attime",
+            &time.to_string(),
+            "-CAfile",
+            p(&ca_pem),
+            p(&leaf_pem),
+        ]);
+        assert!(out.contains(": OK"), "{name}: {out}");
+        // And OpenSSL accepts the response's CMS signature.
+        let resp_path = env.write_der(&format!("resp{n}.der"), &reply.der);
+        openssl(&[
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-in",
+            p(&resp_path),
+            "-CAfile",
+            p(&ca_pem),
+            "-purpose",
+            "any",
+            "-attime",
+            &time.to_string(),
+            "-out",
+            "/dev/null",
+        ]);
+        assert_eq!(issued(&env).len(), n + 1, "{name}");
+    }
+}
+
+#[test]
+fn a_revoke_request_for_a_serial_never_issued_is_bad_cert_id() {
+    let (env, ca) = peer_env(true);
+    let request = read(REVOKE);
+    let FullRequest::Signed(req) = decode_full_request(
+        &request,
+        &VerifyOptions::new(UnixTime::from_secs(PKCS10_TIME).to_system_time()),
+    )
+    .unwrap() else {
+        panic!("signed")
+    };
+    let at = UnixTime::from_system_time(req.signer().signing_time().unwrap());
+    env.clock.set(at);
+    let reply = env
+        .engine
+        .handle_full("ca", &request, &Transport::default())
+        .unwrap();
+    let resp = verify(&reply, &ca, at);
+    assert_eq!(
+        single_failure(&resp),
+        (CmcFailInfo::BadCertId, vec![0x217D_FD6D])
+    );
+    assert_eq!(reply.fail_infos(), [CmcFailInfo::BadCertId]);
+    assert!(issued(&env).is_empty());
+    assert!(env.store.list_revoked("ca").unwrap().is_empty());
+}
+
+#[test]
+fn a_bad_signature_is_bad_message_check_for_the_whole_message() {
+    let (env, ca) = peer_env(true);
+    let at = UnixTime::from_secs(PKCS10_TIME);
+    env.clock.set(at);
+    let request = read(PKCS10_BAD_SIG);
+    let reply = env
+        .engine
+        .handle_full("ca", &request, &Transport::default())
+        .unwrap();
+    let resp = verify(&reply, &ca, at);
+    assert_eq!(
+        single_failure(&resp),
+        (CmcFailInfo::BadMessageCheck, vec![0])
+    );
+    // The nonce is still echoed, so the client can match the answer.
+    assert_eq!(recipient_nonce(&resp), sender_nonce_of(&read(PKCS10)));
+    assert!(issued(&env).is_empty());
+    assert_eq!(reply.issued, 0);
+}
+
+#[test]
+fn a_replayed_request_is_bad_request() {
+    let (env, ca) = peer_env(true);
+    let at = UnixTime::from_secs(PKCS10_TIME);
+    env.clock.set(at);
+    let request = read(PKCS10);
+    let first = env
+        .engine
+        .handle_full("ca", &request, &Transport::default())
+        .unwrap();
+    assert!(first.all_succeeded());
+    env.clock.advance(5);
+    let again = env
+        .engine
+        .handle_full("ca", &request, &Transport::default())
+        .unwrap();
+    let resp = verify(&again, &ca, env.clock.now());
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![0]));
+    assert_eq!(issued(&env).len(), 1);
+}
+
+#[test]
+fn a_signing_time_outside_the_window_is_bad_time() {
+    let (env, ca) = peer_env(true);
+    for offset in [301, -301] {
+        let at = UnixTime::from_secs(PKCS10_TIME + offset);
+        env.clock.set(at);
+        let reply = env
+            .engine
+            .handle_full("ca", &read(PKCS10), &Transport::default())
+            .unwrap();
+        let resp = verify(&reply, &ca, at);
+        assert_eq!(
+            single_failure(&resp),
+            (CmcFailInfo::BadTime, vec![0]),
+            "{offset}"
+        );
+    }
+    assert!(issued(&env).is_empty());
+    // Inside the window (300 s by default) it is accepted, once.
+    env.clock.set(UnixTime::from_secs(PKCS10_TIME + 299));
+    let reply = env
+        .engine
+        .handle_full("ca", &read(PKCS10), &Transport::default())
+        .unwrap();
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+}
+
+#[test]
+fn an_expired_signer_certificate_is_bad_time() {
+    let (env, ca) = peer_env(true);
+    // 2026-11-01: the peer signer expired on 2026-10-29.
+    let at = UnixTime::from_secs(1_793_491_200);
+    env.clock.set(at);
+    let reply = env
+        .engine
+        .handle_full("ca", &read(PKCS10), &Transport::default())
+        .unwrap();
+    let resp = verify(&reply, &ca, at);
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadTime, vec![0]));
+    assert!(issued(&env).is_empty());
+}
+
+#[test]
+fn signers_that_are_not_active_clients_are_bad_identity() {
+    let at = UnixTime::from_secs(PKCS10_TIME);
+    let check = |env: &Env, ca: &LoadedCa, transport: &Transport| {
+        let reply = env
+            .engine
+            .handle_full("ca", &read(PKCS10), transport)
+            .unwrap();
+        let resp = verify(&reply, ca, env.clock.now());
+        assert_eq!(single_failure(&resp), (CmcFailInfo::BadIdentity, vec![0]));
+        assert!(issued(env).is_empty());
+    };
+
+    // Not registered at all.
+    let (env, ca) = peer_env(false);
+    env.clock.set(at);
+    check(&env, &ca, &Transport::default());
+
+    // Registered, then disabled.
+    let (env, ca) = peer_env(true);
+    env.clock.set(at);
+    env.store.disable_client("bc-ra", at).unwrap();
+    check(&env, &ca, &Transport::default());
+
+    // A registration that expires a minute after the request was signed;
+    // two minutes later (still inside the signingTime window) it is over.
+    let (env, ca) = peer_env(false);
+    env.store
+        .add_client(
+            &NewClient {
+                id: "bc-ra".into(),
+                cert_der: peer_signer(),
+                role: ClientRole::Ra,
+                grants: any_grant(),
+                expires_at: Some(at.plus_secs(60)),
+            },
+            UnixTime::from_secs(JAN_2023),
+        )
+        .unwrap();
+    env.clock.set(at.plus_secs(120));
+    check(&env, &ca, &Transport::default());
+
+    // Registered for another CA only.
+    let (env, ca) = peer_env(false);
+    env.store
+        .add_client(
+            &NewClient {
+                id: "bc-ra".into(),
+                cert_der: peer_signer(),
+                role: ClientRole::Ra,
+                grants: vec![Grant {
+                    ca: Scope::Named("other".into()),
+                    profile: Scope::Any,
+                }],
+                expires_at: None,
+            },
+            UnixTime::from_secs(JAN_2023),
+        )
+        .unwrap();
+    env.clock.set(at);
+    check(&env, &ca, &Transport::default());
+
+    // Registered, but the TLS client certificate is someone else's.
+    let (env, ca) = peer_env(true);
+    env.clock.set(at);
+    check(
+        &env,
+        &ca,
+        &Transport {
+            tls_client_cert: Some(ca.certificate_der().to_vec()),
+            peer: None,
+        },
+    );
+}
+
+/// Our own RA: a key, and a client credential from the CA.
+fn own_ra(env: &Env, role: ClientRole) -> (FileKey, Certificate) {
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let cred = env
+        .engine
+        .issue_client_credential(&ClientCredentialRequest {
+            ca: "ca".into(),
+            client_id: format!("own-{role}"),
+            subject: format!("CN=own {role}"),
+            public_key: key.public_key().clone(),
+            role,
+            grants: any_grant(),
+            validity_days: 30,
+            requester: "test-admin".into(),
+        })
+        .unwrap();
+    (key, Certificate::from_der(&cred.certificate_der).unwrap())
+}
+
+fn csr(subject: &str) -> x509_cert::request::CertReq {
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    build_csr(&key, Name::from_str(subject).unwrap(), Vec::new()).unwrap()
+}
+
+fn now_env() -> (Env, Arc<LoadedCa>) {
+    let env = Env::new();
+    let ca = env.create("ca", KeySpec::P256, P256, None, 365);
+    (env, ca)
+}
+
+fn send(env: &Env, builder: &RequestBuilder, key: &FileKey, cert: &Certificate) -> CmcReply {
+    let signer = CmsSigner::new(key, cert, &[]).unwrap();
+    let der = builder
+        .sign(&signer, env.clock.now().to_system_time())
+        .unwrap();
+    env.engine
+        .handle_full("ca", &der, &Transport::default())
+        .unwrap()
+}
+
+#[test]
+fn each_request_gets_its_own_status_and_a_broken_pop_fails_only_itself() {
+    let (env, ca) = now_env();
+    let (ra_key, ra_cert) = own_ra(&env, ClientRole::Ra);
+    let mut broken = csr("CN=broken.example.test");
+    broken.info.subject = Name::from_str("CN=someone else").unwrap();
+    let crmf_key = FileKey::generate(KeySpec::P256).unwrap();
+    let template = CertTemplate {
+        subject: Some(Name::from_str("CN=crmf.example.test").unwrap()),
+        ..CertTemplate::default()
+    };
+    let mut b = RequestBuilder::new();
+    b.control(1, &SenderNonce(OctetString::new([7u8; 32]).unwrap()))
+        .unwrap()
+        .control(2, &TransactionId(Int::new(&[0x2a]).unwrap()))
+        .unwrap()
+        .control(
+            3,
+            &DataReturn(OctetString::new(*b"give this back").unwrap()),
+        )
+        .unwrap()
+        .pkcs10(10, csr("CN=first.example.test"))
+        .unwrap()
+        .pkcs10(11, broken)
+        .unwrap()
+        .crmf(build_crmf(&crmf_key, 12, template).unwrap())
+        .unwrap();
+    let reply = send(&env, &b, &ra_key, &ra_cert);
+    let resp = verify(&reply, &ca, env.clock.now());
+    let s = statuses(&resp);
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert_eq!(s[0].status, CmcStatus::Success);
+    assert_eq!(ids(&s[0].body_list), [10, 12]);
+    assert_eq!(s[0].fail_info, None);
+    assert_eq!(s[1].status, CmcStatus::Failed);
+    assert_eq!(ids(&s[1].body_list), [11]);
+    assert_eq!(s[1].fail_info, Some(CmcFailInfo::PopFailed));
+    assert_eq!(reply.issued, 2);
+    assert_eq!(resp.issued_by(ca.certificate()).len(), 2);
+    let stored = issued(&env);
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|r| r.requester == "own-ra"));
+    // Echoes.
+    assert_eq!(recipient_nonce(&resp), [7u8; 32]);
+    let (_, t) = resp
+        .pki_response
+        .unique_control::<TransactionId>()
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.0.as_bytes(), [0x2a]);
+    let (_, d) = resp
+        .pki_response
+        .unique_control::<DataReturn>()
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.0.as_bytes(), b"give this back");
+
+    // The same transactionId may come again (a later round), with a new
+    // nonce.
+    let mut again = RequestBuilder::new();
+    again
+        .control(1, &SenderNonce(OctetString::new([8u8; 32]).unwrap()))
+        .unwrap()
+        .control(2, &TransactionId(Int::new(&[0x2a]).unwrap()))
+        .unwrap()
+        .pkcs10(10, csr("CN=second.example.test"))
+        .unwrap();
+    assert!(send(&env, &again, &ra_key, &ra_cert).all_succeeded());
+    assert_eq!(issued(&env).len(), 3);
+}
+
+#[test]
+fn pop_rules_depend_on_the_role() {
+    let (env, ca) = now_env();
+    let (client_key, client_cert) = own_ra(&env, ClientRole::Client);
+    // An end entity may not send a CRMF request without POPO, even with an
+    // lraPOPWitness naming it.
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let mut crm = build_crmf(
+        &key,
+        21,
+        CertTemplate {
+            subject: Some(Name::from_str("CN=nopop.example.test").unwrap()),
+            ..CertTemplate::default()
+        },
+    )
+    .unwrap();
+    crm.popo = None;
+    let mut b = RequestBuilder::new();
+    b.control(
+        1,
+        &cmc_asn1::LraPopWitness {
+            pki_data_bodyid: 99,
+            body_ids: vec![21],
+        },
+    )
+    .unwrap()
+    .pkcs10(20, csr("CN=own.example.test"))
+    .unwrap()
+    .crmf(crm.clone())
+    .unwrap();
+    let reply = send(&env, &b, &client_key, &client_cert);
+    let s = statuses(&verify(&reply, &ca, env.clock.now()));
+    assert_eq!(ids(&s[0].body_list), [20]);
+    assert_eq!(s[0].status, CmcStatus::Success);
+    assert_eq!(ids(&s[1].body_list), [21]);
+    assert_eq!(s[1].fail_info, Some(CmcFailInfo::PopFailed));
+    assert_eq!(issued(&env).len(), 1);
+
+    // From an RA, the witnessed request passes; one it does not name fails.
+    let (ra_key, ra_cert) = own_ra(&env, ClientRole::Ra);
+    let mut unwitnessed = crm.clone();
+    unwitnessed.cert_req =
+        cmc_asn1::CertRequest::new(22, crm.cert_req.cert_template.clone()).unwrap();
+    let mut b = RequestBuilder::new();
+    b.control(
+        1,
+        &cmc_asn1::LraPopWitness {
+            pki_data_bodyid: 99,
+            body_ids: vec![21],
+        },
+    )
+    .unwrap()
+    .crmf(crm)
+    .unwrap()
+    .crmf(unwitnessed)
+    .unwrap();
+    let reply = send(&env, &b, &ra_key, &ra_cert);
+    let s = statuses(&verify(&reply, &ca, env.clock.now()));
+    assert_eq!(
+        (s[0].status, ids(&s[0].body_list)),
+        (CmcStatus::Success, vec![21])
+    );
+    assert_eq!(
+        (s[1].fail_info, ids(&s[1].body_list)),
+        (Some(CmcFailInfo::PopFailed), vec![22])
+    );
+    assert_eq!(issued(&env).len(), 2);
+
+    // An agent may not request certificates at all.
+    let (agent_key, agent_cert) = own_ra(&env, ClientRole::Agent);
+    let mut b = RequestBuilder::new();
+    b.pkcs10(30, csr("CN=agent.example.test")).unwrap();
+    let reply = send(&env, &b, &agent_key, &agent_cert);
+    let resp = verify(&reply, &ca, env.clock.now());
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![30]));
+    assert_eq!(issued(&env).len(), 2);
+}
+
+#[test]
+fn unknown_controls_fail_the_request_naming_them() {
+    let (env, ca) = now_env();
+    let (key, cert) = own_ra(&env, ClientRole::Ra);
+    let mut b = RequestBuilder::new();
+    b.control(1, &SenderNonce(OctetString::new([1u8; 16]).unwrap()))
+        .unwrap()
+        .tagged_attribute(
+            TaggedAttribute::new(
+                77,
+                oid::ID_CMC_QUERY_PENDING,
+                &OctetString::new(*b"token").unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+        .pkcs10(10, csr("CN=x.example.test"))
+        .unwrap();
+    let reply = send(&env, &b, &key, &cert);
+    let resp = verify(&reply, &ca, env.clock.now());
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![77]));
+    assert!(issued(&env).is_empty());
+}
+
+#[test]
+fn not_cms_too_large_and_unknown_ca_are_not_cmc() {
+    let (env, _ca) = now_env();
+    let t = Transport::default();
+    let e = env.engine.handle_full("ca", b"hello", &t).unwrap_err();
+    assert!(matches!(e, NotCmc::Malformed(_)), "{e:?}");
+    assert_eq!(e.http_status(), 400);
+    let e = env
+        .engine
+        .handle_full("ca", &vec![0x30; 2 << 20], &t)
+        .unwrap_err();
+    assert_eq!(e.http_status(), 413, "{e:?}");
+    let e = env
+        .engine
+        .handle_full("nope", &read(PKCS10), &t)
+        .unwrap_err();
+    assert_eq!(e, NotCmc::UnknownCa("nope".into()));
+    assert_eq!(e.http_status(), 404);
+    assert!(issued(&env).is_empty());
+}
+
+#[test]
+fn simple_pki_requests() {
+    let (env, ca) = now_env();
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let csr = build_csr(
+        &key,
+        Name::from_str("CN=simple.example.test").unwrap(),
+        Vec::new(),
+    )
+    .unwrap();
+    let body = csr.to_der().unwrap();
+    // Off by default.
+    let e = env
+        .engine
+        .handle_simple("ca", &body, &Transport::default())
+        .unwrap_err();
+    assert_eq!(e, NotCmc::SimpleRequestsNotAllowed("ca".into()));
+    assert_eq!(e.http_status(), 403);
+    assert!(issued(&env).is_empty());
+
+    let config = EngineConfig {
+        cas: [(
+            "ca".to_owned(),
+            CaSettings {
+                allow_simple_requests: true,
+                ..CaSettings::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::load(Arc::clone(&env.store), Arc::new(env.clock.clone()), config).unwrap();
+    let reply = engine
+        .handle_simple("ca", &body, &Transport::default())
+        .unwrap();
+    assert_eq!(reply.content_type, CERTS_ONLY_CONTENT_TYPE);
+    let certs = decode_certs_only(&reply.der, &cmc_codec::Limits::default()).unwrap();
+    assert_eq!(certs.len(), 2);
+    assert_eq!(&certs[1], ca.certificate());
+    assert_eq!(
+        certs[0].tbs_certificate().subject_public_key_info(),
+        key.public_key()
+    );
+    let ca_pem = env.write_cert("ca.pem", ca.certificate_der());
+    let leaf_pem = env.write_cert("leaf.pem", &certs[0].to_der().unwrap());
+    openssl(&["verify", "-CAfile", p(&ca_pem), p(&leaf_pem)]);
+    assert_eq!(issued(&env).len(), 1);
+
+    // A broken self-signature: a signed Full PKI Response with popFailed.
+    let mut bad = csr.clone();
+    bad.info.subject = Name::from_str("CN=other.example.test").unwrap();
+    let reply = engine
+        .handle_simple("ca", &bad.to_der().unwrap(), &Transport::default())
+        .unwrap();
+    let resp = verify(&reply, &ca, env.clock.now());
+    assert_eq!(single_failure(&resp), (CmcFailInfo::PopFailed, vec![0]));
+    // Not PKCS #10 at all: HTTP 400.
+    let e = engine
+        .handle_simple("ca", b"junk", &Transport::default())
+        .unwrap_err();
+    assert_eq!(e.http_status(), 400);
+    assert_eq!(issued(&env).len(), 1);
+}
+
+#[test]
+fn revoke_requests_from_an_ra_revoke_what_this_ca_issued() {
+    let (env, ca) = now_env();
+    let (ra_key, ra_cert) = own_ra(&env, ClientRole::Ra);
+    let mut b = RequestBuilder::new();
+    b.pkcs10(10, csr("CN=doomed.example.test")).unwrap();
+    let resp = verify(&send(&env, &b, &ra_key, &ra_cert), &ca, env.clock.now());
+    let leaf = resp.issued_by(ca.certificate())[0].clone();
+    let revoke = |issuer: Name| RevokeRequest {
+        issuer_name: issuer,
+        serial_number: leaf.tbs_certificate().serial_number().clone(),
+        reason: CrlReason::KeyCompromise,
+        invalidity_date: None,
+        passphrase: None,
+        comment: Some("lost laptop".into()),
+    };
+
+    // An end entity may not revoke.
+    let (client_key, client_cert) = own_ra(&env, ClientRole::Client);
+    let mut b = RequestBuilder::new();
+    b.control(40, &revoke(ca.subject().clone())).unwrap();
+    let resp = verify(
+        &send(&env, &b, &client_key, &client_cert),
+        &ca,
+        env.clock.now(),
+    );
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![40]));
+    assert!(env.store.list_revoked("ca").unwrap().is_empty());
+
+    // The RA may; the same serial under another issuer name is badCertId.
+    env.clock.advance(1);
+    let mut b = RequestBuilder::new();
+    b.control(40, &revoke(ca.subject().clone()))
+        .unwrap()
+        .control(41, &revoke(Name::from_str("CN=someone else").unwrap()))
+        .unwrap();
+    let reply = send(&env, &b, &ra_key, &ra_cert);
+    let s = statuses(&verify(&reply, &ca, env.clock.now()));
+    assert_eq!(
+        (s[0].status, ids(&s[0].body_list)),
+        (CmcStatus::Success, vec![40])
+    );
+    assert_eq!(
+        (s[1].fail_info, ids(&s[1].body_list)),
+        (Some(CmcFailInfo::BadCertId), vec![41])
+    );
+    let revoked = env.store.list_revoked("ca").unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        revoked[0].revocation.reason,
+        cmc_store::RevocationReason::KeyCompromise
+    );
+    assert_eq!(reply.issued, 0);
+}
+
+#[test]
+fn too_many_requests_in_one_pki_data_are_bad_request() {
+    let (env, ca) = now_env();
+    let (key, cert) = own_ra(&env, ClientRole::Ra);
+    let mut config = EngineConfig::default();
+    config.requests.max_requests_per_pki_data = 2;
+    let engine = Engine::load(Arc::clone(&env.store), Arc::new(env.clock.clone()), config).unwrap();
+    let mut b = RequestBuilder::new();
+    for id in 10..13 {
+        b.pkcs10(id, csr("CN=many.example.test")).unwrap();
+    }
+    let der = b
+        .sign(
+            &CmsSigner::new(&key, &cert, &[]).unwrap(),
+            env.clock.now().to_system_time(),
+        )
+        .unwrap();
+    let reply = engine
+        .handle_full("ca", &der, &Transport::default())
+        .unwrap();
+    let resp = verify(&reply, &ca, env.clock.now());
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![0]));
+    assert!(issued(&env).is_empty());
+}
