@@ -1,0 +1,663 @@
+//! Routing and answering one HTTP request (RFC 5273 and the CA's
+//! publication points).
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `POST {base_path}/{ca}`, `POST {default_path}` | the CMC reply (200), or 400/403/404/408/413/415 |
+//! | `GET /ca/{ca}.pem` | the CA certificate and its chain, PEM |
+//! | `GET /ca/{ca}.der` | the CA certificate, DER |
+//! | `GET /crl/{ca}.crl` | the current CRL, DER |
+//! | `GET /healthz` | `ok` when the store answers |
+//! | `GET /metrics` | Prometheus text |
+//!
+//! Bad input never gets a 500: only a failure on the CA's side does, with a
+//! generic text (the detail goes to the log).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use cmc_ca::{CmcReply, Engine, NotCmc, Transport};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Bytes};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::sync::Semaphore;
+
+use crate::metrics::{Metrics, Route};
+
+/// The error type bodies must convert into.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The response type of every route.
+pub type Reply = Response<Full<Bytes>>;
+
+/// What the routes need from the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `[server].base_path`, without a trailing `/`.
+    pub base_path: String,
+    /// `[server].default_path`, without a trailing `/`.
+    pub default_path: Option<String>,
+    /// `default_ca`.
+    pub default_ca: Option<String>,
+    /// `[server].max_body_bytes`.
+    pub max_body_bytes: usize,
+    /// `[server].read_timeout_secs`: the time allowed to read a body.
+    pub read_timeout: Duration,
+}
+
+impl Settings {
+    /// The route settings of a configuration file.
+    #[must_use]
+    pub fn from_config(config: &cmc_ca::config::Config) -> Self {
+        let s = &config.server;
+        Self {
+            base_path: s.base_path.trim_end_matches('/').to_owned(),
+            default_path: s
+                .default_path
+                .as_ref()
+                .map(|p| p.trim_end_matches('/').to_owned()),
+            default_ca: config.default_ca.clone(),
+            max_body_bytes: s.max_body_bytes,
+            read_timeout: Duration::from_secs(s.read_timeout_secs),
+        }
+    }
+}
+
+/// Everything a request handler shares: the engine, the settings, the
+/// metrics and the bound on concurrent engine calls.
+#[derive(Debug)]
+pub struct App {
+    engine: Arc<Engine>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    permits: Arc<Semaphore>,
+}
+
+/// Facts about the connection a request came on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The peer's address.
+    pub peer: Option<String>,
+    /// The verified TLS client certificate (DER), if one was presented.
+    pub tls_client_cert: Option<Vec<u8>>,
+}
+
+/// Which kind of CMC request a body is, by its media type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    /// `application/pkcs7-mime` (with or without `smime-type=CMC-request`):
+    /// a Full PKI Request.
+    Full,
+    /// `application/pkcs10`: a Simple PKI Request.
+    Simple,
+}
+
+/// The request kind of a `Content-Type` value; parameters and case are
+/// tolerated (RFC 5273 §3; real clients send no parameters).
+///
+/// # Errors
+/// A short reason when the type is missing or not a CMC request type.
+pub fn request_kind(content_type: Option<&HeaderValue>) -> Result<RequestKind, String> {
+    let Some(value) = content_type else {
+        return Err(
+            "a Content-Type is required: application/pkcs7-mime or application/pkcs10".into(),
+        );
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| "the Content-Type is not text".to_owned())?;
+    let essence = text.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/pkcs7-mime") {
+        Ok(RequestKind::Full)
+    } else if essence.eq_ignore_ascii_case("application/pkcs10") {
+        Ok(RequestKind::Simple)
+    } else {
+        Err(format!(
+            "unsupported Content-Type {essence:?}: send application/pkcs7-mime; smime-type=CMC-request or application/pkcs10"
+        ))
+    }
+}
+
+/// What the log line and the metrics record about a CMC exchange.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Outcome {
+    cmc: Option<String>,
+}
+
+impl App {
+    /// A new handler state.
+    #[must_use]
+    pub fn new(
+        engine: Arc<Engine>,
+        settings: Settings,
+        metrics: Arc<Metrics>,
+        max_concurrency: usize,
+    ) -> Self {
+        Self {
+            engine,
+            settings,
+            metrics,
+            permits: Arc::new(Semaphore::new(max_concurrency)),
+        }
+    }
+
+    /// The metrics.
+    #[must_use]
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Answers one request, writes its log line and counts it.
+    ///
+    /// # Errors
+    /// Never: every failure becomes a response.
+    pub async fn serve<B>(
+        self: Arc<Self>,
+        conn: Arc<ConnInfo>,
+        req: Request<B>,
+    ) -> Result<Reply, Infallible>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<BoxError>,
+    {
+        let start = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let (route, reply, outcome) = self.route(&conn, req).await;
+        let elapsed = start.elapsed();
+        let status = reply.status().as_u16();
+        self.metrics.request(route, status, elapsed);
+        tracing::info!(
+            %method,
+            path = %truncate(&path, 200),
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1e3,
+            cmc = outcome.cmc.as_deref().unwrap_or("-"),
+            peer = conn.peer.as_deref().unwrap_or("-"),
+            "request"
+        );
+        Ok(reply)
+    }
+
+    async fn route<B>(&self, conn: &ConnInfo, req: Request<B>) -> (Route, Reply, Outcome)
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<BoxError>,
+    {
+        let path = req.uri().path().to_owned();
+        if let Some(ca) = self.cmc_target(&path) {
+            if req.method() != Method::POST {
+                let reply = with_header(
+                    text(StatusCode::METHOD_NOT_ALLOWED, "CMC requests are POSTed\n"),
+                    header::ALLOW,
+                    "POST",
+                );
+                return (Route::Cmc, reply, Outcome::default());
+            }
+            let (reply, outcome) = self.cmc(ca, conn, req).await;
+            return (Route::Cmc, reply, outcome);
+        }
+        let route = match path.as_str() {
+            "/healthz" => Route::Health,
+            "/metrics" => Route::Metrics,
+            p if p.starts_with("/ca/") => Route::CaCert,
+            p if p.starts_with("/crl/") => Route::Crl,
+            _ => return (Route::Other, not_found(), Outcome::default()),
+        };
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let reply = with_header(
+                text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n"),
+                header::ALLOW,
+                "GET, HEAD",
+            );
+            return (route, reply, Outcome::default());
+        }
+        let reply = match route {
+            Route::Health => self.health().await,
+            Route::Metrics => with_header(
+                Response::new(Full::new(Bytes::from(self.metrics.render()))),
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            Route::CaCert => self.ca_cert(&path["/ca/".len()..]),
+            Route::Crl => self.crl(&path["/crl/".len()..]).await,
+            Route::Cmc | Route::Other => not_found(),
+        };
+        let reply = if req.method() == Method::HEAD {
+            let (parts, _) = reply.into_parts();
+            Response::from_parts(parts, Full::new(Bytes::new()))
+        } else {
+            reply
+        };
+        (route, reply, Outcome::default())
+    }
+
+    /// The CA a CMC path is for: `Some(None)` for the default path (the CA
+    /// is chosen later), `Some(Some(name))` for `{base_path}/{name}`.
+    fn cmc_target<'p>(&self, path: &'p str) -> Option<Option<&'p str>> {
+        let trimmed = path.trim_end_matches('/');
+        if self.settings.default_path.as_deref() == Some(trimmed) {
+            return Some(None);
+        }
+        let rest = path
+            .strip_prefix(self.settings.base_path.as_str())?
+            .strip_prefix('/')?;
+        (!rest.is_empty() && !rest.contains('/')).then_some(Some(rest))
+    }
+
+    fn default_ca(&self) -> Option<String> {
+        if let Some(ca) = &self.settings.default_ca {
+            return Some(ca.clone());
+        }
+        let names = self.engine.ca_names();
+        match names.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        }
+    }
+
+    async fn cmc<B>(&self, ca: Option<&str>, conn: &ConnInfo, req: Request<B>) -> (Reply, Outcome)
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<BoxError>,
+    {
+        let Some(ca) = ca.map(str::to_owned).or_else(|| self.default_ca()) else {
+            return (
+                text(StatusCode::NOT_FOUND, "no default CA is configured\n"),
+                Outcome::default(),
+            );
+        };
+        if self.engine.ca(&ca).is_err() {
+            return (not_found(), Outcome::default());
+        }
+        let kind = match request_kind(req.headers().get(header::CONTENT_TYPE)) {
+            Ok(kind) => kind,
+            Err(why) => {
+                return (
+                    text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("{why}\n")),
+                    Outcome::default(),
+                );
+            }
+        };
+        let body = match self.read_body(req).await {
+            Ok(body) => body,
+            Err(reply) => return (reply, Outcome::default()),
+        };
+        let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
+            return (unavailable(), Outcome::default());
+        };
+        let engine = Arc::clone(&self.engine);
+        let transport = Transport {
+            tls_client_cert: conn.tls_client_cert.clone(),
+            peer: conn.peer.clone(),
+        };
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            match kind {
+                RequestKind::Full => engine.handle_full(&ca, &body, &transport),
+                RequestKind::Simple => engine.handle_simple(&ca, &body, &transport),
+            }
+        })
+        .await;
+        match result {
+            Ok(Ok(reply)) => self.cmc_reply(reply),
+            Ok(Err(not_cmc)) => {
+                let status =
+                    StatusCode::from_u16(not_cmc.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                if status.is_server_error() {
+                    // The engine has logged the detail.
+                    return (
+                        internal_error(),
+                        Outcome {
+                            cmc: Some("internal".into()),
+                        },
+                    );
+                }
+                let outcome = Outcome {
+                    cmc: Some(not_cmc_label(&not_cmc).into()),
+                };
+                (text(status, &format!("{}\n", not_cmc.reason())), outcome)
+            }
+            Err(join) => {
+                tracing::error!(error = %join, "the CMC handler panicked or was cancelled");
+                (
+                    internal_error(),
+                    Outcome {
+                        cmc: Some("internal".into()),
+                    },
+                )
+            }
+        }
+    }
+
+    fn cmc_reply(&self, reply: CmcReply) -> (Reply, Outcome) {
+        let mut summary = Vec::with_capacity(reply.statuses.len());
+        for part in &reply.statuses {
+            self.metrics.cmc_status(part.status as u32);
+            match part.fail_info {
+                Some(fail) => {
+                    self.metrics.cmc_fail_info(fail as u32);
+                    summary.push(format!("{}/{}", part.status.name(), fail.name()));
+                }
+                None => summary.push(part.status.name().to_owned()),
+            }
+        }
+        self.metrics
+            .issued(u64::try_from(reply.issued).unwrap_or(u64::MAX));
+        let outcome = Outcome {
+            cmc: Some(format!("{} issued={}", summary.join(","), reply.issued)),
+        };
+        let response = with_header(
+            Response::new(Full::new(Bytes::from(reply.der))),
+            header::CONTENT_TYPE,
+            reply.content_type,
+        );
+        (response, outcome)
+    }
+
+    /// Reads the whole body within the size and time limits.
+    async fn read_body<B>(&self, req: Request<B>) -> Result<Vec<u8>, Reply>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<BoxError>,
+    {
+        let max = self.settings.max_body_bytes;
+        if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
+            let len = len.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok());
+            match len {
+                None => return Err(text(StatusCode::BAD_REQUEST, "bad Content-Length\n")),
+                Some(n) if n > u64::try_from(max).unwrap_or(u64::MAX) => {
+                    return Err(too_large(max));
+                }
+                Some(_) => {}
+            }
+        }
+        let body = Limited::new(req.into_body(), max);
+        match tokio::time::timeout(self.settings.read_timeout, body.collect()).await {
+            Err(_) => Err(text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body was not received in time\n",
+            )),
+            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(max)),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "reading a request body failed");
+                Err(text(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read\n",
+                ))
+            }
+            Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
+        }
+    }
+
+    async fn health(&self) -> Reply {
+        let engine = Arc::clone(&self.engine);
+        let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
+            return unavailable();
+        };
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            engine.store().schema_version()
+        })
+        .await;
+        match result {
+            Ok(Ok(_)) => text(StatusCode::OK, "ok\n"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "health check: the store does not answer");
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the store does not answer\n",
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "health check task failed");
+                internal_error()
+            }
+        }
+    }
+
+    fn ca_cert(&self, file: &str) -> Reply {
+        let (name, pem) = if let Some(name) = file.strip_suffix(".pem") {
+            (name, true)
+        } else if let Some(name) = file.strip_suffix(".der") {
+            (name, false)
+        } else {
+            return not_found();
+        };
+        let Ok(ca) = self.engine.ca(name) else {
+            return not_found();
+        };
+        if !pem {
+            return with_header(
+                Response::new(Full::new(Bytes::from(ca.certificate_der().to_vec()))),
+                header::CONTENT_TYPE,
+                "application/pkix-cert",
+            );
+        }
+        let mut out = String::new();
+        for der in
+            std::iter::once(ca.certificate_der()).chain(ca.chain_der().iter().map(Vec::as_slice))
+        {
+            match der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der) {
+                Ok(block) => out.push_str(&block),
+                Err(e) => {
+                    tracing::error!(ca = name, error = %e, "PEM-encoding a CA certificate failed");
+                    return internal_error();
+                }
+            }
+        }
+        with_header(
+            Response::new(Full::new(Bytes::from(out))),
+            header::CONTENT_TYPE,
+            "application/x-pem-file",
+        )
+    }
+
+    async fn crl(&self, file: &str) -> Reply {
+        let Some(name) = file.strip_suffix(".crl") else {
+            return not_found();
+        };
+        if self.engine.ca(name).is_err() {
+            return not_found();
+        }
+        let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
+            return unavailable();
+        };
+        let engine = Arc::clone(&self.engine);
+        let ca = name.to_owned();
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            engine.current_crl(&ca)
+        })
+        .await;
+        let record = match result {
+            Ok(Ok(record)) => record,
+            Ok(Err(e)) => {
+                tracing::error!(ca = name, error = %e, "producing the CRL failed");
+                return internal_error();
+            }
+            Err(e) => {
+                tracing::error!(ca = name, error = %e, "CRL task failed");
+                return internal_error();
+            }
+        };
+        let now = unix_now();
+        let max_age = record.next_update.0.saturating_sub(now).max(0);
+        let mut reply = with_header(
+            Response::new(Full::new(Bytes::from(record.der))),
+            header::CONTENT_TYPE,
+            "application/pkix-crl",
+        );
+        let headers = reply.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
+            headers.insert(header::CACHE_CONTROL, v);
+        }
+        if let Some(date) = http_date(record.this_update.0) {
+            if let Ok(v) = HeaderValue::from_str(&date) {
+                headers.insert(header::LAST_MODIFIED, v);
+            }
+        }
+        if let Some(date) = http_date(record.next_update.0) {
+            if let Ok(v) = HeaderValue::from_str(&date) {
+                headers.insert(header::EXPIRES, v);
+            }
+        }
+        reply
+    }
+}
+
+fn not_cmc_label(e: &NotCmc) -> &'static str {
+    match e.http_status() {
+        400 => "not-cmc",
+        403 => "refused",
+        404 => "unknown-ca",
+        413 => "too-large",
+        _ => "other",
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// An IMF-fixdate (RFC 9110 §5.6.7) for a Unix time, e.g.
+/// `Sun, 06 Nov 1994 08:49:37 GMT`; `None` outside years 1970..=9999.
+#[must_use]
+pub fn http_date(unix: i64) -> Option<String> {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if unix < 0 {
+        return None;
+    }
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if year > 9999 {
+        return None;
+    }
+    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).ok()?];
+    let month_name = MONTHS[usize::try_from(month - 1).ok()?];
+    Some(format!(
+        "{weekday}, {day:02} {month_name} {year:04} {:02}:{:02}:{:02} GMT",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    ))
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn with_header(mut reply: Reply, name: header::HeaderName, value: &'static str) -> Reply {
+    reply
+        .headers_mut()
+        .insert(name, HeaderValue::from_static(value));
+    reply
+}
+
+/// A plain-text response.
+fn text(status: StatusCode, body: &str) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *reply.status_mut() = status;
+    with_header(reply, header::CONTENT_TYPE, "text/plain; charset=utf-8")
+}
+
+fn not_found() -> Reply {
+    text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+fn too_large(max: usize) -> Reply {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the request body is larger than {max} bytes\n"),
+    )
+}
+
+fn internal_error() -> Reply {
+    text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+}
+
+fn unavailable() -> Reply {
+    text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hv(s: &str) -> HeaderValue {
+        HeaderValue::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn content_types() {
+        for full in [
+            "application/pkcs7-mime",
+            "application/pkcs7-mime; smime-type=CMC-request",
+            "Application/PKCS7-MIME;smime-type=cmc-request",
+            " application/pkcs7-mime ; name=req.p7m",
+        ] {
+            assert_eq!(
+                request_kind(Some(&hv(full))),
+                Ok(RequestKind::Full),
+                "{full}"
+            );
+        }
+        assert_eq!(
+            request_kind(Some(&hv("application/PKCS10"))),
+            Ok(RequestKind::Simple)
+        );
+        for bad in ["text/plain", "application/pkcs7", "application/pkcs10x", ""] {
+            assert!(request_kind(Some(&hv(bad))).is_err(), "{bad}");
+        }
+        assert!(request_kind(None).unwrap_err().contains("Content-Type"));
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(0).unwrap(), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            http_date(784_111_777).unwrap(),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            http_date(951_782_400).unwrap(),
+            "Tue, 29 Feb 2000 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_date(1_798_761_599).unwrap(),
+            "Thu, 31 Dec 2026 23:59:59 GMT"
+        );
+        assert_eq!(http_date(-1), None);
+        assert_eq!(http_date(253_402_300_800), None);
+    }
+
+    #[test]
+    fn truncation_keeps_char_boundaries() {
+        assert_eq!(truncate("abc", 5), "abc");
+        assert_eq!(truncate("aé", 2), "a");
+    }
+}

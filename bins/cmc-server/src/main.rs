@@ -1,0 +1,110 @@
+//! `cmc-server`: parse the arguments, load the configuration, start
+//! logging, build the engine (creating the embedded setup on a first
+//! start), serve, and drain on SIGTERM or SIGINT.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use cmc_ca::config::Config;
+use cmc_ca::{Engine, EngineConfig, SystemClock};
+use cmc_server::cli::{self, Command};
+use cmc_server::http::{App, Settings};
+use cmc_server::metrics::Metrics;
+use cmc_server::server::{Limits, Server};
+use cmc_server::{bootstrap, shutdown_signal, tls};
+
+fn main() -> ExitCode {
+    let config_path = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(Command::Run { config }) => config,
+        Ok(Command::Help) => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("cmc-server {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cmc-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    match run(config_path.as_deref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cmc-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+fn run(config_path: Option<&std::path::Path>) -> Result<()> {
+    let config = match config_path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    // Everything that blocks (store, keys) happens before the runtime
+    // starts; afterwards the engine is only called from blocking threads.
+    let engine_config = EngineConfig::from_config(&config)?;
+    bootstrap::ensure_data_dir(&config.data_dir)?;
+    let store = cmc_store::open(&config.store_url())
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let engine = Arc::new(Engine::load(store, Arc::new(SystemClock), engine_config)?);
+    let ca_name = config
+        .default_ca
+        .clone()
+        .unwrap_or_else(|| bootstrap::ROOT_NAME.to_owned());
+    let outcome = bootstrap::ensure(&engine, &config.data_dir, &ca_name)?;
+    let tls = config
+        .server
+        .tls
+        .as_ref()
+        .map(tls::server_config)
+        .transpose()?;
+
+    let settings = Settings::from_config(&config);
+    let s = &config.server;
+    let limits = Limits {
+        read_timeout: Duration::from_secs(s.read_timeout_secs),
+        idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+        drain_timeout: Duration::from_secs(s.read_timeout_secs.saturating_add(30)),
+    };
+    let app = Arc::new(App::new(
+        engine,
+        settings.clone(),
+        Arc::new(Metrics::new()),
+        s.max_concurrency,
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::bind(s.listen, tls, app, limits).await?;
+        let url = server.url()?;
+        print!(
+            "{}",
+            bootstrap::describe(&outcome, |ca| format!("{url}{}/{ca}", settings.base_path))
+        );
+        println!("listening on {url}");
+        tracing::info!(%url, "listening");
+        let signal = shutdown_signal()?;
+        server.run(signal).await
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! HTTPS: the rustls server configuration of `[server.tls]` (ring
+//! provider), with optional client certificates verified by webpki.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use cmc_ca::config::TlsConfig;
+use rustls::RootCertStore;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+
+/// Builds the TLS server configuration: the certificate chain and key from
+/// the files named in `tls`; when `client_ca` is set, client certificates
+/// are asked for and verified against it (and required if
+/// `require_client_cert`). Only HTTP/1.1 is offered through ALPN.
+///
+/// # Errors
+/// If a file cannot be read or holds no certificate or key, the key does
+/// not match the certificate, or the client trust anchors are unusable.
+pub fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain = CertificateDer::pem_file_iter(&tls.cert)
+        .with_context(|| format!("server.tls.cert {}", tls.cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("server.tls.cert {}", tls.cert.display()))?;
+    if chain.is_empty() {
+        bail!(
+            "server.tls.cert {}: no CERTIFICATE in it",
+            tls.cert.display()
+        );
+    }
+    let key = PrivateKeyDer::from_pem_file(&tls.key)
+        .with_context(|| format!("server.tls.key {}", tls.key.display()))?;
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?;
+    let builder = match &tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = RootCertStore::empty();
+            let certs = CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("server.tls.client_ca {}", path.display()))?;
+            for cert in certs {
+                let cert =
+                    cert.with_context(|| format!("server.tls.client_ca {}", path.display()))?;
+                roots
+                    .add(cert)
+                    .with_context(|| format!("server.tls.client_ca {}", path.display()))?;
+            }
+            if roots.is_empty() {
+                bail!(
+                    "server.tls.client_ca {}: no CERTIFICATE in it",
+                    path.display()
+                );
+            }
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
+            let verifier = if tls.require_client_cert {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
+            builder
+                .with_client_cert_verifier(verifier.build().context("client certificate verifier")?)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .context("server.tls: the key does not fit the certificate")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

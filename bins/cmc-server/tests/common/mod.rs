@@ -1,0 +1,245 @@
+//! Starting the built `cmc-server` in a temporary directory and talking
+//! HTTP/1.1 to it over a plain `TcpStream`.
+
+// Test helpers outside #[test] functions: failing loudly is the point.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running server.
+pub struct Server {
+    pub child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// Everything it printed on stdout before `listening on`.
+    pub banner: Vec<String>,
+    pub dir: PathBuf,
+    rest: Option<mpsc::Receiver<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `config` as `cmc.toml` in `dir`.
+pub fn write_config(dir: &Path, config: &str) -> PathBuf {
+    let path = dir.join("cmc.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Starts the server with `--config cmc.toml` in `dir` and waits for its
+/// `listening on` line.
+pub fn start(dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cmc-server"))
+        .args(["--config", "cmc.toml"])
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || forward(stdout, &tx));
+    let mut banner = Vec::new();
+    loop {
+        let line = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => line,
+            Err(e) => {
+                let status = child.try_wait().unwrap();
+                panic!("server did not start ({e}, exit {status:?}); printed {banner:#?}");
+            }
+        };
+        if let Some(url) = line.strip_prefix("listening on ") {
+            let addr = url.split("://").nth(1).unwrap().to_owned();
+            return Server {
+                child,
+                addr,
+                banner,
+                dir: dir.to_path_buf(),
+                rest: Some(rx),
+            };
+        }
+        banner.push(line);
+    }
+}
+
+fn forward(stdout: ChildStdout, tx: &mpsc::Sender<String>) {
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { return };
+        if tx.send(line).is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs the server with `--config cmc.toml` in `dir` expecting it to fail
+/// at start; returns its exit status and stderr.
+pub fn start_failing(dir: &Path) -> (ExitStatus, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cmc-server"))
+        .args(["--config", "cmc.toml"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+impl Server {
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait()
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (at most a minute) for the process to exit.
+    pub fn wait(&mut self) -> ExitStatus {
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the server did not exit");
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[], b"")
+    }
+
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Response {
+        self.request("POST", path, &[("Content-Type", content_type)], body)
+    }
+
+    /// One request on a new connection (`Connection: close`).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream
+            .write_all(&request_bytes(method, path, headers, body))
+            .unwrap();
+        read_response(&mut stream)
+    }
+}
+
+pub fn request_bytes(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !headers.iter().any(|(n, _)| {
+        n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding")
+    }) && (method == "POST" || !body.is_empty())
+    {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads a whole response from a connection the server closes after it.
+pub fn read_response(stream: &mut impl Read) -> Response {
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    parse_response(&raw).unwrap_or_else(|| panic!("not an HTTP response: {raw:?}"))
+}
+
+pub fn parse_response(raw: &[u8]) -> Option<Response> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?;
+    let status = status_line.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect::<Vec<_>>();
+    let mut body = raw[end + 4..].to_vec();
+    if let Some(len) = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+    {
+        body.truncate(len);
+    }
+    Some(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Runs `openssl` with `args` in `dir`; returns (success, stdout+stderr).
+pub fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
