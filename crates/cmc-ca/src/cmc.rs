@@ -166,9 +166,34 @@ struct Signer {
 
 impl Engine {
     /// Handles a Full PKI Request (`application/pkcs7-mime;
-    /// smime-type=CMC-request`) for CA `ca`; see the module documentation
-    /// for the checks. Every failure inside a request that is CMS is a
-    /// signed PKIResponse with the failure's CMCFailInfo.
+    /// smime-type=CMC-request`) for CA `ca`. Every failure inside a request
+    /// that is CMS is a signed PKIResponse with the failure's CMCFailInfo.
+    ///
+    /// Message-level checks, in order (a failure answers for the whole
+    /// PKIData, bodyList `[0]`, unless it names controls): signature and
+    /// digest (badMessageCheck; an expired signer certificate badTime); the
+    /// signer certificate is a registered, active, unrevoked client granted
+    /// this CA and, if the connection had one, the TLS client certificate
+    /// (badIdentity; unsigned requests and requests signed with the
+    /// requested key need identityProofV2, not supported: badIdentity);
+    /// signingTime within `signing_time_window_secs` (badTime); unique body
+    /// part ids; a senderNonce not seen before from this signer (a request
+    /// without one is accepted); at most `max_requests_per_pki_data` body
+    /// parts; only the controls senderNonce, recipientNonce, transactionId,
+    /// dataReturn, regInfo, lraPOPWitness and revokeRequest (any other:
+    /// badRequest naming those controls). Then each `tcr`/`crm` gets its
+    /// POP check (raVerified, or no POPO under an lraPOPWitness, only from
+    /// an RA: else popFailed), authorisation and issuance with the CA's
+    /// default profile (or one the client is granted); each revokeRequest
+    /// its revocation (badCertId for a certificate this CA did not issue);
+    /// `orm`, nested content and other messages are noSupport. One success
+    /// status names exactly the parts that succeeded; each failed part has
+    /// its own status.
+    ///
+    /// The response echoes senderNonce as recipientNonce, adds a fresh
+    /// senderNonce, echoes transactionId and dataReturn, returns regInfo as
+    /// responseInfo, carries the issued certificates and the CA chain, and
+    /// is signed by the CA key at the engine clock's time.
     ///
     /// # Errors
     /// [`NotCmc`] for what cannot be answered in CMC: an unknown CA, a body
