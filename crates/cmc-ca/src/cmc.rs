@@ -212,15 +212,16 @@ impl Engine {
             Err(e) => {
                 tracing::info!(ca = ca.name(), peer = transport.peer, error = %e,
                     "CMC request failed verification");
-                let failure = codec_failure(&e, ca.name());
+                let refusal = Refusal {
+                    failure: codec_failure(&e, ca.name()),
+                    body_list: vec![0],
+                };
+                self.audit_refusal(&ca, None, &refusal, now);
                 return self.reply(
                     &ca,
                     &Echo::unverified(body),
                     Outcome::default(),
-                    Some(Refusal {
-                        failure,
-                        body_list: vec![0],
-                    }),
+                    Some(refusal),
                     now,
                 );
             }
@@ -232,8 +233,44 @@ impl Engine {
                 tracing::info!(ca = ca.name(), peer = transport.peer,
                     fail_info = %refusal.failure.fail_info, text = refusal.failure.text,
                     "CMC request refused");
+                let signer = request
+                    .signed()
+                    .and_then(|s| s.signer().certificate())
+                    .map(|c| c.tbs_certificate().subject().to_string());
+                self.audit_refusal(&ca, signer, &refusal, now);
                 self.reply(&ca, &echo, Outcome::default(), Some(refusal), now)
             }
+        }
+    }
+
+    /// An audit event for a request refused as a whole (who signed it, if
+    /// known, and why). A failure to write it is logged: the client still
+    /// gets its answer.
+    fn audit_refusal(
+        &self,
+        ca: &LoadedCa,
+        signer: Option<String>,
+        refusal: &Refusal,
+        now: UnixTime,
+    ) {
+        let detail = serde_json::json!({
+            "cmc_fail_info": refusal.failure.fail_info.name(),
+            "status": refusal.failure.status.name(),
+            "body_list": &refusal.body_list,
+            "reason": &refusal.failure.text,
+        });
+        let event = cmc_store::AuditEvent {
+            at: now,
+            kind: cmc_store::AuditKind::Refused,
+            issuer: Some(ca.name().to_owned()),
+            serial: None,
+            profile: None,
+            requester: signer,
+            outcome: cmc_store::Outcome::Failure,
+            detail: detail.to_string(),
+        };
+        if let Err(e) = self.store().append_audit(&event) {
+            tracing::error!(ca = ca.name(), error = %e, "cannot audit a refused CMC request");
         }
     }
 

@@ -29,7 +29,8 @@ use cmc_codec::{
 };
 use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
 use cmc_store::{
-    CertFilter, CertStatus, ClientRole, Grant, NewClient, PageRequest, Scope, UnixTime,
+    AuditFilter, AuditKind, CertFilter, CertStatus, ClientRole, Grant, NewClient, PageRequest,
+    Scope, UnixTime,
 };
 use common::{Env, openssl, p};
 use der::asn1::{Int, OctetString};
@@ -300,6 +301,23 @@ fn a_bad_signature_is_bad_message_check_for_the_whole_message() {
         single_failure(&resp),
         (CmcFailInfo::BadMessageCheck, vec![0])
     );
+    let refused = env
+        .store
+        .list_audit(
+            &AuditFilter {
+                kind: Some(AuditKind::Refused),
+                ..AuditFilter::default()
+            },
+            PageRequest::first(10),
+        )
+        .unwrap()
+        .items;
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0].event.detail.contains("badMessageCheck"),
+        "{:?}",
+        refused[0].event
+    );
     // The nonce is still echoed, so the client can match the answer.
     assert_eq!(recipient_nonce(&resp), sender_nonce_of(&read(PKCS10)));
     assert!(issued(&env).is_empty());
@@ -380,6 +398,28 @@ fn signers_that_are_not_active_clients_are_bad_identity() {
         let resp = verify(&reply, ca, env.clock.now());
         assert_eq!(single_failure(&resp), (CmcFailInfo::BadIdentity, vec![0]));
         assert!(issued(env).is_empty());
+        let last = env
+            .store
+            .list_audit(
+                &AuditFilter {
+                    kind: Some(AuditKind::Refused),
+                    ..AuditFilter::default()
+                },
+                PageRequest::first(100),
+            )
+            .unwrap()
+            .items
+            .pop()
+            .expect("an audit event of the refusal")
+            .event;
+        assert!(last.detail.contains("badIdentity"), "{last:?}");
+        assert!(
+            last.requester
+                .as_deref()
+                .unwrap()
+                .contains("Test CMC Client"),
+            "{last:?}"
+        );
     };
 
     // Not registered at all.
