@@ -309,6 +309,18 @@ fn full_enrollment_with_the_bootstrap_ra() {
     // The same request again is a replay: a CMC failure, still HTTP 200.
     let replay = server.post("/cmc/root", "application/pkcs7-mime", &request);
     assert_eq!(replay.status, 200);
+    let replayed = cmc_codec::decode_response(
+        &replay.body,
+        &cmc_codec::ResponseVerifyOptions::new(SystemTime::now(), &trusted),
+    )
+    .unwrap();
+    let statuses = replayed.statuses().unwrap();
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.status == cmc_asn1::CmcStatus::Failed),
+        "{statuses:?}"
+    );
 
     let bad = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -340,6 +352,7 @@ fn full_enrollment_with_the_bootstrap_ra() {
         "cmc_certificates_issued_total 1",
         "cmc_fail_info_total{fail_info=\"badMessageCheck\"} 1",
         "cmc_http_requests_total{route=\"cmc\",status=\"200\"} 3",
+        "cmc_responses_total{status=\"failed\"} 2",
     ] {
         assert!(
             metrics.lines().any(|l| l == line),
@@ -424,4 +437,63 @@ fn sigterm_drains_the_request_in_flight_and_exits_zero() {
     assert_eq!(reply.status, 400);
     let status = server.wait();
     assert_eq!(status.code(), Some(0));
+}
+
+/// Reads from `stream` until the peer closes it; returns the bytes and the
+/// time that took.
+fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return (all, started.elapsed()),
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[test]
+fn idle_connections_and_slow_heads_have_their_own_timeouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_config(
+        tmp.path(),
+        "[server]\nlisten = \"127.0.0.1:0\"\nread_timeout_secs = 4\nidle_timeout_secs = 1\n",
+    );
+    let server = start(tmp.path());
+
+    // A kept-alive connection is answered, then closed once idle for 1 s,
+    // long before the 4 s read timeout.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let (raw, waited) = read_until_closed(&mut stream);
+    let reply = common::parse_response(&raw).unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(
+        waited < Duration::from_millis(3500),
+        "closed after {waited:?}"
+    );
+
+    // A request head that starts but does not finish gets the read timeout,
+    // not the idle timeout.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    let (raw, waited) = read_until_closed(&mut stream);
+    assert!(
+        common::parse_response(&raw).is_none_or(|r| r.status != 200),
+        "{raw:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(2500),
+        "closed after {waited:?}"
+    );
 }
