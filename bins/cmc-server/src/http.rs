@@ -601,7 +601,10 @@ fn internal_error() -> Reply {
 }
 
 fn unavailable() -> Reply {
-    text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is not taking requests now\n",
+    )
 }
 
 #[cfg(test)]

@@ -497,3 +497,52 @@ fn idle_connections_and_slow_heads_have_their_own_timeouts() {
         "closed after {waited:?}"
     );
 }
+
+#[test]
+fn simple_pki_requests_follow_the_ca_setting() {
+    use cmc_keys::{FileKey, KeySpec};
+    use der::Encode;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let subject = x509_cert::name::Name::from_str("CN=simple.example").unwrap();
+    let csr = cmc_codec::build_csr(&key, subject, Vec::new())
+        .unwrap()
+        .to_der()
+        .unwrap();
+
+    // The default: a CA does not take bare PKCS #10.
+    write_config(tmp.path(), CONFIG);
+    let server = start(tmp.path());
+    let refused = server.post("/cmc/root", "application/pkcs10", &csr);
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(server.terminate().code(), Some(0));
+
+    write_config(
+        tmp.path(),
+        &format!("{CONFIG}[ca.root]\nallow_simple_requests = true\n"),
+    );
+    let server = start(tmp.path());
+    let reply = server.post("/cmc01", "application/pkcs10", &csr);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/pkcs7-mime; smime-type=certs-only")
+    );
+    let certs = cmc_codec::decode_certs_only(&reply.body, &cmc_codec::Limits::default()).unwrap();
+    assert!(
+        certs
+            .iter()
+            .any(|c| c.tbs_certificate().subject().to_string() == "CN=simple.example"),
+        "{certs:?}"
+    );
+    let garbage = server.post("/cmc01", "application/pkcs10", b"not a CSR");
+    assert_eq!(garbage.status, 400);
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "cmc_certificates_issued_total 1"),
+        "{metrics}"
+    );
+}
