@@ -54,10 +54,10 @@ impl Context {
     /// does, so the passphrase or PIN source of each CA must be readable.
     pub(crate) fn engine(&self) -> Result<Engine> {
         let store = self.store()?;
-        let config = EngineConfig {
-            crl: self.config.crl.to_crl_config(),
-            ..EngineConfig::default()
-        };
+        // The same profiles and per-CA settings the server uses, so that a
+        // certificate the tool issues follows the same rules.
+        let config =
+            EngineConfig::from_config(&self.config).context("reading the configuration")?;
         Engine::load(store, Arc::new(SystemClock), config).context("loading the CAs")
     }
 
