@@ -98,8 +98,9 @@ pub enum Outcome {
     Existing {
         /// The loaded CAs.
         cas: Vec<String>,
-        /// The bootstrap files, when they are there.
-        files: Option<Files>,
+        /// The CA the bootstrap RA credential is for and its files, when
+        /// that CA is loaded and the files are there.
+        bootstrap: Option<(String, Files)>,
     },
 }
 
@@ -132,10 +133,11 @@ pub fn ensure(engine: &Engine, data_dir: &Path, ca: &str) -> Result<Outcome> {
     let files = Files::new(data_dir, ca);
     let cas = engine.ca_names();
     if !cas.is_empty() {
-        let present = files.ra_cert.is_file() && files.ra_key.is_file();
+        let present =
+            cas.iter().any(|c| c == ca) && files.ra_cert.is_file() && files.ra_key.is_file();
         return Ok(Outcome::Existing {
             cas,
-            files: present.then_some(files),
+            bootstrap: present.then(|| (ca.to_owned(), files)),
         });
     }
     if let Some(left) = files.all().into_iter().find(|p| p.exists()) {
@@ -243,13 +245,13 @@ pub fn describe(outcome: &Outcome, cmc_url: impl Fn(&str) -> String) -> String {
             let _ = writeln!(out, "enroll a first certificate with:");
             let _ = writeln!(out, "  {}", enroll_command(&cmc_url(ca), files));
         }
-        Outcome::Existing { cas, files } => {
+        Outcome::Existing { cas, bootstrap } => {
             let _ = writeln!(
                 out,
                 "existing setup: nothing created; CAs: {}",
                 cas.join(", ")
             );
-            if let (Some(files), Some(ca)) = (files, cas.first()) {
+            if let Some((ca, files)) = bootstrap {
                 let _ = writeln!(
                     out,
                     "bootstrap RA credential: {} (enroll with: {})",
@@ -343,7 +345,7 @@ mod tests {
             again,
             Outcome::Existing {
                 cas: vec!["root".into()],
-                files: Some(files.clone())
+                bootstrap: Some(("root".into(), files.clone()))
             }
         );
         assert!(describe(&again, |ca| ca.to_owned()).contains("nothing created"));

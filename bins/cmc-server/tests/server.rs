@@ -54,6 +54,10 @@ fn first_start_creates_the_embedded_setup_and_the_second_reuses_it() {
     let banner = server.banner.join("\n");
     assert!(banner.contains("nothing created"), "{banner}");
     assert!(!banner.contains("first start"), "{banner}");
+    assert!(
+        banner.contains("bootstrap RA credential: cmc-data/bootstrap-ra.pem"),
+        "{banner}"
+    );
     let after: Vec<_> = FILES
         .iter()
         .map(|f| std::fs::read(data.join(f)).unwrap())
