@@ -44,6 +44,117 @@ pub enum Command {
     /// Certificate revocation lists.
     #[command(subcommand)]
     Crl(CrlCommand),
+    /// CMC client: build a signed Full PKI Request and write it (DER).
+    Request(Box<RequestArgs>),
+    /// CMC client: build a signed Full PKI Request, POST it to a CMC server,
+    /// verify the response and write the issued certificate.
+    Enroll(Box<EnrollArgs>),
+    /// Decode a CMC request or response and print what it holds.
+    Show(ShowArgs),
+}
+
+/// What the Full PKI Request is built from (`request` and `enroll`).
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The certificate that signs the request (PEM or DER; further PEM
+    /// certificates in the file are sent along as its chain).
+    #[arg(long, value_name = "PEM")]
+    pub signer_cert: PathBuf,
+    /// The signer's key file.
+    #[arg(long, value_name = "KEY")]
+    pub signer_key: PathBuf,
+    /// Where the signer key's passphrase is (or --unencrypted-key).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// Send this PKCS #10 request (PEM or DER) as it is.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["new_key", "crmf"],
+        required_unless_present = "new_key"
+    )]
+    pub csr: Option<PathBuf>,
+    /// Generate a new key, write it here (mode 0600) and request a
+    /// certificate for it.
+    #[arg(long, value_name = "OUT_KEY", requires = "subject")]
+    pub new_key: Option<PathBuf>,
+    /// The subject of the new key's request, as in RFC 4514.
+    #[arg(long, value_name = "DN", requires = "new_key")]
+    pub subject: Option<String>,
+    /// The new key's type (default p256).
+    #[arg(long, value_name = "TYPE", requires = "new_key")]
+    pub key_type: Option<KeySpec>,
+    /// Where the new key file's passphrase is.
+    #[command(flatten)]
+    pub new_key_passphrase: NewKeyPassphraseArgs,
+    /// Send a CRMF request (crm, POPOSigningKey) instead of PKCS #10 (tcr).
+    #[arg(long, requires = "new_key")]
+    pub crmf: bool,
+    /// Add a transactionId control with this value (hex, at most 16 bytes).
+    #[arg(long, value_name = "HEX")]
+    pub transaction_id: Option<String>,
+}
+
+/// Where the new key file's passphrase comes from; at most one.
+#[derive(Debug, Default, Args)]
+#[group(multiple = false)]
+pub struct NewKeyPassphraseArgs {
+    /// Read the new key's passphrase from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "new_key")]
+    pub new_key_passphrase_env: Option<String>,
+    /// Read the new key's passphrase from this file (less one trailing newline).
+    #[arg(long, value_name = "PATH", requires = "new_key")]
+    pub new_key_passphrase_file: Option<PathBuf>,
+    /// Write the new key file without encryption.
+    #[arg(long, requires = "new_key")]
+    pub new_key_unencrypted: bool,
+}
+
+/// `request`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// What the request is built from.
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Write the DER request here.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `enroll`.
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// The CMC server's URL, e.g. http://ca.example:8080/cmc/root.
+    #[arg(long)]
+    pub url: String,
+    /// The certificate(s) the response signer must be or chain to (PEM or DER).
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: PathBuf,
+    /// What the request is built from.
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Write the issued certificate (PEM) here.
+    #[arg(long, value_name = "FILE")]
+    pub out_cert: PathBuf,
+    /// Write the other certificates of the response (the CA chain, PEM) here.
+    #[arg(long, value_name = "FILE")]
+    pub out_chain: Option<PathBuf>,
+    /// Seconds to wait for connecting, sending and each read.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The CMC request or response (DER, BER or PEM).
+    pub file: PathBuf,
+    /// Verify signatures at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub at: Option<UnixTime>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ca ...`
@@ -560,5 +671,59 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn cmc_request_needs_one_key_source() {
+        let base = [
+            "cmc-tool",
+            "request",
+            "--signer-cert",
+            "s.pem",
+            "--signer-key",
+            "s.key",
+            "--unencrypted-key",
+            "-o",
+            "r.der",
+        ];
+        let err = Cli::try_parse_from(base).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        let with = |extra: &[&'static str]| {
+            Cli::try_parse_from(base.iter().copied().chain(extra.iter().copied()))
+        };
+        assert!(with(&["--csr", "c.pem"]).is_ok());
+        assert!(with(&["--new-key", "k", "--subject", "CN=x", "--crmf"]).is_ok());
+        for (extra, kind) in [
+            (
+                &["--csr", "c.pem", "--new-key", "k", "--subject", "CN=x"][..],
+                clap::error::ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["--csr", "c.pem", "--crmf"][..],
+                clap::error::ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["--new-key", "k"][..],
+                clap::error::ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &["--csr", "c.pem", "--new-key-unencrypted"][..],
+                clap::error::ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &[
+                    "--new-key",
+                    "k",
+                    "--subject",
+                    "CN=x",
+                    "--new-key-unencrypted",
+                    "--new-key-passphrase-env",
+                    "P",
+                ][..],
+                clap::error::ErrorKind::ArgumentConflict,
+            ),
+        ] {
+            assert_eq!(with(extra).unwrap_err().kind(), kind, "{extra:?}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 pub mod cli;
 mod commands;
 mod context;
+mod http;
 mod inspect;
 mod output;
 pub mod time;
@@ -60,5 +61,8 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Profile(cmd) => commands::profile::run(&ctx, cmd, io),
         Command::Cert(cmd) => commands::cert::run(&ctx, cmd, io),
         Command::Crl(cmd) => commands::crl::run(&ctx, cmd, io),
+        Command::Request(args) => commands::enroll::request(args, io),
+        Command::Enroll(args) => commands::enroll::enroll(args, io),
+        Command::Show(args) => commands::show::run(args, io),
     }
 }

@@ -4,4 +4,6 @@ pub(crate) mod ca;
 pub(crate) mod cert;
 pub(crate) mod client;
 pub(crate) mod crl;
+pub(crate) mod enroll;
 pub(crate) mod profile;
+pub(crate) mod show;

@@ -1,0 +1,390 @@
+//! `request` and `enroll`: the CMC client side. Build a Full PKI Request
+//! (PKCS #10 or CRMF, with a fresh senderNonce), sign it with the signer's
+//! certificate and key, and either write it or POST it and take the
+//! certificate out of the verified response.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use cmc_asn1::{
+    BodyPartId, BodyPartReference, CertTemplate, RecipientNonce, SenderNonce, TransactionId,
+};
+use cmc_codec::{
+    CmsSigner, RequestBuilder, ResponseStatus, ResponseVerifyOptions, build_crmf, build_csr,
+    decode_response,
+};
+use cmc_keys::{FileKey, KeySpec, SecretSource};
+use der::asn1::{Int, OctetString};
+use der::{Decode, DecodePem, Encode};
+use x509_cert::Certificate;
+use x509_cert::request::CertReq;
+
+use crate::Io;
+use crate::cli::{BuildArgs, EnrollArgs, NewKeyPassphraseArgs, PassphraseArgs, RequestArgs};
+use crate::http;
+use crate::inspect::{decode_cert, pem, read_certificates, summarize};
+
+/// The body part identifiers of what we put into PKIData.
+const NONCE_ID: BodyPartId = 1;
+const TRANSACTION_ID: BodyPartId = 2;
+const REQUEST_ID: BodyPartId = 3;
+
+/// The media type of a Full PKI Request (RFC 5273 §3).
+pub(crate) const CMC_REQUEST_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=CMC-request";
+
+/// A signed request and the senderNonce in it.
+struct Built {
+    der: Vec<u8>,
+    nonce: [u8; 16],
+}
+
+/// `request`.
+pub(crate) fn request(args: &RequestArgs, io: &mut Io<'_>) -> Result<()> {
+    let built = build(&args.build)?;
+    std::fs::write(&args.out, &built.der)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    writeln!(
+        io.err,
+        "wrote a Full PKI Request ({} bytes) to {}",
+        built.der.len(),
+        args.out.display()
+    )
+    .context("writing output")?;
+    Ok(())
+}
+
+/// `enroll`.
+pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
+    let url = http::parse_url(&args.url)?;
+    let trusted = read_cert_file(&args.ca_cert, "--ca-cert")?;
+    let built = build(&args.build)?;
+    let (issued, others) = match exchange(args, &url, &built, &trusted, io) {
+        Ok(certs) => certs,
+        Err(e) => {
+            // Nothing was issued for the new key: remove it, so that a retry
+            // can use the same path.
+            if let Some(key) = &args.build.new_key {
+                let _ = std::fs::remove_file(key);
+            }
+            return Err(e);
+        }
+    };
+    let mut cert_pem = String::new();
+    for c in &issued {
+        let der = c.to_der().map_err(|e| anyhow!("re-encoding: {e}"))?;
+        let s = summarize(&der)?;
+        writeln!(
+            io.out,
+            "issued: subject {}, serial {}, notAfter {}",
+            s.subject, s.serial, s.not_after
+        )
+        .context("writing output")?;
+        cert_pem.push_str(&pem("CERTIFICATE", &der)?);
+    }
+    std::fs::write(&args.out_cert, cert_pem)
+        .with_context(|| format!("writing {}", args.out_cert.display()))?;
+    writeln!(io.out, "certificate written to {}", args.out_cert.display())
+        .context("writing output")?;
+    if let Some(path) = &args.out_chain {
+        let mut chain = String::new();
+        for c in &others {
+            chain.push_str(&pem(
+                "CERTIFICATE",
+                &c.to_der().map_err(|e| anyhow!("re-encoding: {e}"))?,
+            )?);
+        }
+        std::fs::write(path, chain).with_context(|| format!("writing {}", path.display()))?;
+        writeln!(io.out, "chain written to {}", path.display()).context("writing output")?;
+    }
+    Ok(())
+}
+
+/// Sends the request and checks the response: the certificates issued by
+/// the response signer, and the other certificates of the response.
+fn exchange(
+    args: &EnrollArgs,
+    url: &http::Url,
+    built: &Built,
+    trusted: &[Certificate],
+    io: &mut Io<'_>,
+) -> Result<(Vec<Certificate>, Vec<Certificate>)> {
+    let reply = http::post(
+        url,
+        CMC_REQUEST_CONTENT_TYPE,
+        &built.der,
+        Duration::from_secs(args.timeout.max(1)),
+    )
+    .with_context(|| format!("POST {}", args.url))?;
+    if reply.status != 200 {
+        let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(512)])
+            .trim()
+            .to_owned();
+        bail!(
+            "the server answered HTTP {} {}{}",
+            reply.status,
+            reply.reason,
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(": {text}")
+            }
+        );
+    }
+    match reply.content_type.as_deref() {
+        Some(ct)
+            if ct
+                .to_ascii_lowercase()
+                .starts_with("application/pkcs7-mime") => {}
+        other => bail!(
+            "the server answered HTTP 200 with Content-Type {}, not application/pkcs7-mime",
+            other.unwrap_or("(none)")
+        ),
+    }
+    let response = decode_response(
+        &reply.body,
+        &ResponseVerifyOptions::new(SystemTime::now(), trusted),
+    )
+    .map_err(|e| anyhow!("the response does not verify: {e}"))?;
+    let echoed: Vec<RecipientNonce> = response
+        .pki_response
+        .controls_of::<RecipientNonce>()
+        .map_err(|e| anyhow!("recipientNonce does not decode: {e}"))?
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    match echoed.as_slice() {
+        [n] if n.0.as_bytes() == built.nonce => {}
+        [] => bail!("the response has no recipientNonce"),
+        [_] => bail!("the response's recipientNonce is not the senderNonce we sent"),
+        _ => bail!("the response has more than one recipientNonce"),
+    }
+    let statuses = response
+        .statuses()
+        .map_err(|e| anyhow!("the response's status does not decode: {e}"))?;
+    if statuses.is_empty() {
+        bail!("the response carries no status");
+    }
+    let mut failures = Vec::new();
+    for s in &statuses {
+        writeln!(io.out, "{}", status_line(s)).context("writing output")?;
+        if s.status != cmc_asn1::CmcStatus::Success {
+            failures.push(match s.fail_info {
+                Some(f) => format!("{} ({})", s.status.name(), f.name()),
+                None => s.status.name().to_owned(),
+            });
+        }
+    }
+    if !failures.is_empty() {
+        bail!("the CA answered {}", failures.join(", "));
+    }
+    let Some(ca) = response.signer.certificate() else {
+        bail!("the response signer has no certificate");
+    };
+    let issued = response.issued_by(ca);
+    if issued.is_empty() {
+        bail!("the response carries no certificate issued by its signer");
+    }
+    let others = response
+        .certificates
+        .iter()
+        .filter(|c| !issued.contains(c))
+        .cloned()
+        .collect();
+    Ok((issued.into_iter().cloned().collect(), others))
+}
+
+/// One status, for a person: `status: failed, failInfo: badIdentity, bodyList: 3`.
+pub(crate) fn status_line(s: &ResponseStatus) -> String {
+    let mut line = format!("status: {}", s.status.name());
+    if let Some(f) = s.fail_info {
+        line.push_str(&format!(", failInfo: {}", f.name()));
+    }
+    line.push_str(&format!(", bodyList: [{}]", body_list(&s.body_list)));
+    if let Some(text) = &s.status_string {
+        line.push_str(&format!(", statusString: {text:?}"));
+    }
+    line
+}
+
+/// A bodyList as `1, 2, 3/4`.
+pub(crate) fn body_list(list: &[BodyPartReference]) -> String {
+    list.iter()
+        .map(|r| match r {
+            BodyPartReference::BodyPartId(id) => id.to_string(),
+            BodyPartReference::BodyPartPath(p) => {
+                p.0.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn read_cert_file(path: &Path, what: &str) -> Result<Vec<Certificate>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    read_certificates(&bytes)
+        .with_context(|| format!("{what} {}", path.display()))?
+        .iter()
+        .map(|der| decode_cert(der))
+        .collect()
+}
+
+fn signer_key(path: &Path, p: &PassphraseArgs) -> Result<FileKey> {
+    let key = match (&p.passphrase_env, &p.passphrase_file, p.unencrypted_key) {
+        (Some(var), None, false) => FileKey::load(path, &SecretSource::Env(var.clone())),
+        (None, Some(file), false) => FileKey::load(path, &SecretSource::File(file.clone())),
+        (None, None, true) => FileKey::load_unencrypted(path),
+        (None, None, false) => bail!(
+            "the signer key's passphrase: give --passphrase-env VAR or --passphrase-file PATH, \
+             or --unencrypted-key"
+        ),
+        _ => bail!("give only one of --passphrase-env, --passphrase-file and --unencrypted-key"),
+    };
+    key.with_context(|| format!("loading the signer key {}", path.display()))
+}
+
+fn new_key_source(p: &NewKeyPassphraseArgs) -> Result<Option<SecretSource>> {
+    match (
+        &p.new_key_passphrase_env,
+        &p.new_key_passphrase_file,
+        p.new_key_unencrypted,
+    ) {
+        (Some(var), None, false) => Ok(Some(SecretSource::Env(var.clone()))),
+        (None, Some(file), false) => Ok(Some(SecretSource::File(file.clone()))),
+        (None, None, true) => Ok(None),
+        (None, None, false) => bail!(
+            "refusing to write the new key without encryption: name where its passphrase is \
+             with --new-key-passphrase-env VAR or --new-key-passphrase-file PATH, or say \
+             --new-key-unencrypted"
+        ),
+        _ => bail!(
+            "give only one of --new-key-passphrase-env, --new-key-passphrase-file and \
+             --new-key-unencrypted"
+        ),
+    }
+}
+
+fn read_csr(path: &Path) -> Result<CertReq> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let csr = if bytes.starts_with(b"-----BEGIN") {
+        CertReq::from_pem(&bytes)
+    } else {
+        CertReq::from_der(&bytes)
+    };
+    csr.map_err(|e| anyhow!("{}: not a PKCS #10 request: {e}", path.display()))
+}
+
+fn parse_transaction_id(text: &str) -> Result<Int> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    if digits.is_empty() || digits.len() > 32 || digits.len() % 2 != 0 {
+        bail!("--transaction-id {text:?}: give 1 to 16 bytes as an even number of hex digits");
+    }
+    let bytes = (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| anyhow!("--transaction-id {text:?}: not hex"))?;
+    // A positive INTEGER in minimal two's complement: no redundant leading
+    // zero octets, and one zero octet where the top bit would read as a sign.
+    let first = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
+    let mut minimal = Vec::with_capacity(bytes.len() + 1);
+    if bytes[first] & 0x80 != 0 {
+        minimal.push(0);
+    }
+    minimal.extend_from_slice(&bytes[first..]);
+    Int::new(&minimal).map_err(|e| anyhow!("--transaction-id: {e}"))
+}
+
+fn build(args: &BuildArgs) -> Result<Built> {
+    let transaction_id = args
+        .transaction_id
+        .as_deref()
+        .map(parse_transaction_id)
+        .transpose()?;
+    let signer_certs = read_cert_file(&args.signer_cert, "--signer-cert")?;
+    let (cert, chain) = signer_certs
+        .split_first()
+        .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
+    let key = signer_key(&args.signer_key, &args.passphrase)?;
+    let signer = CmsSigner::new(&key, cert, chain).map_err(|e| {
+        anyhow!(
+            "--signer-key {} does not belong to --signer-cert {}: {e}",
+            args.signer_key.display(),
+            args.signer_cert.display()
+        )
+    })?;
+
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
+    let mut builder = RequestBuilder::new();
+    builder.control(
+        NONCE_ID,
+        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
+    )?;
+    if let Some(id) = transaction_id {
+        builder.control(TRANSACTION_ID, &TransactionId(id))?;
+    }
+
+    match (&args.csr, &args.new_key) {
+        (Some(path), None) => {
+            builder.pkcs10(REQUEST_ID, read_csr(path)?)?;
+        }
+        (None, Some(out_key)) => {
+            let Some(subject) = &args.subject else {
+                bail!("--new-key needs --subject");
+            };
+            let subject = cmc_ca::x509::parse_name(subject)?;
+            let source = new_key_source(&args.new_key_passphrase)?;
+            if out_key.exists() {
+                bail!("{} exists: refusing to overwrite a key", out_key.display());
+            }
+            let new_key = FileKey::generate(args.key_type.unwrap_or(KeySpec::P256))?;
+            if args.crmf {
+                let template = CertTemplate {
+                    subject: Some(subject),
+                    ..CertTemplate::default()
+                };
+                builder.crmf(build_crmf(&new_key, REQUEST_ID, template)?)?;
+            } else {
+                builder.pkcs10(REQUEST_ID, build_csr(&new_key, subject, Vec::new())?)?;
+            }
+            match &source {
+                Some(s) => new_key.store(out_key, s),
+                None => new_key.store_unencrypted(out_key),
+            }
+            .with_context(|| format!("writing the new key {}", out_key.display()))?;
+        }
+        _ => bail!("give either --csr FILE or --new-key OUT_KEY --subject DN"),
+    }
+    let der = builder.sign(&signer, SystemTime::now())?;
+    Ok(Built { der, nonce })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_ids_encode_as_minimal_positive_integers() {
+        for (text, der) in [
+            ("0badcafe", &[0x02, 0x04, 0x0b, 0xad, 0xca, 0xfe][..]),
+            ("ff", &[0x02, 0x02, 0x00, 0xff][..]),
+            ("0x000001", &[0x02, 0x01, 0x01][..]),
+            ("00", &[0x02, 0x01, 0x00][..]),
+        ] {
+            let id = TransactionId(parse_transaction_id(text).unwrap());
+            let encoded = id.to_der().unwrap();
+            assert_eq!(&encoded[..], der, "{text}");
+            assert_eq!(TransactionId::from_der(&encoded).unwrap(), id, "{text}");
+        }
+        for bad in ["", "abc", "zz", &"00".repeat(17)] {
+            assert!(parse_transaction_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}
