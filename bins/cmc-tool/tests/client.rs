@@ -32,13 +32,48 @@ fn start_server(env: &Env) -> String {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
             let engine = Arc::clone(&engine);
-            std::thread::spawn(move || serve(&engine, stream));
+            std::thread::spawn(move || {
+                serve(stream, |ca, body| {
+                    match engine.handle_full(ca, body, &Transport::default()) {
+                        Ok(reply) => (200, reply.content_type.to_owned(), reply.der),
+                        Err(e) => (
+                            e.http_status(),
+                            "text/plain".to_owned(),
+                            e.reason().into_bytes(),
+                        ),
+                    }
+                });
+            });
         }
     });
     format!("http://{addr}")
 }
 
-fn serve(engine: &Engine, mut stream: TcpStream) {
+/// Starts a responder that answers every request with `body` (HTTP 200).
+fn start_fixed_server(body: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                serve(stream, |_, _| {
+                    (
+                        200,
+                        "application/pkcs7-mime; smime-type=CMC-response".to_owned(),
+                        body,
+                    )
+                });
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads one request from `stream` and writes what `respond(ca, body)`
+/// answers: (status, content type, body).
+fn serve(mut stream: TcpStream, respond: impl FnOnce(&str, &[u8]) -> (u16, String, Vec<u8>)) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -73,14 +108,7 @@ fn serve(engine: &Engine, mut stream: TcpStream) {
     }
     let path = request_line.split(' ').nth(1).unwrap();
     let ca = path.strip_prefix("/cmc/").unwrap_or("");
-    let (status, ctype, bytes) = match engine.handle_full(ca, &body, &Transport::default()) {
-        Ok(reply) => (200, reply.content_type.to_owned(), reply.der),
-        Err(e) => (
-            e.http_status(),
-            "text/plain".to_owned(),
-            e.reason().into_bytes(),
-        ),
-    };
+    let (status, ctype, bytes) = respond(ca, &body);
     let head = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         bytes.len()
@@ -153,7 +181,7 @@ fn check_issued(env: &Env, name: &str, key_kind: &str) {
         "{text}"
     );
     assert!(text.contains(key_kind), "{text}");
-    assert!(Path::new(&env.p(&format!("{name}.key"))).exists());
+    assert_eq!(common::mode(&env.path(&format!("{name}.key"))), 0o600);
     let chain = std::fs::read_to_string(env.p(&format!("{name}-chain.pem"))).unwrap();
     assert!(chain.contains("BEGIN CERTIFICATE"));
 }
@@ -393,4 +421,126 @@ fn peer_requests_are_shown_with_their_signature_checked() {
         "{}",
         r.stdout
     );
+}
+
+#[test]
+fn a_response_to_another_request_is_refused() {
+    let env = setup();
+    env.export("root");
+    let url = start_server(&env);
+    // A genuine response of the CA, but to an earlier request.
+    let mut args: Vec<String> = vec!["request".into()];
+    args.extend(signer_args(&env, "ra"));
+    args.extend([
+        "--new-key".into(),
+        env.p("old.key"),
+        "--subject".into(),
+        "CN=old.example".into(),
+        "--new-key-unencrypted".into(),
+        "-o".into(),
+        env.p("old.der"),
+    ]);
+    let r = run(&env, &args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let old = post_raw(&url, "/cmc/root", &std::fs::read(env.p("old.der")).unwrap());
+    let replay = start_fixed_server(old);
+    let r = run(&env, &enroll_args(&env, &replay, "web", "p256", false));
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("recipientNonce is not the senderNonce we sent"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("web.pem").exists());
+    assert!(!env.path("web.key").exists());
+}
+
+#[test]
+fn a_response_from_another_ca_is_refused() {
+    let env = setup();
+    env.root("other");
+    env.export("root");
+    let other = env.export("other");
+    let url = start_server(&env);
+    let mut args = enroll_args(&env, &url, "web", "p256", false);
+    args[4] = other;
+    let r = run(&env, &args);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("the response does not verify"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("web.pem").exists());
+}
+
+#[test]
+fn an_existing_csr_is_sent_as_it_is() {
+    let env = setup();
+    env.export("root");
+    let url = start_server(&env);
+    let key = env.p("csr.key");
+    let csr = env.p("csr.pem");
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+        "-subj",
+        "/CN=csr.example/O=cmc-tool tests",
+    ]);
+    let mut args: Vec<String> = vec!["request".into()];
+    args.extend(signer_args(&env, "ra"));
+    args.extend(["--csr".into(), csr.clone(), "-o".into(), env.p("csr.der")]);
+    let r = run(&env, &args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let shown = env.ok(&["show", &env.p("csr.der"), "--json"]).json();
+    assert_eq!(shown["requests"][0]["kind"], "tcr (PKCS #10)");
+    assert_eq!(shown["requests"][0]["key_type"], "EC P-384");
+
+    let ca = env.p("root.pem");
+    let out = env.p("csr-cert.pem");
+    let mut args: Vec<String> = vec![
+        "enroll".into(),
+        "--url".into(),
+        format!("{url}/cmc/root"),
+        "--ca-cert".into(),
+        ca.clone(),
+    ];
+    args.extend(signer_args(&env, "ra"));
+    args.extend(["--csr".into(), csr, "--out-cert".into(), out.clone()]);
+    let r = run(&env, &args);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        r.stdout,
+        r.stderr
+    );
+    let verified = openssl(&["verify", "-CAfile", &ca, &out]);
+    assert!(verified.contains(": OK"), "{verified}");
+    // The certificate is for the CSR's key.
+    let cert_key = openssl(&["x509", "-in", &out, "-noout", "-pubkey"]);
+    let csr_key = openssl(&["pkey", "-in", &key, "-pubout"]);
+    assert_eq!(cert_key, csr_key);
 }
