@@ -11,8 +11,8 @@ use cmc_store::{CertStatus, ClientRole, RevocationReason, UnixTime};
 
 use crate::time::parse_rfc3339;
 
-/// Administer a CMC certificate authority: CAs, clients, profiles,
-/// certificates and CRLs.
+/// Administer a CMC certificate authority (CAs, clients, profiles,
+/// certificates and CRLs), and enroll with one as a CMC client.
 #[derive(Debug, Parser)]
 #[command(name = "cmc-tool", version, propagate_version = true)]
 pub struct Cli {
