@@ -93,6 +93,9 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        // Installed before anything is printed, so that a signal sent as
+        // soon as the address is known is not fatal.
+        let signal = shutdown_signal()?;
         let server = Server::bind(s.listen, tls, app, limits).await?;
         let url = server.url()?;
         print!(
@@ -101,7 +104,6 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         );
         println!("listening on {url}");
         tracing::info!(%url, "listening");
-        let signal = shutdown_signal()?;
         server.run(signal).await
     })?;
     runtime.shutdown_timeout(Duration::from_secs(5));
