@@ -10,6 +10,7 @@
 //! | `cmc.db` | the SQLite store (unless `store` points elsewhere) |
 //! | `ca-passphrase` | random passphrase of the CA key |
 //! | `root.key` | the root CA's P-384 key, encrypted PKCS#8 |
+//! | `root.pem` | the root CA's certificate (the client's `--ca-cert`) |
 //! | `bootstrap-ra-passphrase` | random passphrase of the RA key |
 //! | `bootstrap-ra.key` | the bootstrap RA's P-256 key, encrypted PKCS#8 |
 //! | `bootstrap-ra.pem` | the bootstrap RA's certificate |
@@ -51,6 +52,8 @@ pub struct Files {
     pub ca_passphrase: PathBuf,
     /// The CA key.
     pub ca_key: PathBuf,
+    /// The CA certificate, PEM.
+    pub ca_cert: PathBuf,
     /// The bootstrap RA key's passphrase file.
     pub ra_passphrase: PathBuf,
     /// The bootstrap RA key.
@@ -67,16 +70,18 @@ impl Files {
             data_dir: data_dir.to_path_buf(),
             ca_passphrase: data_dir.join("ca-passphrase"),
             ca_key: data_dir.join(format!("{ca}.key")),
+            ca_cert: data_dir.join(format!("{ca}.pem")),
             ra_passphrase: data_dir.join("bootstrap-ra-passphrase"),
             ra_key: data_dir.join("bootstrap-ra.key"),
             ra_cert: data_dir.join("bootstrap-ra.pem"),
         }
     }
 
-    fn all(&self) -> [&Path; 5] {
+    fn all(&self) -> [&Path; 6] {
         [
             &self.ca_passphrase,
             &self.ca_key,
+            &self.ca_cert,
             &self.ra_passphrase,
             &self.ra_key,
             &self.ra_cert,
@@ -160,7 +165,7 @@ pub fn ensure(engine: &Engine, data_dir: &Path, ca: &str) -> Result<Outcome> {
         SecretRef::File(abs.ca_passphrase.clone()),
         spec.default_scheme(),
     );
-    engine
+    let root = engine
         .create_ca(&NewCa {
             name: ca.to_owned(),
             subject: ROOT_SUBJECT.to_owned(),
@@ -174,6 +179,10 @@ pub fn ensure(engine: &Engine, data_dir: &Path, ca: &str) -> Result<Outcome> {
             requester: "cmc-server bootstrap".to_owned(),
         })
         .with_context(|| format!("creating the embedded root CA {ca:?}"))?;
+    write_new_private(
+        &abs.ca_cert,
+        pem_certificate(root.certificate_der())?.as_bytes(),
+    )?;
 
     write_new_private(&abs.ra_passphrase, random_passphrase()?.as_bytes())?;
     let ra_key = FileKey::generate(KeySpec::P256).context("generating the RA key")?;
@@ -195,12 +204,7 @@ pub fn ensure(engine: &Engine, data_dir: &Path, ca: &str) -> Result<Outcome> {
             requester: "cmc-server bootstrap".to_owned(),
         })
         .context("issuing the bootstrap RA credential")?;
-    let pem = der::pem::encode_string(
-        "CERTIFICATE",
-        der::pem::LineEnding::LF,
-        &credential.certificate_der,
-    )
-    .context("encoding the RA certificate")?;
+    let pem = pem_certificate(&credential.certificate_der)?;
     write_new_private(&abs.ra_cert, pem.as_bytes())?;
     Ok(Outcome::Created {
         ca: ca.to_owned(),
@@ -208,16 +212,24 @@ pub fn ensure(engine: &Engine, data_dir: &Path, ca: &str) -> Result<Outcome> {
     })
 }
 
-/// The command that enrolls a first certificate with the bootstrap RA.
+/// The command that enrolls a first certificate with the bootstrap RA, in
+/// the form of `cmc-tool enroll` (bins/cmc-tool/README.md).
 #[must_use]
 pub fn enroll_command(url: &str, files: &Files) -> String {
     format!(
         "cmc-tool enroll --url {url} --signer-cert {} --signer-key {} \
-         --signer-passphrase-file {} --subject CN=example --key new.key --out new.pem",
+         --passphrase-file {} --ca-cert {} --new-key example.key --new-key-unencrypted \
+         --subject CN=example --out-cert example.pem",
         files.ra_cert.display(),
         files.ra_key.display(),
         files.ra_passphrase.display(),
+        files.ca_cert.display(),
     )
+}
+
+fn pem_certificate(der: &[u8]) -> Result<String> {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der)
+        .context("PEM-encoding a certificate")
 }
 
 /// What to tell the operator about `outcome`; `cmc_url` is the CMC URL of
@@ -231,7 +243,8 @@ pub fn describe(outcome: &Outcome, cmc_url: impl Fn(&str) -> String) -> String {
             let _ = writeln!(out, "first start: created in {}:", files.data_dir.display());
             let _ = writeln!(
                 out,
-                "  CA {ca:?} ({ROOT_SUBJECT}, P-384, {ROOT_DAYS} days), key {} encrypted with the passphrase in {}",
+                "  CA {ca:?} ({ROOT_SUBJECT}, P-384, {ROOT_DAYS} days): certificate {}, key {} encrypted with the passphrase in {}",
+                files.ca_cert.display(),
                 files.ca_key.display(),
                 files.ca_passphrase.display()
             );

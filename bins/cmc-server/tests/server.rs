@@ -15,10 +15,11 @@ use common::{mode, openssl, read_response, request_bytes, start, start_failing, 
 const CONFIG: &str =
     "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 4096\nread_timeout_secs = 2\n";
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "cmc.db",
     "ca-passphrase",
     "root.key",
+    "root.pem",
     "bootstrap-ra-passphrase",
     "bootstrap-ra.key",
     "bootstrap-ra.pem",
@@ -37,10 +38,15 @@ fn first_start_creates_the_embedded_setup_and_the_second_reuses_it() {
     let banner = server.banner.join("\n");
     assert!(banner.contains("first start: created"), "{banner}");
     let enroll = format!(
-        "cmc-tool enroll --url http://{}/cmc/root --signer-cert cmc-data/bootstrap-ra.pem --signer-key cmc-data/bootstrap-ra.key",
+        "cmc-tool enroll --url http://{}/cmc/root --signer-cert cmc-data/bootstrap-ra.pem --signer-key cmc-data/bootstrap-ra.key \
+         --passphrase-file cmc-data/bootstrap-ra-passphrase --ca-cert cmc-data/root.pem ",
         server.addr
     );
     assert!(banner.contains(&enroll), "{banner}");
+    assert_eq!(
+        std::fs::read(data.join("root.pem")).unwrap(),
+        server.get("/ca/root.pem").body
+    );
     let passphrase = std::fs::read_to_string(data.join("ca-passphrase")).unwrap();
     assert!(!banner.contains(passphrase.trim()), "passphrase printed");
     let before: Vec<_> = FILES
