@@ -217,14 +217,25 @@ pub fn ensure(engine: &Engine, data_dir: &Path, ca: &str) -> Result<Outcome> {
 #[must_use]
 pub fn enroll_command(url: &str, files: &Files) -> String {
     format!(
-        "cmc-tool enroll --url {url} --signer-cert {} --signer-key {} \
+        "{} enroll --url {url} --signer-cert {} --signer-key {} \
          --passphrase-file {} --ca-cert {} --new-key example.key --new-key-unencrypted \
          --subject CN=example --out-cert example.pem",
+        cmc_tool_program(),
         files.ra_cert.display(),
         files.ra_key.display(),
         files.ra_passphrase.display(),
         files.ca_cert.display(),
     )
+}
+
+/// How to run `cmc-tool`: the binary beside this one when there is one (as
+/// after `cargo build -p cmc-server -p cmc-tool`), else by name from PATH.
+fn cmc_tool_program() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("cmc-tool")))
+        .filter(|tool| tool.is_file())
+        .map_or_else(|| "cmc-tool".to_owned(), |tool| tool.display().to_string())
 }
 
 fn pem_certificate(der: &[u8]) -> Result<String> {
