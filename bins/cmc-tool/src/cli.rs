@@ -51,6 +51,10 @@ pub enum Command {
     Enroll(Box<EnrollArgs>),
     /// Decode a CMC request or response and print what it holds.
     Show(ShowArgs),
+    /// CMC client: a load generator for a server on this host (loopback
+    /// only): N pre-built enrollments over C connections, latency and
+    /// throughput, and the server's signature cost per enrollment.
+    Bench(Box<BenchArgs>),
 }
 
 /// What the Full PKI Request is built from (`request` and `enroll`).
@@ -142,6 +146,50 @@ pub struct EnrollArgs {
     /// Seconds to wait for connecting, sending and each read.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
+}
+
+/// `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The CMC server's URL on this host, e.g. http://127.0.0.1:8080/cmc/root.
+    #[arg(long)]
+    pub url: String,
+    /// The CA certificate(s) the responses must verify against (PEM or DER);
+    /// the first one's key type is the CA's for the crypto figures.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: PathBuf,
+    /// The certificate that signs the requests (an RA's, PEM or DER).
+    #[arg(long, value_name = "PEM")]
+    pub signer_cert: PathBuf,
+    /// The signer's key file.
+    #[arg(long, value_name = "KEY")]
+    pub signer_key: PathBuf,
+    /// Where the signer key's passphrase is (or --unencrypted-key).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// How many enrollments to send.
+    #[arg(
+        short = 'n',
+        long = "requests",
+        value_name = "N",
+        default_value_t = 2000
+    )]
+    pub requests: usize,
+    /// How many concurrent connections (threads) send them.
+    #[arg(short = 'c', long, value_name = "C", default_value_t = 8)]
+    pub concurrency: usize,
+    /// The requested keys' type (default p256).
+    #[arg(long, value_name = "TYPE")]
+    pub key_type: Option<KeySpec>,
+    /// How many times each signature operation is timed.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub crypto_iterations: usize,
+    /// Seconds to wait for connecting, sending and each read.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `show`.

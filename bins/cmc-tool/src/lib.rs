@@ -64,5 +64,6 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Request(args) => commands::enroll::request(args, io),
         Command::Enroll(args) => commands::enroll::enroll(args, io),
         Command::Show(args) => commands::show::run(args, io),
+        Command::Bench(args) => commands::bench::run(args, io),
     }
 }

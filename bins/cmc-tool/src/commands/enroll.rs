@@ -223,7 +223,7 @@ pub(crate) fn body_list(list: &[BodyPartReference]) -> String {
         .join(", ")
 }
 
-fn read_cert_file(path: &Path, what: &str) -> Result<Vec<Certificate>> {
+pub(crate) fn read_cert_file(path: &Path, what: &str) -> Result<Vec<Certificate>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     read_certificates(&bytes)
         .with_context(|| format!("{what} {}", path.display()))?
@@ -232,7 +232,7 @@ fn read_cert_file(path: &Path, what: &str) -> Result<Vec<Certificate>> {
         .collect()
 }
 
-fn signer_key(path: &Path, p: &PassphraseArgs) -> Result<FileKey> {
+pub(crate) fn signer_key(path: &Path, p: &PassphraseArgs) -> Result<FileKey> {
     let key = match (&p.passphrase_env, &p.passphrase_file, p.unencrypted_key) {
         (Some(var), None, false) => FileKey::load(path, &SecretSource::Env(var.clone())),
         (None, Some(file), false) => FileKey::load(path, &SecretSource::File(file.clone())),

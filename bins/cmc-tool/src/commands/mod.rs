@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub(crate) mod bench;
 pub(crate) mod ca;
 pub(crate) mod cert;
 pub(crate) mod client;

@@ -1,0 +1,524 @@
+//! `bench`: a load generator for a CMC server on this host. It builds N
+//! distinct signed Full PKI Requests first (not timed), sends them over C
+//! concurrent client threads (one connection per request, the `enroll`
+//! HTTP client), and verifies every response after the clock has stopped.
+//! In the same run it measures, single-threaded, the signature operations
+//! the server pays per enrollment, to put the throughput next to what the
+//! cryptography alone would allow.
+
+use std::net::ToSocketAddrs;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use cmc_asn1::{CmcStatus, RecipientNonce, SenderNonce};
+use cmc_codec::alg::{SignatureAlg, ec_curve, verify_signature};
+use cmc_codec::{CmsSigner, RequestBuilder, ResponseVerifyOptions, build_csr, decode_response};
+use cmc_keys::{FileKey, KeySpec, SigningKey};
+use der::asn1::{OctetString, UintRef};
+use der::{Decode, Encode, Reader, SliceReader};
+use serde::Serialize;
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::Certificate;
+
+use crate::Io;
+use crate::cli::BenchArgs;
+use crate::commands::enroll::{CMC_REQUEST_CONTENT_TYPE, read_cert_file, signer_key};
+use crate::http;
+
+/// The body part identifiers, as `enroll` uses them.
+const NONCE_ID: u32 = 1;
+const REQUEST_ID: u32 = 3;
+
+/// The OID of rsaEncryption.
+const RSA_ENCRYPTION: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// One pre-built request.
+struct Prepared {
+    der: Vec<u8>,
+    nonce: [u8; 16],
+}
+
+/// What one request got: its latency and the HTTP answer (or why none).
+struct Outcome {
+    latency: Duration,
+    reply: Result<http::Response>,
+}
+
+/// The figures of a run, as printed.
+#[derive(Debug, Serialize)]
+struct Report {
+    requests: usize,
+    concurrency: usize,
+    successes: usize,
+    failures: usize,
+    wall_time_s: f64,
+    enrollments_per_s: f64,
+    latency_ms: Latency,
+    crypto: Crypto,
+}
+
+/// Latency percentiles over every request (successful or not), in ms.
+#[derive(Debug, Serialize)]
+struct Latency {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// The single-threaded signature costs, in µs per operation.
+#[derive(Debug, Serialize)]
+struct Crypto {
+    iterations: usize,
+    client_key: String,
+    signer_key: String,
+    ca_key: String,
+    verify_cms_request_us: f64,
+    verify_pkcs10_us: f64,
+    sign_tbs_certificate_us: f64,
+    sign_cms_response_us: f64,
+    cost_per_request_us: f64,
+    bound_per_core_per_s: f64,
+    cores: usize,
+    cores_used: usize,
+    measured_over_bound: f64,
+}
+
+/// `bench`.
+pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
+    if args.requests == 0 {
+        bail!("-n must be at least 1");
+    }
+    if args.concurrency == 0 {
+        bail!("-c must be at least 1");
+    }
+    let url = http::parse_url(&args.url)?;
+    check_loopback(&url)?;
+    let trusted = read_cert_file(&args.ca_cert, "--ca-cert")?;
+    let ca_spec = {
+        let ca = trusted
+            .first()
+            .ok_or_else(|| anyhow!("--ca-cert: no certificate"))?;
+        key_spec(ca.tbs_certificate().subject_public_key_info())
+            .context("--ca-cert: the CA's key type")?
+    };
+    let signer_certs = read_cert_file(&args.signer_cert, "--signer-cert")?;
+    let (cert, chain) = signer_certs
+        .split_first()
+        .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
+    let key = signer_key(&args.signer_key, &args.passphrase)?;
+    let signer = CmsSigner::new(&key, cert, chain).map_err(|e| {
+        anyhow!(
+            "--signer-key {} does not belong to --signer-cert {}: {e}",
+            args.signer_key.display(),
+            args.signer_cert.display()
+        )
+    })?;
+    let client_spec = args.key_type.unwrap_or(KeySpec::P256);
+
+    writeln!(
+        io.err,
+        "building {} requests ({client_spec} keys)...",
+        args.requests
+    )
+    .context("writing output")?;
+    let prepared = (0..args.requests)
+        .map(|i| prepare(&signer, client_spec, i))
+        .collect::<Result<Vec<_>>>()?;
+
+    writeln!(
+        io.err,
+        "sending them over {} connections...",
+        args.concurrency
+    )
+    .context("writing output")?;
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let (outcomes, wall) = send_all(&url, &prepared, args.concurrency, timeout);
+
+    // Verification happens here, after the clock stopped: it is in neither
+    // the latencies nor the wall time.
+    let now = SystemTime::now();
+    let opts = ResponseVerifyOptions::new(now, &trusted);
+    let mut successes = 0;
+    let mut first_failure = None;
+    for (i, (p, o)) in prepared.iter().zip(&outcomes).enumerate() {
+        match check(p, &o.reply, &opts) {
+            Ok(()) => successes += 1,
+            Err(e) => {
+                if first_failure.is_none() {
+                    first_failure = Some(format!("request {i}: {e:#}"));
+                }
+            }
+        }
+    }
+    let mut latencies: Vec<Duration> = outcomes.iter().map(|o| o.latency).collect();
+    latencies.sort_unstable();
+
+    writeln!(
+        io.err,
+        "measuring the signature operations ({} each)...",
+        args.crypto_iterations
+    )
+    .context("writing output")?;
+    let wall_s = wall.as_secs_f64();
+    let per_s = if wall_s > 0.0 {
+        successes as f64 / wall_s
+    } else {
+        0.0
+    };
+    let crypto = measure_crypto(
+        &key,
+        cert,
+        client_spec,
+        ca_spec,
+        &prepared[0].der,
+        args.crypto_iterations.max(1),
+        args.concurrency,
+        per_s,
+    )?;
+    let report = Report {
+        requests: args.requests,
+        concurrency: args.concurrency,
+        successes,
+        failures: args.requests - successes,
+        wall_time_s: wall_s,
+        enrollments_per_s: per_s,
+        latency_ms: Latency {
+            p50: ms(percentile(&latencies, 50)),
+            p90: ms(percentile(&latencies, 90)),
+            p99: ms(percentile(&latencies, 99)),
+            max: ms(latencies.last().copied().unwrap_or_default()),
+        },
+        crypto,
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *io.out, &report).context("writing output")?;
+        writeln!(io.out).context("writing output")?;
+    } else {
+        print_text(&report, io)?;
+    }
+    if let Some(f) = first_failure {
+        writeln!(io.err, "first failure: {f}").context("writing output")?;
+        bail!("{} of {} requests failed", report.failures, report.requests);
+    }
+    Ok(())
+}
+
+/// Refuses anything but this host: a load generator is not pointed at
+/// someone else's server by a typo.
+fn check_loopback(url: &http::Url) -> Result<()> {
+    let host = url.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<_> = (host, url.port)
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {}", url.host))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
+        bail!(
+            "{}: bench only sends to a loopback address (127.0.0.1, [::1], localhost)",
+            url.host
+        );
+    }
+    Ok(())
+}
+
+/// The key type of a public key (EC by its curve, RSA by its modulus size).
+fn key_spec(spki: &SubjectPublicKeyInfoOwned) -> Result<KeySpec> {
+    if spki.algorithm.oid == RSA_ENCRYPTION {
+        let bytes = spki.subject_public_key.raw_bytes();
+        let mut reader = SliceReader::new(bytes).map_err(|e| anyhow!("RSA key: {e}"))?;
+        let modulus = reader
+            .sequence(|r| -> der::Result<Vec<u8>> {
+                let n = UintRef::decode(r)?;
+                let _e = UintRef::decode(r)?;
+                Ok(n.as_bytes().to_vec())
+            })
+            .map_err(|e| anyhow!("RSA key: {e}"))?;
+        let bits = modulus.len() * 8 - modulus.first().map_or(8, |b| b.leading_zeros() as usize);
+        return KeySpec::from_rsa_bits(bits)
+            .ok_or_else(|| anyhow!("an RSA key of {bits} bits is not a supported key type"));
+    }
+    let curve = ec_curve(spki).map_err(|e| anyhow!("{e}"))?;
+    KeySpec::from_curve_oid(&curve).ok_or_else(|| anyhow!("unsupported curve {curve}"))
+}
+
+/// Request `i`: a fresh key, a PKCS #10 for CN=bench-i, a fresh senderNonce.
+fn prepare(signer: &CmsSigner<'_>, spec: KeySpec, i: usize) -> Result<Prepared> {
+    let key = FileKey::generate(spec)?;
+    let subject = cmc_ca::x509::parse_name(&format!("CN=bench-{i}"))?;
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
+    let mut builder = RequestBuilder::new();
+    builder.control(
+        NONCE_ID,
+        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
+    )?;
+    builder.pkcs10(REQUEST_ID, build_csr(&key, subject, Vec::new())?)?;
+    let der = builder.sign(signer, SystemTime::now())?;
+    Ok(Prepared { der, nonce })
+}
+
+/// Sends every request over `concurrency` threads; each takes the next
+/// unsent request until none is left. Returns the outcomes in request
+/// order and the wall time from the first send to the last answer.
+fn send_all(
+    url: &http::Url,
+    prepared: &[Prepared],
+    concurrency: usize,
+    timeout: Duration,
+) -> (Vec<Outcome>, Duration) {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Outcome>>> =
+        Mutex::new((0..prepared.len()).map(|_| None).collect());
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..concurrency.min(prepared.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = prepared.get(i) else { break };
+                    let t = Instant::now();
+                    let reply = http::post(url, CMC_REQUEST_CONTENT_TYPE, &p.der, timeout);
+                    let latency = t.elapsed();
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(Outcome { latency, reply });
+                    }
+                }
+            });
+        }
+    });
+    let wall = start.elapsed();
+    let outcomes = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| Outcome {
+                latency: Duration::ZERO,
+                reply: Err(anyhow!("not sent")),
+            })
+        })
+        .collect();
+    (outcomes, wall)
+}
+
+/// A success: HTTP 200, a response that verifies against the CA
+/// certificates, our nonce echoed, every status success, a certificate.
+fn check(
+    p: &Prepared,
+    reply: &Result<http::Response>,
+    opts: &ResponseVerifyOptions<'_>,
+) -> Result<()> {
+    let reply = reply.as_ref().map_err(|e| anyhow!("{e:#}"))?;
+    if reply.status != 200 {
+        bail!("HTTP {} {}", reply.status, reply.reason);
+    }
+    let response = decode_response(&reply.body, opts)
+        .map_err(|e| anyhow!("the response does not verify: {e}"))?;
+    let echoed = response
+        .pki_response
+        .controls_of::<RecipientNonce>()
+        .map_err(|e| anyhow!("recipientNonce does not decode: {e}"))?;
+    match echoed.as_slice() {
+        [(_, n)] if n.0.as_bytes() == p.nonce => {}
+        _ => bail!("the response does not echo our senderNonce once"),
+    }
+    let statuses = response
+        .statuses()
+        .map_err(|e| anyhow!("the response's status does not decode: {e}"))?;
+    if statuses.is_empty() {
+        bail!("the response carries no status");
+    }
+    if let Some(s) = statuses.iter().find(|s| s.status != CmcStatus::Success) {
+        bail!(
+            "the CA answered {}",
+            crate::commands::enroll::status_line(s)
+        );
+    }
+    let Some(ca) = response.signer.certificate() else {
+        bail!("the response signer has no certificate");
+    };
+    if response.issued_by(ca).is_empty() {
+        bail!("the response carries no certificate issued by its signer");
+    }
+    Ok(())
+}
+
+/// Mean µs of `f` over `n` calls.
+fn time_us(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    f()?; // warm-up
+    let t = Instant::now();
+    for _ in 0..n {
+        f()?;
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e6 / n as f64)
+}
+
+/// The four signature operations of one enrollment, single-threaded:
+/// verifying the request's CMS signature (the signer's key) and the
+/// PKCS #10 self-signature (a client key), and signing the certificate's
+/// TBS and the CMS response (a throw-away key of the CA's type).
+#[allow(clippy::too_many_arguments)]
+fn measure_crypto(
+    signer: &FileKey,
+    signer_cert: &Certificate,
+    client_spec: KeySpec,
+    ca_spec: KeySpec,
+    request_der: &[u8],
+    n: usize,
+    concurrency: usize,
+    measured_per_s: f64,
+) -> Result<Crypto> {
+    let alg_of = |k: &dyn SigningKey| {
+        SignatureAlg::from_algorithm_identifier(k.signature_algorithm(), None)
+            .map_err(|e| anyhow!("{e}"))
+    };
+    // The CMS signature: over a message the size of the request.
+    let signer_spki = signer_cert.tbs_certificate().subject_public_key_info();
+    let signer_alg = alg_of(signer)?;
+    let cms_sig = signer.sign(request_der)?;
+    let verify_cms = time_us(n, || {
+        verify_signature(signer_spki, &signer_alg, request_der, &cms_sig, "CMS")
+            .map_err(|e| anyhow!("{e}"))
+    })?;
+    // The PKCS #10 self-signature over its CertificationRequestInfo.
+    let client = FileKey::generate(client_spec)?;
+    let csr = build_csr(
+        &client,
+        cmc_ca::x509::parse_name("CN=bench-crypto")?,
+        Vec::new(),
+    )?;
+    let info = csr.info.to_der().map_err(|e| anyhow!("{e}"))?;
+    let csr_alg = SignatureAlg::from_algorithm_identifier(&csr.algorithm, None)
+        .map_err(|e| anyhow!("{e}"))?;
+    let csr_sig = csr.signature.raw_bytes();
+    let verify_csr = time_us(n, || {
+        verify_signature(&csr.info.public_key, &csr_alg, &info, csr_sig, "PKCS #10")
+            .map_err(|e| anyhow!("{e}"))
+    })?;
+    // Signing with a key of the CA's type: a TBS the size of the signer's
+    // certificate, and the request-sized message for the response.
+    let ca_key = FileKey::generate(ca_spec)?;
+    let tbs = signer_cert
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| anyhow!("{e}"))?;
+    let sign_tbs = time_us(n, || ca_key.sign(&tbs).map(drop).map_err(Into::into))?;
+    let sign_cms = time_us(n, || ca_key.sign(request_der).map(drop).map_err(Into::into))?;
+    let cost = verify_cms + verify_csr + sign_tbs + sign_cms;
+    let bound = 1e6 / cost;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let cores_used = concurrency.min(cores);
+    Ok(Crypto {
+        iterations: n,
+        client_key: client_spec.to_string(),
+        signer_key: signer.spec().to_string(),
+        ca_key: ca_spec.to_string(),
+        verify_cms_request_us: verify_cms,
+        verify_pkcs10_us: verify_csr,
+        sign_tbs_certificate_us: sign_tbs,
+        sign_cms_response_us: sign_cms,
+        cost_per_request_us: cost,
+        bound_per_core_per_s: bound,
+        cores,
+        cores_used,
+        measured_over_bound: measured_per_s / (bound * cores_used as f64),
+    })
+}
+
+/// The nearest-rank percentile of sorted durations.
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len()).div_ceil(100);
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
+    let c = &r.crypto;
+    let text = format!(
+        "requests:          {}\n\
+         concurrency:       {}\n\
+         successes:         {}\n\
+         failures:          {}\n\
+         wall time:         {:.3} s\n\
+         enrollments/s:     {:.1}\n\
+         latency p50:       {:.2} ms\n\
+         latency p90:       {:.2} ms\n\
+         latency p99:       {:.2} ms\n\
+         latency max:       {:.2} ms\n\
+         (latency: send to last response byte, one connection per request; \
+         responses verified after timing)\n\
+         server crypto, single-threaded, mean of {} each:\n  \
+         verify CMS request signature ({}):   {:.1} µs\n  \
+         verify PKCS#10 self-signature ({}):  {:.1} µs\n  \
+         sign certificate TBS ({}):           {:.1} µs\n  \
+         sign CMS response ({}):              {:.1} µs\n\
+         crypto cost per request (2 verify + 2 sign): {:.1} µs\n\
+         crypto bound, one core:      {:.1} enrollments/s\n\
+         cores: {}, min(c, cores): {}\n\
+         measured / (crypto bound × min(c, cores)): {:.3}\n",
+        r.requests,
+        r.concurrency,
+        r.successes,
+        r.failures,
+        r.wall_time_s,
+        r.enrollments_per_s,
+        r.latency_ms.p50,
+        r.latency_ms.p90,
+        r.latency_ms.p99,
+        r.latency_ms.max,
+        c.iterations,
+        c.signer_key,
+        c.verify_cms_request_us,
+        c.client_key,
+        c.verify_pkcs10_us,
+        c.ca_key,
+        c.sign_tbs_certificate_us,
+        c.ca_key,
+        c.sign_cms_response_us,
+        c.cost_per_request_us,
+        c.bound_per_core_per_s,
+        c.cores,
+        c.cores_used,
+        c.measured_over_bound,
+    );
+    io.out.write_all(text.as_bytes()).context("writing output")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let d: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&d, 50), Duration::from_millis(50));
+        assert_eq!(percentile(&d, 99), Duration::from_millis(99));
+        assert_eq!(percentile(&d, 100), Duration::from_millis(100));
+        assert_eq!(percentile(&d[..1], 50), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 50), Duration::ZERO);
+    }
+
+    #[test]
+    fn key_types_are_read_from_public_keys() {
+        for spec in [KeySpec::P256, KeySpec::P384, KeySpec::Rsa2048] {
+            let key = FileKey::generate(spec).unwrap();
+            assert_eq!(key_spec(key.public_key()).unwrap(), spec);
+        }
+    }
+
+    #[test]
+    fn only_loopback_is_accepted() {
+        assert!(check_loopback(&http::parse_url("http://127.0.0.1:1/cmc/x").unwrap()).is_ok());
+        assert!(check_loopback(&http::parse_url("http://[::1]:1/cmc/x").unwrap()).is_ok());
+        assert!(check_loopback(&http::parse_url("http://192.0.2.1:1/cmc/x").unwrap()).is_err());
+    }
+}

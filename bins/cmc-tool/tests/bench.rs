@@ -1,0 +1,186 @@
+//! `bench` against an in-process CMC responder: the engine's `handle_full`
+//! behind a minimal HTTP/1.1 listener in this test. Only the counts and the
+//! labels are checked, never a timing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use cmc_ca::{Engine, EngineConfig, SystemClock, Transport};
+use common::Env;
+
+/// Starts a responder for the CAs in `env`'s store; returns `http://127.0.0.1:PORT`.
+fn start_server(env: &Env) -> String {
+    let config = cmc_ca::config::Config::load(&env.config).unwrap();
+    let store = cmc_store::open(&config.store_url()).unwrap();
+    let engine = Arc::new(
+        Engine::load(
+            store,
+            Arc::new(SystemClock),
+            EngineConfig::from_config(&config).unwrap(),
+        )
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let engine = Arc::clone(&engine);
+            std::thread::spawn(move || serve(stream, &engine));
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads one request from `stream` and writes the engine's answer.
+fn serve(mut stream: TcpStream, engine: &Engine) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "client closed before the head");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap().to_owned();
+    let mut length = 0;
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = buf.split_off(head_end + 4);
+    while body.len() < length {
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "client closed before the body");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let path = request_line.split(' ').nth(1).unwrap();
+    let ca = path.strip_prefix("/cmc/").unwrap_or("");
+    let (status, ctype, bytes) = match engine.handle_full(ca, &body, &Transport::default()) {
+        Ok(reply) => (200, reply.content_type.to_owned(), reply.der),
+        Err(e) => (
+            e.http_status(),
+            "text/plain".to_owned(),
+            e.reason().into_bytes(),
+        ),
+    };
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&bytes).unwrap();
+}
+
+fn bench_args(env: &Env, url: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "bench",
+        "--url",
+        &format!("{url}/cmc/root"),
+        "--ca-cert",
+        &env.p("root.pem"),
+        "--signer-cert",
+        &env.p("out/ra.pem"),
+        "--signer-key",
+        &env.p("out/ra.key"),
+        "--passphrase-file",
+        &env.p("passphrase"),
+        "-n",
+        "6",
+        "-c",
+        "2",
+        "--crypto-iterations",
+        "3",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+#[test]
+fn bench_enrolls_and_reports_its_figures() {
+    let env = Env::new();
+    env.root("root");
+    env.issue_client("ra", "ra", "root");
+    env.export("root");
+    let url = start_server(&env);
+
+    let args = bench_args(&env, &url, &[]);
+    let r = env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    for line in [
+        "requests:          6\n",
+        "concurrency:       2\n",
+        "successes:         6\n",
+        "failures:          0\n",
+    ] {
+        assert!(r.stdout.contains(line), "{line:?} in\n{}", r.stdout);
+    }
+    for label in [
+        "wall time:",
+        "enrollments/s:",
+        "latency p50:",
+        "latency p90:",
+        "latency p99:",
+        "latency max:",
+        "verify CMS request signature (p256):",
+        "verify PKCS#10 self-signature (p256):",
+        "sign certificate TBS (p384):",
+        "sign CMS response (p384):",
+        "crypto cost per request (2 verify + 2 sign):",
+        "crypto bound, one core:",
+        "measured / (crypto bound × min(c, cores)):",
+    ] {
+        assert!(r.stdout.contains(label), "{label:?} in\n{}", r.stdout);
+    }
+    let listed = env.ok(&["cert", "list", "--ca", "root", "--json"]).json();
+    let issued = listed.as_array().unwrap().len();
+    // The RA credential and the six bench certificates.
+    assert_eq!(issued, 7, "{listed}");
+
+    let args = bench_args(&env, &url, &["--json", "--key-type", "p384"]);
+    let r = env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let v = r.json();
+    assert_eq!(v["requests"], 6);
+    assert_eq!(v["successes"], 6);
+    assert_eq!(v["failures"], 0);
+    assert_eq!(v["crypto"]["client_key"], "p384");
+    assert_eq!(v["crypto"]["ca_key"], "p384");
+    for key in ["p50", "p90", "p99", "max"] {
+        assert!(v["latency_ms"][key].is_number(), "{v}");
+    }
+    assert!(v["crypto"]["cost_per_request_us"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_refuses_a_remote_server() {
+    let env = Env::new();
+    let r = env.fails(
+        1,
+        &[
+            "bench",
+            "--url",
+            "http://192.0.2.1:8080/cmc/root",
+            "--ca-cert",
+            "root.pem",
+            "--signer-cert",
+            "ra.pem",
+            "--signer-key",
+            "ra.key",
+            "--unencrypted-key",
+        ],
+    );
+    assert!(r.stderr.contains("loopback"), "{}", r.stderr);
+}
