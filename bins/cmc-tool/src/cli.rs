@@ -128,7 +128,7 @@ pub struct RequestArgs {
 /// `enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// The CMC server's URL, e.g. http://ca.example:8080/cmc/root.
+    /// The CMC server's URL, e.g. `http://ca.example:8080/cmc/root`.
     #[arg(long)]
     pub url: String,
     /// The certificate(s) the response signer must be or chain to (PEM or DER).
@@ -151,7 +151,7 @@ pub struct EnrollArgs {
 /// `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The CMC server's URL on this host, e.g. http://127.0.0.1:8080/cmc/root.
+    /// The CMC server's URL on this host, e.g. `http://127.0.0.1:8080/cmc/root`.
     #[arg(long)]
     pub url: String,
     /// The CA certificate(s) the responses must verify against (PEM or DER);
