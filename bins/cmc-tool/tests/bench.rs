@@ -6,82 +6,8 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
-
-use cmc_ca::{Engine, EngineConfig, SystemClock, Transport};
 use common::Env;
-
-/// Starts a responder for the CAs in `env`'s store; returns `http://127.0.0.1:PORT`.
-fn start_server(env: &Env) -> String {
-    let config = cmc_ca::config::Config::load(&env.config).unwrap();
-    let store = cmc_store::open(&config.store_url()).unwrap();
-    let engine = Arc::new(
-        Engine::load(
-            store,
-            Arc::new(SystemClock),
-            EngineConfig::from_config(&config).unwrap(),
-        )
-        .unwrap(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let engine = Arc::clone(&engine);
-            std::thread::spawn(move || serve(stream, &engine));
-        }
-    });
-    format!("http://{addr}")
-}
-
-/// Reads one request from `stream` and writes the engine's answer.
-fn serve(mut stream: TcpStream, engine: &Engine) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let n = stream.read(&mut chunk).unwrap();
-        assert!(n > 0, "client closed before the head");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap().to_owned();
-    let mut length = 0;
-    for line in lines {
-        let (name, value) = line.split_once(':').unwrap();
-        if name.eq_ignore_ascii_case("content-length") {
-            length = value.trim().parse().unwrap();
-        }
-    }
-    let mut body = buf.split_off(head_end + 4);
-    while body.len() < length {
-        let n = stream.read(&mut chunk).unwrap();
-        assert!(n > 0, "client closed before the body");
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let path = request_line.split(' ').nth(1).unwrap();
-    let ca = path.strip_prefix("/cmc/").unwrap_or("");
-    let (status, ctype, bytes) = match engine.handle_full(ca, &body, &Transport::default()) {
-        Ok(reply) => (200, reply.content_type.to_owned(), reply.der),
-        Err(e) => (
-            e.http_status(),
-            "text/plain".to_owned(),
-            e.reason().into_bytes(),
-        ),
-    };
-    let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        bytes.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(&bytes).unwrap();
-}
+use common::responder::start_server;
 
 fn bench_args(env: &Env, url: &str, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [

@@ -16,6 +16,8 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
+pub mod responder;
+
 /// A temporary directory with `cmc.toml` (data_dir = "data") and a
 /// passphrase file.
 pub struct Env {
