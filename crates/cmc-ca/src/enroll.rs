@@ -16,7 +16,7 @@ use crate::ca::LoadedCa;
 use crate::config::{CaSettings, Config};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
-use crate::x509::unix_time;
+use crate::x509::{random_serial, unix_time};
 
 /// How many fresh random serials are tried when the store reports one as
 /// taken (with 126 random bits a second collision means a broken RNG).
@@ -259,9 +259,7 @@ impl Engine {
     fn reserve(&self, attempt: &Attempt<'_>) -> Result<Serial> {
         let mut last = None;
         for _ in 0..SERIAL_ATTEMPTS {
-            let mut bytes = [0u8; 16];
-            getrandom::fill(&mut bytes).map_err(|_| Error::Rng)?;
-            let serial = Serial::from_be_bytes(cmc_policy::Serial::from_random(bytes).as_bytes())?;
+            let serial = random_serial()?;
             let reservation = NewReservation {
                 issuer: attempt.ca.to_owned(),
                 serial: serial.clone(),

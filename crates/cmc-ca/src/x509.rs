@@ -7,7 +7,6 @@ use std::time::Duration;
 use cmc_store::{Serial, UnixTime};
 use der::asn1::{GeneralizedTime, OctetString, UtcTime};
 use der::{DateTime, Decode, Encode};
-use sha1::{Digest, Sha1};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
@@ -78,7 +77,7 @@ pub fn parse_name(subject: &str) -> Result<Name> {
 /// subjectPublicKey BIT STRING's bytes.
 #[must_use]
 pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
-    Sha1::digest(spki.subject_public_key.raw_bytes()).to_vec()
+    cmc_codec::key_identifier(spki)
 }
 
 /// The certificate's subjectKeyIdentifier, or, if it has none, the method
@@ -104,8 +103,7 @@ pub fn certificate_key_identifier(cert: &Certificate) -> Result<Vec<u8>> {
 pub fn random_serial() -> Result<Serial> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| Error::Rng)?;
-    bytes[0] = (bytes[0] & 0x3f) | 0x40;
-    Serial::from_be_bytes(&bytes).map_err(Error::Store)
+    Serial::from_be_bytes(cmc_policy::Serial::from_random(bytes).as_bytes()).map_err(Error::Store)
 }
 
 /// The x509-cert serial number for a store serial.
