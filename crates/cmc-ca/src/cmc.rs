@@ -746,9 +746,26 @@ impl Engine {
                 .map_err(encode_failed)?;
         }
         let (response, statuses) = out.finish();
-        let chain = chain(ca)?;
-        let signer = CmsSigner::new(ca.key().as_ref(), ca.certificate(), &chain).map_err(|e| {
-            tracing::error!(ca = ca.name(), error = %e, "cannot sign as the CA");
+        let mut chain = chain(ca)?;
+        // The configured CMC responder while its certificate is valid, else
+        // the CA itself (which the client trusts either way).
+        let responder = self.responder(ca.name()).filter(|r| {
+            let valid = r.is_valid_at(now);
+            if !valid {
+                tracing::warn!(ca = ca.name(), not_after = %r.not_after(),
+                    "the CMC responder certificate is not valid: signing with the CA key");
+            }
+            valid
+        });
+        let signer = match responder {
+            Some(r) => {
+                chain.insert(0, ca.certificate().clone());
+                CmsSigner::new(r.key().as_ref(), r.certificate(), &chain)
+            }
+            None => CmsSigner::new(ca.key().as_ref(), ca.certificate(), &chain),
+        }
+        .map_err(|e| {
+            tracing::error!(ca = ca.name(), error = %e, "cannot set up the CMC response signer");
             NotCmc::Internal
         })?;
         let der = sign_response(&response, &signer, now.to_system_time(), &outcome.issued)

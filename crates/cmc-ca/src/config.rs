@@ -43,6 +43,10 @@
 //! crl_url = "http://ca.example/crl/root.crl"
 //! ocsp_url = "http://ca.example/ocsp/root"
 //! ca_issuers_url = "http://ca.example/ca/root.der"
+//!
+//! [ca.root.responder]                      # optional: sign CMC responses with this
+//! certificate = "cmc-responder.pem"        # certificate (issued by this CA) instead
+//! key = { backend = "file", path = "cmc-responder.key", passphrase = { file = "responder-pass" }, scheme = "ecdsa-sha256" }
 //! ```
 
 use std::collections::BTreeMap;
@@ -53,6 +57,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crl::CrlConfig;
 use crate::error::{Error, Result};
+use crate::key_config::KeyConfig;
 
 /// The default data directory (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "cmc-data";
@@ -240,6 +245,22 @@ pub struct CaSettings {
     pub ocsp_url: Option<String>,
     /// caIssuers URL put into issued certificates' AIA.
     pub ca_issuers_url: Option<String>,
+    /// A CMC responder certificate and key that sign this CA's CMC
+    /// responses in place of the CA key.
+    pub responder: Option<ResponderSettings>,
+}
+
+/// `[ca.NAME.responder]`: a certificate issued by the CA, and its key, that
+/// sign CMC responses so that the CA key is only used for certificates and
+/// CRLs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponderSettings {
+    /// The responder certificate (PEM or DER), issued by this CA.
+    pub certificate: PathBuf,
+    /// Where its key is, as for a CA key (`backend = "file"` or
+    /// `"pkcs11"`).
+    pub key: KeyConfig,
 }
 
 impl Config {
@@ -286,6 +307,12 @@ impl Config {
             fix(&mut tls.key);
             if let Some(p) = &mut tls.client_ca {
                 fix(p);
+            }
+        }
+        for settings in self.ca.values_mut() {
+            if let Some(r) = &mut settings.responder {
+                fix(&mut r.certificate);
+                r.key.resolve_paths(base);
             }
         }
     }
@@ -351,6 +378,13 @@ impl Config {
                     "server.tls.require_client_cert",
                     "needs server.tls.client_ca",
                 );
+            }
+        }
+        for (name, settings) in &self.ca {
+            if let Some(r) = &settings.responder {
+                r.key
+                    .validate()
+                    .map_err(|e| Error::Config(format!("ca.{name}.responder.key: {e}")))?;
             }
         }
         let r = &self.requests;

@@ -9,6 +9,7 @@ use crate::ca::{LoadedCa, NewCa, create_ca_under};
 use crate::clock::Clock;
 use crate::crl::CrlConfig;
 use crate::error::{Error, Result};
+use crate::responder::Responder;
 
 /// Settings of the engine: CRL dating, the issuance profiles, the per-CA
 /// settings and the CMC request limits. The default has the built-in
@@ -45,6 +46,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     cas: RwLock<BTreeMap<String, Arc<LoadedCa>>>,
+    /// CMC responder certificates by CA name (`[ca.NAME.responder]`).
+    responders: BTreeMap<String, Arc<Responder>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -86,12 +89,38 @@ impl Engine {
             }
             cas.insert(name, Arc::new(ca));
         }
+        let mut responders = BTreeMap::new();
+        for (name, settings) in &config.cas {
+            let Some(responder) = &settings.responder else {
+                continue;
+            };
+            let ca = cas.get(name).ok_or_else(|| {
+                Error::Config(format!("ca.{name}.responder: there is no CA {name:?}"))
+            })?;
+            let responder = Responder::open(ca, responder).map_err(|e| Error::CaLoad {
+                ca: name.clone(),
+                source: Box::new(e),
+            })?;
+            if !responder.is_valid_at(clock.now()) {
+                tracing::warn!(ca = name, not_after = %responder.not_after(),
+                    "the CMC responder certificate is not valid now: responses are signed by the CA key");
+            }
+            tracing::info!(ca = name, responder = ?responder, "CMC responder loaded");
+            responders.insert(name.clone(), Arc::new(responder));
+        }
         Ok(Self {
             store,
             clock,
             config,
             cas: RwLock::new(cas),
+            responders,
         })
+    }
+
+    /// The CMC responder configured for CA `ca`, if any.
+    #[must_use]
+    pub fn responder(&self, ca: &str) -> Option<&Arc<Responder>> {
+        self.responders.get(ca)
     }
 
     /// The store.

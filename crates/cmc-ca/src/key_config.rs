@@ -218,6 +218,26 @@ impl KeyConfig {
         }
     }
 
+    /// Takes relative paths in it (key file, PKCS#11 module, passphrase or
+    /// PIN file) from `base`, as [`crate::Config::resolve_paths`] does.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !base.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        let (path, secret) = match self {
+            Self::File {
+                path, passphrase, ..
+            } => (path, passphrase.as_mut()),
+            Self::Pkcs11 { module, pin, .. } => (module, Some(pin)),
+        };
+        fix(path);
+        if let Some(SecretRef::File(p)) = secret {
+            fix(p);
+        }
+    }
+
     /// The JSON stored in `CaRecord::key_ref`.
     ///
     /// # Errors

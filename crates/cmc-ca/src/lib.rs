@@ -14,6 +14,7 @@ mod error;
 mod issue;
 mod key_config;
 mod respond;
+mod responder;
 mod revoke;
 pub mod x509;
 
@@ -29,4 +30,5 @@ pub use key_config::{KeyConfig, SecretRef};
 pub use respond::{
     CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, NotCmc, PartStatus, Transport,
 };
+pub use responder::Responder;
 pub use revoke::RevokeOutcome;

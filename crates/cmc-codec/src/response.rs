@@ -271,8 +271,9 @@ pub fn decode_response(input: &[u8], opts: &ResponseVerifyOptions<'_>) -> Result
 }
 
 /// Whether `cert`'s signature verifies under `issuer`'s public key and its issuer name is
-/// `issuer`'s subject.
-fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
+/// `issuer`'s subject. Validity, key usage and basic constraints are not looked at.
+#[must_use]
+pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
         return false;
     }
