@@ -67,3 +67,19 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Bench(args) => commands::bench::run(args, io),
     }
 }
+
+/// Parses `args` (the program name first, as in `std::env::args`) and runs
+/// the command: `cmc-tool` embedded in another program or a test.
+///
+/// # Errors
+/// A usage error (clap's message, including for `--help`), or whatever the
+/// command failed with, as [`run`].
+pub fn run_args<I, T>(args: I, io: &mut Io<'_>) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser as _;
+    let cli = Cli::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?;
+    run(&cli, io)
+}

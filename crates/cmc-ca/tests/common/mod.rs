@@ -151,43 +151,5 @@ pub fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// Whether pkilint can be imported. Without it the test prints a skip line,
-/// unless `CI` is set, where it fails.
-pub fn pkilint_available(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pkilint"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: pkilint is missing and CI is set (python3 -m pip install pkilint)"
-        );
-        println!("{test}: skipped the pkilint check: python3 -m pip install pkilint");
-    }
-    ok
-}
-
-/// Runs a pkilint linter module (`lint_pkix_cert`, `lint_crl`) with `args`
-/// and the file, reporting findings of severity WARNING and above; panics if
-/// there are any, or if pkilint fails to run.
-pub fn pkilint_clean(module: &str, args: &[&str], file: &Path) {
-    let mut cmd = Command::new("python3");
-    cmd.args(["-m", &format!("pkilint.bin.{module}"), "lint"])
-        .args(args)
-        .args(["-s", "WARNING", "-f", "TEXT", "--document-format", "DETECT"])
-        .arg(file);
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stdout.trim().is_empty(),
-        "pkilint {module} found problems in {}:\n{stdout}\n{stderr}",
-        file.display()
-    );
-    assert!(
-        out.status.success(),
-        "pkilint {module} failed on {}:\n{stdout}\n{stderr}",
-        file.display()
-    );
-}
+#[allow(unused_imports)]
+pub use cmc_testkit::{pkilint_available, pkilint_clean};

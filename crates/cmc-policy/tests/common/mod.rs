@@ -128,22 +128,7 @@ pub(crate) fn openssl_verify_at(dir: &Path, ca: &Certificate, leaf: &Certificate
     );
 }
 
-/// Whether pkilint can be used; when it cannot, fail under CI and print a
-/// skip line otherwise.
-pub(crate) fn pkilint_available(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pkilint"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: pkilint is not importable and CI is set (python3 -m pip install pkilint)"
-        );
-        eprintln!("{test}: skipped pkilint: python3 cannot import pkilint");
-    }
-    ok
-}
+pub(crate) use cmc_testkit::pkilint_available;
 
 /// pkilint's RFC 5280 certificate lint (`lint_pkix_cert lint`), asserting
 /// that it reports no finding of severity WARNING or above.
@@ -153,33 +138,5 @@ pub(crate) fn pkilint(dir: &Path, cert: &Certificate, test: &str) {
     }
     let path = dir.join("pkilint.pem");
     std::fs::write(&path, pem(cert)).unwrap();
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pkilint.bin.lint_pkix_cert",
-            "lint",
-            "-s",
-            "WARNING",
-            "-f",
-            "JSON",
-        ])
-        .arg(&path)
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("pkilint output is not JSON ({e}):\n{stdout}\n{stderr}"));
-    let results = report["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results array in pkilint output:\n{stdout}"));
-    let findings: Vec<&serde_json::Value> = results
-        .iter()
-        .flat_map(|r| r["finding_descriptions"].as_array().into_iter().flatten())
-        .collect();
-    assert!(
-        findings.is_empty(),
-        "pkilint findings at WARNING or above:\n{stdout}\n{}",
-        pem(cert)
-    );
+    cmc_testkit::pkilint_clean("lint_pkix_cert", &[], &path);
 }
