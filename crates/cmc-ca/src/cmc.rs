@@ -43,17 +43,20 @@
 use std::collections::BTreeSet;
 
 use cmc_asn1::{
-    BodyPartId, CmcFailInfo, CmcStatus, DataReturn, LraPopWitness, PkiData, RecipientNonce,
-    RegInfo, ResponseInfo, RevokeRequest, SenderNonce, TaggedRequest, TransactionId, oid,
+    BodyPartId, CmcFailInfo, CmcStatus, DataReturn, GetCert, GetCrl, LraPopWitness, PkiData,
+    RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce, TaggedRequest,
+    TransactionId, oid,
 };
 use cmc_codec::{
     CmsSigner, FullRequest, Limits, Pop, SignedRequest, VerifyOptions, certs_only_response,
-    decode_full_request, decode_simple_request, sign_response,
+    decode_full_request, decode_simple_request, sign_response_with_crls,
 };
 use cmc_store::{ClientRecord, ClientRole, RevocationReason, UnixTime, fingerprint};
 use der::asn1::OctetString;
 use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::authz::{Action, Decision, DenyReason};
 use crate::ca::LoadedCa;
@@ -65,7 +68,7 @@ use crate::respond::{
 use crate::x509::store_serial;
 
 /// The controls this engine processes; any other fails the request.
-const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 7] = [
+const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 9] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -73,6 +76,8 @@ const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 7] = [
     oid::ID_CMC_REG_INFO,
     oid::ID_CMC_LRA_POP_WITNESS,
     oid::ID_CMC_REVOKE_REQUEST,
+    oid::ID_CMC_GET_CERT,
+    oid::ID_CMC_GET_CRL,
 ];
 
 /// Length of the senderNonce the CA draws for each response.
@@ -156,6 +161,10 @@ struct Outcome {
     succeeded: Vec<BodyPartId>,
     failed: Vec<(Failure, BodyPartId)>,
     issued: Vec<Certificate>,
+    /// Certificates asked for with getCert (sent, not counted as issued).
+    fetched: Vec<Certificate>,
+    /// CRLs asked for with getCRL.
+    crls: Vec<CertificateList>,
 }
 
 /// The authenticated signer of a request.
@@ -409,6 +418,12 @@ impl Engine {
         let revocations = pki_data
             .controls_of::<RevokeRequest>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed revokeRequest"))?;
+        let get_certs = pki_data
+            .controls_of::<GetCert>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCert"))?;
+        let get_crls = pki_data
+            .controls_of::<GetCrl>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCRL"))?;
 
         let mut outcome = Outcome::default();
         for ((tagged, (_, pop)), id) in pki_data.req_sequence.iter().zip(signed.pops()).zip(ids) {
@@ -423,6 +438,24 @@ impl Engine {
         for (id, revoke) in revocations {
             match self.revoke_requested(ca, &signer, &revoke) {
                 Ok(()) => outcome.succeeded.push(id),
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        for (id, get) in get_certs {
+            match self.get_cert(ca, &get) {
+                Ok(cert) => {
+                    outcome.succeeded.push(id);
+                    outcome.fetched.push(cert);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        for (id, get) in get_crls {
+            match self.get_crl(ca, &get, now) {
+                Ok(crl) => {
+                    outcome.succeeded.push(id);
+                    outcome.crls.push(crl);
+                }
                 Err(failure) => outcome.failed.push((failure, id)),
             }
         }
@@ -698,6 +731,74 @@ impl Engine {
         Ok(())
     }
 
+    /// One getCert control (RFC 5272 §6.9): a certificate this CA issued,
+    /// revoked or not, for any client the CA accepts (certificates are
+    /// public).
+    fn get_cert(&self, ca: &LoadedCa, get: &GetCert) -> Result<Certificate, Failure> {
+        let bad_cert_id =
+            || Failure::failed(CmcFailInfo::BadCertId, "no such certificate of this CA");
+        match &get.issuer_name {
+            GeneralName::DirectoryName(name) if name == ca.subject() => {}
+            _ => return Err(bad_cert_id()),
+        }
+        let serial = store_serial(&get.serial_number).map_err(|_| bad_cert_id())?;
+        let record = self
+            .store()
+            .get_cert(ca.name(), &serial)
+            .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
+            .ok_or_else(bad_cert_id)?;
+        let issued = record.certificate().ok_or_else(bad_cert_id)?;
+        Certificate::from_der(&issued.cert_der).map_err(|e| {
+            Failure::from_engine(&crate::Error::bad("stored certificate", e), ca.name(), 0)
+        })
+    }
+
+    /// One getCRL control (RFC 5272 §6.10): this CA's current CRL (made
+    /// afresh when the last one is stale). Only the current CRL is kept, so
+    /// a `time` it does not cover is noSupport; a `cRLName` must be the
+    /// CA's CRL URL; every reason is covered.
+    fn get_crl(
+        &self,
+        ca: &LoadedCa,
+        get: &GetCrl,
+        now: UnixTime,
+    ) -> Result<CertificateList, Failure> {
+        if &get.issuer_name != ca.subject() {
+            return Err(Failure::failed(
+                CmcFailInfo::BadRequest,
+                "this CA issues no CRL for that issuer",
+            ));
+        }
+        if let Some(name) = &get.crl_name {
+            let ours = self.config().ca_settings(ca.name()).crl_url;
+            let matches = match name {
+                GeneralName::UniformResourceIdentifier(uri) => {
+                    ours.as_deref() == Some(uri.as_str())
+                }
+                _ => false,
+            };
+            if !matches {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "no CRL of that cRLName here",
+                ));
+            }
+        }
+        let record = self
+            .current_crl(ca.name())
+            .map_err(|e| Failure::from_engine(&e, ca.name(), 0))?;
+        if let Some(t) = get.time {
+            let t = UnixTime::from_system_time(t.to_system_time());
+            if t < record.this_update || t > record.next_update || t > now {
+                return Err(Failure::no_support(
+                    "only the current CRL is kept; it does not cover that time",
+                ));
+            }
+        }
+        CertificateList::from_der(&record.der)
+            .map_err(|e| Failure::from_engine(&crate::Error::bad("stored CRL", e), ca.name(), 0))
+    }
+
     /// Builds, signs and summarises the response.
     fn reply(
         &self,
@@ -768,11 +869,23 @@ impl Engine {
             tracing::error!(ca = ca.name(), error = %e, "cannot set up the CMC response signer");
             NotCmc::Internal
         })?;
-        let der = sign_response(&response, &signer, now.to_system_time(), &outcome.issued)
-            .map_err(|e| {
-                tracing::error!(ca = ca.name(), error = %e, "cannot sign a CMC response");
-                NotCmc::Internal
-            })?;
+        let certificates: Vec<Certificate> = outcome
+            .issued
+            .iter()
+            .chain(&outcome.fetched)
+            .cloned()
+            .collect();
+        let der = sign_response_with_crls(
+            &response,
+            &signer,
+            now.to_system_time(),
+            &certificates,
+            &outcome.crls,
+        )
+        .map_err(|e| {
+            tracing::error!(ca = ca.name(), error = %e, "cannot sign a CMC response");
+            NotCmc::Internal
+        })?;
         Ok(CmcReply {
             der,
             content_type: CMC_RESPONSE_CONTENT_TYPE,

@@ -862,3 +862,118 @@ fn too_many_requests_in_one_pki_data_are_bad_request() {
     assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![0]));
     assert!(issued(&env).is_empty());
 }
+
+#[test]
+fn get_cert_and_get_crl_return_what_this_ca_has() {
+    use cmc_asn1::{GetCert, GetCrl};
+    use x509_cert::ext::pkix::name::GeneralName;
+
+    let (env, ca) = now_env();
+    let (ra_key, ra_cert) = own_ra(&env, ClientRole::Ra);
+    let mut b = RequestBuilder::new();
+    b.pkcs10(10, csr("CN=fetched.example.test")).unwrap();
+    let resp = verify(&send(&env, &b, &ra_key, &ra_cert), &ca, env.clock.now());
+    let leaf = resp.issued_by(ca.certificate())[0].clone();
+    let serial = leaf.tbs_certificate().serial_number().clone();
+    env.engine
+        .revoke(
+            "ca",
+            &cmc_ca::x509::store_serial(&serial).unwrap(),
+            cmc_store::RevocationReason::Superseded,
+            None,
+            "test-admin",
+        )
+        .unwrap();
+
+    let get = |issuer: Name, serial| GetCert {
+        issuer_name: GeneralName::DirectoryName(issuer),
+        serial_number: serial,
+    };
+    let mut other_serial = serial.as_bytes().to_vec();
+    other_serial[1] ^= 0x55;
+    env.clock.advance(1);
+    let mut b = RequestBuilder::new();
+    b.control(20, &get(ca.subject().clone(), serial.clone()))
+        .unwrap()
+        .control(
+            21,
+            &get(
+                ca.subject().clone(),
+                x509_cert::serial_number::SerialNumber::new(&other_serial).unwrap(),
+            ),
+        )
+        .unwrap()
+        .control(22, &get(Name::from_str("CN=someone else").unwrap(), serial))
+        .unwrap()
+        .control(
+            23,
+            &GetCrl {
+                issuer_name: ca.subject().clone(),
+                crl_name: None,
+                time: None,
+                reasons: None,
+            },
+        )
+        .unwrap()
+        .control(
+            24,
+            &GetCrl {
+                issuer_name: Name::from_str("CN=someone else").unwrap(),
+                crl_name: None,
+                time: None,
+                reasons: None,
+            },
+        )
+        .unwrap();
+    let reply = send(&env, &b, &ra_key, &ra_cert);
+    assert_eq!(reply.issued, 0);
+    let resp = verify(&reply, &ca, env.clock.now());
+    let s = statuses(&resp);
+    assert_eq!(s.len(), 4, "{s:?}");
+    assert_eq!(
+        (s[0].status, ids(&s[0].body_list)),
+        (CmcStatus::Success, vec![20, 23])
+    );
+    assert_eq!(
+        (s[1].fail_info, ids(&s[1].body_list)),
+        (Some(CmcFailInfo::BadCertId), vec![21])
+    );
+    assert_eq!(
+        (s[2].fail_info, ids(&s[2].body_list)),
+        (Some(CmcFailInfo::BadCertId), vec![22])
+    );
+    assert_eq!(
+        (s[3].fail_info, ids(&s[3].body_list)),
+        (Some(CmcFailInfo::BadRequest), vec![24])
+    );
+    // The certificate asked for travels in `certificates` (revoked or not).
+    assert!(resp.certificates.contains(&leaf));
+    // The CRL in `crls`, listing the revoked serial, and OpenSSL agrees.
+    let crls = resp.signed_data.crls.as_ref().expect("a crls field");
+    assert_eq!(crls.0.len(), 1);
+    let crl = match crls.0.get(0).unwrap() {
+        cms::revocation::RevocationInfoChoice::Crl(c) => c.clone(),
+        other => panic!("{other:?}"),
+    };
+    let listed: Vec<_> = crl
+        .tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .map(|r| r.serial_number.clone())
+        .collect();
+    assert_eq!(listed, [leaf.tbs_certificate().serial_number().clone()]);
+    let crl_file = env.write_der("get.crl", &crl.to_der().unwrap());
+    let ca_pem = env.write_cert("ca.pem", ca.certificate_der());
+    let out = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        p(&crl_file),
+        "-CAfile",
+        p(&ca_pem),
+        "-noout",
+    ]);
+    assert!(out.contains("verify OK"), "{out}");
+}

@@ -160,7 +160,14 @@ impl RequestBuilder {
     /// [`Error::Encode`], [`Error::TimeOutOfRange`], [`Error::Key`].
     pub fn sign(&self, signer: &CmsSigner<'_>, signing_time: SystemTime) -> Result<Vec<u8>> {
         let econtent = self.pki_data.to_der().map_err(encode_err)?;
-        signed::sign(oid::ID_CCT_PKI_DATA, &econtent, signer, signing_time, &[])
+        signed::sign(
+            oid::ID_CCT_PKI_DATA,
+            &econtent,
+            signer,
+            signing_time,
+            &[],
+            &[],
+        )
     }
 }
 

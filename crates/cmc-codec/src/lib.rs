@@ -19,7 +19,8 @@ pub use request::{
 };
 pub use response::{
     MAX_CHAIN, ResponseStatus, ResponseVerifyOptions, StatusVersion, VerifiedResponse,
-    certs_only_response, decode_certs_only, decode_response, issued_by, sign_response, statuses,
+    certs_only_response, decode_certs_only, decode_response, issued_by, sign_response,
+    sign_response_with_crls, statuses,
 };
 pub use signed::{
     CmsAlgorithmProtection, CmsSigner, Limits, SignerSource, VerifiedSigner, VerifyOptions,

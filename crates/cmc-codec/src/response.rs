@@ -10,6 +10,7 @@ use cmc_asn1::{
 use cms::signed_data::SignedData;
 use der::{Decode, Encode};
 use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::BasicConstraints;
 
 use crate::alg::{self, SignatureAlg};
@@ -38,6 +39,21 @@ pub fn sign_response(
     signing_time: SystemTime,
     issued: &[Certificate],
 ) -> Result<Vec<u8>> {
+    sign_response_with_crls(response, signer, signing_time, issued, &[])
+}
+
+/// [`sign_response`] that also carries `crls` in the SignedData's `crls` field (the answer to
+/// getCRL, RFC 5272 §6.10).
+///
+/// # Errors
+/// As [`sign_response`].
+pub fn sign_response_with_crls(
+    response: &PkiResponse,
+    signer: &CmsSigner<'_>,
+    signing_time: SystemTime,
+    issued: &[Certificate],
+    crls: &[CertificateList],
+) -> Result<Vec<u8>> {
     let econtent = response.to_der().map_err(encode_err)?;
     signed::sign(
         oid::ID_CCT_PKI_RESPONSE,
@@ -45,6 +61,7 @@ pub fn sign_response(
         signer,
         signing_time,
         issued,
+        crls,
     )
 }
 

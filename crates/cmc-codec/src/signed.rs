@@ -7,6 +7,7 @@ use cmc_asn1::BodyPartId;
 use cmc_keys::{HashAlg, SigningKey};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
+use cms::revocation::{RevocationInfoChoice, RevocationInfoChoices};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
@@ -18,6 +19,7 @@ use der::{Any, Decode, Encode, Sequence, Tag, Tagged};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::attr::{Attribute, Attributes};
+use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::time::Time;
 
@@ -582,13 +584,14 @@ fn content_info(sd: &SignedData) -> Result<Vec<u8>> {
 /// messageDigest, signingTime (`signing_time`) and CMSAlgorithmProtection; the versions follow
 /// RFC 5652 §5.1 and §5.3 (SignedData v3 since the eContentType is not id-data; SignerInfo v1
 /// with issuerAndSerialNumber, v3 with subjectKeyIdentifier). `certificates` holds the
-/// signer's certificate and chain, then `extra_certificates`, each once.
+/// signer's certificate and chain, then `extra_certificates`, each once; `crls` the CRLs.
 pub(crate) fn sign(
     econtent_type: ObjectIdentifier,
     econtent: &[u8],
     signer: &CmsSigner<'_>,
     signing_time: SystemTime,
     extra_certificates: &[Certificate],
+    crls: &[CertificateList],
 ) -> Result<Vec<u8>> {
     let key = signer.key;
     let digest_alg = key.digest_algorithm();
@@ -643,10 +646,23 @@ pub(crate) fn sign(
                 .chain(extra_certificates)
                 .cloned(),
         )?,
-        crls: None,
+        crls: revocation_info(crls)?,
         signer_infos: SignerInfos(signer_infos),
     };
     content_info(&sd)
+}
+
+/// The `crls` field: absent when there are none.
+fn revocation_info(crls: &[CertificateList]) -> Result<Option<RevocationInfoChoices>> {
+    if crls.is_empty() {
+        return Ok(None);
+    }
+    let mut set = SetOfVec::new();
+    for crl in crls {
+        set.insert(RevocationInfoChoice::Crl(crl.clone()))
+            .map_err(encode_err)?;
+    }
+    Ok(Some(RevocationInfoChoices(set)))
 }
 
 /// A certs-only `SignedData` (RFC 5272 §4.1, RFC 5652 §5.2): eContentType id-data with no
