@@ -170,7 +170,32 @@ struct Outcome {
 /// The authenticated signer of a request.
 struct Signer {
     cert_der: Vec<u8>,
-    client: ClientRecord,
+    who: Who,
+}
+
+/// Whose certificate signed.
+enum Who {
+    /// A registered client (end entity, RA or agent).
+    Client(ClientRecord),
+    /// The holder of a valid, unrevoked certificate that this CA issued,
+    /// who is not a registered client: it may revoke its own certificates
+    /// (RFC 5272 §6.11).
+    Holder {
+        /// The signer certificate's serial.
+        serial: cmc_store::Serial,
+        /// Its subject, as stored.
+        subject: String,
+    },
+}
+
+impl Signer {
+    /// Who is recorded as the requester and named in logs.
+    fn requester(&self) -> String {
+        match &self.who {
+            Who::Client(c) => c.id.clone(),
+            Who::Holder { serial, .. } => format!("holder:{serial}"),
+        }
+    }
 }
 
 impl Engine {
@@ -502,11 +527,15 @@ impl Engine {
                 "the TLS client certificate is not the CMS signer",
             ));
         }
-        let client = self
+        let Some(client) = self
             .store()
             .get_client_by_fingerprint(&fingerprint(&cert_der))
             .map_err(|e| Refusal::internal(ca.name(), &e.into()))?
-            .ok_or_else(|| bad_identity("not a registered client"))?;
+        else {
+            return self
+                .holder(ca, cert, cert_der)?
+                .ok_or_else(|| bad_identity("neither a registered client nor a holder"));
+        };
         // An action the role permits, so that `decide` goes on to check the
         // CA grant; the profile and the action of each body part are
         // checked with that part.
@@ -522,8 +551,44 @@ impl Engine {
             Decision::Allowed(_)
             | Decision::Denied(
                 DenyReason::WrongRole { .. } | DenyReason::ProfileNotGranted { .. },
-            ) => Ok(Signer { cert_der, client }),
+            ) => Ok(Signer {
+                cert_der,
+                who: Who::Client(client),
+            }),
             Decision::Denied(reason) => Err(bad_identity(&reason.to_string())),
+        }
+    }
+
+    /// The signer as the holder of a certificate this CA issued: the very
+    /// certificate is stored, issued and not revoked (or on hold).
+    fn holder(
+        &self,
+        ca: &LoadedCa,
+        cert: &Certificate,
+        cert_der: Vec<u8>,
+    ) -> Result<Option<Signer>, Refusal> {
+        if cert.tbs_certificate().issuer() != ca.subject() {
+            return Ok(None);
+        }
+        let Ok(serial) = store_serial(cert.tbs_certificate().serial_number()) else {
+            return Ok(None);
+        };
+        let record = self
+            .store()
+            .get_cert(ca.name(), &serial)
+            .map_err(|e| Refusal::internal(ca.name(), &e.into()))?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        match (record.certificate(), record.revocation()) {
+            (Some(issued), None) if issued.cert_der == cert_der => Ok(Some(Signer {
+                cert_der,
+                who: Who::Holder {
+                    serial,
+                    subject: issued.subject.clone(),
+                },
+            })),
+            _ => Ok(None),
         }
     }
 
@@ -554,7 +619,7 @@ impl Engine {
                 Err(cmc_store::Error::Replay) => {
                     tracing::warn!(
                         ca = ca.name(),
-                        client = signer.client.id,
+                        client = signer.requester(),
                         "replayed senderNonce"
                     );
                     return Err(malformed("replayed senderNonce"));
@@ -608,7 +673,14 @@ impl Engine {
         id: BodyPartId,
         witnessed: &BTreeSet<BodyPartId>,
     ) -> Result<Certificate, Failure> {
-        let is_ra = signer.client.role == ClientRole::Ra;
+        let Who::Client(client) = &signer.who else {
+            // Renewal with an existing certificate is not supported.
+            return Err(Failure::failed(
+                CmcFailInfo::BadIdentity,
+                "only registered clients may request certificates",
+            ));
+        };
+        let is_ra = client.role == ClientRole::Ra;
         let pop_failed = |text: &str| Failure::failed(CmcFailInfo::PopFailed, text);
         match pop {
             Ok(Pop::Pkcs10Signature | Pop::CrmfSignature { .. }) => {}
@@ -632,7 +704,7 @@ impl Engine {
             }
             Err(e) => return Err(codec_failure(&e, ca.name())),
         }
-        let profile = self.profile_for(ca.name(), &signer.client);
+        let profile = self.profile_for(ca.name(), client);
         let action = if is_ra {
             Action::EnrollOnBehalf
         } else {
@@ -641,7 +713,7 @@ impl Engine {
         match self.authorize(&signer.cert_der, ca.name(), &profile, action) {
             Ok(Decision::Allowed(_)) => {}
             Ok(Decision::Denied(reason)) => {
-                tracing::info!(ca = ca.name(), client = signer.client.id, %reason,
+                tracing::info!(ca = ca.name(), client = client.id, %reason,
                     body_part = id, "certification request not permitted");
                 return Err(Failure::failed(
                     CmcFailInfo::BadRequest,
@@ -665,7 +737,7 @@ impl Engine {
         let der = tagged.to_der().map_err(|e| {
             Failure::from_engine(&crate::Error::encode("request", e), ca.name(), id)
         })?;
-        self.issue_with_ca(ca, Some(&profile), &request, &signer.client.id, &der)
+        self.issue_with_ca(ca, Some(&profile), &request, &client.id, &der)
             .map(|issued| issued.certificate)
             .map_err(|e| Failure::from_engine(&e, ca.name(), id))
     }
@@ -690,44 +762,83 @@ impl Engine {
         };
         // Authorised first, so that the answer does not tell an outsider
         // which serials exist.
-        let profile = record.as_ref().map_or_else(
-            || self.config().default_profile_name(ca.name()),
-            |r| r.profile.clone(),
-        );
-        match self.authorize(&signer.cert_der, ca.name(), &profile, Action::Revoke) {
-            Ok(Decision::Allowed(_)) => {}
-            Ok(Decision::Denied(reason)) => {
-                tracing::info!(ca = ca.name(), client = signer.client.id, %reason, "revocation not permitted");
-                return Err(Failure::failed(
-                    CmcFailInfo::BadRequest,
-                    "the signer may not revoke this certificate",
-                ));
+        let requester = signer.requester();
+        let may_lift_hold = match &signer.who {
+            Who::Client(client) => {
+                let profile = record.as_ref().map_or_else(
+                    || self.config().default_profile_name(ca.name()),
+                    |r| r.profile.clone(),
+                );
+                match self.authorize(&signer.cert_der, ca.name(), &profile, Action::Revoke) {
+                    Ok(Decision::Allowed(_)) => {}
+                    Ok(Decision::Denied(reason)) => {
+                        tracing::info!(ca = ca.name(), client = requester, %reason, "revocation not permitted");
+                        return Err(Failure::failed(
+                            CmcFailInfo::BadRequest,
+                            "the signer may not revoke this certificate",
+                        ));
+                    }
+                    Err(e) => return Err(Failure::from_engine(&e, ca.name(), 0)),
+                }
+                matches!(client.role, ClientRole::Ra | ClientRole::Agent)
             }
-            Err(e) => return Err(Failure::from_engine(&e, ca.name(), 0)),
-        }
+            // A holder revokes its own certificate, or another of this CA
+            // with the same subject (RFC 5272 §6.11).
+            Who::Holder { serial, subject } => {
+                let own = record.as_ref().is_some_and(|r| {
+                    &r.serial == serial || r.certificate().is_some_and(|c| &c.subject == subject)
+                });
+                if !own {
+                    tracing::info!(
+                        ca = ca.name(),
+                        client = requester,
+                        "holder may not revoke this certificate"
+                    );
+                    return Err(Failure::failed(
+                        CmcFailInfo::BadRequest,
+                        "the signer may not revoke this certificate",
+                    ));
+                }
+                false
+            }
+        };
         let (Some(record), Some(serial)) = (record, serial) else {
             return Err(bad_cert_id());
         };
         let reason = u8::try_from(revoke.reason as u32)
             .ok()
             .and_then(|c| RevocationReason::from_code(c).ok())
-            .filter(|r| *r != RevocationReason::RemoveFromCrl)
             .ok_or_else(|| {
                 Failure::failed(CmcFailInfo::BadRequest, "unusable revocation reason")
             })?;
+        if reason == RevocationReason::RemoveFromCrl {
+            if !may_lift_hold {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "only an RA or agent may lift a certificateHold",
+                ));
+            }
+            return match self.unrevoke(ca.name(), &record.serial, &requester) {
+                Ok(()) => {
+                    tracing::info!(ca = ca.name(), serial = %serial, client = requester, "hold lifted by CMC request");
+                    Ok(())
+                }
+                Err(crate::Error::Store(
+                    cmc_store::Error::InvalidState(_) | cmc_store::Error::NotFound(_),
+                )) => Err(Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "the certificate is not on hold",
+                )),
+                Err(e) => Err(Failure::from_engine(&e, ca.name(), 0)),
+            };
+        }
         let invalidity = revoke
             .invalidity_date
             .map(|t| UnixTime::from_system_time(t.to_system_time()));
-        self.revoke(
-            ca.name(),
-            &record.serial,
-            reason,
-            invalidity,
-            &signer.client.id,
-        )
-        .map(|_| ())
-        .map_err(|e| Failure::from_engine(&e, ca.name(), 0))?;
-        tracing::info!(ca = ca.name(), serial = %serial, client = signer.client.id, "revoked by CMC request");
+        self.revoke(ca.name(), &record.serial, reason, invalidity, &requester)
+            .map(|_| ())
+            .map_err(|e| Failure::from_engine(&e, ca.name(), 0))?;
+        tracing::info!(ca = ca.name(), serial = %serial, client = requester, "revoked by CMC request");
         Ok(())
     }
 

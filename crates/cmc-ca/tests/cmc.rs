@@ -977,3 +977,150 @@ fn get_cert_and_get_crl_return_what_this_ca_has() {
     ]);
     assert!(out.contains("verify OK"), "{out}");
 }
+
+/// A certificate for a key the test holds, enrolled by `ra`.
+fn enrolled(
+    env: &Env,
+    ca: &LoadedCa,
+    ra: &(FileKey, Certificate),
+    subject: &str,
+) -> (FileKey, Certificate) {
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let mut b = RequestBuilder::new();
+    b.pkcs10(
+        1,
+        build_csr(&key, Name::from_str(subject).unwrap(), Vec::new()).unwrap(),
+    )
+    .unwrap();
+    let resp = verify(&send(env, &b, &ra.0, &ra.1), ca, env.clock.now());
+    let cert = resp.issued_by(ca.certificate())[0].clone();
+    env.clock.advance(1);
+    (key, cert)
+}
+
+fn revoke_of(ca: &LoadedCa, cert: &Certificate, reason: CrlReason) -> RevokeRequest {
+    RevokeRequest {
+        issuer_name: ca.subject().clone(),
+        serial_number: cert.tbs_certificate().serial_number().clone(),
+        reason,
+        invalidity_date: None,
+        passphrase: None,
+        comment: None,
+    }
+}
+
+#[test]
+fn holders_revoke_their_own_certificates_only() {
+    let (env, ca) = now_env();
+    let ra = own_ra(&env, ClientRole::Ra);
+    let (key, mine) = enrolled(&env, &ca, &ra, "CN=holder.example.test");
+    let (_, twin) = enrolled(&env, &ca, &ra, "CN=holder.example.test");
+    let (_, other) = enrolled(&env, &ca, &ra, "CN=other.example.test");
+
+    // Another subject's certificate: refused, nothing revoked. A
+    // certification request from a holder is badIdentity for that part.
+    let mut b = RequestBuilder::new();
+    b.control(30, &revoke_of(&ca, &other, CrlReason::KeyCompromise))
+        .unwrap()
+        .pkcs10(31, csr("CN=holder.example.test"))
+        .unwrap();
+    let reply = send(&env, &b, &key, &mine);
+    let s = statuses(&verify(&reply, &ca, env.clock.now()));
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert!(s.iter().all(|s| s.status == CmcStatus::Failed), "{s:?}");
+    let failed: Vec<_> = s.iter().map(|s| (s.fail_info, ids(&s.body_list))).collect();
+    assert!(
+        failed.contains(&(Some(CmcFailInfo::BadIdentity), vec![31])),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&(Some(CmcFailInfo::BadRequest), vec![30])),
+        "{failed:?}"
+    );
+    assert_eq!(reply.issued, 0);
+    assert!(env.store.list_revoked("ca").unwrap().is_empty());
+
+    // The other certificate with the same subject, and its own.
+    env.clock.advance(1);
+    let mut b = RequestBuilder::new();
+    b.control(40, &revoke_of(&ca, &twin, CrlReason::Superseded))
+        .unwrap()
+        .control(41, &revoke_of(&ca, &mine, CrlReason::KeyCompromise))
+        .unwrap();
+    let s = statuses(&verify(&send(&env, &b, &key, &mine), &ca, env.clock.now()));
+    assert_eq!(
+        (s[0].status, ids(&s[0].body_list)),
+        (CmcStatus::Success, vec![40, 41])
+    );
+    let revoked = env.store.list_revoked("ca").unwrap();
+    assert_eq!(revoked.len(), 2);
+    let audit = env
+        .store
+        .list_audit(&AuditFilter::default(), PageRequest::default())
+        .unwrap();
+    assert!(
+        audit
+            .items
+            .iter()
+            .any(|e| e.event.kind == AuditKind::Revoked
+                && e.event
+                    .requester
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("holder:"))),
+        "{audit:?}"
+    );
+
+    // Now revoked, the holder is nobody.
+    env.clock.advance(1);
+    let mut b = RequestBuilder::new();
+    b.control(50, &revoke_of(&ca, &mine, CrlReason::KeyCompromise))
+        .unwrap();
+    let resp = verify(&send(&env, &b, &key, &mine), &ca, env.clock.now());
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadIdentity, vec![0]));
+}
+
+#[test]
+fn a_hold_is_lifted_with_remove_from_crl_and_a_second_revocation_keeps_the_first() {
+    let (env, ca) = now_env();
+    let ra = own_ra(&env, ClientRole::Ra);
+    let (_, held) = enrolled(&env, &ca, &ra, "CN=held.example.test");
+    let (_, gone) = enrolled(&env, &ca, &ra, "CN=gone.example.test");
+    let send_one = |id: BodyPartId, r: RevokeRequest| {
+        env.clock.advance(1);
+        let mut b = RequestBuilder::new();
+        b.control(id, &r).unwrap();
+        statuses(&verify(&send(&env, &b, &ra.0, &ra.1), &ca, env.clock.now()))
+    };
+
+    let s = send_one(60, revoke_of(&ca, &held, CrlReason::CertificateHold));
+    assert_eq!(s[0].status, CmcStatus::Success);
+    assert_eq!(env.store.list_revoked("ca").unwrap().len(), 1);
+    let s = send_one(61, revoke_of(&ca, &held, CrlReason::RemoveFromCRL));
+    assert_eq!(
+        (s[0].status, ids(&s[0].body_list)),
+        (CmcStatus::Success, vec![61])
+    );
+    assert!(env.store.list_revoked("ca").unwrap().is_empty());
+    // Not on hold any more.
+    let s = send_one(62, revoke_of(&ca, &held, CrlReason::RemoveFromCRL));
+    assert_eq!(
+        (s[0].fail_info, ids(&s[0].body_list)),
+        (Some(CmcFailInfo::BadRequest), vec![62])
+    );
+
+    // Revoked for good, then again with another reason: success, and the
+    // first record stays; removeFromCRL cannot undo it.
+    let s = send_one(63, revoke_of(&ca, &gone, CrlReason::KeyCompromise));
+    assert_eq!(s[0].status, CmcStatus::Success);
+    let first = env.store.list_revoked("ca").unwrap();
+    let s = send_one(64, revoke_of(&ca, &gone, CrlReason::Superseded));
+    assert_eq!(s[0].status, CmcStatus::Success);
+    assert_eq!(env.store.list_revoked("ca").unwrap(), first);
+    assert_eq!(
+        first[0].revocation.reason,
+        cmc_store::RevocationReason::KeyCompromise
+    );
+    let s = send_one(65, revoke_of(&ca, &gone, CrlReason::RemoveFromCRL));
+    assert_eq!(s[0].fail_info, Some(CmcFailInfo::BadRequest));
+    assert_eq!(env.store.list_revoked("ca").unwrap(), first);
+}
