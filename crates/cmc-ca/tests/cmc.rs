@@ -1124,3 +1124,164 @@ fn a_hold_is_lifted_with_remove_from_crl_and_a_second_revocation_keeps_the_first
     assert_eq!(s[0].fail_info, Some(CmcFailInfo::BadRequest));
     assert_eq!(env.store.list_revoked("ca").unwrap(), first);
 }
+
+/// The BouncyCastle client's revoke request (certificateHold, with an
+/// invalidityDate) against a CA with the issuer name it names, holding a
+/// certificate with its serial (signed by that CA with OpenSSL and stored as
+/// issued): the certificate is put on hold and the date recorded.
+#[test]
+fn the_peer_revoke_request_puts_the_named_certificate_on_hold() {
+    use cmc_ca::{CaKey, NewCa};
+
+    let env = Env::new();
+    env.clock.set(UnixTime::from_secs(JAN_2023));
+    let ca = env
+        .engine
+        .create_ca(&NewCa {
+            name: "digg".into(),
+            subject: "CN=DIGG Signature validation trust CA - EU CA and TSA Services,\
+                      2.5.4.97=202100-6883,OU=Headless CA,\
+                      O=Myndigheten för digital förvaltning,C=SE"
+                .into(),
+            validity_days: 3650,
+            key: CaKey::Generate {
+                spec: KeySpec::P256,
+                config: env.file_key("digg", P256),
+            },
+            path_len: None,
+            issuer: None,
+            requester: "test-admin".into(),
+        })
+        .unwrap();
+    env.store
+        .add_client(
+            &NewClient {
+                id: "bc-ra".into(),
+                cert_der: peer_signer(),
+                role: ClientRole::Ra,
+                grants: any_grant(),
+                expires_at: None,
+            },
+            env.clock.now(),
+        )
+        .unwrap();
+    let request = read(REVOKE);
+    let FullRequest::Signed(req) = decode_full_request(
+        &request,
+        &VerifyOptions::new(UnixTime::from_secs(PKCS10_TIME).to_system_time()),
+    )
+    .unwrap() else {
+        panic!("signed")
+    };
+    let (_, wanted) = req
+        .pki_data
+        .controls_of::<RevokeRequest>()
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(&wanted.issuer_name, ca.subject(), "the CA's name as sent");
+    assert_eq!(wanted.reason, CrlReason::CertificateHold);
+
+    // A certificate of that CA with that serial, issued with OpenSSL.
+    let serial = cmc_ca::x509::store_serial(&wanted.serial_number).unwrap();
+    let hex: String = wanted
+        .serial_number
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let ca_pem = env.write_cert("digg.pem", ca.certificate_der());
+    let key_pem = env.path("leaf.key");
+    let csr_pem = env.path("leaf.csr");
+    let leaf_pem = env.path("leaf.pem");
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        p(&key_pem),
+        "-subj",
+        "/CN=held by the peer",
+        "-out",
+        p(&csr_pem),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        p(&csr_pem),
+        "-CA",
+        p(&ca_pem),
+        "-CAkey",
+        p(&env.path("digg.key")),
+        "-passin",
+        &format!("file:{}", p(&env.passphrase)),
+        "-set_serial",
+        &format!("0x{hex}"),
+        "-days",
+        "30",
+        "-out",
+        p(&leaf_pem),
+    ]);
+    let leaf = Certificate::from_pem(std::fs::read(&leaf_pem).unwrap()).unwrap();
+    assert_eq!(
+        leaf.tbs_certificate().serial_number(),
+        &wanted.serial_number
+    );
+    let now = env.clock.now();
+    env.store
+        .reserve_serial(
+            &cmc_store::NewReservation {
+                issuer: "digg".into(),
+                serial: serial.clone(),
+                requester: "test-admin".into(),
+                profile: "default".into(),
+                request_hash: vec![0; 32],
+                tbs_der: None,
+            },
+            now,
+        )
+        .unwrap();
+    env.store
+        .complete_issuance(
+            "digg",
+            &serial,
+            &cmc_store::IssuedCert {
+                cert_der: leaf.to_der().unwrap(),
+                subject: "CN=held by the peer".into(),
+                sans: Vec::new(),
+                not_before: now,
+                not_after: now.plus_secs(30 * 86_400),
+                issued_at: now,
+            },
+        )
+        .unwrap();
+
+    let at = UnixTime::from_system_time(req.signer().signing_time().unwrap());
+    env.clock.set(at);
+    let reply = env
+        .engine
+        .handle_full("digg", &request, &Transport::default())
+        .unwrap();
+    let resp = verify(&reply, &ca, at);
+    let s = statuses(&resp);
+    assert_eq!(
+        (s[0].status, ids(&s[0].body_list)),
+        (CmcStatus::Success, vec![0x217D_FD6D])
+    );
+    let revoked = env.store.list_revoked("digg").unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].serial, serial);
+    assert_eq!(
+        revoked[0].revocation.reason,
+        cmc_store::RevocationReason::CertificateHold
+    );
+    assert_eq!(
+        revoked[0].revocation.invalidity_date,
+        Some(UnixTime::from_secs(1_675_115_142)) // 2023-01-30T21:45:42Z
+    );
+}
