@@ -310,3 +310,88 @@ fn required_client_certificates_and_the_cms_signer() {
     );
     assert_eq!(server.terminate().code(), Some(0));
 }
+
+/// `cmc-tool enroll` over https://, the server requiring a client
+/// certificate: without --tls-client-auth the handshake fails; with it the
+/// signer's certificate and key make the TLS client the CMS signer, and the
+/// certificate is issued. The server's certificate must chain to --tls-ca.
+#[test]
+fn cmc_tool_enrolls_over_https_presenting_the_signer_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    make_tls_files(dir);
+    write_config(dir, "[server]\nlisten = \"127.0.0.1:0\"\n");
+    let server = start(dir);
+    assert_eq!(server.terminate().code(), Some(0));
+    let data = dir.join("cmc-data");
+    write_config(
+        dir,
+        "[server]\nlisten = \"127.0.0.1:0\"\n[server.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n\
+         client_ca = \"cmc-data/root.pem\"\nrequire_client_cert = true\n",
+    );
+    let server = start(dir);
+    let url = format!("https://{}/cmc/root", server.addr);
+    let file = |name: &str| data.join(name).to_str().unwrap().to_owned();
+    let tls_ca = dir.join("tls-ca.pem").to_str().unwrap().to_owned();
+    let [root, ra_cert, ra_key, ra_pass] = [
+        "root.pem",
+        "bootstrap-ra.pem",
+        "bootstrap-ra.key",
+        "bootstrap-ra-passphrase",
+    ]
+    .map(file);
+    let enroll = |name: &str, extra: &[&str]| {
+        let cert = file(&format!("{name}.pem"));
+        let key = file(&format!("{name}.key"));
+        let mut args = vec![
+            "cmc-tool",
+            "enroll",
+            "--url",
+            &url,
+            "--ca-cert",
+            &root,
+            "--signer-cert",
+            &ra_cert,
+            "--signer-key",
+            &ra_key,
+            "--passphrase-file",
+            &ra_pass,
+            "--new-key",
+            &key,
+            "--new-key-unencrypted",
+            "--subject",
+            "CN=over-https.example.test",
+            "--out-cert",
+            &cert,
+        ];
+        args.extend_from_slice(extra);
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut io = cmc_tool::Io {
+            out: &mut out,
+            err: &mut err,
+            out_is_terminal: false,
+        };
+        cmc_tool::run_args(args, &mut io)
+            .map(|()| cert.clone())
+            .map_err(|e| format!("{e:#}"))
+    };
+
+    // The server's certificate is not from the CMC root: refused.
+    let e = enroll("untrusted", &[]).unwrap_err();
+    assert!(e.contains("UnknownIssuer"), "{e}");
+    // Trusted, but no client certificate: the server ends the handshake.
+    let e = enroll("anonymous", &["--tls-ca", &tls_ca]).unwrap_err();
+    // (TLS 1.3: the alert can come while sending or while reading.)
+    assert!(
+        ["CertificateRequired", "Broken pipe", "Connection reset"]
+            .iter()
+            .any(|m| e.contains(m)),
+        "{e}"
+    );
+    assert!(!data.join("anonymous.pem").exists());
+    // The signer as the TLS client: issued.
+    let cert = enroll("mutual", &["--tls-ca", &tls_ca, "--tls-client-auth"]).unwrap();
+    let (ok, out) = openssl(dir, &["verify", "-CAfile", &file("root.pem"), &cert]);
+    assert!(ok && out.contains(": OK"), "{out}");
+}

@@ -128,7 +128,8 @@ pub struct RequestArgs {
 /// `enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// The CMC server's URL, e.g. `http://ca.example:8080/cmc/root`.
+    /// The CMC server's URL, e.g. `http://ca.example:8080/cmc/root` or
+    /// `https://ca.example/cmc/root`.
     #[arg(long)]
     pub url: String,
     /// The certificate(s) the response signer must be or chain to (PEM or DER).
@@ -143,6 +144,15 @@ pub struct EnrollArgs {
     /// Write the other certificates of the response (the CA chain, PEM) here.
     #[arg(long, value_name = "FILE")]
     pub out_chain: Option<PathBuf>,
+    /// For an https:// URL: the certificate(s) that the server's TLS
+    /// certificate must chain to (PEM or DER); default: --ca-cert.
+    #[arg(long, value_name = "PEM")]
+    pub tls_ca: Option<PathBuf>,
+    /// For an https:// URL: present the signer certificate (and its chain)
+    /// as the TLS client certificate, signing with the signer key, for
+    /// servers that require the TLS client to be the CMS signer.
+    #[arg(long)]
+    pub tls_client_auth: bool,
     /// Seconds to wait for connecting, sending and each read.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,

@@ -1,9 +1,10 @@
-//! A small blocking HTTP/1.1 client for `http://` URLs: one POST per
-//! connection (`Connection: close`), with timeouts and a cap on the size of
-//! the response.
+//! A small blocking HTTP/1.1 client for `http://` and `https://` URLs
+//! (rustls): one POST per connection (`Connection: close`), with timeouts
+//! and a cap on the size of the response.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -13,9 +14,11 @@ pub(crate) const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 /// The largest response head (status line and headers).
 const MAX_HEAD: usize = 64 * 1024;
 
-/// An `http://host[:port]/path` URL.
+/// An `http://host[:port]/path` or `https://...` URL.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Url {
+    /// `https://`.
+    pub(crate) tls: bool,
     /// The host as written (a name, an IPv4 address or `[IPv6]`).
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -24,9 +27,13 @@ pub(crate) struct Url {
 }
 
 impl Url {
+    const fn default_port(&self) -> u16 {
+        if self.tls { 443 } else { 80 }
+    }
+
     /// The `Host` header value.
     fn host_header(&self) -> String {
-        if self.port == 80 {
+        if self.port == self.default_port() {
             self.host.clone()
         } else {
             format!("{}:{}", self.host, self.port)
@@ -34,19 +41,15 @@ impl Url {
     }
 }
 
-/// Parses an `http://` URL; `https://` is refused with a message saying so.
+/// Parses an `http://` or `https://` URL.
 pub(crate) fn parse_url(url: &str) -> Result<Url> {
     let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        bail!(
-            "{url}: https is not supported by this client yet; use http:// (for example \
-             behind a TLS-terminating proxy on the same host)"
-        );
-    }
-    let rest = if lower.starts_with("http://") {
-        &url[7..]
+    let (tls, rest) = if lower.starts_with("https://") {
+        (true, &url[8..])
+    } else if lower.starts_with("http://") {
+        (false, &url[7..])
     } else {
-        bail!("{url}: not an http:// URL");
+        bail!("{url}: not an http:// or https:// URL");
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -80,6 +83,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Url> {
         bail!("{url}: no host");
     }
     let port = match port {
+        None if tls => 443,
         None => 80,
         Some(p) => p
             .parse::<u16>()
@@ -91,6 +95,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Url> {
         bail!("{url}: the path contains whitespace or control characters");
     }
     Ok(Url {
+        tls,
         host: host.to_owned(),
         port,
         path: path.to_owned(),
@@ -106,12 +111,14 @@ pub(crate) struct Response {
     pub(crate) body: Vec<u8>,
 }
 
-/// POSTs `body` with `content_type` to `url` and reads the whole response.
+/// POSTs `body` with `content_type` to `url` and reads the whole response;
+/// an `https://` URL needs `tls`.
 pub(crate) fn post(
     url: &Url,
     content_type: &str,
     body: &[u8],
     timeout: Duration,
+    tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<Response> {
     let host = url.host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<_> = (host, url.port)
@@ -129,7 +136,7 @@ pub(crate) fn post(
             Err(e) => last = Some(anyhow!("connecting to {addr}: {e}")),
         }
     }
-    let Some(mut stream) = stream else {
+    let Some(stream) = stream else {
         return Err(last.unwrap_or_else(|| anyhow!("{}: no address", url.host)));
     };
     stream
@@ -146,6 +153,18 @@ pub(crate) fn post(
         body.len(),
         env!("CARGO_PKG_VERSION"),
     );
+    if !url.tls {
+        return exchange(stream, &head, body);
+    }
+    let config = tls.ok_or_else(|| anyhow!("https:// needs a TLS configuration"))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| anyhow!("{}: not a TLS server name: {e}", url.host))?;
+    let conn = rustls::ClientConnection::new(Arc::clone(config), name)
+        .map_err(|e| anyhow!("TLS set-up: {e}"))?;
+    exchange(rustls::StreamOwned::new(conn, stream), &head, body).context("over TLS")
+}
+
+fn exchange(mut stream: impl Read + Write, head: &str, body: &[u8]) -> Result<Response> {
     stream
         .write_all(head.as_bytes())
         .and_then(|()| stream.write_all(body))
@@ -255,6 +274,7 @@ mod tests {
         assert_eq!(
             u,
             Url {
+                tls: false,
                 host: "ca.example".into(),
                 port: 8080,
                 path: "/cmc/root".into()
@@ -263,8 +283,13 @@ mod tests {
         assert_eq!(u.host_header(), "ca.example:8080");
         let u = parse_url("http://[::1]/x").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("[::1]", 80));
-        let e = parse_url("https://ca.example/cmc/root").unwrap_err();
-        assert!(e.to_string().contains("https is not supported"), "{e}");
+        let u = parse_url("https://ca.example/cmc/root").unwrap();
+        assert_eq!(
+            (u.tls, u.port, u.host_header().as_str()),
+            (true, 443, "ca.example")
+        );
+        let u = parse_url("HTTPS://ca.example:8443/").unwrap();
+        assert_eq!((u.tls, u.host_header().as_str()), (true, "ca.example:8443"));
         assert!(parse_url("ftp://x/").is_err());
         assert!(parse_url("http://x:0/").is_err());
         assert!(parse_url("http://x:99999/").is_err());

@@ -8,6 +8,7 @@ mod http;
 mod inspect;
 mod output;
 pub mod time;
+mod tls;
 
 use std::io::Write;
 use std::path::Path;

@@ -194,14 +194,20 @@ fn enroll_to_an_unknown_ca_reports_the_http_status() {
 }
 
 #[test]
-fn https_is_refused_clearly() {
+fn tls_options_need_an_https_url() {
     let env = setup();
     env.export("root");
-    let mut args = enroll_args(&env, "https://127.0.0.1:1", "web", "p256", false);
-    args[2] = "https://127.0.0.1:1/cmc/root".into();
+    let mut args = enroll_args(&env, "http://127.0.0.1:1", "web", "p256", false);
+    args.push("--tls-client-auth".into());
     let r = run(&env, &args);
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("https is not supported"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--tls-ca and --tls-client-auth need an https:// URL"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("web.key").exists());
 }
 
 #[test]

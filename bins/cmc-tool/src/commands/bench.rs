@@ -96,6 +96,12 @@ pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
         bail!("-c must be at least 1");
     }
     let url = http::parse_url(&args.url)?;
+    if url.tls {
+        bail!(
+            "{}: bench measures the CMC path over plain http:// only",
+            args.url
+        );
+    }
     check_loopback(&url)?;
     let trusted = read_cert_file(&args.ca_cert, "--ca-cert")?;
     let ca_spec = {
@@ -280,7 +286,7 @@ fn send_all(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = prepared.get(i) else { break };
                     let t = Instant::now();
-                    let reply = http::post(url, CMC_REQUEST_CONTENT_TYPE, &p.der, timeout);
+                    let reply = http::post(url, CMC_REQUEST_CONTENT_TYPE, &p.der, timeout, None);
                     let latency = t.elapsed();
                     if let Ok(mut r) = results.lock() {
                         r[i] = Some(Outcome { latency, reply });

@@ -4,6 +4,7 @@
 //! certificate out of the verified response.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -22,8 +23,8 @@ use x509_cert::request::CertReq;
 
 use crate::Io;
 use crate::cli::{BuildArgs, EnrollArgs, NewKeyPassphraseArgs, PassphraseArgs, RequestArgs};
-use crate::http;
 use crate::inspect::{decode_cert, pem, read_certificates, summarize};
+use crate::{http, tls};
 
 /// The body part identifiers of what we put into PKIData.
 const NONCE_ID: BodyPartId = 1;
@@ -37,6 +38,10 @@ pub(crate) const CMC_REQUEST_CONTENT_TYPE: &str = "application/pkcs7-mime; smime
 struct Built {
     der: Vec<u8>,
     nonce: [u8; 16],
+    /// The signer's key and certificate chain (leaf first), for TLS client
+    /// authentication.
+    signer_key: Arc<FileKey>,
+    signer_chain: Vec<Certificate>,
 }
 
 /// `request`.
@@ -58,8 +63,26 @@ pub(crate) fn request(args: &RequestArgs, io: &mut Io<'_>) -> Result<()> {
 pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
     let url = http::parse_url(&args.url)?;
     let trusted = read_cert_file(&args.ca_cert, "--ca-cert")?;
+    if !url.tls && (args.tls_ca.is_some() || args.tls_client_auth) {
+        bail!("--tls-ca and --tls-client-auth need an https:// URL");
+    }
     let built = build(&args.build)?;
-    let (issued, others) = match exchange(args, &url, &built, &trusted, io) {
+    let tls = if url.tls {
+        let roots = match &args.tls_ca {
+            Some(path) => read_cert_file(path, "--tls-ca")?,
+            None => trusted.clone(),
+        };
+        let client = args.tls_client_auth.then(|| {
+            (
+                built.signer_chain.as_slice(),
+                Arc::clone(&built.signer_key) as Arc<dyn cmc_keys::SigningKey>,
+            )
+        });
+        Some(tls::client_config(&roots, client)?)
+    } else {
+        None
+    };
+    let (issued, others) = match exchange(args, &url, &built, &trusted, tls.as_ref(), io) {
         Ok(certs) => certs,
         Err(e) => {
             // Nothing was issued for the new key: remove it, so that a retry
@@ -107,6 +130,7 @@ fn exchange(
     url: &http::Url,
     built: &Built,
     trusted: &[Certificate],
+    tls: Option<&Arc<rustls::ClientConfig>>,
     io: &mut Io<'_>,
 ) -> Result<(Vec<Certificate>, Vec<Certificate>)> {
     let reply = http::post(
@@ -114,6 +138,7 @@ fn exchange(
         CMC_REQUEST_CONTENT_TYPE,
         &built.der,
         Duration::from_secs(args.timeout.max(1)),
+        tls,
     )
     .with_context(|| format!("POST {}", args.url))?;
     if reply.status != 200 {
@@ -363,7 +388,13 @@ fn build(args: &BuildArgs) -> Result<Built> {
         _ => bail!("give either --csr FILE or --new-key OUT_KEY --subject DN"),
     }
     let der = builder.sign(&signer, SystemTime::now())?;
-    Ok(Built { der, nonce })
+    drop(signer);
+    Ok(Built {
+        der,
+        nonce,
+        signer_key: Arc::new(key),
+        signer_chain: signer_certs,
+    })
 }
 
 #[cfg(test)]
