@@ -219,7 +219,7 @@ impl KeyConfig {
     }
 
     /// Takes relative paths in it (key file, PKCS#11 module, passphrase or
-    /// PIN file) from `base`, as [`crate::Config::resolve_paths`] does.
+    /// PIN file) from `base`, as [`crate::config::Config::resolve_paths`] does.
     pub fn resolve_paths(&mut self, base: &std::path::Path) {
         let fix = |p: &mut PathBuf| {
             if p.is_relative() && !base.as_os_str().is_empty() {
