@@ -68,30 +68,17 @@ impl Setup {
     fn enroll(&self, name: &str, extra: &[&str]) -> Result<PathBuf, String> {
         let cert = self.data.join(format!("{name}.pem"));
         let chain = self.data.join(format!("{name}-chain.pem"));
-        let [root, ra_cert, ra_key, ra_pass] = [
-            "root.pem",
-            "bootstrap-ra.pem",
-            "bootstrap-ra.key",
-            "bootstrap-ra-passphrase",
-        ]
-        .map(|f| s(&self.data.join(f)).to_owned());
+        let signer = common::bootstrap_enroll_args(&self.data);
         let mut args = vec![
             "enroll",
             "--url",
             &self.url,
-            "--ca-cert",
-            &root,
-            "--signer-cert",
-            &ra_cert,
-            "--signer-key",
-            &ra_key,
-            "--passphrase-file",
-            &ra_pass,
             "--out-cert",
             s(&cert),
             "--out-chain",
             s(&chain),
         ];
+        args.extend(signer.iter().map(String::as_str));
         args.extend_from_slice(extra);
         cmc_tool(&args)?;
         let chain_text = std::fs::read_to_string(&chain).unwrap();

@@ -333,13 +333,8 @@ fn cmc_tool_enrolls_over_https_presenting_the_signer_certificate() {
     let url = format!("https://{}/cmc/root", server.addr);
     let file = |name: &str| data.join(name).to_str().unwrap().to_owned();
     let tls_ca = dir.join("tls-ca.pem").to_str().unwrap().to_owned();
-    let [root, ra_cert, ra_key, ra_pass] = [
-        "root.pem",
-        "bootstrap-ra.pem",
-        "bootstrap-ra.key",
-        "bootstrap-ra-passphrase",
-    ]
-    .map(file);
+    let root = file("root.pem");
+    let signer = common::bootstrap_enroll_args(&data);
     let enroll = |name: &str, extra: &[&str]| {
         let cert = file(&format!("{name}.pem"));
         let key = file(&format!("{name}.key"));
@@ -348,14 +343,6 @@ fn cmc_tool_enrolls_over_https_presenting_the_signer_certificate() {
             "enroll",
             "--url",
             &url,
-            "--ca-cert",
-            &root,
-            "--signer-cert",
-            &ra_cert,
-            "--signer-key",
-            &ra_key,
-            "--passphrase-file",
-            &ra_pass,
             "--new-key",
             &key,
             "--new-key-unencrypted",
@@ -364,6 +351,7 @@ fn cmc_tool_enrolls_over_https_presenting_the_signer_certificate() {
             "--out-cert",
             &cert,
         ];
+        args.extend(signer.iter().map(String::as_str));
         args.extend_from_slice(extra);
         let mut out = Vec::new();
         let mut err = Vec::new();

@@ -80,20 +80,25 @@ fn peer_env(register: bool) -> (Env, Arc<LoadedCa>) {
     env.clock.set(UnixTime::from_secs(JAN_2023));
     let ca = env.create("ca", KeySpec::P256, P256, None, 3650);
     if register {
-        env.store
-            .add_client(
-                &NewClient {
-                    id: "bc-ra".into(),
-                    cert_der: peer_signer(),
-                    role: ClientRole::Ra,
-                    grants: any_grant(),
-                    expires_at: None,
-                },
-                env.clock.now(),
-            )
-            .unwrap();
+        register_peer_signer(&env);
     }
     (env, ca)
+}
+
+/// Registers the peer requests' signer as an RA of every CA.
+fn register_peer_signer(env: &Env) {
+    env.store
+        .add_client(
+            &NewClient {
+                id: "bc-ra".into(),
+                cert_der: peer_signer(),
+                role: ClientRole::Ra,
+                grants: any_grant(),
+                expires_at: None,
+            },
+            env.clock.now(),
+        )
+        .unwrap();
 }
 
 /// Certificates issued through CMC (not client credentials), any state but
@@ -1153,18 +1158,7 @@ fn the_peer_revoke_request_puts_the_named_certificate_on_hold() {
             requester: "test-admin".into(),
         })
         .unwrap();
-    env.store
-        .add_client(
-            &NewClient {
-                id: "bc-ra".into(),
-                cert_der: peer_signer(),
-                role: ClientRole::Ra,
-                grants: any_grant(),
-                expires_at: None,
-            },
-            env.clock.now(),
-        )
-        .unwrap();
+    register_peer_signer(&env);
     let request = read(REVOKE);
     let FullRequest::Signed(req) = decode_full_request(
         &request,

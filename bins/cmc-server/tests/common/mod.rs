@@ -243,3 +243,18 @@ pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
+
+/// `cmc-tool enroll` arguments that verify against the embedded root and
+/// sign with the bootstrap RA in the data directory `data`.
+pub fn bootstrap_enroll_args(data: &Path) -> Vec<String> {
+    let file = |name: &str| data.join(name).to_str().unwrap().to_owned();
+    [
+        ("--ca-cert", "root.pem"),
+        ("--signer-cert", "bootstrap-ra.pem"),
+        ("--signer-key", "bootstrap-ra.key"),
+        ("--passphrase-file", "bootstrap-ra-passphrase"),
+    ]
+    .into_iter()
+    .flat_map(|(flag, name)| [flag.to_owned(), file(name)])
+    .collect()
+}
