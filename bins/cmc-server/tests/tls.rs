@@ -333,7 +333,6 @@ fn cmc_tool_enrolls_over_https_presenting_the_signer_certificate() {
     let url = format!("https://{}/cmc/root", server.addr);
     let file = |name: &str| data.join(name).to_str().unwrap().to_owned();
     let tls_ca = dir.join("tls-ca.pem").to_str().unwrap().to_owned();
-    let root = file("root.pem");
     let signer = common::bootstrap_enroll_args(&data);
     let enroll = |name: &str, extra: &[&str]| {
         let cert = file(&format!("{name}.pem"));
