@@ -4,9 +4,9 @@
 use std::time::SystemTime;
 
 use cmc_asn1::{
-    BodyPartId, CertReqMsg, CertRequest, CertTemplate, OtherMsg, PkiData, PopoSigningKey,
-    ProofOfPossession, TaggedAttribute, TaggedCertificationRequest, TaggedContentInfo,
-    TaggedRequest, oid,
+    BodyPartId, CertReqMsg, CertRequest, CertTemplate, Controls, IdentityProof, OtherMsg, PkiData,
+    PopoSigningKey, ProofOfPossession, TaggedAttribute, TaggedCertificationRequest,
+    TaggedContentInfo, TaggedRequest, oid,
 };
 use cmc_keys::SigningKey;
 use const_oid::AssociatedOid;
@@ -19,6 +19,7 @@ use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 
 use crate::error::encode_err;
+use crate::identity::{self, ProofHash};
 use crate::signed::{self, CmsSigner};
 use crate::{Error, Result};
 
@@ -147,6 +148,40 @@ impl RequestBuilder {
         Ok(self)
     }
 
+    /// Adds an identityProofV2 control (RFC 5272 §6.2.1) with body part
+    /// identifier `id`: HMAC-`hash` under `key` (from
+    /// [`identity_key`](crate::identity::identity_key)) over the DER of the
+    /// reqSequence as it stands. Add every request first: a request added
+    /// afterwards is not covered and the proof no longer verifies.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`], [`Error::Encode`].
+    pub fn identity_proof_v2(
+        &mut self,
+        id: BodyPartId,
+        hash: ProofHash,
+        key: &[u8],
+    ) -> Result<&mut Self> {
+        let req_sequence = self.pki_data.req_sequence.to_der().map_err(encode_err)?;
+        let proof = identity::identity_proof_v2(hash, key, &req_sequence)?;
+        self.control(id, &proof)
+    }
+
+    /// Adds the legacy identityProof control (RFC 5272 §6.2.2): HMAC-SHA1
+    /// under `key` (derived with SHA-1) over the reqSequence as it stands.
+    /// For servers that accept nothing better.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateBodyPartId`], [`Error::Encode`].
+    pub fn identity_proof_v1(&mut self, id: BodyPartId, key: &[u8]) -> Result<&mut Self> {
+        let req_sequence = self.pki_data.req_sequence.to_der().map_err(encode_err)?;
+        let witness = ProofHash::Sha1.hmac(key, &req_sequence)?;
+        self.control(
+            id,
+            &IdentityProof(der::asn1::OctetString::new(witness).map_err(encode_err)?),
+        )
+    }
+
     /// The PKIData built so far.
     #[must_use]
     pub fn pki_data(&self) -> &PkiData {
@@ -181,7 +216,24 @@ pub fn build_csr(
     subject: Name,
     extensions: Vec<Extension>,
 ) -> Result<CertReq> {
+    build_csr_with_attributes(key, subject, extensions, Vec::new())
+}
+
+/// [`build_csr`] with further attributes in the signed
+/// CertificationRequestInfo, such as a popLinkWitnessV2 (RFC 5272 §6.3.1.1).
+///
+/// # Errors
+/// [`Error::Encode`] (also for two attributes of one type), [`Error::Key`].
+pub fn build_csr_with_attributes(
+    key: &dyn SigningKey,
+    subject: Name,
+    extensions: Vec<Extension>,
+    extra: Vec<Attribute>,
+) -> Result<CertReq> {
     let mut attributes = Attributes::new();
+    for attr in extra {
+        attributes.insert(attr).map_err(encode_err)?;
+    }
     if !extensions.is_empty() {
         let mut values = SetOfVec::new();
         values
@@ -218,13 +270,30 @@ pub fn build_csr(
 pub fn build_crmf(
     key: &dyn SigningKey,
     body_part_id: BodyPartId,
+    template: CertTemplate,
+) -> Result<CertReqMsg> {
+    build_crmf_with_controls(key, body_part_id, template, Vec::new())
+}
+
+/// [`build_crmf`] with CRMF `controls` in the signed CertRequest, such as a
+/// popLinkWitnessV2 (RFC 5272 §6.3.1.1); none if empty.
+///
+/// # Errors
+/// As [`build_crmf`].
+pub fn build_crmf_with_controls(
+    key: &dyn SigningKey,
+    body_part_id: BodyPartId,
     mut template: CertTemplate,
+    controls: Controls,
 ) -> Result<CertReqMsg> {
     match &template.public_key {
         Some(pk) if pk != key.public_key() => return Err(Error::SignerKeyMismatch),
         _ => template.public_key = Some(key.public_key().clone()),
     }
-    let cert_req = CertRequest::new(body_part_id, template).map_err(encode_err)?;
+    let mut cert_req = CertRequest::new(body_part_id, template).map_err(encode_err)?;
+    if !controls.is_empty() {
+        cert_req.controls = Some(controls);
+    }
     let signature = key.sign(&cert_req.to_der().map_err(encode_err)?)?;
     Ok(CertReqMsg {
         cert_req,

@@ -5,13 +5,16 @@ pub mod alg;
 pub mod ber;
 mod client;
 mod error;
+pub mod identity;
 mod pop;
 mod request;
 mod response;
 mod signed;
 
 pub use ber::Encoding;
-pub use client::{RequestBuilder, build_crmf, build_csr};
+pub use client::{
+    RequestBuilder, build_crmf, build_crmf_with_controls, build_csr, build_csr_with_attributes,
+};
 pub use error::{Error, Result};
 pub use pop::{Pop, verify_crmf_pop, verify_pkcs10, verify_request_pop};
 pub use request::{

@@ -90,6 +90,8 @@ struct RawProfile {
     validity_days: Option<u32>,
     backdate_seconds: Option<u32>,
     honour_requested_validity: Option<bool>,
+    require_pop_link_witness: Option<bool>,
+    allow_key_reuse: Option<bool>,
     on_refused_extension: Option<OnRefusedExtension>,
     on_issuer_expiry: Option<OnIssuerExpiry>,
     basic_constraints: Option<bool>,
@@ -148,6 +150,8 @@ pub struct Profile {
     pub(crate) validity_days: u32,
     pub(crate) backdate_seconds: u32,
     pub(crate) honour_requested_validity: bool,
+    pub(crate) require_pop_link_witness: bool,
+    pub(crate) allow_key_reuse: bool,
     pub(crate) on_refused_extension: OnRefusedExtension,
     pub(crate) on_issuer_expiry: OnIssuerExpiry,
     pub(crate) basic_constraints: bool,
@@ -178,6 +182,8 @@ impl Profile {
             validity_days: DEFAULT_VALIDITY_DAYS,
             backdate_seconds: 0,
             honour_requested_validity: true,
+            require_pop_link_witness: false,
+            allow_key_reuse: false,
             on_refused_extension: OnRefusedExtension::Drop,
             on_issuer_expiry: OnIssuerExpiry::Clamp,
             basic_constraints: true,
@@ -275,6 +281,20 @@ impl Profile {
     #[must_use]
     pub const fn honours_requested_validity(&self) -> bool {
         self.honour_requested_validity
+    }
+
+    /// Whether a request authenticated by a shared secret must carry a
+    /// popLinkWitnessV2 (RFC 5272 §6.3.1) binding the secret to its key.
+    #[must_use]
+    pub const fn requires_pop_link_witness(&self) -> bool {
+        self.require_pop_link_witness
+    }
+
+    /// Whether a renewal may keep the public key of the certificate that
+    /// signs it (otherwise noKeyReuse).
+    #[must_use]
+    pub const fn allows_key_reuse(&self) -> bool {
+        self.allow_key_reuse
     }
 
     /// The EC curves allowed for subject keys.
@@ -522,6 +542,10 @@ impl Profile {
             honour_requested_validity: raw
                 .honour_requested_validity
                 .unwrap_or(base.honour_requested_validity),
+            require_pop_link_witness: raw
+                .require_pop_link_witness
+                .unwrap_or(base.require_pop_link_witness),
+            allow_key_reuse: raw.allow_key_reuse.unwrap_or(base.allow_key_reuse),
             on_refused_extension: raw.on_refused_extension.unwrap_or_default(),
             on_issuer_expiry: raw.on_issuer_expiry.unwrap_or_default(),
             basic_constraints: raw.basic_constraints.unwrap_or(base.basic_constraints),

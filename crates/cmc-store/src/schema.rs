@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 struct Migration {
     version: i64,
@@ -20,10 +20,11 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema",
-    sql: r"
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema",
+        sql: r"
 CREATE TABLE cas (
     name        TEXT PRIMARY KEY,
     cert_der    BLOB NOT NULL,
@@ -187,12 +188,19 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "secrets: the popLinkWitnessV2 key beside the identityProofV2 key",
+        sql: "ALTER TABLE secrets ADD COLUMN link_key BLOB;",
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema",
-    sql: r"
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema",
+        sql: r"
 CREATE TABLE cas (
     name        TEXT PRIMARY KEY,
     cert_der    BYTEA NOT NULL,
@@ -359,7 +367,13 @@ $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "secrets: the popLinkWitnessV2 key beside the identityProofV2 key",
+        sql: "ALTER TABLE secrets ADD COLUMN link_key BYTEA;",
+    },
+];
 
 /// Serialises migrations of several processes on one PostgreSQL database.
 const PG_MIGRATION_LOCK: i64 = 0x636d_635f_7374_6f72; // "cmc_stor"

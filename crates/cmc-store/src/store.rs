@@ -670,7 +670,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
 macro_rules! secret_cols {
     () => {
         "ca, identification, derived_key, hash_alg, purpose, revoke_issuer, revoke_serial, \
-         profile, created_at, expires_at, used_at, failed_attempts, locked"
+         profile, created_at, expires_at, used_at, failed_attempts, locked, link_key"
     };
 }
 
@@ -702,6 +702,7 @@ fn secret_from_row(mut r: Row) -> Result<SecretRecord> {
         used_at: r.opt_time()?,
         failed_attempts: u32_from_db(r.i64()?, "failed attempts")?,
         locked: r.bool()?,
+        link_key: r.opt_blob()?,
     })
 }
 
@@ -733,8 +734,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
             c.execute(
                 "INSERT INTO secrets (ca, identification, derived_key, hash_alg, purpose,
                                       revoke_issuer, revoke_serial, profile, created_at,
-                                      expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                      expires_at, link_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 params![
                     &s.ca,
                     &s.identification,
@@ -745,7 +746,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
                     revoke_serial,
                     s.profile.as_ref(),
                     now,
-                    s.expires_at
+                    s.expires_at,
+                    s.link_key.as_ref()
                 ],
             )
             .map_err(|e| {

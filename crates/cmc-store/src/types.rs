@@ -696,8 +696,12 @@ pub struct NewSecret {
     pub ca: String,
     /// The identification (unique per CA).
     pub identification: String,
-    /// The derived key bytes.
+    /// The identityProofV2 key: H(secret ‖ identification) (RFC 5272
+    /// §6.2.1, §6.2.3).
     pub derived_key: Vec<u8>,
+    /// The popLinkWitnessV2 key, H(secret) (§6.3.1.1), for enrollment
+    /// secrets that may link their requests; `None` otherwise.
+    pub link_key: Option<Vec<u8>>,
     /// The hash algorithm the key was derived with and the MAC uses.
     pub hash_alg: String,
     /// What it is for.
@@ -714,6 +718,7 @@ impl fmt::Debug for NewSecret {
             .field("ca", &self.ca)
             .field("identification", &self.identification)
             .field("derived_key", &"<redacted>")
+            .field("link_key", &self.link_key.as_ref().map(|_| "<redacted>"))
             .field("hash_alg", &self.hash_alg)
             .field("purpose", &self.purpose)
             .field("profile", &self.profile)
@@ -729,8 +734,10 @@ pub struct SecretRecord {
     pub ca: String,
     /// The identification.
     pub identification: String,
-    /// The derived key bytes.
+    /// The identityProofV2 key.
     pub derived_key: Vec<u8>,
+    /// The popLinkWitnessV2 key, if stored.
+    pub link_key: Option<Vec<u8>>,
     /// The hash algorithm name.
     pub hash_alg: String,
     /// What it is for.
@@ -770,6 +777,7 @@ impl fmt::Debug for SecretRecord {
             .field("ca", &self.ca)
             .field("identification", &self.identification)
             .field("derived_key", &"<redacted>")
+            .field("link_key", &self.link_key.as_ref().map(|_| "<redacted>"))
             .field("hash_alg", &self.hash_alg)
             .field("purpose", &self.purpose)
             .field("profile", &self.profile)

@@ -140,6 +140,7 @@ fn secret(ca: &str, ident: &str, expires: i64) -> NewSecret {
         ca: ca.into(),
         identification: ident.into(),
         derived_key: vec![0xaa; 32],
+        link_key: Some(vec![0xbb; 32]),
         hash_alg: "sha256".into(),
         purpose: SecretPurpose::Enroll,
         profile: Some("tls".into()),
@@ -727,6 +728,7 @@ pub(crate) fn secret_is_consumed_once(fx: &dyn Fixture) {
     store.add_secret(&secret("ca", "alice", 100), t(0)).unwrap();
     let rec = store.get_secret("ca", "alice").unwrap().unwrap();
     assert_eq!(rec.derived_key, vec![0xaa; 32]);
+    assert_eq!(rec.link_key, Some(vec![0xbb; 32]));
     assert_eq!(rec.hash_alg, "sha256");
     assert_eq!(rec.purpose, SecretPurpose::Enroll);
     assert_eq!(rec.profile.as_deref(), Some("tls"));
