@@ -6,12 +6,19 @@
 //!
 //! 1. decode and verify (cmc-codec): not CMS at all is [`NotCmc`]; a bad
 //!    digest or signature is badMessageCheck, an expired signer badTime;
-//! 2. the signer: a signed request whose signer certificate is a
-//!    registered client (SHA-256 fingerprint), active, not revoked, granted
-//!    this CA, and equal to the TLS client certificate when there is one;
-//!    otherwise badIdentity. Unsigned requests and requests signed only with
-//!    the requested key need identityProofV2, which is not supported yet:
-//!    badIdentity too;
+//! 2. the signer, one of: a registered client (SHA-256 fingerprint of the
+//!    signer certificate), active, not revoked, granted this CA, and equal
+//!    to the TLS client certificate when there is one; the holder of a
+//!    valid, unrevoked certificate this CA issued (it may renew that
+//!    certificate and revoke its own); or, for a request signed with the
+//!    requested key (sid = its subjectKeyIdentifier), the holder of the
+//!    one-time enrollment secret its identification control names, proven
+//!    by identityProofV2 over the reqSequence as received (the legacy
+//!    SHA-1 identityProof only where `allow_sha1_identity_proof`). Anything
+//!    else, an unsigned request, a wrong witness (which counts towards the
+//!    secret's lockout), a used, expired or locked secret, and an expired
+//!    certificate this CA issued, is badIdentity; a SHA-1 proof where it is
+//!    not allowed is badAlg;
 //! 3. signingTime present and within `signing_time_window_secs` of the
 //!    engine clock, else badTime;
 //! 4. body part identifiers unique, else badRequest;
@@ -22,9 +29,21 @@
 //! 6. a transactionId is recorded; it may recur (later rounds);
 //! 7. at most `max_requests_per_pki_data` body parts, else badRequest;
 //! 8. every control is one this CA processes (senderNonce, recipientNonce,
-//!    transactionId, dataReturn, regInfo, lraPOPWitness, revokeRequest); any
-//!    other fails the request with badRequest naming those controls, since
-//!    CMC controls have no criticality flag.
+//!    transactionId, dataReturn, regInfo, lraPOPWitness, revokeRequest,
+//!    getCert, getCRL, identification, identityProof(V2), popLinkRandom);
+//!    any other fails the request with badRequest naming those controls,
+//!    since CMC controls have no criticality flag. Identity proof controls
+//!    in a request signed by a certificate are refused the same way;
+//! 9. a shared secret is consumed (once, even under concurrency).
+//!
+//! Renewals (a request signed by a certificate of this CA) must name the
+//! signer's subject (else badIdentity for that request) and a new key
+//! unless the profile has `allow_key_reuse` (else noKeyReuse); they get the
+//! profile the old certificate was issued with. Requests of a shared-secret
+//! signer get the secret's profile (or the CA default) and, when the
+//! profile has `require_pop_link_witness` or the request carries one, a
+//! popLinkWitnessV2 = HMAC(H(secret), popLinkRandom) that verifies (missing:
+//! badRequest; wrong: popFailed).
 //!
 //! Then each body part gets its own status: each certification request
 //! (`tcr`, `crm`) its proof of possession (an RA may vouch with
@@ -43,15 +62,18 @@
 use std::collections::BTreeSet;
 
 use cmc_asn1::{
-    BodyPartId, CmcFailInfo, CmcStatus, DataReturn, GetCert, GetCrl, LraPopWitness, PkiData,
-    RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce, TaggedRequest,
-    TransactionId, oid,
+    BodyPartId, CmcFailInfo, CmcStatus, DataReturn, GetCert, GetCrl, Identification, IdentityProof,
+    IdentityProofV2, LraPopWitness, PkiData, PopLinkRandom, RecipientNonce, RegInfo, ResponseInfo,
+    RevokeRequest, SenderNonce, TaggedRequest, TransactionId, oid,
 };
+use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
 use cmc_codec::{
     CmsSigner, FullRequest, Limits, Pop, SignedRequest, VerifyOptions, certs_only_response,
     decode_full_request, decode_simple_request, sign_response_with_crls,
 };
-use cmc_store::{ClientRecord, ClientRole, RevocationReason, UnixTime, fingerprint};
+use cmc_store::{
+    ClientRecord, ClientRole, RevocationReason, SecretPurpose, SecretRecord, UnixTime, fingerprint,
+};
 use der::asn1::OctetString;
 use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::Certificate;
@@ -68,7 +90,7 @@ use crate::respond::{
 use crate::x509::store_serial;
 
 /// The controls this engine processes; any other fails the request.
-const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 9] = [
+const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 13] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -78,6 +100,18 @@ const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 9] = [
     oid::ID_CMC_REVOKE_REQUEST,
     oid::ID_CMC_GET_CERT,
     oid::ID_CMC_GET_CRL,
+    oid::ID_CMC_IDENTIFICATION,
+    oid::ID_CMC_IDENTITY_PROOF,
+    oid::ID_CMC_IDENTITY_PROOF_V2,
+    oid::ID_CMC_POP_LINK_RANDOM,
+];
+
+/// The controls of a shared-secret identity proof, processed only for a
+/// request signed with its own key.
+const SECRET_CONTROLS: [der::asn1::ObjectIdentifier; 3] = [
+    oid::ID_CMC_IDENTIFICATION,
+    oid::ID_CMC_IDENTITY_PROOF,
+    oid::ID_CMC_IDENTITY_PROOF_V2,
 ];
 
 /// Length of the senderNonce the CA draws for each response.
@@ -169,7 +203,10 @@ struct Outcome {
 
 /// The authenticated signer of a request.
 struct Signer {
-    cert_der: Vec<u8>,
+    /// The signer certificate's DER; for a request signed with its own key,
+    /// the SubjectPublicKeyInfo DER of that key. senderNonces are
+    /// remembered per credential.
+    credential: Vec<u8>,
     who: Who,
 }
 
@@ -185,6 +222,19 @@ enum Who {
         serial: cmc_store::Serial,
         /// Its subject, as stored.
         subject: String,
+        /// The certificate.
+        cert: Box<Certificate>,
+        /// The profile it was issued with.
+        profile: String,
+    },
+    /// The holder of a one-time enrollment secret, proven by
+    /// identityProofV2 (or identityProof) over a request signed with the
+    /// requested key (RFC 5272 §6.2, §3.2).
+    Secret {
+        /// The secret as stored (before it was consumed).
+        record: Box<SecretRecord>,
+        /// The hash family of its proofs.
+        hash: ProofHash,
     },
 }
 
@@ -194,6 +244,7 @@ impl Signer {
         match &self.who {
             Who::Client(c) => c.id.clone(),
             Who::Holder { serial, .. } => format!("holder:{serial}"),
+            Who::Secret { record, .. } => format!("secret:{}", record.identification),
         }
     }
 }
@@ -205,24 +256,28 @@ impl Engine {
     ///
     /// Message-level checks, in order (a failure answers for the whole
     /// PKIData, bodyList `[0]`, unless it names controls): signature and
-    /// digest (badMessageCheck; an expired signer certificate badTime); the
-    /// signer certificate is a registered, active, unrevoked client granted
-    /// this CA and, if the connection had one, the TLS client certificate
-    /// (badIdentity; unsigned requests and requests signed with the
-    /// requested key need identityProofV2, not supported: badIdentity);
-    /// signingTime within `signing_time_window_secs` (badTime); unique body
-    /// part ids; a senderNonce not seen before from this signer (a request
-    /// without one is accepted); at most `max_requests_per_pki_data` body
-    /// parts; only the controls senderNonce, recipientNonce, transactionId,
-    /// dataReturn, regInfo, lraPOPWitness and revokeRequest (any other:
-    /// badRequest naming those controls). Then each `tcr`/`crm` gets its
-    /// POP check (raVerified, or no POPO under an lraPOPWitness, only from
-    /// an RA: else popFailed), authorisation and issuance with the CA's
-    /// default profile (or one the client is granted); each revokeRequest
-    /// its revocation (badCertId for a certificate this CA did not issue);
-    /// `orm`, nested content and other messages are noSupport. One success
-    /// status names exactly the parts that succeeded; each failed part has
-    /// its own status.
+    /// digest (badMessageCheck; an expired signer certificate badTime, or
+    /// badIdentity if this CA issued it); the signer (badIdentity unless it
+    /// is a registered, active client granted this CA and equal to the TLS
+    /// client certificate if there is one, the holder of a valid unrevoked
+    /// certificate of this CA, or, for a request signed with the requested
+    /// key, the holder of the enrollment secret named by identification
+    /// and proven by identityProofV2 over the reqSequence as received;
+    /// badAlg for a SHA-1 proof the CA does not allow); signingTime within
+    /// `signing_time_window_secs` (badTime); unique body part ids; a
+    /// senderNonce not seen before from this signer; at most
+    /// `max_requests_per_pki_data` body parts; only controls this CA
+    /// processes (any other: badRequest naming them); the secret, if any,
+    /// is consumed. Then each `tcr`/`crm` gets its POP check (raVerified,
+    /// or no POPO under an lraPOPWitness, only from an RA: else popFailed),
+    /// the signer's right to it (a renewal keeps the subject, else
+    /// badIdentity, and changes the key unless the profile allows reuse,
+    /// else noKeyReuse; a shared-secret request carries a valid
+    /// popLinkWitnessV2 where the profile requires one) and issuance; each
+    /// revokeRequest its revocation (badCertId for a certificate this CA
+    /// did not issue); `orm`, nested content and other messages are
+    /// noSupport. One success status names exactly the parts that
+    /// succeeded; each failed part has its own status.
     ///
     /// The response echoes senderNonce as recipientNonce, adds a fresh
     /// senderNonce, echoes transactionId and dataReturn, returns regInfo as
@@ -246,8 +301,15 @@ impl Engine {
             Err(e) => {
                 tracing::info!(ca = ca.name(), peer = transport.peer, error = %e,
                     "CMC request failed verification");
+                let failure = match &e {
+                    cmc_codec::Error::SignerExpired { not_after } => {
+                        self.expired_holder(&ca, body, *not_after)
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| codec_failure(&e, ca.name()));
                 let refusal = Refusal {
-                    failure: codec_failure(&e, ca.name()),
+                    failure,
                     body_list: vec![0],
                 };
                 self.audit_refusal(&ca, None, &refusal, now);
@@ -275,6 +337,38 @@ impl Engine {
                 self.reply(&ca, &echo, Outcome::default(), Some(refusal), now)
             }
         }
+    }
+
+    /// badIdentity for a request whose expired signer certificate is one
+    /// this CA issued to an end entity (a renewal too late: the old
+    /// certificate no longer proves who asks); `None` for any other expired
+    /// signer, which stays badTime. Verifies the request again at the
+    /// certificate's notAfter to learn which certificate signed.
+    fn expired_holder(
+        &self,
+        ca: &LoadedCa,
+        body: &[u8],
+        not_after: std::time::SystemTime,
+    ) -> Option<Failure> {
+        let request = decode_full_request(body, &VerifyOptions::new(not_after)).ok()?;
+        let cert = request.signed()?.signer().certificate()?;
+        let cert_der = cert.to_der().ok()?;
+        let registered = self
+            .store()
+            .get_client_by_fingerprint(&fingerprint(&cert_der))
+            .ok()?
+            .is_some();
+        if registered || cert.tbs_certificate().issuer() != ca.subject() {
+            return None;
+        }
+        let serial = store_serial(cert.tbs_certificate().serial_number()).ok()?;
+        let record = self.store().get_cert(ca.name(), &serial).ok()??;
+        (record.certificate()?.cert_der == cert_der).then(|| {
+            Failure::failed(
+                CmcFailInfo::BadIdentity,
+                "the certificate that signs this request has expired",
+            )
+        })
     }
 
     /// An audit event for a request refused as a whole (who signed it, if
@@ -389,10 +483,10 @@ impl Engine {
         let Some(signed) = request.signed() else {
             return Err(Refusal::message(
                 CmcFailInfo::BadIdentity,
-                "unsigned requests (identityProofV2) are not supported",
+                "an unsigned request proves no identity: sign it with the requested key and add identityProofV2",
             ));
         };
-        let signer = self.identify(ca, signed, transport)?;
+        let signer = self.identify(ca, signed, transport, now)?;
         let window = self.config().requests.signing_time_window_secs;
         match signed.signer().signing_time().map(UnixTime::from) {
             Some(t) if (t.secs() - now.secs()).abs() <= window => {}
@@ -434,6 +528,32 @@ impl Engine {
                 body_list: unknown,
             });
         }
+        if !matches!(signer.who, Who::Secret { .. }) {
+            let misplaced: Vec<BodyPartId> = pki_data
+                .control_sequence
+                .iter()
+                .filter(|c| SECRET_CONTROLS.contains(&c.attr_type))
+                .map(|c| c.body_part_id)
+                .collect();
+            if !misplaced.is_empty() {
+                return Err(Refusal {
+                    failure: Failure::failed(
+                        CmcFailInfo::BadRequest,
+                        "identityProof controls are processed only in requests signed with the requested key",
+                    ),
+                    body_list: misplaced,
+                });
+            }
+        }
+        let link_random = pki_data
+            .unique_control::<PopLinkRandom>()
+            .map_err(|_| {
+                Refusal::message(
+                    CmcFailInfo::BadRequest,
+                    "malformed or repeated popLinkRandom",
+                )
+            })?
+            .map(|(_, r)| r.0.as_bytes().to_vec());
         let witnessed: BTreeSet<BodyPartId> = pki_data
             .controls_of::<LraPopWitness>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed lraPOPWitness"))?
@@ -450,9 +570,15 @@ impl Engine {
             .controls_of::<GetCrl>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCRL"))?;
 
+        self.consume(ca, &signer, now)?;
+
         let mut outcome = Outcome::default();
+        let context = PartContext {
+            witnessed: &witnessed,
+            link_random: link_random.as_deref(),
+        };
         for ((tagged, (_, pop)), id) in pki_data.req_sequence.iter().zip(signed.pops()).zip(ids) {
-            match self.certify(ca, &signer, tagged, pop, id, &witnessed) {
+            match self.certify(ca, &signer, tagged, pop, id, &context) {
                 Ok(cert) => {
                     outcome.succeeded.push(id);
                     outcome.issued.push(cert);
@@ -498,22 +624,22 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Who signed: a registered, active client allowed on this CA.
+    /// Who signed: a registered, active client allowed on this CA; the
+    /// holder of a valid certificate of this CA; or, for a request signed
+    /// with the requested key, the holder of an enrollment secret.
     fn identify(
         &self,
         ca: &LoadedCa,
         signed: &SignedRequest,
         transport: &Transport,
+        now: UnixTime,
     ) -> Result<Signer, Refusal> {
         let bad_identity = |why: &str| {
             tracing::info!(ca = ca.name(), why, "CMC signer refused");
             Refusal::message(CmcFailInfo::BadIdentity, "the signer is not authorised")
         };
         let Some(cert) = signed.signer().certificate() else {
-            return Err(Refusal::message(
-                CmcFailInfo::BadIdentity,
-                "requests signed with the requested key (identityProofV2) are not supported",
-            ));
+            return self.secret_holder(ca, signed, now);
         };
         let cert_der = cert
             .to_der()
@@ -552,7 +678,7 @@ impl Engine {
             | Decision::Denied(
                 DenyReason::WrongRole { .. } | DenyReason::ProfileNotGranted { .. },
             ) => Ok(Signer {
-                cert_der,
+                credential: cert_der,
                 who: Who::Client(client),
             }),
             Decision::Denied(reason) => Err(bad_identity(&reason.to_string())),
@@ -582,13 +708,194 @@ impl Engine {
         };
         match (record.certificate(), record.revocation()) {
             (Some(issued), None) if issued.cert_der == cert_der => Ok(Some(Signer {
-                cert_der,
+                credential: cert_der,
                 who: Who::Holder {
                     serial,
                     subject: issued.subject.clone(),
+                    cert: Box::new(cert.clone()),
+                    profile: record.profile.clone(),
                 },
             })),
             _ => Ok(None),
+        }
+    }
+
+    /// The signer of a request signed with the requested key (sid = its
+    /// subjectKeyIdentifier): the holder of the enrollment secret that its
+    /// identification control names, if the identityProofV2 (or, where
+    /// SHA-1 is allowed, identityProof) witness over the reqSequence as
+    /// received verifies with that secret's key. A wrong witness counts
+    /// towards the secret's lockout. The secret is consumed later, once
+    /// every message-level check has passed ([`Engine::consume`]).
+    fn secret_holder(
+        &self,
+        ca: &LoadedCa,
+        signed: &SignedRequest,
+        now: UnixTime,
+    ) -> Result<Signer, Refusal> {
+        let pki_data = &signed.pki_data;
+        let refuse = |fail_info, text: &str| Refusal::message(fail_info, text.to_owned());
+        // One message for every way the proof can fail before it verified,
+        // so that an outsider learns nothing about which identifications
+        // exist; the log says which.
+        let no_proof = |why: &str| {
+            tracing::info!(ca = ca.name(), why, "shared-secret identity proof refused");
+            refuse(
+                CmcFailInfo::BadIdentity,
+                "the identity proof does not verify",
+            )
+        };
+        let identification = pki_data.unique_control::<Identification>().map_err(|_| {
+            refuse(
+                CmcFailInfo::BadRequest,
+                "malformed or repeated identification",
+            )
+        })?;
+        let v2 = pki_data.unique_control::<IdentityProofV2>().map_err(|_| {
+            refuse(
+                CmcFailInfo::BadRequest,
+                "malformed or repeated identityProofV2",
+            )
+        })?;
+        let v1 = pki_data.unique_control::<IdentityProof>().map_err(|_| {
+            refuse(
+                CmcFailInfo::BadRequest,
+                "malformed or repeated identityProof",
+            )
+        })?;
+        let (hash, witness) = match (v2, v1) {
+            (Some((_, proof)), None) => (
+                proof_family(&proof.proof_alg_id, &proof.mac_alg_id)
+                    .map_err(|e| refuse(CmcFailInfo::BadAlg, &format!("identityProofV2: {e}")))?,
+                proof.witness,
+            ),
+            (None, Some((_, proof))) => (ProofHash::Sha1, proof.0),
+            (Some(_), Some(_)) => {
+                return Err(refuse(
+                    CmcFailInfo::BadRequest,
+                    "identityProof and identityProofV2 together",
+                ));
+            }
+            (None, None) => {
+                return Err(refuse(
+                    CmcFailInfo::BadIdentity,
+                    "a request signed with its own key needs identification and identityProofV2",
+                ));
+            }
+        };
+        let Some((_, Identification(identification))) = identification else {
+            return Err(refuse(
+                CmcFailInfo::BadIdentity,
+                "an identityProofV2 needs an identification control naming the shared secret",
+            ));
+        };
+        if hash == ProofHash::Sha1
+            && !self
+                .config()
+                .ca_settings(ca.name())
+                .allow_sha1_identity_proof
+        {
+            return Err(refuse(
+                CmcFailInfo::BadAlg,
+                "this CA does not accept SHA-1 identity proofs",
+            ));
+        }
+        let record = self
+            .store()
+            .get_secret(ca.name(), &identification)
+            .map_err(|e| Refusal::internal(ca.name(), &e.into()))?
+            .ok_or_else(|| no_proof("unknown identification"))?;
+        if record.purpose != SecretPurpose::Enroll {
+            return Err(no_proof("the secret is not an enrollment secret"));
+        }
+        if record.locked {
+            // Not even checked: a locked secret takes no more guesses.
+            return Err(no_proof("the secret is locked"));
+        }
+        if record.hash_alg != hash.name() {
+            return Err(no_proof(&format!(
+                "the proof uses {hash}, the secret was registered for {}",
+                record.hash_alg
+            )));
+        }
+        let req_sequence = req_sequence_der(&signed.econtent)
+            .map_err(|e| refuse(CmcFailInfo::BadRequest, &e.to_string()))?;
+        if !hash.verify_hmac(&record.derived_key, req_sequence, witness.as_bytes()) {
+            let lock_after = self.config().requests.secret_lock_after;
+            let failures = self
+                .store()
+                .record_secret_failure(ca.name(), &identification, lock_after)
+                .map_err(|e| Refusal::internal(ca.name(), &e.into()))?;
+            if failures.locked {
+                tracing::warn!(ca = ca.name(), identification = %identification,
+                    attempts = failures.failed_attempts, "enrollment secret locked");
+                self.audit_secret_locked(ca, &identification, failures.failed_attempts, now);
+            }
+            return Err(no_proof("the witness does not verify"));
+        }
+        // The caller knows the secret: it may learn why it cannot be used.
+        if let Some(e) = record.unusable_at(now) {
+            tracing::info!(ca = ca.name(), identification = %identification, error = %e,
+                "shared secret not usable");
+            return Err(refuse(CmcFailInfo::BadIdentity, &e.to_string()));
+        }
+        let credential =
+            signed.signer().public_key.to_der().map_err(|e| {
+                Refusal::internal(ca.name(), &crate::Error::encode("public key", e))
+            })?;
+        Ok(Signer {
+            credential,
+            who: Who::Secret {
+                record: Box::new(record),
+                hash,
+            },
+        })
+    }
+
+    /// Consumes the enrollment secret of a shared-secret signer (once: of
+    /// concurrent requests with one secret, one gets it).
+    fn consume(&self, ca: &LoadedCa, signer: &Signer, now: UnixTime) -> Result<(), Refusal> {
+        let Who::Secret { record, .. } = &signer.who else {
+            return Ok(());
+        };
+        match self
+            .store()
+            .consume_secret(ca.name(), &record.identification, now)
+        {
+            Ok(_) => Ok(()),
+            Err(
+                e @ (cmc_store::Error::SecretUsed
+                | cmc_store::Error::SecretLocked
+                | cmc_store::Error::SecretExpired),
+            ) => Err(Refusal::message(CmcFailInfo::BadIdentity, e.to_string())),
+            Err(e) => Err(Refusal::internal(ca.name(), &e.into())),
+        }
+    }
+
+    /// Audits the locking of a secret (best effort, like refusals).
+    fn audit_secret_locked(
+        &self,
+        ca: &LoadedCa,
+        identification: &str,
+        attempts: u32,
+        now: UnixTime,
+    ) {
+        let detail = serde_json::json!({
+            "identification": identification,
+            "failed_attempts": attempts,
+        });
+        let event = cmc_store::AuditEvent {
+            at: now,
+            kind: cmc_store::AuditKind::SecretLocked,
+            issuer: Some(ca.name().to_owned()),
+            serial: None,
+            profile: None,
+            requester: Some(format!("secret:{identification}")),
+            outcome: cmc_store::Outcome::Failure,
+            detail: detail.to_string(),
+        };
+        if let Err(e) = self.store().append_audit(&event) {
+            tracing::error!(ca = ca.name(), error = %e, "cannot audit a locked secret");
         }
     }
 
@@ -601,7 +908,7 @@ impl Engine {
         now: UnixTime,
     ) -> Result<(), Refusal> {
         let requests = self.config().requests;
-        let fp = fingerprint(&signer.cert_der);
+        let fp = fingerprint(&signer.credential);
         let malformed = |what: &str| Refusal::message(CmcFailInfo::BadRequest, what);
         let nonces = pki_data
             .controls_of::<SenderNonce>()
@@ -663,7 +970,7 @@ impl Engine {
             .map_or(default, str::to_owned)
     }
 
-    /// One certification request: POP, authorisation, issuance.
+    /// One certification request: POP, who may ask for it, issuance.
     fn certify(
         &self,
         ca: &LoadedCa,
@@ -671,16 +978,9 @@ impl Engine {
         tagged: &TaggedRequest,
         pop: cmc_codec::Result<Pop>,
         id: BodyPartId,
-        witnessed: &BTreeSet<BodyPartId>,
+        context: &PartContext<'_>,
     ) -> Result<Certificate, Failure> {
-        let Who::Client(client) = &signer.who else {
-            // Renewal with an existing certificate is not supported.
-            return Err(Failure::failed(
-                CmcFailInfo::BadIdentity,
-                "only registered clients may request certificates",
-            ));
-        };
-        let is_ra = client.role == ClientRole::Ra;
+        let is_ra = matches!(&signer.who, Who::Client(c) if c.role == ClientRole::Ra);
         let pop_failed = |text: &str| Failure::failed(CmcFailInfo::PopFailed, text);
         match pop {
             Ok(Pop::Pkcs10Signature | Pop::CrmfSignature { .. }) => {}
@@ -688,7 +988,7 @@ impl Engine {
             Ok(Pop::RaVerified) => {
                 return Err(pop_failed("raVerified is accepted from an RA only"));
             }
-            Ok(Pop::Absent) if is_ra && witnessed.contains(&id) => {}
+            Ok(Pop::Absent) if is_ra && context.witnessed.contains(&id) => {}
             Ok(Pop::Absent) => {
                 return Err(pop_failed(
                     "no proof of possession, and no lraPOPWitness from an RA names this request",
@@ -704,24 +1004,6 @@ impl Engine {
             }
             Err(e) => return Err(codec_failure(&e, ca.name())),
         }
-        let profile = self.profile_for(ca.name(), client);
-        let action = if is_ra {
-            Action::EnrollOnBehalf
-        } else {
-            Action::Enroll
-        };
-        match self.authorize(&signer.cert_der, ca.name(), &profile, action) {
-            Ok(Decision::Allowed(_)) => {}
-            Ok(Decision::Denied(reason)) => {
-                tracing::info!(ca = ca.name(), client = client.id, %reason,
-                    body_part = id, "certification request not permitted");
-                return Err(Failure::failed(
-                    CmcFailInfo::BadRequest,
-                    "the signer may not make this request",
-                ));
-            }
-            Err(e) => return Err(Failure::from_engine(&e, ca.name(), id)),
-        }
         let request = match tagged {
             TaggedRequest::Tcr(tcr) => {
                 cmc_policy::Request::from_cert_req(&tcr.certification_request)
@@ -734,12 +1016,67 @@ impl Engine {
             }
         }
         .map_err(|e| Failure::failed(CmcFailInfo::BadRequest, e.to_string()))?;
+        let (profile, requester) = match &signer.who {
+            Who::Client(client) => {
+                let profile = self.profile_for(ca.name(), client);
+                let action = if is_ra {
+                    Action::EnrollOnBehalf
+                } else {
+                    Action::Enroll
+                };
+                match self.authorize(&signer.credential, ca.name(), &profile, action) {
+                    Ok(Decision::Allowed(_)) => {}
+                    Ok(Decision::Denied(reason)) => {
+                        tracing::info!(ca = ca.name(), client = client.id, %reason,
+                            body_part = id, "certification request not permitted");
+                        return Err(Failure::failed(
+                            CmcFailInfo::BadRequest,
+                            "the signer may not make this request",
+                        ));
+                    }
+                    Err(e) => return Err(Failure::from_engine(&e, ca.name(), id)),
+                }
+                (profile, client.id.clone())
+            }
+            Who::Secret { record, hash } => {
+                let profile = record
+                    .profile
+                    .clone()
+                    .unwrap_or_else(|| self.config().default_profile_name(ca.name()));
+                let required = self
+                    .check_profile(ca.name(), &profile)
+                    .map_err(|e| Failure::from_engine(&e, ca.name(), id))?
+                    .requires_pop_link_witness();
+                check_pop_link(record, *hash, tagged, context.link_random, required)?;
+                (profile, signer.requester())
+            }
+            Who::Holder { cert, profile, .. } => {
+                let profile = self.renewal_profile(ca.name(), profile);
+                let allows_reuse = self
+                    .check_profile(ca.name(), &profile)
+                    .map_err(|e| Failure::from_engine(&e, ca.name(), id))?
+                    .allows_key_reuse();
+                check_renewal(cert, &request, allows_reuse)?;
+                (profile, signer.requester())
+            }
+        };
         let der = tagged.to_der().map_err(|e| {
             Failure::from_engine(&crate::Error::encode("request", e), ca.name(), id)
         })?;
-        self.issue_with_ca(ca, Some(&profile), &request, &client.id, &der)
+        self.issue_with_ca(ca, Some(&profile), &request, &requester, &der)
             .map(|issued| issued.certificate)
             .map_err(|e| Failure::from_engine(&e, ca.name(), id))
+    }
+
+    /// The profile a renewal gets: the one the signing certificate was
+    /// issued with while this CA still issues with it, else the CA's
+    /// default.
+    fn renewal_profile(&self, ca: &str, issued_with: &str) -> String {
+        if self.check_profile(ca, issued_with).is_ok() {
+            issued_with.to_owned()
+        } else {
+            self.config().default_profile_name(ca)
+        }
     }
 
     /// One revokeRequest control.
@@ -769,7 +1106,7 @@ impl Engine {
                     || self.config().default_profile_name(ca.name()),
                     |r| r.profile.clone(),
                 );
-                match self.authorize(&signer.cert_der, ca.name(), &profile, Action::Revoke) {
+                match self.authorize(&signer.credential, ca.name(), &profile, Action::Revoke) {
                     Ok(Decision::Allowed(_)) => {}
                     Ok(Decision::Denied(reason)) => {
                         tracing::info!(ca = ca.name(), client = requester, %reason, "revocation not permitted");
@@ -784,7 +1121,9 @@ impl Engine {
             }
             // A holder revokes its own certificate, or another of this CA
             // with the same subject (RFC 5272 §6.11).
-            Who::Holder { serial, subject } => {
+            Who::Holder {
+                serial, subject, ..
+            } => {
                 let own = record.as_ref().is_some_and(|r| {
                     &r.serial == serial || r.certificate().is_some_and(|c| &c.subject == subject)
                 });
@@ -800,6 +1139,14 @@ impl Engine {
                     ));
                 }
                 false
+            }
+            // An enrollment secret proves who may enroll, not who may
+            // revoke.
+            Who::Secret { .. } => {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "an enrollment secret does not authorise revocation",
+                ));
             }
         };
         let (Some(record), Some(serial)) = (record, serial) else {
@@ -1017,6 +1364,85 @@ fn chain(ca: &LoadedCa) -> Result<Vec<Certificate>, NotCmc> {
             tracing::error!(ca = ca.name(), error = %e, "stored CA chain does not decode");
             NotCmc::Internal
         })
+}
+
+/// What every certification request of one PKIData is checked against.
+struct PartContext<'a> {
+    /// The requests an lraPOPWitness names.
+    witnessed: &'a BTreeSet<BodyPartId>,
+    /// The popLinkRandom control's value.
+    link_random: Option<&'a [u8]>,
+}
+
+/// The popLinkWitnessV2 of one request of a shared-secret signer (RFC 5272
+/// §6.3.1.1): HMAC(H(secret), popLinkRandom) inside the signed request,
+/// required when the profile says so, checked whenever present.
+fn check_pop_link(
+    record: &SecretRecord,
+    hash: ProofHash,
+    tagged: &TaggedRequest,
+    random: Option<&[u8]>,
+    required: bool,
+) -> Result<(), Failure> {
+    let bad_request = |text: &str| Failure::failed(CmcFailInfo::BadRequest, text);
+    let witness = find_pop_link_witness(tagged).map_err(|e| bad_request(&e.to_string()))?;
+    let Some(witness) = witness else {
+        return if required {
+            Err(bad_request(
+                "the profile requires a popLinkWitnessV2 in each certification request",
+            ))
+        } else {
+            Ok(())
+        };
+    };
+    let random =
+        random.ok_or_else(|| bad_request("popLinkWitnessV2 without a popLinkRandom control"))?;
+    let family = proof_family(&witness.key_gen_algorithm, &witness.mac_algorithm)
+        .map_err(|e| Failure::failed(CmcFailInfo::BadAlg, format!("popLinkWitnessV2: {e}")))?;
+    if family != hash {
+        return Err(Failure::failed(
+            CmcFailInfo::BadAlg,
+            format!("popLinkWitnessV2 uses {family}, the identity proof {hash}"),
+        ));
+    }
+    let Some(key) = &record.link_key else {
+        return Err(bad_request(
+            "this shared secret was registered without a POP link key",
+        ));
+    };
+    if hash.verify_hmac(key, random, witness.witness.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Failure::failed(
+            CmcFailInfo::PopFailed,
+            "the popLinkWitnessV2 does not verify",
+        ))
+    }
+}
+
+/// A renewal or re-key signed by a certificate of this CA (RFC 5272
+/// §6.3.3, existing certificate linking): the same subject as the signing
+/// certificate (else badIdentity), and a new key unless the profile allows
+/// key reuse (else noKeyReuse).
+fn check_renewal(
+    old: &Certificate,
+    request: &cmc_policy::Request,
+    allows_reuse: bool,
+) -> Result<(), Failure> {
+    let tbs = old.tbs_certificate();
+    if &request.subject != tbs.subject() {
+        return Err(Failure::failed(
+            CmcFailInfo::BadIdentity,
+            "a renewal must name the subject of the certificate that signs it",
+        ));
+    }
+    if !allows_reuse && &request.public_key == tbs.subject_public_key_info() {
+        return Err(Failure::failed(
+            CmcFailInfo::NoKeyReuse,
+            "the renewal requests the key of the certificate that signs it",
+        ));
+    }
+    Ok(())
 }
 
 /// The identifier of every body part, refusing duplicates and `crm`

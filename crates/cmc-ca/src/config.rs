@@ -31,6 +31,7 @@
 //! signing_time_window_secs = 300           # |signingTime - now| allowed
 //! nonce_lifetime_secs = 86400
 //! transaction_lifetime_secs = 604800
+//! secret_lock_after = 5                    # failed identity proofs before a shared secret locks
 //!
 //! [crl]
 //! validity_hours = 168
@@ -40,6 +41,7 @@
 //! profiles = ["default"]                   # the profiles this CA issues with (default: all)
 //! default_profile = "default"
 //! allow_simple_requests = false            # application/pkcs10 without CMC
+//! allow_sha1_identity_proof = false        # shared-secret proofs with SHA-1 (legacy identityProof)
 //! crl_url = "http://ca.example/crl/root.crl"
 //! ocsp_url = "http://ca.example/ocsp/root"
 //! ca_issuers_url = "http://ca.example/ca/root.der"
@@ -185,6 +187,8 @@ pub struct RequestsConfig {
     pub nonce_lifetime_secs: i64,
     /// How long a transactionId stays open between rounds.
     pub transaction_lifetime_secs: i64,
+    /// Failed identity proofs after which a shared secret locks.
+    pub secret_lock_after: u32,
 }
 
 impl Default for RequestsConfig {
@@ -194,6 +198,7 @@ impl Default for RequestsConfig {
             signing_time_window_secs: 300,
             nonce_lifetime_secs: 24 * HOUR,
             transaction_lifetime_secs: 7 * 24 * HOUR,
+            secret_lock_after: 5,
         }
     }
 }
@@ -239,6 +244,10 @@ pub struct CaSettings {
     pub default_profile: Option<String>,
     /// Accept Simple PKI Requests (bare PKCS#10 as `application/pkcs10`).
     pub allow_simple_requests: bool,
+    /// Accept shared-secret proofs made with SHA-1 (identityProofV2 with
+    /// SHA-1/HMAC-SHA1, and the legacy identityProof control), for clients
+    /// that cannot do better. Off by default.
+    pub allow_sha1_identity_proof: bool,
     /// CRL distribution point put into issued certificates.
     pub crl_url: Option<String>,
     /// OCSP responder put into issued certificates' AIA.
@@ -388,6 +397,9 @@ impl Config {
             }
         }
         let r = &self.requests;
+        if !(1..=100).contains(&r.secret_lock_after) {
+            return bad("requests.secret_lock_after", "must be between 1 and 100");
+        }
         if !(1..=1000).contains(&r.max_requests_per_pki_data) {
             return bad(
                 "requests.max_requests_per_pki_data",

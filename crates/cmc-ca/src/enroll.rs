@@ -245,7 +245,7 @@ impl Engine {
     }
 
     /// The profile, if it exists and the CA may use it.
-    fn check_profile(&self, ca: &str, profile: &str) -> Result<&Profile> {
+    pub(crate) fn check_profile(&self, ca: &str, profile: &str) -> Result<&Profile> {
         let found = self.config().profiles.get(profile)?;
         if !allows(&self.config().ca_settings(ca), profile) {
             return Err(Error::ProfileNotAllowed {

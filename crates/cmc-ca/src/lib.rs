@@ -16,6 +16,7 @@ mod key_config;
 mod respond;
 mod responder;
 mod revoke;
+mod secret;
 pub mod x509;
 
 pub use authz::{Action, Decision, DenyReason, authorize, decide};
@@ -32,3 +33,4 @@ pub use respond::{
 };
 pub use responder::Responder;
 pub use revoke::RevokeOutcome;
+pub use secret::{EnrollSecret, MAX_IDENTIFICATION_LEN, MIN_SECRET_LEN, generate_secret};

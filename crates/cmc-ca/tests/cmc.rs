@@ -12,27 +12,25 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use cmc_asn1::{
-    BodyPartId, BodyPartReference, CertTemplate, CmcFailInfo, CmcStatus, DataReturn,
-    RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce, TaggedAttribute,
-    TransactionId, oid,
+    BodyPartId, CertTemplate, CmcFailInfo, CmcStatus, DataReturn, RecipientNonce, RegInfo,
+    ResponseInfo, RevokeRequest, SenderNonce, TaggedAttribute, TransactionId, oid,
 };
 use cmc_ca::Clock;
 use cmc_ca::config::CaSettings;
 use cmc_ca::{
-    CERTS_ONLY_CONTENT_TYPE, CLIENT_CREDENTIAL_PROFILE, CMC_RESPONSE_CONTENT_TYPE,
-    ClientCredentialRequest, CmcReply, Engine, EngineConfig, LoadedCa, NotCmc, Transport,
+    CERTS_ONLY_CONTENT_TYPE, CLIENT_CREDENTIAL_PROFILE, ClientCredentialRequest, CmcReply, Engine,
+    EngineConfig, LoadedCa, NotCmc, Transport,
 };
 use cmc_codec::{
-    CmsSigner, FullRequest, RequestBuilder, ResponseStatus, ResponseVerifyOptions,
-    VerifiedResponse, VerifyOptions, build_crmf, build_csr, decode_certs_only, decode_full_request,
-    decode_response,
+    CmsSigner, FullRequest, RequestBuilder, VerifiedResponse, VerifyOptions, build_crmf, build_csr,
+    decode_certs_only, decode_full_request,
 };
 use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
 use cmc_store::{
     AuditFilter, AuditKind, CertFilter, CertStatus, ClientRole, Grant, NewClient, PageRequest,
     Scope, UnixTime,
 };
-use common::{Env, openssl, p};
+use common::{Env, ids, openssl, p, single_failure, statuses, verify};
 use der::asn1::{Int, OctetString};
 use der::{Decode, DecodePem, Encode};
 use x509_cert::Certificate;
@@ -118,37 +116,6 @@ fn issued(env: &Env) -> Vec<cmc_store::CertRecord> {
         .filter(|r| r.profile != CLIENT_CREDENTIAL_PROFILE)
         .filter(|r| r.status() != CertStatus::Failed)
         .collect()
-}
-
-fn verify(reply: &CmcReply, ca: &LoadedCa, at: UnixTime) -> VerifiedResponse {
-    assert_eq!(reply.content_type, CMC_RESPONSE_CONTENT_TYPE);
-    let trusted = [ca.certificate().clone()];
-    decode_response(
-        &reply.der,
-        &ResponseVerifyOptions::new(at.to_system_time(), &trusted),
-    )
-    .unwrap()
-}
-
-fn statuses(resp: &VerifiedResponse) -> Vec<ResponseStatus> {
-    resp.statuses().unwrap()
-}
-
-fn ids(list: &[BodyPartReference]) -> Vec<BodyPartId> {
-    list.iter()
-        .map(|r| match r {
-            BodyPartReference::BodyPartId(id) => *id,
-            BodyPartReference::BodyPartPath(p) => panic!("path {p:?}"),
-        })
-        .collect()
-}
-
-/// The only status of the response, which must be a failure.
-fn single_failure(resp: &VerifiedResponse) -> (CmcFailInfo, Vec<BodyPartId>) {
-    let s = statuses(resp);
-    assert_eq!(s.len(), 1, "{s:?}");
-    assert_eq!(s[0].status, CmcStatus::Failed, "{s:?}");
-    (s[0].fail_info.unwrap(), ids(&s[0].body_list))
 }
 
 fn sender_nonce_of(request: &[u8]) -> Vec<u8> {
@@ -1023,11 +990,12 @@ fn holders_revoke_their_own_certificates_only() {
     let (_, other) = enrolled(&env, &ca, &ra, "CN=other.example.test");
 
     // Another subject's certificate: refused, nothing revoked. A
-    // certification request from a holder is badIdentity for that part.
+    // certification request from a holder for another subject is
+    // badIdentity for that part (a renewal keeps the subject).
     let mut b = RequestBuilder::new();
     b.control(30, &revoke_of(&ca, &other, CrlReason::KeyCompromise))
         .unwrap()
-        .pkcs10(31, csr("CN=holder.example.test"))
+        .pkcs10(31, csr("CN=someone-else.example.test"))
         .unwrap();
     let reply = send(&env, &b, &key, &mine);
     let s = statuses(&verify(&reply, &ca, env.clock.now()));

@@ -1,0 +1,168 @@
+//! One-time enrollment secrets (RFC 5272 §6.2): what `cmc-tool secret add`
+//! stores. The secret itself is handed to its holder once and never
+//! stored: the store keeps the identityProofV2 key H(secret ‖
+//! identification) and the popLinkWitnessV2 key H(secret), which is what
+//! verification needs and does not give the secret back.
+
+use cmc_codec::identity::{ProofHash, identity_key, link_key};
+use cmc_store::{AuditEvent, AuditKind, NewSecret, Outcome, SecretPurpose, UnixTime};
+use zeroize::Zeroizing;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+
+/// The shortest shared secret accepted (RFC 5272 §6.2.1: implementations
+/// MUST support at least 16 characters; a shorter one is too easy to
+/// guess).
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// The longest identification accepted.
+pub const MAX_IDENTIFICATION_LEN: usize = 256;
+
+/// Characters of a generated secret: Crockford's base32 alphabet (no I, L,
+/// O or U), easy to read out and type.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Length of a generated secret: 32 characters, 160 bits.
+const GENERATED_LEN: usize = 32;
+
+/// An enrollment secret to register.
+#[derive(Clone)]
+pub struct EnrollSecret {
+    /// The CA it is for.
+    pub ca: String,
+    /// The identification the client sends in its identification control.
+    pub identification: String,
+    /// The secret (UTF-8 as the client will type it).
+    pub secret: Zeroizing<String>,
+    /// The hash family of its proofs.
+    pub hash: ProofHash,
+    /// The profile its enrollment gets; the CA's default if `None`.
+    pub profile: Option<String>,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+    /// Who registers it, for the audit log.
+    pub requester: String,
+}
+
+impl std::fmt::Debug for EnrollSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollSecret")
+            .field("ca", &self.ca)
+            .field("identification", &self.identification)
+            .field("secret", &"<redacted>")
+            .field("hash", &self.hash)
+            .field("profile", &self.profile)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh random secret of 32 characters from Crockford's base32 alphabet
+/// (160 bits).
+///
+/// # Errors
+/// [`Error::Rng`] if the system random number generator fails.
+pub fn generate_secret() -> Result<Zeroizing<String>> {
+    let mut bytes = Zeroizing::new([0u8; GENERATED_LEN]);
+    getrandom::fill(bytes.as_mut()).map_err(|_| Error::Rng)?;
+    Ok(Zeroizing::new(
+        bytes
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
+            .collect(),
+    ))
+}
+
+impl Engine {
+    /// Registers a one-time enrollment secret: checks it, derives the two
+    /// keys and stores them (never the secret), and audits the
+    /// registration (without the secret).
+    ///
+    /// # Errors
+    /// [`Error::UnknownCa`]; [`Error::InvalidRequest`] for a secret shorter
+    /// than [`MIN_SECRET_LEN`] characters, an empty or overlong
+    /// identification, an expiry not in the future, a SHA-1 secret for a
+    /// CA that does not allow SHA-1 proofs, or a profile the CA does not
+    /// issue; store errors (a taken identification: `AlreadyExists`).
+    pub fn add_enroll_secret(&self, new: &EnrollSecret) -> Result<()> {
+        let ca = self.ca(&new.ca)?;
+        let invalid = |why: String| Err(Error::InvalidRequest(why));
+        if new.secret.chars().count() < MIN_SECRET_LEN {
+            return invalid(format!(
+                "a shared secret needs at least {MIN_SECRET_LEN} characters"
+            ));
+        }
+        let id = &new.identification;
+        if id.is_empty() || id.len() > MAX_IDENTIFICATION_LEN || id.chars().any(char::is_control) {
+            return invalid(format!(
+                "the identification must be 1 to {MAX_IDENTIFICATION_LEN} bytes without control characters"
+            ));
+        }
+        let now = self.now();
+        if new.expires_at <= now {
+            return invalid("the secret's expiry must be in the future".into());
+        }
+        if new.hash == ProofHash::Sha1
+            && !self
+                .config()
+                .ca_settings(ca.name())
+                .allow_sha1_identity_proof
+        {
+            return invalid(format!(
+                "CA {} does not accept SHA-1 identity proofs (allow_sha1_identity_proof)",
+                ca.name()
+            ));
+        }
+        let profile = match &new.profile {
+            Some(p) => {
+                self.check_profile(ca.name(), p)?;
+                Some(p.clone())
+            }
+            None => None,
+        };
+        let secret = new.secret.as_bytes();
+        let record = NewSecret {
+            ca: ca.name().to_owned(),
+            identification: id.clone(),
+            derived_key: identity_key(new.hash, secret, Some(id)).to_vec(),
+            link_key: Some(link_key(new.hash, secret).to_vec()),
+            hash_alg: new.hash.name().to_owned(),
+            purpose: SecretPurpose::Enroll,
+            profile: profile.clone(),
+            expires_at: new.expires_at,
+        };
+        self.store().add_secret(&record, now)?;
+        let detail = serde_json::json!({
+            "identification": id,
+            "hash": new.hash.name(),
+            "expires_at": new.expires_at.secs(),
+        });
+        self.store().append_audit(&AuditEvent {
+            at: now,
+            kind: AuditKind::SecretAdded,
+            issuer: Some(ca.name().to_owned()),
+            serial: None,
+            profile,
+            requester: Some(new.requester.clone()),
+            outcome: Outcome::Success,
+            detail: detail.to_string(),
+        })?;
+        tracing::info!(ca = ca.name(), identification = %id, "enrollment secret registered");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_are_long_and_distinct() {
+        let a = generate_secret().unwrap();
+        let b = generate_secret().unwrap();
+        assert_eq!(a.len(), GENERATED_LEN);
+        assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
+        assert_ne!(*a, *b);
+    }
+}
