@@ -14,9 +14,15 @@ use common::{Server, openssl, start, write_config};
 
 const CONFIG: &str = "[server]\nlisten = \"127.0.0.1:0\"\n";
 
-/// Runs `cmc-tool ARGS` in-process; returns its standard error text, or
-/// the error chain as the binary would print it.
+/// Runs `cmc-tool ARGS` in-process; returns what it printed (standard
+/// output, then standard error), or the error chain as the binary would
+/// print it.
 fn cmc_tool(args: &[&str]) -> Result<String, String> {
+    cmc_tool_io(args).map(|(out, err)| format!("{out}{err}"))
+}
+
+/// Like [`cmc_tool`], with standard output and standard error apart.
+fn cmc_tool_io(args: &[&str]) -> Result<(String, String), String> {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut io = cmc_tool::Io {
@@ -28,12 +34,11 @@ fn cmc_tool(args: &[&str]) -> Result<String, String> {
         std::iter::once("cmc-tool").chain(args.iter().copied()),
         &mut io,
     );
-    let notes = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&err)
-    );
-    result.map(|()| notes).map_err(|e| format!("{e:#}"))
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let err_text = String::from_utf8_lossy(&err).into_owned();
+    result
+        .map(|()| (out.clone(), err_text.clone()))
+        .map_err(|e| format!("{out}{err_text}{e:#}"))
 }
 
 fn s(p: &Path) -> &str {
@@ -229,4 +234,246 @@ fn cmc_tool_enrolls_an_openssl_csr_and_reports_a_refusal() {
     let err = setup.enroll("broken", &["--csr", s(&broken)]).unwrap_err();
     assert!(err.contains("popFailed"), "{err}");
     assert!(!dir.join("broken.pem").exists());
+}
+
+/// Profiles for the shared-secret tests: the built-in `default`, and
+/// `linked`, which requires a popLinkWitnessV2.
+const SECRET_PROFILES: &str = "default_profile = \"default\"\n[profile.default]\n[profile.linked]\nrequire_pop_link_witness = true\n";
+
+/// A server whose profiles file has `linked`.
+fn secret_setup() -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("profiles.toml"), SECRET_PROFILES).unwrap();
+    write_config(
+        tmp.path(),
+        &format!("profiles = \"profiles.toml\"\n{CONFIG}"),
+    );
+    let server = start(tmp.path());
+    let data = tmp.path().join("cmc-data");
+    let url = format!("http://{}/cmc/root", server.addr);
+    Setup {
+        _tmp: tmp,
+        server,
+        data,
+        url,
+    }
+}
+
+impl Setup {
+    fn config(&self) -> PathBuf {
+        self.data.parent().unwrap().join("cmc.toml")
+    }
+
+    /// `cmc-tool secret add` for `id`: the printed secret, saved to a
+    /// file (0600) whose path is returned.
+    fn add_secret(&self, id: &str, extra: &[&str]) -> PathBuf {
+        let config = self.config();
+        let mut args = vec![
+            "--config",
+            s(&config),
+            "secret",
+            "add",
+            "--ca",
+            "root",
+            "--identification",
+            id,
+        ];
+        args.extend_from_slice(extra);
+        let (out, err) = cmc_tool_io(&args).unwrap();
+        assert!(err.contains("shown only now"), "{err}");
+        let secret = out.trim();
+        assert_eq!(secret.len(), 32, "{out}");
+        let path = self.data.join(format!("{id}.secret"));
+        std::fs::write(&path, format!("{secret}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        path
+    }
+
+    /// `cmc-tool enroll` proving identity with the secret in
+    /// `secret_file`; the new key goes to NAME.key.
+    fn enroll_with_secret(
+        &self,
+        name: &str,
+        id: &str,
+        secret_file: &Path,
+        extra: &[&str],
+    ) -> Result<PathBuf, String> {
+        let cert = self.data.join(format!("{name}.pem"));
+        let key = self.data.join(format!("{name}.key"));
+        let root = self.root();
+        let mut args = vec![
+            "enroll",
+            "--url",
+            &self.url,
+            "--ca-cert",
+            s(&root),
+            "--identification",
+            id,
+            "--secret-file",
+            s(secret_file),
+            "--new-key",
+            s(&key),
+            "--new-key-unencrypted",
+            "--subject",
+            "CN=alice.example.test",
+            "--out-cert",
+            s(&cert),
+        ];
+        args.extend_from_slice(extra);
+        cmc_tool(&args).map(|_| cert)
+    }
+
+    /// `cmc-tool enroll` signed by `cert` and `key` (a renewal); `what`
+    /// names the request (`--new-key ...` or `--csr ...`).
+    fn renew(&self, name: &str, cert: &Path, key: &Path, what: &[&str]) -> Result<PathBuf, String> {
+        let out = self.data.join(format!("{name}.pem"));
+        let root = self.root();
+        let mut args = vec![
+            "enroll",
+            "--url",
+            &self.url,
+            "--ca-cert",
+            s(&root),
+            "--signer-cert",
+            s(cert),
+            "--signer-key",
+            s(key),
+            "--unencrypted-key",
+            "--out-cert",
+            s(&out),
+        ];
+        args.extend_from_slice(what);
+        cmc_tool(&args).map(|_| out)
+    }
+}
+
+#[test]
+fn a_shared_secret_enrolls_once_and_the_certificate_renews_itself() {
+    let setup = secret_setup();
+    let dir = &setup.data;
+    let secret = setup.add_secret("alice", &["--expires", "1h"]);
+
+    // The first certificate: the new key signs, identityProofV2 vouches.
+    let cert = setup
+        .enroll_with_secret("alice", "alice", &secret, &[])
+        .unwrap();
+    check_cert(
+        dir,
+        &setup.root(),
+        &cert,
+        "alice.example.test",
+        "NIST CURVE: P-256",
+    );
+    if pkilint_available("a_shared_secret_enrolls_once_and_the_certificate_renews_itself") {
+        pkilint_clean("lint_pkix_cert", &[], &cert);
+    }
+
+    // The secret is spent: badIdentity for the whole message, nothing
+    // written.
+    let err = setup
+        .enroll_with_secret("again", "alice", &secret, &[])
+        .unwrap_err();
+    assert!(
+        err.contains("status: failed, failInfo: badIdentity, bodyList: [0]"),
+        "{err}"
+    );
+    assert!(!dir.join("again.pem").exists());
+    // An identification nobody registered: the same answer.
+    let err = setup
+        .enroll_with_secret("mallory", "mallory", &secret, &[])
+        .unwrap_err();
+    assert!(
+        err.contains("status: failed, failInfo: badIdentity, bodyList: [0]"),
+        "{err}"
+    );
+
+    // Renewal with a new key, signed by the certificate and its key.
+    let key = dir.join("alice.key");
+    let new_key = dir.join("alice-2.key");
+    let renewed = setup
+        .renew(
+            "alice-2",
+            &cert,
+            &key,
+            &[
+                "--new-key",
+                s(&new_key),
+                "--new-key-unencrypted",
+                "--subject",
+                "CN=alice.example.test",
+            ],
+        )
+        .unwrap();
+    check_cert(
+        dir,
+        &setup.root(),
+        &renewed,
+        "alice.example.test",
+        "NIST CURVE: P-256",
+    );
+    // The same key again: noKeyReuse for that request.
+    let csr = dir.join("same-key.csr");
+    let (ok, out) = openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            s(&key),
+            "-subj",
+            "/CN=alice.example.test",
+            "-out",
+            s(&csr),
+        ],
+    );
+    assert!(ok, "{out}");
+    let err = setup
+        .renew("same-key", &cert, &key, &["--csr", s(&csr)])
+        .unwrap_err();
+    assert!(
+        err.contains("status: failed, failInfo: noKeyReuse, bodyList: [3]"),
+        "{err}"
+    );
+    assert!(!dir.join("same-key.pem").exists());
+
+    let list = cmc_tool(&["--config", s(&setup.config()), "secret", "list"]).unwrap();
+    assert!(
+        list.lines()
+            .any(|l| l.contains("alice") && l.contains("used")),
+        "{list}"
+    );
+    assert!(!list.contains(std::fs::read_to_string(&secret).unwrap().trim()));
+}
+
+#[test]
+fn a_profile_can_require_the_pop_link_witness_from_cmc_tool() {
+    let setup = secret_setup();
+    let secret = setup.add_secret("bob", &["--profile", "linked"]);
+    let err = setup
+        .enroll_with_secret("bob-unlinked", "bob", &secret, &[])
+        .unwrap_err();
+    assert!(
+        err.contains("status: failed, failInfo: badRequest, bodyList: [3]"),
+        "{err}"
+    );
+    assert!(!setup.data.join("bob-unlinked.pem").exists());
+
+    // That request spent the secret (its identity proof verified); a new one
+    // with popLinkRandom + popLinkWitnessV2 is issued, for PKCS #10 and CRMF.
+    for (name, extra) in [("carol", &[][..]), ("dave", &["--crmf"][..])] {
+        let secret = setup.add_secret(name, &["--profile", "linked", "--hash", "sha384"]);
+        let mut args = vec!["--pop-link", "--proof-hash", "sha384"];
+        args.extend_from_slice(extra);
+        let cert = setup
+            .enroll_with_secret(name, name, &secret, &args)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        check_cert(
+            &setup.data,
+            &setup.root(),
+            &cert,
+            "alice.example.test",
+            "NIST CURVE: P-256",
+        );
+    }
 }

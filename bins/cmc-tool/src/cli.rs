@@ -44,6 +44,9 @@ pub enum Command {
     /// Certificate revocation lists.
     #[command(subcommand)]
     Crl(CrlCommand),
+    /// One-time enrollment secrets (first certificates with identityProofV2).
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// CMC client: build a signed Full PKI Request and write it (DER).
     Request(Box<RequestArgs>),
     /// CMC client: build a signed Full PKI Request, POST it to a CMC server,
@@ -58,15 +61,51 @@ pub enum Command {
 }
 
 /// What the Full PKI Request is built from (`request` and `enroll`).
+///
+/// It is signed either by a certificate and its key (`--signer-cert`,
+/// `--signer-key`: a registered client, or the holder of a certificate of
+/// the CA renewing it), or, for a first certificate, by the new key itself
+/// with a one-time enrollment secret as proof of identity
+/// (`--identification` and `--secret-file`/`--secret-env`).
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// The certificate that signs the request (PEM or DER; further PEM
     /// certificates in the file are sent along as its chain).
-    #[arg(long, value_name = "PEM")]
-    pub signer_cert: PathBuf,
+    #[arg(
+        long,
+        value_name = "PEM",
+        required_unless_present = "identification",
+        requires = "signer_key"
+    )]
+    pub signer_cert: Option<PathBuf>,
     /// The signer's key file.
-    #[arg(long, value_name = "KEY")]
-    pub signer_key: PathBuf,
+    #[arg(long, value_name = "KEY", requires = "signer_cert")]
+    pub signer_key: Option<PathBuf>,
+    /// Prove identity with the enrollment secret registered under this
+    /// identification (`cmc-tool secret add`): identityProofV2 over the
+    /// request, which the new key signs (RFC 5272 §6.2).
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with_all = ["signer_cert", "csr"],
+        requires = "new_key"
+    )]
+    pub identification: Option<String>,
+    /// Where the enrollment secret is (with --identification).
+    #[command(flatten)]
+    pub secret: GivenSecretArgs,
+    /// Also link the secret to the new key: popLinkRandom and a
+    /// popLinkWitnessV2 inside the signed request (RFC 5272 §6.3.1).
+    #[arg(long, requires = "identification")]
+    pub pop_link: bool,
+    /// The hash family of the proofs (as registered with the secret).
+    #[arg(
+        long,
+        value_name = "HASH",
+        default_value = "sha256",
+        requires = "identification"
+    )]
+    pub proof_hash: ProofHashArg,
     /// Where the signer key's passphrase is (or --unencrypted-key).
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -97,6 +136,30 @@ pub struct BuildArgs {
     /// Add a transactionId control with this value (hex, at most 16 bytes).
     #[arg(long, value_name = "HEX")]
     pub transaction_id: Option<String>,
+}
+
+/// A hash family of shared-secret proofs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProofHashArg {
+    /// SHA-1 / HMAC-SHA1 (only where the CA allows it).
+    Sha1,
+    /// SHA-256 / HMAC-SHA256.
+    Sha256,
+    /// SHA-384 / HMAC-SHA384.
+    Sha384,
+    /// SHA-512 / HMAC-SHA512.
+    Sha512,
+}
+
+impl From<ProofHashArg> for cmc_codec::identity::ProofHash {
+    fn from(h: ProofHashArg) -> Self {
+        match h {
+            ProofHashArg::Sha1 => Self::Sha1,
+            ProofHashArg::Sha256 => Self::Sha256,
+            ProofHashArg::Sha384 => Self::Sha384,
+            ProofHashArg::Sha512 => Self::Sha512,
+        }
+    }
 }
 
 /// Where the new key file's passphrase comes from; at most one.
@@ -340,6 +403,61 @@ pub struct Pkcs11Args {
     /// Read the user PIN from this file (less one trailing newline).
     #[arg(long, value_name = "PATH", requires = "pkcs11_module")]
     pub pin_file: Option<PathBuf>,
+}
+
+/// `secret ...`
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Register a one-time enrollment secret for a person or device. A new
+    /// random secret is printed once (or the secret is taken from
+    /// --secret-file/--secret-env); the store keeps only the keys derived
+    /// from it (RFC 5272 §6.2.1).
+    Add(Box<SecretAddArgs>),
+    /// List the enrollment and revocation secrets (never the secrets).
+    List {
+        /// Only this CA's.
+        #[arg(long)]
+        ca: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `secret add`.
+#[derive(Debug, Args)]
+pub struct SecretAddArgs {
+    /// The CA the secret enrolls with.
+    #[arg(long)]
+    pub ca: String,
+    /// The identification the client sends with it (unique per CA).
+    #[arg(long, value_name = "ID")]
+    pub identification: String,
+    /// The profile its certificate gets (default: the CA's default).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// When it stops working: a duration from now (`30m`, `12h`, `7d`) or
+    /// an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", default_value = "7d")]
+    pub expires: String,
+    /// The hash family of its proofs.
+    #[arg(long, value_name = "HASH", default_value = "sha256")]
+    pub hash: ProofHashArg,
+    /// Where to take the secret from instead of generating one.
+    #[command(flatten)]
+    pub secret: GivenSecretArgs,
+}
+
+/// A secret given to `secret add` (never on the command line).
+#[derive(Debug, Default, Args)]
+#[group(multiple = false)]
+pub struct GivenSecretArgs {
+    /// Read the secret from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: Option<String>,
+    /// Read the secret from this file (less one trailing newline).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
 }
 
 /// `client ...`

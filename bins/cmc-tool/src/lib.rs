@@ -62,6 +62,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Profile(cmd) => commands::profile::run(&ctx, cmd, io),
         Command::Cert(cmd) => commands::cert::run(&ctx, cmd, io),
         Command::Crl(cmd) => commands::crl::run(&ctx, cmd, io),
+        Command::Secret(cmd) => commands::secret::run(&ctx, cmd, io),
         Command::Request(args) => commands::enroll::request(args, io),
         Command::Enroll(args) => commands::enroll::enroll(args, io),
         Command::Show(args) => commands::show::run(args, io),

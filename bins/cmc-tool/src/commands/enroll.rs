@@ -9,20 +9,27 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use cmc_asn1::{
-    BodyPartId, BodyPartReference, CertTemplate, RecipientNonce, SenderNonce, TransactionId,
+    BodyPartId, BodyPartReference, CertTemplate, Identification, PopLinkRandom, RecipientNonce,
+    SenderNonce, TransactionId,
+};
+use cmc_codec::identity::{
+    ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_control,
+    pop_link_witness_v2,
 };
 use cmc_codec::{
-    CmsSigner, RequestBuilder, ResponseStatus, ResponseVerifyOptions, build_crmf, build_csr,
-    decode_response,
+    CmsSigner, RequestBuilder, ResponseStatus, ResponseVerifyOptions, build_crmf_with_controls,
+    build_csr_with_attributes, decode_response,
 };
 use cmc_keys::{FileKey, KeySpec, SecretSource};
 use der::asn1::{Int, OctetString};
 use der::{Decode, DecodePem, Encode};
 use x509_cert::Certificate;
 use x509_cert::request::CertReq;
+use zeroize::Zeroizing;
 
 use crate::Io;
 use crate::cli::{BuildArgs, EnrollArgs, NewKeyPassphraseArgs, PassphraseArgs, RequestArgs};
+use crate::commands::secret::given_secret;
 use crate::inspect::{decode_cert, pem, read_certificates, summarize};
 use crate::{http, tls};
 
@@ -30,6 +37,9 @@ use crate::{http, tls};
 const NONCE_ID: BodyPartId = 1;
 const TRANSACTION_ID: BodyPartId = 2;
 const REQUEST_ID: BodyPartId = 3;
+const IDENTIFICATION_ID: BodyPartId = 4;
+const IDENTITY_PROOF_ID: BodyPartId = 5;
+const LINK_RANDOM_ID: BodyPartId = 6;
 
 /// The media type of a Full PKI Request (RFC 5273 §3).
 pub(crate) const CMC_REQUEST_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=CMC-request";
@@ -39,8 +49,8 @@ struct Built {
     der: Vec<u8>,
     nonce: [u8; 16],
     /// The signer's key and certificate chain (leaf first), for TLS client
-    /// authentication.
-    signer_key: Arc<FileKey>,
+    /// authentication; none for a request signed with the new key.
+    signer_key: Option<Arc<FileKey>>,
     signer_chain: Vec<Certificate>,
 }
 
@@ -72,12 +82,16 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
             Some(path) => read_cert_file(path, "--tls-ca")?,
             None => trusted.clone(),
         };
-        let client = args.tls_client_auth.then(|| {
-            (
+        let client = match (&built.signer_key, args.tls_client_auth) {
+            (Some(key), true) => Some((
                 built.signer_chain.as_slice(),
-                Arc::clone(&built.signer_key) as Arc<dyn cmc_keys::SigningKey>,
-            )
-        });
+                Arc::clone(key) as Arc<dyn cmc_keys::SigningKey>,
+            )),
+            (None, true) => bail!(
+                "--tls-client-auth needs a signer certificate; a shared-secret request has none"
+            ),
+            (_, false) => None,
+        };
         Some(tls::client_config(&roots, client)?)
     } else {
         None
@@ -326,24 +340,69 @@ fn parse_transaction_id(text: &str) -> Result<Int> {
     Int::new(&minimal).map_err(|e| anyhow!("--transaction-id: {e}"))
 }
 
+/// Who signs the request.
+enum Auth {
+    /// A certificate and its key.
+    Certificate {
+        key: Arc<FileKey>,
+        chain: Vec<Certificate>,
+    },
+    /// The new key itself, with an enrollment secret.
+    Secret {
+        identification: String,
+        secret: Zeroizing<String>,
+        hash: ProofHash,
+        pop_link: bool,
+    },
+}
+
+fn auth(args: &BuildArgs) -> Result<Auth> {
+    let secret = given_secret(&args.secret)?;
+    match (
+        &args.identification,
+        secret,
+        &args.signer_cert,
+        &args.signer_key,
+    ) {
+        (Some(identification), Some(secret), None, None) => Ok(Auth::Secret {
+            identification: identification.clone(),
+            secret,
+            hash: args.proof_hash.into(),
+            pop_link: args.pop_link,
+        }),
+        (Some(_), None, _, _) => {
+            bail!("--identification needs the secret: --secret-file PATH or --secret-env VAR")
+        }
+        (None, Some(_), _, _) => bail!("--secret-file/--secret-env need --identification"),
+        (None, None, Some(cert), Some(key_path)) => {
+            let chain = read_cert_file(cert, "--signer-cert")?;
+            let key = signer_key(key_path, &args.passphrase)?;
+            Ok(Auth::Certificate {
+                key: Arc::new(key),
+                chain,
+            })
+        }
+        _ => bail!(
+            "sign the request with --signer-cert and --signer-key, or prove identity with \
+             --identification and --secret-file/--secret-env"
+        ),
+    }
+}
+
 fn build(args: &BuildArgs) -> Result<Built> {
     let transaction_id = args
         .transaction_id
         .as_deref()
         .map(parse_transaction_id)
         .transpose()?;
-    let signer_certs = read_cert_file(&args.signer_cert, "--signer-cert")?;
-    let (cert, chain) = signer_certs
-        .split_first()
-        .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
-    let key = signer_key(&args.signer_key, &args.passphrase)?;
-    let signer = CmsSigner::new(&key, cert, chain).map_err(|e| {
-        anyhow!(
-            "--signer-key {} does not belong to --signer-cert {}: {e}",
-            args.signer_key.display(),
-            args.signer_cert.display()
-        )
-    })?;
+    let auth = auth(args)?;
+    if let Auth::Certificate { key, chain } = &auth {
+        let (cert, rest) = chain
+            .split_first()
+            .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
+        CmsSigner::new(key.as_ref(), cert, rest)
+            .map_err(|e| anyhow!("--signer-key does not belong to --signer-cert: {e}"))?;
+    }
 
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
@@ -355,10 +414,30 @@ fn build(args: &BuildArgs) -> Result<Built> {
     if let Some(id) = transaction_id {
         builder.control(TRANSACTION_ID, &TransactionId(id))?;
     }
+    // popLinkRandom and the witness over it, for a secret that links.
+    let link = match &auth {
+        Auth::Secret {
+            secret,
+            hash,
+            pop_link: true,
+            ..
+        } => {
+            let mut random = [0u8; 64];
+            getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness: {e}"))?;
+            let witness = pop_link_witness_v2(*hash, &link_key(*hash, secret.as_bytes()), &random)?;
+            builder.control(
+                LINK_RANDOM_ID,
+                &PopLinkRandom(OctetString::new(random).map_err(|e| anyhow!("{e}"))?),
+            )?;
+            Some(witness)
+        }
+        _ => None,
+    };
 
-    match (&args.csr, &args.new_key) {
+    let new_key = match (&args.csr, &args.new_key) {
         (Some(path), None) => {
             builder.pkcs10(REQUEST_ID, read_csr(path)?)?;
+            None
         }
         (None, Some(out_key)) => {
             let Some(subject) = &args.subject else {
@@ -375,25 +454,65 @@ fn build(args: &BuildArgs) -> Result<Built> {
                     subject: Some(subject),
                     ..CertTemplate::default()
                 };
-                builder.crmf(build_crmf(&new_key, REQUEST_ID, template)?)?;
+                let controls = match &link {
+                    Some(w) => vec![pop_link_witness_control(w)?],
+                    None => Vec::new(),
+                };
+                builder.crmf(build_crmf_with_controls(
+                    &new_key, REQUEST_ID, template, controls,
+                )?)?;
             } else {
-                builder.pkcs10(REQUEST_ID, build_csr(&new_key, subject, Vec::new())?)?;
+                let attributes = match &link {
+                    Some(w) => vec![pop_link_witness_attribute(w)?],
+                    None => Vec::new(),
+                };
+                builder.pkcs10(
+                    REQUEST_ID,
+                    build_csr_with_attributes(&new_key, subject, Vec::new(), attributes)?,
+                )?;
             }
             match &source {
                 Some(s) => new_key.store(out_key, s),
                 None => new_key.store_unencrypted(out_key),
             }
             .with_context(|| format!("writing the new key {}", out_key.display()))?;
+            Some(new_key)
         }
         _ => bail!("give either --csr FILE or --new-key OUT_KEY --subject DN"),
-    }
-    let der = builder.sign(&signer, SystemTime::now())?;
-    drop(signer);
+    };
+    let (der, signer_key, signer_chain) = match auth {
+        Auth::Certificate { key, chain } => {
+            let (cert, rest) = chain
+                .split_first()
+                .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
+            let signer = CmsSigner::new(key.as_ref(), cert, rest)?;
+            let der = builder.sign(&signer, SystemTime::now())?;
+            drop(signer);
+            (der, Some(key), chain)
+        }
+        Auth::Secret {
+            identification,
+            secret,
+            hash,
+            ..
+        } => {
+            // The identity proof covers the reqSequence, so it comes last;
+            // the new key signs (sid = its subjectKeyIdentifier).
+            let Some(new_key) = new_key else {
+                bail!("--identification needs --new-key: the new key signs the request");
+            };
+            builder.control(IDENTIFICATION_ID, &Identification(identification.clone()))?;
+            let key = identity_key(hash, secret.as_bytes(), Some(&identification));
+            builder.identity_proof_v2(IDENTITY_PROOF_ID, hash, &key)?;
+            let der = builder.sign(&CmsSigner::self_signed(&new_key)?, SystemTime::now())?;
+            (der, None, Vec::new())
+        }
+    };
     Ok(Built {
         der,
         nonce,
-        signer_key: Arc::new(key),
-        signer_chain: signer_certs,
+        signer_key,
+        signer_chain,
     })
 }
 

@@ -7,4 +7,5 @@ pub(crate) mod client;
 pub(crate) mod crl;
 pub(crate) mod enroll;
 pub(crate) mod profile;
+pub(crate) mod secret;
 pub(crate) mod show;

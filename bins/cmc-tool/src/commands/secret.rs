@@ -1,0 +1,201 @@
+//! `secret add`, `secret list`: one-time enrollment secrets (RFC 5272
+//! §6.2). The secret is shown once, when it is made; the store keeps only
+//! the keys derived from it.
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use cmc_ca::{Clock, EnrollSecret, SystemClock, generate_secret};
+use cmc_keys::SecretSource;
+use cmc_store::{SecretPurpose, SecretRecord, UnixTime};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::Io;
+use crate::cli::{GivenSecretArgs, SecretAddArgs, SecretCommand};
+use crate::context::{Context, requester};
+use crate::output::{Table, json};
+use crate::time::{format_rfc3339, parse_rfc3339};
+
+pub(crate) fn run(ctx: &Context, cmd: &SecretCommand, io: &mut Io<'_>) -> Result<()> {
+    match cmd {
+        SecretCommand::Add(args) => add(ctx, args, io),
+        SecretCommand::List { ca, json } => list(ctx, ca.as_deref(), *json, io),
+    }
+}
+
+/// The secret named by `--secret-env`/`--secret-file`, if one is.
+pub(crate) fn given_secret(args: &GivenSecretArgs) -> Result<Option<Zeroizing<String>>> {
+    let source = match (&args.secret_env, &args.secret_file) {
+        (Some(var), None) => SecretSource::Env(var.clone()),
+        (None, Some(path)) => SecretSource::File(path.clone()),
+        (None, None) => return Ok(None),
+        _ => bail!("give only one of --secret-env and --secret-file"),
+    };
+    let secret = source
+        .read()
+        .with_context(|| format!("reading the secret from {source:?}"))?;
+    let text = std::str::from_utf8(secret.expose())
+        .map_err(|_| anyhow!("the secret is not UTF-8 text"))?;
+    Ok(Some(Zeroizing::new(text.to_owned())))
+}
+
+/// `--expires`: `30m`, `12h`, `7d` from `now`, or an RFC 3339 time.
+fn parse_expiry(text: &str, now: UnixTime) -> Result<UnixTime> {
+    let unit = match text.as_bytes().last() {
+        Some(b'm') => Some(60),
+        Some(b'h') => Some(3_600),
+        Some(b'd') => Some(86_400),
+        _ => None,
+    };
+    if let Some(unit) = unit {
+        let n: i64 = text[..text.len() - 1]
+            .parse()
+            .ok()
+            .filter(|n| (1..=3650 * 86_400 / unit).contains(n))
+            .ok_or_else(|| {
+                anyhow!(
+                    "--expires {text:?}: give a positive number of m, h or d (at most 10 years)"
+                )
+            })?;
+        return Ok(now.plus_secs(n * unit));
+    }
+    parse_rfc3339(text).map_err(|e| anyhow!("--expires: {e}"))
+}
+
+fn add(ctx: &Context, args: &SecretAddArgs, io: &mut Io<'_>) -> Result<()> {
+    let now = SystemClock.now();
+    let expires_at = parse_expiry(&args.expires, now)?;
+    let (secret, generated) = match given_secret(&args.secret)? {
+        Some(s) => (s, false),
+        None => (generate_secret()?, true),
+    };
+    let engine = ctx.engine()?;
+    engine
+        .add_enroll_secret(&EnrollSecret {
+            ca: args.ca.clone(),
+            identification: args.identification.clone(),
+            secret: secret.clone(),
+            hash: args.hash.into(),
+            profile: args.profile.clone(),
+            expires_at,
+            requester: requester(),
+        })
+        .with_context(|| format!("registering the secret {:?}", args.identification))?;
+    writeln!(
+        io.err,
+        "registered enrollment secret {:?} for CA {} ({}, expires {})",
+        args.identification,
+        args.ca,
+        cmc_codec::identity::ProofHash::from(args.hash),
+        format_rfc3339(expires_at)
+    )
+    .context("writing output")?;
+    if generated {
+        writeln!(
+            io.err,
+            "the secret follows; it is shown only now, and is good for one enrollment:"
+        )
+        .context("writing output")?;
+        writeln!(io.out, "{}", secret.as_str()).context("writing output")?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct SecretInfo {
+    ca: String,
+    identification: String,
+    purpose: String,
+    hash: String,
+    profile: Option<String>,
+    state: &'static str,
+    created_at: String,
+    expires_at: String,
+    used_at: Option<String>,
+    failed_attempts: u32,
+}
+
+impl SecretInfo {
+    fn of(r: &SecretRecord, now: UnixTime) -> Self {
+        let state = if r.used_at.is_some() {
+            "used"
+        } else if r.locked {
+            "locked"
+        } else if now >= r.expires_at {
+            "expired"
+        } else {
+            "usable"
+        };
+        Self {
+            ca: r.ca.clone(),
+            identification: r.identification.clone(),
+            purpose: match &r.purpose {
+                SecretPurpose::Enroll => "enroll".into(),
+                SecretPurpose::Revoke { issuer, serial } => format!("revoke {issuer}/{serial}"),
+            },
+            hash: r.hash_alg.clone(),
+            profile: r.profile.clone(),
+            state,
+            created_at: format_rfc3339(r.created_at),
+            expires_at: format_rfc3339(r.expires_at),
+            used_at: r.used_at.map(format_rfc3339),
+            failed_attempts: r.failed_attempts,
+        }
+    }
+}
+
+fn list(ctx: &Context, ca: Option<&str>, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+    let store = ctx.store()?;
+    let now = SystemClock.now();
+    let infos: Vec<SecretInfo> = store
+        .list_secrets(ca)?
+        .iter()
+        .map(|r| SecretInfo::of(r, now))
+        .collect();
+    if as_json {
+        return json(io.out, &infos);
+    }
+    let mut t = Table::new(&[
+        "CA",
+        "IDENTIFICATION",
+        "PURPOSE",
+        "STATE",
+        "EXPIRES",
+        "FAILED",
+        "PROFILE",
+    ]);
+    for i in &infos {
+        t.row(vec![
+            i.ca.clone(),
+            i.identification.clone(),
+            i.purpose.clone(),
+            i.state.to_owned(),
+            i.expires_at.clone(),
+            i.failed_attempts.to_string(),
+            i.profile.clone().unwrap_or_else(|| "(CA default)".into()),
+        ]);
+    }
+    t.print(
+        io.out,
+        "no secrets (register one with `cmc-tool secret add`)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiries() {
+        let now = UnixTime::from_secs(1_000_000);
+        assert_eq!(parse_expiry("30m", now).unwrap(), now.plus_secs(1800));
+        assert_eq!(parse_expiry("12h", now).unwrap(), now.plus_secs(43_200));
+        assert_eq!(parse_expiry("7d", now).unwrap(), now.plus_secs(604_800));
+        assert_eq!(
+            parse_expiry("2027-01-31T12:00:00Z", now).unwrap(),
+            UnixTime::from_secs(1_801_396_800)
+        );
+        for bad in ["0d", "-1h", "d", "7w", "99999d", "tomorrow"] {
+            assert!(parse_expiry(bad, now).is_err(), "{bad}");
+        }
+    }
+}
