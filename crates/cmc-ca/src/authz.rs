@@ -17,7 +17,8 @@ use crate::x509::{decode_certificate, store_serial, unix_time};
 pub enum Action {
     /// Request a certificate for itself (clients and RAs).
     Enroll,
-    /// Request certificates on behalf of others (RAs only).
+    /// Request certificates on behalf of others (RAs, and agents: the
+    /// Dogtag agent-approved flow).
     EnrollOnBehalf,
     /// Revoke certificates of the CA (RAs and agents). Whether an end entity
     /// may revoke its own certificate is decided by the caller, which knows
@@ -33,7 +34,7 @@ impl Action {
     pub const fn permits(self, role: ClientRole) -> bool {
         match self {
             Self::Enroll => matches!(role, ClientRole::Client | ClientRole::Ra),
-            Self::EnrollOnBehalf => matches!(role, ClientRole::Ra),
+            Self::EnrollOnBehalf => matches!(role, ClientRole::Ra | ClientRole::Agent),
             Self::Revoke => matches!(role, ClientRole::Ra | ClientRole::Agent),
             Self::DecidePending => matches!(role, ClientRole::Agent),
         }
@@ -358,7 +359,7 @@ mod tests {
         use ClientRole::*;
         let table = [
             (Enroll, [true, true, false]),
-            (EnrollOnBehalf, [false, true, false]),
+            (EnrollOnBehalf, [false, true, true]),
             (Revoke, [false, true, true]),
             (DecidePending, [false, false, true]),
         ];

@@ -1019,7 +1019,8 @@ impl Engine {
         let (profile, requester) = match &signer.who {
             Who::Client(client) => {
                 let profile = self.profile_for(ca.name(), client);
-                let action = if is_ra {
+                // RAs and agents ask for others; end entities for themselves.
+                let action = if matches!(client.role, ClientRole::Ra | ClientRole::Agent) {
                     Action::EnrollOnBehalf
                 } else {
                     Action::Enroll

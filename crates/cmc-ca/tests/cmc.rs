@@ -635,14 +635,43 @@ fn pop_rules_depend_on_the_role() {
     );
     assert_eq!(issued(&env).len(), 2);
 
-    // An agent may not request certificates at all.
+    // An agent requests on behalf of another subject (Dogtag's
+    // agent-approved flow), with the subject's own POP; vouching for a POP
+    // (lraPOPWitness) stays an RA's.
     let (agent_key, agent_cert) = own_ra(&env, ClientRole::Agent);
     let mut b = RequestBuilder::new();
-    b.pkcs10(30, csr("CN=agent.example.test")).unwrap();
+    b.pkcs10(30, csr("CN=someone.example.test")).unwrap();
+    let reply = send(&env, &b, &agent_key, &agent_cert);
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+    let record = issued(&env).pop().unwrap();
+    assert_eq!(record.requester, "own-agent");
+    assert_eq!(issued(&env).len(), 3);
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let mut vouched = build_crmf(
+        &key,
+        40,
+        CertTemplate {
+            subject: Some(Name::from_str("CN=vouched.example.test").unwrap()),
+            ..CertTemplate::default()
+        },
+    )
+    .unwrap();
+    vouched.popo = None;
+    let mut b = RequestBuilder::new();
+    b.control(
+        1,
+        &cmc_asn1::LraPopWitness {
+            pki_data_bodyid: 99,
+            body_ids: vec![40],
+        },
+    )
+    .unwrap()
+    .crmf(vouched)
+    .unwrap();
     let reply = send(&env, &b, &agent_key, &agent_cert);
     let resp = verify(&reply, &ca, env.clock.now());
-    assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![30]));
-    assert_eq!(issued(&env).len(), 2);
+    assert_eq!(single_failure(&resp), (CmcFailInfo::PopFailed, vec![40]));
+    assert_eq!(issued(&env).len(), 3);
 }
 
 #[test]
