@@ -477,3 +477,85 @@ fn a_profile_can_require_the_pop_link_witness_from_cmc_tool() {
         );
     }
 }
+
+#[test]
+fn an_ra_batch_of_three_nested_requests_with_one_bad_signature() {
+    let setup = setup();
+    let dir = &setup.data;
+    // Three end entities' requests, each signed with its new key.
+    let mut files = Vec::new();
+    for name in ["ee-1", "ee-2", "ee-3"] {
+        let key = dir.join(format!("{name}.key"));
+        let out = dir.join(format!("{name}.req"));
+        let subject = format!("CN={name}.example.test");
+        cmc_tool(&[
+            "request",
+            "--self-signed",
+            "--new-key",
+            s(&key),
+            "--new-key-unencrypted",
+            "--subject",
+            &subject,
+            "--out",
+            s(&out),
+        ])
+        .unwrap();
+        files.push(out);
+    }
+    // The second one's signature no longer verifies.
+    let mut der = std::fs::read(&files[1]).unwrap();
+    let last = der.len() - 1;
+    der[last] ^= 0x01;
+    std::fs::write(&files[1], der).unwrap();
+
+    let cert = dir.join("batch.pem");
+    let signer = common::bootstrap_enroll_args(dir);
+    let mut args = vec!["enroll", "--url", &setup.url, "--out-cert", s(&cert)];
+    args.extend(signer.iter().map(String::as_str));
+    for f in &files {
+        args.extend(["--nested", s(f)]);
+    }
+    args.push("--batch");
+    let err = cmc_tool(&args).unwrap_err();
+    // The top level names the parts: 100 and 102 processed, 101 refused.
+    assert!(
+        err.contains("status: success, bodyList: [100, 102]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("status: failed, failInfo: badMessageCheck, bodyList: [101]"),
+        "{err}"
+    );
+    // Each nested answer names the end entity's own request (id 3).
+    assert_eq!(err.matches("nested ").count(), 2, "{err}");
+    assert!(err.contains("status: success, bodyList: [3]"), "{err}");
+    assert!(
+        err.contains("the CA answered failed (badMessageCheck)"),
+        "{err}"
+    );
+    // The two certificates that were issued are written, and verify.
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2, "{pem}");
+    for (i, name) in ["ee-1", "ee-3"].iter().enumerate() {
+        let one = dir.join(format!("{name}.pem"));
+        let block = pem
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .nth(i)
+            .unwrap();
+        std::fs::write(&one, block).unwrap();
+        check_cert(
+            dir,
+            &setup.root(),
+            &one,
+            &format!("{name}.example.test"),
+            "NIST CURVE: P-256",
+        );
+    }
+    let metrics = setup.server.get("/metrics").text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "cmc_certificates_issued_total 2"),
+        "{metrics}"
+    );
+}

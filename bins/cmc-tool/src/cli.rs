@@ -74,7 +74,7 @@ pub struct BuildArgs {
     #[arg(
         long,
         value_name = "PEM",
-        required_unless_present = "identification",
+        required_unless_present_any = ["identification", "self_signed"],
         requires = "signer_key"
     )]
     pub signer_cert: Option<PathBuf>,
@@ -94,6 +94,23 @@ pub struct BuildArgs {
     /// Where the enrollment secret is (with --identification).
     #[command(flatten)]
     pub secret: GivenSecretArgs,
+    /// Sign with the new key and prove nothing more: an end entity's
+    /// request for an RA to wrap (`enroll --nested`).
+    #[arg(
+        long,
+        conflicts_with_all = ["signer_cert", "identification", "csr"],
+        requires = "new_key"
+    )]
+    pub self_signed: bool,
+    /// Wrap this end entity's Full PKI Request (DER, from `cmc-tool
+    /// request`) in the cmsSequence (RFC 5272 §7.1); repeat for several.
+    /// For an RA.
+    #[arg(long, value_name = "FILE")]
+    pub nested: Vec<PathBuf>,
+    /// Name the --nested requests in a batchRequests control, so that the
+    /// answers come back in batchResponses.
+    #[arg(long, requires = "nested")]
+    pub batch: bool,
     /// Also link the secret to the new key: popLinkRandom and a
     /// popLinkWitnessV2 inside the signed request (RFC 5272 §6.3.1).
     #[arg(long, requires = "identification")]
@@ -114,7 +131,7 @@ pub struct BuildArgs {
         long,
         value_name = "FILE",
         conflicts_with_all = ["new_key", "crmf"],
-        required_unless_present = "new_key"
+        required_unless_present_any = ["new_key", "nested"]
     )]
     pub csr: Option<PathBuf>,
     /// Generate a new key, write it here (mode 0600) and request a

@@ -62,9 +62,9 @@
 use std::collections::BTreeSet;
 
 use cmc_asn1::{
-    BodyPartId, CmcFailInfo, CmcStatus, DataReturn, GetCert, GetCrl, Identification, IdentityProof,
-    IdentityProofV2, LraPopWitness, PkiData, PopLinkRandom, RecipientNonce, RegInfo, ResponseInfo,
-    RevokeRequest, SenderNonce, TaggedRequest, TransactionId, oid,
+    BatchRequests, BodyPartId, CmcFailInfo, CmcStatus, DataReturn, GetCert, GetCrl, Identification,
+    IdentityProof, IdentityProofV2, LraPopWitness, PkiData, PopLinkRandom, RecipientNonce, RegInfo,
+    ResponseInfo, RevokeRequest, SenderNonce, TaggedContentInfo, TaggedRequest, TransactionId, oid,
 };
 use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
 use cmc_codec::{
@@ -74,6 +74,7 @@ use cmc_codec::{
 use cmc_store::{
     ClientRecord, ClientRole, RevocationReason, SecretPurpose, SecretRecord, UnixTime, fingerprint,
 };
+use cms::content_info::ContentInfo;
 use der::asn1::OctetString;
 use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::Certificate;
@@ -90,7 +91,7 @@ use crate::respond::{
 use crate::x509::store_serial;
 
 /// The controls this engine processes; any other fails the request.
-const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 13] = [
+const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 14] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -104,6 +105,16 @@ const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 13] = [
     oid::ID_CMC_IDENTITY_PROOF,
     oid::ID_CMC_IDENTITY_PROOF_V2,
     oid::ID_CMC_POP_LINK_RANDOM,
+    oid::ID_CMC_BATCH_REQUESTS,
+];
+
+/// The controls a nested (end-entity) request may carry.
+const NESTED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
+    oid::ID_CMC_SENDER_NONCE,
+    oid::ID_CMC_RECIPIENT_NONCE,
+    oid::ID_CMC_TRANSACTION_ID,
+    oid::ID_CMC_DATA_RETURN,
+    oid::ID_CMC_REG_INFO,
 ];
 
 /// The controls of a shared-secret identity proof, processed only for a
@@ -179,7 +190,7 @@ impl Echo {
     /// The controls of a request that did not verify, read without
     /// trusting them (only to echo them back).
     fn unverified(body: &[u8]) -> Self {
-        let pki_data = cms::content_info::ContentInfo::from_der(body)
+        let pki_data = ContentInfo::from_der(body)
             .ok()
             .and_then(|ci| ci.content.decode_as::<cms::signed_data::SignedData>().ok())
             .and_then(|sd| sd.encap_content_info.econtent)
@@ -199,6 +210,20 @@ struct Outcome {
     fetched: Vec<Certificate>,
     /// CRLs asked for with getCRL.
     crls: Vec<CertificateList>,
+    /// Signed PKIResponses to nested requests, for the cmsSequence.
+    nested: Vec<ContentInfo>,
+    /// Certificates issued inside those.
+    nested_issued: usize,
+    /// Whether the request named its nested requests in batchRequests (the
+    /// answers are then named in batchResponses, else each in a
+    /// responseBody control).
+    batch: bool,
+}
+
+/// The answer to one nested request.
+struct NestedReply {
+    content_info: ContentInfo,
+    issued: usize,
 }
 
 /// The authenticated signer of a request.
@@ -487,25 +512,10 @@ impl Engine {
             ));
         };
         let signer = self.identify(ca, signed, transport, now)?;
-        let window = self.config().requests.signing_time_window_secs;
-        match signed.signer().signing_time().map(UnixTime::from) {
-            Some(t) if (t.secs() - now.secs()).abs() <= window => {}
-            Some(_) => {
-                return Err(Refusal::message(
-                    CmcFailInfo::BadTime,
-                    "signingTime is outside the allowed window",
-                ));
-            }
-            None => {
-                return Err(Refusal::message(
-                    CmcFailInfo::BadTime,
-                    "the request has no signingTime",
-                ));
-            }
-        }
+        self.check_signing_time(signed, now)?;
         let pki_data = &signed.pki_data;
         let ids = body_part_ids(pki_data)?;
-        self.check_replay(ca, pki_data, &signer, now)?;
+        self.check_replay(ca, pki_data, &signer.credential, &signer.requester(), now)?;
         let max = self.config().requests.max_requests_per_pki_data;
         let parts = pki_data.req_sequence.len()
             + pki_data.cms_sequence.len()
@@ -577,15 +587,7 @@ impl Engine {
             witnessed: &witnessed,
             link_random: link_random.as_deref(),
         };
-        for ((tagged, (_, pop)), id) in pki_data.req_sequence.iter().zip(signed.pops()).zip(ids) {
-            match self.certify(ca, &signer, tagged, pop, id, &context) {
-                Ok(cert) => {
-                    outcome.succeeded.push(id);
-                    outcome.issued.push(cert);
-                }
-                Err(failure) => outcome.failed.push((failure, id)),
-            }
-        }
+        self.certify_all(ca, &signer, signed, &ids, &context, &mut outcome);
         for (id, revoke) in revocations {
             match self.revoke_requested(ca, &signer, &revoke) {
                 Ok(()) => outcome.succeeded.push(id),
@@ -610,6 +612,184 @@ impl Engine {
                 Err(failure) => outcome.failed.push((failure, id)),
             }
         }
+        let batch = pki_data
+            .controls_of::<BatchRequests>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed batchRequests"))?;
+        let batched: BTreeSet<BodyPartId> = batch
+            .iter()
+            .flat_map(|(_, b)| b.0.iter().copied())
+            .collect();
+        if let Some(stray) = batched
+            .iter()
+            .find(|id| !pki_data.cms_sequence.iter().any(|c| c.body_part_id == **id))
+        {
+            return Err(Refusal::message(
+                CmcFailInfo::BadRequest,
+                format!("batchRequests names {stray}, which is not in cmsSequence"),
+            ));
+        }
+        outcome.batch = !batch.is_empty();
+        for tagged in &pki_data.cms_sequence {
+            let id = tagged.body_part_id;
+            match self.nested(ca, &signer, tagged, now) {
+                Ok(nested) => {
+                    outcome.succeeded.push(id);
+                    outcome.nested_issued += nested.issued;
+                    outcome.nested.push(nested.content_info);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        for msg in &pki_data.other_msg_sequence {
+            outcome.failed.push((
+                Failure::no_support("other messages (otherMsgSequence) are not supported"),
+                msg.body_part_id,
+            ));
+        }
+        Ok(outcome)
+    }
+
+    /// signingTime present and within `signing_time_window_secs`, else
+    /// badTime.
+    fn check_signing_time(&self, signed: &SignedRequest, now: UnixTime) -> Result<(), Refusal> {
+        let window = self.config().requests.signing_time_window_secs;
+        match signed.signer().signing_time().map(UnixTime::from) {
+            Some(t) if (t.secs() - now.secs()).abs() <= window => Ok(()),
+            Some(_) => Err(Refusal::message(
+                CmcFailInfo::BadTime,
+                "signingTime is outside the allowed window",
+            )),
+            None => Err(Refusal::message(
+                CmcFailInfo::BadTime,
+                "the request has no signingTime",
+            )),
+        }
+    }
+
+    /// Every certification request of `signed`: POP, the signer's right,
+    /// issuance; each gets its own entry in `outcome`.
+    fn certify_all(
+        &self,
+        ca: &LoadedCa,
+        signer: &Signer,
+        signed: &SignedRequest,
+        ids: &[BodyPartId],
+        context: &PartContext<'_>,
+        outcome: &mut Outcome,
+    ) {
+        let requests = signed.pki_data.req_sequence.iter().zip(signed.pops());
+        for ((tagged, (_, pop)), id) in requests.zip(ids.iter().copied()) {
+            match self.certify(ca, signer, tagged, pop, id, context) {
+                Ok(cert) => {
+                    outcome.succeeded.push(id);
+                    outcome.issued.push(cert);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+    }
+
+    /// One cmsSequence item of an RA's request: a Full PKI Request of an
+    /// end entity (RFC 5272 §3.2.1.3.1, §7.1), whose signature is verified
+    /// and whose certification requests are then processed under the RA's
+    /// authority (the RA vouches for the end entity's identity; each
+    /// request still proves possession of its key). The answer is a signed
+    /// PKIResponse to that PKIData, for the response's cmsSequence.
+    fn nested(
+        &self,
+        ca: &LoadedCa,
+        signer: &Signer,
+        tagged: &TaggedContentInfo,
+        now: UnixTime,
+    ) -> Result<NestedReply, Failure> {
+        let is_ra = matches!(&signer.who, Who::Client(c) if c.role == ClientRole::Ra);
+        if !is_ra {
+            return Err(Failure::failed(
+                CmcFailInfo::BadRequest,
+                "only an RA may submit nested requests",
+            ));
+        }
+        if tagged.content_info.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+            return Err(Failure::no_support(
+                "only signed nested requests (SignedData) are processed",
+            ));
+        }
+        let der = tagged.content_info.to_der().map_err(|e| {
+            Failure::from_engine(&crate::Error::encode("nested request", e), ca.name(), 0)
+        })?;
+        let inner = match decode_full_request(&der, &VerifyOptions::new(now.to_system_time())) {
+            Ok(FullRequest::Signed(inner)) => inner,
+            Ok(FullRequest::Unsigned(_)) => {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "a nested request must be signed",
+                ));
+            }
+            Err(e) if e.is_not_cms() => {
+                return Err(Failure::failed(CmcFailInfo::BadRequest, e.to_string()));
+            }
+            Err(e) => return Err(codec_failure(&e, ca.name())),
+        };
+        let echo = Echo::of(&inner.pki_data);
+        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, now) {
+            Ok(outcome) => (outcome, None),
+            Err(refusal) => (Outcome::default(), Some(refusal)),
+        };
+        let issued = outcome.issued.len();
+        let reply = self
+            .reply(ca, &echo, outcome, refusal, now)
+            .map_err(|_| Failure::failed(CmcFailInfo::InternalCaError, "internal CA error"))?;
+        let content_info = ContentInfo::from_der(&reply.der).map_err(|e| {
+            Failure::from_engine(&crate::Error::encode("nested response", e), ca.name(), 0)
+        })?;
+        Ok(NestedReply {
+            content_info,
+            issued,
+        })
+    }
+
+    /// The PKIData of a nested request: signingTime, body part ids, its
+    /// senderNonce (remembered per end-entity signer), the controls a
+    /// nested request may carry, then its certification requests. Deeper
+    /// nesting and other messages are noSupport.
+    fn process_inner(
+        &self,
+        ca: &LoadedCa,
+        signer: &Signer,
+        inner: &SignedRequest,
+        now: UnixTime,
+    ) -> Result<Outcome, Refusal> {
+        self.check_signing_time(inner, now)?;
+        let pki_data = &inner.pki_data;
+        let ids = body_part_ids(pki_data)?;
+        let unknown: Vec<BodyPartId> = pki_data
+            .control_sequence
+            .iter()
+            .filter(|c| !NESTED_CONTROLS.contains(&c.attr_type))
+            .map(|c| c.body_part_id)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Refusal {
+                failure: Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "unsupported control in a nested request",
+                ),
+                body_list: unknown,
+            });
+        }
+        let credential = match inner.signer().certificate() {
+            Some(cert) => cert.to_der(),
+            None => inner.signer().public_key.to_der(),
+        }
+        .map_err(|e| Refusal::internal(ca.name(), &crate::Error::encode("signer", e)))?;
+        self.check_replay(ca, pki_data, &credential, "nested end entity", now)?;
+        let mut outcome = Outcome::default();
+        let witnessed = BTreeSet::new();
+        let context = PartContext {
+            witnessed: &witnessed,
+            link_random: None,
+        };
+        self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
         for id in pki_data
             .cms_sequence
             .iter()
@@ -617,7 +797,7 @@ impl Engine {
             .chain(pki_data.other_msg_sequence.iter().map(|o| o.body_part_id))
         {
             outcome.failed.push((
-                Failure::no_support("nested content and other messages are not supported"),
+                Failure::no_support("nesting deeper than one level is not supported"),
                 id,
             ));
         }
@@ -904,11 +1084,12 @@ impl Engine {
         &self,
         ca: &LoadedCa,
         pki_data: &PkiData,
-        signer: &Signer,
+        credential: &[u8],
+        requester: &str,
         now: UnixTime,
     ) -> Result<(), Refusal> {
         let requests = self.config().requests;
-        let fp = fingerprint(&signer.credential);
+        let fp = fingerprint(credential);
         let malformed = |what: &str| Refusal::message(CmcFailInfo::BadRequest, what);
         let nonces = pki_data
             .controls_of::<SenderNonce>()
@@ -924,11 +1105,7 @@ impl Engine {
             {
                 Ok(()) => {}
                 Err(cmc_store::Error::Replay) => {
-                    tracing::warn!(
-                        ca = ca.name(),
-                        client = signer.requester(),
-                        "replayed senderNonce"
-                    );
+                    tracing::warn!(ca = ca.name(), client = requester, "replayed senderNonce");
                     return Err(malformed("replayed senderNonce"));
                 }
                 Err(cmc_store::Error::Invalid(_)) => return Err(malformed("unusable senderNonce")),
@@ -1305,6 +1482,10 @@ impl Engine {
             out.control(&ResponseInfo(r.0.clone()))
                 .map_err(encode_failed)?;
         }
+        // Last: the controls naming the nested responses take the ids
+        // after every other control.
+        out.nested(outcome.nested, outcome.batch)
+            .map_err(encode_failed)?;
         let (response, statuses) = out.finish();
         let mut chain = chain(ca)?;
         // The configured CMC responder while its certificate is valid, else
@@ -1349,7 +1530,7 @@ impl Engine {
             der,
             content_type: CMC_RESPONSE_CONTENT_TYPE,
             statuses,
-            issued: outcome.issued.len(),
+            issued: outcome.issued.len() + outcome.nested_issued,
         })
     }
 }

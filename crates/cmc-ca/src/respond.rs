@@ -310,6 +310,43 @@ impl ResponseBuilder {
         )
     }
 
+    /// Adds signed PKIResponses to nested requests to the cmsSequence,
+    /// named by one batchResponses control (`batch`) or each by a
+    /// responseBody control (RFC 5272 §6.17, RFC 6402 §2.5). Call after
+    /// every other control: the items take the ids after those controls.
+    pub(crate) fn nested(
+        &mut self,
+        items: Vec<cms::content_info::ContentInfo>,
+        batch: bool,
+    ) -> Result<(), cmc_asn1::Error> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let naming = if batch { 1 } else { items.len() };
+        let first = self
+            .next_id()
+            .saturating_add(BodyPartId::try_from(naming).unwrap_or(BodyPartId::MAX));
+        let ids: Vec<BodyPartId> = (0..items.len())
+            .map(|i| first.saturating_add(BodyPartId::try_from(i).unwrap_or(BodyPartId::MAX)))
+            .collect();
+        if batch {
+            self.control(&cmc_asn1::BatchResponses(ids.clone()))?;
+        } else {
+            for id in &ids {
+                self.control(&cmc_asn1::ResponseBodyPath(vec![*id]))?;
+            }
+        }
+        for (id, content_info) in ids.into_iter().zip(items) {
+            self.response
+                .cms_sequence
+                .push(cmc_asn1::TaggedContentInfo {
+                    body_part_id: id,
+                    content_info,
+                });
+        }
+        Ok(())
+    }
+
     pub(crate) fn finish(self) -> (PkiResponse, Vec<PartStatus>) {
         (self.response, self.statuses)
     }

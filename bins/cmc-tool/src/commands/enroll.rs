@@ -9,18 +9,19 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use cmc_asn1::{
-    BodyPartId, BodyPartReference, CertTemplate, Identification, PopLinkRandom, RecipientNonce,
-    SenderNonce, TransactionId,
+    BatchRequests, BodyPartId, BodyPartReference, CertTemplate, Identification, PopLinkRandom,
+    RecipientNonce, SenderNonce, TaggedContentInfo, TransactionId,
 };
 use cmc_codec::identity::{
     ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_control,
     pop_link_witness_v2,
 };
 use cmc_codec::{
-    CmsSigner, RequestBuilder, ResponseStatus, ResponseVerifyOptions, build_crmf_with_controls,
-    build_csr_with_attributes, decode_response,
+    CmsSigner, RequestBuilder, ResponseStatus, ResponseVerifyOptions, VerifiedResponse,
+    build_crmf_with_controls, build_csr_with_attributes, decode_response,
 };
 use cmc_keys::{FileKey, KeySpec, SecretSource};
+use cms::content_info::ContentInfo;
 use der::asn1::{Int, OctetString};
 use der::{Decode, DecodePem, Encode};
 use x509_cert::Certificate;
@@ -40,6 +41,29 @@ const REQUEST_ID: BodyPartId = 3;
 const IDENTIFICATION_ID: BodyPartId = 4;
 const IDENTITY_PROOF_ID: BodyPartId = 5;
 const LINK_RANDOM_ID: BodyPartId = 6;
+const BATCH_ID: BodyPartId = 7;
+/// The first cmsSequence id of `--nested` requests (then 101, 102, ...).
+const FIRST_NESTED_ID: BodyPartId = 100;
+
+/// Adds each `--nested` file (a DER Full PKI Request) to the cmsSequence;
+/// returns their body part ids.
+fn add_nested(
+    builder: &mut RequestBuilder,
+    files: &[std::path::PathBuf],
+) -> Result<Vec<BodyPartId>> {
+    let mut ids = Vec::new();
+    for (path, id) in files.iter().zip(FIRST_NESTED_ID..) {
+        let der = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let content_info = ContentInfo::from_der(&der)
+            .map_err(|e| anyhow!("--nested {}: not a CMS ContentInfo: {e}", path.display()))?;
+        builder.content(TaggedContentInfo {
+            body_part_id: id,
+            content_info,
+        })?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
 
 /// The media type of a Full PKI Request (RFC 5273 §3).
 pub(crate) const CMC_REQUEST_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=CMC-request";
@@ -96,8 +120,12 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
     } else {
         None
     };
-    let (issued, others) = match exchange(args, &url, &built, &trusted, tls.as_ref(), io) {
-        Ok(certs) => certs,
+    let Answer {
+        issued,
+        others,
+        failures,
+    } = match exchange(args, &url, &built, &trusted, tls.as_ref(), io) {
+        Ok(answer) => answer,
         Err(e) => {
             // Nothing was issued for the new key: remove it, so that a retry
             // can use the same path.
@@ -134,7 +162,23 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
         std::fs::write(path, chain).with_context(|| format!("writing {}", path.display()))?;
         writeln!(io.out, "chain written to {}", path.display()).context("writing output")?;
     }
+    // Some parts failed while others were issued: what was issued is
+    // written, and the failure is still the answer.
+    if !failures.is_empty() {
+        bail!("the CA answered {}", failures.join(", "));
+    }
     Ok(())
+}
+
+/// What a verified response brought.
+struct Answer {
+    /// The certificates issued by the response signers (the top level and
+    /// the nested responses).
+    issued: Vec<Certificate>,
+    /// The other certificates of the response (the CA chain).
+    others: Vec<Certificate>,
+    /// The statuses that were not success, for a person.
+    failures: Vec<String>,
 }
 
 /// Sends the request and checks the response: the certificates issued by
@@ -146,7 +190,7 @@ fn exchange(
     trusted: &[Certificate],
     tls: Option<&Arc<rustls::ClientConfig>>,
     io: &mut Io<'_>,
-) -> Result<(Vec<Certificate>, Vec<Certificate>)> {
+) -> Result<Answer> {
     let reply = http::post(
         url,
         CMC_REQUEST_CONTENT_TYPE,
@@ -198,31 +242,34 @@ fn exchange(
         [_] => bail!("the response's recipientNonce is not the senderNonce we sent"),
         _ => bail!("the response has more than one recipientNonce"),
     }
-    let statuses = response
-        .statuses()
-        .map_err(|e| anyhow!("the response's status does not decode: {e}"))?;
-    if statuses.is_empty() {
-        bail!("the response carries no status");
-    }
-    let mut failures = Vec::new();
-    for s in &statuses {
-        writeln!(io.out, "{}", status_line(s)).context("writing output")?;
-        if s.status != cmc_asn1::CmcStatus::Success {
-            failures.push(match s.fail_info {
-                Some(f) => format!("{} ({})", s.status.name(), f.name()),
-                None => s.status.name().to_owned(),
-            });
-        }
-    }
-    if !failures.is_empty() {
-        bail!("the CA answered {}", failures.join(", "));
-    }
+    let mut failures = report(&response, "", io)?;
     let Some(ca) = response.signer.certificate() else {
         bail!("the response signer has no certificate");
     };
-    let issued = response.issued_by(ca);
+    let mut issued: Vec<Certificate> = response.issued_by(ca).into_iter().cloned().collect();
+    // Answers to nested requests (RFC 5272 §7.1), each a signed PKIResponse
+    // in the cmsSequence.
+    for item in &response.pki_response.cms_sequence {
+        let der = item
+            .content_info
+            .to_der()
+            .map_err(|e| anyhow!("re-encoding a nested response: {e}"))?;
+        let nested = decode_response(
+            &der,
+            &ResponseVerifyOptions::new(SystemTime::now(), trusted),
+        )
+        .map_err(|e| anyhow!("nested response {} does not verify: {e}", item.body_part_id))?;
+        let prefix = format!("nested {}: ", item.body_part_id);
+        failures.extend(report(&nested, &prefix, io)?);
+        if let Some(signer) = nested.signer.certificate() {
+            issued.extend(nested.issued_by(signer).into_iter().cloned());
+        }
+    }
     if issued.is_empty() {
-        bail!("the response carries no certificate issued by its signer");
+        if failures.is_empty() {
+            bail!("the response carries no certificate issued by its signer");
+        }
+        bail!("the CA answered {}", failures.join(", "));
     }
     let others = response
         .certificates
@@ -230,7 +277,33 @@ fn exchange(
         .filter(|c| !issued.contains(c))
         .cloned()
         .collect();
-    Ok((issued.into_iter().cloned().collect(), others))
+    Ok(Answer {
+        issued,
+        others,
+        failures,
+    })
+}
+
+/// Prints every status of `response` (after `prefix`); returns the ones
+/// that are not success, as `prefix + status (failInfo)`.
+fn report(response: &VerifiedResponse, prefix: &str, io: &mut Io<'_>) -> Result<Vec<String>> {
+    let statuses = response
+        .statuses()
+        .map_err(|e| anyhow!("the response's status does not decode: {e}"))?;
+    if statuses.is_empty() {
+        bail!("{prefix}the response carries no status");
+    }
+    let mut failures = Vec::new();
+    for s in &statuses {
+        writeln!(io.out, "{prefix}{}", status_line(s)).context("writing output")?;
+        if s.status != cmc_asn1::CmcStatus::Success {
+            failures.push(match s.fail_info {
+                Some(f) => format!("{prefix}{} ({})", s.status.name(), f.name()),
+                None => format!("{prefix}{}", s.status.name()),
+            });
+        }
+    }
+    Ok(failures)
 }
 
 /// One status, for a person: `status: failed, failInfo: badIdentity, bodyList: 3`.
@@ -347,6 +420,8 @@ enum Auth {
         key: Arc<FileKey>,
         chain: Vec<Certificate>,
     },
+    /// The new key itself, proving nothing more (for an RA to wrap).
+    SelfSigned,
     /// The new key itself, with an enrollment secret.
     Secret {
         identification: String,
@@ -358,6 +433,9 @@ enum Auth {
 
 fn auth(args: &BuildArgs) -> Result<Auth> {
     let secret = given_secret(&args.secret)?;
+    if args.self_signed {
+        return Ok(Auth::SelfSigned);
+    }
     match (
         &args.identification,
         secret,
@@ -434,7 +512,12 @@ fn build(args: &BuildArgs) -> Result<Built> {
         _ => None,
     };
 
+    let nested_ids = add_nested(&mut builder, &args.nested)?;
+    if args.batch {
+        builder.control(BATCH_ID, &BatchRequests(nested_ids))?;
+    }
     let new_key = match (&args.csr, &args.new_key) {
+        (None, None) if !args.nested.is_empty() => None,
         (Some(path), None) => {
             builder.pkcs10(REQUEST_ID, read_csr(path)?)?;
             None
@@ -489,6 +572,13 @@ fn build(args: &BuildArgs) -> Result<Built> {
             let der = builder.sign(&signer, SystemTime::now())?;
             drop(signer);
             (der, Some(key), chain)
+        }
+        Auth::SelfSigned => {
+            let Some(new_key) = new_key else {
+                bail!("--self-signed needs --new-key: the new key signs the request");
+            };
+            let der = builder.sign(&CmsSigner::self_signed(&new_key)?, SystemTime::now())?;
+            (der, None, Vec::new())
         }
         Auth::Secret {
             identification,
