@@ -681,10 +681,22 @@ mod tests {
         let path = dir.path().join("cmc.toml");
         std::fs::write(
             &path,
-            "data_dir = \"data\"\nprofiles = \"/etc/p.toml\"\n[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+            "data_dir = \"data\"\nprofiles = \"/etc/p.toml\"\n[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n\
+             [ca.root.ocsp]\nkey = { backend = \"file\", path = \"ocsp.key\", passphrase = { file = \"pass\" }, scheme = \"ecdsa-sha256\" }\n",
         )
         .unwrap();
         let c = Config::load(&path).unwrap();
+        match c.ca_settings("root").ocsp.unwrap().key.unwrap() {
+            KeyConfig::File {
+                path,
+                passphrase: Some(crate::SecretRef::File(pass)),
+                ..
+            } => {
+                assert_eq!(path, dir.path().join("ocsp.key"));
+                assert_eq!(pass, dir.path().join("pass"));
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(c.data_dir, dir.path().join("data"));
         assert_eq!(c.profiles.as_deref(), Some(Path::new("/etc/p.toml")));
         assert_eq!(

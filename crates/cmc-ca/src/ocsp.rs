@@ -329,6 +329,9 @@ impl Engine {
     /// responderID is byKey (SHA-1 of the signer's public key), and the
     /// responder certificate is included when it is not the CA's.
     ///
+    /// A request's signature (optionalSignature) is not checked: the
+    /// answers are public, and RFC 6960 §4.1.2 leaves signing optional.
+    ///
     /// A failure on the CA's side is answered too: tryLater when the store
     /// fails, internalError otherwise (the CA is not valid now, the key
     /// does not sign); the detail is logged.
