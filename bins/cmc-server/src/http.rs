@@ -7,6 +7,8 @@
 //! | `GET /ca/{ca}.pem` | the CA certificate and its chain, PEM |
 //! | `GET /ca/{ca}.der` | the CA certificate, DER |
 //! | `GET /crl/{ca}.crl` | the current CRL, DER |
+//! | `POST /ocsp/{ca}` | OCSP (RFC 6960): `application/ocsp-request` in, `application/ocsp-response` out (200, also for malformedRequest), or 404/405/413/415 |
+//! | `GET /ocsp/{ca}/{request}` | OCSP with the request's DER in base64, URL-encoded (RFC 6960 Appendix A.1); cacheable until nextUpdate when it has no nonce |
 //! | `GET /healthz` | `ok` when the store answers |
 //! | `GET /metrics` | Prometheus text |
 //!
@@ -17,7 +19,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use cmc_ca::{CmcReply, Engine, NotCmc, Transport};
+use cmc_ca::{CmcReply, Engine, NotCmc, OcspReply, Transport};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes};
 use hyper::header::{self, HeaderValue};
@@ -120,10 +122,22 @@ pub fn request_kind(content_type: Option<&HeaderValue>) -> Result<RequestKind, S
     }
 }
 
-/// What the log line and the metrics record about a CMC exchange.
+/// The largest OCSP request body accepted (or decoded from a GET path).
+/// Requests are small: even 16 SHA-512 CertIDs with a signature and its
+/// certificate fit easily.
+pub const OCSP_MAX_REQUEST_BYTES: usize = 16 * 1024;
+
+/// The OCSP request media type (RFC 6960 Appendix C.1).
+pub const OCSP_REQUEST_CONTENT_TYPE: &str = "application/ocsp-request";
+
+/// The OCSP response media type (RFC 6960 Appendix C.2).
+pub const OCSP_RESPONSE_CONTENT_TYPE: &str = "application/ocsp-response";
+
+/// What the log line and the metrics record about a CMC or OCSP exchange.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Outcome {
     cmc: Option<String>,
+    ocsp: Option<String>,
 }
 
 impl App {
@@ -175,6 +189,7 @@ impl App {
             status,
             latency_ms = elapsed.as_secs_f64() * 1e3,
             cmc = outcome.cmc.as_deref().unwrap_or("-"),
+            ocsp = outcome.ocsp.as_deref().unwrap_or("-"),
             peer = conn.peer.as_deref().unwrap_or("-"),
             "request"
         );
@@ -198,6 +213,10 @@ impl App {
             }
             let (reply, outcome) = self.cmc(ca, conn, req).await;
             return (Route::Cmc, reply, outcome);
+        }
+        if let Some(rest) = path.strip_prefix("/ocsp/") {
+            let (reply, outcome) = self.ocsp(rest, req).await;
+            return (Route::Ocsp, reply, outcome);
         }
         let route = match path.as_str() {
             "/healthz" => Route::Health,
@@ -223,7 +242,7 @@ impl App {
             ),
             Route::CaCert => self.ca_cert(&path["/ca/".len()..]),
             Route::Crl => self.crl(&path["/crl/".len()..]).await,
-            Route::Cmc | Route::Other => not_found(),
+            Route::Cmc | Route::Ocsp | Route::Other => not_found(),
         };
         let reply = if req.method() == Method::HEAD {
             let (parts, _) = reply.into_parts();
@@ -312,11 +331,13 @@ impl App {
                         internal_error(),
                         Outcome {
                             cmc: Some("internal".into()),
+                            ..Outcome::default()
                         },
                     );
                 }
                 let outcome = Outcome {
                     cmc: Some(not_cmc_label(&not_cmc).into()),
+                    ..Outcome::default()
                 };
                 (text(status, &format!("{}\n", not_cmc.reason())), outcome)
             }
@@ -326,6 +347,7 @@ impl App {
                     internal_error(),
                     Outcome {
                         cmc: Some("internal".into()),
+                        ..Outcome::default()
                     },
                 )
             }
@@ -348,6 +370,7 @@ impl App {
             .issued(u64::try_from(reply.issued).unwrap_or(u64::MAX));
         let outcome = Outcome {
             cmc: Some(format!("{} issued={}", summary.join(","), reply.issued)),
+            ..Outcome::default()
         };
         let response = with_header(
             Response::new(Full::new(Bytes::from(reply.der))),
@@ -363,7 +386,16 @@ impl App {
         B: Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
-        let max = self.settings.max_body_bytes;
+        self.read_body_up_to(req, self.settings.max_body_bytes)
+            .await
+    }
+
+    /// Reads the whole body, at most `max` bytes, within the time limit.
+    async fn read_body_up_to<B>(&self, req: Request<B>, max: usize) -> Result<Vec<u8>, Reply>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<BoxError>,
+    {
         if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
             let len = len.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok());
             match len {
@@ -506,6 +538,203 @@ impl App {
         }
         reply
     }
+}
+
+impl App {
+    /// `/ocsp/{ca}` (POST) and `/ocsp/{ca}/{request}` (GET, HEAD); `rest`
+    /// is the path after `/ocsp/`. A body or path that is no OCSP request
+    /// is answered by the engine with malformedRequest, as RFC 6960 wants.
+    async fn ocsp<B>(&self, rest: &str, req: Request<B>) -> (Reply, Outcome)
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<BoxError>,
+    {
+        let no_outcome = Outcome::default();
+        // The base64 may hold '/' (RFC 6960 asks for it to be URL-encoded,
+        // not every client does): everything after the CA name is the
+        // request.
+        let (ca, encoded) = match rest.split_once('/') {
+            Some((ca, encoded)) if !encoded.is_empty() => (ca, Some(encoded)),
+            Some((ca, _)) => (ca, None),
+            None => (rest, None),
+        };
+        if ca.is_empty() || self.engine.ca(ca).is_err() {
+            return (not_found(), no_outcome);
+        }
+        let method = req.method().clone();
+        let body = match (&method, encoded) {
+            (&Method::POST, None) => {
+                if !is_ocsp_request(req.headers().get(header::CONTENT_TYPE)) {
+                    let why = format!("OCSP requests are sent as {OCSP_REQUEST_CONTENT_TYPE}\n");
+                    return (text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &why), no_outcome);
+                }
+                let max = OCSP_MAX_REQUEST_BYTES.min(self.settings.max_body_bytes);
+                match self.read_body_up_to(req, max).await {
+                    Ok(body) => body,
+                    Err(reply) => return (reply, no_outcome),
+                }
+            }
+            (&Method::GET | &Method::HEAD, Some(encoded)) => {
+                // Base64 is 4/3 of the DER; URL-encoding at most triples it.
+                if encoded.len() > OCSP_MAX_REQUEST_BYTES * 4 {
+                    return (
+                        text(StatusCode::URI_TOO_LONG, "the OCSP request is too long\n"),
+                        no_outcome,
+                    );
+                }
+                // Not base64: the engine answers malformedRequest to the
+                // empty request.
+                decode_get_request(encoded).unwrap_or_default()
+            }
+            (_, None) => {
+                let reply = with_header(
+                    text(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "OCSP requests are POSTed here\n",
+                    ),
+                    header::ALLOW,
+                    "POST",
+                );
+                return (reply, no_outcome);
+            }
+            (_, Some(_)) => {
+                let reply = with_header(
+                    text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n"),
+                    header::ALLOW,
+                    "GET, HEAD",
+                );
+                return (reply, no_outcome);
+            }
+        };
+        let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
+            return (unavailable(), no_outcome);
+        };
+        let engine = Arc::clone(&self.engine);
+        let name = ca.to_owned();
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            engine.ocsp(&name, &body)
+        })
+        .await;
+        let reply = match result {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => {
+                // Only an unknown CA, which was checked above; it could
+                // only be removed since, which the engine does not do.
+                tracing::warn!(ca, error = %e, "OCSP request refused");
+                return (not_found(), no_outcome);
+            }
+            Err(e) => {
+                tracing::error!(ca, error = %e, "OCSP task failed");
+                return (internal_error(), no_outcome);
+            }
+        };
+        let outcome = Outcome {
+            ocsp: Some(ocsp_summary(&reply)),
+            ..Outcome::default()
+        };
+        let cacheable = method != Method::POST;
+        let mut response = ocsp_response(reply, cacheable);
+        if method == Method::HEAD {
+            *response.body_mut() = Full::new(Bytes::new());
+        }
+        (response, outcome)
+    }
+}
+
+/// Whether a `Content-Type` is `application/ocsp-request` (parameters and
+/// case tolerated).
+fn is_ocsp_request(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case(OCSP_REQUEST_CONTENT_TYPE)
+        })
+}
+
+/// The DER of a GET request path segment: URL-decoded, then base64 with or
+/// without padding (RFC 6960 Appendix A.1). `None` if it is neither.
+#[must_use]
+pub fn decode_get_request(encoded: &str) -> Option<Vec<u8>> {
+    use base64ct::{Base64, Base64Unpadded, Encoding};
+    let text = percent_decode(encoded)?;
+    let text = std::str::from_utf8(&text).ok()?;
+    Base64::decode_vec(text)
+        .or_else(|_| Base64Unpadded::decode_vec(text))
+        .ok()
+}
+
+/// `%XX` escapes decoded; `None` for a broken escape.
+fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The log summary of an OCSP answer, e.g. `successful good=1`.
+fn ocsp_summary(reply: &OcspReply) -> String {
+    let c = reply.counts;
+    if reply.produced_at.is_some() {
+        format!(
+            "{} good={} revoked={} unknown={}",
+            reply.status.name(),
+            c.good,
+            c.revoked,
+            c.unknown
+        )
+    } else {
+        reply.status.name().to_owned()
+    }
+}
+
+/// The HTTP answer to an OCSP request: always 200 with the OCSPResponse.
+/// A GET answer without a nonce may be cached until nextUpdate (RFC 5019
+/// §6.2: max-age, Last-Modified, Expires); anything else that a cache could
+/// see is marked `no-store`.
+fn ocsp_response(reply: OcspReply, cacheable: bool) -> Reply {
+    let mut response = with_header(
+        Response::new(Full::new(Bytes::from(reply.der))),
+        header::CONTENT_TYPE,
+        OCSP_RESPONSE_CONTENT_TYPE,
+    );
+    if !cacheable {
+        return response;
+    }
+    let headers = response.headers_mut();
+    match (reply.produced_at, reply.next_update, reply.nonce) {
+        (Some(produced), Some(next), false) => {
+            let max_age = next.0.saturating_sub(produced.0).max(0);
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "max-age={max_age}, public, no-transform, must-revalidate"
+            )) {
+                headers.insert(header::CACHE_CONTROL, v);
+            }
+            for (name, t) in [(header::LAST_MODIFIED, produced), (header::EXPIRES, next)] {
+                if let Some(v) = http_date(t.0).and_then(|d| HeaderValue::from_str(&d).ok()) {
+                    headers.insert(name, v);
+                }
+            }
+        }
+        _ => {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
+    response
 }
 
 fn not_cmc_label(e: &NotCmc) -> &'static str {
@@ -656,6 +885,40 @@ mod tests {
         );
         assert_eq!(http_date(-1), None);
         assert_eq!(http_date(253_402_300_800), None);
+    }
+
+    #[test]
+    fn ocsp_get_paths_decode() {
+        // base64 of 30 03 0a 01 01 is "MAMKAQE="; of ff fe ff, "//7/".
+        assert_eq!(
+            decode_get_request("MAMKAQE%3D").unwrap(),
+            [0x30, 0x03, 0x0a, 0x01, 0x01]
+        );
+        assert_eq!(
+            decode_get_request("MAMKAQE=").unwrap(),
+            [0x30, 0x03, 0x0a, 0x01, 0x01]
+        );
+        assert_eq!(
+            decode_get_request("MAMKAQE").unwrap(),
+            [0x30, 0x03, 0x0a, 0x01, 0x01]
+        );
+        assert_eq!(
+            decode_get_request("%2F%2F7%2F").unwrap(),
+            [0xff, 0xfe, 0xff]
+        );
+        assert_eq!(decode_get_request("//7/").unwrap(), [0xff, 0xfe, 0xff]);
+        assert_eq!(decode_get_request("%2b%2B8%3d").unwrap(), [0xfb, 0xef]);
+        for bad in ["%", "%4", "%zz", "not base64!", "%FF%FE"] {
+            assert_eq!(decode_get_request(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ocsp_content_type() {
+        assert!(is_ocsp_request(Some(&hv("application/ocsp-request"))));
+        assert!(is_ocsp_request(Some(&hv("Application/OCSP-Request; q=1"))));
+        assert!(!is_ocsp_request(Some(&hv("application/pkcs7-mime"))));
+        assert!(!is_ocsp_request(None));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum Route {
     CaCert,
     /// `GET /crl/{ca}.crl`.
     Crl,
+    /// `POST /ocsp/{ca}` and `GET /ocsp/{ca}/{request}`.
+    Ocsp,
     /// `GET /healthz`.
     Health,
     /// `GET /metrics`.
@@ -25,10 +27,11 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 6] = [
+    const ALL: [Route; 7] = [
         Route::Cmc,
         Route::CaCert,
         Route::Crl,
+        Route::Ocsp,
         Route::Health,
         Route::Metrics,
         Route::Other,
@@ -41,6 +44,7 @@ impl Route {
             Route::Cmc => "cmc",
             Route::CaCert => "ca_cert",
             Route::Crl => "crl",
+            Route::Ocsp => "ocsp",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::Other => "other",
@@ -54,7 +58,7 @@ impl Route {
 
 /// The HTTP statuses this server answers with; anything else is counted
 /// under `other`.
-const STATUSES: [u16; 11] = [200, 400, 403, 404, 405, 408, 413, 415, 500, 503, 0];
+const STATUSES: [u16; 12] = [200, 400, 403, 404, 405, 408, 413, 414, 415, 500, 503, 0];
 
 fn status_index(status: u16) -> usize {
     STATUSES
@@ -269,6 +273,7 @@ mod tests {
         m.request(Route::Cmc, 200, Duration::from_millis(3));
         m.request(Route::Crl, 404, Duration::from_secs(20));
         m.request(Route::Other, 418, Duration::ZERO);
+        m.request(Route::Ocsp, 200, Duration::from_millis(1));
         m.cmc_status(2);
         m.cmc_status(99);
         m.cmc_fail_info(1);
@@ -293,6 +298,13 @@ mod tests {
             line(
                 &text,
                 "cmc_http_requests_total{route=\"other\",status=\"other\"}"
+            )
+            .ends_with(" 1")
+        );
+        assert!(
+            line(
+                &text,
+                "cmc_http_requests_total{route=\"ocsp\",status=\"200\"}"
             )
             .ends_with(" 1")
         );

@@ -11,6 +11,7 @@ mod controls;
 mod crmf;
 mod error;
 mod message;
+pub mod ocsp;
 pub mod oid;
 mod status;
 

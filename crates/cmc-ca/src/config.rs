@@ -49,6 +49,16 @@
 //! [ca.root.responder]                      # optional: sign CMC responses with this
 //! certificate = "cmc-responder.pem"        # certificate (issued by this CA) instead
 //! key = { backend = "file", path = "cmc-responder.key", passphrase = { file = "responder-pass" }, scheme = "ecdsa-sha256" }
+//!
+//! [ca.root.ocsp]                           # optional: OCSP at /ocsp/root (always on; these are the defaults)
+//! validity_minutes = 60                    # nextUpdate - thisUpdate of each response
+//! # A delegated responder: with a key, the CA issues itself a short-lived
+//! # id-kp-OCSPSigning certificate for it (renewed on its own) and the CA key
+//! # signs no OCSP responses. Without one, the CA key signs them.
+//! key = { backend = "file", path = "ocsp-responder.key", passphrase = { file = "responder-pass" }, scheme = "ecdsa-sha256" }
+//! responder_subject = "CN=root OCSP responder"   # default "CN={ca} OCSP responder"
+//! responder_validity_hours = 168
+//! responder_renew_hours = 48               # renewed when less than this remains
 //! ```
 
 use std::collections::BTreeMap;
@@ -60,12 +70,14 @@ use serde::{Deserialize, Serialize};
 use crate::crl::CrlConfig;
 use crate::error::{Error, Result};
 use crate::key_config::KeyConfig;
+use crate::ocsp::OcspConfig;
 
 /// The default data directory (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "cmc-data";
 /// The default listening address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+const MINUTE: i64 = 60;
 const HOUR: i64 = 3_600;
 
 /// The whole configuration file.
@@ -257,6 +269,86 @@ pub struct CaSettings {
     /// A CMC responder certificate and key that sign this CA's CMC
     /// responses in place of the CA key.
     pub responder: Option<ResponderSettings>,
+    /// How this CA's OCSP responses are dated and who signs them (the
+    /// defaults of [`OcspSettings`] when absent).
+    pub ocsp: Option<OcspSettings>,
+}
+
+/// `[ca.NAME.ocsp]`: the CA's OCSP responder (RFC 6960), served at
+/// `/ocsp/{ca}`.
+///
+/// The settings are per CA rather than a global `[ocsp]` section: the
+/// delegated responder key belongs to one CA, and the engine reads them
+/// from [`crate::EngineConfig::cas`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OcspSettings {
+    /// nextUpdate − thisUpdate of each response, in minutes (1 to 10080).
+    pub validity_minutes: i64,
+    /// The key of a delegated OCSP responder, as for a CA key
+    /// (`backend = "file"` or `"pkcs11"`). The CA issues itself a
+    /// certificate for it with extendedKeyUsage id-kp-OCSPSigning and
+    /// id-pkix-ocsp-nocheck, and renews it on its own. Absent: the CA key
+    /// signs the responses.
+    pub key: Option<KeyConfig>,
+    /// The delegated responder certificate's subject (RFC 4514); default
+    /// `CN={ca} OCSP responder`.
+    pub responder_subject: Option<String>,
+    /// The delegated responder certificate's lifetime, in hours.
+    pub responder_validity_hours: i64,
+    /// The delegated responder certificate is replaced when less than this
+    /// many hours of it remain (below `responder_validity_hours`).
+    pub responder_renew_hours: i64,
+}
+
+impl Default for OcspSettings {
+    fn default() -> Self {
+        let d = OcspConfig::default();
+        Self {
+            validity_minutes: d.validity_secs / MINUTE,
+            key: None,
+            responder_subject: None,
+            responder_validity_hours: d.responder_validity_secs / HOUR,
+            responder_renew_hours: d.responder_renew_margin_secs / HOUR,
+        }
+    }
+}
+
+impl OcspSettings {
+    /// Checks the periods ([`OcspConfig::validate`]), the key reference and
+    /// the subject.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the key that is wrong.
+    pub fn validate(&self) -> Result<()> {
+        self.to_ocsp_config()
+            .validate()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        if let Some(key) = &self.key {
+            key.validate()
+                .map_err(|e| Error::Config(format!("key: {e}")))?;
+        }
+        if let Some(subject) = &self.responder_subject {
+            if self.key.is_none() {
+                return Err(Error::Config(
+                    "responder_subject: there is no delegated responder without a key".into(),
+                ));
+            }
+            crate::x509::parse_name(subject)
+                .map_err(|e| Error::Config(format!("responder_subject: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The engine's form of the periods.
+    #[must_use]
+    pub fn to_ocsp_config(&self) -> OcspConfig {
+        OcspConfig {
+            validity_secs: self.validity_minutes.saturating_mul(MINUTE),
+            responder_validity_secs: self.responder_validity_hours.saturating_mul(HOUR),
+            responder_renew_margin_secs: self.responder_renew_hours.saturating_mul(HOUR),
+        }
+    }
 }
 
 /// `[ca.NAME.responder]`: a certificate issued by the CA, and its key, that
@@ -322,6 +414,9 @@ impl Config {
             if let Some(r) = &mut settings.responder {
                 fix(&mut r.certificate);
                 r.key.resolve_paths(base);
+            }
+            if let Some(key) = settings.ocsp.as_mut().and_then(|o| o.key.as_mut()) {
+                key.resolve_paths(base);
             }
         }
     }
@@ -394,6 +489,10 @@ impl Config {
                 r.key
                     .validate()
                     .map_err(|e| Error::Config(format!("ca.{name}.responder.key: {e}")))?;
+            }
+            if let Some(ocsp) = &settings.ocsp {
+                ocsp.validate()
+                    .map_err(|e| Error::Config(format!("ca.{name}.ocsp: {e}")))?;
             }
         }
         let r = &self.requests;
@@ -500,6 +599,51 @@ mod tests {
             Some(Path::new("tls/clients.pem"))
         );
         assert_eq!(c.crl.to_crl_config(), CrlConfig::default());
+        let ocsp = c.ca_settings("root").ocsp.unwrap();
+        assert_eq!(ocsp.to_ocsp_config(), OcspConfig::default());
+        assert!(matches!(ocsp.key, Some(KeyConfig::File { .. })));
+    }
+
+    #[test]
+    fn ocsp_settings_are_checked() {
+        let c = Config::from_toml("[ca.root.ocsp]\nvalidity_minutes = 10\n").unwrap();
+        let ocsp = c.ca_settings("root").ocsp.unwrap();
+        assert_eq!(ocsp.to_ocsp_config().validity_secs, 600);
+        assert!(ocsp.key.is_none());
+        let key = "key = { backend = \"file\", path = \"k\", unencrypted = true, scheme = \"ecdsa-sha256\" }";
+        for (text, why) in [
+            ("validity_minutes = 0", "validity"),
+            ("validity_minutes = 100000", "validity"),
+            ("responder_validity_hours = 0", "responder"),
+            (
+                "responder_validity_hours = 24\nresponder_renew_hours = 24",
+                "renew",
+            ),
+            ("responder_subject = \"CN=x\"", "responder_subject"),
+            (
+                "key = { backend = \"file\", path = \"k\", scheme = \"ecdsa-sha256\" }",
+                "key",
+            ),
+        ] {
+            let err = Config::from_toml(&format!("[ca.root.ocsp]\n{text}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("ca.root.ocsp") && err.contains(why),
+                "{text}: {err}"
+            );
+        }
+        let err = Config::from_toml(&format!(
+            "[ca.root.ocsp]\n{key}\nresponder_subject = \"not a dn\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("responder_subject"), "{err}");
+        let c = Config::from_toml(&format!(
+            "[ca.root.ocsp]\n{key}\nresponder_subject = \"CN=r\"\n"
+        ))
+        .unwrap();
+        assert!(c.ca_settings("root").ocsp.unwrap().key.is_some());
     }
 
     #[test]
@@ -549,10 +693,22 @@ mod tests {
         let path = dir.path().join("cmc.toml");
         std::fs::write(
             &path,
-            "data_dir = \"data\"\nprofiles = \"/etc/p.toml\"\n[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+            "data_dir = \"data\"\nprofiles = \"/etc/p.toml\"\n[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n\
+             [ca.root.ocsp]\nkey = { backend = \"file\", path = \"ocsp.key\", passphrase = { file = \"pass\" }, scheme = \"ecdsa-sha256\" }\n",
         )
         .unwrap();
         let c = Config::load(&path).unwrap();
+        match c.ca_settings("root").ocsp.unwrap().key.unwrap() {
+            KeyConfig::File {
+                path,
+                passphrase: Some(crate::SecretRef::File(pass)),
+                ..
+            } => {
+                assert_eq!(path, dir.path().join("ocsp.key"));
+                assert_eq!(pass, dir.path().join("pass"));
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(c.data_dir, dir.path().join("data"));
         assert_eq!(c.profiles.as_deref(), Some(Path::new("/etc/p.toml")));
         assert_eq!(

@@ -9,10 +9,12 @@ use crate::ca::{LoadedCa, NewCa, create_ca_under};
 use crate::clock::Clock;
 use crate::crl::CrlConfig;
 use crate::error::{Error, Result};
+use crate::ocsp::{DelegatedResponder, open_responders};
 use crate::responder::Responder;
 
 /// Settings of the engine: CRL dating, the issuance profiles, the per-CA
-/// settings and the CMC request limits. The default has the built-in
+/// settings (among them OCSP, see [`EngineConfig::ocsp`]) and the CMC
+/// request limits. The default has the built-in
 /// profile set and no per-CA sections (see `EngineConfig::from_config`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
@@ -48,6 +50,8 @@ pub struct Engine {
     cas: RwLock<BTreeMap<String, Arc<LoadedCa>>>,
     /// CMC responder certificates by CA name (`[ca.NAME.responder]`).
     responders: BTreeMap<String, Arc<Responder>>,
+    /// Delegated OCSP responders by CA name (`[ca.NAME.ocsp]` with a key).
+    ocsp_responders: BTreeMap<String, Arc<DelegatedResponder>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -108,13 +112,20 @@ impl Engine {
             tracing::info!(ca = name, responder = ?responder, "CMC responder loaded");
             responders.insert(name.clone(), Arc::new(responder));
         }
+        let ocsp_responders = open_responders(&config, &cas, store.as_ref(), clock.now())?;
         Ok(Self {
             store,
             clock,
             config,
             cas: RwLock::new(cas),
             responders,
+            ocsp_responders,
         })
+    }
+
+    /// The delegated OCSP responders, by CA name.
+    pub(crate) fn ocsp_responders(&self) -> &BTreeMap<String, Arc<DelegatedResponder>> {
+        &self.ocsp_responders
     }
 
     /// The CMC responder configured for CA `ca`, if any.

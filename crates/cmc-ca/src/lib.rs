@@ -13,6 +13,7 @@ mod enroll;
 mod error;
 mod issue;
 mod key_config;
+mod ocsp;
 mod respond;
 mod responder;
 mod revoke;
@@ -28,6 +29,7 @@ pub use engine::{Engine, EngineConfig};
 pub use enroll::Issued;
 pub use error::{Error, Result};
 pub use key_config::{KeyConfig, SecretRef};
+pub use ocsp::{MAX_OCSP_REQUESTS, OCSP_RESPONDER_PROFILE, OcspConfig, OcspReply, StatusCounts};
 pub use respond::{
     CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, NotCmc, PartStatus, Transport,
 };

@@ -194,3 +194,73 @@ fn ca_keys_on_a_token() {
         Err(Error::Key(cmc_keys::Error::KeyNotFound { .. }))
     ));
 }
+
+#[test]
+fn a_delegated_ocsp_responder_key_on_a_token() {
+    use cmc_asn1::ocsp::{OcspResponse, OcspResponseStatus};
+    use cmc_ca::config::{CaSettings, OcspSettings};
+    use der::Decode;
+
+    let Some(hsm) = hsm("a_delegated_ocsp_responder_key_on_a_token") else {
+        return;
+    };
+    let env = Env::new();
+    let p256 = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    let ca = env.create("root", KeySpec::P256, p256, None, 365);
+    let ca_pem = env.write_cert("root.pem", ca.certificate_der());
+    // The responder key is made on the token; the CA key stays a file.
+    let (key, _) = hsm
+        .key(&unique("cmc-ca-ocsp"), p256)
+        .generate(KeySpec::P256)
+        .unwrap();
+    let config = EngineConfig {
+        cas: std::collections::BTreeMap::from([(
+            "root".to_owned(),
+            CaSettings {
+                ocsp: Some(OcspSettings {
+                    key: Some(key),
+                    ..OcspSettings::default()
+                }),
+                ..CaSettings::default()
+            },
+        )]),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::load(Arc::clone(&env.store), Arc::new(env.clock.clone()), config).unwrap();
+    let req = env.path("req.der");
+    // A request for the CA's own certificate: unknown (a root is in no
+    // table), but signed and verifiable all the same.
+    openssl(&[
+        "ocsp",
+        "-issuer",
+        p(&ca_pem),
+        "-cert",
+        p(&ca_pem),
+        "-no_nonce",
+        "-reqout",
+        p(&req),
+    ]);
+    let reply = engine.ocsp("root", &std::fs::read(&req).unwrap()).unwrap();
+    assert_eq!(reply.status, OcspResponseStatus::Successful);
+    let basic = OcspResponse::from_der(&reply.der)
+        .unwrap()
+        .basic()
+        .unwrap()
+        .unwrap();
+    assert_eq!(basic.certs.as_ref().map(Vec::len), Some(1));
+    let resp = env.write_der("resp.der", &reply.der);
+    let out = openssl(&[
+        "ocsp",
+        "-reqin",
+        p(&req),
+        "-respin",
+        p(&resp),
+        "-issuer",
+        p(&ca_pem),
+        "-CAfile",
+        p(&ca_pem),
+        "-resp_text",
+    ]);
+    assert!(out.contains("Response verify OK"), "{out}");
+    assert!(out.contains("Cert Status: unknown"), "{out}");
+}
