@@ -62,10 +62,12 @@
 use std::collections::BTreeSet;
 
 use cmc_asn1::{
-    BatchRequests, BodyPartId, CmcFailInfo, CmcStatus, DataReturn, GetCert, GetCrl, Identification,
-    IdentityProof, IdentityProofV2, LraPopWitness, PkiData, PopLinkRandom, RecipientNonce, RegInfo,
-    ResponseInfo, RevokeRequest, SenderNonce, TaggedContentInfo, TaggedRequest, TransactionId, oid,
+    BatchRequests, BodyPartId, CmcFailInfo, CmcStatus, DataReturn, DecryptedPop, EncryptedPop,
+    GetCert, GetCrl, Identification, IdentityProof, IdentityProofV2, LraPopWitness, PkiData,
+    PopLinkRandom, RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce,
+    TaggedContentInfo, TaggedRequest, TransactionId, oid,
 };
+use cmc_codec::envelope;
 use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
 use cmc_codec::{
     CmsSigner, FullRequest, Limits, Pop, SignedRequest, VerifyOptions, certs_only_response,
@@ -91,7 +93,7 @@ use crate::respond::{
 use crate::x509::store_serial;
 
 /// The controls this engine processes; any other fails the request.
-const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 14] = [
+const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 15] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -106,6 +108,7 @@ const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 14] = [
     oid::ID_CMC_IDENTITY_PROOF_V2,
     oid::ID_CMC_POP_LINK_RANDOM,
     oid::ID_CMC_BATCH_REQUESTS,
+    oid::ID_CMC_DECRYPTED_POP,
 ];
 
 /// The controls a nested (end-entity) request may carry.
@@ -210,6 +213,8 @@ struct Outcome {
     fetched: Vec<Certificate>,
     /// CRLs asked for with getCRL.
     crls: Vec<CertificateList>,
+    /// encryptedPOP challenges for keys that cannot sign.
+    challenges: Vec<EncryptedPop>,
     /// Signed PKIResponses to nested requests, for the cmsSequence.
     nested: Vec<ContentInfo>,
     /// Certificates issued inside those.
@@ -218,6 +223,14 @@ struct Outcome {
     /// answers are then named in batchResponses, else each in a
     /// responseBody control).
     batch: bool,
+}
+
+/// What one certification request came to.
+enum Certified {
+    /// The certificate.
+    Issued(Box<Certificate>),
+    /// An encryptedPOP challenge for a key that cannot sign.
+    Challenge(Box<EncryptedPop>),
 }
 
 /// The answer to one nested request.
@@ -582,10 +595,23 @@ impl Engine {
 
         self.consume(ca, &signer, now)?;
 
+        let mut decrypted = std::collections::BTreeMap::new();
+        for (_, answer) in pki_data
+            .controls_of::<DecryptedPop>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed decryptedPOP"))?
+        {
+            if decrypted.insert(answer.body_part_id, answer).is_some() {
+                return Err(Refusal::message(
+                    CmcFailInfo::BadRequest,
+                    "two decryptedPOP controls for one request",
+                ));
+            }
+        }
         let mut outcome = Outcome::default();
         let context = PartContext {
             witnessed: &witnessed,
             link_random: link_random.as_deref(),
+            decrypted: &decrypted,
         };
         self.certify_all(ca, &signer, signed, &ids, &context, &mut outcome);
         for (id, revoke) in revocations {
@@ -680,9 +706,18 @@ impl Engine {
         let requests = signed.pki_data.req_sequence.iter().zip(signed.pops());
         for ((tagged, (_, pop)), id) in requests.zip(ids.iter().copied()) {
             match self.certify(ca, signer, tagged, pop, id, context) {
-                Ok(cert) => {
+                Ok(Certified::Issued(cert)) => {
                     outcome.succeeded.push(id);
-                    outcome.issued.push(cert);
+                    outcome.issued.push(*cert);
+                }
+                Ok(Certified::Challenge(challenge)) => {
+                    outcome.failed.push((
+                        Failure::pop_required(
+                            "decrypt the encryptedPOP challenge and send decryptedPOP",
+                        ),
+                        id,
+                    ));
+                    outcome.challenges.push(*challenge);
                 }
                 Err(failure) => outcome.failed.push((failure, id)),
             }
@@ -785,9 +820,11 @@ impl Engine {
         self.check_replay(ca, pki_data, &credential, "nested end entity", now)?;
         let mut outcome = Outcome::default();
         let witnessed = BTreeSet::new();
+        let decrypted = std::collections::BTreeMap::new();
         let context = PartContext {
             witnessed: &witnessed,
             link_random: None,
+            decrypted: &decrypted,
         };
         self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
         for id in pki_data
@@ -1156,11 +1193,14 @@ impl Engine {
         pop: cmc_codec::Result<Pop>,
         id: BodyPartId,
         context: &PartContext<'_>,
-    ) -> Result<Certificate, Failure> {
+    ) -> Result<Certified, Failure> {
         let is_ra = matches!(&signer.who, Who::Client(c) if c.role == ClientRole::Ra);
         let pop_failed = |text: &str| Failure::failed(CmcFailInfo::PopFailed, text);
+        // A key that cannot sign proves possession by decrypting (§6.7).
+        let mut decrypts = false;
         match pop {
             Ok(Pop::Pkcs10Signature | Pop::CrmfSignature { .. }) => {}
+            Ok(Pop::KeyEncipherment | Pop::Pkcs10NoSignature) => decrypts = true,
             Ok(Pop::RaVerified) if is_ra => {}
             Ok(Pop::RaVerified) => {
                 return Err(pop_failed("raVerified is accepted from an RA only"));
@@ -1175,9 +1215,10 @@ impl Engine {
                 return Err(Failure::no_support("orm requests are not supported"));
             }
             Ok(_) => {
-                // id-alg-noSignature, keyEncipherment, keyAgreement: they
-                // need an encryptedPOP round, which is not supported.
-                return Err(pop_failed("encryptedPOP/decryptedPOP is not supported"));
+                // keyAgreement: an encryptedPOP round for an ECDH key.
+                return Err(Failure::no_support(
+                    "encryptedPOP is made for RSA keys only; key agreement keys are not supported",
+                ));
             }
             Err(e) => return Err(codec_failure(&e, ca.name())),
         }
@@ -1238,12 +1279,80 @@ impl Engine {
                 (profile, signer.requester())
             }
         };
+        if decrypts {
+            if let Some(challenge) = self.pop_round(ca, tagged, &request, id, context)? {
+                return Ok(Certified::Challenge(Box::new(challenge)));
+            }
+        }
         let der = tagged.to_der().map_err(|e| {
             Failure::from_engine(&crate::Error::encode("request", e), ca.name(), id)
         })?;
         self.issue_with_ca(ca, Some(&profile), &request, &requester, &der)
-            .map(|issued| issued.certificate)
+            .map(|issued| Certified::Issued(Box::new(issued.certificate)))
             .map_err(|e| Failure::from_engine(&e, ca.name(), id))
+    }
+
+    /// The encryptedPOP rounds of RFC 5272 §6.7 for a request whose key
+    /// cannot sign. Without a decryptedPOP for it: the challenge (an
+    /// EnvelopedData to the requested RSA key), to be answered with status
+    /// popRequired. With one: `None` if thePOP = HMAC-SHA256(challenge,
+    /// request) verifies, else popFailed. The challenge is recomputed from
+    /// the request, never stored.
+    fn pop_round(
+        &self,
+        ca: &LoadedCa,
+        tagged: &TaggedRequest,
+        request: &cmc_policy::Request,
+        id: BodyPartId,
+        context: &PartContext<'_>,
+    ) -> Result<Option<EncryptedPop>, Failure> {
+        let internal = |e: crate::Error| Failure::from_engine(&e, ca.name(), id);
+        let request_der = match tagged {
+            TaggedRequest::Tcr(tcr) => tcr.certification_request.to_der(),
+            TaggedRequest::Crm(crm) => crm.to_der(),
+            TaggedRequest::Orm(_) => {
+                return Err(Failure::no_support("orm requests are not supported"));
+            }
+        }
+        .map_err(|e| internal(crate::Error::encode("request", e)))?;
+        let challenge = self
+            .pop_challenge(ca.name(), &request_der)
+            .map_err(internal)?;
+        if let Some(answer) = context.decrypted.get(&id) {
+            if ProofHash::from_hmac_oid(&answer.the_pop_alg_id.oid) != Some(ProofHash::Sha256) {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadAlg,
+                    "thePOPAlgID must be the hmacWithSHA256 of the encryptedPOP",
+                ));
+            }
+            return if envelope::verify_the_pop(&challenge, &request_der, answer.the_pop.as_bytes())
+            {
+                Ok(None)
+            } else {
+                Err(Failure::failed(
+                    CmcFailInfo::PopFailed,
+                    "the decryptedPOP does not verify",
+                ))
+            };
+        }
+        let cms = match envelope::envelop_challenge(&request.public_key, id, &challenge) {
+            Ok(cms) => cms,
+            Err(cmc_codec::Error::BadPublicKey(why)) => {
+                return Err(Failure::no_support(format!(
+                    "this key cannot prove possession: {why}"
+                )));
+            }
+            Err(e) => return Err(codec_failure(&e, ca.name())),
+        };
+        let witness = OctetString::new(envelope::challenge_witness(&challenge))
+            .map_err(|e| internal(crate::Error::encode("witness", e)))?;
+        Ok(Some(EncryptedPop {
+            request: tagged.clone(),
+            cms,
+            the_pop_alg_id: ProofHash::Sha256.hmac_algorithm(),
+            witness_alg_id: ProofHash::Sha256.digest_algorithm(),
+            witness,
+        }))
     }
 
     /// The profile a renewal gets: the one the signing certificate was
@@ -1482,6 +1591,9 @@ impl Engine {
             out.control(&ResponseInfo(r.0.clone()))
                 .map_err(encode_failed)?;
         }
+        for challenge in &outcome.challenges {
+            out.control(challenge).map_err(encode_failed)?;
+        }
         // Last: the controls naming the nested responses take the ids
         // after every other control.
         out.nested(outcome.nested, outcome.batch)
@@ -1554,6 +1666,8 @@ struct PartContext<'a> {
     witnessed: &'a BTreeSet<BodyPartId>,
     /// The popLinkRandom control's value.
     link_random: Option<&'a [u8]>,
+    /// The decryptedPOP controls, by the body part they answer for.
+    decrypted: &'a std::collections::BTreeMap<BodyPartId, DecryptedPop>,
 }
 
 /// The popLinkWitnessV2 of one request of a shared-secret signer (RFC 5272

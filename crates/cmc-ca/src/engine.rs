@@ -52,6 +52,11 @@ pub struct Engine {
     responders: BTreeMap<String, Arc<Responder>>,
     /// Delegated OCSP responders by CA name (`[ca.NAME.ocsp]` with a key).
     ocsp_responders: BTreeMap<String, Arc<DelegatedResponder>>,
+    /// The secret x of RFC 5272 §6.7's stateless encryptedPOP: a
+    /// challenge is HMAC-SHA256(x, CA name and request), so no challenge
+    /// is stored anywhere. Drawn at load: a challenge does not survive a
+    /// restart (the client starts its enrollment again).
+    pop_seed: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -113,6 +118,8 @@ impl Engine {
             responders.insert(name.clone(), Arc::new(responder));
         }
         let ocsp_responders = open_responders(&config, &cas, store.as_ref(), clock.now())?;
+        let mut pop_seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(pop_seed.as_mut()).map_err(|_| Error::Rng)?;
         Ok(Self {
             store,
             clock,
@@ -120,6 +127,7 @@ impl Engine {
             cas: RwLock::new(cas),
             responders,
             ocsp_responders,
+            pop_seed,
         })
     }
 
@@ -132,6 +140,19 @@ impl Engine {
     #[must_use]
     pub fn responder(&self, ca: &str) -> Option<&Arc<Responder>> {
         self.responders.get(ca)
+    }
+
+    /// The encryptedPOP challenge for `request` (the DER of a
+    /// certification request) on `ca`: HMAC-SHA256 under this process's
+    /// seed, recomputed in the second round rather than stored.
+    pub(crate) fn pop_challenge(&self, ca: &str, request: &[u8]) -> Result<Vec<u8>> {
+        let mut message = Vec::with_capacity(ca.len() + 1 + request.len());
+        message.extend_from_slice(ca.as_bytes());
+        message.push(0);
+        message.extend_from_slice(request);
+        cmc_codec::identity::ProofHash::Sha256
+            .hmac(self.pop_seed.as_ref(), &message)
+            .map_err(|e| Error::encode("encryptedPOP challenge", e))
     }
 
     /// The store.

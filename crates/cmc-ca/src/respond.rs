@@ -149,6 +149,16 @@ impl Failure {
         }
     }
 
+    /// popRequired (status and failInfo, RFC 5272 §6.7): the request's
+    /// key must answer the encryptedPOP challenge first.
+    pub(crate) fn pop_required(text: impl Into<String>) -> Self {
+        Self {
+            status: CmcStatus::PopRequired,
+            fail_info: CmcFailInfo::PopRequired,
+            text: text.into(),
+        }
+    }
+
     pub(crate) fn no_support(text: impl Into<String>) -> Self {
         Self {
             status: CmcStatus::NoSupport,

@@ -305,3 +305,29 @@ pub fn build_crmf_with_controls(
         reg_info: None,
     })
 }
+
+/// Builds a CRMF `CertReqMsg` for a key that cannot sign (an RSA
+/// encryption key): the template's publicKey is `public_key`, and the POPO
+/// is keyEncipherment with subsequentMessage challengeResp (RFC 4211 §4.2),
+/// asking for the encryptedPOP/decryptedPOP rounds of RFC 5272 §6.7.
+///
+/// # Errors
+/// [`Error::SignerKeyMismatch`] if the template already names another
+/// public key, [`Error::Encode`].
+pub fn build_crmf_for_decryption(
+    public_key: &spki::SubjectPublicKeyInfoOwned,
+    body_part_id: BodyPartId,
+    mut template: CertTemplate,
+) -> Result<CertReqMsg> {
+    match &template.public_key {
+        Some(pk) if pk != public_key => return Err(Error::SignerKeyMismatch),
+        _ => template.public_key = Some(public_key.clone()),
+    }
+    Ok(CertReqMsg {
+        cert_req: CertRequest::new(body_part_id, template).map_err(encode_err)?,
+        popo: Some(ProofOfPossession::KeyEncipherment(
+            cmc_asn1::PopoPrivKey::SubsequentMessage(cmc_asn1::SubsequentMessage::ChallengeResp),
+        )),
+        reg_info: None,
+    })
+}

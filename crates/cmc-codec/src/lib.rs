@@ -4,6 +4,7 @@
 pub mod alg;
 pub mod ber;
 mod client;
+pub mod envelope;
 mod error;
 pub mod identity;
 mod pop;
@@ -13,7 +14,8 @@ mod signed;
 
 pub use ber::Encoding;
 pub use client::{
-    RequestBuilder, build_crmf, build_crmf_with_controls, build_csr, build_csr_with_attributes,
+    RequestBuilder, build_crmf, build_crmf_for_decryption, build_crmf_with_controls, build_csr,
+    build_csr_with_attributes,
 };
 pub use error::{Error, Result};
 pub use pop::{Pop, verify_crmf_pop, verify_pkcs10, verify_request_pop};

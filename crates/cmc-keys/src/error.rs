@@ -16,6 +16,10 @@ pub enum Error {
     #[error("signing failed: {0}")]
     Sign(String),
 
+    /// A ciphertext did not decrypt with the key (wrong key, or corrupted).
+    #[error("decryption failed")]
+    Decrypt,
+
     /// A configuration string (key type, padding, hash, scheme, key id,
     /// secret source) could not be parsed.
     #[error("invalid {what} {value:?}: expected {expected}")]

@@ -126,6 +126,25 @@ impl FileKey {
         })
     }
 
+    /// Decrypts RSAES-OAEP (SHA-256, MGF1 with SHA-256, empty label)
+    /// `ciphertext` with this RSA key: how a key that may not sign opens a
+    /// CMS key transport (the encryptedPOP challenge of RFC 5272 §6.7).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedKey`] for an EC key; [`Error::Decrypt`] if the
+    /// ciphertext does not decrypt.
+    pub fn decrypt_rsa_oaep_sha256(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let SoftKey::Rsa(key) = &self.key else {
+            return Err(Error::UnsupportedKey(format!(
+                "{} keys do not decrypt RSAES-OAEP",
+                self.spec
+            )));
+        };
+        key.decrypt(rsa::Oaep::<sha2::Sha256>::new(), ciphertext)
+            .map(Zeroizing::new)
+            .map_err(|_| Error::Decrypt)
+    }
+
     /// The key type.
     #[must_use]
     pub fn spec(&self) -> KeySpec {

@@ -1,0 +1,326 @@
+//! The encryptedPOP challenge (RFC 5272 §6.7): an EnvelopedData (RFC 5652
+//! §6) that only the holder of the requested RSA key can open, and the
+//! MACs of the two rounds.
+//!
+//! Server side, [`envelop_challenge`]: a fresh AES-256-CBC content key
+//! encrypts the challenge (content type id-data); RSAES-OAEP with SHA-256
+//! and MGF1-SHA-256 (RFC 8017, RFC 4055) carries the content key to the
+//! requested key in one KeyTransRecipientInfo whose rid is
+//! issuerAndSerialNumber with an empty issuer and the request's
+//! bodyPartID as serial, as §6.7 prescribes for that form. The witness is
+//! SHA-256(challenge); thePOP is HMAC-SHA256(challenge, the DER of the
+//! certification request), the challenge cut to 64 octets.
+//!
+//! Client side, [`open_challenge`]: finds that recipient, decrypts with the
+//! key and checks the witness.
+
+use cms::cert::IssuerAndSerialNumber;
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::enveloped_data::{
+    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo,
+    RecipientInfos,
+};
+use const_oid::ObjectIdentifier;
+use const_oid::db::rfc5911::{ID_DATA, ID_ENVELOPED_DATA};
+use der::asn1::{OctetString, SetOfVec};
+use der::{Any, Decode, Encode, Sequence};
+use sha2::{Digest, Sha256};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use zeroize::Zeroizing;
+
+use crate::error::encode_err;
+use crate::identity::ProofHash;
+use crate::{Error, Result};
+
+/// id-RSAES-OAEP (RFC 8017, RFC 4055 §4.1).
+pub const ID_RSAES_OAEP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.7");
+/// id-mgf1 (RFC 8017).
+pub const ID_MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+/// aes256-CBC (RFC 3565).
+pub const ID_AES256_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.42");
+
+/// Length of the challenges this crate makes: 32 octets.
+pub const CHALLENGE_LEN: usize = 32;
+
+/// The most of a challenge that keys thePOP's HMAC (§6.7).
+const MAX_POP_KEY: usize = 64;
+
+/// `RSAES-OAEP-params` (RFC 4055 §4.1) with every field present.
+#[derive(Clone, Debug, PartialEq, Eq, Sequence)]
+struct RsaesOaepParams {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    hash: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    mask_gen: Option<AlgorithmIdentifierOwned>,
+}
+
+fn sha256() -> AlgorithmIdentifierOwned {
+    ProofHash::Sha256.digest_algorithm()
+}
+
+/// The key encryption algorithm: RSAES-OAEP, SHA-256, MGF1-SHA-256.
+fn oaep_sha256() -> Result<AlgorithmIdentifierOwned> {
+    let params = RsaesOaepParams {
+        hash: Some(sha256()),
+        mask_gen: Some(AlgorithmIdentifierOwned {
+            oid: ID_MGF1,
+            parameters: Some(Any::encode_from(&sha256()).map_err(encode_err)?),
+        }),
+    };
+    Ok(AlgorithmIdentifierOwned {
+        oid: ID_RSAES_OAEP,
+        parameters: Some(Any::encode_from(&params).map_err(encode_err)?),
+    })
+}
+
+/// The rid of the challenge's recipient: issuerAndSerialNumber, empty
+/// issuer, serial = `body_part_id`.
+fn recipient_id(body_part_id: u32) -> Result<RecipientIdentifier> {
+    Ok(RecipientIdentifier::IssuerAndSerialNumber(
+        IssuerAndSerialNumber {
+            issuer: Name::default(),
+            serial_number: SerialNumber::new(&body_part_id.to_be_bytes()).map_err(encode_err)?,
+        },
+    ))
+}
+
+fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
+    let mut out = Zeroizing::new([0u8; N]);
+    getrandom::fill(out.as_mut()).map_err(|e| Error::Encode(format!("random: {e}")))?;
+    Ok(out)
+}
+
+/// An EnvelopedData carrying `challenge` to the RSA key `recipient` (the
+/// requested key of body part `body_part_id`), as a ContentInfo.
+///
+/// # Errors
+/// [`Error::BadPublicKey`] if `recipient` is not an RSA key;
+/// [`Error::Encode`].
+pub fn envelop_challenge(
+    recipient: &SubjectPublicKeyInfoOwned,
+    body_part_id: u32,
+    challenge: &[u8],
+) -> Result<ContentInfo> {
+    use aes::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    use rsa::pkcs1::DecodeRsaPublicKey;
+
+    if recipient.algorithm.oid != const_oid::db::rfc5912::RSA_ENCRYPTION {
+        return Err(Error::BadPublicKey(
+            "encryptedPOP is made for RSA keys only".into(),
+        ));
+    }
+    let bits = recipient
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| Error::BadPublicKey("the key's BIT STRING has unused bits".into()))?;
+    let key = rsa::RsaPublicKey::from_pkcs1_der(bits)
+        .map_err(|e| Error::BadPublicKey(format!("RSA public key: {e}")))?;
+    let cek = random::<32>()?;
+    let iv = random::<16>()?;
+    let ciphertext = cbc::Encryptor::<aes::Aes256>::new(&(*cek).into(), &(*iv).into())
+        .encrypt_padded_vec::<Pkcs7>(challenge);
+    let enc_key = key
+        .encrypt(
+            &mut getrandom::rand_core::UnwrapErr(getrandom::SysRng),
+            rsa::Oaep::<Sha256>::new(),
+            cek.as_ref(),
+        )
+        .map_err(|e| Error::Encode(format!("RSAES-OAEP: {e}")))?;
+    let mut recip_infos = SetOfVec::new();
+    recip_infos
+        .insert(RecipientInfo::Ktri(KeyTransRecipientInfo {
+            version: CmsVersion::V0,
+            rid: recipient_id(body_part_id)?,
+            key_enc_alg: oaep_sha256()?,
+            enc_key: OctetString::new(enc_key).map_err(encode_err)?,
+        }))
+        .map_err(encode_err)?;
+    let enveloped = EnvelopedData {
+        version: CmsVersion::V0,
+        originator_info: None,
+        recip_infos: RecipientInfos(recip_infos),
+        encrypted_content: EncryptedContentInfo {
+            content_type: ID_DATA,
+            content_enc_alg: AlgorithmIdentifierOwned {
+                oid: ID_AES256_CBC,
+                parameters: Some(
+                    Any::encode_from(&OctetString::new(iv.to_vec()).map_err(encode_err)?)
+                        .map_err(encode_err)?,
+                ),
+            },
+            encrypted_content: Some(OctetString::new(ciphertext).map_err(encode_err)?),
+        },
+        unprotected_attrs: None,
+    };
+    Ok(ContentInfo {
+        content_type: ID_ENVELOPED_DATA,
+        content: Any::encode_from(&enveloped).map_err(encode_err)?,
+    })
+}
+
+/// Opens the challenge of an encryptedPOP for body part `body_part_id`
+/// with `key` (the requested RSA key) and checks it against the SHA-256
+/// `witness`.
+///
+/// # Errors
+/// [`Error::MalformedContent`] for an EnvelopedData this crate does not
+/// make (another recipient, key transport or cipher);
+/// [`Error::PopFailed`] if it does not decrypt or the witness does not
+/// match (RFC 5272 §6.7 step 3: the client then aborts).
+pub fn open_challenge(
+    cms: &ContentInfo,
+    body_part_id: u32,
+    key: &cmc_keys::FileKey,
+    witness_alg: &AlgorithmIdentifierOwned,
+    witness: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    use aes::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
+
+    let malformed = |what: &str| Error::MalformedContent(format!("encryptedPOP: {what}"));
+    let failed = |reason| Error::PopFailed {
+        body_part_id,
+        reason,
+    };
+    if cms.content_type != ID_ENVELOPED_DATA {
+        return Err(malformed("the cms field is not an EnvelopedData"));
+    }
+    if ProofHash::from_digest_oid(&witness_alg.oid) != Some(ProofHash::Sha256) {
+        return Err(malformed("the witness is not SHA-256"));
+    }
+    let enveloped: EnvelopedData = cms
+        .content
+        .decode_as()
+        .map_err(|e: der::Error| malformed(&e.to_string()))?;
+    let rid = recipient_id(body_part_id)?;
+    let ktri = enveloped
+        .recip_infos
+        .0
+        .iter()
+        .find_map(|ri| match ri {
+            RecipientInfo::Ktri(k) if k.rid == rid => Some(k),
+            _ => None,
+        })
+        .ok_or_else(|| malformed("no recipient for this request"))?;
+    if ktri.key_enc_alg != oaep_sha256()? {
+        return Err(malformed("key transport is not RSAES-OAEP with SHA-256"));
+    }
+    let content = &enveloped.encrypted_content;
+    if content.content_enc_alg.oid != ID_AES256_CBC || content.content_type != ID_DATA {
+        return Err(malformed("content is not id-data under AES-256-CBC"));
+    }
+    let iv: OctetString = content
+        .content_enc_alg
+        .parameters
+        .as_ref()
+        .ok_or_else(|| malformed("no IV"))?
+        .decode_as()
+        .map_err(|e: der::Error| malformed(&e.to_string()))?;
+    let iv: [u8; 16] = iv
+        .as_bytes()
+        .try_into()
+        .map_err(|_| malformed("the IV is not 16 octets"))?;
+    let ciphertext = content
+        .encrypted_content
+        .as_ref()
+        .ok_or_else(|| malformed("no encrypted content"))?;
+    let cek = key
+        .decrypt_rsa_oaep_sha256(ktri.enc_key.as_bytes())
+        .map_err(|_| failed("the challenge does not decrypt with this key"))?;
+    let cek: &[u8; 32] = cek
+        .as_slice()
+        .try_into()
+        .map_err(|_| failed("the content key is not 32 octets"))?;
+    let challenge = cbc::Decryptor::<aes::Aes256>::new(cek.into(), &iv.into())
+        .decrypt_padded_vec::<Pkcs7>(ciphertext.as_bytes())
+        .map(Zeroizing::new)
+        .map_err(|_| failed("the challenge does not decrypt with this key"))?;
+    if Sha256::digest(challenge.as_slice()).as_slice() != witness {
+        return Err(failed("the challenge does not match its witness"));
+    }
+    Ok(challenge)
+}
+
+/// SHA-256 of a challenge: the encryptedPOP witness.
+#[must_use]
+pub fn challenge_witness(challenge: &[u8]) -> Vec<u8> {
+    Sha256::digest(challenge).to_vec()
+}
+
+/// thePOP of a decryptedPOP: HMAC-SHA256 keyed with the challenge (its
+/// first 64 octets) over `request`, the DER of the certification request
+/// (the `CertificationRequest` of a `tcr`, the `CertReqMsg` of a `crm`).
+///
+/// # Errors
+/// [`Error::Encode`].
+pub fn the_pop(challenge: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+    ProofHash::Sha256.hmac(&challenge[..challenge.len().min(MAX_POP_KEY)], request)
+}
+
+/// Whether `pop` is thePOP for `challenge` and `request`, compared in
+/// constant time.
+#[must_use]
+pub fn verify_the_pop(challenge: &[u8], request: &[u8], pop: &[u8]) -> bool {
+    ProofHash::Sha256.verify_hmac(&challenge[..challenge.len().min(MAX_POP_KEY)], request, pop)
+}
+
+/// Decodes an EnvelopedData's DER, for callers that only hold bytes.
+///
+/// # Errors
+/// [`Error::MalformedContent`].
+pub fn decode_content_info(der: &[u8]) -> Result<ContentInfo> {
+    ContentInfo::from_der(der).map_err(|e| Error::MalformedContent(e.to_string()))
+}
+
+/// The DER of a ContentInfo.
+///
+/// # Errors
+/// [`Error::Encode`].
+pub fn content_info_der(ci: &ContentInfo) -> Result<Vec<u8>> {
+    ci.to_der().map_err(encode_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cmc_keys::{KeySpec, SigningKey};
+
+    #[test]
+    fn a_challenge_opens_with_its_key_only() {
+        let key = cmc_keys::FileKey::generate(KeySpec::Rsa2048).unwrap();
+        let challenge = [7u8; CHALLENGE_LEN];
+        let ci = envelop_challenge(key.public_key(), 9, &challenge).unwrap();
+        let witness = challenge_witness(&challenge);
+        let opened = open_challenge(&ci, 9, &key, &sha256(), &witness).unwrap();
+        assert_eq!(opened.as_slice(), challenge);
+        // Another body part id names no recipient.
+        assert!(matches!(
+            open_challenge(&ci, 8, &key, &sha256(), &witness),
+            Err(Error::MalformedContent(_))
+        ));
+        // Another key cannot open it.
+        let other = cmc_keys::FileKey::generate(KeySpec::Rsa2048).unwrap();
+        assert!(matches!(
+            open_challenge(&ci, 9, &other, &sha256(), &witness),
+            Err(Error::PopFailed { .. })
+        ));
+        // A wrong witness is refused.
+        assert!(matches!(
+            open_challenge(&ci, 9, &key, &sha256(), &[0; 32]),
+            Err(Error::PopFailed { .. })
+        ));
+        let pop = the_pop(&challenge, b"request").unwrap();
+        assert!(verify_the_pop(&challenge, b"request", &pop));
+        assert!(!verify_the_pop(&challenge, b"other request", &pop));
+    }
+
+    #[test]
+    fn ec_keys_get_no_envelope() {
+        let key = cmc_keys::FileKey::generate(KeySpec::P256).unwrap();
+        assert!(matches!(
+            envelop_challenge(key.public_key(), 1, &[0; 32]),
+            Err(Error::BadPublicKey(_))
+        ));
+    }
+}
