@@ -150,6 +150,15 @@ pub struct BuildArgs {
     /// Send a CRMF request (crm, POPOSigningKey) instead of PKCS #10 (tcr).
     #[arg(long, requires = "new_key")]
     pub crmf: bool,
+    /// The new RSA key is for encryption only: send CRMF with POPO
+    /// keyEncipherment, and prove possession by decrypting the CA's
+    /// encryptedPOP challenge in a second round (RFC 5272 §6.7).
+    #[arg(
+        long,
+        requires = "new_key",
+        conflicts_with_all = ["identification", "self_signed"]
+    )]
+    pub encryption_only: bool,
     /// Add a transactionId control with this value (hex, at most 16 bytes).
     #[arg(long, value_name = "HEX")]
     pub transaction_id: Option<String>,

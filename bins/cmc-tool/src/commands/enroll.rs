@@ -9,18 +9,21 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use cmc_asn1::{
-    BatchRequests, BodyPartId, BodyPartReference, CertTemplate, Identification, PopLinkRandom,
-    RecipientNonce, SenderNonce, TaggedContentInfo, TransactionId,
+    BatchRequests, BodyPartId, BodyPartReference, CertTemplate, DecryptedPop, EncryptedPop,
+    Identification, PopLinkRandom, RecipientNonce, SenderNonce, TaggedContentInfo, TaggedRequest,
+    TransactionId,
 };
+use cmc_codec::envelope::{open_challenge, the_pop};
 use cmc_codec::identity::{
     ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_control,
     pop_link_witness_v2,
 };
 use cmc_codec::{
     CmsSigner, RequestBuilder, ResponseStatus, ResponseVerifyOptions, VerifiedResponse,
-    build_crmf_with_controls, build_csr_with_attributes, decode_response,
+    build_crmf_for_decryption, build_crmf_with_controls, build_csr_with_attributes,
+    decode_response,
 };
-use cmc_keys::{FileKey, KeySpec, SecretSource};
+use cmc_keys::{FileKey, KeySpec, SecretSource, SigningKey};
 use cms::content_info::ContentInfo;
 use der::asn1::{Int, OctetString};
 use der::{Decode, DecodePem, Encode};
@@ -42,6 +45,8 @@ const IDENTIFICATION_ID: BodyPartId = 4;
 const IDENTITY_PROOF_ID: BodyPartId = 5;
 const LINK_RANDOM_ID: BodyPartId = 6;
 const BATCH_ID: BodyPartId = 7;
+/// The first decryptedPOP control id of a second round (then 9, 10, ...).
+const FIRST_DECRYPTED_POP_ID: BodyPartId = 8;
 /// The first cmsSequence id of `--nested` requests (then 101, 102, ...).
 const FIRST_NESTED_ID: BodyPartId = 100;
 
@@ -76,6 +81,11 @@ struct Built {
     /// authentication; none for a request signed with the new key.
     signer_key: Option<Arc<FileKey>>,
     signer_chain: Vec<Certificate>,
+    /// The key generated for the request (--new-key), for an encryptedPOP
+    /// round.
+    new_key: Option<FileKey>,
+    /// The transactionId sent, for a second round.
+    transaction_id: Option<Int>,
 }
 
 /// `request`.
@@ -109,7 +119,7 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
         let client = match (&built.signer_key, args.tls_client_auth) {
             (Some(key), true) => Some((
                 built.signer_chain.as_slice(),
-                Arc::clone(key) as Arc<dyn cmc_keys::SigningKey>,
+                Arc::clone(key) as Arc<dyn SigningKey>,
             )),
             (None, true) => bail!(
                 "--tls-client-auth needs a signer certificate; a shared-secret request has none"
@@ -120,11 +130,30 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
     } else {
         None
     };
+    let first = exchange(args, &url, &built, &trusted, tls.as_ref(), io).and_then(|answer| {
+        if answer.challenges.is_empty() {
+            return Ok(answer);
+        }
+        // popRequired: prove possession by decrypting (RFC 5272 §6.7).
+        writeln!(
+            io.out,
+            "encryptedPOP: {} challenge(s) opened with the new key; sending decryptedPOP",
+            answer.challenges.len()
+        )
+        .context("writing output")?;
+        let again = second_round(&built, &answer.challenges)?;
+        let second = exchange(args, &url, &again, &trusted, tls.as_ref(), io)?;
+        if !second.challenges.is_empty() {
+            bail!("the CA asked for encryptedPOP again");
+        }
+        Ok(second)
+    });
     let Answer {
         issued,
         others,
         failures,
-    } = match exchange(args, &url, &built, &trusted, tls.as_ref(), io) {
+        ..
+    } = match first {
         Ok(answer) => answer,
         Err(e) => {
             // Nothing was issued for the new key: remove it, so that a retry
@@ -179,6 +208,8 @@ struct Answer {
     others: Vec<Certificate>,
     /// The statuses that were not success, for a person.
     failures: Vec<String>,
+    /// encryptedPOP challenges (status popRequired), for a second round.
+    challenges: Vec<EncryptedPop>,
 }
 
 /// Sends the request and checks the response: the certificates issued by
@@ -265,7 +296,14 @@ fn exchange(
             issued.extend(nested.issued_by(signer).into_iter().cloned());
         }
     }
-    if issued.is_empty() {
+    let challenges: Vec<EncryptedPop> = response
+        .pki_response
+        .controls_of::<EncryptedPop>()
+        .map_err(|e| anyhow!("encryptedPOP does not decode: {e}"))?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    if issued.is_empty() && challenges.is_empty() {
         if failures.is_empty() {
             bail!("the response carries no certificate issued by its signer");
         }
@@ -281,6 +319,7 @@ fn exchange(
         issued,
         others,
         failures,
+        challenges,
     })
 }
 
@@ -489,8 +528,8 @@ fn build(args: &BuildArgs) -> Result<Built> {
         NONCE_ID,
         &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
     )?;
-    if let Some(id) = transaction_id {
-        builder.control(TRANSACTION_ID, &TransactionId(id))?;
+    if let Some(id) = &transaction_id {
+        builder.control(TRANSACTION_ID, &TransactionId(id.clone()))?;
     }
     // popLinkRandom and the witness over it, for a secret that links.
     let link = match &auth {
@@ -532,7 +571,23 @@ fn build(args: &BuildArgs) -> Result<Built> {
                 bail!("{} exists: refusing to overwrite a key", out_key.display());
             }
             let new_key = FileKey::generate(args.key_type.unwrap_or(KeySpec::P256))?;
-            if args.crmf {
+            if args.encryption_only {
+                if !matches!(
+                    new_key.spec(),
+                    KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096
+                ) {
+                    bail!("--encryption-only needs an RSA --key-type (rsa2048, rsa3072, rsa4096)");
+                }
+                let template = CertTemplate {
+                    subject: Some(subject),
+                    ..CertTemplate::default()
+                };
+                builder.crmf(build_crmf_for_decryption(
+                    new_key.public_key(),
+                    REQUEST_ID,
+                    template,
+                )?)?;
+            } else if args.crmf {
                 let template = CertTemplate {
                     subject: Some(subject),
                     ..CertTemplate::default()
@@ -574,10 +629,10 @@ fn build(args: &BuildArgs) -> Result<Built> {
             (der, Some(key), chain)
         }
         Auth::SelfSigned => {
-            let Some(new_key) = new_key else {
+            let Some(new_key) = &new_key else {
                 bail!("--self-signed needs --new-key: the new key signs the request");
             };
-            let der = builder.sign(&CmsSigner::self_signed(&new_key)?, SystemTime::now())?;
+            let der = builder.sign(&CmsSigner::self_signed(new_key)?, SystemTime::now())?;
             (der, None, Vec::new())
         }
         Auth::Secret {
@@ -588,13 +643,13 @@ fn build(args: &BuildArgs) -> Result<Built> {
         } => {
             // The identity proof covers the reqSequence, so it comes last;
             // the new key signs (sid = its subjectKeyIdentifier).
-            let Some(new_key) = new_key else {
+            let Some(new_key) = &new_key else {
                 bail!("--identification needs --new-key: the new key signs the request");
             };
             builder.control(IDENTIFICATION_ID, &Identification(identification.clone()))?;
             let key = identity_key(hash, secret.as_bytes(), Some(&identification));
             builder.identity_proof_v2(IDENTITY_PROOF_ID, hash, &key)?;
-            let der = builder.sign(&CmsSigner::self_signed(&new_key)?, SystemTime::now())?;
+            let der = builder.sign(&CmsSigner::self_signed(new_key)?, SystemTime::now())?;
             (der, None, Vec::new())
         }
     };
@@ -603,6 +658,82 @@ fn build(args: &BuildArgs) -> Result<Built> {
         nonce,
         signer_key,
         signer_chain,
+        new_key,
+        transaction_id,
+    })
+}
+
+/// The second round of RFC 5272 §6.7 for the encryptedPOP `challenges`:
+/// each challenge opened with the new key (and its witness checked), the
+/// same requests again with a decryptedPOP each, a fresh senderNonce and
+/// the same transactionId, signed by the same signer.
+fn second_round(built: &Built, challenges: &[EncryptedPop]) -> Result<Built> {
+    let Some(key) = &built.new_key else {
+        bail!(
+            "the CA asks for an encryptedPOP round, but this request has no new key to answer with"
+        );
+    };
+    let (Some(signer_key), Some((cert, rest))) =
+        (&built.signer_key, built.signer_chain.split_first())
+    else {
+        bail!("the CA asks for an encryptedPOP round, which needs a signer certificate");
+    };
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
+    let mut builder = RequestBuilder::new();
+    builder.control(
+        NONCE_ID,
+        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
+    )?;
+    if let Some(id) = &built.transaction_id {
+        builder.control(TRANSACTION_ID, &TransactionId(id.clone()))?;
+    }
+    for (challenge, control_id) in challenges.iter().zip(FIRST_DECRYPTED_POP_ID..) {
+        let TaggedRequest::Crm(crm) = &challenge.request else {
+            bail!("the encryptedPOP names a request that is not CRMF");
+        };
+        if crm.cert_req.cert_template.public_key.as_ref() != Some(key.public_key()) {
+            bail!("the encryptedPOP is for a request with another key");
+        }
+        let id = crm
+            .cert_req
+            .body_part_id()
+            .map_err(|e| anyhow!("the encryptedPOP's request: {e}"))?;
+        if ProofHash::from_hmac_oid(&challenge.the_pop_alg_id.oid) != Some(ProofHash::Sha256) {
+            bail!(
+                "the encryptedPOP asks for thePOPAlgID {}, not hmacWithSHA256",
+                challenge.the_pop_alg_id.oid
+            );
+        }
+        let opened = open_challenge(
+            &challenge.cms,
+            id,
+            key,
+            &challenge.witness_alg_id,
+            challenge.witness.as_bytes(),
+        )
+        .context("opening the encryptedPOP challenge")?;
+        let the_pop = the_pop(&opened, &crm.to_der().map_err(|e| anyhow!("{e}"))?)?;
+        builder.crmf(crm.as_ref().clone())?;
+        builder.control(
+            control_id,
+            &DecryptedPop {
+                body_part_id: id,
+                the_pop_alg_id: challenge.the_pop_alg_id.clone(),
+                the_pop: OctetString::new(the_pop).map_err(|e| anyhow!("{e}"))?,
+            },
+        )?;
+    }
+    let signer = CmsSigner::new(signer_key.as_ref(), cert, rest)?;
+    let der = builder.sign(&signer, SystemTime::now())?;
+    drop(signer);
+    Ok(Built {
+        der,
+        nonce,
+        signer_key: built.signer_key.clone(),
+        signer_chain: built.signer_chain.clone(),
+        new_key: None,
+        transaction_id: built.transaction_id.clone(),
     })
 }
 
