@@ -609,3 +609,78 @@ fn an_encryption_only_rsa_key_goes_through_both_pop_rounds() {
         "{metrics}"
     );
 }
+
+#[test]
+fn a_revocation_secret_revokes_with_an_unsigned_request() {
+    let setup = secret_setup();
+    let dir = &setup.data;
+    let secret = setup.add_secret("erin", &[]);
+    let cert = setup
+        .enroll_with_secret("erin", "erin", &secret, &[])
+        .unwrap();
+    let (ok, serial) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-serial"]);
+    assert!(ok, "{serial}");
+    let serial = serial.trim().trim_start_matches("serial=").to_owned();
+
+    // The operator registers a revocation secret for it, and hands it over.
+    let config = setup.config();
+    let (out, err) = cmc_tool_io(&[
+        "--config",
+        s(&config),
+        "secret",
+        "add-revocation",
+        "--ca",
+        "root",
+        "--serial",
+        &serial,
+    ])
+    .unwrap();
+    assert!(err.contains("shown only now"), "{err}");
+    let revocation = dir.join("erin.revoke");
+    std::fs::write(&revocation, out.trim()).unwrap();
+
+    let root = setup.root();
+    let revoke = |secret_file: &Path| {
+        cmc_tool(&[
+            "revoke",
+            "--url",
+            &setup.url,
+            "--ca-cert",
+            s(&root),
+            "--cert",
+            s(&cert),
+            "--reason",
+            "keyCompromise",
+            "--secret-file",
+            s(secret_file),
+        ])
+    };
+    // The enrollment secret is not the revocation secret: badIdentity.
+    let err = revoke(&secret).unwrap_err();
+    assert!(
+        err.contains("status: failed, failInfo: badIdentity, bodyList: [4]"),
+        "{err}"
+    );
+    let out = revoke(&revocation).unwrap();
+    assert!(out.contains("status: success, bodyList: [4]"), "{out}");
+
+    // The next CRL lists it, with the reason.
+    let crl = setup.server.get("/crl/root.crl");
+    let crl_file = dir.join("root.crl");
+    std::fs::write(&crl_file, &crl.body).unwrap();
+    let (ok, text) = openssl(
+        dir,
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            s(&crl_file),
+            "-noout",
+            "-text",
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains(&serial), "{serial} not in\n{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+}

@@ -52,6 +52,10 @@ pub enum Command {
     /// CMC client: build a signed Full PKI Request, POST it to a CMC server,
     /// verify the response and write the issued certificate.
     Enroll(Box<EnrollArgs>),
+    /// CMC client: ask a CMC server to revoke a certificate (revokeRequest,
+    /// RFC 5272 §6.11), signed by an RA, agent or the holder, or unsigned
+    /// with the certificate's revocation secret.
+    Revoke(Box<RevokeArgs>),
     /// Decode a CMC request or response and print what it holds.
     Show(ShowArgs),
     /// CMC client: a load generator for a server on this host (loopback
@@ -242,6 +246,48 @@ pub struct EnrollArgs {
     /// servers that require the TLS client to be the CMS signer.
     #[arg(long)]
     pub tls_client_auth: bool,
+    /// Seconds to wait for connecting, sending and each read.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// `revoke` (the CMC client one; `cert revoke` works on the store).
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The CMC server's URL, e.g. `http://ca.example:8080/cmc/root`.
+    #[arg(long)]
+    pub url: String,
+    /// The certificate(s) the response signer must be or chain to (PEM or DER).
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: PathBuf,
+    /// The certificate to revoke (PEM or DER): its issuer and serial go
+    /// into the revokeRequest.
+    #[arg(long, value_name = "PEM")]
+    pub cert: PathBuf,
+    /// The CRLReason.
+    #[arg(long, value_enum)]
+    pub reason: ReasonArg,
+    /// When the key was (or may have been) compromised, RFC 3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub invalidity_date: Option<UnixTime>,
+    /// A comment for the CA's records.
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// The certificate that signs the request (an RA's, an agent's, or the
+    /// holder's); leave out to send an unsigned request with the
+    /// revocation secret.
+    #[arg(long, value_name = "PEM", requires = "signer_key")]
+    pub signer_cert: Option<PathBuf>,
+    /// The signer's key file.
+    #[arg(long, value_name = "KEY", requires = "signer_cert")]
+    pub signer_key: Option<PathBuf>,
+    /// Where the signer key's passphrase is (or --unencrypted-key).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// The certificate's revocation secret (`cmc-tool secret
+    /// add-revocation`), for an unsigned request.
+    #[command(flatten)]
+    pub secret: GivenSecretArgs,
     /// Seconds to wait for connecting, sending and each read.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -439,6 +485,25 @@ pub enum SecretCommand {
     /// --secret-file/--secret-env); the store keeps only the keys derived
     /// from it (RFC 5272 §6.2.1).
     Add(Box<SecretAddArgs>),
+    /// Register the secret with which the holder of one certificate may
+    /// revoke it by an unsigned revokeRequest (RFC 5272 §6.11). A new
+    /// random secret is printed once (or taken from --secret-file or
+    /// --secret-env); only its SHA-256 is stored.
+    AddRevocation {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The certificate's serial number, in hex.
+        #[arg(long, value_name = "HEX")]
+        serial: String,
+        /// When it stops working: a duration from now (`30m`, `12h`,
+        /// `365d`) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN", default_value = "365d")]
+        expires: String,
+        /// Where to take the secret from instead of generating one.
+        #[command(flatten)]
+        secret: GivenSecretArgs,
+    },
     /// List the enrollment and revocation secrets (never the secrets).
     List {
         /// Only this CA's.

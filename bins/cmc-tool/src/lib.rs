@@ -65,6 +65,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd, io),
         Command::Request(args) => commands::enroll::request(args, io),
         Command::Enroll(args) => commands::enroll::enroll(args, io),
+        Command::Revoke(args) => commands::enroll::revoke(args, io),
         Command::Show(args) => commands::show::run(args, io),
         Command::Bench(args) => commands::bench::run(args, io),
     }

@@ -111,6 +111,15 @@ const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 15] = [
     oid::ID_CMC_DECRYPTED_POP,
 ];
 
+/// The controls an unsigned request may carry (revocation by secret).
+const UNSIGNED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
+    oid::ID_CMC_SENDER_NONCE,
+    oid::ID_CMC_TRANSACTION_ID,
+    oid::ID_CMC_DATA_RETURN,
+    oid::ID_CMC_REG_INFO,
+    oid::ID_CMC_REVOKE_REQUEST,
+];
+
 /// The controls a nested (end-entity) request may carry.
 const NESTED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
     oid::ID_CMC_SENDER_NONCE,
@@ -519,10 +528,7 @@ impl Engine {
         now: UnixTime,
     ) -> Result<Outcome, Refusal> {
         let Some(signed) = request.signed() else {
-            return Err(Refusal::message(
-                CmcFailInfo::BadIdentity,
-                "an unsigned request proves no identity: sign it with the requested key and add identityProofV2",
-            ));
+            return self.process_unsigned(ca, request.pki_data(), now);
         };
         let signer = self.identify(ca, signed, transport, now)?;
         self.check_signing_time(signed, now)?;
@@ -1439,6 +1445,27 @@ impl Engine {
         let (Some(record), Some(serial)) = (record, serial) else {
             return Err(bad_cert_id());
         };
+        self.apply_revocation(
+            ca,
+            &record.serial,
+            &serial,
+            revoke,
+            &requester,
+            may_lift_hold,
+        )
+    }
+
+    /// Revokes (or, for removeFromCRL from an RA or agent, lifts the hold
+    /// of) a certificate of this CA whose revocation is authorised.
+    fn apply_revocation(
+        &self,
+        ca: &LoadedCa,
+        stored: &cmc_store::Serial,
+        serial: &cmc_store::Serial,
+        revoke: &RevokeRequest,
+        requester: &str,
+        may_lift_hold: bool,
+    ) -> Result<(), Failure> {
         let reason = u8::try_from(revoke.reason as u32)
             .ok()
             .and_then(|c| RevocationReason::from_code(c).ok())
@@ -1452,7 +1479,7 @@ impl Engine {
                     "only an RA or agent may lift a certificateHold",
                 ));
             }
-            return match self.unrevoke(ca.name(), &record.serial, &requester) {
+            return match self.unrevoke(ca.name(), stored, requester) {
                 Ok(()) => {
                     tracing::info!(ca = ca.name(), serial = %serial, client = requester, "hold lifted by CMC request");
                     Ok(())
@@ -1469,11 +1496,132 @@ impl Engine {
         let invalidity = revoke
             .invalidity_date
             .map(|t| UnixTime::from_system_time(t.to_system_time()));
-        self.revoke(ca.name(), &record.serial, reason, invalidity, &requester)
+        self.revoke(ca.name(), stored, reason, invalidity, requester)
             .map(|_| ())
             .map_err(|e| Failure::from_engine(&e, ca.name(), 0))?;
         tracing::info!(ca = ca.name(), serial = %serial, client = requester, "revoked by CMC request");
         Ok(())
+    }
+
+    /// An unsigned Full PKI Request: only revokeRequests that each carry
+    /// the revocation secret registered for their certificate (RFC 5272
+    /// §6.11), with the usual echo controls. Anything else proves no
+    /// identity.
+    fn process_unsigned(
+        &self,
+        ca: &LoadedCa,
+        pki_data: &PkiData,
+        now: UnixTime,
+    ) -> Result<Outcome, Refusal> {
+        let revocations = pki_data
+            .controls_of::<RevokeRequest>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed revokeRequest"))?;
+        let only_revocations = !revocations.is_empty()
+            && pki_data.req_sequence.is_empty()
+            && pki_data.cms_sequence.is_empty()
+            && pki_data.other_msg_sequence.is_empty();
+        if !only_revocations {
+            return Err(Refusal::message(
+                CmcFailInfo::BadIdentity,
+                "an unsigned request proves no identity: sign it (with the requested key and identityProofV2 for a first certificate); only a revokeRequest with its revocation secret may be unsigned",
+            ));
+        }
+        body_part_ids(pki_data)?;
+        let unknown: Vec<BodyPartId> = pki_data
+            .control_sequence
+            .iter()
+            .filter(|c| !UNSIGNED_CONTROLS.contains(&c.attr_type))
+            .map(|c| c.body_part_id)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Refusal {
+                failure: Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "unsupported control in an unsigned request",
+                ),
+                body_list: unknown,
+            });
+        }
+        let mut outcome = Outcome::default();
+        for (id, revoke) in revocations {
+            match self.revoke_by_secret(ca, &revoke, now) {
+                Ok(()) => outcome.succeeded.push(id),
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// One unsigned revokeRequest: its passphrase (sharedSecret) must
+    /// hash to the revocation secret registered for that certificate; a
+    /// wrong one counts towards the secret's lockout. The secret is spent
+    /// by the revocation.
+    fn revoke_by_secret(
+        &self,
+        ca: &LoadedCa,
+        revoke: &RevokeRequest,
+        now: UnixTime,
+    ) -> Result<(), Failure> {
+        let refused = |why: &str| {
+            tracing::info!(ca = ca.name(), why, "unsigned revocation refused");
+            Failure::failed(
+                CmcFailInfo::BadIdentity,
+                "the revocation secret does not verify",
+            )
+        };
+        let Some(passphrase) = &revoke.passphrase else {
+            return Err(Failure::failed(
+                CmcFailInfo::BadIdentity,
+                "an unsigned revokeRequest needs the certificate's revocation secret",
+            ));
+        };
+        let serial = store_serial(&revoke.serial_number).map_err(|_| refused("bad serial"))?;
+        if &revoke.issuer_name != ca.subject() {
+            return Err(refused("another issuer"));
+        }
+        let identification = crate::secret::revocation_identification(&serial);
+        let record = self
+            .store()
+            .get_secret(ca.name(), &identification)
+            .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
+            .ok_or_else(|| refused("no revocation secret for this serial"))?;
+        let registered_for = matches!(&record.purpose,
+            SecretPurpose::Revoke { issuer, serial: s } if issuer == ca.name() && *s == serial);
+        if !registered_for || record.locked {
+            return Err(refused("not this certificate's secret, or locked"));
+        }
+        if !crate::secret::revocation_secret_matches(&record, passphrase.as_bytes()) {
+            let failures = self
+                .store()
+                .record_secret_failure(
+                    ca.name(),
+                    &identification,
+                    self.config().requests.secret_lock_after,
+                )
+                .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?;
+            if failures.locked {
+                self.audit_secret_locked(ca, &identification, failures.failed_attempts, now);
+            }
+            return Err(refused("wrong revocation secret"));
+        }
+        if let Some(e) = record.unusable_at(now) {
+            return Err(Failure::failed(CmcFailInfo::BadIdentity, e.to_string()));
+        }
+        let cert = self
+            .store()
+            .get_cert(ca.name(), &serial)
+            .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
+            .filter(|r| r.certificate().is_some())
+            .ok_or_else(|| {
+                Failure::failed(CmcFailInfo::BadCertId, "no such certificate of this CA")
+            })?;
+        let requester = format!("secret:{identification}");
+        self.apply_revocation(ca, &cert.serial, &serial, revoke, &requester, false)?;
+        match self.store().consume_secret(ca.name(), &identification, now) {
+            // Revoked either way; a concurrent request spent it first.
+            Ok(_) | Err(cmc_store::Error::SecretUsed) => Ok(()),
+            Err(e) => Err(Failure::from_engine(&e.into(), ca.name(), 0)),
+        }
     }
 
     /// One getCert control (RFC 5272 §6.9): a certificate this CA issued,

@@ -35,4 +35,7 @@ pub use respond::{
 };
 pub use responder::Responder;
 pub use revoke::RevokeOutcome;
-pub use secret::{EnrollSecret, MAX_IDENTIFICATION_LEN, MIN_SECRET_LEN, generate_secret};
+pub use secret::{
+    EnrollSecret, MAX_IDENTIFICATION_LEN, MIN_SECRET_LEN, RevocationSecret, generate_secret,
+    revocation_identification,
+};

@@ -5,7 +5,9 @@
 //! verification needs and does not give the secret back.
 
 use cmc_codec::identity::{ProofHash, identity_key, link_key};
-use cmc_store::{AuditEvent, AuditKind, NewSecret, Outcome, SecretPurpose, UnixTime};
+use cmc_store::{
+    AuditEvent, AuditKind, NewSecret, Outcome, SecretPurpose, SecretRecord, Serial, UnixTime,
+};
 use zeroize::Zeroizing;
 
 use crate::engine::Engine;
@@ -74,7 +76,124 @@ pub fn generate_secret() -> Result<Zeroizing<String>> {
     ))
 }
 
+/// The identification a certificate's revocation secret is stored under.
+#[must_use]
+pub fn revocation_identification(serial: &Serial) -> String {
+    format!("revoke:{serial}")
+}
+
+/// Whether `passphrase` is the revocation secret of `record`: SHA-256 of
+/// it equals the stored key, compared in constant time.
+pub(crate) fn revocation_secret_matches(record: &SecretRecord, passphrase: &[u8]) -> bool {
+    let Some(hash) = ProofHash::from_name(&record.hash_alg) else {
+        return false;
+    };
+    let candidate = hash.hash(&[passphrase]);
+    candidate.len() == record.derived_key.len()
+        && candidate
+            .iter()
+            .zip(&record.derived_key)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// A revocation secret to register for one certificate.
+#[derive(Clone)]
+pub struct RevocationSecret {
+    /// The issuing CA.
+    pub ca: String,
+    /// The certificate's serial.
+    pub serial: Serial,
+    /// The secret (at least [`MIN_SECRET_LEN`] characters).
+    pub secret: Zeroizing<String>,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+    /// Who registers it, for the audit log.
+    pub requester: String,
+}
+
+impl std::fmt::Debug for RevocationSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationSecret")
+            .field("ca", &self.ca)
+            .field("serial", &self.serial)
+            .field("secret", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Engine {
+    /// Registers the secret that lets the holder of certificate `serial`
+    /// revoke it with an unsigned revokeRequest (RFC 5272 §6.11,
+    /// sharedSecret): only SHA-256 of it is stored, under the
+    /// identification [`revocation_identification`]; it is spent by the
+    /// revocation.
+    ///
+    /// # Errors
+    /// [`Error::UnknownCa`]; [`Error::InvalidRequest`] for a short secret,
+    /// an expiry not in the future or a serial this CA never issued;
+    /// store errors (`AlreadyExists` if the certificate has one).
+    pub fn add_revocation_secret(&self, new: &RevocationSecret) -> Result<()> {
+        let ca = self.ca(&new.ca)?;
+        if new.secret.chars().count() < MIN_SECRET_LEN {
+            return Err(Error::InvalidRequest(format!(
+                "a shared secret needs at least {MIN_SECRET_LEN} characters"
+            )));
+        }
+        let now = self.now();
+        if new.expires_at <= now {
+            return Err(Error::InvalidRequest(
+                "the secret's expiry must be in the future".into(),
+            ));
+        }
+        let issued = self
+            .store()
+            .get_cert(ca.name(), &new.serial)?
+            .is_some_and(|r| r.certificate().is_some());
+        if !issued {
+            return Err(Error::InvalidRequest(format!(
+                "CA {} issued no certificate with serial {}",
+                ca.name(),
+                new.serial
+            )));
+        }
+        let identification = revocation_identification(&new.serial);
+        self.store().add_secret(
+            &NewSecret {
+                ca: ca.name().to_owned(),
+                identification: identification.clone(),
+                derived_key: ProofHash::Sha256.hash(&[new.secret.as_bytes()]).to_vec(),
+                link_key: None,
+                hash_alg: ProofHash::Sha256.name().to_owned(),
+                purpose: SecretPurpose::Revoke {
+                    issuer: ca.name().to_owned(),
+                    serial: new.serial.clone(),
+                },
+                profile: None,
+                expires_at: new.expires_at,
+            },
+            now,
+        )?;
+        self.store().append_audit(&AuditEvent {
+            at: now,
+            kind: AuditKind::SecretAdded,
+            issuer: Some(ca.name().to_owned()),
+            serial: Some(new.serial.clone()),
+            profile: None,
+            requester: Some(new.requester.clone()),
+            outcome: Outcome::Success,
+            detail: serde_json::json!({
+                "identification": identification,
+                "purpose": "revoke",
+                "expires_at": new.expires_at.secs(),
+            })
+            .to_string(),
+        })?;
+        tracing::info!(ca = ca.name(), serial = %new.serial, "revocation secret registered");
+        Ok(())
+    }
+
     /// Registers a one-time enrollment secret: checks it, derives the two
     /// keys and stores them (never the secret), and audits the
     /// registration (without the secret).

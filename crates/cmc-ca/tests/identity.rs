@@ -712,3 +712,89 @@ fn revoked_and_expired_signers_cannot_renew() {
     );
     assert_eq!(f.issued().len(), 2);
 }
+
+/// An unsigned request with one revokeRequest for `cert` carrying
+/// `passphrase`.
+fn unsigned_revocation(f: &Fixture, cert: &Certificate, passphrase: &str) -> Vec<u8> {
+    let mut b = RequestBuilder::new();
+    b.control(
+        7,
+        &cmc_asn1::RevokeRequest {
+            issuer_name: f.ca.subject().clone(),
+            serial_number: cert.tbs_certificate().serial_number().clone(),
+            reason: x509_cert::ext::pkix::CrlReason::KeyCompromise,
+            invalidity_date: None,
+            passphrase: Some(OctetString::new(passphrase.as_bytes()).unwrap()),
+            comment: None,
+        },
+    )
+    .unwrap();
+    b.unsigned().unwrap()
+}
+
+#[test]
+fn an_unsigned_revoke_request_with_the_revocation_secret_revokes() {
+    let f = fixture(false);
+    let (cert, _) = first_certificate(&f, "alice");
+    let serial = cmc_ca::x509::store_serial(cert.tbs_certificate().serial_number()).unwrap();
+    let revocation = "R3VOKE-ME-7QK2-M9XD-4TZB";
+    f.engine
+        .add_revocation_secret(&cmc_ca::RevocationSecret {
+            ca: "ca".into(),
+            serial: serial.clone(),
+            secret: Zeroizing::new(revocation.into()),
+            expires_at: f.now().plus_secs(DAY),
+            requester: "test-admin".into(),
+        })
+        .unwrap();
+    let stored = f.secret(&cmc_ca::revocation_identification(&serial));
+    assert_ne!(stored.derived_key, revocation.as_bytes());
+
+    // A wrong secret: badIdentity for that body part, not revoked.
+    let reply = f.send(&unsigned_revocation(&f, &cert, "not-the-revocation-secret"));
+    assert_eq!(f.refused(&reply), (CmcFailInfo::BadIdentity, vec![7]));
+    let record = f.env.store.get_cert("ca", &serial).unwrap().unwrap();
+    assert!(record.revocation().is_none());
+
+    // The right one revokes, with the reason.
+    let reply = f.send(&unsigned_revocation(&f, &cert, revocation));
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+    let record = f.env.store.get_cert("ca", &serial).unwrap().unwrap();
+    assert_eq!(
+        record.revocation().unwrap().reason,
+        RevocationReason::KeyCompromise
+    );
+    let secret = f.secret(&cmc_ca::revocation_identification(&serial));
+    assert!(secret.used_at.is_some());
+    assert_eq!(secret.failed_attempts, 1);
+
+    // Unsigned certification requests prove nothing.
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let mut b = RequestBuilder::new();
+    b.pkcs10(
+        2,
+        build_csr(&key, Name::from_str("CN=x").unwrap(), Vec::new()).unwrap(),
+    )
+    .unwrap();
+    let reply = f.send(&b.unsigned().unwrap());
+    assert_eq!(f.refused(&reply), (CmcFailInfo::BadIdentity, vec![0]));
+}
+
+#[test]
+fn an_unsigned_revoke_request_without_a_registered_secret_is_bad_identity() {
+    let f = fixture(false);
+    let (cert, _) = first_certificate(&f, "alice");
+    // The enrollment secret of the holder is not a revocation secret.
+    let reply = f.send(&unsigned_revocation(&f, &cert, SECRET));
+    assert_eq!(f.refused(&reply), (CmcFailInfo::BadIdentity, vec![7]));
+    let serial = cmc_ca::x509::store_serial(cert.tbs_certificate().serial_number()).unwrap();
+    assert!(
+        f.env
+            .store
+            .get_cert("ca", &serial)
+            .unwrap()
+            .unwrap()
+            .revocation()
+            .is_none()
+    );
+}

@@ -206,6 +206,20 @@ impl RequestBuilder {
     }
 }
 
+impl RequestBuilder {
+    /// The PKIData as a SignedData without any signer: for requests whose
+    /// authority is inside them, such as a revokeRequest carrying the
+    /// certificate's revocation secret (RFC 5272 §6.11). Returns the DER
+    /// `ContentInfo`.
+    ///
+    /// # Errors
+    /// [`Error::Encode`].
+    pub fn unsigned(&self) -> Result<Vec<u8>> {
+        let econtent = self.pki_data.to_der().map_err(encode_err)?;
+        signed::unsigned(oid::ID_CCT_PKI_DATA, &econtent)
+    }
+}
+
 /// Builds a PKCS #10 request for `key`'s public key, signed by `key`, with `extensions` in
 /// an extensionRequest attribute (none if empty).
 ///

@@ -652,6 +652,28 @@ pub(crate) fn sign(
     content_info(&sd)
 }
 
+/// `econtent` as a SignedData without signers (RFC 5272 §3.2.1.3 allows a
+/// Full PKI Request whose authority is inside it, e.g. an unsigned
+/// revokeRequest with its shared secret): version 3, no digest
+/// algorithms, no certificates. Returns the DER `ContentInfo`.
+pub(crate) fn unsigned(econtent_type: ObjectIdentifier, econtent: &[u8]) -> Result<Vec<u8>> {
+    let sd = SignedData {
+        version: CmsVersion::V3,
+        digest_algorithms: SetOfVec::new(),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type,
+            econtent: Some(
+                Any::encode_from(&OctetString::new(econtent).map_err(encode_err)?)
+                    .map_err(encode_err)?,
+            ),
+        },
+        certificates: None,
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::new()),
+    };
+    content_info(&sd)
+}
+
 /// The `crls` field: absent when there are none.
 fn revocation_info(crls: &[CertificateList]) -> Result<Option<RevocationInfoChoices>> {
     if crls.is_empty() {

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result, anyhow, bail};
 use cmc_asn1::{
     BatchRequests, BodyPartId, BodyPartReference, CertTemplate, DecryptedPop, EncryptedPop,
-    Identification, PopLinkRandom, RecipientNonce, SenderNonce, TaggedContentInfo, TaggedRequest,
-    TransactionId,
+    Identification, PopLinkRandom, RecipientNonce, RevokeRequest, SenderNonce, TaggedContentInfo,
+    TaggedRequest, TransactionId,
 };
 use cmc_codec::envelope::{open_challenge, the_pop};
 use cmc_codec::identity::{
@@ -25,14 +25,18 @@ use cmc_codec::{
 };
 use cmc_keys::{FileKey, KeySpec, SecretSource, SigningKey};
 use cms::content_info::ContentInfo;
+use der::asn1::GeneralizedTime;
 use der::asn1::{Int, OctetString};
 use der::{Decode, DecodePem, Encode};
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::CrlReason;
 use x509_cert::request::CertReq;
 use zeroize::Zeroizing;
 
 use crate::Io;
-use crate::cli::{BuildArgs, EnrollArgs, NewKeyPassphraseArgs, PassphraseArgs, RequestArgs};
+use crate::cli::{
+    BuildArgs, EnrollArgs, NewKeyPassphraseArgs, PassphraseArgs, ReasonArg, RequestArgs, RevokeArgs,
+};
 use crate::commands::secret::given_secret;
 use crate::inspect::{decode_cert, pem, read_certificates, summarize};
 use crate::{http, tls};
@@ -45,6 +49,7 @@ const IDENTIFICATION_ID: BodyPartId = 4;
 const IDENTITY_PROOF_ID: BodyPartId = 5;
 const LINK_RANDOM_ID: BodyPartId = 6;
 const BATCH_ID: BodyPartId = 7;
+const REVOKE_ID: BodyPartId = 4;
 /// The first decryptedPOP control id of a second round (then 9, 10, ...).
 const FIRST_DECRYPTED_POP_ID: BodyPartId = 8;
 /// The first cmsSequence id of `--nested` requests (then 101, 102, ...).
@@ -130,24 +135,39 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
     } else {
         None
     };
-    let first = exchange(args, &url, &built, &trusted, tls.as_ref(), io).and_then(|answer| {
-        if answer.challenges.is_empty() {
-            return Ok(answer);
-        }
-        // popRequired: prove possession by decrypting (RFC 5272 §6.7).
-        writeln!(
-            io.out,
-            "encryptedPOP: {} challenge(s) opened with the new key; sending decryptedPOP",
-            answer.challenges.len()
-        )
-        .context("writing output")?;
-        let again = second_round(&built, &answer.challenges)?;
-        let second = exchange(args, &url, &again, &trusted, tls.as_ref(), io)?;
-        if !second.challenges.is_empty() {
-            bail!("the CA asked for encryptedPOP again");
-        }
-        Ok(second)
-    });
+    let endpoint = Endpoint {
+        text: &args.url,
+        url,
+        timeout: args.timeout,
+    };
+    let first = exchange(&endpoint, &built, &trusted, tls.as_ref(), io)
+        .and_then(|answer| {
+            if answer.challenges.is_empty() {
+                return Ok(answer);
+            }
+            // popRequired: prove possession by decrypting (RFC 5272 §6.7).
+            writeln!(
+                io.out,
+                "encryptedPOP: {} challenge(s) opened with the new key; sending decryptedPOP",
+                answer.challenges.len()
+            )
+            .context("writing output")?;
+            let again = second_round(&built, &answer.challenges)?;
+            let second = exchange(&endpoint, &again, &trusted, tls.as_ref(), io)?;
+            if !second.challenges.is_empty() {
+                bail!("the CA asked for encryptedPOP again");
+            }
+            Ok(second)
+        })
+        .and_then(|answer| {
+            if answer.issued.is_empty() {
+                if answer.failures.is_empty() {
+                    bail!("the response carries no certificate issued by its signer");
+                }
+                bail!("the CA answered {}", answer.failures.join(", "));
+            }
+            Ok(answer)
+        });
     let Answer {
         issued,
         others,
@@ -199,6 +219,15 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Where requests go.
+struct Endpoint<'a> {
+    /// The URL as given, for messages.
+    text: &'a str,
+    url: http::Url,
+    /// Seconds for connecting, sending and each read.
+    timeout: u64,
+}
+
 /// What a verified response brought.
 struct Answer {
     /// The certificates issued by the response signers (the top level and
@@ -212,24 +241,139 @@ struct Answer {
     challenges: Vec<EncryptedPop>,
 }
 
+/// `revoke`: one revokeRequest (body part 4) with a fresh senderNonce,
+/// signed by the signer, or unsigned with the revocation secret; the
+/// response's statuses decide the exit code. A secret sent over http:// is
+/// readable on the wire; a warning says so (use https://).
+pub(crate) fn revoke(args: &RevokeArgs, io: &mut Io<'_>) -> Result<()> {
+    let url = http::parse_url(&args.url)?;
+    let trusted = read_cert_file(&args.ca_cert, "--ca-cert")?;
+    let target = read_cert_file(&args.cert, "--cert")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("--cert: no certificate"))?;
+    let secret = given_secret(&args.secret)?;
+    let signer = match (&args.signer_cert, &args.signer_key, &secret) {
+        (Some(cert), Some(key), None) => {
+            let chain = read_cert_file(cert, "--signer-cert")?;
+            Some((Arc::new(signer_key(key, &args.passphrase)?), chain))
+        }
+        (None, None, Some(_)) => None,
+        (None, None, None) => bail!(
+            "sign with --signer-cert and --signer-key, or give the revocation secret with \
+             --secret-file/--secret-env"
+        ),
+        _ => bail!("give either a signer or a revocation secret, not both"),
+    };
+    if secret.is_some() && !url.tls {
+        writeln!(
+            io.err,
+            "warning: the revocation secret travels unencrypted over http://; prefer https://"
+        )
+        .context("writing output")?;
+    }
+    let invalidity_date = args
+        .invalidity_date
+        .map(|t| GeneralizedTime::from_system_time(t.to_system_time()))
+        .transpose()
+        .map_err(|e| anyhow!("--invalidity-date: {e}"))?;
+    let request = RevokeRequest {
+        issuer_name: target.tbs_certificate().issuer().clone(),
+        serial_number: target.tbs_certificate().serial_number().clone(),
+        reason: crl_reason(args.reason),
+        invalidity_date,
+        passphrase: secret
+            .as_ref()
+            .map(|s| OctetString::new(s.as_bytes()))
+            .transpose()
+            .map_err(|e| anyhow!("the secret: {e}"))?,
+        comment: args.comment.clone(),
+    };
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
+    let mut builder = RequestBuilder::new();
+    builder.control(
+        NONCE_ID,
+        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
+    )?;
+    builder.control(REVOKE_ID, &request)?;
+    let (der, signer_key, signer_chain) = match signer {
+        Some((key, chain)) => {
+            let (cert, rest) = chain
+                .split_first()
+                .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
+            let der = builder.sign(
+                &CmsSigner::new(key.as_ref(), cert, rest)?,
+                SystemTime::now(),
+            )?;
+            (der, Some(key), chain)
+        }
+        None => (builder.unsigned()?, None, Vec::new()),
+    };
+    let built = Built {
+        der,
+        nonce,
+        signer_key,
+        signer_chain,
+        new_key: None,
+        transaction_id: None,
+    };
+    let tls = if url.tls {
+        Some(tls::client_config(&trusted, None)?)
+    } else {
+        None
+    };
+    let endpoint = Endpoint {
+        text: &args.url,
+        url,
+        timeout: args.timeout,
+    };
+    let answer = exchange(&endpoint, &built, &trusted, tls.as_ref(), io)?;
+    if !answer.failures.is_empty() {
+        bail!("the CA answered {}", answer.failures.join(", "));
+    }
+    writeln!(
+        io.out,
+        "revoked: serial {} ({:?})",
+        summarize(&target.to_der().map_err(|e| anyhow!("{e}"))?)?.serial,
+        args.reason
+    )
+    .context("writing output")?;
+    Ok(())
+}
+
+/// The RFC 5280 CRLReason of a `--reason`.
+fn crl_reason(reason: ReasonArg) -> CrlReason {
+    match reason {
+        ReasonArg::Unspecified => CrlReason::Unspecified,
+        ReasonArg::KeyCompromise => CrlReason::KeyCompromise,
+        ReasonArg::CaCompromise => CrlReason::CaCompromise,
+        ReasonArg::AffiliationChanged => CrlReason::AffiliationChanged,
+        ReasonArg::Superseded => CrlReason::Superseded,
+        ReasonArg::CessationOfOperation => CrlReason::CessationOfOperation,
+        ReasonArg::CertificateHold => CrlReason::CertificateHold,
+        ReasonArg::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
+        ReasonArg::AaCompromise => CrlReason::AaCompromise,
+    }
+}
+
 /// Sends the request and checks the response: the certificates issued by
 /// the response signer, and the other certificates of the response.
 fn exchange(
-    args: &EnrollArgs,
-    url: &http::Url,
+    endpoint: &Endpoint<'_>,
     built: &Built,
     trusted: &[Certificate],
     tls: Option<&Arc<rustls::ClientConfig>>,
     io: &mut Io<'_>,
 ) -> Result<Answer> {
     let reply = http::post(
-        url,
+        &endpoint.url,
         CMC_REQUEST_CONTENT_TYPE,
         &built.der,
-        Duration::from_secs(args.timeout.max(1)),
+        Duration::from_secs(endpoint.timeout.max(1)),
         tls,
     )
-    .with_context(|| format!("POST {}", args.url))?;
+    .with_context(|| format!("POST {}", endpoint.text))?;
     if reply.status != 200 {
         let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(512)])
             .trim()
@@ -303,12 +447,7 @@ fn exchange(
         .into_iter()
         .map(|(_, c)| c)
         .collect();
-    if issued.is_empty() && challenges.is_empty() {
-        if failures.is_empty() {
-            bail!("the response carries no certificate issued by its signer");
-        }
-        bail!("the CA answered {}", failures.join(", "));
-    }
+
     let others = response
         .certificates
         .iter()

@@ -3,7 +3,7 @@
 //! the keys derived from it.
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use cmc_ca::{Clock, EnrollSecret, SystemClock, generate_secret};
+use cmc_ca::{Clock, EnrollSecret, RevocationSecret, SystemClock, generate_secret};
 use cmc_keys::SecretSource;
 use cmc_store::{SecretPurpose, SecretRecord, UnixTime};
 use serde::Serialize;
@@ -12,12 +12,19 @@ use zeroize::Zeroizing;
 use crate::Io;
 use crate::cli::{GivenSecretArgs, SecretAddArgs, SecretCommand};
 use crate::context::{Context, requester};
+use crate::inspect::parse_serial;
 use crate::output::{Table, json};
 use crate::time::{format_rfc3339, parse_rfc3339};
 
 pub(crate) fn run(ctx: &Context, cmd: &SecretCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {
         SecretCommand::Add(args) => add(ctx, args, io),
+        SecretCommand::AddRevocation {
+            ca,
+            serial,
+            expires,
+            secret,
+        } => add_revocation(ctx, ca, serial, expires, secret, io),
         SecretCommand::List { ca, json } => list(ctx, ca.as_deref(), *json, io),
     }
 }
@@ -90,12 +97,55 @@ fn add(ctx: &Context, args: &SecretAddArgs, io: &mut Io<'_>) -> Result<()> {
     )
     .context("writing output")?;
     if generated {
-        writeln!(
-            io.err,
-            "the secret follows; it is shown only now, and is good for one enrollment:"
-        )
-        .context("writing output")?;
-        writeln!(io.out, "{}", secret.as_str()).context("writing output")?;
+        show_once(&secret, io)?;
+    }
+    Ok(())
+}
+
+/// Prints a generated secret once (standard output), with a note on
+/// standard error.
+fn show_once(secret: &str, io: &mut Io<'_>) -> Result<()> {
+    writeln!(
+        io.err,
+        "the secret follows; it is shown only now, and is good for one use:"
+    )
+    .context("writing output")?;
+    writeln!(io.out, "{secret}").context("writing output")
+}
+
+fn add_revocation(
+    ctx: &Context,
+    ca: &str,
+    serial: &str,
+    expires: &str,
+    given: &GivenSecretArgs,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let now = SystemClock.now();
+    let expires_at = parse_expiry(expires, now)?;
+    let serial = parse_serial(serial)?;
+    let (secret, generated) = match given_secret(given)? {
+        Some(s) => (s, false),
+        None => (generate_secret()?, true),
+    };
+    let engine = ctx.engine()?;
+    engine
+        .add_revocation_secret(&RevocationSecret {
+            ca: ca.to_owned(),
+            serial: serial.clone(),
+            secret: secret.clone(),
+            expires_at,
+            requester: requester(),
+        })
+        .with_context(|| format!("registering a revocation secret for serial {serial}"))?;
+    writeln!(
+        io.err,
+        "registered the revocation secret of serial {serial} of CA {ca} (expires {})",
+        format_rfc3339(expires_at)
+    )
+    .context("writing output")?;
+    if generated {
+        show_once(&secret, io)?;
     }
     Ok(())
 }
