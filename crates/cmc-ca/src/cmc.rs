@@ -63,9 +63,9 @@ use std::collections::BTreeSet;
 
 use cmc_asn1::{
     BatchRequests, BodyPartId, CmcFailInfo, CmcStatus, DataReturn, DecryptedPop, EncryptedPop,
-    GetCert, GetCrl, Identification, IdentityProof, IdentityProofV2, LraPopWitness, PkiData,
-    PopLinkRandom, RecipientNonce, RegInfo, ResponseInfo, RevokeRequest, SenderNonce,
-    TaggedContentInfo, TaggedRequest, TransactionId, oid,
+    GetCert, GetCrl, Identification, IdentityProof, IdentityProofV2, LraPopWitness, PendInfo,
+    PkiData, PopLinkRandom, QueryPending, RecipientNonce, RegInfo, ResponseInfo, RevokeRequest,
+    SenderNonce, TaggedContentInfo, TaggedRequest, TransactionId, oid,
 };
 use cmc_codec::envelope;
 use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
@@ -86,6 +86,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use crate::authz::{Action, Decision, DenyReason};
 use crate::ca::LoadedCa;
 use crate::engine::Engine;
+use crate::pending::PendingAnswer;
 use crate::respond::{
     CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, Failure, NotCmc, PartStatus,
     ResponseBuilder, Transport,
@@ -93,7 +94,7 @@ use crate::respond::{
 use crate::x509::store_serial;
 
 /// The controls this engine processes; any other fails the request.
-const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 15] = [
+const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 16] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -109,6 +110,7 @@ const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 15] = [
     oid::ID_CMC_POP_LINK_RANDOM,
     oid::ID_CMC_BATCH_REQUESTS,
     oid::ID_CMC_DECRYPTED_POP,
+    oid::ID_CMC_QUERY_PENDING,
 ];
 
 /// The controls an unsigned request may carry (revocation by secret).
@@ -224,6 +226,9 @@ struct Outcome {
     crls: Vec<CertificateList>,
     /// encryptedPOP challenges for keys that cannot sign.
     challenges: Vec<EncryptedPop>,
+    /// Requests held for approval (and queryPending answers still
+    /// waiting), with their pendInfo.
+    pending: Vec<(BodyPartId, PendInfo)>,
     /// Signed PKIResponses to nested requests, for the cmsSequence.
     nested: Vec<ContentInfo>,
     /// Certificates issued inside those.
@@ -240,6 +245,8 @@ enum Certified {
     Issued(Box<Certificate>),
     /// An encryptedPOP challenge for a key that cannot sign.
     Challenge(Box<EncryptedPop>),
+    /// Held for an agent's approval.
+    Held(PendInfo),
 }
 
 /// The answer to one nested request.
@@ -598,6 +605,9 @@ impl Engine {
         let get_crls = pki_data
             .controls_of::<GetCrl>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCRL"))?;
+        let queries = pki_data
+            .controls_of::<QueryPending>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed queryPending"))?;
 
         self.consume(ca, &signer, now)?;
 
@@ -640,6 +650,16 @@ impl Engine {
                 Ok(crl) => {
                     outcome.succeeded.push(id);
                     outcome.crls.push(crl);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        for (id, QueryPending(token)) in queries {
+            match self.query_pending(ca, &signer.requester(), token.as_bytes()) {
+                Ok(PendingAnswer::Waiting(info)) => outcome.pending.push((id, info)),
+                Ok(PendingAnswer::Issued(cert)) => {
+                    outcome.succeeded.push(id);
+                    outcome.fetched.push(*cert);
                 }
                 Err(failure) => outcome.failed.push((failure, id)),
             }
@@ -716,6 +736,7 @@ impl Engine {
                     outcome.succeeded.push(id);
                     outcome.issued.push(*cert);
                 }
+                Ok(Certified::Held(info)) => outcome.pending.push((id, info)),
                 Ok(Certified::Challenge(challenge)) => {
                     outcome.failed.push((
                         Failure::pop_required(
@@ -1290,6 +1311,15 @@ impl Engine {
                 return Ok(Certified::Challenge(Box::new(challenge)));
             }
         }
+        let needs_approval = self
+            .check_profile(ca.name(), &profile)
+            .map_err(|e| Failure::from_engine(&e, ca.name(), id))?
+            .requires_approval();
+        if needs_approval {
+            return self
+                .hold(ca, &requester, &profile, tagged, id)
+                .map(Certified::Held);
+        }
         let der = tagged.to_der().map_err(|e| {
             Failure::from_engine(&crate::Error::encode("request", e), ca.name(), id)
         })?;
@@ -1708,7 +1738,10 @@ impl Engine {
         let mut out = ResponseBuilder::default();
         match &refusal {
             Some(r) => out.failure(&r.failure, &r.body_list),
-            None if outcome.succeeded.is_empty() && outcome.failed.is_empty() => {
+            None if outcome.succeeded.is_empty()
+                && outcome.failed.is_empty()
+                && outcome.pending.is_empty() =>
+            {
                 // Nothing but controls: the PKIData as a whole succeeded.
                 out.status(CmcStatus::Success, &[0], None, None)
             }
@@ -1717,6 +1750,9 @@ impl Engine {
         .map_err(encode_failed)?;
         for (failure, id) in &outcome.failed {
             out.failure(failure, &[*id]).map_err(encode_failed)?;
+        }
+        for (id, info) in &outcome.pending {
+            out.pending(&[*id], info.clone()).map_err(encode_failed)?;
         }
         if let Some(nonce) = &echo.sender_nonce {
             out.control(&RecipientNonce(nonce.clone()))

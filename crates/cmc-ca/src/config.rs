@@ -32,6 +32,9 @@
 //! nonce_lifetime_secs = 86400
 //! transaction_lifetime_secs = 604800
 //! secret_lock_after = 5                    # failed identity proofs before a shared secret locks
+//! max_pending_per_ca = 1000                # requests waiting for approval, per CA
+//! max_pending_per_client = 20              # ... and per client
+//! pending_poll_secs = 300                  # the pendTime suggested to a pending client
 //!
 //! [crl]
 //! validity_hours = 168
@@ -201,6 +204,12 @@ pub struct RequestsConfig {
     pub transaction_lifetime_secs: i64,
     /// Failed identity proofs after which a shared secret locks.
     pub secret_lock_after: u32,
+    /// The most requests waiting for approval on one CA.
+    pub max_pending_per_ca: u64,
+    /// The most requests of one client waiting for approval.
+    pub max_pending_per_client: u64,
+    /// The pendTime suggested to a pending client: now + this.
+    pub pending_poll_secs: i64,
 }
 
 impl Default for RequestsConfig {
@@ -211,6 +220,9 @@ impl Default for RequestsConfig {
             nonce_lifetime_secs: 24 * HOUR,
             transaction_lifetime_secs: 7 * 24 * HOUR,
             secret_lock_after: 5,
+            max_pending_per_ca: 1000,
+            max_pending_per_client: 20,
+            pending_poll_secs: 300,
         }
     }
 }
@@ -496,6 +508,17 @@ impl Config {
             }
         }
         let r = &self.requests;
+        if !(1..=1_000_000).contains(&r.max_pending_per_ca)
+            || !(1..=1_000_000).contains(&r.max_pending_per_client)
+        {
+            return bad(
+                "requests.max_pending_per_ca/max_pending_per_client",
+                "must be between 1 and 1000000",
+            );
+        }
+        if !(1..=86_400).contains(&r.pending_poll_secs) {
+            return bad("requests.pending_poll_secs", "must be between 1 and 86400");
+        }
         if !(1..=100).contains(&r.secret_lock_after) {
             return bad("requests.secret_lock_after", "must be between 1 and 100");
         }

@@ -14,6 +14,7 @@ mod error;
 mod issue;
 mod key_config;
 mod ocsp;
+mod pending;
 mod respond;
 mod responder;
 mod revoke;

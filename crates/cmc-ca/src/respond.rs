@@ -306,6 +306,33 @@ impl ResponseBuilder {
         Ok(())
     }
 
+    /// Adds a pending status with its pendInfo for `body_list`.
+    pub(crate) fn pending(
+        &mut self,
+        body_list: &[BodyPartId],
+        pend_info: cmc_asn1::PendInfo,
+    ) -> Result<(), cmc_asn1::Error> {
+        if body_list.is_empty() {
+            return Ok(());
+        }
+        self.control(&CmcStatusInfoV2 {
+            cmc_status: CmcStatus::Pending,
+            body_list: body_list
+                .iter()
+                .copied()
+                .map(BodyPartReference::from)
+                .collect(),
+            status_string: Some("waiting for approval: ask again with queryPending".into()),
+            other_info: Some(OtherStatusInfo::PendInfo(pend_info)),
+        })?;
+        self.statuses.push(PartStatus {
+            status: CmcStatus::Pending,
+            fail_info: None,
+            body_list: body_list.to_vec(),
+        });
+        Ok(())
+    }
+
     /// Adds a failure status for `body_list`.
     pub(crate) fn failure(
         &mut self,

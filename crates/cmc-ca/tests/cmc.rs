@@ -684,7 +684,7 @@ fn unknown_controls_fail_the_request_naming_them() {
         .tagged_attribute(
             TaggedAttribute::new(
                 77,
-                oid::ID_CMC_QUERY_PENDING,
+                oid::ID_CMC_PUBLISH_CERT,
                 &OctetString::new(*b"token").unwrap(),
             )
             .unwrap(),

@@ -92,6 +92,7 @@ struct RawProfile {
     honour_requested_validity: Option<bool>,
     require_pop_link_witness: Option<bool>,
     allow_key_reuse: Option<bool>,
+    require_approval: Option<bool>,
     on_refused_extension: Option<OnRefusedExtension>,
     on_issuer_expiry: Option<OnIssuerExpiry>,
     basic_constraints: Option<bool>,
@@ -152,6 +153,7 @@ pub struct Profile {
     pub(crate) honour_requested_validity: bool,
     pub(crate) require_pop_link_witness: bool,
     pub(crate) allow_key_reuse: bool,
+    pub(crate) require_approval: bool,
     pub(crate) on_refused_extension: OnRefusedExtension,
     pub(crate) on_issuer_expiry: OnIssuerExpiry,
     pub(crate) basic_constraints: bool,
@@ -184,6 +186,7 @@ impl Profile {
             honour_requested_validity: true,
             require_pop_link_witness: false,
             allow_key_reuse: false,
+            require_approval: false,
             on_refused_extension: OnRefusedExtension::Drop,
             on_issuer_expiry: OnIssuerExpiry::Clamp,
             basic_constraints: true,
@@ -288,6 +291,14 @@ impl Profile {
     #[must_use]
     pub const fn requires_pop_link_witness(&self) -> bool {
         self.require_pop_link_witness
+    }
+
+    /// Whether a request waits for an agent's approval (`cmc-tool pending
+    /// approve`) before it is issued: the client gets status pending and
+    /// asks again with queryPending (RFC 5272 §6.13).
+    #[must_use]
+    pub const fn requires_approval(&self) -> bool {
+        self.require_approval
     }
 
     /// Whether a renewal may keep the public key of the certificate that
@@ -546,6 +557,7 @@ impl Profile {
                 .require_pop_link_witness
                 .unwrap_or(base.require_pop_link_witness),
             allow_key_reuse: raw.allow_key_reuse.unwrap_or(base.allow_key_reuse),
+            require_approval: raw.require_approval.unwrap_or(base.require_approval),
             on_refused_extension: raw.on_refused_extension.unwrap_or_default(),
             on_issuer_expiry: raw.on_issuer_expiry.unwrap_or_default(),
             basic_constraints: raw.basic_constraints.unwrap_or(base.basic_constraints),

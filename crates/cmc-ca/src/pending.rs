@@ -1,0 +1,289 @@
+//! Requests held for approval (RFC 5272 §6.13, queryPending): a profile
+//! with `require_approval` turns a certification request into a pending
+//! record; the client gets status pending with a pendToken and asks again
+//! with queryPending; an agent approves (the certificate is issued then) or
+//! rejects it with `cmc-tool pending`.
+
+use cmc_asn1::{CertTemplate, CmcFailInfo, PendInfo, TaggedRequest};
+use cmc_store::{
+    AuditEvent, AuditKind, NewPending, Outcome, PendingRecord, PendingState, UnixTime,
+};
+use der::asn1::{GeneralizedTime, OctetString};
+use der::{Decode, Encode};
+use x509_cert::Certificate;
+
+use crate::ca::LoadedCa;
+use crate::engine::Engine;
+use crate::enroll::Issued;
+use crate::error::{Error, Result};
+use crate::respond::Failure;
+
+/// What a queryPending learns.
+pub(crate) enum PendingAnswer {
+    /// Still waiting.
+    Waiting(PendInfo),
+    /// Approved: the certificate issued for it.
+    Issued(Box<Certificate>),
+}
+
+/// Octets of a pending request's token (hex of 16 random bytes).
+const TOKEN_BYTES: usize = 16;
+
+fn pend_info(id: &str, at: UnixTime) -> Result<PendInfo, Failure> {
+    let internal =
+        |what: &'static str, e: der::Error| Failure::from_engine(&Error::encode(what, e), "", 0);
+    Ok(PendInfo {
+        pend_token: OctetString::new(id.as_bytes()).map_err(|e| internal("pendToken", e))?,
+        pend_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(
+            u64::try_from(at.secs()).unwrap_or(0),
+        ))
+        .map_err(|e| internal("pendTime", e))?,
+    })
+}
+
+/// The certification request of a pending record, decoded.
+fn stored_request(record: &PendingRecord) -> Result<(TaggedRequest, cmc_policy::Request)> {
+    let tagged = TaggedRequest::from_der(&record.request_der)
+        .map_err(|e| Error::bad("pending request", e))?;
+    let request = match &tagged {
+        TaggedRequest::Tcr(tcr) => cmc_policy::Request::from_cert_req(&tcr.certification_request),
+        TaggedRequest::Crm(crm) => {
+            cmc_policy::Request::from_cert_template(&crm.cert_req.cert_template)
+        }
+        TaggedRequest::Orm(_) => {
+            return Err(Error::InvalidRequest("a pending orm request".into()));
+        }
+    }
+    .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    Ok((tagged, request))
+}
+
+impl Engine {
+    /// Holds a certification request that passed every check for an
+    /// agent's decision, within the per-CA and per-client caps (else
+    /// tryLater).
+    pub(crate) fn hold(
+        &self,
+        ca: &LoadedCa,
+        requester: &str,
+        profile: &str,
+        tagged: &TaggedRequest,
+        body_part_id: u32,
+    ) -> Result<PendInfo, Failure> {
+        let store_failure = |e: cmc_store::Error| Failure::from_engine(&e.into(), ca.name(), 0);
+        let limits = self.config().requests;
+        if self
+            .store()
+            .count_pending_for_ca(ca.name())
+            .map_err(store_failure)?
+            >= limits.max_pending_per_ca
+        {
+            return Err(Failure::failed(
+                CmcFailInfo::TryLater,
+                "too many requests wait for approval on this CA",
+            ));
+        }
+        if self
+            .store()
+            .count_pending_for_client(requester)
+            .map_err(store_failure)?
+            >= limits.max_pending_per_client
+        {
+            return Err(Failure::failed(
+                CmcFailInfo::TryLater,
+                "too many of your requests wait for approval",
+            ));
+        }
+        let mut token = [0u8; TOKEN_BYTES];
+        getrandom::fill(&mut token).map_err(|_| Failure::from_engine(&Error::Rng, ca.name(), 0))?;
+        let id: String = token.iter().map(|b| format!("{b:02x}")).collect();
+        let request_der = tagged.to_der().map_err(|e| {
+            Failure::from_engine(&Error::encode("request", e), ca.name(), body_part_id)
+        })?;
+        let now = self.now();
+        self.store()
+            .create_pending(
+                &NewPending {
+                    id: id.clone(),
+                    ca: ca.name().to_owned(),
+                    client: requester.to_owned(),
+                    profile: profile.to_owned(),
+                    request_der,
+                    body_part_id,
+                },
+                now,
+            )
+            .map_err(store_failure)?;
+        self.audit_pending(
+            ca.name(),
+            AuditKind::PendingCreated,
+            &id,
+            requester,
+            profile,
+            None,
+        );
+        tracing::info!(ca = ca.name(), client = requester, pending = %id, "request held for approval");
+        pend_info(&id, now.plus_secs(limits.pending_poll_secs))
+    }
+
+    /// A queryPending from `requester` for `token`: still waiting, the
+    /// certificate once approved, or the rejection.
+    pub(crate) fn query_pending(
+        &self,
+        ca: &LoadedCa,
+        requester: &str,
+        token: &[u8],
+    ) -> Result<PendingAnswer, Failure> {
+        let unknown = || Failure::failed(CmcFailInfo::BadRequest, "no such pending request");
+        let id = std::str::from_utf8(token).map_err(|_| unknown())?;
+        let record = self
+            .store()
+            .get_pending(id)
+            .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
+            .filter(|r| r.ca == ca.name() && r.client == requester)
+            .ok_or_else(unknown)?;
+        match &record.state {
+            PendingState::Pending => Ok(PendingAnswer::Waiting(pend_info(
+                id,
+                self.now()
+                    .plus_secs(self.config().requests.pending_poll_secs),
+            )?)),
+            PendingState::Approved(serial) => {
+                let cert = self
+                    .store()
+                    .get_cert(ca.name(), serial)
+                    .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
+                    .and_then(|r| r.certificate().map(|c| c.cert_der.clone()))
+                    .ok_or_else(unknown)?;
+                Certificate::from_der(&cert)
+                    .map(|c| PendingAnswer::Issued(Box::new(c)))
+                    .map_err(|e| {
+                        Failure::from_engine(&Error::bad("stored certificate", e), ca.name(), 0)
+                    })
+            }
+            PendingState::Rejected(reason) => Err(Failure::failed(
+                CmcFailInfo::BadRequest,
+                format!("rejected: {reason}"),
+            )),
+        }
+    }
+
+    /// Approves pending request `id`: issues its certificate with the
+    /// profile it was held under, with `subject` (RFC 4514) in place of the
+    /// requested one if given (the profile still decides what goes in), and
+    /// records the decision. The client fetches it with queryPending.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for an unknown or already decided request
+    /// or a bad subject; the issuance errors; store errors.
+    pub fn approve_pending(
+        &self,
+        id: &str,
+        decided_by: &str,
+        subject: Option<&str>,
+    ) -> Result<Issued> {
+        let record = self.undecided(id)?;
+        let ca = self.ca(&record.ca)?;
+        let (tagged, mut request) = stored_request(&record)?;
+        let replacement = match subject {
+            Some(text) => {
+                let name = crate::x509::parse_name(text)?;
+                request.subject = name.clone();
+                Some(
+                    CertTemplate {
+                        subject: Some(name),
+                        ..CertTemplate::default()
+                    }
+                    .to_der()
+                    .map_err(|e| Error::encode("replacement template", e))?,
+                )
+            }
+            None => None,
+        };
+        let der = tagged
+            .to_der()
+            .map_err(|e| Error::encode("pending request", e))?;
+        let issued =
+            self.issue_with_ca(&ca, Some(&record.profile), &request, &record.client, &der)?;
+        self.store().approve_pending(
+            id,
+            decided_by,
+            &issued.serial,
+            replacement.as_deref(),
+            self.now(),
+        )?;
+        self.audit_pending(
+            ca.name(),
+            AuditKind::PendingApproved,
+            id,
+            decided_by,
+            &record.profile,
+            Some(&issued.serial),
+        );
+        tracing::info!(ca = ca.name(), pending = id, by = decided_by, serial = %issued.serial, "pending request approved");
+        Ok(issued)
+    }
+
+    /// Rejects pending request `id` with `reason`, which the client sees.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for an unknown or already decided
+    /// request; store errors.
+    pub fn reject_pending(&self, id: &str, decided_by: &str, reason: &str) -> Result<()> {
+        let record = self.undecided(id)?;
+        self.store()
+            .reject_pending(id, decided_by, reason, self.now())?;
+        self.audit_pending(
+            &record.ca,
+            AuditKind::PendingRejected,
+            id,
+            decided_by,
+            &record.profile,
+            None,
+        );
+        tracing::info!(
+            ca = record.ca,
+            pending = id,
+            by = decided_by,
+            "pending request rejected"
+        );
+        Ok(())
+    }
+
+    fn undecided(&self, id: &str) -> Result<PendingRecord> {
+        let record = self
+            .store()
+            .get_pending(id)?
+            .ok_or_else(|| Error::InvalidRequest(format!("there is no pending request {id}")))?;
+        if record.state != PendingState::Pending {
+            return Err(Error::InvalidRequest(format!(
+                "pending request {id} was already decided"
+            )));
+        }
+        Ok(record)
+    }
+
+    fn audit_pending(
+        &self,
+        ca: &str,
+        kind: AuditKind,
+        id: &str,
+        who: &str,
+        profile: &str,
+        serial: Option<&cmc_store::Serial>,
+    ) {
+        let event = AuditEvent {
+            at: self.now(),
+            kind,
+            issuer: Some(ca.to_owned()),
+            serial: serial.cloned(),
+            profile: Some(profile.to_owned()),
+            requester: Some(who.to_owned()),
+            outcome: Outcome::Success,
+            detail: serde_json::json!({ "pending": id }).to_string(),
+        };
+        if let Err(e) = self.store().append_audit(&event) {
+            tracing::error!(ca, error = %e, "cannot audit a pending request");
+        }
+    }
+}
