@@ -242,8 +242,13 @@ const SECRET_PROFILES: &str = "default_profile = \"default\"\n[profile.default]\
 
 /// A server whose profiles file has `linked`.
 fn secret_setup() -> Setup {
+    setup_with_profiles(SECRET_PROFILES)
+}
+
+/// A server on the embedded default with this profiles file.
+fn setup_with_profiles(profiles: &str) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("profiles.toml"), SECRET_PROFILES).unwrap();
+    std::fs::write(tmp.path().join("profiles.toml"), profiles).unwrap();
     write_config(
         tmp.path(),
         &format!("profiles = \"profiles.toml\"\n{CONFIG}"),
@@ -683,4 +688,134 @@ fn a_revocation_secret_revokes_with_an_unsigned_request() {
     assert!(ok, "{text}");
     assert!(text.contains(&serial), "{serial} not in\n{text}");
     assert!(text.contains("Key Compromise"), "{text}");
+}
+
+#[test]
+fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
+    let setup = setup_with_profiles(
+        "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n",
+    );
+    let dir = &setup.data;
+    let config = setup.config();
+    let ask = |name: &str| {
+        let key = dir.join(format!("{name}.key"));
+        let cert = dir.join(format!("{name}.pem"));
+        let subject = format!("CN={name}.example.test");
+        let signer = common::bootstrap_enroll_args(dir);
+        let mut args = vec![
+            "enroll",
+            "--url",
+            &setup.url,
+            "--out-cert",
+            s(&cert),
+            "--new-key",
+            s(&key),
+            "--new-key-unencrypted",
+            "--subject",
+            &subject,
+        ];
+        args.extend(signer.iter().map(String::as_str));
+        let out = cmc_tool(&args).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(out.contains("status: pending, bodyList: [3]"), "{out}");
+        assert!(out.contains("--query-pending"), "{out}");
+        (key, cert)
+    };
+    let query = |name: &str, token: &str| {
+        let cert = dir.join(format!("{name}.pem"));
+        let chain = dir.join(format!("{name}-chain.pem"));
+        let signer = common::bootstrap_enroll_args(dir);
+        let mut args = vec![
+            "enroll",
+            "--url",
+            &setup.url,
+            "--out-cert",
+            s(&cert),
+            "--out-chain",
+            s(&chain),
+            "--query-pending",
+            token,
+        ];
+        args.extend(signer.iter().map(String::as_str));
+        cmc_tool(&args)
+    };
+    // Held: no certificate yet, the key is kept.
+    let (key, cert) = ask("held");
+    assert!(!cert.exists());
+    assert!(key.exists());
+    let list = cmc_tool(&[
+        "--config",
+        s(&config),
+        "pending",
+        "list",
+        "--waiting",
+        "--json",
+    ])
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id = v[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(v[0]["client"], "bootstrap-ra");
+
+    // Asking again before a decision: still pending.
+    let out = query("held", &id).unwrap();
+    assert!(out.contains("status: pending, bodyList: [9]"), "{out}");
+    assert!(!cert.exists());
+
+    // Approved with another subject; the query brings the certificate.
+    cmc_tool(&[
+        "--config",
+        s(&config),
+        "pending",
+        "approve",
+        &id,
+        "--subject",
+        "CN=approved.example.test",
+    ])
+    .unwrap();
+    let out = query("held", &id).unwrap();
+    assert!(out.contains("status: success, bodyList: [9]"), "{out}");
+    check_cert(
+        dir,
+        &setup.root(),
+        &cert,
+        "approved.example.test",
+        "NIST CURVE: P-256",
+    );
+    let (ok, cert_key) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
+    assert!(ok);
+    let (ok, file_key) = openssl(dir, &["pkey", "-in", s(&key), "-pubout"]);
+    assert!(ok);
+    assert_eq!(cert_key, file_key);
+
+    // Rejected: the query fails with the reason.
+    ask("refused");
+    let list = cmc_tool(&[
+        "--config",
+        s(&config),
+        "pending",
+        "list",
+        "--waiting",
+        "--json",
+    ])
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id = v[0]["id"].as_str().unwrap().to_owned();
+    cmc_tool(&[
+        "--config",
+        s(&config),
+        "pending",
+        "reject",
+        &id,
+        "--reason",
+        "not known here",
+    ])
+    .unwrap();
+    let err = query("refused", &id).unwrap_err();
+    assert!(
+        err.contains("status: failed, failInfo: badRequest, bodyList: [9]"),
+        "{err}"
+    );
+    assert!(err.contains("not known here"), "{err}");
+    let shown = cmc_tool(&["--config", s(&config), "pending", "show", &id]).unwrap();
+    assert!(shown.contains("rejected"), "{shown}");
+    assert!(shown.contains("refused.example.test"), "{shown}");
 }

@@ -47,6 +47,9 @@ pub enum Command {
     /// One-time enrollment secrets (first certificates with identityProofV2).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Requests waiting for approval (profiles with require_approval).
+    #[command(subcommand)]
+    Pending(PendingCommand),
     /// CMC client: build a signed Full PKI Request and write it (DER).
     Request(Box<RequestArgs>),
     /// CMC client: build a signed Full PKI Request, POST it to a CMC server,
@@ -115,6 +118,10 @@ pub struct BuildArgs {
     /// answers come back in batchResponses.
     #[arg(long, requires = "nested")]
     pub batch: bool,
+    /// Ask about a request the CA holds for approval (the pendToken it
+    /// answered with) instead of sending a new one.
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["csr", "new_key", "nested"])]
+    pub query_pending: Option<String>,
     /// Also link the secret to the new key: popLinkRandom and a
     /// popLinkWitnessV2 inside the signed request (RFC 5272 §6.3.1).
     #[arg(long, requires = "identification")]
@@ -135,7 +142,7 @@ pub struct BuildArgs {
         long,
         value_name = "FILE",
         conflicts_with_all = ["new_key", "crmf"],
-        required_unless_present_any = ["new_key", "nested"]
+        required_unless_present_any = ["new_key", "nested", "query_pending"]
     )]
     pub csr: Option<PathBuf>,
     /// Generate a new key, write it here (mode 0600) and request a
@@ -475,6 +482,49 @@ pub struct Pkcs11Args {
     /// Read the user PIN from this file (less one trailing newline).
     #[arg(long, value_name = "PATH", requires = "pkcs11_module")]
     pub pin_file: Option<PathBuf>,
+}
+
+/// `pending ...`
+#[derive(Debug, Subcommand)]
+pub enum PendingCommand {
+    /// List requests (all, or the undecided ones with --waiting).
+    List {
+        /// Only this CA's.
+        #[arg(long)]
+        ca: Option<String>,
+        /// Only the requests still waiting for a decision.
+        #[arg(long)]
+        waiting: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one request: who asked, what, and the decision.
+    Show {
+        /// The request's id (its pendToken).
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve: issue the certificate now (the client fetches it with
+    /// queryPending).
+    Approve {
+        /// The request's id.
+        id: String,
+        /// Issue with this subject (RFC 4514) instead of the requested one;
+        /// the profile still decides what goes in.
+        #[arg(long, value_name = "DN")]
+        subject: Option<String>,
+    },
+    /// Reject, with a reason the client sees.
+    Reject {
+        /// The request's id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `secret ...`

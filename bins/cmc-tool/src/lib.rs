@@ -63,6 +63,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Cert(cmd) => commands::cert::run(&ctx, cmd, io),
         Command::Crl(cmd) => commands::crl::run(&ctx, cmd, io),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd, io),
+        Command::Pending(cmd) => commands::pending::run(&ctx, cmd, io),
         Command::Request(args) => commands::enroll::request(args, io),
         Command::Enroll(args) => commands::enroll::enroll(args, io),
         Command::Revoke(args) => commands::enroll::revoke(args, io),

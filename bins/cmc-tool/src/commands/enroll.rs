@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result, anyhow, bail};
 use cmc_asn1::{
     BatchRequests, BodyPartId, BodyPartReference, CertTemplate, DecryptedPop, EncryptedPop,
-    Identification, PopLinkRandom, RecipientNonce, RevokeRequest, SenderNonce, TaggedContentInfo,
-    TaggedRequest, TransactionId,
+    Identification, PopLinkRandom, QueryPending, RecipientNonce, RevokeRequest, SenderNonce,
+    TaggedContentInfo, TaggedRequest, TransactionId,
 };
 use cmc_codec::envelope::{open_challenge, the_pop};
 use cmc_codec::identity::{
@@ -50,6 +50,7 @@ const IDENTITY_PROOF_ID: BodyPartId = 5;
 const LINK_RANDOM_ID: BodyPartId = 6;
 const BATCH_ID: BodyPartId = 7;
 const REVOKE_ID: BodyPartId = 4;
+const QUERY_ID: BodyPartId = 9;
 /// The first decryptedPOP control id of a second round (then 9, 10, ...).
 const FIRST_DECRYPTED_POP_ID: BodyPartId = 8;
 /// The first cmsSequence id of `--nested` requests (then 101, 102, ...).
@@ -160,6 +161,10 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
             Ok(second)
         })
         .and_then(|answer| {
+            if answer.issued.is_empty() && answer.failures.is_empty() && !answer.pending.is_empty()
+            {
+                return Ok(answer);
+            }
             if answer.issued.is_empty() {
                 if answer.failures.is_empty() {
                     bail!("the response carries no certificate issued by its signer");
@@ -172,6 +177,7 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
         issued,
         others,
         failures,
+        pending,
         ..
     } = match first {
         Ok(answer) => answer,
@@ -184,6 +190,19 @@ pub(crate) fn enroll(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
             return Err(e);
         }
     };
+    if issued.is_empty() {
+        // Held for approval: nothing to write yet; the new key is kept for
+        // the certificate to come.
+        for token in &pending {
+            writeln!(
+                io.out,
+                "pending: the CA holds the request for approval; ask again with \
+                 --query-pending {token} (same signer and --out-cert)"
+            )
+            .context("writing output")?;
+        }
+        return Ok(());
+    }
     let mut cert_pem = String::new();
     for c in &issued {
         let der = c.to_der().map_err(|e| anyhow!("re-encoding: {e}"))?;
@@ -239,6 +258,8 @@ struct Answer {
     failures: Vec<String>,
     /// encryptedPOP challenges (status popRequired), for a second round.
     challenges: Vec<EncryptedPop>,
+    /// pendTokens of requests the CA holds for approval.
+    pending: Vec<String>,
 }
 
 /// `revoke`: one revokeRequest (body part 4) with a fresh senderNonce,
@@ -417,7 +438,8 @@ fn exchange(
         [_] => bail!("the response's recipientNonce is not the senderNonce we sent"),
         _ => bail!("the response has more than one recipientNonce"),
     }
-    let mut failures = report(&response, "", io)?;
+    let mut pending = Vec::new();
+    let mut failures = report(&response, "", &mut pending, io)?;
     let Some(ca) = response.signer.certificate() else {
         bail!("the response signer has no certificate");
     };
@@ -435,7 +457,7 @@ fn exchange(
         )
         .map_err(|e| anyhow!("nested response {} does not verify: {e}", item.body_part_id))?;
         let prefix = format!("nested {}: ", item.body_part_id);
-        failures.extend(report(&nested, &prefix, io)?);
+        failures.extend(report(&nested, &prefix, &mut pending, io)?);
         if let Some(signer) = nested.signer.certificate() {
             issued.extend(nested.issued_by(signer).into_iter().cloned());
         }
@@ -459,12 +481,19 @@ fn exchange(
         others,
         failures,
         challenges,
+        pending,
     })
 }
 
 /// Prints every status of `response` (after `prefix`); returns the ones
-/// that are not success, as `prefix + status (failInfo)`.
-fn report(response: &VerifiedResponse, prefix: &str, io: &mut Io<'_>) -> Result<Vec<String>> {
+/// that are neither success nor pending, as `prefix + status (failInfo)`,
+/// and adds the pendTokens of pending ones to `pending`.
+fn report(
+    response: &VerifiedResponse,
+    prefix: &str,
+    pending: &mut Vec<String>,
+    io: &mut Io<'_>,
+) -> Result<Vec<String>> {
     let statuses = response
         .statuses()
         .map_err(|e| anyhow!("the response's status does not decode: {e}"))?;
@@ -474,6 +503,10 @@ fn report(response: &VerifiedResponse, prefix: &str, io: &mut Io<'_>) -> Result<
     let mut failures = Vec::new();
     for s in &statuses {
         writeln!(io.out, "{prefix}{}", status_line(s)).context("writing output")?;
+        if let (cmc_asn1::CmcStatus::Pending, Some(info)) = (s.status, &s.pend_info) {
+            pending.push(String::from_utf8_lossy(info.pend_token.as_bytes()).into_owned());
+            continue;
+        }
         if s.status != cmc_asn1::CmcStatus::Success {
             failures.push(match s.fail_info {
                 Some(f) => format!("{prefix}{} ({})", s.status.name(), f.name()),
@@ -694,8 +727,14 @@ fn build(args: &BuildArgs) -> Result<Built> {
     if args.batch {
         builder.control(BATCH_ID, &BatchRequests(nested_ids))?;
     }
+    if let Some(token) = &args.query_pending {
+        builder.control(
+            QUERY_ID,
+            &QueryPending(OctetString::new(token.as_bytes()).map_err(|e| anyhow!("{e}"))?),
+        )?;
+    }
     let new_key = match (&args.csr, &args.new_key) {
-        (None, None) if !args.nested.is_empty() => None,
+        (None, None) if !args.nested.is_empty() || args.query_pending.is_some() => None,
         (Some(path), None) => {
             builder.pkcs10(REQUEST_ID, read_csr(path)?)?;
             None

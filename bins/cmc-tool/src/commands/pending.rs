@@ -1,0 +1,173 @@
+//! `pending list/show/approve/reject`: the operator's side of requests
+//! held for approval (RFC 5272 §6.13).
+
+use anyhow::{Context as _, Result, bail};
+use cmc_store::{PageRequest, PendingFilter, PendingRecord, PendingState, PendingStatus, Store};
+use serde::Serialize;
+
+use crate::Io;
+use crate::cli::PendingCommand;
+use crate::context::{Context, requester};
+use crate::output::{Fields, Table, json};
+use crate::time::format_rfc3339;
+
+pub(crate) fn run(ctx: &Context, cmd: &PendingCommand, io: &mut Io<'_>) -> Result<()> {
+    match cmd {
+        PendingCommand::List { ca, waiting, json } => list(ctx, ca.clone(), *waiting, *json, io),
+        PendingCommand::Show { id, json } => show(ctx, id, *json, io),
+        PendingCommand::Approve { id, subject } => {
+            let engine = ctx.engine()?;
+            let issued = engine
+                .approve_pending(id, &format!("operator:{}", requester()), subject.as_deref())
+                .with_context(|| format!("approving {id}"))?;
+            writeln!(
+                io.out,
+                "approved {id}: issued serial {}, subject {}",
+                issued.serial,
+                issued.certificate.tbs_certificate().subject()
+            )
+            .context("writing output")
+        }
+        PendingCommand::Reject { id, reason } => {
+            let engine = ctx.engine()?;
+            engine
+                .reject_pending(id, &format!("operator:{}", requester()), reason)
+                .with_context(|| format!("rejecting {id}"))?;
+            writeln!(io.out, "rejected {id}").context("writing output")
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PendingInfo {
+    id: String,
+    ca: String,
+    client: String,
+    profile: String,
+    body_part_id: u32,
+    created_at: String,
+    state: String,
+    serial: Option<String>,
+    reason: Option<String>,
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+}
+
+impl PendingInfo {
+    fn of(r: &PendingRecord) -> Self {
+        let (state, serial, reason) = match &r.state {
+            PendingState::Pending => ("pending", None, None),
+            PendingState::Approved(s) => ("approved", Some(s.to_string()), None),
+            PendingState::Rejected(why) => ("rejected", None, Some(why.clone())),
+        };
+        Self {
+            id: r.id.clone(),
+            ca: r.ca.clone(),
+            client: r.client.clone(),
+            profile: r.profile.clone(),
+            body_part_id: r.body_part_id,
+            created_at: format_rfc3339(r.created_at),
+            state: state.to_owned(),
+            serial,
+            reason,
+            decided_by: r.decided_by.clone(),
+            decided_at: r.decided_at.map(format_rfc3339),
+        }
+    }
+}
+
+fn all(store: &dyn Store, filter: &PendingFilter) -> Result<Vec<PendingRecord>> {
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let p = store.list_pending(filter, page)?;
+        out.extend(p.items);
+        match p.next {
+            Some(c) => page = PageRequest::after(c, PageRequest::MAX_LIMIT),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn list(
+    ctx: &Context,
+    ca: Option<String>,
+    waiting: bool,
+    as_json: bool,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let store = ctx.store()?;
+    let filter = PendingFilter {
+        ca,
+        client: None,
+        status: waiting.then_some(PendingStatus::Pending),
+    };
+    let infos: Vec<PendingInfo> = all(store.as_ref(), &filter)?
+        .iter()
+        .map(PendingInfo::of)
+        .collect();
+    if as_json {
+        return json(io.out, &infos);
+    }
+    let mut t = Table::new(&["ID", "CA", "CLIENT", "PROFILE", "CREATED", "STATE"]);
+    for i in &infos {
+        t.row(vec![
+            i.id.clone(),
+            i.ca.clone(),
+            i.client.clone(),
+            i.profile.clone(),
+            i.created_at.clone(),
+            i.state.clone(),
+        ]);
+    }
+    t.print(io.out, "no pending requests")
+}
+
+fn show(ctx: &Context, id: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+    let store = ctx.store()?;
+    let Some(record) = store.get_pending(id)? else {
+        bail!("there is no pending request {id:?} (see `cmc-tool pending list`)");
+    };
+    let info = PendingInfo::of(&record);
+    if as_json {
+        return json(io.out, &info);
+    }
+    let mut f = Fields::new();
+    f.add("id", info.id.clone());
+    f.add("ca", info.ca.clone());
+    f.add("client", info.client.clone());
+    f.add("profile", info.profile.clone());
+    f.add("body part", info.body_part_id.to_string());
+    f.add("created", info.created_at.clone());
+    f.add("state", info.state.clone());
+    if let Some(s) = &info.serial {
+        f.add("serial", s.clone());
+    }
+    if let Some(r) = &info.reason {
+        f.add("reason", r.clone());
+    }
+    if let Some(by) = &info.decided_by {
+        f.add("decided by", by.clone());
+    }
+    if let Some(at) = &info.decided_at {
+        f.add("decided at", at.clone());
+    }
+    f.add("requested subject", requested_subject(&record.request_der));
+    f.print(io.out)
+}
+
+/// The subject a held request asks for, for a person.
+fn requested_subject(der: &[u8]) -> String {
+    use der::Decode;
+    match cmc_asn1::TaggedRequest::from_der(der) {
+        Ok(cmc_asn1::TaggedRequest::Tcr(tcr)) => tcr.certification_request.info.subject.to_string(),
+        Ok(cmc_asn1::TaggedRequest::Crm(crm)) => crm
+            .cert_req
+            .cert_template
+            .subject
+            .as_ref()
+            .map_or_else(|| "(none)".to_owned(), ToString::to_string),
+        Ok(cmc_asn1::TaggedRequest::Orm(_)) => "(an orm request)".to_owned(),
+        Err(e) => format!("(does not decode: {e})"),
+    }
+}
