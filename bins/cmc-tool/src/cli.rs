@@ -364,6 +364,11 @@ pub enum CaCommand {
     Init(Box<CaInitArgs>),
     /// List the CAs.
     List(JsonFlag),
+    /// End a CA's bootstrap auto-approvals now (see `ca init --auto-approve`).
+    LockAutoApprove {
+        /// The CA's name.
+        name: String,
+    },
     /// Show one CA: subject, serial, validity, key and where the key is.
     Show {
         /// The CA's name.
@@ -422,6 +427,11 @@ pub struct CaInitArgs {
     /// parent's for an intermediate).
     #[arg(long, value_name = "N")]
     pub path_len: Option<u8>,
+    /// Issue the CA's first N requests that a profile holds for approval
+    /// without an agent (the bootstrap of the first administrators, as
+    /// caucase does). Fixed now; `ca lock-auto-approve` ends it early.
+    #[arg(long, value_name = "N")]
+    pub auto_approve: Option<u32>,
     /// Use a key that already exists (file or token) instead of generating one.
     #[arg(long)]
     pub existing_key: bool,

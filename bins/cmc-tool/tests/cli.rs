@@ -790,3 +790,27 @@ fn holds_are_lifted_and_lifetimes_follow_the_flags() {
     ]);
     env.fails(1, &["cert", "unrevoke", "--ca", "root", &serial]);
 }
+
+#[test]
+fn bootstrap_auto_approvals_are_granted_at_init_and_locked() {
+    let env = Env::new();
+    let pass = env.passphrase.display().to_string();
+    let r = env.ok(&[
+        "ca",
+        "init",
+        "boot",
+        "--subject",
+        "CN=Boot Root CA,O=cmc-tool tests,C=SE",
+        "--passphrase-file",
+        &pass,
+        "--auto-approve",
+        "3",
+    ]);
+    assert!(r.stdout.contains("first 3 requests"), "{}", r.stdout);
+    let r = env.ok(&["ca", "lock-auto-approve", "boot"]);
+    assert!(r.stdout.contains("locked"), "{}", r.stdout);
+    // A CA created without them has none to lock.
+    env.root("plain");
+    let r = env.fails(1, &["ca", "lock-auto-approve", "plain"]);
+    assert!(r.stderr.contains("no auto-approvals"), "{}", r.stderr);
+}

@@ -211,3 +211,24 @@ fn the_per_client_cap_is_try_later() {
         1
     );
 }
+
+#[test]
+fn bootstrap_auto_approvals_issue_the_first_requests_then_hold() {
+    let s = setup(20);
+    s.env.store.set_auto_approvals("ca", 2).unwrap();
+    // The first request is issued at once.
+    let resp = s.request("CN=admin-1.example.test");
+    let st = resp.statuses().unwrap();
+    assert_eq!(
+        (st[0].status, ids(&st[0].body_list)),
+        (CmcStatus::Success, vec![2])
+    );
+    assert_eq!(resp.issued_by(s.ca.certificate()).len(), 1);
+    // Locked early: the second one waits like any other.
+    s.env.store.lock_auto_approvals("ca").unwrap();
+    pending_token(&s.request("CN=admin-2.example.test"), 2);
+    assert_eq!(
+        s.env.store.auto_approvals("ca").unwrap(),
+        Some((2, 1, true))
+    );
+}

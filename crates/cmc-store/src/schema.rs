@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 struct Migration {
     version: i64,
@@ -194,6 +194,18 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         description: "secrets: the popLinkWitnessV2 key beside the identityProofV2 key",
         sql: "ALTER TABLE secrets ADD COLUMN link_key BLOB;",
     },
+    Migration {
+        version: 3,
+        description: "bootstrap: requests a CA approves without an agent",
+        sql: r"
+CREATE TABLE ca_auto_approvals (
+    ca         TEXT PRIMARY KEY REFERENCES cas (name),
+    granted    INTEGER NOT NULL CHECK (granted >= 0),
+    remaining  INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= granted),
+    locked     INTEGER NOT NULL DEFAULT FALSE
+) STRICT;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -372,6 +384,18 @@ FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
         version: 2,
         description: "secrets: the popLinkWitnessV2 key beside the identityProofV2 key",
         sql: "ALTER TABLE secrets ADD COLUMN link_key BYTEA;",
+    },
+    Migration {
+        version: 3,
+        description: "bootstrap: requests a CA approves without an agent",
+        sql: r"
+CREATE TABLE ca_auto_approvals (
+    ca         TEXT PRIMARY KEY REFERENCES cas (name),
+    granted    BIGINT NOT NULL CHECK (granted >= 0),
+    remaining  BIGINT NOT NULL CHECK (remaining >= 0 AND remaining <= granted),
+    locked     BOOLEAN NOT NULL DEFAULT FALSE
+);
+",
     },
 ];
 

@@ -135,6 +135,67 @@ impl<B: Backend> CaStore for SqlStore<B> {
             .collect()
         })
     }
+
+    fn set_auto_approvals(&self, ca: &str, count: u32) -> Result<()> {
+        self.backend.with_conn(|c| {
+            c.execute(
+                "INSERT INTO ca_auto_approvals (ca, granted, remaining) VALUES ($1, $2, $2)",
+                params![ca, i64::from(count)],
+            )
+            .map_err(|e| {
+                if e.is_unique() {
+                    Error::AlreadyExists(format!("auto-approvals of CA {ca}"))
+                } else if e.is_foreign_key() {
+                    Error::NotFound(format!("CA {ca}"))
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn take_auto_approval(&self, ca: &str) -> Result<bool> {
+        self.backend.with_conn(|c| {
+            let row = c.query_opt(
+                "UPDATE ca_auto_approvals SET remaining = remaining - 1
+                 WHERE ca = $1 AND remaining > 0 AND locked = FALSE
+                 RETURNING remaining",
+                params![ca],
+            )?;
+            Ok(row.is_some())
+        })
+    }
+
+    fn lock_auto_approvals(&self, ca: &str) -> Result<()> {
+        self.backend.with_conn(|c| {
+            let changed = c.execute(
+                "UPDATE ca_auto_approvals SET locked = TRUE WHERE ca = $1",
+                params![ca],
+            )?;
+            if changed == 0 {
+                return Err(Error::NotFound(format!("auto-approvals of CA {ca}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn auto_approvals(&self, ca: &str) -> Result<Option<(u32, u32, bool)>> {
+        self.backend.with_conn(|c| {
+            c.query_opt(
+                "SELECT granted, remaining, locked FROM ca_auto_approvals WHERE ca = $1",
+                params![ca],
+            )?
+            .map(|mut r| {
+                Ok((
+                    u32_from_db(r.i64()?, "auto-approvals granted")?,
+                    u32_from_db(r.i64()?, "auto-approvals remaining")?,
+                    r.bool()?,
+                ))
+            })
+            .transpose()
+        })
+    }
 }
 
 // ---------------------------------------------------------------- certificates

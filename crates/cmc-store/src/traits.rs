@@ -34,6 +34,36 @@ pub trait CaStore: Send + Sync {
     /// # Errors
     /// Database failures.
     fn list_cas(&self) -> Result<Vec<CaRecord>>;
+
+    /// Grants the CA `count` requests approved without an agent (the
+    /// bootstrap of its first administrators). Set once, when the CA is
+    /// created.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if already set;
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown CA.
+    fn set_auto_approvals(&self, ca: &str, count: u32) -> Result<()>;
+
+    /// Takes one of the CA's auto-approvals: `true` if one was left and the
+    /// grant is not locked. Of concurrent callers, at most `remaining`
+    /// succeed.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn take_auto_approval(&self, ca: &str) -> Result<bool>;
+
+    /// Locks the CA's auto-approvals: none is given any more.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) if the CA has none.
+    fn lock_auto_approvals(&self, ca: &str) -> Result<()>;
+
+    /// The CA's auto-approvals: (granted, remaining, locked), if any were
+    /// granted.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn auto_approvals(&self, ca: &str) -> Result<Option<(u32, u32, bool)>>;
 }
 
 /// Serial numbers and the certificates issued with them.

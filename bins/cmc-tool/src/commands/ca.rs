@@ -23,6 +23,14 @@ pub(crate) fn run(ctx: &Context, cmd: &CaCommand, io: &mut Io<'_>) -> Result<()>
     match cmd {
         CaCommand::Init(args) => init(ctx, args, io),
         CaCommand::List(flag) => list(ctx, flag.json, io),
+        CaCommand::LockAutoApprove { name } => {
+            let store = ctx.store()?;
+            store
+                .lock_auto_approvals(name)
+                .with_context(|| format!("CA {name:?} has no auto-approvals to lock"))?;
+            writeln!(io.out, "auto-approvals of CA {name:?} locked")?;
+            Ok(())
+        }
         CaCommand::Show { name, json } => show(ctx, name, *json, io),
         CaCommand::Export {
             name,
@@ -149,6 +157,15 @@ fn init(ctx: &Context, args: &CaInitArgs, io: &mut Io<'_>) -> Result<()> {
     let ca = cmc_ca::create_ca(store.as_ref(), &SystemClock, &new)
         .with_context(|| format!("creating CA {:?}", args.name))?;
     writeln!(io.out, "created CA {:?}", ca.name())?;
+    if let Some(n) = args.auto_approve {
+        store
+            .set_auto_approvals(ca.name(), n)
+            .with_context(|| format!("granting CA {:?} its auto-approvals", ca.name()))?;
+        writeln!(
+            io.out,
+            "the first {n} requests held for approval are issued without an agent"
+        )?;
+    }
     let info = CaInfo::of(ca.record())?;
     info.print(io)
 }

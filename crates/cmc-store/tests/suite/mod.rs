@@ -49,6 +49,7 @@ macro_rules! backend_tests {
             clients_add_get_list_disable,
             client_uniqueness,
             secret_is_consumed_once,
+            auto_approvals_are_taken_once_each,
             secret_locks_after_failures,
             secret_expires_by_injected_time,
             nonces_refuse_replay_until_expiry,
@@ -720,6 +721,37 @@ pub(crate) fn client_uniqueness(fx: &dyn Fixture) {
 }
 
 // ---------------------------------------------------------------- secrets
+
+pub(crate) fn auto_approvals_are_taken_once_each(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    add_ca(&*store, "other");
+    assert_eq!(store.auto_approvals("ca").unwrap(), None);
+    assert!(!store.take_auto_approval("ca").unwrap());
+    store.set_auto_approvals("ca", 2).unwrap();
+    assert!(matches!(
+        store.set_auto_approvals("ca", 5),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.set_auto_approvals("nope", 1),
+        Err(Error::NotFound(_))
+    ));
+    assert!(store.take_auto_approval("ca").unwrap());
+    assert_eq!(store.auto_approvals("ca").unwrap(), Some((2, 1, false)));
+    assert!(store.take_auto_approval("ca").unwrap());
+    assert!(!store.take_auto_approval("ca").unwrap());
+    assert_eq!(store.auto_approvals("ca").unwrap(), Some((2, 0, false)));
+    // Locking stops what is left.
+    store.set_auto_approvals("other", 3).unwrap();
+    store.lock_auto_approvals("other").unwrap();
+    assert!(!store.take_auto_approval("other").unwrap());
+    assert_eq!(store.auto_approvals("other").unwrap(), Some((3, 3, true)));
+    assert!(matches!(
+        store.lock_auto_approvals("nope"),
+        Err(Error::NotFound(_))
+    ));
+}
 
 pub(crate) fn secret_is_consumed_once(fx: &dyn Fixture) {
     let store = fx.open();
