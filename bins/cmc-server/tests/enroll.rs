@@ -769,6 +769,8 @@ fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
         &id,
         "--subject",
         "CN=approved.example.test",
+        "--dns",
+        "approved.example.test",
     ])
     .unwrap();
     let out = query("held", &id).unwrap();
@@ -780,6 +782,8 @@ fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
         "approved.example.test",
         "NIST CURVE: P-256",
     );
+    let (ok, text) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-text"]);
+    assert!(ok && text.contains("DNS:approved.example.test"), "{text}");
     let (ok, cert_key) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
     assert!(ok);
     let (ok, file_key) = openssl(dir, &["pkey", "-in", s(&key), "-pubout"]);

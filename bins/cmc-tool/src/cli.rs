@@ -526,6 +526,10 @@ pub enum PendingCommand {
         /// the profile still decides what goes in.
         #[arg(long, value_name = "DN")]
         subject: Option<String>,
+        /// Issue with these DNS names in the subjectAltName instead of the
+        /// requested ones (repeat for several).
+        #[arg(long, value_name = "NAME")]
+        dns: Vec<String>,
     },
     /// Reject, with a reason the client sees.
     Reject {

@@ -31,6 +31,7 @@ pub use enroll::Issued;
 pub use error::{Error, Result};
 pub use key_config::{KeyConfig, SecretRef};
 pub use ocsp::{MAX_OCSP_REQUESTS, OCSP_RESPONDER_PROFILE, OcspConfig, OcspReply, StatusCounts};
+pub use pending::Approval;
 pub use respond::{
     CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, NotCmc, PartStatus, Transport,
 };

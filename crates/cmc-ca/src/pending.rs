@@ -26,6 +26,15 @@ pub(crate) enum PendingAnswer {
     Issued(Box<Certificate>),
 }
 
+/// What an approving agent changes in a held request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Approval {
+    /// The subject (RFC 4514) to issue with instead of the requested one.
+    pub subject: Option<String>,
+    /// DNS names for the subjectAltName instead of the requested one.
+    pub dns_names: Vec<String>,
+}
+
 /// Octets of a pending request's token (hex of 16 random bytes).
 const TOKEN_BYTES: usize = 16;
 
@@ -169,37 +178,51 @@ impl Engine {
     }
 
     /// Approves pending request `id`: issues its certificate with the
-    /// profile it was held under, with `subject` (RFC 4514) in place of the
-    /// requested one if given (the profile still decides what goes in), and
-    /// records the decision. The client fetches it with queryPending.
+    /// profile it was held under, with the subject and DNS names of
+    /// `changes` in place of the requested ones where given (the profile
+    /// still decides what goes in), and records the decision (the changes
+    /// as the replacement template). The client fetches it with
+    /// queryPending.
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] for an unknown or already decided request
-    /// or a bad subject; the issuance errors; store errors.
+    /// or a bad subject or DNS name; the issuance errors; store errors.
     pub fn approve_pending(
         &self,
         id: &str,
         decided_by: &str,
-        subject: Option<&str>,
+        changes: &Approval,
     ) -> Result<Issued> {
         let record = self.undecided(id)?;
         let ca = self.ca(&record.ca)?;
         let (tagged, mut request) = stored_request(&record)?;
-        let replacement = match subject {
-            Some(text) => {
-                let name = crate::x509::parse_name(text)?;
-                request.subject = name.clone();
-                Some(
-                    CertTemplate {
-                        subject: Some(name),
-                        ..CertTemplate::default()
-                    }
-                    .to_der()
-                    .map_err(|e| Error::encode("replacement template", e))?,
-                )
-            }
-            None => None,
-        };
+        let mut template = CertTemplate::default();
+        if let Some(text) = &changes.subject {
+            let name = crate::x509::parse_name(text)?;
+            request.subject = name.clone();
+            template.subject = Some(name);
+        }
+        if !changes.dns_names.is_empty() {
+            let names = changes
+                .dns_names
+                .iter()
+                .map(|n| {
+                    der::asn1::Ia5String::new(n)
+                        .map(x509_cert::ext::pkix::name::GeneralName::DnsName)
+                        .map_err(|_| Error::InvalidRequest(format!("DNS name {n:?} is not IA5")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let san = crate::x509::extension(&x509_cert::ext::pkix::SubjectAltName(names), false)?;
+            request
+                .extensions
+                .retain(|e| e.extn_id != const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME);
+            request.extensions.push(san.clone());
+            template.extensions = Some(vec![san]);
+        }
+        let replacement = (template != CertTemplate::default())
+            .then(|| template.to_der())
+            .transpose()
+            .map_err(|e| Error::encode("replacement template", e))?;
         let der = tagged
             .to_der()
             .map_err(|e| Error::encode("pending request", e))?;

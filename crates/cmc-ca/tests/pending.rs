@@ -142,8 +142,29 @@ fn pending_then_approved_then_fetched() {
     // certificate, once and again.
     let issued = s
         .engine
-        .approve_pending(&id, "agent:alice", Some("CN=approved.example.test"))
+        .approve_pending(
+            &id,
+            "agent:alice",
+            &cmc_ca::Approval {
+                subject: Some("CN=approved.example.test".into()),
+                dns_names: vec!["approved.example.test".into()],
+            },
+        )
         .unwrap();
+    let san = issued
+        .certificate
+        .tbs_certificate()
+        .extensions()
+        .unwrap()
+        .iter()
+        .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
+        .expect("the subjectAltName the agent gave");
+    assert!(
+        san.extn_value
+            .as_bytes()
+            .windows(21)
+            .any(|w| w == b"approved.example.test")
+    );
     assert!(
         issued
             .certificate

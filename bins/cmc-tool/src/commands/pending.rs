@@ -15,10 +15,14 @@ pub(crate) fn run(ctx: &Context, cmd: &PendingCommand, io: &mut Io<'_>) -> Resul
     match cmd {
         PendingCommand::List { ca, waiting, json } => list(ctx, ca.clone(), *waiting, *json, io),
         PendingCommand::Show { id, json } => show(ctx, id, *json, io),
-        PendingCommand::Approve { id, subject } => {
+        PendingCommand::Approve { id, subject, dns } => {
             let engine = ctx.engine()?;
+            let changes = cmc_ca::Approval {
+                subject: subject.clone(),
+                dns_names: dns.clone(),
+            };
             let issued = engine
-                .approve_pending(id, &format!("operator:{}", requester()), subject.as_deref())
+                .approve_pending(id, &format!("operator:{}", requester()), &changes)
                 .with_context(|| format!("approving {id}"))?;
             writeln!(
                 io.out,
