@@ -569,48 +569,56 @@ fn an_ra_batch_of_three_nested_requests_with_one_bad_signature() {
 fn an_encryption_only_rsa_key_goes_through_both_pop_rounds() {
     let setup = setup();
     let dir = &setup.data;
-    let key = dir.join("decrypt.key");
-    let cert = dir.join("decrypt.pem");
-    let signer = common::bootstrap_enroll_args(dir);
-    let mut args = vec![
-        "enroll",
-        "--url",
-        &setup.url,
-        "--out-cert",
-        s(&cert),
-        "--new-key",
-        s(&key),
-        "--new-key-unencrypted",
-        "--key-type",
-        "rsa2048",
-        "--crmf",
-        "--encryption-only",
-        "--transaction-id",
-        "0badcafe",
-        "--subject",
-        "CN=decrypt.example.test",
+    let cases = [
+        ("rsa2048", "Public-Key: (2048 bit)"),
+        ("p256", "NIST CURVE: P-256"),
     ];
-    args.extend(signer.iter().map(String::as_str));
-    let out = cmc_tool(&args).unwrap();
-    // Round 1: popRequired with the challenge; round 2: success.
-    assert!(
-        out.contains("status: popRequired, failInfo: popRequired, bodyList: [3]"),
-        "{out}"
-    );
-    assert!(out.contains("encryptedPOP: 1 challenge(s) opened"), "{out}");
-    assert!(out.contains("status: success, bodyList: [3]"), "{out}");
-    check_cert(
-        dir,
-        &setup.root(),
-        &cert,
-        "decrypt.example.test",
-        "Public-Key: (2048 bit)",
-    );
+    for (key_type, key_text) in cases {
+        let name = format!("decrypt-{key_type}");
+        let key = dir.join(format!("{name}.key"));
+        let cert = dir.join(format!("{name}.pem"));
+        let subject = format!("CN={name}.example.test");
+        let signer = common::bootstrap_enroll_args(dir);
+        let mut args = vec![
+            "enroll",
+            "--url",
+            &setup.url,
+            "--out-cert",
+            s(&cert),
+            "--new-key",
+            s(&key),
+            "--new-key-unencrypted",
+            "--key-type",
+            key_type,
+            "--crmf",
+            "--encryption-only",
+            "--transaction-id",
+            "0badcafe",
+            "--subject",
+            &subject,
+        ];
+        args.extend(signer.iter().map(String::as_str));
+        let out = cmc_tool(&args).unwrap_or_else(|e| panic!("{key_type}: {e}"));
+        // Round 1: popRequired with the challenge; round 2: success.
+        assert!(
+            out.contains("status: popRequired, failInfo: popRequired, bodyList: [3]"),
+            "{out}"
+        );
+        assert!(out.contains("encryptedPOP: 1 challenge(s) opened"), "{out}");
+        assert!(out.contains("status: success, bodyList: [3]"), "{out}");
+        check_cert(
+            dir,
+            &setup.root(),
+            &cert,
+            &format!("{name}.example.test"),
+            key_text,
+        );
+    }
     let metrics = setup.server.get("/metrics").text();
     assert!(
         metrics
             .lines()
-            .any(|l| l == "cmc_certificates_issued_total 1"),
+            .any(|l| l == "cmc_certificates_issued_total 2"),
         "{metrics}"
     );
 }

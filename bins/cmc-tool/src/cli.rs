@@ -161,9 +161,10 @@ pub struct BuildArgs {
     /// Send a CRMF request (crm, POPOSigningKey) instead of PKCS #10 (tcr).
     #[arg(long, requires = "new_key")]
     pub crmf: bool,
-    /// The new RSA key is for encryption only: send CRMF with POPO
-    /// keyEncipherment, and prove possession by decrypting the CA's
-    /// encryptedPOP challenge in a second round (RFC 5272 §6.7).
+    /// The new key is for encryption (RSA) or key agreement (P-256,
+    /// P-384) only: send CRMF with POPO keyEncipherment or keyAgreement,
+    /// and prove possession by decrypting the CA's encryptedPOP challenge
+    /// in a second round (RFC 5272 §6.7).
     #[arg(
         long,
         requires = "new_key",

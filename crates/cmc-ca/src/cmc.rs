@@ -1227,7 +1227,9 @@ impl Engine {
         let mut decrypts = false;
         match pop {
             Ok(Pop::Pkcs10Signature | Pop::CrmfSignature { .. }) => {}
-            Ok(Pop::KeyEncipherment | Pop::Pkcs10NoSignature) => decrypts = true,
+            Ok(Pop::KeyEncipherment | Pop::KeyAgreement | Pop::Pkcs10NoSignature) => {
+                decrypts = true;
+            }
             Ok(Pop::RaVerified) if is_ra => {}
             Ok(Pop::RaVerified) => {
                 return Err(pop_failed("raVerified is accepted from an RA only"));
@@ -1242,9 +1244,8 @@ impl Engine {
                 return Err(Failure::no_support("orm requests are not supported"));
             }
             Ok(_) => {
-                // keyAgreement: an encryptedPOP round for an ECDH key.
                 return Err(Failure::no_support(
-                    "encryptedPOP is made for RSA keys only; key agreement keys are not supported",
+                    "this proof of possession is not supported",
                 ));
             }
             Err(e) => return Err(codec_failure(&e, ca.name())),

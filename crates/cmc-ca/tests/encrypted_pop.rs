@@ -240,9 +240,62 @@ fn a_challenge_is_bound_to_its_request() {
 }
 
 #[test]
-fn an_ec_key_without_a_signature_is_no_support() {
+fn an_ec_key_agreement_key_proves_possession_in_two_rounds() {
     let s = setup();
-    let key = FileKey::generate(KeySpec::P256).unwrap();
+    for spec in [KeySpec::P256, KeySpec::P384] {
+        let key = FileKey::generate(spec).unwrap();
+        let request = encryption_request(&key);
+        let resp = verify(&s.send(&request, None), &s.ca, s.env.clock.now());
+        let (_, challenge) = resp
+            .pki_response
+            .unique_control::<EncryptedPop>()
+            .unwrap()
+            .expect("encryptedPOP");
+        // OpenSSL opens the KeyAgreeRecipientInfo with the EC key.
+        let env_file = s
+            .env
+            .write_der("kari.der", &challenge.cms.to_der().unwrap());
+        let key_file = s.env.path("ec.key");
+        let _ = std::fs::remove_file(&key_file);
+        key.store_unencrypted(&key_file).unwrap();
+        let plain = s.env.path("kari.bin");
+        openssl(&[
+            "cms",
+            "-decrypt",
+            "-inform",
+            "DER",
+            "-in",
+            p(&env_file),
+            "-inkey",
+            p(&key_file),
+            "-out",
+            p(&plain),
+        ]);
+        let opened = open_challenge(
+            &challenge.cms,
+            7,
+            &key,
+            &challenge.witness_alg_id,
+            challenge.witness.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(&plain).unwrap(), opened.as_slice());
+        let answer = DecryptedPop {
+            body_part_id: 7,
+            the_pop_alg_id: challenge.the_pop_alg_id.clone(),
+            the_pop: OctetString::new(the_pop(&opened, &request.to_der().unwrap()).unwrap())
+                .unwrap(),
+        };
+        let reply = s.send(&request, Some(answer));
+        assert!(reply.all_succeeded(), "{spec:?}: {:?}", reply.statuses);
+    }
+    assert_eq!(s.issued(), 2);
+}
+
+#[test]
+fn a_p521_key_without_a_signature_is_no_support() {
+    let s = setup();
+    let key = FileKey::generate(KeySpec::P521).unwrap();
     let reply = s.send(&encryption_request(&key), None);
     let resp = verify(&reply, &s.ca, s.env.clock.now());
     let st = statuses(&resp);

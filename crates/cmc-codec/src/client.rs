@@ -321,8 +321,9 @@ pub fn build_crmf_with_controls(
 }
 
 /// Builds a CRMF `CertReqMsg` for a key that cannot sign (an RSA
-/// encryption key): the template's publicKey is `public_key`, and the POPO
-/// is keyEncipherment with subsequentMessage challengeResp (RFC 4211 §4.2),
+/// encryption key, or an EC key for key agreement): the template's
+/// publicKey is `public_key`, and the POPO is keyEncipherment (RSA) or
+/// keyAgreement (EC) with subsequentMessage challengeResp (RFC 4211 §4.2),
 /// asking for the encryptedPOP/decryptedPOP rounds of RFC 5272 §6.7.
 ///
 /// # Errors
@@ -337,11 +338,17 @@ pub fn build_crmf_for_decryption(
         Some(pk) if pk != public_key => return Err(Error::SignerKeyMismatch),
         _ => template.public_key = Some(public_key.clone()),
     }
+    let challenge =
+        cmc_asn1::PopoPrivKey::SubsequentMessage(cmc_asn1::SubsequentMessage::ChallengeResp);
     Ok(CertReqMsg {
         cert_req: CertRequest::new(body_part_id, template).map_err(encode_err)?,
-        popo: Some(ProofOfPossession::KeyEncipherment(
-            cmc_asn1::PopoPrivKey::SubsequentMessage(cmc_asn1::SubsequentMessage::ChallengeResp),
-        )),
+        popo: Some(
+            if public_key.algorithm.oid == const_oid::db::rfc5912::ID_EC_PUBLIC_KEY {
+                ProofOfPossession::KeyAgreement(challenge)
+            } else {
+                ProofOfPossession::KeyEncipherment(challenge)
+            },
+        ),
         reg_info: None,
     })
 }

@@ -145,6 +145,33 @@ impl FileKey {
             .map_err(|_| Error::Decrypt)
     }
 
+    /// The raw ECDH shared secret (the x-coordinate, RFC 5753 §3.1.1)
+    /// of this P-256 or P-384 key with the peer's public point `peer`
+    /// (SEC1, as in an originatorKey): how a key agreement key opens a CMS
+    /// KeyAgreeRecipientInfo (the encryptedPOP challenge of RFC 5272 §6.7).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedKey`] for an RSA or P-521 key;
+    /// [`Error::Decrypt`] for a point that is not on the curve.
+    pub fn ecdh_shared_secret(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+        match &self.key {
+            SoftKey::P256(k) => {
+                let peer = p256::PublicKey::from_sec1_bytes(peer).map_err(|_| Error::Decrypt)?;
+                let shared = p256::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
+                Ok(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
+            }
+            SoftKey::P384(k) => {
+                let peer = p384::PublicKey::from_sec1_bytes(peer).map_err(|_| Error::Decrypt)?;
+                let shared = p384::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
+                Ok(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
+            }
+            _ => Err(Error::UnsupportedKey(format!(
+                "{} keys do not do ECDH here (P-256 and P-384 do)",
+                self.spec
+            ))),
+        }
+    }
+
     /// The key type.
     #[must_use]
     pub fn spec(&self) -> KeySpec {

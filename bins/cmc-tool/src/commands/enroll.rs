@@ -750,11 +750,11 @@ fn build(args: &BuildArgs) -> Result<Built> {
             }
             let new_key = FileKey::generate(args.key_type.unwrap_or(KeySpec::P256))?;
             if args.encryption_only {
-                if !matches!(
-                    new_key.spec(),
-                    KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096
-                ) {
-                    bail!("--encryption-only needs an RSA --key-type (rsa2048, rsa3072, rsa4096)");
+                if matches!(new_key.spec(), KeySpec::P521) {
+                    bail!(
+                        "--encryption-only needs an RSA, P-256 or P-384 --key-type (P-521 keys \
+                         cannot be sent an encryptedPOP here)"
+                    );
                 }
                 let template = CertTemplate {
                     subject: Some(subject),
