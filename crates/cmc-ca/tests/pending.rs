@@ -31,6 +31,10 @@ struct Setup {
 }
 
 fn setup(max_per_client: u64) -> Setup {
+    setup_with_caps(1000, max_per_client)
+}
+
+fn setup_with_caps(max_per_ca: u64, max_per_client: u64) -> Setup {
     let env = Env::new();
     env.create("ca", KeySpec::P256, P256, None, 365);
     let mut config = EngineConfig {
@@ -41,6 +45,7 @@ fn setup(max_per_client: u64) -> Setup {
         ..EngineConfig::default()
     };
     config.requests.max_pending_per_client = max_per_client;
+    config.requests.max_pending_per_ca = max_per_ca;
     let engine = Engine::load(Arc::clone(&env.store), Arc::new(env.clock.clone()), config).unwrap();
     let ca = engine.ca("ca").unwrap();
     let key = FileKey::generate(KeySpec::P256).unwrap();
@@ -251,5 +256,18 @@ fn bootstrap_auto_approvals_issue_the_first_requests_then_hold() {
     assert_eq!(
         s.env.store.auto_approvals("ca").unwrap(),
         Some((2, 1, true))
+    );
+}
+
+#[test]
+fn the_per_ca_cap_is_try_later() {
+    let s = setup_with_caps(1, 20);
+    pending_token(&s.request("CN=one.example.test"), 2);
+    let resp = s.request("CN=two.example.test");
+    assert_eq!(single_failure(&resp), (CmcFailInfo::TryLater, vec![2]));
+    let st = resp.statuses().unwrap();
+    assert!(
+        st[0].status_string.as_deref().unwrap().contains("this CA"),
+        "{st:?}"
     );
 }
