@@ -35,6 +35,10 @@ pub struct Approval {
     pub dns_names: Vec<String>,
 }
 
+/// How long an approval's claim on a request holds (issuance takes far
+/// less; a crashed approval frees the request after this).
+const CLAIM_SECS: i64 = 300;
+
 /// Octets of a pending request's token (hex of 16 random bytes).
 const TOKEN_BYTES: usize = 16;
 
@@ -226,13 +230,30 @@ impl Engine {
         let der = tagged
             .to_der()
             .map_err(|e| Error::encode("pending request", e))?;
+        // Claimed first, so that a concurrent approval or rejection cannot
+        // decide while this one issues; released if issuance fails.
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|_| Error::Rng)?;
+        let claim: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let now = self.now();
+        self.store()
+            .claim_pending(id, &claim, now.plus_secs(CLAIM_SECS), now)?;
         let issued =
-            self.issue_with_ca(&ca, Some(&record.profile), &request, &record.client, &der)?;
+            match self.issue_with_ca(&ca, Some(&record.profile), &request, &record.client, &der) {
+                Ok(issued) => issued,
+                Err(e) => {
+                    if let Err(release) = self.store().release_pending(id, &claim) {
+                        tracing::error!(pending = id, error = %release, "cannot release a claim");
+                    }
+                    return Err(e);
+                }
+            };
         self.store().approve_pending(
             id,
             decided_by,
             &issued.serial,
             replacement.as_deref(),
+            Some(&claim),
             self.now(),
         )?;
         self.audit_pending(

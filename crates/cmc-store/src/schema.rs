@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 struct Migration {
     version: i64,
@@ -206,6 +206,14 @@ CREATE TABLE ca_auto_approvals (
 ) STRICT;
 ",
     },
+    Migration {
+        version: 4,
+        description: "pending requests: a claim while one decision is being made",
+        sql: r"
+ALTER TABLE pending_requests ADD COLUMN claimed_by TEXT;
+ALTER TABLE pending_requests ADD COLUMN claimed_until INTEGER;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -395,6 +403,14 @@ CREATE TABLE ca_auto_approvals (
     remaining  BIGINT NOT NULL CHECK (remaining >= 0 AND remaining <= granted),
     locked     BOOLEAN NOT NULL DEFAULT FALSE
 );
+",
+    },
+    Migration {
+        version: 4,
+        description: "pending requests: a claim while one decision is being made",
+        sql: r"
+ALTER TABLE pending_requests ADD COLUMN claimed_by TEXT;
+ALTER TABLE pending_requests ADD COLUMN claimed_until BIGINT;
 ",
     },
 ];

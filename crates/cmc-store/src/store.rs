@@ -1115,6 +1115,10 @@ fn get_pending(conn: &mut dyn Conn, id: &str) -> Result<Option<PendingRecord>> {
 fn pending_refusal(conn: &mut dyn Conn, id: &str) -> Error {
     match get_pending(conn, id) {
         Ok(None) => Error::NotFound(format!("pending request {id}")),
+        // Still undecided, so another decision holds a claim on it.
+        Ok(Some(p)) if p.status() == PendingStatus::Pending => Error::InvalidState(format!(
+            "pending request {id} is being decided by someone else"
+        )),
         Ok(Some(p)) => {
             Error::InvalidState(format!("pending request {id} is already {}", p.status()))
         }
@@ -1189,21 +1193,50 @@ impl<B: Backend> PendingStore for SqlStore<B> {
         })
     }
 
+    fn claim_pending(&self, id: &str, claim: &str, until: UnixTime, now: UnixTime) -> Result<()> {
+        self.backend.with_conn(|c| {
+            let n = c.execute(
+                "UPDATE pending_requests SET claimed_by = $2, claimed_until = $3
+                 WHERE id = $1 AND state = 'pending'
+                   AND (claimed_by IS NULL OR claimed_until <= $4)",
+                params![id, claim, until, now],
+            )?;
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(pending_refusal(c, id))
+            }
+        })
+    }
+
+    fn release_pending(&self, id: &str, claim: &str) -> Result<()> {
+        self.backend.with_conn(|c| {
+            c.execute(
+                "UPDATE pending_requests SET claimed_by = NULL, claimed_until = NULL
+                 WHERE id = $1 AND claimed_by = $2",
+                params![id, claim],
+            )?;
+            Ok(())
+        })
+    }
+
     fn approve_pending(
         &self,
         id: &str,
         decided_by: &str,
         serial: &Serial,
         replacement_template_der: Option<&[u8]>,
+        claim: Option<&str>,
         now: UnixTime,
     ) -> Result<()> {
         self.backend.with_conn(|c| {
             let n = c.execute(
                 "UPDATE pending_requests
                  SET state = 'approved', cert_serial = $2, decided_by = $3, decided_at = $4,
-                     replacement_template = $5
-                 WHERE id = $1 AND state = 'pending'",
-                params![id, serial, decided_by, now, replacement_template_der],
+                     replacement_template = $5, claimed_by = NULL, claimed_until = NULL
+                 WHERE id = $1 AND state = 'pending'
+                   AND (claimed_by IS NULL OR claimed_until <= $4 OR claimed_by = $6)",
+                params![id, serial, decided_by, now, replacement_template_der, claim],
             )?;
             if n == 1 {
                 Ok(())
@@ -1223,8 +1256,10 @@ impl<B: Backend> PendingStore for SqlStore<B> {
         self.backend.with_conn(|c| {
             let n = c.execute(
                 "UPDATE pending_requests
-                 SET state = 'rejected', reject_reason = $2, decided_by = $3, decided_at = $4
-                 WHERE id = $1 AND state = 'pending'",
+                 SET state = 'rejected', reject_reason = $2, decided_by = $3, decided_at = $4,
+                     claimed_by = NULL, claimed_until = NULL
+                 WHERE id = $1 AND state = 'pending'
+                   AND (claimed_by IS NULL OR claimed_until <= $4)",
                 params![id, reason, decided_by, now],
             )?;
             if n == 1 {

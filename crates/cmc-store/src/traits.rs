@@ -325,27 +325,45 @@ pub trait PendingStore: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<PendingRecord>>;
 
+    /// Claims an undecided request until `until` for the decision
+    /// identified by `claim`, so that no other decision is taken meanwhile
+    /// (an approval issues a certificate before it records the decision).
+    /// A claim past its `until` no longer counts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`](crate::Error::InvalidState) if decided, or
+    /// claimed by another decision; [`Error::NotFound`](crate::Error::NotFound).
+    fn claim_pending(&self, id: &str, claim: &str, until: UnixTime, now: UnixTime) -> Result<()>;
+
+    /// Gives up the claim `claim` (after a failed approval).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn release_pending(&self, id: &str, claim: &str) -> Result<()>;
+
     /// Approves an undecided request, recording the serial it was issued
     /// with and any replacement template. Of two concurrent decisions one
-    /// wins.
+    /// wins; a request claimed by another decision (`claim` is ours, if
+    /// any) is refused.
     ///
     /// # Errors
     /// [`Error::InvalidState`](crate::Error::InvalidState) if already
-    /// decided; [`Error::NotFound`](crate::Error::NotFound).
+    /// decided or claimed by another; [`Error::NotFound`](crate::Error::NotFound).
     fn approve_pending(
         &self,
         id: &str,
         decided_by: &str,
         serial: &Serial,
         replacement_template_der: Option<&[u8]>,
+        claim: Option<&str>,
         now: UnixTime,
     ) -> Result<()>;
 
-    /// Rejects an undecided request.
+    /// Rejects an undecided request that no other decision has claimed.
     ///
     /// # Errors
     /// [`Error::InvalidState`](crate::Error::InvalidState) if already
-    /// decided; [`Error::NotFound`](crate::Error::NotFound).
+    /// decided or claimed; [`Error::NotFound`](crate::Error::NotFound).
     fn reject_pending(&self, id: &str, decided_by: &str, reason: &str, now: UnixTime)
     -> Result<()>;
 

@@ -55,6 +55,7 @@ macro_rules! backend_tests {
             nonces_refuse_replay_until_expiry,
             transactions_recur_across_rounds,
             pending_lifecycle_and_counts,
+            pending_claims_exclude_other_decisions,
             crl_numbers_and_latest_crl,
             audit_log_append_and_filter,
             migrations_are_idempotent,
@@ -722,6 +723,48 @@ pub(crate) fn client_uniqueness(fx: &dyn Fixture) {
 
 // ---------------------------------------------------------------- secrets
 
+pub(crate) fn pending_claims_exclude_other_decisions(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "a");
+    store
+        .create_pending(&pending("p1", "a", "x"), t(1))
+        .unwrap();
+    store.claim_pending("p1", "claim-1", t(100), t(10)).unwrap();
+    // While claimed: no other claim, approval or rejection.
+    assert!(matches!(
+        store.claim_pending("p1", "claim-2", t(100), t(11)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.approve_pending("p1", "agent-2", &serial(5), None, Some("claim-2"), t(11)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.reject_pending("p1", "agent-2", "no", t(11)),
+        Err(Error::InvalidState(_))
+    ));
+    // Released, it can be claimed again; an expired claim no longer counts.
+    store.release_pending("p1", "claim-1").unwrap();
+    store.claim_pending("p1", "claim-2", t(50), t(12)).unwrap();
+    store.claim_pending("p1", "claim-3", t(200), t(50)).unwrap();
+    // The claimer decides.
+    store
+        .approve_pending("p1", "agent-3", &serial(6), None, Some("claim-3"), t(60))
+        .unwrap();
+    assert_eq!(
+        store.get_pending("p1").unwrap().unwrap().state,
+        PendingState::Approved(serial(6))
+    );
+    assert!(matches!(
+        store.claim_pending("p1", "claim-4", t(300), t(61)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.claim_pending("nope", "claim-4", t(300), t(61)),
+        Err(Error::NotFound(_))
+    ));
+}
+
 pub(crate) fn auto_approvals_are_taken_once_each(fx: &dyn Fixture) {
     let store = fx.open();
     add_ca(&*store, "ca");
@@ -1028,7 +1071,7 @@ pub(crate) fn pending_lifecycle_and_counts(fx: &dyn Fixture) {
     );
 
     store
-        .approve_pending("p1", "agent-1", &serial(77), Some(b"template"), t(10))
+        .approve_pending("p1", "agent-1", &serial(77), Some(b"template"), None, t(10))
         .unwrap();
     let p1 = store.get_pending("p1").unwrap().unwrap();
     assert_eq!(p1.state, PendingState::Approved(serial(77)));
@@ -1037,7 +1080,7 @@ pub(crate) fn pending_lifecycle_and_counts(fx: &dyn Fixture) {
     assert_eq!(p1.decided_at, Some(t(10)));
     assert_eq!(p1.replacement_template_der, Some(b"template".to_vec()));
     assert!(matches!(
-        store.approve_pending("p1", "agent-2", &serial(78), None, t(11)),
+        store.approve_pending("p1", "agent-2", &serial(78), None, None, t(11)),
         Err(Error::InvalidState(_))
     ));
     assert!(matches!(
@@ -1052,11 +1095,11 @@ pub(crate) fn pending_lifecycle_and_counts(fx: &dyn Fixture) {
     assert_eq!(p2.state, PendingState::Rejected("not allowed".into()));
     assert_eq!(p2.decided_at, Some(t(12)));
     assert!(matches!(
-        store.approve_pending("p2", "agent-1", &serial(79), None, t(13)),
+        store.approve_pending("p2", "agent-1", &serial(79), None, None, t(13)),
         Err(Error::InvalidState(_))
     ));
     assert!(matches!(
-        store.approve_pending("nope", "agent-1", &serial(79), None, t(13)),
+        store.approve_pending("nope", "agent-1", &serial(79), None, None, t(13)),
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
