@@ -305,3 +305,75 @@ fn a_p521_key_without_a_signature_is_no_support() {
     );
     assert_eq!(s.issued(), 0);
 }
+
+#[test]
+fn a_pkcs10_request_with_no_signature_proves_possession_in_two_rounds() {
+    let s = setup();
+    let key = FileKey::generate(KeySpec::Rsa2048).unwrap();
+    // id-alg-noSignature (RFC 5272 §3.2.1.2.1): the key does not sign.
+    let mut csr = cmc_codec::build_csr(
+        &key,
+        Name::from_str("CN=nosig.example.test").unwrap(),
+        Vec::new(),
+    )
+    .unwrap();
+    csr.algorithm = spki::AlgorithmIdentifierOwned {
+        oid: cmc_asn1::oid::ID_ALG_NO_SIGNATURE,
+        parameters: None,
+    };
+    csr.signature = der::asn1::BitString::from_bytes(&[]).unwrap();
+    let send = |answer: Option<DecryptedPop>| {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).unwrap();
+        let mut b = RequestBuilder::new();
+        b.control(1, &SenderNonce(OctetString::new(nonce).unwrap()))
+            .unwrap()
+            .pkcs10(5, csr.clone())
+            .unwrap();
+        if let Some(answer) = answer {
+            b.control(2, &answer).unwrap();
+        }
+        let der = b
+            .sign(
+                &CmsSigner::new(&s.signer.0, &s.signer.1, &[]).unwrap(),
+                s.env.clock.now().to_system_time(),
+            )
+            .unwrap();
+        s.env
+            .engine
+            .handle_full("ca", &der, &Transport::default())
+            .unwrap()
+    };
+    let resp = verify(&send(None), &s.ca, s.env.clock.now());
+    let st = statuses(&resp);
+    assert_eq!(
+        (st[0].status, st[0].fail_info, ids(&st[0].body_list)),
+        (
+            CmcStatus::PopRequired,
+            Some(CmcFailInfo::PopRequired),
+            vec![5]
+        )
+    );
+    let (_, challenge) = resp
+        .pki_response
+        .unique_control::<EncryptedPop>()
+        .unwrap()
+        .unwrap();
+    let opened = open_challenge(
+        &challenge.cms,
+        5,
+        &key,
+        &challenge.witness_alg_id,
+        challenge.witness.as_bytes(),
+    )
+    .unwrap();
+    // thePOP covers the CertificationRequest's DER.
+    let answer = DecryptedPop {
+        body_part_id: 5,
+        the_pop_alg_id: challenge.the_pop_alg_id.clone(),
+        the_pop: OctetString::new(the_pop(&opened, &csr.to_der().unwrap()).unwrap()).unwrap(),
+    };
+    let reply = send(Some(answer));
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+    assert_eq!(s.issued(), 1);
+}
