@@ -73,22 +73,22 @@ impl Setup {
     fn enroll(&self, name: &str, extra: &[&str]) -> Result<PathBuf, String> {
         let cert = self.data.join(format!("{name}.pem"));
         let chain = self.data.join(format!("{name}-chain.pem"));
-        let signer = common::bootstrap_enroll_args(&self.data);
-        let mut args = vec![
-            "enroll",
-            "--url",
-            &self.url,
-            "--out-cert",
-            s(&cert),
-            "--out-chain",
-            s(&chain),
-        ];
-        args.extend(signer.iter().map(String::as_str));
+        let mut args = vec!["--out-chain", s(&chain)];
         args.extend_from_slice(extra);
-        cmc_tool(&args)?;
+        self.enroll_as_ra(&cert, &args)?;
         let chain_text = std::fs::read_to_string(&chain).unwrap();
         assert!(chain_text.contains("BEGIN CERTIFICATE"), "{chain_text}");
         Ok(cert)
+    }
+
+    /// `cmc-tool enroll` to this server, signed by the bootstrap RA, the
+    /// certificate to `cert`, with `extra`; what it printed.
+    fn enroll_as_ra(&self, cert: &Path, extra: &[&str]) -> Result<String, String> {
+        let signer = common::bootstrap_enroll_args(&self.data);
+        let mut args = vec!["enroll", "--url", &self.url, "--out-cert", s(cert)];
+        args.extend(signer.iter().map(String::as_str));
+        args.extend_from_slice(extra);
+        cmc_tool(&args)
     }
 
     fn root(&self) -> PathBuf {
@@ -514,14 +514,12 @@ fn an_ra_batch_of_three_nested_requests_with_one_bad_signature() {
     std::fs::write(&files[1], der).unwrap();
 
     let cert = dir.join("batch.pem");
-    let signer = common::bootstrap_enroll_args(dir);
-    let mut args = vec!["enroll", "--url", &setup.url, "--out-cert", s(&cert)];
-    args.extend(signer.iter().map(String::as_str));
+    let mut args = Vec::new();
     for f in &files {
         args.extend(["--nested", s(f)]);
     }
     args.push("--batch");
-    let err = cmc_tool(&args).unwrap_err();
+    let err = setup.enroll_as_ra(&cert, &args).unwrap_err();
     // The top level names the parts: 100 and 102 processed, 101 refused.
     assert!(
         err.contains("status: success, bodyList: [100, 102]"),
@@ -578,13 +576,7 @@ fn an_encryption_only_rsa_key_goes_through_both_pop_rounds() {
         let key = dir.join(format!("{name}.key"));
         let cert = dir.join(format!("{name}.pem"));
         let subject = format!("CN={name}.example.test");
-        let signer = common::bootstrap_enroll_args(dir);
-        let mut args = vec![
-            "enroll",
-            "--url",
-            &setup.url,
-            "--out-cert",
-            s(&cert),
+        let args = [
             "--new-key",
             s(&key),
             "--new-key-unencrypted",
@@ -597,8 +589,9 @@ fn an_encryption_only_rsa_key_goes_through_both_pop_rounds() {
             "--subject",
             &subject,
         ];
-        args.extend(signer.iter().map(String::as_str));
-        let out = cmc_tool(&args).unwrap_or_else(|e| panic!("{key_type}: {e}"));
+        let out = setup
+            .enroll_as_ra(&cert, &args)
+            .unwrap_or_else(|e| panic!("{key_type}: {e}"));
         // Round 1: popRequired with the challenge; round 2: success.
         assert!(
             out.contains("status: popRequired, failInfo: popRequired, bodyList: [3]"),
@@ -709,21 +702,16 @@ fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
         let key = dir.join(format!("{name}.key"));
         let cert = dir.join(format!("{name}.pem"));
         let subject = format!("CN={name}.example.test");
-        let signer = common::bootstrap_enroll_args(dir);
-        let mut args = vec![
-            "enroll",
-            "--url",
-            &setup.url,
-            "--out-cert",
-            s(&cert),
+        let args = [
             "--new-key",
             s(&key),
             "--new-key-unencrypted",
             "--subject",
             &subject,
         ];
-        args.extend(signer.iter().map(String::as_str));
-        let out = cmc_tool(&args).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = setup
+            .enroll_as_ra(&cert, &args)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(out.contains("status: pending, bodyList: [3]"), "{out}");
         assert!(out.contains("--query-pending"), "{out}");
         (key, cert)
@@ -731,20 +719,7 @@ fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
     let query = |name: &str, token: &str| {
         let cert = dir.join(format!("{name}.pem"));
         let chain = dir.join(format!("{name}-chain.pem"));
-        let signer = common::bootstrap_enroll_args(dir);
-        let mut args = vec![
-            "enroll",
-            "--url",
-            &setup.url,
-            "--out-cert",
-            s(&cert),
-            "--out-chain",
-            s(&chain),
-            "--query-pending",
-            token,
-        ];
-        args.extend(signer.iter().map(String::as_str));
-        cmc_tool(&args)
+        setup.enroll_as_ra(&cert, &["--out-chain", s(&chain), "--query-pending", token])
     };
     // Held: no certificate yet, the key is kept.
     let (key, cert) = ask("held");

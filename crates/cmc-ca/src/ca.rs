@@ -7,10 +7,9 @@ use std::sync::Arc;
 use cmc_keys::{KeySpec, SigningKey};
 use cmc_store::{AuditEvent, AuditKind, CaRecord, Outcome, Serial, Store, UnixTime};
 use der::Encode;
-use der::asn1::OctetString;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::constraints::BasicConstraints;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, KeyUsage, KeyUsages, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
 use crate::clock::Clock;
@@ -18,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::issue::{CertContents, build_and_sign, issue_under};
 use crate::key_config::KeyConfig;
 use crate::x509::{
-    certificate_key_identifier, decode_certificate, extension, key_identifier, parse_name,
-    random_serial, store_serial, unix_time,
+    certificate_key_identifier, decode_certificate, extension, key_id_extensions, key_identifier,
+    parse_name, random_serial, store_serial, unix_time,
 };
 
 /// The profile name under which intermediate CA certificates are recorded
@@ -414,8 +413,7 @@ fn ca_extensions(
     own_id: Vec<u8>,
     authority_id: Vec<u8>,
 ) -> Result<Vec<x509_cert::ext::Extension>> {
-    let octets = |v: Vec<u8>| OctetString::new(v).map_err(|e| Error::encode("key identifier", e));
-    Ok(vec![
+    let mut extensions = vec![
         extension(
             &BasicConstraints {
                 ca: true,
@@ -427,16 +425,9 @@ fn ca_extensions(
             &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature),
             true,
         )?,
-        extension(&SubjectKeyIdentifier(octets(own_id)?), false)?,
-        extension(
-            &AuthorityKeyIdentifier {
-                key_identifier: Some(octets(authority_id)?),
-                authority_cert_issuer: None,
-                authority_cert_serial_number: None,
-            },
-            false,
-        )?,
-    ])
+    ];
+    extensions.extend(key_id_extensions(own_id, authority_id)?);
+    Ok(extensions)
 }
 
 fn child_path_len(parent: &LoadedCa, asked: Option<u8>) -> Result<Option<u8>> {

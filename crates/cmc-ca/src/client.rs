@@ -8,17 +8,14 @@ use cmc_store::{
     AuditEvent, AuditKind, ClientRecord, ClientRole, Grant, NewClient, Outcome, Scope, Serial,
 };
 use const_oid::db::rfc5280::ID_KP_CLIENT_AUTH;
-use der::asn1::OctetString;
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::ext::pkix::constraints::BasicConstraints;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::issue::{CertContents, issue_under};
-use crate::x509::{extension, key_identifier, parse_name};
+use crate::x509::{extension, key_id_extensions, key_identifier, parse_name};
 
 /// The profile name client credentials are recorded under.
 pub const CLIENT_CREDENTIAL_PROFILE: &str = "cmc-client-credential";
@@ -110,9 +107,7 @@ impl Engine {
         if req.role == ClientRole::Ra {
             usages.push(cmc_asn1::oid::ID_KP_CMC_RA);
         }
-        let octets =
-            |v: Vec<u8>| OctetString::new(v).map_err(|e| Error::encode("key identifier", e));
-        let extensions = vec![
+        let mut extensions = vec![
             extension(
                 &BasicConstraints {
                     ca: false,
@@ -122,19 +117,11 @@ impl Engine {
             )?,
             extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
             extension(&ExtendedKeyUsage(usages), false)?,
-            extension(
-                &SubjectKeyIdentifier(octets(key_identifier(&req.public_key))?),
-                false,
-            )?,
-            extension(
-                &AuthorityKeyIdentifier {
-                    key_identifier: Some(octets(ca.key_identifier().to_vec())?),
-                    authority_cert_issuer: None,
-                    authority_cert_serial_number: None,
-                },
-                false,
-            )?,
         ];
+        extensions.extend(key_id_extensions(
+            key_identifier(&req.public_key),
+            ca.key_identifier().to_vec(),
+        )?);
         let contents = CertContents {
             subject,
             public_key: req.public_key.clone(),

@@ -552,34 +552,15 @@ impl Engine {
                 format!("{parts} body parts exceed the limit of {max}"),
             ));
         }
-        let unknown: Vec<BodyPartId> = pki_data
-            .control_sequence
-            .iter()
-            .filter(|c| !SUPPORTED_CONTROLS.contains(&c.attr_type))
-            .map(|c| c.body_part_id)
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Refusal {
-                failure: Failure::failed(CmcFailInfo::BadRequest, "unsupported control"),
-                body_list: unknown,
-            });
-        }
+        refuse_controls(pki_data, "unsupported control", |oid| {
+            !SUPPORTED_CONTROLS.contains(oid)
+        })?;
         if !matches!(signer.who, Who::Secret { .. }) {
-            let misplaced: Vec<BodyPartId> = pki_data
-                .control_sequence
-                .iter()
-                .filter(|c| SECRET_CONTROLS.contains(&c.attr_type))
-                .map(|c| c.body_part_id)
-                .collect();
-            if !misplaced.is_empty() {
-                return Err(Refusal {
-                    failure: Failure::failed(
-                        CmcFailInfo::BadRequest,
-                        "identityProof controls are processed only in requests signed with the requested key",
-                    ),
-                    body_list: misplaced,
-                });
-            }
+            refuse_controls(
+                pki_data,
+                "identityProof controls are processed only in requests signed with the requested key",
+                |oid| SECRET_CONTROLS.contains(oid),
+            )?;
         }
         let link_random = pki_data
             .unique_control::<PopLinkRandom>()
@@ -824,21 +805,9 @@ impl Engine {
         self.check_signing_time(inner, now)?;
         let pki_data = &inner.pki_data;
         let ids = body_part_ids(pki_data)?;
-        let unknown: Vec<BodyPartId> = pki_data
-            .control_sequence
-            .iter()
-            .filter(|c| !NESTED_CONTROLS.contains(&c.attr_type))
-            .map(|c| c.body_part_id)
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Refusal {
-                failure: Failure::failed(
-                    CmcFailInfo::BadRequest,
-                    "unsupported control in a nested request",
-                ),
-                body_list: unknown,
-            });
-        }
+        refuse_controls(pki_data, "unsupported control in a nested request", |oid| {
+            !NESTED_CONTROLS.contains(oid)
+        })?;
         let credential = match inner.signer().certificate() {
             Some(cert) => cert.to_der(),
             None => inner.signer().public_key.to_der(),
@@ -1572,21 +1541,11 @@ impl Engine {
             ));
         }
         body_part_ids(pki_data)?;
-        let unknown: Vec<BodyPartId> = pki_data
-            .control_sequence
-            .iter()
-            .filter(|c| !UNSIGNED_CONTROLS.contains(&c.attr_type))
-            .map(|c| c.body_part_id)
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Refusal {
-                failure: Failure::failed(
-                    CmcFailInfo::BadRequest,
-                    "unsupported control in an unsigned request",
-                ),
-                body_list: unknown,
-            });
-        }
+        refuse_controls(
+            pki_data,
+            "unsupported control in an unsigned request",
+            |oid| !UNSIGNED_CONTROLS.contains(oid),
+        )?;
         let mut outcome = Outcome::default();
         for (id, revoke) in revocations {
             match self.revoke_by_secret(ca, &revoke, now) {
@@ -1938,6 +1897,30 @@ fn check_renewal(
         ));
     }
     Ok(())
+}
+
+/// badRequest naming every control of `pki_data` that `refused` picks
+/// (CMC controls have no criticality flag: one the CA does not process
+/// fails the request).
+fn refuse_controls(
+    pki_data: &PkiData,
+    text: &str,
+    refused: impl Fn(&der::asn1::ObjectIdentifier) -> bool,
+) -> Result<(), Refusal> {
+    let named: Vec<BodyPartId> = pki_data
+        .control_sequence
+        .iter()
+        .filter(|c| refused(&c.attr_type))
+        .map(|c| c.body_part_id)
+        .collect();
+    if named.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal {
+            failure: Failure::failed(CmcFailInfo::BadRequest, text),
+            body_list: named,
+        })
+    }
 }
 
 /// The identifier of every body part, refusing duplicates and `crm`

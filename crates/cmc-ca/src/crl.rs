@@ -139,7 +139,7 @@ fn entry_extensions(entry: &RevokedEntry) -> Result<Option<Vec<Extension>>> {
 
 /// The reasonCode entry extension for `reason`; none for unspecified
 /// (RFC 5280 §5.3.1: "the reason code extension SHOULD be absent").
-pub(crate) fn crl_reason(reason: RevocationReason) -> Option<CrlReason> {
+pub fn crl_reason(reason: RevocationReason) -> Option<CrlReason> {
     Some(match reason {
         RevocationReason::Unspecified => return None,
         RevocationReason::KeyCompromise => CrlReason::KeyCompromise,

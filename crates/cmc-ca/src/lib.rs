@@ -25,7 +25,7 @@ pub use authz::{Action, Decision, DenyReason, authorize, decide};
 pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
 pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use crl::{CrlConfig, build_crl};
+pub use crl::{CrlConfig, build_crl, crl_reason};
 pub use engine::{Engine, EngineConfig};
 pub use enroll::Issued;
 pub use error::{Error, Result};

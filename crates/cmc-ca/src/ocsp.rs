@@ -28,9 +28,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::constraints::BasicConstraints;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
 use crate::ca::LoadedCa;
@@ -40,7 +38,8 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::issue::{CertContents, issue_under};
 use crate::x509::{
-    decode_certificate, extension, generalized_time, key_identifier, parse_name, unix_time,
+    decode_certificate, extension, generalized_time, key_id_extensions, key_identifier, parse_name,
+    unix_time,
 };
 
 /// The profile name delegated OCSP responder certificates are recorded
@@ -758,9 +757,7 @@ impl DelegatedResponder {
             .plus_secs(config.responder_validity_secs)
             .min(ca.not_after());
         let not_before = now.plus_secs(-BACKDATE_SECS).max(ca.not_before());
-        let octets =
-            |v: Vec<u8>| OctetString::new(v).map_err(|e| Error::encode("key identifier", e));
-        let extensions = vec![
+        let mut extensions = vec![
             extension(
                 &BasicConstraints {
                     ca: false,
@@ -771,19 +768,11 @@ impl DelegatedResponder {
             extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
             extension(&ExtendedKeyUsage(vec![ID_KP_OCSP_SIGNING]), false)?,
             extension(&OcspNoCheck::default(), false)?,
-            extension(
-                &SubjectKeyIdentifier(octets(key_identifier(self.key.public_key()))?),
-                false,
-            )?,
-            extension(
-                &AuthorityKeyIdentifier {
-                    key_identifier: Some(octets(ca.key_identifier().to_vec())?),
-                    authority_cert_issuer: None,
-                    authority_cert_serial_number: None,
-                },
-                false,
-            )?,
         ];
+        extensions.extend(key_id_extensions(
+            key_identifier(self.key.public_key()),
+            ca.key_identifier().to_vec(),
+        )?);
         let contents = CertContents {
             subject: self.subject.clone(),
             public_key: self.key.public_key().clone(),

@@ -14,7 +14,7 @@ use x509_cert::Certificate;
 
 use crate::ca::LoadedCa;
 use crate::engine::Engine;
-use crate::enroll::Issued;
+use crate::enroll::{Issued, hex};
 use crate::error::{Error, Result};
 use crate::respond::Failure;
 
@@ -42,9 +42,9 @@ const CLAIM_SECS: i64 = 300;
 /// Octets of a pending request's token (hex of 16 random bytes).
 const TOKEN_BYTES: usize = 16;
 
-fn pend_info(id: &str, at: UnixTime) -> Result<PendInfo, Failure> {
+fn pend_info(ca: &str, id: &str, at: UnixTime) -> Result<PendInfo, Failure> {
     let internal =
-        |what: &'static str, e: der::Error| Failure::from_engine(&Error::encode(what, e), "", 0);
+        |what: &'static str, e: der::Error| Failure::from_engine(&Error::encode(what, e), ca, 0);
     Ok(PendInfo {
         pend_token: OctetString::new(id.as_bytes()).map_err(|e| internal("pendToken", e))?,
         pend_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(
@@ -109,7 +109,7 @@ impl Engine {
         }
         let mut token = [0u8; TOKEN_BYTES];
         getrandom::fill(&mut token).map_err(|_| Failure::from_engine(&Error::Rng, ca.name(), 0))?;
-        let id: String = token.iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex(&token);
         let request_der = tagged.to_der().map_err(|e| {
             Failure::from_engine(&Error::encode("request", e), ca.name(), body_part_id)
         })?;
@@ -136,7 +136,7 @@ impl Engine {
             None,
         );
         tracing::info!(ca = ca.name(), client = requester, pending = %id, "request held for approval");
-        pend_info(&id, now.plus_secs(limits.pending_poll_secs))
+        pend_info(ca.name(), &id, now.plus_secs(limits.pending_poll_secs))
     }
 
     /// A queryPending from `requester` for `token`: still waiting, the
@@ -157,6 +157,7 @@ impl Engine {
             .ok_or_else(unknown)?;
         match &record.state {
             PendingState::Pending => Ok(PendingAnswer::Waiting(pend_info(
+                ca.name(),
                 id,
                 self.now()
                     .plus_secs(self.config().requests.pending_poll_secs),
@@ -234,7 +235,7 @@ impl Engine {
         // decide while this one issues; released if issuance fails.
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|_| Error::Rng)?;
-        let claim: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let claim = hex(&nonce);
         let now = self.now();
         self.store()
             .claim_pending(id, &claim, now.plus_secs(CLAIM_SECS), now)?;

@@ -13,12 +13,12 @@ use cmc_asn1::{
     CertReqMsg, CertTemplate, CmcFailInfo, CmcStatus, DecryptedPop, EncryptedPop, SenderNonce,
     TaggedRequest,
 };
-use cmc_ca::{ClientCredentialRequest, Clock, CmcReply, Transport};
+use cmc_ca::{Clock, CmcReply, Transport};
 use cmc_codec::envelope::{open_challenge, the_pop};
 use cmc_codec::identity::ProofHash;
 use cmc_codec::{CmsSigner, RequestBuilder, build_crmf_for_decryption};
 use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
-use cmc_store::{CertFilter, ClientRole, Grant, PageRequest, Scope};
+use cmc_store::{CertFilter, ClientRole, PageRequest};
 use common::{Env, ids, openssl, p, single_failure, statuses, verify};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
@@ -36,23 +36,7 @@ struct Setup {
 fn setup() -> Setup {
     let env = Env::new();
     let ca = env.create("ca", KeySpec::P256, P256, None, 365);
-    let key = FileKey::generate(KeySpec::P256).unwrap();
-    let cred = env
-        .engine
-        .issue_client_credential(&ClientCredentialRequest {
-            ca: "ca".into(),
-            client_id: "ee".into(),
-            subject: "CN=ee".into(),
-            public_key: key.public_key().clone(),
-            role: ClientRole::Client,
-            grants: vec![Grant {
-                ca: Scope::Any,
-                profile: Scope::Any,
-            }],
-            validity_days: 30,
-            requester: "test-admin".into(),
-        })
-        .unwrap();
+    let (key, cred) = common::credential(&env.engine, "ca", "ee", "CN=ee", ClientRole::Client);
     let cert = Certificate::from_der(&cred.certificate_der).unwrap();
     Setup {
         env,
@@ -63,13 +47,27 @@ fn setup() -> Setup {
 
 impl Setup {
     fn send(&self, request: &CertReqMsg, answer: Option<DecryptedPop>) -> CmcReply {
+        self.send_with(
+            |b| {
+                b.crmf(request.clone()).unwrap();
+            },
+            answer,
+        )
+    }
+
+    /// A request with a fresh senderNonce (1), what `add` puts in, and the
+    /// decryptedPOP (2) if any, signed by the client.
+    fn send_with(
+        &self,
+        add: impl FnOnce(&mut RequestBuilder),
+        answer: Option<DecryptedPop>,
+    ) -> CmcReply {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).unwrap();
         let mut b = RequestBuilder::new();
         b.control(1, &SenderNonce(OctetString::new(nonce).unwrap()))
-            .unwrap()
-            .crmf(request.clone())
             .unwrap();
+        add(&mut b);
         if let Some(answer) = answer {
             b.control(2, &answer).unwrap();
         }
@@ -323,26 +321,12 @@ fn a_pkcs10_request_with_no_signature_proves_possession_in_two_rounds() {
     };
     csr.signature = der::asn1::BitString::from_bytes(&[]).unwrap();
     let send = |answer: Option<DecryptedPop>| {
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).unwrap();
-        let mut b = RequestBuilder::new();
-        b.control(1, &SenderNonce(OctetString::new(nonce).unwrap()))
-            .unwrap()
-            .pkcs10(5, csr.clone())
-            .unwrap();
-        if let Some(answer) = answer {
-            b.control(2, &answer).unwrap();
-        }
-        let der = b
-            .sign(
-                &CmsSigner::new(&s.signer.0, &s.signer.1, &[]).unwrap(),
-                s.env.clock.now().to_system_time(),
-            )
-            .unwrap();
-        s.env
-            .engine
-            .handle_full("ca", &der, &Transport::default())
-            .unwrap()
+        s.send_with(
+            |b| {
+                b.pkcs10(5, csr.clone()).unwrap();
+            },
+            answer,
+        )
     };
     let resp = verify(&send(None), &s.ca, s.env.clock.now());
     let st = statuses(&resp);

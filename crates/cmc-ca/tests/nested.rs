@@ -14,12 +14,12 @@ use cmc_asn1::{
     BatchRequests, BatchResponses, BodyPartId, CmcFailInfo, CmcStatus, RecipientNonce,
     ResponseBodyPath, SenderNonce, TaggedContentInfo,
 };
-use cmc_ca::{ClientCredentialRequest, Clock, CmcReply, LoadedCa, Transport};
+use cmc_ca::{Clock, CmcReply, LoadedCa, Transport};
 use cmc_codec::{
     CmsSigner, RequestBuilder, ResponseVerifyOptions, VerifiedResponse, build_csr, decode_response,
 };
-use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
-use cmc_store::{CertFilter, ClientRole, Grant, PageRequest, Scope};
+use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme};
+use cmc_store::{CertFilter, ClientRole, PageRequest};
 use cms::content_info::ContentInfo;
 use common::{Env, ids, statuses, verify};
 use der::asn1::OctetString;
@@ -36,23 +36,7 @@ fn setup() -> (Env, Arc<LoadedCa>) {
 }
 
 fn credential(env: &Env, id: &str, role: ClientRole) -> (FileKey, Certificate) {
-    let key = FileKey::generate(KeySpec::P256).unwrap();
-    let cred = env
-        .engine
-        .issue_client_credential(&ClientCredentialRequest {
-            ca: "ca".into(),
-            client_id: id.into(),
-            subject: format!("CN={id}"),
-            public_key: key.public_key().clone(),
-            role,
-            grants: vec![Grant {
-                ca: Scope::Any,
-                profile: Scope::Any,
-            }],
-            validity_days: 30,
-            requester: "test-admin".into(),
-        })
-        .unwrap();
+    let (key, cred) = common::credential(&env.engine, "ca", id, &format!("CN={id}"), role);
     (key, Certificate::from_der(&cred.certificate_der).unwrap())
 }
 

@@ -15,14 +15,9 @@ use cmc_asn1::ocsp::{
     OcspResponseStatus, OcspVersion, Request, ResponderId, TbsRequest,
 };
 use cmc_ca::config::{CaSettings, OcspSettings};
-use cmc_ca::{
-    ClientCredentialRequest, Engine, EngineConfig, Error, KeyConfig, LoadedCa,
-    OCSP_RESPONDER_PROFILE, OcspReply,
-};
-use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
-use cmc_store::{
-    AuditFilter, AuditKind, ClientRole, Grant, PageRequest, RevocationReason, Scope, Serial,
-};
+use cmc_ca::{Engine, EngineConfig, Error, KeyConfig, LoadedCa, OCSP_RESPONDER_PROFILE, OcspReply};
+use cmc_keys::{HashAlg, KeySpec, SignatureScheme};
+use cmc_store::{AuditFilter, AuditKind, ClientRole, PageRequest, RevocationReason, Serial};
 use common::{Env, openssl, p, pkilint_available, pkilint_clean};
 use const_oid::AssociatedOid;
 use const_oid::ObjectIdentifier;
@@ -42,23 +37,8 @@ const P256: SignatureScheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
 const P384: SignatureScheme = SignatureScheme::Ecdsa(HashAlg::Sha384);
 
 fn issue_leaf(env: &Env, ca: &str, id: &str) -> (Serial, Vec<u8>) {
-    let key = FileKey::generate(KeySpec::P256).unwrap();
-    let cred = env
-        .engine
-        .issue_client_credential(&ClientCredentialRequest {
-            ca: ca.into(),
-            client_id: id.into(),
-            subject: format!("CN={id},O=cmc-ca tests,C=SE"),
-            public_key: key.public_key().clone(),
-            role: ClientRole::Client,
-            grants: vec![Grant {
-                ca: Scope::Any,
-                profile: Scope::Any,
-            }],
-            validity_days: 30,
-            requester: "test-admin".into(),
-        })
-        .unwrap();
+    let subject = format!("CN={id},O=cmc-ca tests,C=SE");
+    let (_, cred) = common::credential(&env.engine, ca, id, &subject, ClientRole::Client);
     (cred.serial, cred.certificate_der)
 }
 
@@ -600,22 +580,8 @@ fn a_delegated_responder_signs_with_its_own_certificate() {
     let ca_pem = env.write_cert("root.pem", d.ca.certificate_der());
     let serial = {
         // Issue through this engine (same store).
-        let key = FileKey::generate(KeySpec::P256).unwrap();
-        let cred = engine
-            .issue_client_credential(&ClientCredentialRequest {
-                ca: "root".into(),
-                client_id: "leaf".into(),
-                subject: "CN=leaf,O=cmc-ca tests".into(),
-                public_key: key.public_key().clone(),
-                role: ClientRole::Client,
-                grants: vec![Grant {
-                    ca: Scope::Any,
-                    profile: Scope::Any,
-                }],
-                validity_days: 30,
-                requester: "test-admin".into(),
-            })
-            .unwrap();
+        let subject = "CN=leaf,O=cmc-ca tests";
+        let (_, cred) = common::credential(&engine, "root", "leaf", subject, ClientRole::Client);
         cred.serial
     };
     assert_eq!(responder_issued_events(env), 0, "issued on first use");

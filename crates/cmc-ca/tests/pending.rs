@@ -10,11 +10,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use cmc_asn1::{CmcFailInfo, CmcStatus, QueryPending, SenderNonce};
-use cmc_ca::{ClientCredentialRequest, Clock, CmcReply, Engine, EngineConfig, LoadedCa, Transport};
+use cmc_ca::{Clock, CmcReply, Engine, EngineConfig, LoadedCa, Transport};
 use cmc_codec::{CmsSigner, RequestBuilder, VerifiedResponse, build_csr};
-use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
+use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme};
 use cmc_policy::ProfileSet;
-use cmc_store::{ClientRole, Grant, PageRequest, PendingFilter, Scope};
+use cmc_store::{ClientRole, PageRequest, PendingFilter};
 use common::{Env, ids, single_failure, verify};
 use der::Decode;
 use der::asn1::OctetString;
@@ -48,22 +48,7 @@ fn setup_with_caps(max_per_ca: u64, max_per_client: u64) -> Setup {
     config.requests.max_pending_per_ca = max_per_ca;
     let engine = Engine::load(Arc::clone(&env.store), Arc::new(env.clock.clone()), config).unwrap();
     let ca = engine.ca("ca").unwrap();
-    let key = FileKey::generate(KeySpec::P256).unwrap();
-    let cred = engine
-        .issue_client_credential(&ClientCredentialRequest {
-            ca: "ca".into(),
-            client_id: "ee".into(),
-            subject: "CN=ee".into(),
-            public_key: key.public_key().clone(),
-            role: ClientRole::Client,
-            grants: vec![Grant {
-                ca: Scope::Any,
-                profile: Scope::Any,
-            }],
-            validity_days: 30,
-            requester: "test-admin".into(),
-        })
-        .unwrap();
+    let (key, cred) = common::credential(&engine, "ca", "ee", "CN=ee", ClientRole::Client);
     let cert = Certificate::from_der(&cred.certificate_der).unwrap();
     Setup {
         env,

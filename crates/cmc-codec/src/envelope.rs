@@ -30,7 +30,7 @@ use cms::enveloped_data::{
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5911::{ID_DATA, ID_ENVELOPED_DATA};
 use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Sequence};
+use der::{Any, Encode, Sequence};
 use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::name::Name;
@@ -57,9 +57,6 @@ pub const DH_SINGLE_PASS_STD_DH_SHA256_KDF: ObjectIdentifier =
 /// dhSinglePass-stdDH-sha384kdf-scheme (RFC 5753 §7.1.4).
 pub const DH_SINGLE_PASS_STD_DH_SHA384_KDF: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.132.1.11.2");
-
-/// Length of the challenges this crate makes: 32 octets.
-pub const CHALLENGE_LEN: usize = 32;
 
 /// The most of a challenge that keys thePOP's HMAC (§6.7).
 const MAX_POP_KEY: usize = 64;
@@ -494,22 +491,6 @@ pub fn verify_the_pop(challenge: &[u8], request: &[u8], pop: &[u8]) -> bool {
     ProofHash::Sha256.verify_hmac(&challenge[..challenge.len().min(MAX_POP_KEY)], request, pop)
 }
 
-/// Decodes an EnvelopedData's DER, for callers that only hold bytes.
-///
-/// # Errors
-/// [`Error::MalformedContent`].
-pub fn decode_content_info(der: &[u8]) -> Result<ContentInfo> {
-    ContentInfo::from_der(der).map_err(|e| Error::MalformedContent(e.to_string()))
-}
-
-/// The DER of a ContentInfo.
-///
-/// # Errors
-/// [`Error::Encode`].
-pub fn content_info_der(ci: &ContentInfo) -> Result<Vec<u8>> {
-    ci.to_der().map_err(encode_err)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,7 +499,7 @@ mod tests {
     #[test]
     fn a_challenge_opens_with_its_key_only() {
         let key = cmc_keys::FileKey::generate(KeySpec::Rsa2048).unwrap();
-        let challenge = [7u8; CHALLENGE_LEN];
+        let challenge = [7u8; 32];
         let ci = envelop_challenge(key.public_key(), 9, &challenge).unwrap();
         let witness = challenge_witness(&challenge);
         let opened = open_challenge(&ci, 9, &key, &sha256(), &witness).unwrap();
@@ -548,7 +529,7 @@ mod tests {
     fn ec_challenges_open_with_their_key_only() {
         for spec in [KeySpec::P256, KeySpec::P384] {
             let key = cmc_keys::FileKey::generate(spec).unwrap();
-            let challenge = [9u8; CHALLENGE_LEN];
+            let challenge = [9u8; 32];
             let ci = envelop_challenge(key.public_key(), 3, &challenge).unwrap();
             let witness = challenge_witness(&challenge);
             let opened = open_challenge(&ci, 3, &key, &sha256(), &witness).unwrap();

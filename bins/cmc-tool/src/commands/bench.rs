@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use cmc_asn1::{CmcStatus, RecipientNonce, SenderNonce};
+use cmc_asn1::{CmcStatus, RecipientNonce};
 use cmc_codec::alg::{SignatureAlg, ec_curve, verify_signature};
-use cmc_codec::{CmsSigner, RequestBuilder, ResponseVerifyOptions, build_csr, decode_response};
+use cmc_codec::{CmsSigner, ResponseVerifyOptions, build_csr, decode_response};
 use cmc_keys::{FileKey, KeySpec, SigningKey};
-use der::asn1::{OctetString, UintRef};
+use der::asn1::UintRef;
 use der::{Decode, Encode, Reader, SliceReader};
 use serde::Serialize;
 use spki::SubjectPublicKeyInfoOwned;
@@ -24,11 +24,13 @@ use x509_cert::Certificate;
 
 use crate::Io;
 use crate::cli::BenchArgs;
-use crate::commands::enroll::{CMC_REQUEST_CONTENT_TYPE, read_cert_file, signer_key};
+use crate::commands::enroll::{
+    CMC_REQUEST_CONTENT_TYPE, nonce_builder, read_cert_file, signer_key,
+};
 use crate::http;
 
-/// The body part identifiers, as `enroll` uses them.
-const NONCE_ID: u32 = 1;
+/// The request's body part identifier, as `enroll` uses it (the
+/// senderNonce is 1).
 const REQUEST_ID: u32 = 3;
 
 /// The OID of rsaEncryption.
@@ -254,13 +256,7 @@ fn key_spec(spki: &SubjectPublicKeyInfoOwned) -> Result<KeySpec> {
 fn prepare(signer: &CmsSigner<'_>, spec: KeySpec, i: usize) -> Result<Prepared> {
     let key = FileKey::generate(spec)?;
     let subject = cmc_ca::x509::parse_name(&format!("CN=bench-{i}"))?;
-    let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
-    let mut builder = RequestBuilder::new();
-    builder.control(
-        NONCE_ID,
-        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
-    )?;
+    let (mut builder, nonce) = nonce_builder()?;
     builder.pkcs10(REQUEST_ID, build_csr(&key, subject, Vec::new())?)?;
     let der = builder.sign(signer, SystemTime::now())?;
     Ok(Prepared { der, nonce })

@@ -35,7 +35,7 @@ use zeroize::Zeroizing;
 
 use crate::Io;
 use crate::cli::{
-    BuildArgs, EnrollArgs, NewKeyPassphraseArgs, PassphraseArgs, ReasonArg, RequestArgs, RevokeArgs,
+    BuildArgs, EnrollArgs, NewKeyPassphraseArgs, PassphraseArgs, RequestArgs, RevokeArgs,
 };
 use crate::commands::secret::given_secret;
 use crate::inspect::{decode_cert, pem, read_certificates, summarize};
@@ -301,7 +301,9 @@ pub(crate) fn revoke(args: &RevokeArgs, io: &mut Io<'_>) -> Result<()> {
     let request = RevokeRequest {
         issuer_name: target.tbs_certificate().issuer().clone(),
         serial_number: target.tbs_certificate().serial_number().clone(),
-        reason: crl_reason(args.reason),
+        // crl_reason leaves unspecified out (it is the CRL's default); a
+        // revokeRequest names it.
+        reason: cmc_ca::crl_reason(args.reason.into()).unwrap_or(CrlReason::Unspecified),
         invalidity_date,
         passphrase: secret
             .as_ref()
@@ -310,25 +312,14 @@ pub(crate) fn revoke(args: &RevokeArgs, io: &mut Io<'_>) -> Result<()> {
             .map_err(|e| anyhow!("the secret: {e}"))?,
         comment: args.comment.clone(),
     };
-    let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
-    let mut builder = RequestBuilder::new();
-    builder.control(
-        NONCE_ID,
-        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
-    )?;
+    let (mut builder, nonce) = nonce_builder()?;
     builder.control(REVOKE_ID, &request)?;
     let (der, signer_key, signer_chain) = match signer {
-        Some((key, chain)) => {
-            let (cert, rest) = chain
-                .split_first()
-                .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
-            let der = builder.sign(
-                &CmsSigner::new(key.as_ref(), cert, rest)?,
-                SystemTime::now(),
-            )?;
-            (der, Some(key), chain)
-        }
+        Some((key, chain)) => (
+            sign_with_certificate(&builder, &key, &chain)?,
+            Some(key),
+            chain,
+        ),
         None => (builder.unsigned()?, None, Vec::new()),
     };
     let built = Built {
@@ -361,21 +352,6 @@ pub(crate) fn revoke(args: &RevokeArgs, io: &mut Io<'_>) -> Result<()> {
     )
     .context("writing output")?;
     Ok(())
-}
-
-/// The RFC 5280 CRLReason of a `--reason`.
-fn crl_reason(reason: ReasonArg) -> CrlReason {
-    match reason {
-        ReasonArg::Unspecified => CrlReason::Unspecified,
-        ReasonArg::KeyCompromise => CrlReason::KeyCompromise,
-        ReasonArg::CaCompromise => CrlReason::CaCompromise,
-        ReasonArg::AffiliationChanged => CrlReason::AffiliationChanged,
-        ReasonArg::Superseded => CrlReason::Superseded,
-        ReasonArg::CessationOfOperation => CrlReason::CessationOfOperation,
-        ReasonArg::CertificateHold => CrlReason::CertificateHold,
-        ReasonArg::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
-        ReasonArg::AaCompromise => CrlReason::AaCompromise,
-    }
 }
 
 /// Sends the request and checks the response: the certificates issued by
@@ -624,6 +600,33 @@ fn parse_transaction_id(text: &str) -> Result<Int> {
     Int::new(&minimal).map_err(|e| anyhow!("--transaction-id: {e}"))
 }
 
+/// A RequestBuilder holding a fresh 16-byte senderNonce (body part 1),
+/// and that nonce, to check the recipientNonce against.
+pub(crate) fn nonce_builder() -> Result<(RequestBuilder, [u8; 16])> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
+    let mut builder = RequestBuilder::new();
+    builder.control(
+        NONCE_ID,
+        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
+    )?;
+    Ok((builder, nonce))
+}
+
+/// Signs the PKIData now with `key` and `chain` (the signer certificate
+/// first, then its issuers).
+fn sign_with_certificate(
+    builder: &RequestBuilder,
+    key: &FileKey,
+    chain: &[Certificate],
+) -> Result<Vec<u8>> {
+    let (cert, rest) = chain
+        .split_first()
+        .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
+    let signer = CmsSigner::new(key, cert, rest)?;
+    Ok(builder.sign(&signer, SystemTime::now())?)
+}
+
 /// Who signs the request.
 enum Auth {
     /// A certificate and its key.
@@ -693,13 +696,7 @@ fn build(args: &BuildArgs) -> Result<Built> {
             .map_err(|e| anyhow!("--signer-key does not belong to --signer-cert: {e}"))?;
     }
 
-    let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
-    let mut builder = RequestBuilder::new();
-    builder.control(
-        NONCE_ID,
-        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
-    )?;
+    let (mut builder, nonce) = nonce_builder()?;
     if let Some(id) = &transaction_id {
         builder.control(TRANSACTION_ID, &TransactionId(id.clone()))?;
     }
@@ -797,15 +794,11 @@ fn build(args: &BuildArgs) -> Result<Built> {
         _ => bail!("give either --csr FILE or --new-key OUT_KEY --subject DN"),
     };
     let (der, signer_key, signer_chain) = match auth {
-        Auth::Certificate { key, chain } => {
-            let (cert, rest) = chain
-                .split_first()
-                .ok_or_else(|| anyhow!("--signer-cert: no certificate"))?;
-            let signer = CmsSigner::new(key.as_ref(), cert, rest)?;
-            let der = builder.sign(&signer, SystemTime::now())?;
-            drop(signer);
-            (der, Some(key), chain)
-        }
+        Auth::Certificate { key, chain } => (
+            sign_with_certificate(&builder, &key, &chain)?,
+            Some(key),
+            chain,
+        ),
         Auth::SelfSigned => {
             let Some(new_key) = &new_key else {
                 bail!("--self-signed needs --new-key: the new key signs the request");
@@ -851,18 +844,10 @@ fn second_round(built: &Built, challenges: &[EncryptedPop]) -> Result<Built> {
             "the CA asks for an encryptedPOP round, but this request has no new key to answer with"
         );
     };
-    let (Some(signer_key), Some((cert, rest))) =
-        (&built.signer_key, built.signer_chain.split_first())
-    else {
+    let (Some(signer_key), false) = (&built.signer_key, built.signer_chain.is_empty()) else {
         bail!("the CA asks for an encryptedPOP round, which needs a signer certificate");
     };
-    let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for the nonce: {e}"))?;
-    let mut builder = RequestBuilder::new();
-    builder.control(
-        NONCE_ID,
-        &SenderNonce(OctetString::new(nonce).map_err(|e| anyhow!("nonce: {e}"))?),
-    )?;
+    let (mut builder, nonce) = nonce_builder()?;
     if let Some(id) = &built.transaction_id {
         builder.control(TRANSACTION_ID, &TransactionId(id.clone()))?;
     }
@@ -902,9 +887,7 @@ fn second_round(built: &Built, challenges: &[EncryptedPop]) -> Result<Built> {
             },
         )?;
     }
-    let signer = CmsSigner::new(signer_key.as_ref(), cert, rest)?;
-    let der = builder.sign(&signer, SystemTime::now())?;
-    drop(signer);
+    let der = sign_with_certificate(&builder, signer_key, &built.signer_chain)?;
     Ok(Built {
         der,
         nonce,

@@ -17,13 +17,13 @@ use std::sync::Arc;
 
 use cmc_asn1::{BodyPartId, BodyPartReference, CmcFailInfo, CmcStatus};
 use cmc_ca::{
-    CMC_RESPONSE_CONTENT_TYPE, CaKey, CmcReply, Engine, EngineConfig, KeyConfig, LoadedCa,
-    ManualClock, NewCa, SecretRef,
+    CMC_RESPONSE_CONTENT_TYPE, CaKey, ClientCredential, ClientCredentialRequest, CmcReply, Engine,
+    EngineConfig, KeyConfig, LoadedCa, ManualClock, NewCa, SecretRef,
 };
 use cmc_codec::{ResponseStatus, ResponseVerifyOptions, VerifiedResponse, decode_response};
-use cmc_keys::{KeySpec, SignatureScheme};
+use cmc_keys::{FileKey, KeySpec, SignatureScheme, SigningKey};
 use cmc_store::Store;
-use cmc_store::UnixTime;
+use cmc_store::{ClientRole, Grant, Scope, UnixTime};
 use der::pem::LineEnding;
 use der::{Decode, EncodePem};
 use tempfile::TempDir;
@@ -183,6 +183,35 @@ pub fn single_failure(resp: &VerifiedResponse) -> (CmcFailInfo, Vec<BodyPartId>)
     assert_eq!(s.len(), 1, "{s:?}");
     assert_eq!(s[0].status, CmcStatus::Failed, "{s:?}");
     (s[0].fail_info.unwrap(), ids(&s[0].body_list))
+}
+
+/// A client credential from `engine`'s CA `ca` for a new P-256 key:
+/// granted every CA and profile, 30 days. Returns the key and the
+/// credential.
+pub fn credential(
+    engine: &Engine,
+    ca: &str,
+    id: &str,
+    subject: &str,
+    role: ClientRole,
+) -> (FileKey, ClientCredential) {
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let cred = engine
+        .issue_client_credential(&ClientCredentialRequest {
+            ca: ca.into(),
+            client_id: id.into(),
+            subject: subject.into(),
+            public_key: key.public_key().clone(),
+            role,
+            grants: vec![Grant {
+                ca: Scope::Any,
+                profile: Scope::Any,
+            }],
+            validity_days: 30,
+            requester: "test-admin".into(),
+        })
+        .unwrap();
+    (key, cred)
 }
 
 pub fn p(path: &Path) -> &str {
