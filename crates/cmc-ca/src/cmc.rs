@@ -149,6 +149,9 @@ const SIMPLE_REQUESTER: &str = "simple-pki-request";
 struct Refusal {
     failure: Failure,
     body_list: Vec<BodyPartId>,
+    /// Whether the sender had been authenticated when the request was
+    /// refused (decides what the response echoes).
+    authenticated: bool,
 }
 
 impl Refusal {
@@ -156,6 +159,15 @@ impl Refusal {
         Self {
             failure: Failure::failed(fail_info, text),
             body_list: vec![0],
+            authenticated: false,
+        }
+    }
+
+    /// The same refusal, of a request whose sender was authenticated.
+    fn authenticated(self) -> Self {
+        Self {
+            authenticated: true,
+            ..self
         }
     }
 
@@ -163,6 +175,7 @@ impl Refusal {
         Self {
             failure: Failure::from_engine(e, ca, 0),
             body_list: vec![0],
+            authenticated: false,
         }
     }
 }
@@ -174,12 +187,15 @@ struct Echo {
     transaction_id: Option<TransactionId>,
     data_return: Vec<DataReturn>,
     reg_info: Vec<RegInfo>,
+    /// Whether the sender was authenticated ([`CmcReply::authenticated`]).
+    authenticated: bool,
 }
 
 impl Echo {
     /// Best effort: controls that do not decode are not echoed.
     fn of(pki_data: &PkiData) -> Self {
         Self {
+            authenticated: true,
             sender_nonce: pki_data
                 .controls_of::<SenderNonce>()
                 .ok()
@@ -210,7 +226,22 @@ impl Echo {
             .and_then(|sd| sd.encap_content_info.econtent)
             .filter(|any| any.tag() == Tag::OctetString)
             .and_then(|any| PkiData::from_der(any.value()).ok());
-        pki_data.as_ref().map(Self::of).unwrap_or_default()
+        pki_data
+            .as_ref()
+            .map(Self::of)
+            .unwrap_or_default()
+            .unauthenticated()
+    }
+
+    /// What an unauthenticated sender gets back: the senderNonce (as
+    /// recipientNonce) and the transactionId, never dataReturn or regInfo,
+    /// so that nobody can have the CA sign bytes of their choosing.
+    fn unauthenticated(self) -> Self {
+        Self {
+            sender_nonce: self.sender_nonce,
+            transaction_id: self.transaction_id,
+            ..Self::default()
+        }
     }
 }
 
@@ -365,6 +396,7 @@ impl Engine {
                 let refusal = Refusal {
                     failure,
                     body_list: vec![0],
+                    authenticated: false,
                 };
                 self.audit_refusal(&ca, None, &refusal, now);
                 return self.reply(
@@ -378,7 +410,16 @@ impl Engine {
         };
         let echo = Echo::of(request.pki_data());
         match self.process_full(&ca, &request, transport, now) {
-            Ok(outcome) => self.reply(&ca, &echo, outcome, None, now),
+            Ok(outcome) => {
+                // An unsigned request is authenticated only by the
+                // revocation secrets of its parts: all of them.
+                let echo = if request.signed().is_none() && !outcome.failed.is_empty() {
+                    echo.unauthenticated()
+                } else {
+                    echo
+                };
+                self.reply(&ca, &echo, outcome, None, now)
+            }
             Err(refusal) => {
                 tracing::info!(ca = ca.name(), peer = transport.peer,
                     fail_info = %refusal.failure.fail_info, text = refusal.failure.text,
@@ -388,6 +429,11 @@ impl Engine {
                     .and_then(|s| s.signer().certificate())
                     .map(|c| c.tbs_certificate().subject().to_string());
                 self.audit_refusal(&ca, signer, &refusal, now);
+                let echo = if refusal.authenticated {
+                    echo
+                } else {
+                    echo.unauthenticated()
+                };
                 self.reply(&ca, &echo, Outcome::default(), Some(refusal), now)
             }
         }
@@ -486,6 +532,7 @@ impl Engine {
                 Some(Refusal {
                     failure,
                     body_list: vec![0],
+                    authenticated: false,
                 }),
                 now,
             )
@@ -523,6 +570,7 @@ impl Engine {
                 body_list: vec![0],
             }],
             issued: 1,
+            authenticated: false,
         })
     }
 
@@ -538,6 +586,19 @@ impl Engine {
             return self.process_unsigned(ca, request.pki_data(), now);
         };
         let signer = self.identify(ca, signed, transport, now)?;
+        self.process_signed(ca, signed, &signer, now)
+            .map_err(Refusal::authenticated)
+    }
+
+    /// The message-level checks after the signer is known, then every body
+    /// part.
+    fn process_signed(
+        &self,
+        ca: &LoadedCa,
+        signed: &SignedRequest,
+        signer: &Signer,
+        now: UnixTime,
+    ) -> Result<Outcome, Refusal> {
         self.check_signing_time(signed, now)?;
         let pki_data = &signed.pki_data;
         let ids = body_part_ids(pki_data)?;
@@ -590,7 +651,7 @@ impl Engine {
             .controls_of::<QueryPending>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed queryPending"))?;
 
-        self.consume(ca, &signer, now)?;
+        self.consume(ca, signer, now)?;
 
         let mut decrypted = std::collections::BTreeMap::new();
         for (_, answer) in pki_data
@@ -610,9 +671,9 @@ impl Engine {
             link_random: link_random.as_deref(),
             decrypted: &decrypted,
         };
-        self.certify_all(ca, &signer, signed, &ids, &context, &mut outcome);
+        self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
         for (id, revoke) in revocations {
-            match self.revoke_requested(ca, &signer, &revoke) {
+            match self.revoke_requested(ca, signer, &revoke) {
                 Ok(()) => outcome.succeeded.push(id),
                 Err(failure) => outcome.failed.push((failure, id)),
             }
@@ -664,7 +725,7 @@ impl Engine {
         outcome.batch = !batch.is_empty();
         for tagged in &pki_data.cms_sequence {
             let id = tagged.body_part_id;
-            match self.nested(ca, &signer, tagged, now) {
+            match self.nested(ca, signer, tagged, now) {
                 Ok(nested) => {
                     outcome.succeeded.push(id);
                     outcome.nested_issued += nested.issued;
@@ -1801,6 +1862,7 @@ impl Engine {
             content_type: CMC_RESPONSE_CONTENT_TYPE,
             statuses,
             issued: outcome.issued.len() + outcome.nested_issued,
+            authenticated: echo.authenticated,
         })
     }
 }
@@ -1919,6 +1981,7 @@ fn refuse_controls(
         Err(Refusal {
             failure: Failure::failed(CmcFailInfo::BadRequest, text),
             body_list: named,
+            authenticated: false,
         })
     }
 }

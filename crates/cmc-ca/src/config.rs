@@ -19,6 +19,7 @@
 //! read_timeout_secs = 30
 //! idle_timeout_secs = 90
 //! max_concurrency = 64
+//! unauthenticated_failures_per_minute = 60 # per source address; HTTP 429 past it (0: no limit)
 //!
 //! [server.tls]                             # optional: HTTPS
 //! cert = "tls/server-chain.pem"
@@ -35,6 +36,7 @@
 //! max_pending_per_ca = 1000                # requests waiting for approval, per CA
 //! max_pending_per_client = 20              # ... and per client
 //! pending_poll_secs = 300                  # the pendTime suggested to a pending client
+//! purge_interval_secs = 600                # how often expired nonces and transactions are deleted
 //!
 //! [crl]
 //! validity_hours = 168
@@ -154,6 +156,11 @@ pub struct ServerConfig {
     pub idle_timeout_secs: u64,
     /// Requests processed at once; more wait.
     pub max_concurrency: usize,
+    /// CMC failures of unauthenticated senders (a request that does not
+    /// verify, or whose signer or secret is refused) allowed per source
+    /// address and minute; past it the server answers HTTP 429 without
+    /// signing anything. 0 turns the limit off.
+    pub unauthenticated_failures_per_minute: u32,
     /// HTTPS; plain HTTP when absent.
     pub tls: Option<TlsConfig>,
 }
@@ -168,6 +175,7 @@ impl Default for ServerConfig {
             read_timeout_secs: 30,
             idle_timeout_secs: 90,
             max_concurrency: 64,
+            unauthenticated_failures_per_minute: 60,
             tls: None,
         }
     }
@@ -210,6 +218,9 @@ pub struct RequestsConfig {
     pub max_pending_per_client: u64,
     /// The pendTime suggested to a pending client: now + this.
     pub pending_poll_secs: i64,
+    /// How often the server deletes expired replay records (senderNonces
+    /// and transactionIds past their lifetime).
+    pub purge_interval_secs: i64,
 }
 
 impl Default for RequestsConfig {
@@ -223,6 +234,7 @@ impl Default for RequestsConfig {
             max_pending_per_ca: 1000,
             max_pending_per_client: 20,
             pending_poll_secs: 300,
+            purge_interval_secs: 600,
         }
     }
 }
@@ -515,6 +527,9 @@ impl Config {
                 "requests.max_pending_per_ca/max_pending_per_client",
                 "must be between 1 and 1000000",
             );
+        }
+        if !(10..=86_400).contains(&r.purge_interval_secs) {
+            return bad("requests.purge_interval_secs", "must be between 10 and 86400");
         }
         if !(1..=86_400).contains(&r.pending_poll_secs) {
             return bad("requests.pending_poll_secs", "must be between 1 and 86400");

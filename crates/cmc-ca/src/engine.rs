@@ -155,6 +155,21 @@ impl Engine {
             .map_err(|e| Error::encode("encryptedPOP challenge", e))
     }
 
+    /// Deletes the replay records (senderNonces, transactionIds) whose
+    /// lifetime has passed by the engine clock; returns how many. The
+    /// server calls it every `requests.purge_interval_secs`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn purge_expired(&self) -> Result<u64> {
+        let now = self.now();
+        let purged = self.store.purge_expired(now)?;
+        if purged > 0 {
+            tracing::info!(purged, "expired replay records deleted");
+        }
+        Ok(purged)
+    }
+
     /// The store.
     #[must_use]
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -114,6 +114,11 @@ pub struct CmcReply {
     pub statuses: Vec<PartStatus>,
     /// How many certificates were issued.
     pub issued: usize,
+    /// Whether the request's sender was authenticated (a verified
+    /// signature by a principal this CA knows, or a secret that proved
+    /// itself). An unauthenticated failure echoes only the senderNonce and
+    /// transactionId; the server rate-limits such failures per source.
+    pub authenticated: bool,
 }
 
 impl CmcReply {
