@@ -19,8 +19,8 @@ use std::time::Duration;
 pub use error::{Error, Result};
 pub use schema::SCHEMA_VERSION;
 pub use traits::{
-    AuditLog, CaStore, CertStore, ClientStore, CrlStore, PendingStore, ReplayStore, SecretStore,
-    Store,
+    AuditLog, CaStore, CertStore, ClientStore, CrlStore, EngineKeyStore, PendingStore, ReplayStore,
+    SecretStore, Store,
 };
 pub use types::{
     AuditEvent, AuditFilter, AuditKind, AuditRecord, CaRecord, CertFilter, CertRecord, CertState,

@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 struct Migration {
     version: i64,
@@ -214,6 +214,25 @@ ALTER TABLE pending_requests ADD COLUMN claimed_by TEXT;
 ALTER TABLE pending_requests ADD COLUMN claimed_until INTEGER;
 ",
     },
+    Migration {
+        version: 5,
+        description: "names: registered name spaces, credential subjects, revocation epochs, engine keys",
+        sql: r"
+ALTER TABLE clients ADD COLUMN subject TEXT;
+ALTER TABLE clients ADD COLUMN names TEXT;
+CREATE INDEX clients_subject ON clients (subject);
+ALTER TABLE secrets ADD COLUMN names TEXT;
+CREATE TABLE revocation_epochs (
+    issuer  TEXT PRIMARY KEY,
+    epoch   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE engine_keys (
+    name        TEXT PRIMARY KEY,
+    value       BLOB NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -411,6 +430,25 @@ CREATE TABLE ca_auto_approvals (
         sql: r"
 ALTER TABLE pending_requests ADD COLUMN claimed_by TEXT;
 ALTER TABLE pending_requests ADD COLUMN claimed_until BIGINT;
+",
+    },
+    Migration {
+        version: 5,
+        description: "names: registered name spaces, credential subjects, revocation epochs, engine keys",
+        sql: r"
+ALTER TABLE clients ADD COLUMN subject TEXT;
+ALTER TABLE clients ADD COLUMN names TEXT;
+CREATE INDEX clients_subject ON clients (subject);
+ALTER TABLE secrets ADD COLUMN names TEXT;
+CREATE TABLE revocation_epochs (
+    issuer  TEXT PRIMARY KEY,
+    epoch   BIGINT NOT NULL
+);
+CREATE TABLE engine_keys (
+    name        TEXT PRIMARY KEY,
+    value       BYTEA NOT NULL,
+    created_at  BIGINT NOT NULL
+);
 ",
     },
 ];

@@ -12,8 +12,8 @@ use crate::db::{Backend, Conn, Row, params};
 use crate::error::{Error, Result};
 use crate::schema;
 use crate::traits::{
-    AuditLog, CaStore, CertStore, ClientStore, CrlStore, PendingStore, ReplayStore, SecretStore,
-    Store,
+    AuditLog, CaStore, CertStore, ClientStore, CrlStore, EngineKeyStore, PendingStore, ReplayStore,
+    SecretStore, Store,
 };
 use crate::types::{
     AuditEvent, AuditFilter, AuditKind, AuditRecord, CaRecord, CertFilter, CertRecord, CertState,
@@ -489,7 +489,7 @@ impl<B: Backend> CertStore for SqlStore<B> {
                 "removeFromCRL is not a revocation reason; lift a hold with unrevoke".into(),
             ));
         }
-        self.backend.with_conn(|c| {
+        self.backend.with_tx(|c| {
             let n = c.execute(
                 "UPDATE certificates
                  SET status = 'revoked', revoked_at = $3, revocation_reason = $4,
@@ -504,7 +504,7 @@ impl<B: Backend> CertStore for SqlStore<B> {
                 ],
             )?;
             if n == 1 {
-                return Ok(());
+                return bump_revocation_epoch(c, issuer);
             }
             match get_cert(c, issuer, serial)? {
                 Some(CertRecord {
@@ -521,7 +521,7 @@ impl<B: Backend> CertStore for SqlStore<B> {
     }
 
     fn unrevoke(&self, issuer: &str, serial: &Serial) -> Result<()> {
-        self.backend.with_conn(|c| {
+        self.backend.with_tx(|c| {
             let n = c.execute(
                 "UPDATE certificates
                  SET status = 'issued', revoked_at = NULL, revocation_reason = NULL,
@@ -535,7 +535,7 @@ impl<B: Backend> CertStore for SqlStore<B> {
                 ],
             )?;
             if n == 1 {
-                return Ok(());
+                return bump_revocation_epoch(c, issuer);
             }
             match get_cert(c, issuer, serial)? {
                 Some(CertRecord {
@@ -572,13 +572,37 @@ impl<B: Backend> CertStore for SqlStore<B> {
             .collect()
         })
     }
+
+    fn revocation_epoch(&self, issuer: &str) -> Result<u64> {
+        self.backend.with_conn(|c| {
+            match c.query_opt(
+                "SELECT epoch FROM revocation_epochs WHERE issuer = $1",
+                params![issuer],
+            )? {
+                Some(mut r) => u64_of_i64(r.i64()?, "revocation epoch"),
+                None => Ok(0),
+            }
+        })
+    }
+}
+
+/// Counts one more change to `issuer`'s revocations (inside the
+/// transaction that made it).
+fn bump_revocation_epoch(c: &mut dyn Conn, issuer: &str) -> Result<()> {
+    c.execute(
+        "INSERT INTO revocation_epochs (issuer, epoch) VALUES ($1, 1)
+         ON CONFLICT (issuer) DO UPDATE SET epoch = revocation_epochs.epoch + 1",
+        params![issuer],
+    )?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------- clients
 
 macro_rules! client_cols {
     () => {
-        "seq, id, cert_der, fingerprint, role, expires_at, disabled_at, created_at"
+        "seq, id, cert_der, fingerprint, role, expires_at, disabled_at, created_at, subject, \
+         names"
     };
 }
 
@@ -608,6 +632,8 @@ fn client_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<(i64, ClientRecord
             expires_at: r.opt_time()?,
             disabled_at: r.opt_time()?,
             created_at: r.time()?,
+            subject: r.opt_text()?,
+            names: r.opt_text()?,
             grants,
         },
     ))
@@ -621,15 +647,18 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         let fp = fingerprint(&client.cert_der);
         self.backend.with_tx(|c| {
             let inserted = c.execute(
-                "INSERT INTO clients (id, cert_der, fingerprint, role, expires_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO clients (id, cert_der, fingerprint, role, expires_at, created_at,
+                                      subject, names)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 params![
                     &client.id,
                     &client.cert_der,
                     &fp,
                     client.role.as_str(),
                     client.expires_at,
-                    now
+                    now,
+                    &client.subject,
+                    client.names.as_ref()
                 ],
             );
             if let Err(e) = inserted {
@@ -660,6 +689,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             expires_at: client.expires_at,
             disabled_at: None,
             created_at: now,
+            subject: Some(client.subject.clone()),
+            names: client.names.clone(),
         })
     }
 
@@ -724,6 +755,38 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             }
         })
     }
+
+    fn find_clients_by_subject(&self, subject: &str) -> Result<Vec<ClientRecord>> {
+        self.backend.with_conn(|c| {
+            let rows = c.query(
+                concat!(
+                    "SELECT ",
+                    client_cols!(),
+                    " FROM clients WHERE subject = $1 ORDER BY seq"
+                ),
+                params![subject],
+            )?;
+            rows.into_iter()
+                .map(|r| client_from_row(c, r).map(|(_, rec)| rec))
+                .collect()
+        })
+    }
+
+    fn set_client_subject(&self, id: &str, subject: &str) -> Result<()> {
+        self.backend.with_conn(|c| {
+            c.execute(
+                "UPDATE clients SET subject = $2 WHERE id = $1 AND subject IS NULL",
+                params![id, subject],
+            )?;
+            if c.query_opt("SELECT 1 FROM clients WHERE id = $1", params![id])?
+                .is_some()
+            {
+                Ok(())
+            } else {
+                Err(Error::NotFound(format!("client {id}")))
+            }
+        })
+    }
 }
 
 // ---------------------------------------------------------------- secrets
@@ -731,7 +794,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
 macro_rules! secret_cols {
     () => {
         "ca, identification, derived_key, hash_alg, purpose, revoke_issuer, revoke_serial, \
-         profile, created_at, expires_at, used_at, failed_attempts, locked, link_key"
+         profile, created_at, expires_at, used_at, failed_attempts, locked, link_key, names"
     };
 }
 
@@ -764,6 +827,7 @@ fn secret_from_row(mut r: Row) -> Result<SecretRecord> {
         failed_attempts: u32_from_db(r.i64()?, "failed attempts")?,
         locked: r.bool()?,
         link_key: r.opt_blob()?,
+        names: r.opt_text()?,
     })
 }
 
@@ -795,8 +859,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
             c.execute(
                 "INSERT INTO secrets (ca, identification, derived_key, hash_alg, purpose,
                                       revoke_issuer, revoke_serial, profile, created_at,
-                                      expires_at, link_key)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                      expires_at, link_key, names)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 params![
                     &s.ca,
                     &s.identification,
@@ -808,7 +872,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
                     s.profile.as_ref(),
                     now,
                     s.expires_at,
-                    s.link_key.as_ref()
+                    s.link_key.as_ref(),
+                    s.names.as_ref()
                 ],
             )
             .map_err(|e| {
@@ -897,6 +962,58 @@ impl<B: Backend> SecretStore for SqlStore<B> {
                 failed_attempts: u32_from_db(row.i64()?, "failed attempts")?,
                 locked: row.bool()?,
             })
+        })
+    }
+
+    fn release_secret(&self, ca: &str, identification: &str, used_at: UnixTime) -> Result<()> {
+        self.backend.with_conn(|c| {
+            let n = c.execute(
+                "UPDATE secrets SET used_at = NULL
+                 WHERE ca = $1 AND identification = $2 AND used_at = $3",
+                params![ca, identification, used_at],
+            )?;
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(Error::NotFound(format!(
+                    "secret {identification:?} of CA {ca} used at {used_at}"
+                )))
+            }
+        })
+    }
+
+    fn unlock_secret(&self, ca: &str, identification: &str) -> Result<()> {
+        self.backend.with_conn(|c| {
+            let n = c.execute(
+                "UPDATE secrets SET locked = FALSE, failed_attempts = 0
+                 WHERE ca = $1 AND identification = $2",
+                params![ca, identification],
+            )?;
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(Error::NotFound(format!(
+                    "secret {identification:?} of CA {ca}"
+                )))
+            }
+        })
+    }
+}
+
+impl<B: Backend> EngineKeyStore for SqlStore<B> {
+    fn engine_key(&self, name: &str, candidate: &[u8], now: UnixTime) -> Result<Vec<u8>> {
+        self.backend.with_conn(|c| {
+            c.execute(
+                "INSERT INTO engine_keys (name, value, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO NOTHING",
+                params![name, candidate, now],
+            )?;
+            c.query_opt(
+                "SELECT value FROM engine_keys WHERE name = $1",
+                params![name],
+            )?
+            .ok_or_else(|| Error::Corrupt(format!("engine key {name} vanished")))?
+            .blob()
         })
     }
 }

@@ -154,6 +154,15 @@ pub trait CertStore: Send + Sync {
     /// # Errors
     /// Database failures.
     fn list_revoked(&self, issuer: &str) -> Result<Vec<RevokedEntry>>;
+
+    /// A number that changes (on every process sharing the database) each
+    /// time a certificate of `issuer` is revoked or its hold lifted: a CRL
+    /// built at one epoch is current while the epoch stays the same. 0
+    /// before the first revocation.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn revocation_epoch(&self, issuer: &str) -> Result<u64>;
 }
 
 /// Registered CMC clients (end entities, RAs, agents).
@@ -190,6 +199,20 @@ pub trait ClientStore: Send + Sync {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     fn disable_client(&self, id: &str, now: UnixTime) -> Result<()>;
+
+    /// The clients whose certificate subject is `subject` (as
+    /// [`NewClient::subject`] was given).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn find_clients_by_subject(&self, subject: &str) -> Result<Vec<ClientRecord>>;
+
+    /// Records the certificate subject of a client registered before schema
+    /// version 5 (whose subject is `None`); a subject already set is kept.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound).
+    fn set_client_subject(&self, id: &str, subject: &str) -> Result<()>;
 }
 
 /// Shared secrets for identityProofV2 and revocation.
@@ -236,6 +259,34 @@ pub trait SecretStore: Send + Sync {
         identification: &str,
         lock_after: u32,
     ) -> Result<SecretFailures>;
+
+    /// Gives back a secret that [`SecretStore::consume_secret`] marked used
+    /// at `used_at`, because what it was spent on did not happen (the
+    /// issuance failed). A secret used at another time is left alone.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) if no secret was used at
+    /// that time.
+    fn release_secret(&self, ca: &str, identification: &str, used_at: UnixTime) -> Result<()>;
+
+    /// Unlocks a locked secret and clears its failed attempts (an operator's
+    /// decision after a lockout).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound).
+    fn unlock_secret(&self, ca: &str, identification: &str) -> Result<()>;
+}
+
+/// Keys the engine derives values from that every process sharing the
+/// database must agree on (the encryptedPOP challenge key).
+pub trait EngineKeyStore: Send + Sync {
+    /// The key called `name`: the stored one, or `candidate` stored now if
+    /// there was none (of concurrent first calls, one candidate wins and
+    /// every caller gets it).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn engine_key(&self, name: &str, candidate: &[u8], now: UnixTime) -> Result<Vec<u8>>;
 }
 
 /// Nonces and transactionIds, against replay.
@@ -429,6 +480,7 @@ pub trait Store:
     + ReplayStore
     + PendingStore
     + CrlStore
+    + EngineKeyStore
     + AuditLog
     + std::fmt::Debug
 {

@@ -634,6 +634,12 @@ pub struct NewClient {
     pub grants: Vec<Grant>,
     /// When its registration expires, if ever.
     pub expires_at: Option<UnixTime>,
+    /// The subject of its certificate (RFC 4514 string as the engine prints
+    /// it): a reserved name nobody else may be issued.
+    pub subject: String,
+    /// The names it may ask for (the engine's JSON name space), if
+    /// registered; without it only the profile's name rules apply.
+    pub names: Option<String>,
 }
 
 /// A registered CMC client.
@@ -655,6 +661,14 @@ pub struct ClientRecord {
     pub disabled_at: Option<UnixTime>,
     /// When it was registered.
     pub created_at: UnixTime,
+    /// The subject of its certificate; `None` for a client registered
+    /// before schema version 5 until [`ClientStore::set_client_subject`]
+    /// fills it in.
+    ///
+    /// [`ClientStore::set_client_subject`]: crate::ClientStore::set_client_subject
+    pub subject: Option<String>,
+    /// The names it may ask for (JSON), if registered.
+    pub names: Option<String>,
 }
 
 impl ClientRecord {
@@ -710,6 +724,9 @@ pub struct NewSecret {
     pub profile: Option<String>,
     /// When it stops working.
     pub expires_at: UnixTime,
+    /// The names its holder may ask for (the engine's JSON name space), if
+    /// registered.
+    pub names: Option<String>,
 }
 
 impl fmt::Debug for NewSecret {
@@ -723,6 +740,7 @@ impl fmt::Debug for NewSecret {
             .field("purpose", &self.purpose)
             .field("profile", &self.profile)
             .field("expires_at", &self.expires_at)
+            .field("names", &self.names)
             .finish()
     }
 }
@@ -754,6 +772,8 @@ pub struct SecretRecord {
     pub failed_attempts: u32,
     /// Locked after too many failures.
     pub locked: bool,
+    /// The names its holder may ask for (JSON), if registered.
+    pub names: Option<String>,
 }
 
 impl SecretRecord {
@@ -1221,6 +1241,8 @@ mod tests {
             expires_at: Some(UnixTime(100)),
             disabled_at: None,
             created_at: UnixTime(0),
+            subject: Some("CN=c".into()),
+            names: None,
         };
         assert!(c.may_use("a", "anything"));
         assert!(c.may_use("b", "tls"));

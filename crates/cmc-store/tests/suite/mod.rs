@@ -46,7 +46,11 @@ macro_rules! backend_tests {
             find_and_list_certificates,
             revocation_keeps_the_first_record,
             hold_can_be_lifted,
+            revocation_epoch_counts_changes,
             clients_add_get_list_disable,
+            clients_by_subject_and_backfill,
+            secret_release_and_unlock,
+            engine_key_is_shared,
             client_uniqueness,
             secret_is_consumed_once,
             auto_approvals_are_taken_once_each,
@@ -147,6 +151,7 @@ fn secret(ca: &str, ident: &str, expires: i64) -> NewSecret {
         purpose: SecretPurpose::Enroll,
         profile: Some("tls".into()),
         expires_at: t(expires),
+        names: None,
     }
 }
 
@@ -599,7 +604,56 @@ pub(crate) fn hold_can_be_lifted(fx: &dyn Fixture) {
     );
 }
 
+pub(crate) fn revocation_epoch_counts_changes(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    add_ca(&*store, "other");
+    let s = serial(1);
+    issue(&*store, "ca", &s, "CN=a", &[]);
+    assert_eq!(store.revocation_epoch("ca").unwrap(), 0);
+    store
+        .revoke("ca", &s, RevocationReason::CertificateHold, t(10), None)
+        .unwrap();
+    assert_eq!(store.revocation_epoch("ca").unwrap(), 1);
+    // A refused revocation changes nothing.
+    assert!(
+        store
+            .revoke("ca", &s, RevocationReason::KeyCompromise, t(11), None)
+            .is_err()
+    );
+    assert_eq!(store.revocation_epoch("ca").unwrap(), 1);
+    store.unrevoke("ca", &s).unwrap();
+    assert_eq!(store.revocation_epoch("ca").unwrap(), 2);
+    assert_eq!(store.revocation_epoch("other").unwrap(), 0);
+}
+
 // ---------------------------------------------------------------- clients
+
+pub(crate) fn clients_by_subject_and_backfill(fx: &dyn Fixture) {
+    let store = fx.open();
+    let mut a = new_client("a", b"cert a", ClientRole::Client);
+    a.names = Some("{\"dns\":[\"a.example\"]}".into());
+    store.add_client(&a, t(1)).unwrap();
+    store
+        .add_client(&new_client("b", b"cert b", ClientRole::Ra), t(1))
+        .unwrap();
+    let found = store.find_clients_by_subject("CN=a").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, "a");
+    assert_eq!(found[0].subject.as_deref(), Some("CN=a"));
+    assert_eq!(found[0].names, a.names);
+    assert!(store.find_clients_by_subject("CN=c").unwrap().is_empty());
+    // A subject already known is kept.
+    store.set_client_subject("a", "CN=other").unwrap();
+    assert_eq!(
+        store.get_client("a").unwrap().unwrap().subject.as_deref(),
+        Some("CN=a")
+    );
+    assert!(matches!(
+        store.set_client_subject("nobody", "CN=x"),
+        Err(Error::NotFound(_))
+    ));
+}
 
 fn new_client(id: &str, cert: &[u8], role: ClientRole) -> NewClient {
     NewClient {
@@ -621,6 +675,8 @@ fn new_client(id: &str, cert: &[u8], role: ClientRole) -> NewClient {
             },
         ],
         expires_at: Some(t(1000)),
+        subject: format!("CN={id}"),
+        names: None,
     }
 }
 
@@ -896,6 +952,49 @@ pub(crate) fn secret_locks_after_failures(fx: &dyn Fixture) {
         store.record_secret_failure("ca", "nobody", 3),
         Err(Error::NotFound(_))
     ));
+}
+
+pub(crate) fn secret_release_and_unlock(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let mut s = secret("ca", "s", 100);
+    s.names = Some("{\"subject\":\"CN=s\"}".into());
+    store.add_secret(&s, t(0)).unwrap();
+    assert_eq!(store.get_secret("ca", "s").unwrap().unwrap().names, s.names);
+    store.consume_secret("ca", "s", t(5)).unwrap();
+    // Only the consumption that happened at that time is given back.
+    assert!(matches!(
+        store.release_secret("ca", "s", t(6)),
+        Err(Error::NotFound(_))
+    ));
+    store.release_secret("ca", "s", t(5)).unwrap();
+    assert_eq!(store.get_secret("ca", "s").unwrap().unwrap().used_at, None);
+    store.consume_secret("ca", "s", t(7)).unwrap();
+    // Unlocking clears the count and the lock, not the use.
+    for _ in 0..3 {
+        store.record_secret_failure("ca", "s", 3).unwrap();
+    }
+    store.unlock_secret("ca", "s").unwrap();
+    let rec = store.get_secret("ca", "s").unwrap().unwrap();
+    assert_eq!((rec.locked, rec.failed_attempts), (false, 0));
+    assert_eq!(rec.used_at, Some(t(7)));
+    assert!(matches!(
+        store.unlock_secret("ca", "nobody"),
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub(crate) fn engine_key_is_shared(fx: &dyn Fixture) {
+    let store = fx.open();
+    let first = store.engine_key("pop", &[1; 32], t(0)).unwrap();
+    assert_eq!(first, vec![1; 32]);
+    // A later candidate loses to the stored key, on any instance.
+    assert_eq!(store.engine_key("pop", &[2; 32], t(1)).unwrap(), first);
+    assert_eq!(fx.open().engine_key("pop", &[3; 32], t(2)).unwrap(), first);
+    assert_eq!(
+        store.engine_key("other", &[4; 32], t(3)).unwrap(),
+        vec![4; 32]
+    );
 }
 
 pub(crate) fn secret_expires_by_injected_time(fx: &dyn Fixture) {
