@@ -3,7 +3,7 @@
 //!
 //! | route | answer |
 //! | --- | --- |
-//! | `POST {base_path}/{ca}`, `POST {default_path}` | the CMC reply (200), or 400/403/404/408/413/415 |
+//! | `POST {base_path}/{ca}`, `POST {default_path}` | the CMC reply (200), or 400/403/404/408/413/415, or 429 while the source is over its limit of unauthenticated failures ([`crate::limit`]) |
 //! | `GET /ca/{ca}.pem` | the CA certificate and its chain, PEM |
 //! | `GET /ca/{ca}.der` | the CA certificate, DER |
 //! | `GET /crl/{ca}.crl` | the current CRL, DER |
@@ -16,6 +16,7 @@
 //! generic text (the detail goes to the log).
 
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,6 +27,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 
+use crate::limit::{self, FailureLimiter};
 use crate::metrics::{Metrics, Route};
 
 /// The error type bodies must convert into.
@@ -47,6 +49,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `[server].read_timeout_secs`: the time allowed to read a body.
     pub read_timeout: Duration,
+    /// `[server].unauthenticated_failures_per_minute` (0: no limit).
+    pub unauthenticated_failures_per_minute: u32,
 }
 
 impl Settings {
@@ -63,25 +67,28 @@ impl Settings {
             default_ca: config.default_ca.clone(),
             max_body_bytes: s.max_body_bytes,
             read_timeout: Duration::from_secs(s.read_timeout_secs),
+            unauthenticated_failures_per_minute: s.unauthenticated_failures_per_minute,
         }
     }
 }
 
 /// Everything a request handler shares: the engine, the settings, the
-/// metrics and the bound on concurrent engine calls.
+/// metrics, the bound on concurrent engine calls and the per-source limit
+/// on unauthenticated failures.
 #[derive(Debug)]
 pub struct App {
     engine: Arc<Engine>,
     settings: Settings,
     metrics: Arc<Metrics>,
     permits: Arc<Semaphore>,
+    limiter: FailureLimiter,
 }
 
 /// Facts about the connection a request came on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnInfo {
     /// The peer's address.
-    pub peer: Option<String>,
+    pub peer: Option<SocketAddr>,
     /// The verified TLS client certificate (DER), if one was presented.
     pub tls_client_cert: Option<Vec<u8>>,
 }
@@ -149,11 +156,16 @@ impl App {
         metrics: Arc<Metrics>,
         max_concurrency: usize,
     ) -> Self {
+        let limiter = FailureLimiter::new(
+            settings.unauthenticated_failures_per_minute,
+            limit::DEFAULT_CAPACITY,
+        );
         Self {
             engine,
             settings,
             metrics,
             permits: Arc::new(Semaphore::new(max_concurrency)),
+            limiter,
         }
     }
 
@@ -190,7 +202,7 @@ impl App {
             latency_ms = elapsed.as_secs_f64() * 1e3,
             cmc = outcome.cmc.as_deref().unwrap_or("-"),
             ocsp = outcome.ocsp.as_deref().unwrap_or("-"),
-            peer = conn.peer.as_deref().unwrap_or("-"),
+            peer = %conn.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
             "request"
         );
         Ok(reply)
@@ -282,6 +294,20 @@ impl App {
         B: Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
+        // A source over its limit is refused before anything else: the
+        // body is not read and the engine (which would sign an answer)
+        // never sees it.
+        let source = conn.peer.map(|p| p.ip());
+        if let Some(ip) = source {
+            if let Err(wait) = self.limiter.check(ip, Instant::now()) {
+                self.metrics.rate_limited();
+                let outcome = Outcome {
+                    cmc: Some("rate-limited".into()),
+                    ..Outcome::default()
+                };
+                return (too_many_failures(wait), outcome);
+            }
+        }
         let Some(ca) = ca.map(str::to_owned).or_else(|| self.default_ca()) else {
             return (
                 text(StatusCode::NOT_FOUND, "no default CA is configured\n"),
@@ -310,7 +336,7 @@ impl App {
         let engine = Arc::clone(&self.engine);
         let transport = Transport {
             tls_client_cert: conn.tls_client_cert.clone(),
-            peer: conn.peer.clone(),
+            peer: conn.peer.map(|p| p.to_string()),
         };
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -321,10 +347,20 @@ impl App {
         })
         .await;
         match result {
-            Ok(Ok(reply)) => self.cmc_reply(reply),
+            Ok(Ok(reply)) => {
+                if !reply.authenticated && !reply.all_succeeded() {
+                    self.unauthenticated_failure(source);
+                }
+                self.cmc_reply(reply)
+            }
             Ok(Err(not_cmc)) => {
                 let status =
                     StatusCode::from_u16(not_cmc.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                if status.is_client_error() {
+                    // Not CMC at all: nothing was signed, but it is as
+                    // anonymous as a failure that was.
+                    self.unauthenticated_failure(source);
+                }
                 if status.is_server_error() {
                     // The engine has logged the detail.
                     return (
@@ -351,6 +387,15 @@ impl App {
                     },
                 )
             }
+        }
+    }
+
+    /// Counts a CMC request that failed without an authenticated sender
+    /// against its source.
+    fn unauthenticated_failure(&self, source: Option<IpAddr>) {
+        self.metrics.unauthenticated_failure();
+        if let Some(ip) = source {
+            self.limiter.failure(ip, Instant::now());
         }
     }
 
@@ -823,6 +868,20 @@ fn too_large(max: usize) -> Reply {
         StatusCode::PAYLOAD_TOO_LARGE,
         &format!("the request body is larger than {max} bytes\n"),
     )
+}
+
+/// 429 for a source over its limit of unauthenticated failures, with the
+/// seconds until it may send again.
+fn too_many_failures(wait: Duration) -> Reply {
+    let mut reply = text(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many CMC requests from this address failed without an authenticated sender; retry later\n",
+    );
+    reply.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(limit::retry_after_secs(wait)),
+    );
+    reply
 }
 
 fn internal_error() -> Reply {

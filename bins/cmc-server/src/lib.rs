@@ -4,7 +4,9 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod http;
+pub mod limit;
 pub mod metrics;
+pub mod purge;
 pub mod server;
 pub mod tls;
 

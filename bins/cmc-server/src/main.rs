@@ -13,7 +13,7 @@ use cmc_server::cli::{self, Command};
 use cmc_server::http::{App, Settings};
 use cmc_server::metrics::Metrics;
 use cmc_server::server::{Limits, Server};
-use cmc_server::{bootstrap, shutdown_signal, tls};
+use cmc_server::{bootstrap, purge, shutdown_signal, tls};
 
 fn main() -> ExitCode {
     let config_path = match cli::parse(std::env::args_os().skip(1)) {
@@ -82,8 +82,9 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         idle_timeout: Duration::from_secs(s.idle_timeout_secs),
         drain_timeout: Duration::from_secs(s.read_timeout_secs.saturating_add(30)),
     };
+    let purge_schedule = purge::Schedule::from_interval_secs(config.requests.purge_interval_secs);
     let app = Arc::new(App::new(
-        engine,
+        Arc::clone(&engine),
         settings.clone(),
         Arc::new(Metrics::new()),
         s.max_concurrency,
@@ -104,7 +105,14 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         );
         println!("listening on {url}");
         tracing::info!(%url, "listening");
-        server.run(signal).await
+        let (stop_purge, stop) = tokio::sync::watch::channel(false);
+        let purger = tokio::spawn(purge::run(engine, purge_schedule, stop));
+        let served = server.run(signal).await;
+        let _ = stop_purge.send(true);
+        if let Err(e) = purger.await {
+            tracing::error!(error = %e, "the purge schedule panicked");
+        }
+        served
     })?;
     runtime.shutdown_timeout(Duration::from_secs(5));
     tracing::info!("stopped");

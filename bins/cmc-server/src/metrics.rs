@@ -58,7 +58,9 @@ impl Route {
 
 /// The HTTP statuses this server answers with; anything else is counted
 /// under `other`.
-const STATUSES: [u16; 12] = [200, 400, 403, 404, 405, 408, 413, 414, 415, 500, 503, 0];
+const STATUSES: [u16; 13] = [
+    200, 400, 403, 404, 405, 408, 413, 414, 415, 429, 500, 503, 0,
+];
 
 fn status_index(status: u16) -> usize {
     STATUSES
@@ -111,6 +113,8 @@ pub struct Metrics {
     cmc_status: [AtomicU64; CMC_STATUSES.len() + 1],
     cmc_fail_info: [AtomicU64; FAIL_INFOS.len() + 1],
     issued: AtomicU64,
+    unauthenticated_failures: AtomicU64,
+    rate_limited: AtomicU64,
     buckets: [[AtomicU64; BUCKETS.len()]; N_ROUTES],
     latency_count: [AtomicU64; N_ROUTES],
     latency_sum_micros: [AtomicU64; N_ROUTES],
@@ -131,6 +135,8 @@ impl Metrics {
             cmc_status: std::array::from_fn(|_| AtomicU64::new(0)),
             cmc_fail_info: std::array::from_fn(|_| AtomicU64::new(0)),
             issued: AtomicU64::new(0),
+            unauthenticated_failures: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
             buckets: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             latency_count: std::array::from_fn(|_| AtomicU64::new(0)),
             latency_sum_micros: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -173,6 +179,19 @@ impl Metrics {
     /// Counts issued certificates.
     pub fn issued(&self, n: u64) {
         self.issued.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts one CMC request that failed without an authenticated sender
+    /// (what the per-source limit counts).
+    pub fn unauthenticated_failure(&self) {
+        self.unauthenticated_failures
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one CMC request answered 429 because its source was over
+    /// the limit of unauthenticated failures.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -223,6 +242,20 @@ impl Metrics {
         );
         out.push_str("# TYPE cmc_certificates_issued_total counter\n");
         let _ = writeln!(out, "cmc_certificates_issued_total {}", load(&self.issued));
+        out.push_str(
+            "# HELP cmc_unauthenticated_failures_total CMC requests that failed without an authenticated sender.\n",
+        );
+        out.push_str("# TYPE cmc_unauthenticated_failures_total counter\n");
+        let _ = writeln!(
+            out,
+            "cmc_unauthenticated_failures_total {}",
+            load(&self.unauthenticated_failures)
+        );
+        out.push_str(
+            "# HELP cmc_rate_limited_total CMC requests answered 429: their source was over the limit of unauthenticated failures.\n",
+        );
+        out.push_str("# TYPE cmc_rate_limited_total counter\n");
+        let _ = writeln!(out, "cmc_rate_limited_total {}", load(&self.rate_limited));
         out.push_str(
             "# HELP cmc_http_request_duration_seconds Time from request head to response, by route.\n",
         );
@@ -352,6 +385,31 @@ mod tests {
                 "cmc_http_request_duration_seconds_count{route=\"cmc\"}"
             )
             .ends_with(" 2")
+        );
+    }
+
+    #[test]
+    fn rate_limiting_is_counted() {
+        let m = Metrics::new();
+        m.request(Route::Cmc, 429, Duration::from_millis(1));
+        m.rate_limited();
+        m.unauthenticated_failure();
+        m.unauthenticated_failure();
+        let text = m.render();
+        assert_eq!(
+            line(
+                &text,
+                "cmc_http_requests_total{route=\"cmc\",status=\"429\"}"
+            ),
+            "cmc_http_requests_total{route=\"cmc\",status=\"429\"} 1"
+        );
+        assert_eq!(
+            line(&text, "cmc_rate_limited_total "),
+            "cmc_rate_limited_total 1"
+        );
+        assert_eq!(
+            line(&text, "cmc_unauthenticated_failures_total "),
+            "cmc_unauthenticated_failures_total 2"
         );
     }
 }

@@ -124,11 +124,10 @@ impl Server {
             let watcher = graceful.watcher();
             let tls = self.tls.clone();
             tokio::spawn(async move {
-                let peer_text = peer.to_string();
                 match tls {
                     None => {
                         let conn = ConnInfo {
-                            peer: Some(peer_text),
+                            peer: Some(peer),
                             tls_client_cert: None,
                         };
                         serve_connection(&http, watcher, stream, conn, app, limits).await;
@@ -155,7 +154,7 @@ impl Server {
                             .and_then(|certs| certs.first())
                             .map(|c| c.as_ref().to_vec());
                         let conn = ConnInfo {
-                            peer: Some(peer_text),
+                            peer: Some(peer),
                             tls_client_cert: client_cert,
                         };
                         serve_connection(&http, watcher, tls, conn, app, limits).await;
@@ -191,7 +190,7 @@ async fn serve_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let peer = conn.peer.clone().unwrap_or_default();
+    let peer = conn.peer.map(|p| p.to_string()).unwrap_or_default();
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Tracked {
         inner: stream,

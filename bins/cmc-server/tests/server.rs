@@ -556,3 +556,91 @@ fn simple_pki_requests_follow_the_ca_setting() {
         "{metrics}"
     );
 }
+
+/// An enrollment for `subject`, signed by the bootstrap RA in `data`.
+fn ra_signed_request(data: &std::path::Path, subject: &str, nonce: [u8; 16]) -> Vec<u8> {
+    use cmc_keys::{FileKey, KeySpec, SecretSource};
+
+    let ra_key = FileKey::load(
+        &data.join("bootstrap-ra.key"),
+        &SecretSource::File(data.join("bootstrap-ra-passphrase")),
+    )
+    .unwrap();
+    let ra_cert = pem_cert(&data.join("bootstrap-ra.pem"));
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let subject = x509_cert::name::Name::from_str(subject).unwrap();
+    let csr = cmc_codec::build_csr(&key, subject, Vec::new()).unwrap();
+    let mut builder = cmc_codec::RequestBuilder::new();
+    let nonce = der::asn1::OctetString::new(nonce).unwrap();
+    builder.control(1, &cmc_asn1::SenderNonce(nonce)).unwrap();
+    builder.pkcs10(2, csr).unwrap();
+    let signer = cmc_codec::CmsSigner::new(&ra_key, &ra_cert, &[]).unwrap();
+    builder.sign(&signer, SystemTime::now()).unwrap()
+}
+
+#[test]
+fn unauthenticated_failures_are_limited_per_source_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_config(
+        tmp.path(),
+        &format!("{CONFIG}unauthenticated_failures_per_minute = 2\n"),
+    );
+    let server = start(tmp.path());
+    let data = tmp.path().join("cmc-data");
+    let cms = "application/pkcs7-mime; smime-type=CMC-request";
+    let bad = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/peers/pkcs11_ca/test_cmc_pkcs10_req_bad_signature.der"),
+    )
+    .unwrap();
+
+    // An authenticated request that fails (a replay) is not counted.
+    let good = ra_signed_request(&data, "CN=first.example", *b"first-nonce-0001");
+    for _ in 0..2 {
+        let reply = server.post("/cmc/root", cms, &good);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    // Two unauthenticated failures: a signed CMC failure
+    // (badMessageCheck) and a body that is not CMS at all.
+    let reply = server.post("/cmc/root", cms, &bad);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/pkcs7-mime; smime-type=CMC-response")
+    );
+    let garbage = server.post("/cmc/root", cms, b"this is not CMS");
+    assert_eq!(garbage.status, 400, "{}", garbage.text());
+
+    // Over the limit: 429 before the engine sees the request, so nothing
+    // is signed, for every CMC POST from this address (the RA's too, and
+    // on the default path) until a failure has been forgiven.
+    let late = ra_signed_request(&data, "CN=late.example", *b"late-nonce-00001");
+    for (path, body) in [("/cmc/root", &bad), ("/cmc/root", &late), ("/cmc01", &late)] {
+        let reply = server.post(path, cms, body);
+        assert_eq!(reply.status, 429, "{path}: {}", reply.text());
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert!(reply.text().contains("retry later"), "{}", reply.text());
+        // Two failures a minute: one is forgiven every 30 s.
+        let retry: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=30).contains(&retry), "Retry-After: {retry}");
+    }
+    // Only CMC is limited.
+    assert_eq!(server.get("/healthz").status, 200);
+    assert_eq!(server.get("/crl/root.crl").status, 200);
+
+    let metrics = server.get("/metrics").text();
+    for line in [
+        "cmc_http_requests_total{route=\"cmc\",status=\"429\"} 3",
+        "cmc_rate_limited_total 3",
+        "cmc_unauthenticated_failures_total 2",
+        "cmc_certificates_issued_total 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing in\n{metrics}"
+        );
+    }
+}

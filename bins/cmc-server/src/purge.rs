@@ -1,0 +1,183 @@
+//! The schedule that deletes expired replay records (senderNonces and
+//! transactionIds past their lifetime) every
+//! `[requests].purge_interval_secs`, so the replay tables do not grow
+//! without bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cmc_ca::Engine;
+use tokio::sync::watch;
+
+/// How long after the start the first purge runs: soon, but after the
+/// server has started listening.
+pub const FIRST_PURGE_AFTER: Duration = Duration::from_secs(5);
+
+/// When the purges run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// The wait before the first purge (zero: at once).
+    pub first: Duration,
+    /// The wait between purges.
+    pub every: Duration,
+}
+
+impl Schedule {
+    /// The server's schedule for `[requests].purge_interval_secs`.
+    #[must_use]
+    pub fn from_interval_secs(secs: i64) -> Self {
+        // The configuration is validated to 10..=86400 seconds; a value
+        // outside that cannot reach here, and would be taken as 1 s.
+        let every = Duration::from_secs(u64::try_from(secs).unwrap_or(1).max(1));
+        Self {
+            first: FIRST_PURGE_AFTER.min(every),
+            every,
+        }
+    }
+}
+
+/// Runs one purge on the blocking pool; logs a failure. Returns how many
+/// records were deleted, `None` when the purge failed.
+pub async fn purge_once(engine: &Arc<Engine>) -> Option<u64> {
+    let engine = Arc::clone(engine);
+    match tokio::task::spawn_blocking(move || engine.purge_expired()).await {
+        Ok(Ok(purged)) => Some(purged),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "purging expired replay records failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the purge task panicked or was cancelled");
+            None
+        }
+    }
+}
+
+/// Purges on `schedule` until `stop` changes (or its sender is dropped);
+/// returns how many purges ran. A purge in progress is finished first.
+pub async fn run(engine: Arc<Engine>, schedule: Schedule, mut stop: watch::Receiver<bool>) -> u64 {
+    let mut runs = 0;
+    let mut wait = schedule.first;
+    loop {
+        if !wait.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return runs,
+            }
+        }
+        purge_once(&engine).await;
+        runs += 1;
+        wait = schedule.every;
+        // Checked after every purge too, so that a stop sent while it ran
+        // is not missed even with a zero interval.
+        if stop.has_changed().unwrap_or(true) {
+            return runs;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cmc_ca::{Clock, EngineConfig, ManualClock};
+
+    struct Env {
+        _dir: tempfile::TempDir,
+        clock: ManualClock,
+        engine: Arc<Engine>,
+    }
+
+    fn env() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("ca.db").display());
+        let store = cmc_store::open(&url).unwrap();
+        let clock = ManualClock::starting_now();
+        let engine = Engine::load(store, Arc::new(clock.clone()), EngineConfig::default()).unwrap();
+        Env {
+            _dir: dir,
+            clock,
+            engine: Arc::new(engine),
+        }
+    }
+
+    /// Remembers a nonce that expires in 60 s, then moves the clock past it.
+    fn expired_nonce(env: &Env) {
+        let now = env.clock.now();
+        let expires = cmc_store::UnixTime::from_secs(now.secs() + 60);
+        env.engine
+            .store()
+            .remember_nonce(&[7; 32], b"nonce", expires, now)
+            .unwrap();
+        env.clock.advance(61);
+    }
+
+    #[test]
+    fn the_schedule_follows_the_interval() {
+        assert_eq!(
+            Schedule::from_interval_secs(600),
+            Schedule {
+                first: FIRST_PURGE_AFTER,
+                every: Duration::from_secs(600)
+            }
+        );
+        assert_eq!(
+            Schedule::from_interval_secs(2).first,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            Schedule::from_interval_secs(-5).every,
+            Duration::from_secs(1)
+        );
+    }
+
+    #[tokio::test]
+    async fn one_purge_deletes_the_expired_records() {
+        let env = env();
+        assert_eq!(purge_once(&env.engine).await, Some(0));
+        expired_nonce(&env);
+        assert_eq!(purge_once(&env.engine).await, Some(1));
+        assert_eq!(purge_once(&env.engine).await, Some(0));
+    }
+
+    #[tokio::test]
+    async fn the_loop_purges_first_and_stops_when_told() {
+        let env = env();
+        expired_nonce(&env);
+        let (tx, rx) = watch::channel(false);
+        // The stop is already sent: the loop runs its immediate first
+        // purge, then sees it.
+        tx.send(true).unwrap();
+        let schedule = Schedule {
+            first: Duration::ZERO,
+            every: Duration::from_secs(3600),
+        };
+        let runs = run(Arc::clone(&env.engine), schedule, rx).await;
+        assert_eq!(runs, 1);
+        assert_eq!(purge_once(&env.engine).await, Some(0), "already purged");
+    }
+
+    #[tokio::test]
+    async fn a_stop_before_the_first_purge_runs_none() {
+        let env = env();
+        expired_nonce(&env);
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(run(
+            Arc::clone(&env.engine),
+            Schedule::from_interval_secs(3600),
+            rx,
+        ));
+        tx.send(true).unwrap();
+        assert_eq!(task.await.unwrap(), 0);
+        // Dropping the sender stops it too.
+        let (tx, rx) = watch::channel(false);
+        drop(tx);
+        let runs = run(
+            Arc::clone(&env.engine),
+            Schedule::from_interval_secs(3600),
+            rx,
+        )
+        .await;
+        assert_eq!(runs, 0);
+        assert_eq!(purge_once(&env.engine).await, Some(1), "still there");
+    }
+}
