@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::name_match::NameViolation;
 use crate::names::KeyUsageBit;
 
 /// The outcome of applying a profile to a request: what was asked for, what
@@ -209,6 +210,9 @@ pub enum Refusal {
         /// What is wrong.
         reason: String,
     },
+    /// A name the certificate would carry breaks the profile's name rules
+    /// (`[profile.NAME.names]`).
+    Name(NameViolation),
 }
 
 impl fmt::Display for Refusal {
@@ -230,6 +234,7 @@ impl fmt::Display for Refusal {
             ),
             Self::IssuerNotValid { now } => write!(f, "the issuer is not valid at {now}"),
             Self::InvalidValidity { reason } => write!(f, "validity: {reason}"),
+            Self::Name(v) => write!(f, "{v}"),
         }
     }
 }

@@ -62,6 +62,19 @@ pub enum Error {
     #[error("the signed certificate's TBS is not the prepared one")]
     TbsMismatch,
 
+    /// A name given for a [`NameSpace`](crate::NameSpace) (`--subject`,
+    /// `--dns`, `--email`, `--ip`, or its stored JSON) or an [`IpRange`](crate::IpRange)
+    /// is refused.
+    #[error("`{value}` is not a valid {kind}: {reason}")]
+    InvalidName {
+        /// What it should have been (`DNS name`, `IP range`, ...).
+        kind: String,
+        /// The value given.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+
     /// DER encoding or decoding failed.
     #[error("DER: {0}")]
     Der(#[from] der::Error),
@@ -76,6 +89,18 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 }
 
 impl Error {
+    pub(crate) fn invalid_name(
+        kind: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::InvalidName {
+            kind: kind.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
     pub(crate) fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Config {
             field: field.into(),

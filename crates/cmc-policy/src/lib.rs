@@ -7,12 +7,16 @@ mod error;
 mod issuer;
 mod keys;
 mod lint;
+mod name_match;
+mod name_rules;
+mod name_space;
 pub mod names;
 mod prepare;
 mod profile;
 mod request;
 mod serial;
 mod tbs;
+mod validity;
 
 pub use algorithm::{
     Digest, SignatureAlgorithm, check_signature_algorithm, check_signature_algorithm_for_key,
@@ -25,6 +29,9 @@ pub use error::Error;
 pub use issuer::IssuerInfo;
 pub use keys::{Curve, KeyKind};
 pub use lint::{Finding, lint_findings, lint_tbs};
+pub use name_match::{IpRange, NameRule, NameViolation};
+pub use name_rules::{MAX_NAME_RULE_ENTRIES, NameRules};
+pub use name_space::{MAX_NAME_SPACE_ENTRIES, NameSpace, within_certificate};
 pub use names::{KeyUsageBit, NameType};
 pub use prepare::{Prepared, prepare};
 pub use profile::{

@@ -22,10 +22,10 @@ use crate::algorithm::{check_signature_algorithm, check_signature_algorithm_for_
 use crate::issuer::IssuerInfo;
 use crate::keys::KeyKind;
 use crate::names::{KeyUsageBit, extension_name};
-use crate::prepare::unix_secs;
 use crate::profile::{Profile, key_usage_fits};
 use crate::serial::Serial;
 use crate::tbs::RawTbs;
+use crate::validity::unix_secs;
 
 /// One problem the lint found in a TBS certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -475,8 +475,8 @@ fn lint_extensions(
 mod tests {
     use super::*;
     use crate::keys::tests::{fake_ec_spki, fake_rsa_spki};
-    use crate::prepare::time_for;
     use crate::tbs::RawValidity;
+    use crate::validity::time_for;
     use crate::{Request, Serial, prepare};
     use const_oid::ObjectIdentifier;
     use const_oid::db::rfc5912::{

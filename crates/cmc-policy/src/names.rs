@@ -5,7 +5,9 @@ use std::fmt;
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280;
+use der::asn1::{Ia5String, PrintableString, Utf8StringRef};
 use der::flagset::FlagSet;
+use der::{Any, Tag, Tagged};
 use serde::{Deserialize, Serialize};
 use x509_cert::ext::pkix::KeyUsages;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -232,8 +234,8 @@ pub(crate) const ATTRIBUTE_TYPES: &[AttrType] = &[
 pub const ID_AT_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 
 /// Find an attribute type by name (ignoring case; `commonName`,
-/// `countryName`, `organizationName`, `organizationalUnitName`, `email` are
-/// accepted too).
+/// `countryName`, `organizationName`, `organizationalUnitName`, `email`, `SN`,
+/// `GN` are accepted too).
 pub(crate) fn attr_by_name(name: &str) -> Option<&'static AttrType> {
     let alias = match name.to_ascii_lowercase().as_str() {
         "commonname" => "CN",
@@ -244,6 +246,9 @@ pub(crate) fn attr_by_name(name: &str) -> Option<&'static AttrType> {
         "stateorprovincename" => "ST",
         "email" => "emailAddress",
         "domaincomponent" => "DC",
+        // The short names x509-cert's `Name` display prints.
+        "sn" => "surname",
+        "gn" => "givenName",
         _ => name,
     };
     ATTRIBUTE_TYPES
@@ -260,6 +265,30 @@ pub(crate) fn attr_by_oid(oid: &ObjectIdentifier) -> Option<&'static AttrType> {
 #[must_use]
 pub fn attribute_name(oid: &ObjectIdentifier) -> String {
     attr_by_oid(oid).map_or_else(|| oid.to_string(), |a| a.name.to_owned())
+}
+
+/// A readable value of a subject attribute.
+pub(crate) fn attribute_text(value: &Any) -> Option<String> {
+    match value.tag() {
+        Tag::Utf8String => value
+            .decode_as::<Utf8StringRef<'_>>()
+            .ok()
+            .map(|s| s.to_string()),
+        Tag::PrintableString => value
+            .decode_as::<PrintableString>()
+            .ok()
+            .map(|s| s.to_string()),
+        Tag::Ia5String => value.decode_as::<Ia5String>().ok().map(|s| s.to_string()),
+        _ => None,
+    }
+}
+
+/// The rank of an attribute type in an issued subject (unknown types last).
+pub(crate) fn attribute_rank(oid: &ObjectIdentifier) -> usize {
+    ATTRIBUTE_TYPES
+        .iter()
+        .position(|a| a.oid == *oid)
+        .unwrap_or(usize::MAX)
 }
 
 /// A GeneralName alternative (RFC 5280 §4.2.1.6).

@@ -1,7 +1,7 @@
 //! Apply a profile to a request and build the TBS certificate.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280::{
@@ -13,7 +13,7 @@ use const_oid::db::rfc5280::{
 };
 use der::asn1::{AnyRef, BitString, Ia5String, Int, OctetString, PrintableString, Utf8StringRef};
 use der::flagset::FlagSet;
-use der::{Any, DateTime, Decode, Encode, Sequence, Tag, Tagged};
+use der::{Any, Decode, Encode, Sequence, Tag, Tagged};
 use x509_cert::Certificate;
 use x509_cert::TbsCertificate;
 use x509_cert::attr::AttributeTypeAndValue;
@@ -28,22 +28,18 @@ use x509_cert::ext::pkix::{
     SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::time::Time;
 
 use crate::Error;
-use crate::decision::{
-    AdjustReason, Decision, DropReason, Dropped, ExtensionSummary, Refusal, ValidityAdjustment,
-};
+use crate::decision::{Decision, DropReason, Dropped, ExtensionSummary, Refusal};
 use crate::issuer::IssuerInfo;
 use crate::keys::KeyKind;
 use crate::lint::lint_tbs;
 use crate::names::{self, AttrSyntax, KeyUsageBit, NameType};
-use crate::profile::{OnIssuerExpiry, OnRefusedExtension, Profile, check_attribute_text};
+use crate::profile::{OnRefusedExtension, Profile, check_attribute_text};
 use crate::request::Request;
 use crate::serial::Serial;
 use crate::tbs::{RawCertificate, RawTbs, RawValidity};
-
-const DAY: u64 = 86_400;
+use crate::validity::{compute_validity, rfc3339, time_for};
 
 /// A linted TBS certificate waiting for its signature, with the decision that
 /// shaped it. It is consumed by [`Prepared::assemble`], so one preparation is
@@ -52,6 +48,7 @@ const DAY: u64 = 86_400;
 pub struct Prepared {
     tbs_der: Vec<u8>,
     tbs: TbsCertificate,
+    subject_alt_names: Vec<GeneralName>,
     decision: Decision,
 }
 
@@ -66,6 +63,19 @@ impl Prepared {
     #[must_use]
     pub fn tbs(&self) -> &TbsCertificate {
         &self.tbs
+    }
+
+    /// The subject the certificate will carry.
+    #[must_use]
+    pub fn subject(&self) -> &Name {
+        self.tbs.subject()
+    }
+
+    /// The subjectAltNames the certificate will carry, in certificate order
+    /// (empty when it has no subjectAltName extension).
+    #[must_use]
+    pub fn subject_alt_names(&self) -> &[GeneralName] {
+        &self.subject_alt_names
     }
 
     /// What the profile decided.
@@ -152,10 +162,13 @@ impl Prepared {
 /// identifier as authorityKeyIdentifier; cRLDistributionPoints and
 /// authorityInfoAccess from [`IssuerInfo`]. Nothing is copied from the request
 /// unchecked. Times before 2050 are UTCTime, from 2050 GeneralizedTime. The
-/// result is linted with [`lint_tbs`] before it is returned.
+/// subject and subjectAltNames that pass must satisfy the profile's name
+/// rules ([`NameRules`](crate::NameRules)). The result is linted with
+/// [`lint_tbs`] before it is returned.
 ///
 /// # Errors
-/// [`Error::Refused`] with every reason when the profile refuses the request;
+/// [`Error::Refused`] with every reason when the profile refuses the request
+/// (a name outside the name rules is a [`Refusal::Name`]);
 /// [`Error::Lint`] if the TBS fails the pre-issuance lint; [`Error::Der`] if
 /// encoding fails.
 pub fn prepare(
@@ -188,6 +201,14 @@ pub fn prepare(
     if subject.is_empty() && sans.is_empty() {
         refusals.push(Refusal::NoSubjectIdentity);
     }
+    // The profile's name rules, on what the certificate would carry.
+    refusals.extend(
+        profile
+            .name_rules
+            .check(&subject, &sans)
+            .into_iter()
+            .map(Refusal::Name),
+    );
 
     let validity = compute_validity(request, profile, issuer, now, &mut refusals);
 
@@ -254,6 +275,7 @@ pub fn prepare(
     Ok(Prepared {
         tbs_der,
         tbs,
+        subject_alt_names: sans,
         decision,
     })
 }
@@ -277,22 +299,6 @@ fn drop_item(dropped: &mut Vec<Dropped>, item: String, oid: &ObjectIdentifier, r
 // ---------------------------------------------------------------------------
 // Subject
 
-/// A readable value of a subject attribute.
-fn attribute_text(value: &Any) -> Option<String> {
-    match value.tag() {
-        Tag::Utf8String => value
-            .decode_as::<Utf8StringRef<'_>>()
-            .ok()
-            .map(|s| s.to_string()),
-        Tag::PrintableString => value
-            .decode_as::<PrintableString>()
-            .ok()
-            .map(|s| s.to_string()),
-        Tag::Ia5String => value.decode_as::<Ia5String>().ok().map(|s| s.to_string()),
-        _ => None,
-    }
-}
-
 fn syntax_allows(syntax: AttrSyntax, tag: Tag) -> bool {
     match syntax {
         AttrSyntax::Directory => matches!(tag, Tag::Utf8String | Tag::PrintableString),
@@ -309,14 +315,6 @@ fn encode_attribute(syntax: AttrSyntax, value: &str) -> Result<Any, Error> {
     })
 }
 
-/// The rank of an attribute type in an issued subject (unknown types last).
-fn rank(oid: &ObjectIdentifier) -> usize {
-    names::ATTRIBUTE_TYPES
-        .iter()
-        .position(|a| a.oid == *oid)
-        .unwrap_or(usize::MAX)
-}
-
 fn build_subject(
     requested: &Name,
     profile: &Profile,
@@ -327,7 +325,7 @@ fn build_subject(
         let label = format!(
             "subject {}={}",
             names::attribute_name(&atv.oid),
-            attribute_text(&atv.value).unwrap_or_else(|| String::from("(binary)"))
+            names::attribute_text(&atv.value).unwrap_or_else(|| String::from("(binary)"))
         );
         if profile.subject_fixed.iter().any(|f| f.oid == atv.oid) {
             drop_item(dropped, label, &atv.oid, DropReason::ReplacedByProfile);
@@ -340,7 +338,8 @@ fn build_subject(
             continue;
         };
         let valid = syntax_allows(a.syntax, atv.value.tag())
-            && attribute_text(&atv.value).is_some_and(|t| check_attribute_text(a, &t).is_ok());
+            && names::attribute_text(&atv.value)
+                .is_some_and(|t| check_attribute_text(a, &t).is_ok());
         if !valid {
             drop_item(dropped, label, &atv.oid, DropReason::InvalidAttribute);
             continue;
@@ -359,7 +358,7 @@ fn build_subject(
             value: encode_attribute(syntax, &fixed.value)?,
         });
     }
-    kept.sort_by_key(|a| rank(&a.oid));
+    kept.sort_by_key(|a| names::attribute_rank(&a.oid));
     let mut rdns = RdnSequence::default();
     for atv in kept {
         let mut rdn = RelativeDistinguishedName::default();
@@ -624,148 +623,9 @@ fn build_extensions(
     Ok(out)
 }
 
-// ---------------------------------------------------------------------------
-// Time
-
-/// Seconds since the Unix epoch; times before it count as the epoch.
-pub(crate) fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-pub(crate) fn time_for(secs: u64) -> Result<Time, Error> {
-    let dt = DateTime::from_unix_duration(Duration::from_secs(secs))?;
-    Ok(if dt.year() < 2050 {
-        Time::UtcTime(der::asn1::UtcTime::from_date_time(dt)?)
-    } else {
-        Time::GeneralTime(der::asn1::GeneralizedTime::from_date_time(dt))
-    })
-}
-
-pub(crate) fn rfc3339(secs: u64) -> String {
-    DateTime::from_unix_duration(Duration::from_secs(secs))
-        .map_or_else(|_| format!("@{secs}"), |d| d.to_string())
-}
-
-type Validity = (u64, u64, Vec<ValidityAdjustment>);
-
-fn compute_validity(
-    request: &Request,
-    profile: &Profile,
-    issuer: &IssuerInfo,
-    now: SystemTime,
-    refusals: &mut Vec<Refusal>,
-) -> Option<Validity> {
-    let now = unix_secs(now);
-    let issuer_nb = unix_secs(issuer.not_before);
-    let issuer_na = unix_secs(issuer.not_after);
-    let mut adjustments = Vec::new();
-    let mut adjust = |field: &str, wanted: u64, granted: u64, reason| {
-        adjustments.push(ValidityAdjustment {
-            field: field.to_owned(),
-            wanted: rfc3339(wanted),
-            granted: rfc3339(granted),
-            reason,
-        });
-    };
-    if now < issuer_nb || now > issuer_na {
-        refusals.push(Refusal::IssuerNotValid { now: rfc3339(now) });
-        return None;
-    }
-    let requested = request
-        .validity
-        .as_ref()
-        .filter(|_| profile.honour_requested_validity);
-    let requested_nb = requested
-        .and_then(|v| v.not_before)
-        .map(|t| unix_secs(t.to_system_time()));
-    let requested_na = requested
-        .and_then(|v| v.not_after)
-        .map(|t| unix_secs(t.to_system_time()));
-
-    let earliest = now.saturating_sub(u64::from(profile.backdate_seconds));
-    let mut nb = earliest;
-    if let Some(r) = requested_nb {
-        if r < earliest {
-            adjust("notBefore", r, earliest, AdjustReason::BackdateLimit);
-        } else {
-            nb = r;
-        }
-    }
-    // RFC 5280 validity is inclusive at both ends: `validity_days` of lifetime
-    // ends one second before nb + validity_days.
-    let longest = nb + u64::from(profile.validity_days) * DAY - 1;
-    let mut na = longest;
-    if let Some(r) = requested_na {
-        if r > longest {
-            adjust("notAfter", r, longest, AdjustReason::ProfileMaximum);
-        } else {
-            na = r;
-        }
-    }
-    if na < now || na < nb {
-        refusals.push(Refusal::InvalidValidity {
-            reason: format!(
-                "notAfter {} is before notBefore {} or the issuance time",
-                rfc3339(na),
-                rfc3339(nb)
-            ),
-        });
-        return None;
-    }
-    if nb < issuer_nb {
-        adjust("notBefore", nb, issuer_nb, AdjustReason::IssuerNotBefore);
-        nb = issuer_nb;
-    }
-    if na > issuer_na {
-        match profile.on_issuer_expiry {
-            OnIssuerExpiry::Clamp => {
-                adjust("notAfter", na, issuer_na, AdjustReason::IssuerNotAfter);
-                na = issuer_na;
-            }
-            OnIssuerExpiry::Refuse => {
-                refusals.push(Refusal::OutlivesIssuer {
-                    not_after: rfc3339(na),
-                    issuer_not_after: rfc3339(issuer_na),
-                });
-                return None;
-            }
-        }
-    }
-    if nb > na {
-        refusals.push(Refusal::InvalidValidity {
-            reason: format!("notBefore {} is after the issuer's notAfter", rfc3339(nb)),
-        });
-        return None;
-    }
-    Some((nb, na, adjustments))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_switch_to_generalized_in_2050() {
-        // 2049-12-31T23:59:59Z and 2050-01-01T00:00:00Z
-        let last_utc = 2_524_607_999;
-        assert!(matches!(time_for(last_utc).unwrap(), Time::UtcTime(_)));
-        assert!(matches!(
-            time_for(last_utc + 1).unwrap(),
-            Time::GeneralTime(_)
-        ));
-        assert_eq!(
-            time_for(last_utc).unwrap().to_der().unwrap()[0],
-            0x17,
-            "UTCTime tag"
-        );
-        assert_eq!(
-            time_for(last_utc + 1).unwrap().to_der().unwrap()[0],
-            0x18,
-            "GeneralizedTime tag"
-        );
-        assert_eq!(rfc3339(last_utc + 1), "2050-01-01T00:00:00Z");
-    }
 
     #[test]
     fn dns_names() {

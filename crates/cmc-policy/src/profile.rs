@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::keys::{Curve, KeyKind};
+use crate::name_rules::{NameRules, RawNameRules};
 use crate::names::{self, AttrSyntax, KeyUsageBit, NameType};
 
 /// Longest validity any profile may grant, in days (the old CA/Browser Forum
@@ -103,6 +104,7 @@ struct RawProfile {
     keys: Option<RawKeys>,
     subject: Option<RawSubject>,
     san: Option<RawSan>,
+    names: Option<RawNameRules>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,6 +170,7 @@ pub struct Profile {
     pub(crate) require_cn: bool,
     pub(crate) san_allowed: BTreeSet<NameType>,
     pub(crate) san_required: bool,
+    pub(crate) name_rules: NameRules,
 }
 
 impl Profile {
@@ -209,6 +212,7 @@ impl Profile {
                 .into_iter()
                 .collect(),
             san_required: false,
+            name_rules: NameRules::default(),
         }
     }
 
@@ -336,6 +340,13 @@ impl Profile {
     #[must_use]
     pub const fn requires_common_name(&self) -> bool {
         self.require_cn
+    }
+
+    /// The rules on the names certificates of this profile may carry
+    /// (`[profile.NAME.names]`).
+    #[must_use]
+    pub const fn name_rules(&self) -> &NameRules {
+        &self.name_rules
     }
 
     /// Whether a subjectAltName is required.
@@ -572,6 +583,7 @@ impl Profile {
             require_cn,
             san_allowed,
             san_required,
+            name_rules: NameRules::from_raw(name, raw.names.unwrap_or_default())?,
         })
     }
 }
