@@ -280,6 +280,7 @@ pub fn build_csr_with_attributes(
 ///
 /// # Errors
 /// [`Error::SignerKeyMismatch`] if the template already names another public key,
+/// [`Error::TemplateWithoutSubject`] if it has no subject (an empty `Name` will do),
 /// [`Error::Encode`], [`Error::Key`].
 pub fn build_crmf(
     key: &dyn SigningKey,
@@ -300,6 +301,12 @@ pub fn build_crmf_with_controls(
     mut template: CertTemplate,
     controls: Controls,
 ) -> Result<CertReqMsg> {
+    // Without a subject the POPOSigningKey would have to be over a poposkInput with an
+    // authInfo (RFC 4211 §4.1), which verify_crmf_pop requires and this builder does not
+    // write; RFC 5272 §3.2.1.2.2 wants the subject present in CMC anyway.
+    if template.subject.is_none() {
+        return Err(Error::TemplateWithoutSubject);
+    }
     match &template.public_key {
         Some(pk) if pk != key.public_key() => return Err(Error::SignerKeyMismatch),
         _ => template.public_key = Some(key.public_key().clone()),

@@ -160,6 +160,23 @@ pub enum Error {
         not_before: SystemTime,
     },
 
+    /// The signer certificate has a keyUsage extension that does not assert
+    /// digitalSignature (RFC 5280 §4.2.1.3: a CMS signature is neither a certificate nor a
+    /// CRL signature, so it needs digitalSignature; a nonRepudiation-only certificate is
+    /// refused too), or a keyUsage extension that does not decode or occurs twice. A
+    /// certificate without keyUsage is not restricted.
+    #[error("signer certificate's keyUsage does not allow digitalSignature")]
+    SignerKeyUsage,
+
+    /// A PKIData signed with the key of one of its own certification requests has more than
+    /// one SignerInfo. RFC 5272 §3.2: "If the request key is used for signing, there MUST be
+    /// only one SignerInfo in the SignedData."
+    #[error("signed with a request's key, but the SignedData has {count} SignerInfos, not one")]
+    RequestKeySignerNotAlone {
+        /// How many SignerInfos there were.
+        count: usize,
+    },
+
     /// The signer of a response does not chain to any trusted certificate.
     #[error("signer certificate does not chain to a trusted certificate")]
     UntrustedSigner,
@@ -184,7 +201,9 @@ pub enum Error {
     },
 
     /// Proof of possession failed: the PKCS #10 self-signature or the CRMF POPOSigningKey
-    /// does not verify, or POPOSigningKeyInput names another public key than the template.
+    /// does not verify, or the POPOSigningKey breaks a rule of RFC 4211 §4.1 (poposkInput
+    /// present although the template has subject and publicKey, absent although it lacks
+    /// one, naming another public key than the template, or with a publicKeyMAC authInfo).
     #[error("request {body_part_id}: proof of possession failed: {reason}")]
     PopFailed {
         /// The request's body part identifier.
@@ -200,6 +219,12 @@ pub enum Error {
     /// The certificate given to sign with does not hold the signing key's public key.
     #[error("the signer certificate does not hold the signing key's public key")]
     SignerKeyMismatch,
+
+    /// A CRMF request to build (with a POPOSigningKey over `certReq`) from a template
+    /// without a subject: RFC 4211 §4.1 would then require `poposkInput`, and RFC 5272
+    /// §3.2.1.2.2 requires the subject to be present (it may be an empty name).
+    #[error("the CRMF template has no subject (RFC 5272 §3.2.1.2.2: it must be present)")]
+    TemplateWithoutSubject,
 
     /// Signing with a subjectKeyIdentifier sid, but the certificate has no such extension.
     #[error("the signer certificate has no subjectKeyIdentifier extension")]
@@ -221,13 +246,14 @@ pub enum Error {
 impl Error {
     /// The `CMCFailInfo` a server reports for this error (RFC 5272 §6.1.4).
     ///
-    /// - integrity of the CMS layer (attributes, digest, signature, unknown signer,
-    ///   untrusted signer): `badMessageCheck`;
+    /// - integrity of the CMS layer (attributes, digest, signature, unknown signer, signer
+    ///   keyUsage, a request-key signature that is not alone, untrusted signer):
+    ///   `badMessageCheck`;
     /// - algorithms and keys: `badAlg`;
     /// - malformed or unacceptable content: `badRequest`;
     /// - signer certificate outside its validity: `badTime`;
     /// - proof of possession: `popFailed`;
-    /// - our own encoding or signing: `internalCAError`.
+    /// - our own encoding or signing, and misuse of the builders: `internalCAError`.
     #[must_use]
     pub fn fail_info(&self) -> CmcFailInfo {
         match self {
@@ -253,11 +279,14 @@ impl Error {
             | Self::AlgorithmProtectionMismatch { .. }
             | Self::BadSignature { .. }
             | Self::SignerNotFound
+            | Self::SignerKeyUsage
+            | Self::RequestKeySignerNotAlone { .. }
             | Self::UntrustedSigner => CmcFailInfo::BadMessageCheck,
             Self::SignerExpired { .. } | Self::SignerNotYetValid { .. } => CmcFailInfo::BadTime,
             Self::UnsupportedAlgorithm { .. } | Self::BadPublicKey(_) => CmcFailInfo::BadAlg,
             Self::PopFailed { .. } => CmcFailInfo::PopFailed,
             Self::SignerKeyMismatch
+            | Self::TemplateWithoutSubject
             | Self::MissingSubjectKeyIdentifier
             | Self::TimeOutOfRange(_)
             | Self::Encode(_)
@@ -330,6 +359,12 @@ mod tests {
                     reason: "x",
                 },
                 CmcFailInfo::PopFailed,
+                false,
+            ),
+            (Error::SignerKeyUsage, CmcFailInfo::BadMessageCheck, false),
+            (
+                Error::RequestKeySignerNotAlone { count: 2 },
+                CmcFailInfo::BadMessageCheck,
                 false,
             ),
             (

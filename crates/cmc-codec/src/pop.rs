@@ -7,6 +7,7 @@ use cmc_asn1::{
 };
 use der::Encode;
 use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::request::CertReq;
 
 use crate::alg::{self, SignatureAlg};
@@ -25,11 +26,16 @@ pub enum Pop {
     /// A PKCS #10 request "signed" with `id-alg-noSignature` (RFC 5272 §3.2.1.2.1: a key
     /// that cannot sign): no possession is proven; it needs an encryptedPOP round.
     Pkcs10NoSignature,
-    /// A CRMF request whose POPOSigningKey verified with the template's public key.
+    /// A CRMF request whose POPOSigningKey verified (see [`verify_crmf_pop`] for the
+    /// rules on `poposkInput` and `authInfo`).
     CrmfSignature {
-        /// The `authInfo` of `poposkInput`, when the signature was over POPOSigningKeyInput
-        /// (the sender name or the password MAC, for the engine to check).
-        auth_info: Option<PopoSigningKeyInputAuthInfo>,
+        /// The `sender` authInfo of `poposkInput`, when the signature was over
+        /// POPOSigningKeyInput (a template without subject or publicKey); `None` when it was
+        /// over `certReq`. RFC 4211 §4.1 allows `sender` only "if an authenticated identity
+        /// has been established for the sender": the caller must check that it names the
+        /// authenticated requester before issuing. (`publicKeyMAC` never gets here: it is
+        /// refused.)
+        sender: Option<GeneralName>,
     },
     /// CRMF `raVerified`: an RA says it checked possession. Only acceptable from a
     /// trusted RA.
@@ -68,14 +74,34 @@ pub fn verify_pkcs10(req: &CertReq, body_part_id: BodyPartId) -> Result<()> {
 
 /// Checks the proof of possession of a CRMF request (RFC 4211 §4.1).
 ///
-/// For `signature`: without `poposkInput` the signature is over the DER of `certReq`; with
-/// it, over the DER of `POPOSigningKeyInput`, whose publicKey must equal the template's.
-/// The template's publicKey is always the verifying key.
+/// `raVerified`, `keyEncipherment`, `keyAgreement` and a missing `popo` are reported as
+/// such ([`Pop::RaVerified`], [`Pop::KeyEncipherment`], [`Pop::KeyAgreement`],
+/// [`Pop::Absent`]) for the caller to decide on. A `signature` (`POPOSigningKey`) is checked
+/// by these rules:
+///
+/// - **Template with subject and publicKey** (what every CMC client sends, and what RFC 5272
+///   §3.2.1.2.2 requires of a Full PKI Request): `poposkInput` MUST be omitted and the
+///   signature is over the DER of `certReq`, verified with the template's publicKey. A
+///   request that carries `poposkInput` anyway fails with [`Error::PopFailed`].
+/// - **Template without subject or without publicKey**: `poposkInput` MUST be present and
+///   the signature is over the DER of `POPOSigningKeyInput`. Its publicKey must equal the
+///   template's when the template has one; the signature is verified with that key (the
+///   template's, or `poposkInput`'s when the template has none).
+/// - **authInfo** of `poposkInput`: `publicKeyMAC` is refused ([`Error::PopFailed`]): it is
+///   a MAC under a PKMAC shared secret (RFC 4211 §4.4), and this CA hands out no such
+///   secret, so there is nothing to check it against. `sender` is returned in
+///   [`Pop::CrmfSignature`]: RFC 4211 allows it only when "an authenticated identity has
+///   been established for the sender", so the caller must check that it names the
+///   authenticated requester (the CMS signer) before relying on it.
+///
+/// The `altCertTemplate` control is not looked at: only `certReq.certTemplate` counts.
 ///
 /// # Errors
-/// [`Error::MissingPublicKey`] if the template has no publicKey, [`Error::PopFailed`] if the
-/// signature does not verify or poposkInput names another key, [`Error::MalformedContent`]
-/// for a certReqId that is not a BodyPartID, and the algorithm errors of
+/// [`Error::MissingPublicKey`] if neither the template nor `poposkInput` holds a public key
+/// (no key to verify with), [`Error::PopFailed`] if `poposkInput` is present where it must
+/// be omitted or absent where it is required, names another key than the template, carries
+/// `publicKeyMAC`, or the signature does not verify, [`Error::MalformedContent`] for a
+/// certReqId that is not a BodyPartID, and the algorithm errors of
 /// [`crate::alg::verify_signature`].
 pub fn verify_crmf_pop(msg: &CertReqMsg) -> Result<Pop> {
     let body_part_id = msg
@@ -89,42 +115,76 @@ pub fn verify_crmf_pop(msg: &CertReqMsg) -> Result<Pop> {
         Some(ProofOfPossession::KeyAgreement(_)) => return Ok(Pop::KeyAgreement),
         Some(ProofOfPossession::Signature(s)) => s,
     };
-    let public_key: &SubjectPublicKeyInfoOwned = msg
-        .cert_req
-        .cert_template
-        .public_key
-        .as_ref()
-        .ok_or(Error::MissingPublicKey { body_part_id })?;
-    let (signed, auth_info) = match &popo.poposk_input {
-        None => (msg.cert_req.to_der().map_err(encode_err)?, None),
-        Some(input) => {
-            if &input.public_key != public_key {
-                return Err(Error::PopFailed {
-                    body_part_id,
-                    reason: "POPOSigningKeyInput.publicKey differs from the template's",
-                });
-            }
-            (
-                input.to_der().map_err(encode_err)?,
-                Some(input.auth_info.clone()),
-            )
-        }
-    };
-    let alg = SignatureAlg::from_algorithm_identifier(&popo.algorithm_identifier, None)?;
-    let sig = popo.signature.as_bytes().ok_or(Error::PopFailed {
+    let pop_failed = |reason| Error::PopFailed {
         body_part_id,
-        reason: "signature BIT STRING has unused bits",
-    })?;
+        reason,
+    };
+    let template = &msg.cert_req.cert_template;
+    let template_key = template.public_key.as_ref();
+    // RFC 4211 §4.1: "If the CertReqMsg certReq CertTemplate contains the subject and
+    // publicKey values, then poposkInput MUST be omitted and the signature MUST be computed
+    // over the DER-encoded value of CertReqMsg certReq. If the CertReqMsg certReq
+    // CertTemplate does not contain both the public key and subject values (i.e., if it
+    // contains only one of these, or neither), then poposkInput MUST be present and MUST be
+    // signed." A subject that is present but empty counts as present (RFC 5272 §3.2.1.2.2:
+    // "The subject field can be encoded as NULL, but MUST be present").
+    let complete_template = template.subject.is_some() && template_key.is_some();
+    let (public_key, signed, sender): (&SubjectPublicKeyInfoOwned, Vec<u8>, _) =
+        match (&popo.poposk_input, template_key) {
+            // popFailed rather than badRequest: the request is well formed, but its proof
+            // is computed over the wrong input. RFC 5272 §3.2.1.2.2 states the rule as one
+            // about computing the POP ("POPOSigningKeyInput MUST NOT be used when computing
+            // the value for POPSigningKey"), and a signature over POPOSigningKeyInput does
+            // not cover the template (subject, extensions) it would vouch for; §6.1.4:
+            // "popFailed indicates POP processing failed".
+            (Some(_), _) if complete_template => {
+                return Err(pop_failed(
+                    "poposkInput must be omitted when the template has subject and publicKey \
+                     (RFC 4211 §4.1)",
+                ));
+            }
+            (None, Some(_)) if !complete_template => {
+                return Err(pop_failed(
+                    "the template has no subject, so POPOSigningKey must carry poposkInput \
+                     (RFC 4211 §4.1)",
+                ));
+            }
+            (None, Some(key)) => (key, msg.cert_req.to_der().map_err(encode_err)?, None),
+            (None, None) => return Err(Error::MissingPublicKey { body_part_id }),
+            (Some(input), template_key) => {
+                if template_key.is_some_and(|k| k != &input.public_key) {
+                    return Err(pop_failed(
+                        "POPOSigningKeyInput.publicKey differs from the template's",
+                    ));
+                }
+                let sender = match &input.auth_info {
+                    PopoSigningKeyInputAuthInfo::Sender(name) => name.clone(),
+                    PopoSigningKeyInputAuthInfo::PublicKeyMac(_) => {
+                        return Err(pop_failed(
+                            "poposkInput authInfo publicKeyMAC needs a PKMAC shared secret, \
+                             and this CA issues none",
+                        ));
+                    }
+                };
+                (
+                    &input.public_key,
+                    input.to_der().map_err(encode_err)?,
+                    Some(sender),
+                )
+            }
+        };
+    let alg = SignatureAlg::from_algorithm_identifier(&popo.algorithm_identifier, None)?;
+    let sig = popo
+        .signature
+        .as_bytes()
+        .ok_or_else(|| pop_failed("signature BIT STRING has unused bits"))?;
     alg::verify_signature(public_key, &alg, &signed, sig, "CRMF POPOSigningKey").map_err(|e| {
         match e {
-            Error::BadSignature { .. } => Error::PopFailed {
-                body_part_id,
-                reason: "POPOSigningKey signature does not verify",
-            },
+            Error::BadSignature { .. } => pop_failed("POPOSigningKey signature does not verify"),
             other => other,
         }
     })?;
-    Ok(Pop::CrmfSignature { auth_info })
+    Ok(Pop::CrmfSignature { sender })
 }
 
 /// Checks the proof of possession of any `TaggedRequest`: the PKCS #10 self-signature of a

@@ -14,7 +14,7 @@ use x509_cert::request::{CertReq, ExtensionReq};
 use crate::ber::Encoding;
 use crate::error::encode_err;
 use crate::pop::{self, Pop};
-use crate::signed::{self, Limits, RequestKey, VerifiedSigner, VerifyOptions};
+use crate::signed::{self, Limits, RequestKey, SignerSource, VerifiedSigner, VerifyOptions};
 use crate::{Error, Result};
 
 /// A decoded Full PKI Request.
@@ -149,8 +149,14 @@ pub(crate) fn content_info_der(sd: &SignedData) -> Result<Vec<u8>> {
 /// = eContentType; messageDigest = digest of eContent; CMSAlgorithmProtection (if present)
 /// agrees; the signer is found (message certificates, then `opts.certificates`, then, for a
 /// subjectKeyIdentifier sid, the public key of one of the PKIData's requests); the signature
-/// over the DER of the signed attributes verifies; the signer certificate is valid at
-/// `opts.time`. A SignedData with no SignerInfo is returned as [`FullRequest::Unsigned`].
+/// over the DER of the signed attributes verifies; the signer certificate's keyUsage, if
+/// present, asserts digitalSignature; the signer certificate is valid at `opts.time`. A
+/// message signed with a request's key must name it by subjectKeyIdentifier and have no
+/// other SignerInfo (RFC 5272 §3.2). A SignedData with no SignerInfo is returned as
+/// [`FullRequest::Unsigned`].
+///
+/// The input may be at most `opts.limits.max_input` octets ([`Limits::DEFAULT_MAX_INPUT`],
+/// 1 MiB, unless the caller sets its own with [`VerifyOptions::with_limits`]).
 ///
 /// Proof of possession of the requests inside is not checked here: see
 /// [`SignedRequest::pops`].
@@ -189,6 +195,19 @@ pub fn decode_full_request(input: &[u8], opts: &VerifyOptions<'_>) -> Result<Ful
         .iter()
         .map(|si| signed::verify_signer(&parsed, &econtent, si, opts, &keys))
         .collect::<Result<Vec<_>>>()?;
+    // RFC 5272 §3.2: "If the request key is used for signing, there MUST be only one
+    // SignerInfo in the SignedData." badMessageCheck, as for the other checks of who signed
+    // the message (§3.2.1.3.4): a message whose signers break the rule is answered as an
+    // unauthenticated one, never with the authority of whichever signer the server reads.
+    if signers.len() > 1
+        && signers
+            .iter()
+            .any(|s| matches!(s.source, SignerSource::Request(_)))
+    {
+        return Err(Error::RequestKeySignerNotAlone {
+            count: signers.len(),
+        });
+    }
     Ok(FullRequest::Signed(SignedRequest {
         pki_data,
         econtent,
@@ -243,6 +262,9 @@ fn request_keys(pki_data: &PkiData) -> Vec<RequestKey> {
 
 /// Decodes a Simple PKI Request (a DER PKCS #10 `CertificationRequest`, RFC 5272 §3.1) and
 /// verifies its self-signature.
+///
+/// The input may be at most `limits.max_input` octets: pass `&Limits::default()` for 1 MiB,
+/// or a server's own body cap with [`Limits::with_max_input`].
 ///
 /// # Errors
 /// [`Error::TooLarge`], [`Error::NotPkcs10`] (not CMC at all: HTTP 400), and the errors of

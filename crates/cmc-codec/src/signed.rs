@@ -20,7 +20,7 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::attr::{Attribute, Attributes};
 use x509_cert::crl::CertificateList;
-use x509_cert::ext::pkix::SubjectKeyIdentifier;
+use x509_cert::ext::pkix::{KeyUsage, SubjectKeyIdentifier};
 use x509_cert::time::Time;
 
 use crate::alg::{self, SignatureAlg};
@@ -29,9 +29,27 @@ use crate::error::encode_err;
 use crate::{Error, Result};
 
 /// Caps on what a decoder accepts.
+///
+/// Every decoder takes its limits from the caller: [`VerifyOptions::with_limits`] (or the
+/// public [`VerifyOptions::limits`] field) for [`crate::decode_full_request`], the `limits`
+/// argument of [`crate::decode_simple_request`] and [`crate::decode_certs_only`], and
+/// [`crate::ResponseVerifyOptions`]`::limits` for responses. A server should pass its own
+/// request body cap as `max_input`, so that the codec accepts exactly what the transport
+/// lets through:
+///
+/// ```
+/// use std::time::SystemTime;
+/// use cmc_codec::{Limits, VerifyOptions};
+///
+/// let max_body_bytes = 4 << 20; // from the operator's configuration
+/// let limits = Limits::default().with_max_input(max_body_bytes);
+/// let opts = VerifyOptions::new(SystemTime::now()).with_limits(limits);
+/// assert_eq!(opts.limits.max_input, 4 << 20);
+/// assert_eq!(Limits::default().max_input, Limits::DEFAULT_MAX_INPUT); // 1 MiB
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest input, in octets.
+    /// Largest input, in octets ([`Limits::DEFAULT_MAX_INPUT`] by default).
     pub max_input: usize,
     /// Most `SignerInfo`s in one `SignedData`.
     pub max_signers: usize,
@@ -39,11 +57,24 @@ pub struct Limits {
     pub max_certificates: usize,
 }
 
+impl Limits {
+    /// The default `max_input`: 1 MiB.
+    pub const DEFAULT_MAX_INPUT: usize = 1 << 20;
+
+    /// These limits with `max_input` octets as the largest input (for a server: its
+    /// configured request body cap).
+    #[must_use]
+    pub const fn with_max_input(mut self, max_input: usize) -> Self {
+        self.max_input = max_input;
+        self
+    }
+}
+
 impl Default for Limits {
-    /// 1 MiB, 4 signers, 32 certificates.
+    /// 1 MiB ([`Limits::DEFAULT_MAX_INPUT`]), 4 signers, 32 certificates.
     fn default() -> Self {
         Self {
-            max_input: 1 << 20,
+            max_input: Self::DEFAULT_MAX_INPUT,
             max_signers: 4,
             max_certificates: 32,
         }
@@ -82,7 +113,8 @@ impl<'a> VerifyOptions<'a> {
         self
     }
 
-    /// Use other limits.
+    /// Use other limits (a server passes its configured body size cap as
+    /// [`Limits::max_input`]; see [`Limits`]).
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -305,6 +337,20 @@ fn matches_sid(cert: &Certificate, sid: &SignerIdentifier) -> bool {
     }
 }
 
+/// Checks that `cert` may sign a CMS message: if it carries a keyUsage extension, that
+/// extension must assert digitalSignature (RFC 5280 §4.2.1.3: digitalSignature is for
+/// "verifying digital signatures, other than signatures on certificates (bit 5) and CRLs
+/// (bit 6)"; nonRepudiation alone does not do, as RFC 5280 reserves it for content
+/// commitment, which CMC requests and responses are not). A keyUsage that does not decode,
+/// or occurs twice, allows nothing. A certificate without keyUsage is not restricted.
+fn check_key_usage(cert: &Certificate) -> Result<()> {
+    match cert.tbs_certificate().get_extension::<KeyUsage>() {
+        Ok(None) => Ok(()),
+        Ok(Some((_, ku))) if ku.digital_signature() => Ok(()),
+        Ok(Some(_)) | Err(_) => Err(Error::SignerKeyUsage),
+    }
+}
+
 /// Checks that `cert` is valid at `time`.
 pub(crate) fn check_validity(cert: &Certificate, time: SystemTime) -> Result<()> {
     let validity = cert.tbs_certificate().validity();
@@ -322,8 +368,8 @@ pub(crate) fn check_validity(cert: &Certificate, time: SystemTime) -> Result<()>
 /// Verifies one `SignerInfo` of `parsed` completely (RFC 5652 §5.4, §5.6; RFC 6211):
 /// digest algorithm, signed attributes present, contentType = eContentType, messageDigest =
 /// digest of eContent, CMSAlgorithmProtection agreement, signature over the DER of the
-/// signed attributes with the key named by the sid, and the signer certificate's validity
-/// at `opts.time`.
+/// signed attributes with the key named by the sid, the signer certificate's keyUsage
+/// (digitalSignature, when the extension is present) and its validity at `opts.time`.
 pub(crate) fn verify_signer(
     parsed: &Parsed,
     econtent: &[u8],
@@ -407,6 +453,7 @@ pub(crate) fn verify_signer(
         SignerSource::Message(c) | SignerSource::Caller(c) => Some(c),
         SignerSource::Request(_) => None,
     } {
+        check_key_usage(cert)?;
         check_validity(cert, opts.time)?;
     }
 
@@ -433,6 +480,12 @@ fn find_signer(
     if let Some(c) = opts.certificates.iter().find(|c| matches_sid(c, sid)) {
         return Ok(SignerSource::Caller(c.clone()));
     }
+    // RFC 5272 §3.2, for a PKIData signed with a request's key: "The subjectKeyIdentifier
+    // form of the signerIdentifier in SignerInfo MUST be used." So only a
+    // subjectKeyIdentifier sid is looked up among the request keys; an
+    // issuerAndSerialNumber that names no certificate is SignerNotFound, even when the
+    // signature would verify with a request's key. (The "only one SignerInfo" rule is
+    // checked by the caller, which sees all the signers.)
     if let SignerIdentifier::SubjectKeyIdentifier(ski) = sid {
         let ski = ski.0.as_bytes();
         let hit = request_keys.iter().find(|k| {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use cmc_asn1::{CmcFailInfo, oid};
@@ -603,4 +604,305 @@ fn limits_on_signers_and_certificates() {
         matches!(e, Error::TooManyCertificates { count: 4, max: 3 }),
         "{e}"
     );
+}
+
+/// A fixture whose message is signed by `key` as the holder of `cert`.
+fn signed_by(key: FileKey, cert: Certificate) -> Fixture {
+    let pki_data = common::sample_pki_data(b"negative-test-nonce")
+        .to_der()
+        .unwrap();
+    Fixture {
+        key,
+        cert,
+        pki_data,
+    }
+}
+
+#[test]
+fn signer_key_usage_must_allow_digital_signature() {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    let root_key = FileKey::generate(KeySpec::P256).unwrap();
+    let root = common::ca_cert(&root_key, "key usage root");
+    let holder = |ku: Vec<KeyUsage>| {
+        let key = FileKey::generate(KeySpec::P256).unwrap();
+        let cert = common::issue_with_key_usage(&root_key, &root, &key, "key usage holder", ku);
+        signed_by(key, cert)
+    };
+    // A keyUsage without digitalSignature: refused as the signer of a request, whether the
+    // certificate is in the message or supplied by the caller.
+    let refused = [
+        KeyUsage(KeyUsages::KeyEncipherment.into()),
+        KeyUsage(KeyUsages::KeyAgreement.into()),
+        KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+        // nonRepudiation (contentCommitment) alone is not digitalSignature.
+        KeyUsage(KeyUsages::NonRepudiation.into()),
+    ];
+    for ku in refused {
+        let f = holder(vec![ku]);
+        let e = fails(&f.message(|_| {}), CmcFailInfo::BadMessageCheck);
+        assert!(matches!(e, Error::SignerKeyUsage), "{ku:?}: {e}");
+        let supplied = [f.cert.clone()];
+        let e = decode_full_request(
+            &f.message(|p| p.certificates.clear()),
+            &VerifyOptions::new(now()).with_certificates(&supplied),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::SignerKeyUsage), "{ku:?}: {e}");
+        assert_eq!(e.fail_info(), CmcFailInfo::BadMessageCheck);
+    }
+    // Two keyUsage extensions (the second asserting digitalSignature): refused as well.
+    let f = holder(vec![
+        KeyUsage(KeyUsages::KeyEncipherment.into()),
+        KeyUsage(KeyUsages::DigitalSignature.into()),
+    ]);
+    let key_usages = f
+        .cert
+        .tbs_certificate()
+        .filter_extensions::<KeyUsage>()
+        .count();
+    assert_eq!(key_usages, 2, "the certificate carries both extensions");
+    let e = fails(&f.message(|_| {}), CmcFailInfo::BadMessageCheck);
+    assert!(matches!(e, Error::SignerKeyUsage), "{e}");
+
+    // digitalSignature (alone or with nonRepudiation), or no keyUsage at all: accepted.
+    for ku in [
+        vec![KeyUsage(KeyUsages::DigitalSignature.into())],
+        vec![KeyUsage(
+            KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
+        )],
+        Vec::new(),
+    ] {
+        let f = holder(ku.clone());
+        verify(&f.message(|_| {})).unwrap_or_else(|e| panic!("{ku:?}: {e}"));
+    }
+
+    // The signer of a response too, even when it chains to the trusted root.
+    let f = holder(vec![KeyUsage(KeyUsages::NonRepudiation.into())]);
+    let resp = f.message(|p| {
+        p.econtent_type = oid::ID_CCT_PKI_RESPONSE;
+        p.econtent = Some(common::sample_response().to_der().unwrap());
+        let digest = f.key.hash().digest(p.econtent.as_ref().unwrap());
+        replace(p, attr(ID_CONTENT_TYPE, &[any(&oid::ID_CCT_PKI_RESPONSE)]));
+        replace(
+            p,
+            attr(
+                ID_MESSAGE_DIGEST,
+                &[any(&OctetString::new(digest).unwrap())],
+            ),
+        );
+    });
+    let trusted = [root];
+    let e = decode_response(&resp, &ResponseVerifyOptions::new(now(), &trusted)).unwrap_err();
+    assert!(matches!(e, Error::SignerKeyUsage), "{e}");
+}
+
+/// A PKIData with one PKCS #10 request for `key`, signed (by default) with that same key
+/// and no certificate: the sid is the key's subjectKeyIdentifier (RFC 5272 §3.2).
+fn signed_with_request_key() -> Fixture {
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let csr = cmc_codec::build_csr(
+        &key,
+        x509_cert::name::Name::from_str("CN=self-signed request,O=cmc-codec tests").unwrap(),
+        Vec::new(),
+    )
+    .unwrap();
+    let mut b = cmc_codec::RequestBuilder::new();
+    b.control(
+        1,
+        &cmc_asn1::SenderNonce(OctetString::new(*b"request-key nonce").unwrap()),
+    )
+    .unwrap()
+    .pkcs10(0x31, csr)
+    .unwrap();
+    let pki_data = b.pki_data().to_der().unwrap();
+    // The certificate is never sent (see `request_key_sid`); it only fills the field.
+    let cert = common::ca_cert(&key, "unused");
+    Fixture {
+        key,
+        cert,
+        pki_data,
+    }
+}
+
+/// Names the fixture's key by its subjectKeyIdentifier and sends no certificate.
+fn request_key_sid(f: &Fixture, p: &mut Parts) {
+    p.sid = SignerIdentifier::SubjectKeyIdentifier(x509_cert::ext::pkix::SubjectKeyIdentifier(
+        OctetString::new(cmc_codec::key_identifier(f.key.public_key())).unwrap(),
+    ));
+    p.certificates.clear();
+}
+
+/// `extra`'s SignerInfos and certificates added to `msg` (both over the same eContent).
+fn add_signers(msg: &[u8], extra: &[u8]) -> Vec<u8> {
+    let sd = |der: &[u8]| -> SignedData {
+        ContentInfo::from_der(der)
+            .unwrap()
+            .content
+            .decode_as()
+            .unwrap()
+    };
+    let mut out = sd(msg);
+    let extra = sd(extra);
+    for si in extra.signer_infos.0.iter() {
+        out.signer_infos.0.insert(si.clone()).unwrap();
+    }
+    for d in extra.digest_algorithms.iter() {
+        if !out.digest_algorithms.iter().any(|x| x == d) {
+            out.digest_algorithms.insert(d.clone()).unwrap();
+        }
+    }
+    let mut certs = out.certificates.take().map(|c| c.0).unwrap_or_default();
+    for c in extra.certificates.iter().flat_map(|s| s.0.iter()) {
+        certs.insert(c.clone()).unwrap();
+    }
+    out.certificates = (!certs.is_empty()).then_some(CertificateSet(certs));
+    ContentInfo {
+        content_type: const_oid::db::rfc5911::ID_SIGNED_DATA,
+        content: Any::encode_from(&out).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+#[test]
+fn request_key_signature_must_be_alone() {
+    let f = signed_with_request_key();
+    // The baseline: one SignerInfo, sid = the request key's subjectKeyIdentifier.
+    let alone = f.message(|p| request_key_sid(&f, p));
+    let FullRequest::Signed(s) = verify(&alone).unwrap() else {
+        panic!("unsigned")
+    };
+    assert_eq!(s.signer().source, cmc_codec::SignerSource::Request(0x31));
+
+    // Two SignerInfos, both with the request key.
+    let e = fails(
+        &f.message(|p| {
+            request_key_sid(&f, p);
+            p.signers = 2;
+        }),
+        CmcFailInfo::BadMessageCheck,
+    );
+    assert!(
+        matches!(e, Error::RequestKeySignerNotAlone { count: 2 }),
+        "{e}"
+    );
+
+    // The request key next to a certificate holder's signature over the same PKIData
+    // (either could be the one a server reads as "the" signer).
+    let holder_key = FileKey::generate(KeySpec::P256).unwrap();
+    let holder = Fixture {
+        cert: common::ca_cert(&holder_key, "co-signer"),
+        key: holder_key,
+        pki_data: f.pki_data.clone(),
+    };
+    let cosigned = holder.message(|_| {});
+    verify(&cosigned).unwrap();
+    let e = fails(
+        &add_signers(&alone, &cosigned),
+        CmcFailInfo::BadMessageCheck,
+    );
+    assert!(
+        matches!(e, Error::RequestKeySignerNotAlone { count: 2 }),
+        "{e}"
+    );
+    // Two certificate holders are not concerned by the rule.
+    let other_key = FileKey::generate(KeySpec::P256).unwrap();
+    let other = Fixture {
+        cert: common::ca_cert(&other_key, "other co-signer"),
+        key: other_key,
+        pki_data: f.pki_data.clone(),
+    };
+    let FullRequest::Signed(s) = verify(&add_signers(&cosigned, &other.message(|_| {}))).unwrap()
+    else {
+        panic!("unsigned")
+    };
+    assert_eq!(s.signers.len(), 2);
+}
+
+#[test]
+fn request_key_signature_must_name_it_by_subject_key_identifier() {
+    let f = signed_with_request_key();
+    // issuerAndSerialNumber with no certificate that matches it: the signature is the
+    // request key's, but RFC 5272 §3.2 wants the subjectKeyIdentifier form.
+    let e = fails(
+        &f.message(|p| {
+            p.certificates.clear();
+            p.sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: x509_cert::name::Name::from_str("CN=self-signed request,O=cmc-codec tests")
+                    .unwrap(),
+                serial_number: SerialNumber::new(&[0x31]).unwrap(),
+            });
+        }),
+        CmcFailInfo::BadMessageCheck,
+    );
+    assert!(matches!(e, Error::SignerNotFound), "{e}");
+}
+
+#[test]
+fn max_input_is_the_callers() {
+    // A signed request of about 1.5 MiB (a large regInfo): over the default 1 MiB cap, and
+    // accepted when the caller allows 2 MiB (a server passing its configured body size).
+    let mut pki_data = common::sample_pki_data(b"large request nonce");
+    pki_data.control_sequence.push(
+        cmc_asn1::TaggedAttribute::from_value(
+            0x13,
+            &cmc_asn1::RegInfo(OctetString::new(vec![b'x'; 3 << 19]).unwrap()),
+        )
+        .unwrap(),
+    );
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let f = Fixture {
+        cert: common::ca_cert(&key, "large request"),
+        key,
+        pki_data: pki_data.to_der().unwrap(),
+    };
+    let msg = f.message(|_| {});
+    assert!(msg.len() > Limits::DEFAULT_MAX_INPUT && msg.len() < 2 << 20);
+    let e = verify(&msg).unwrap_err();
+    assert!(
+        matches!(e, Error::TooLarge { max, .. } if max == Limits::DEFAULT_MAX_INPUT),
+        "{e}"
+    );
+    assert!(e.is_not_cms());
+    let large = Limits::default().with_max_input(2 << 20);
+    let FullRequest::Signed(s) =
+        decode_full_request(&msg, &VerifyOptions::new(now()).with_limits(large)).unwrap()
+    else {
+        panic!("unsigned")
+    };
+    assert_eq!(s.econtent, f.pki_data);
+    // A smaller cap than the default applies too.
+    let small = Limits::default().with_max_input(1024);
+    let e = decode_full_request(
+        &f.message(|_| {}),
+        &VerifyOptions::new(now()).with_limits(small),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::TooLarge { max: 1024, .. }), "{e}");
+
+    // The same for a Simple PKI Request: a PKCS #10 with a 1.5 MiB attribute.
+    let attribute = Attribute {
+        oid: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.55555.1"),
+        values: {
+            let mut v = SetOfVec::new();
+            v.insert(any(&OctetString::new(vec![b'y'; 3 << 19]).unwrap()))
+                .unwrap();
+            v
+        },
+    };
+    let csr = cmc_codec::build_csr_with_attributes(
+        &f.key,
+        x509_cert::name::Name::from_str("CN=large csr").unwrap(),
+        Vec::new(),
+        vec![attribute],
+    )
+    .unwrap()
+    .to_der()
+    .unwrap();
+    let e = cmc_codec::decode_simple_request(&csr, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(e, Error::TooLarge { max, .. } if max == Limits::DEFAULT_MAX_INPUT),
+        "{e}"
+    );
+    cmc_codec::decode_simple_request(&csr, &large).unwrap();
 }

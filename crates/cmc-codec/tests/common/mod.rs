@@ -27,7 +27,7 @@ use spki::SubjectPublicKeyInfoRef;
 use x509_cert::Certificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder, profile};
-use x509_cert::ext::pkix::{BasicConstraints, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -57,11 +57,13 @@ pub fn ca_cert(key: &dyn SigningKey, cn: &str) -> Certificate {
         .unwrap()
 }
 
-/// An end-entity profile: issuer = the CA's subject, basicConstraints cA=FALSE, SKI.
+/// An end-entity profile: issuer = the CA's subject, basicConstraints cA=FALSE, SKI, and
+/// the keyUsage extensions given (none, one, or a duplicated one).
 struct Leaf {
     issuer: Name,
     subject: Name,
     ca: bool,
+    key_usage: Vec<KeyUsage>,
 }
 
 impl BuilderProfile for Leaf {
@@ -85,7 +87,11 @@ impl BuilderProfile for Leaf {
         }
         .to_extension(tbs.subject(), &[])?;
         let ski = SubjectKeyIdentifier::try_from(spk)?.to_extension(tbs.subject(), &[])?;
-        Ok(vec![bc, ski])
+        let mut extensions = vec![bc, ski];
+        for ku in &self.key_usage {
+            extensions.push(ku.to_extension(tbs.subject(), &[])?);
+        }
+        Ok(extensions)
     }
 }
 
@@ -97,7 +103,19 @@ pub fn issue(
     subject_key: &dyn SigningKey,
     cn: &str,
 ) -> Certificate {
-    issue_as(ca_key, ca, subject_key, cn, false)
+    issue_as(ca_key, ca, subject_key, cn, false, Vec::new())
+}
+
+/// An end-entity certificate like [`issue`]'s, with these keyUsage extensions (normally
+/// one; two to try a duplicated extension).
+pub fn issue_with_key_usage(
+    ca_key: &dyn SigningKey,
+    ca: &Certificate,
+    subject_key: &dyn SigningKey,
+    cn: &str,
+    key_usage: Vec<KeyUsage>,
+) -> Certificate {
+    issue_as(ca_key, ca, subject_key, cn, false, key_usage)
 }
 
 /// An intermediate CA certificate (basicConstraints cA=TRUE) issued by `ca`.
@@ -107,7 +125,7 @@ pub fn issue_ca(
     subject_key: &dyn SigningKey,
     cn: &str,
 ) -> Certificate {
-    issue_as(ca_key, ca, subject_key, cn, true)
+    issue_as(ca_key, ca, subject_key, cn, true, Vec::new())
 }
 
 fn issue_as(
@@ -116,12 +134,14 @@ fn issue_as(
     subject_key: &dyn SigningKey,
     cn: &str,
     is_ca: bool,
+    key_usage: Vec<KeyUsage>,
 ) -> Certificate {
     let builder = CertificateBuilder::new(
         Leaf {
             issuer: ca.tbs_certificate().subject().clone(),
             subject: Name::from_str(&format!("CN={cn},O=cmc-codec tests")).unwrap(),
             ca: is_ca,
+            key_usage,
         },
         serial(),
         Validity::from_now(Duration::from_secs(3600)).unwrap(),
