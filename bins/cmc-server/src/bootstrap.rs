@@ -191,6 +191,7 @@ pub fn ensure(engine: &Engine, data_dir: &Path, ca: &str) -> Result<Outcome> {
         .with_context(|| format!("writing {}", abs.ra_key.display()))?;
     let credential = engine
         .issue_client_credential(&ClientCredentialRequest {
+            names: None,
             ca: ca.to_owned(),
             client_id: RA_CLIENT_ID.to_owned(),
             subject: RA_SUBJECT.to_owned(),

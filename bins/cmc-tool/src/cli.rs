@@ -569,6 +569,16 @@ pub enum SecretCommand {
         #[command(flatten)]
         secret: GivenSecretArgs,
     },
+    /// Unlock a secret that failed identity proofs locked (and clear its
+    /// count of failures).
+    Unlock {
+        /// The CA of the secret.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// Its identification.
+        #[arg(long, value_name = "ID")]
+        identification: String,
+    },
     /// List the enrollment and revocation secrets (never the secrets).
     List {
         /// Only this CA's.
@@ -602,6 +612,49 @@ pub struct SecretAddArgs {
     /// Where to take the secret from instead of generating one.
     #[command(flatten)]
     pub secret: GivenSecretArgs,
+    /// The only subject its holder may be issued, as in RFC 4514 (default:
+    /// what the profile's name rules allow).
+    #[arg(long, value_name = "DN")]
+    pub subject: Option<String>,
+    /// The names its holder may be issued.
+    #[command(flatten)]
+    pub names: NameArgs,
+}
+
+/// The subjectAltNames a registered client or secret may be issued: with
+/// none of them and no subject, only what the profile's name rules allow.
+#[derive(Debug, Args, Default)]
+pub struct NameArgs {
+    /// A DNS name it may be issued (repeat); `*.example.com` or
+    /// `.example.com` for every name under example.com.
+    #[arg(long = "dns", value_name = "NAME")]
+    pub dns: Vec<String>,
+    /// An e-mail address it may be issued (repeat).
+    #[arg(long = "email", value_name = "ADDRESS")]
+    pub email: Vec<String>,
+    /// An IP address or CIDR range it may be issued (repeat).
+    #[arg(long = "ip", value_name = "ADDR[/LEN]")]
+    pub ip: Vec<String>,
+}
+
+impl NameArgs {
+    /// The registered name space (`None` when nothing is registered).
+    ///
+    /// # Errors
+    /// A name that does not parse.
+    pub fn name_space(
+        &self,
+        subject: Option<&str>,
+    ) -> anyhow::Result<Option<cmc_policy::NameSpace>> {
+        let space = cmc_policy::NameSpace::from_args(subject, &self.dns, &self.email, &self.ip)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((!space.is_empty()).then_some(space))
+    }
+
+    /// Whether any name was given.
+    pub fn is_empty(&self) -> bool {
+        self.dns.is_empty() && self.email.is_empty() && self.ip.is_empty()
+    }
 }
 
 /// A secret given to `secret add` (never on the command line).
@@ -697,7 +750,9 @@ pub struct ClientAddArgs {
     /// The CA that signs the credential (default: the one --ca given).
     #[arg(long, value_name = "NAME", requires = "issue")]
     pub issuing_ca: Option<String>,
-    /// The credential's subject, as in RFC 4514.
+    /// The credential's subject, as in RFC 4514. An end-entity client
+    /// (`--role client`) may be issued this subject (or, with --cert, the
+    /// certificate's) and nothing else.
     #[arg(long, requires = "issue")]
     pub subject: Option<String>,
     /// Where to write ID.key (mode 0600), ID.pem and ID-chain.pem.
@@ -709,6 +764,10 @@ pub struct ClientAddArgs {
     /// Where the new key file's passphrase is (with --issue).
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// The names an end-entity client may be issued besides its subject
+    /// (RAs and agents ask for others: the profiles' name rules bind them).
+    #[command(flatten)]
+    pub names: NameArgs,
 }
 
 /// `profile ...`

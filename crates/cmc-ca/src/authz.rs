@@ -274,7 +274,13 @@ impl Engine {
             profile,
             action,
         )?;
-        if !decision.is_allowed() {
+        // A revoked credential is refused whatever else is decided, so that
+        // callers that accept some denials (a role that does not permit
+        // this action but may ask for other things) never accept it.
+        if matches!(
+            decision,
+            Decision::Denied(DenyReason::UnknownClient | DenyReason::BadCertificate(_))
+        ) {
             return Ok(decision);
         }
         if let Some(revoked) = self.revoked_issuer_of(&cert)? {
@@ -336,6 +342,8 @@ mod tests {
             expires_at: Some(UnixTime::from_secs(1_000)),
             disabled_at: None,
             created_at: UnixTime::from_secs(0),
+            subject: Some("CN=c1".into()),
+            names: None,
         }
     }
 

@@ -43,6 +43,10 @@ pub struct ClientCredentialRequest {
     pub validity_days: u32,
     /// Who asked, for the audit log.
     pub requester: String,
+    /// The names an end-entity client may ask for besides (`None`: only
+    /// what the profile's name rules allow). RAs and agents ask for others
+    /// and are bound by the profiles' rules.
+    pub names: Option<cmc_policy::NameSpace>,
 }
 
 /// An issued and registered client credential.
@@ -93,6 +97,7 @@ impl Engine {
             ));
         }
         let subject = parse_name(&req.subject)?;
+        let subject_text = subject.to_string();
         // Checked before signing, so a taken id does not leave an issued
         // certificate behind (the store's unique key still decides a race).
         if self.store().get_client(&req.client_id)?.is_some() {
@@ -156,6 +161,8 @@ impl Engine {
                 role: req.role,
                 grants: req.grants.clone(),
                 expires_at: Some(not_after),
+                subject: subject_text,
+                names: crate::secret::names_json(req.names.as_ref())?,
             },
             now,
         )?;

@@ -59,7 +59,7 @@
 //! responseInfo, carries the issued certificates and the CA chain, and is
 //! signed by the CA key at the engine clock's time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cmc_asn1::{
     BatchRequests, BodyPartId, CmcFailInfo, CmcStatus, DataReturn, DecryptedPop, EncryptedPop,
@@ -70,11 +70,12 @@ use cmc_asn1::{
 use cmc_codec::envelope;
 use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
 use cmc_codec::{
-    CmsSigner, FullRequest, Limits, Pop, SignedRequest, VerifyOptions, certs_only_response,
+    CmsSigner, FullRequest, Pop, SignedRequest, VerifyOptions, certs_only_response,
     decode_full_request, decode_simple_request, sign_response_with_crls,
 };
 use cmc_store::{
-    ClientRecord, ClientRole, RevocationReason, SecretPurpose, SecretRecord, UnixTime, fingerprint,
+    ClientRecord, ClientRole, Fingerprint, RevocationReason, SecretPurpose, SecretRecord, UnixTime,
+    fingerprint,
 };
 use cms::content_info::ContentInfo;
 use der::asn1::OctetString;
@@ -85,8 +86,9 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::authz::{Action, Decision, DenyReason};
 use crate::ca::LoadedCa;
-use crate::engine::Engine;
+use crate::engine::{Engine, PopBinding};
 use crate::pending::PendingAnswer;
+use crate::principal::{HOLDER_PREFIX, NameLimit, NameScope, ReservedFor, SECRET_PREFIX};
 use crate::respond::{
     CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, Failure, NotCmc, PartStatus,
     ResponseBuilder, Transport,
@@ -133,14 +135,18 @@ const NESTED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
 
 /// The controls of a shared-secret identity proof, processed only for a
 /// request signed with its own key.
-const SECRET_CONTROLS: [der::asn1::ObjectIdentifier; 3] = [
+const SECRET_CONTROLS: [der::asn1::ObjectIdentifier; 4] = [
     oid::ID_CMC_IDENTIFICATION,
     oid::ID_CMC_IDENTITY_PROOF,
     oid::ID_CMC_IDENTITY_PROOF_V2,
+    oid::ID_CMC_POP_LINK_RANDOM,
 ];
 
 /// Length of the senderNonce the CA draws for each response.
 const NONCE_LEN: usize = 32;
+
+/// The body part a Simple PKI Request is (RFC 5272 §6.1.1).
+const SIMPLE_BODY_PART: BodyPartId = 1;
 
 /// The requester recorded for Simple PKI Requests, which carry no identity.
 const SIMPLE_REQUESTER: &str = "simple-pki-request";
@@ -305,8 +311,6 @@ enum Who {
     Holder {
         /// The signer certificate's serial.
         serial: cmc_store::Serial,
-        /// Its subject, as stored.
-        subject: String,
         /// The certificate.
         cert: Box<Certificate>,
         /// The profile it was issued with.
@@ -320,16 +324,45 @@ enum Who {
         record: Box<SecretRecord>,
         /// The hash family of its proofs.
         hash: ProofHash,
+        /// Whether this PKIData has spent it (on its first issued
+        /// certificate).
+        spent: std::cell::Cell<bool>,
     },
 }
 
 impl Signer {
+    /// The names this signer may be issued (see [`crate::principal`]).
+    fn names(&self) -> NameScope {
+        match &self.who {
+            Who::Client(c) => NameScope {
+                owner: Some(ReservedFor::Client(c.id.clone())),
+                // An RA or agent asks for others: the profile's rules bind
+                // it. An end entity asks for itself: its registered names.
+                limit: match (&c.role, &c.names) {
+                    (ClientRole::Client, Some(names)) => NameLimit::Registered(names.clone()),
+                    _ => NameLimit::Profile,
+                },
+            },
+            Who::Holder { cert, .. } => NameScope {
+                owner: None,
+                limit: NameLimit::Renewal(cert.clone()),
+            },
+            Who::Secret { record, .. } => NameScope {
+                owner: None,
+                limit: record
+                    .names
+                    .clone()
+                    .map_or(NameLimit::Profile, NameLimit::Registered),
+            },
+        }
+    }
+
     /// Who is recorded as the requester and named in logs.
     fn requester(&self) -> String {
         match &self.who {
             Who::Client(c) => c.id.clone(),
-            Who::Holder { serial, .. } => format!("holder:{serial}"),
-            Who::Secret { record, .. } => format!("secret:{}", record.identification),
+            Who::Holder { serial, .. } => format!("{HOLDER_PREFIX}{serial}"),
+            Who::Secret { record, .. } => format!("{SECRET_PREFIX}{}", record.identification),
         }
     }
 }
@@ -380,7 +413,10 @@ impl Engine {
     ) -> Result<CmcReply, NotCmc> {
         let ca = self.ca(ca).map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
         let now = self.now();
-        let request = match decode_full_request(body, &VerifyOptions::new(now.to_system_time())) {
+        let request = match decode_full_request(
+            body,
+            &VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits()),
+        ) {
             Ok(r) => r,
             Err(e) if e.is_not_cms() => return Err(not_cms(&e)),
             Err(e) => {
@@ -450,7 +486,11 @@ impl Engine {
         body: &[u8],
         not_after: std::time::SystemTime,
     ) -> Option<Failure> {
-        let request = decode_full_request(body, &VerifyOptions::new(not_after)).ok()?;
+        let request = decode_full_request(
+            body,
+            &VerifyOptions::new(not_after).with_limits(self.config().limits()),
+        )
+        .ok()?;
         let cert = request.signed()?.signer().certificate()?;
         let cert_der = cert.to_der().ok()?;
         let registered = self
@@ -524,6 +564,8 @@ impl Engine {
             return Err(NotCmc::SimpleRequestsNotAllowed(ca.name().to_owned()));
         }
         let now = self.now();
+        // RFC 5272 §6.1.1: a failure of a Simple PKI Request names body
+        // part 1, the request itself.
         let fail = |failure: Failure| {
             self.reply(
                 &ca,
@@ -531,13 +573,13 @@ impl Engine {
                 Outcome::default(),
                 Some(Refusal {
                     failure,
-                    body_list: vec![0],
+                    body_list: vec![SIMPLE_BODY_PART],
                     authenticated: false,
                 }),
                 now,
             )
         };
-        let csr = match decode_simple_request(body, &Limits::default()) {
+        let csr = match decode_simple_request(body, &self.config().limits()) {
             Ok(csr) => csr,
             Err(e) if e.is_not_cms() => return Err(not_cms(&e)),
             Err(e) => return fail(codec_failure(&e, ca.name())),
@@ -550,9 +592,53 @@ impl Engine {
             || SIMPLE_REQUESTER.to_owned(),
             |p| format!("{SIMPLE_REQUESTER} from {p}"),
         );
-        let issued = match self.issue_with_ca(&ca, None, &request, &requester, body) {
+        // The profile's approval rules hold for Simple PKI Requests too:
+        // the request waits for an agent (or takes a bootstrap
+        // auto-approval), and the answer is a Full PKI Response with status
+        // pending. The sender cannot authenticate a queryPending; the
+        // operator delivers the certificate once approved.
+        let profile = self.config().default_profile_name(ca.name());
+        let needs_approval = match self.check_profile(ca.name(), &profile) {
+            Ok(p) => p.requires_approval(),
+            Err(e) => return fail(Failure::from_engine(&e, ca.name(), SIMPLE_BODY_PART)),
+        };
+        if needs_approval {
+            match self.store().take_auto_approval(ca.name()) {
+                Ok(true) => {
+                    tracing::info!(
+                        ca = ca.name(),
+                        requester,
+                        "simple request auto-approved (bootstrap)"
+                    );
+                }
+                Ok(false) => {
+                    let tagged =
+                        TaggedRequest::Tcr(Box::new(cmc_asn1::TaggedCertificationRequest {
+                            body_part_id: SIMPLE_BODY_PART,
+                            certification_request: csr,
+                        }));
+                    return match self.hold(&ca, &requester, &profile, &tagged, SIMPLE_BODY_PART) {
+                        Ok(info) => self.reply(
+                            &ca,
+                            &Echo::default(),
+                            Outcome {
+                                pending: vec![(SIMPLE_BODY_PART, info)],
+                                ..Outcome::default()
+                            },
+                            None,
+                            now,
+                        ),
+                        Err(failure) => fail(failure),
+                    };
+                }
+                Err(e) => {
+                    return fail(Failure::from_engine(&e.into(), ca.name(), SIMPLE_BODY_PART));
+                }
+            }
+        }
+        let issued = match self.issue_with_ca(&ca, Some(&profile), &request, &requester, body) {
             Ok(i) => i,
-            Err(e) => return fail(Failure::from_engine(&e, ca.name(), 0)),
+            Err(e) => return fail(Failure::from_engine(&e, ca.name(), SIMPLE_BODY_PART)),
         };
         let mut certs = vec![issued.certificate];
         certs.push(ca.certificate().clone());
@@ -603,7 +689,8 @@ impl Engine {
         let pki_data = &signed.pki_data;
         let ids = body_part_ids(pki_data)?;
         self.check_replay(ca, pki_data, &signer.credential, &signer.requester(), now)?;
-        let max = self.config().requests.max_requests_per_pki_data;
+        let limits = self.config().requests;
+        let max = limits.max_requests_per_pki_data;
         let parts = pki_data.req_sequence.len()
             + pki_data.cms_sequence.len()
             + pki_data.other_msg_sequence.len();
@@ -613,13 +700,44 @@ impl Engine {
                 format!("{parts} body parts exceed the limit of {max}"),
             ));
         }
+        // The requests of nested PKIData count against the same limit.
+        let budget = std::cell::Cell::new(max - parts);
+        let controls = pki_data.control_sequence.len();
+        if controls > limits.max_controls_per_pki_data {
+            return Err(Refusal::message(
+                CmcFailInfo::BadRequest,
+                format!(
+                    "{controls} controls exceed the limit of {}",
+                    limits.max_controls_per_pki_data
+                ),
+            ));
+        }
+        let crowded: Vec<BodyPartId> = pki_data
+            .control_sequence
+            .iter()
+            .filter(|c| c.attr_values.len() > limits.max_values_per_control)
+            .map(|c| c.body_part_id)
+            .collect();
+        if !crowded.is_empty() {
+            return Err(Refusal {
+                failure: Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    format!(
+                        "a control has more than {} values",
+                        limits.max_values_per_control
+                    ),
+                ),
+                body_list: crowded,
+                authenticated: false,
+            });
+        }
         refuse_controls(pki_data, "unsupported control", |oid| {
             !SUPPORTED_CONTROLS.contains(oid)
         })?;
         if !matches!(signer.who, Who::Secret { .. }) {
             refuse_controls(
                 pki_data,
-                "identityProof controls are processed only in requests signed with the requested key",
+                "identityProof and popLink controls are processed only in requests signed with the requested key under a shared secret",
                 |oid| SECRET_CONTROLS.contains(oid),
             )?;
         }
@@ -632,12 +750,29 @@ impl Engine {
                 )
             })?
             .map(|(_, r)| r.0.as_bytes().to_vec());
-        let witnessed: BTreeSet<BodyPartId> = pki_data
+        // An lraPOPWitness whose pkiDataBodyid names a nested PKIData
+        // vouches for that PKIData's requests; one that names nothing (the
+        // Swedish client sends a random number) for the outer reqSequence.
+        let mut witnessed = BTreeSet::new();
+        let mut nested_witnessed: BTreeMap<BodyPartId, BTreeSet<BodyPartId>> = BTreeMap::new();
+        for (_, w) in pki_data
             .controls_of::<LraPopWitness>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed lraPOPWitness"))?
-            .into_iter()
-            .flat_map(|(_, w)| w.body_ids)
-            .collect();
+        {
+            if pki_data
+                .cms_sequence
+                .iter()
+                .any(|c| c.body_part_id == w.pki_data_bodyid)
+            {
+                nested_witnessed
+                    .entry(w.pki_data_bodyid)
+                    .or_default()
+                    .extend(w.body_ids);
+            } else {
+                witnessed.extend(w.body_ids);
+            }
+        }
+        let transaction_id = transaction_id_of(pki_data);
         let revocations = pki_data
             .controls_of::<RevokeRequest>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed revokeRequest"))?;
@@ -651,9 +786,7 @@ impl Engine {
             .controls_of::<QueryPending>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed queryPending"))?;
 
-        self.consume(ca, signer, now)?;
-
-        let mut decrypted = std::collections::BTreeMap::new();
+        let mut decrypted = BTreeMap::new();
         for (_, answer) in pki_data
             .controls_of::<DecryptedPop>()
             .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed decryptedPOP"))?
@@ -667,6 +800,8 @@ impl Engine {
         }
         let mut outcome = Outcome::default();
         let context = PartContext {
+            signer: fingerprint(&signer.credential),
+            transaction_id: &transaction_id,
             witnessed: &witnessed,
             link_random: link_random.as_deref(),
             decrypted: &decrypted,
@@ -687,11 +822,15 @@ impl Engine {
                 Err(failure) => outcome.failed.push((failure, id)),
             }
         }
+        // One CA, one current CRL: however many getCRL ask for it, the
+        // response carries it once.
         for (id, get) in get_crls {
             match self.get_crl(ca, &get, now) {
                 Ok(crl) => {
                     outcome.succeeded.push(id);
-                    outcome.crls.push(crl);
+                    if !outcome.crls.contains(&crl) {
+                        outcome.crls.push(crl);
+                    }
                 }
                 Err(failure) => outcome.failed.push((failure, id)),
             }
@@ -725,7 +864,8 @@ impl Engine {
         outcome.batch = !batch.is_empty();
         for tagged in &pki_data.cms_sequence {
             let id = tagged.body_part_id;
-            match self.nested(ca, signer, tagged, now) {
+            let witnessed = nested_witnessed.remove(&id).unwrap_or_default();
+            match self.nested(ca, signer, tagged, &witnessed, &budget, now) {
                 Ok(nested) => {
                     outcome.succeeded.push(id);
                     outcome.nested_issued += nested.issued;
@@ -804,6 +944,8 @@ impl Engine {
         ca: &LoadedCa,
         signer: &Signer,
         tagged: &TaggedContentInfo,
+        witnessed: &BTreeSet<BodyPartId>,
+        budget: &std::cell::Cell<usize>,
         now: UnixTime,
     ) -> Result<NestedReply, Failure> {
         let is_ra = matches!(&signer.who, Who::Client(c) if c.role == ClientRole::Ra);
@@ -821,7 +963,10 @@ impl Engine {
         let der = tagged.content_info.to_der().map_err(|e| {
             Failure::from_engine(&crate::Error::encode("nested request", e), ca.name(), 0)
         })?;
-        let inner = match decode_full_request(&der, &VerifyOptions::new(now.to_system_time())) {
+        let inner = match decode_full_request(
+            &der,
+            &VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits()),
+        ) {
             Ok(FullRequest::Signed(inner)) => inner,
             Ok(FullRequest::Unsigned(_)) => {
                 return Err(Failure::failed(
@@ -834,8 +979,21 @@ impl Engine {
             }
             Err(e) => return Err(codec_failure(&e, ca.name())),
         };
+        let inner_parts = inner.pki_data.req_sequence.len()
+            + inner.pki_data.cms_sequence.len()
+            + inner.pki_data.other_msg_sequence.len();
+        let Some(left) = budget.get().checked_sub(inner_parts) else {
+            return Err(Failure::failed(
+                CmcFailInfo::BadRequest,
+                format!(
+                    "the nested requests exceed the limit of {} requests in one PKIData",
+                    self.config().requests.max_requests_per_pki_data
+                ),
+            ));
+        };
+        budget.set(left);
         let echo = Echo::of(&inner.pki_data);
-        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, now) {
+        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, witnessed, now) {
             Ok(outcome) => (outcome, None),
             Err(refusal) => (Outcome::default(), Some(refusal)),
         };
@@ -861,6 +1019,7 @@ impl Engine {
         ca: &LoadedCa,
         signer: &Signer,
         inner: &SignedRequest,
+        witnessed: &BTreeSet<BodyPartId>,
         now: UnixTime,
     ) -> Result<Outcome, Refusal> {
         self.check_signing_time(inner, now)?;
@@ -876,10 +1035,12 @@ impl Engine {
         .map_err(|e| Refusal::internal(ca.name(), &crate::Error::encode("signer", e)))?;
         self.check_replay(ca, pki_data, &credential, "nested end entity", now)?;
         let mut outcome = Outcome::default();
-        let witnessed = BTreeSet::new();
-        let decrypted = std::collections::BTreeMap::new();
+        let decrypted = BTreeMap::new();
+        let transaction_id = transaction_id_of(pki_data);
         let context = PartContext {
-            witnessed: &witnessed,
+            signer: fingerprint(&credential),
+            transaction_id: &transaction_id,
+            witnessed,
             link_random: None,
             decrypted: &decrypted,
         };
@@ -985,7 +1146,6 @@ impl Engine {
                 credential: cert_der,
                 who: Who::Holder {
                     serial,
-                    subject: issued.subject.clone(),
                     cert: Box::new(cert.clone()),
                     profile: record.profile.clone(),
                 },
@@ -1074,44 +1234,75 @@ impl Engine {
                 "this CA does not accept SHA-1 identity proofs",
             ));
         }
+        let req_sequence = req_sequence_der(&signed.econtent)
+            .map_err(|e| refuse(CmcFailInfo::BadRequest, &e.to_string()))?;
         let record = self
             .store()
             .get_secret(ca.name(), &identification)
-            .map_err(|e| Refusal::internal(ca.name(), &e.into()))?
-            .ok_or_else(|| no_proof("unknown identification"))?;
-        if record.purpose != SecretPurpose::Enroll {
-            return Err(no_proof("the secret is not an enrollment secret"));
-        }
-        if record.locked {
-            // Not even checked: a locked secret takes no more guesses.
-            return Err(no_proof("the secret is locked"));
-        }
-        if record.hash_alg != hash.name() {
-            return Err(no_proof(&format!(
-                "the proof uses {hash}, the secret was registered for {}",
-                record.hash_alg
-            )));
-        }
-        let req_sequence = req_sequence_der(&signed.econtent)
-            .map_err(|e| refuse(CmcFailInfo::BadRequest, &e.to_string()))?;
-        if !hash.verify_hmac(&record.derived_key, req_sequence, witness.as_bytes()) {
-            let lock_after = self.config().requests.secret_lock_after;
-            let failures = self
-                .store()
-                .record_secret_failure(ca.name(), &identification, lock_after)
-                .map_err(|e| Refusal::internal(ca.name(), &e.into()))?;
-            if failures.locked {
-                tracing::warn!(ca = ca.name(), identification = %identification,
-                    attempts = failures.failed_attempts, "enrollment secret locked");
-                self.audit_secret_locked(ca, &identification, failures.failed_attempts, now);
+            .map_err(|e| Refusal::internal(ca.name(), &e.into()))?;
+        // The same work for every identification, known or not: one HMAC
+        // (under a throwaway key when there is no usable secret) and one
+        // failure count, so that neither the answer nor its timing tells
+        // which identifications exist. The store counts failures of known
+        // identifications only; a locked secret takes no more guesses.
+        let why_not = match &record {
+            None => Some("unknown identification".to_owned()),
+            Some(r) if r.purpose != SecretPurpose::Enroll => {
+                Some("the secret is not an enrollment secret".to_owned())
             }
-            return Err(no_proof("the witness does not verify"));
-        }
+            Some(r) if r.locked => Some("the secret is locked".to_owned()),
+            Some(r) if r.hash_alg != hash.name() => Some(format!(
+                "the proof uses {hash}, the secret was registered for {}",
+                r.hash_alg
+            )),
+            Some(_) => None,
+        };
+        let was_locked = record.as_ref().is_some_and(|r| r.locked);
+        let key = match (&record, &why_not) {
+            (Some(r), None) => r.derived_key.clone(),
+            _ => vec![0; 32],
+        };
+        let verified =
+            hash.verify_hmac(&key, req_sequence, witness.as_bytes()) && why_not.is_none();
+        let record = match record {
+            Some(record) if verified => record,
+            _ => {
+                let lock_after = self.config().requests.secret_lock_after;
+                match self
+                    .store()
+                    .record_secret_failure(ca.name(), &identification, lock_after)
+                {
+                    Ok(failures) if failures.locked && !was_locked => {
+                        tracing::warn!(ca = ca.name(), identification = %identification,
+                            attempts = failures.failed_attempts, "enrollment secret locked");
+                        self.audit_secret_locked(
+                            ca,
+                            &identification,
+                            failures.failed_attempts,
+                            now,
+                        );
+                    }
+                    Ok(_) | Err(cmc_store::Error::NotFound(_)) => {}
+                    Err(e) => return Err(Refusal::internal(ca.name(), &e.into())),
+                }
+                return Err(no_proof(
+                    why_not.as_deref().unwrap_or("the witness does not verify"),
+                ));
+            }
+        };
         // The caller knows the secret: it may learn why it cannot be used.
-        if let Some(e) = record.unusable_at(now) {
-            tracing::info!(ca = ca.name(), identification = %identification, error = %e,
-                "shared secret not usable");
-            return Err(refuse(CmcFailInfo::BadIdentity, &e.to_string()));
+        // A spent secret still fetches the certificate it was spent on
+        // (a request held for approval and then approved): a PKIData that
+        // only asks queryPending.
+        let query_only = only_queries(pki_data);
+        match record.unusable_at(now) {
+            None => {}
+            Some(cmc_store::Error::SecretUsed) if query_only => {}
+            Some(e) => {
+                tracing::info!(ca = ca.name(), identification = %identification, error = %e,
+                    "shared secret not usable");
+                return Err(refuse(CmcFailInfo::BadIdentity, &e.to_string()));
+            }
         }
         let credential =
             signed.signer().public_key.to_der().map_err(|e| {
@@ -1122,27 +1313,60 @@ impl Engine {
             who: Who::Secret {
                 record: Box::new(record),
                 hash,
+                spent: std::cell::Cell::new(false),
             },
         })
     }
 
-    /// Consumes the enrollment secret of a shared-secret signer (once: of
-    /// concurrent requests with one secret, one gets it).
-    fn consume(&self, ca: &LoadedCa, signer: &Signer, now: UnixTime) -> Result<(), Refusal> {
-        let Who::Secret { record, .. } = &signer.who else {
-            return Ok(());
+    /// Spends the enrollment secret of a shared-secret signer right before
+    /// its first certificate is signed (once: of concurrent requests with
+    /// one secret, one gets it). Returns the time it was spent at when this
+    /// call spent it, so that a failed issuance gives it back
+    /// ([`Engine::give_back`]); `None` when this PKIData had already spent
+    /// it, or the signer holds no secret.
+    fn spend(
+        &self,
+        ca: &LoadedCa,
+        signer: &Signer,
+        id: BodyPartId,
+    ) -> Result<Option<UnixTime>, Failure> {
+        let Who::Secret { record, spent, .. } = &signer.who else {
+            return Ok(None);
         };
+        if spent.get() {
+            return Ok(None);
+        }
+        let now = self.now();
         match self
             .store()
             .consume_secret(ca.name(), &record.identification, now)
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                spent.set(true);
+                Ok(Some(now))
+            }
             Err(
                 e @ (cmc_store::Error::SecretUsed
                 | cmc_store::Error::SecretLocked
                 | cmc_store::Error::SecretExpired),
-            ) => Err(Refusal::message(CmcFailInfo::BadIdentity, e.to_string())),
-            Err(e) => Err(Refusal::internal(ca.name(), &e.into())),
+            ) => Err(Failure::failed(CmcFailInfo::BadIdentity, e.to_string())),
+            Err(e) => Err(Failure::from_engine(&e.into(), ca.name(), id)),
+        }
+    }
+
+    /// Gives back a secret [`Engine::spend`] spent at `at` for an issuance
+    /// that failed: nothing was issued, so the holder may try again.
+    fn give_back(&self, ca: &LoadedCa, signer: &Signer, at: UnixTime) {
+        let Who::Secret { record, spent, .. } = &signer.who else {
+            return;
+        };
+        match self
+            .store()
+            .release_secret(ca.name(), &record.identification, at)
+        {
+            Ok(()) => spent.set(false),
+            Err(e) => tracing::error!(ca = ca.name(), identification = record.identification,
+                error = %e, "cannot give back a secret after a failed issuance"),
         }
     }
 
@@ -1164,7 +1388,7 @@ impl Engine {
             issuer: Some(ca.name().to_owned()),
             serial: None,
             profile: None,
-            requester: Some(format!("secret:{identification}")),
+            requester: Some(format!("{SECRET_PREFIX}{identification}")),
             outcome: cmc_store::Outcome::Failure,
             detail: detail.to_string(),
         };
@@ -1315,16 +1539,15 @@ impl Engine {
                 }
                 (profile, client.id.clone())
             }
-            Who::Secret { record, hash } => {
+            Who::Secret { record, hash, .. } => {
                 let profile = record
                     .profile
                     .clone()
                     .unwrap_or_else(|| self.config().default_profile_name(ca.name()));
-                let required = self
-                    .check_profile(ca.name(), &profile)
-                    .map_err(|e| Failure::from_engine(&e, ca.name(), id))?
-                    .requires_pop_link_witness();
-                check_pop_link(record, *hash, tagged, context.link_random, required)?;
+                // RFC 5272 §6.3.1: the server MUST check the witness; a
+                // request authenticated by a shared secret is linked to
+                // its identity proof, whatever the profile says.
+                check_pop_link(record, *hash, tagged, context.link_random)?;
                 (profile, signer.requester())
             }
             Who::Holder { cert, profile, .. } => {
@@ -1354,6 +1577,18 @@ impl Engine {
                 .take_auto_approval(ca.name())
                 .map_err(|e| Failure::from_engine(&e.into(), ca.name(), id))?;
             if !auto {
+                if matches!(signer.who, Who::Secret { .. })
+                    && self
+                        .store()
+                        .count_pending_for_client(&requester)
+                        .map_err(|e| Failure::from_engine(&e.into(), ca.name(), id))?
+                        > 0
+                {
+                    return Err(Failure::failed(
+                        CmcFailInfo::BadRequest,
+                        "a request made with this secret is waiting for approval: ask with queryPending",
+                    ));
+                }
                 return self
                     .hold(ca, &requester, &profile, tagged, id)
                     .map(Certified::Held);
@@ -1368,9 +1603,19 @@ impl Engine {
         let der = tagged.to_der().map_err(|e| {
             Failure::from_engine(&crate::Error::encode("request", e), ca.name(), id)
         })?;
-        self.issue_with_ca(ca, Some(&profile), &request, &requester, &der)
+        // A one-time secret is spent on the certificate it gets, not
+        // before: a refusal, a challenge round or a held request leave it
+        // usable (a failed issuance gives it back).
+        let spent = self.spend(ca, signer, id)?;
+        let names = signer.names();
+        self.issue_for(ca, Some(&profile), &request, &requester, &names, &der)
             .map(|issued| Certified::Issued(Box::new(issued.certificate)))
-            .map_err(|e| Failure::from_engine(&e, ca.name(), id))
+            .map_err(|e| {
+                if let Some(at) = spent {
+                    self.give_back(ca, signer, at);
+                }
+                Failure::from_engine(&e, ca.name(), id)
+            })
     }
 
     /// The encryptedPOP rounds of RFC 5272 §6.7 for a request whose key
@@ -1396,9 +1641,12 @@ impl Engine {
             }
         }
         .map_err(|e| internal(crate::Error::encode("request", e)))?;
-        let challenge = self
-            .pop_challenge(ca.name(), &request_der)
-            .map_err(internal)?;
+        let binding = PopBinding {
+            ca: ca.name(),
+            signer: &context.signer,
+            transaction_id: context.transaction_id,
+        };
+        let period = self.pop_period(self.now());
         if let Some(answer) = context.decrypted.get(&id) {
             if ProofHash::from_hmac_oid(&answer.the_pop_alg_id.oid) != Some(ProofHash::Sha256) {
                 return Err(Failure::failed(
@@ -1406,16 +1654,24 @@ impl Engine {
                     "thePOPAlgID must be the hmacWithSHA256 of the encryptedPOP",
                 ));
             }
-            return if envelope::verify_the_pop(&challenge, &request_der, answer.the_pop.as_bytes())
-            {
-                Ok(None)
-            } else {
-                Err(Failure::failed(
-                    CmcFailInfo::PopFailed,
-                    "the decryptedPOP does not verify",
-                ))
-            };
+            // Made in this period or the last one, for this signer and
+            // transaction.
+            for made in [period, period - 1] {
+                let challenge = self
+                    .pop_challenge(&binding, made, &request_der)
+                    .map_err(internal)?;
+                if envelope::verify_the_pop(&challenge, &request_der, answer.the_pop.as_bytes()) {
+                    return Ok(None);
+                }
+            }
+            return Err(Failure::failed(
+                CmcFailInfo::PopFailed,
+                "the decryptedPOP does not verify (wrong, expired, or from another signer or transaction)",
+            ));
         }
+        let challenge = self
+            .pop_challenge(&binding, period, &request_der)
+            .map_err(internal)?;
         let cms = match envelope::envelop_challenge(&request.public_key, id, &challenge) {
             Ok(cms) => cms,
             Err(cmc_codec::Error::BadPublicKey(why)) => {
@@ -1468,42 +1724,59 @@ impl Engine {
         // Authorised first, so that the answer does not tell an outsider
         // which serials exist.
         let requester = signer.requester();
+        let refused = |why: &str| {
+            tracing::info!(
+                ca = ca.name(),
+                client = requester,
+                why,
+                "revocation not permitted"
+            );
+            Failure::failed(
+                CmcFailInfo::BadRequest,
+                "the signer may not revoke this certificate",
+            )
+        };
+        // Every signer may revoke the very certificate it signs with.
+        let own = record
+            .as_ref()
+            .and_then(|r| r.certificate())
+            .is_some_and(|c| c.cert_der == signer.credential);
         let may_lift_hold = match &signer.who {
             Who::Client(client) => {
                 let profile = record.as_ref().map_or_else(
                     || self.config().default_profile_name(ca.name()),
                     |r| r.profile.clone(),
                 );
-                match self.authorize(&signer.credential, ca.name(), &profile, Action::Revoke) {
-                    Ok(Decision::Allowed(_)) => {}
-                    Ok(Decision::Denied(reason)) => {
-                        tracing::info!(ca = ca.name(), client = requester, %reason, "revocation not permitted");
-                        return Err(Failure::failed(
-                            CmcFailInfo::BadRequest,
-                            "the signer may not revoke this certificate",
+                if !own {
+                    match self.authorize(&signer.credential, ca.name(), &profile, Action::Revoke) {
+                        Ok(Decision::Allowed(_)) => {}
+                        Ok(Decision::Denied(reason)) => return Err(refused(&reason.to_string())),
+                        Err(e) => return Err(Failure::from_engine(&e, ca.name(), 0)),
+                    }
+                    // A credential, a CA or a responder certificate is
+                    // revoked by an operator, an agent or its own key; an
+                    // RA's authority covers end entities only.
+                    if client.role != ClientRole::Agent
+                        && record
+                            .as_ref()
+                            .map_or(Ok(false), |r| self.is_infrastructure(r))
+                            .map_err(|e| Failure::from_engine(&e, ca.name(), 0))?
+                    {
+                        return Err(refused(
+                            "an RA may not revoke a credential, CA or responder certificate",
                         ));
                     }
-                    Err(e) => return Err(Failure::from_engine(&e, ca.name(), 0)),
                 }
                 matches!(client.role, ClientRole::Ra | ClientRole::Agent)
             }
-            // A holder revokes its own certificate, or another of this CA
-            // with the same subject (RFC 5272 §6.11).
-            Who::Holder {
-                serial, subject, ..
-            } => {
-                let own = record.as_ref().is_some_and(|r| {
-                    &r.serial == serial || r.certificate().is_some_and(|c| &c.subject == subject)
-                });
+            // A holder revokes the certificate that signs the request, and
+            // nothing else (RFC 5272 §6.11: the signer proves it holds the
+            // key of what it revokes). Subjects prove nothing: they are
+            // not bound to one holder.
+            Who::Holder { .. } => {
                 if !own {
-                    tracing::info!(
-                        ca = ca.name(),
-                        client = requester,
-                        "holder may not revoke this certificate"
-                    );
-                    return Err(Failure::failed(
-                        CmcFailInfo::BadRequest,
-                        "the signer may not revoke this certificate",
+                    return Err(refused(
+                        "a holder may revoke only the certificate that signs",
                     ));
                 }
                 false
@@ -1680,7 +1953,7 @@ impl Engine {
             .ok_or_else(|| {
                 Failure::failed(CmcFailInfo::BadCertId, "no such certificate of this CA")
             })?;
-        let requester = format!("secret:{identification}");
+        let requester = format!("{SECRET_PREFIX}{identification}");
         self.apply_revocation(ca, &cert.serial, &serial, revoke, &requester, false)?;
         match self.store().consume_secret(ca.name(), &identification, now) {
             // Revoked either way; a concurrent request spent it first.
@@ -1882,35 +2155,37 @@ fn chain(ca: &LoadedCa) -> Result<Vec<Certificate>, NotCmc> {
 
 /// What every certification request of one PKIData is checked against.
 struct PartContext<'a> {
+    /// The SHA-256 fingerprint of the signer credential (encryptedPOP
+    /// challenges are bound to it).
+    signer: Fingerprint,
+    /// The transactionId's value, empty without one.
+    transaction_id: &'a [u8],
     /// The requests an lraPOPWitness names.
     witnessed: &'a BTreeSet<BodyPartId>,
     /// The popLinkRandom control's value.
     link_random: Option<&'a [u8]>,
     /// The decryptedPOP controls, by the body part they answer for.
-    decrypted: &'a std::collections::BTreeMap<BodyPartId, DecryptedPop>,
+    decrypted: &'a BTreeMap<BodyPartId, DecryptedPop>,
 }
 
 /// The popLinkWitnessV2 of one request of a shared-secret signer (RFC 5272
 /// §6.3.1.1): HMAC(H(secret), popLinkRandom) inside the signed request,
-/// required when the profile says so, checked whenever present.
+/// required in every certification request authenticated by a secret
+/// (missing: badRequest; wrong: popFailed).
 fn check_pop_link(
     record: &SecretRecord,
     hash: ProofHash,
     tagged: &TaggedRequest,
     random: Option<&[u8]>,
-    required: bool,
 ) -> Result<(), Failure> {
     let bad_request = |text: &str| Failure::failed(CmcFailInfo::BadRequest, text);
-    let witness = find_pop_link_witness(tagged).map_err(|e| bad_request(&e.to_string()))?;
-    let Some(witness) = witness else {
-        return if required {
-            Err(bad_request(
-                "the profile requires a popLinkWitnessV2 in each certification request",
-            ))
-        } else {
-            Ok(())
-        };
-    };
+    let witness = find_pop_link_witness(tagged)
+        .map_err(|e| bad_request(&e.to_string()))?
+        .ok_or_else(|| {
+            bad_request(
+                "a request authenticated by a shared secret needs popLinkRandom and a popLinkWitnessV2 in each certification request",
+            )
+        })?;
     let random =
         random.ok_or_else(|| bad_request("popLinkWitnessV2 without a popLinkRandom control"))?;
     let family = proof_family(&witness.key_gen_algorithm, &witness.mac_algorithm)
@@ -2010,6 +2285,43 @@ fn body_part_ids(pki_data: &PkiData) -> Result<Vec<BodyPartId>, Refusal> {
         }
     }
     Ok(requests)
+}
+
+/// Whether a PKIData only asks queryPending (besides the controls that
+/// identify and echo): no request, revocation or fetch.
+fn only_queries(pki_data: &PkiData) -> bool {
+    const ALLOWED: [der::asn1::ObjectIdentifier; 8] = [
+        oid::ID_CMC_QUERY_PENDING,
+        oid::ID_CMC_SENDER_NONCE,
+        oid::ID_CMC_TRANSACTION_ID,
+        oid::ID_CMC_DATA_RETURN,
+        oid::ID_CMC_REG_INFO,
+        oid::ID_CMC_IDENTIFICATION,
+        oid::ID_CMC_IDENTITY_PROOF,
+        oid::ID_CMC_IDENTITY_PROOF_V2,
+    ];
+    pki_data.req_sequence.is_empty()
+        && pki_data.cms_sequence.is_empty()
+        && pki_data.other_msg_sequence.is_empty()
+        && pki_data
+            .control_sequence
+            .iter()
+            .any(|c| c.attr_type == oid::ID_CMC_QUERY_PENDING)
+        && pki_data
+            .control_sequence
+            .iter()
+            .all(|c| ALLOWED.contains(&c.attr_type))
+}
+
+/// The value of the transactionId control, empty without one (or with a
+/// malformed one, which the replay check refuses).
+fn transaction_id_of(pki_data: &PkiData) -> Vec<u8> {
+    pki_data
+        .unique_control::<TransactionId>()
+        .ok()
+        .flatten()
+        .map(|(_, t)| t.0.as_bytes().to_vec())
+        .unwrap_or_default()
 }
 
 /// The failure for a codec error on a request we will answer in CMC.

@@ -37,6 +37,9 @@
 //! max_pending_per_client = 20              # ... and per client
 //! pending_poll_secs = 300                  # the pendTime suggested to a pending client
 //! purge_interval_secs = 600                # how often expired nonces and transactions are deleted
+//! pop_challenge_lifetime_secs = 3600       # an encryptedPOP challenge is answered within 1-2 lifetimes
+//! max_controls_per_pki_data = 64           # controls in one PKIData
+//! max_values_per_control = 16              # values of one control (getCRL, revokeRequest, ...)
 //!
 //! [crl]
 //! validity_hours = 168
@@ -221,6 +224,14 @@ pub struct RequestsConfig {
     /// How often the server deletes expired replay records (senderNonces
     /// and transactionIds past their lifetime).
     pub purge_interval_secs: i64,
+    /// An encryptedPOP challenge is bound to a period of this length and
+    /// answered in that period or the next.
+    pub pop_challenge_lifetime_secs: i64,
+    /// The most controls in one PKIData.
+    pub max_controls_per_pki_data: usize,
+    /// The most values of one control (attribute values of one
+    /// TaggedAttribute).
+    pub max_values_per_control: usize,
 }
 
 impl Default for RequestsConfig {
@@ -235,6 +246,9 @@ impl Default for RequestsConfig {
             max_pending_per_client: 20,
             pending_poll_secs: 300,
             purge_interval_secs: 600,
+            pop_challenge_lifetime_secs: 3600,
+            max_controls_per_pki_data: 64,
+            max_values_per_control: 16,
         }
     }
 }
@@ -528,8 +542,29 @@ impl Config {
                 "must be between 1 and 1000000",
             );
         }
+        if !(60..=7 * 86_400).contains(&r.pop_challenge_lifetime_secs) {
+            return bad(
+                "requests.pop_challenge_lifetime_secs",
+                "must be between 60 and 604800",
+            );
+        }
+        if !(1..=1000).contains(&r.max_controls_per_pki_data) {
+            return bad(
+                "requests.max_controls_per_pki_data",
+                "must be between 1 and 1000",
+            );
+        }
+        if !(1..=1000).contains(&r.max_values_per_control) {
+            return bad(
+                "requests.max_values_per_control",
+                "must be between 1 and 1000",
+            );
+        }
         if !(10..=86_400).contains(&r.purge_interval_secs) {
-            return bad("requests.purge_interval_secs", "must be between 10 and 86400");
+            return bad(
+                "requests.purge_interval_secs",
+                "must be between 10 and 86400",
+            );
         }
         if !(1..=86_400).contains(&r.pending_poll_secs) {
             return bad("requests.pending_poll_secs", "must be between 1 and 86400");

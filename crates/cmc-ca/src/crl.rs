@@ -209,6 +209,29 @@ fn code_of(reason: CrlReason) -> u8 {
     u8::try_from(reason as u32).unwrap_or(u8::MAX)
 }
 
+/// Why a CRL is too old (or too young) to hand out at `now`, whatever its
+/// entries.
+fn out_of_date(
+    latest: &CrlRecord,
+    now: UnixTime,
+    ca_not_after: UnixTime,
+    config: &CrlConfig,
+) -> Option<&'static str> {
+    if now < latest.this_update {
+        return Some("its thisUpdate is in the future");
+    }
+    if now >= latest.next_update {
+        return Some("its nextUpdate is past");
+    }
+    let new_next_update = now.plus_secs(config.validity_secs).min(ca_not_after);
+    if now >= latest.next_update.plus_secs(-config.refresh_margin_secs)
+        && new_next_update > latest.next_update
+    {
+        return Some("its nextUpdate is near");
+    }
+    None
+}
+
 /// Why a stored CRL is not handed out as it is, if it is not.
 ///
 /// Near its nextUpdate a CRL is only replaced if the new one would reach
@@ -222,17 +245,8 @@ fn stale_reason(
     ca_not_after: UnixTime,
     config: &CrlConfig,
 ) -> Result<Option<&'static str>> {
-    if now < latest.this_update {
-        return Ok(Some("its thisUpdate is in the future"));
-    }
-    if now >= latest.next_update {
-        return Ok(Some("its nextUpdate is past"));
-    }
-    let new_next_update = now.plus_secs(config.validity_secs).min(ca_not_after);
-    if now >= latest.next_update.plus_secs(-config.refresh_margin_secs)
-        && new_next_update > latest.next_update
-    {
-        return Ok(Some("its nextUpdate is near"));
+    if let Some(why) = out_of_date(latest, now, ca_not_after, config) {
+        return Ok(Some(why));
     }
     let crl = CertificateList::from_der(&latest.der).map_err(|e| Error::bad("stored CRL", e))?;
     if crl_entry_keys(&crl)? != store_entry_keys(revoked) {
@@ -313,6 +327,24 @@ impl Engine {
         let loaded = self.ca(ca)?;
         let now = self.now();
         let store = self.store();
+        // Read before the revocations: a revocation after this read moves
+        // the epoch, so the CRL cached below is rebuilt on the next call.
+        let epoch = store.revocation_epoch(loaded.name())?;
+        if let Some(cached) = self.cached_crl(loaded.name(), epoch) {
+            if out_of_date(&cached, now, loaded.not_after(), &self.config().crl).is_none() {
+                return Ok(cached);
+            }
+        }
+        let record = self.current_crl_uncached(&loaded, now)?;
+        self.cache_crl(record.clone(), epoch);
+        Ok(record)
+    }
+
+    /// [`Engine::current_crl`] without the cache: the stored CRL checked
+    /// against the store's revocations, or a new one.
+    fn current_crl_uncached(&self, loaded: &LoadedCa, now: UnixTime) -> Result<CrlRecord> {
+        let store = self.store();
+        let ca = loaded.name();
         if let Some(latest) = store.latest_crl(loaded.name())? {
             let revoked = store.list_revoked(loaded.name())?;
             match stale_reason(

@@ -1,9 +1,9 @@
 //! The engine: the store, the clock and every loaded CA.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use cmc_store::{Store, UnixTime};
+use cmc_store::{CrlRecord, Store, UnixTime};
 
 use crate::ca::{LoadedCa, NewCa, create_ca_under};
 use crate::clock::Clock;
@@ -26,6 +26,10 @@ pub struct EngineConfig {
     pub cas: BTreeMap<String, crate::config::CaSettings>,
     /// Replay windows and limits on one CMC request.
     pub requests: crate::config::RequestsConfig,
+    /// The largest request the engine decodes, in octets: the server's
+    /// `max_body_bytes`, so that one cap holds from the socket to the
+    /// decoder.
+    pub max_request_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -35,9 +39,37 @@ impl Default for EngineConfig {
             profiles: cmc_policy::ProfileSet::builtin(),
             cas: BTreeMap::new(),
             requests: crate::config::RequestsConfig::default(),
+            max_request_bytes: crate::config::ServerConfig::default().max_body_bytes,
         }
     }
 }
+
+impl EngineConfig {
+    /// The decoder's limits: the codec's defaults with this engine's
+    /// request size cap.
+    #[must_use]
+    pub fn limits(&self) -> cmc_codec::Limits {
+        cmc_codec::Limits {
+            max_input: self.max_request_bytes,
+            ..cmc_codec::Limits::default()
+        }
+    }
+}
+
+/// What an encryptedPOP challenge is bound to besides the request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PopBinding<'a> {
+    /// The CA.
+    pub(crate) ca: &'a str,
+    /// The SHA-256 fingerprint of the signer credential (certificate, or
+    /// the public key of a request signed with its own key).
+    pub(crate) signer: &'a [u8],
+    /// The request's transactionId, empty without one.
+    pub(crate) transaction_id: &'a [u8],
+}
+
+/// The name of the encryptedPOP challenge key in the store.
+const POP_KEY_NAME: &str = "encrypted-pop-challenge";
 
 /// The CA engine: the store, the clock and the loaded CAs by name (any
 /// number of roots and intermediates).
@@ -53,10 +85,13 @@ pub struct Engine {
     /// Delegated OCSP responders by CA name (`[ca.NAME.ocsp]` with a key).
     ocsp_responders: BTreeMap<String, Arc<DelegatedResponder>>,
     /// The secret x of RFC 5272 §6.7's stateless encryptedPOP: a
-    /// challenge is HMAC-SHA256(x, CA name and request), so no challenge
-    /// is stored anywhere. Drawn at load: a challenge does not survive a
-    /// restart (the client starts its enrollment again).
-    pop_seed: zeroize::Zeroizing<[u8; 32]>,
+    /// challenge is HMAC-SHA256(x, CA, signer, transactionId, period and
+    /// request), so no challenge is stored anywhere. Kept in the store, so
+    /// that a restart or another node answers the second round.
+    pop_key: zeroize::Zeroizing<Vec<u8>>,
+    /// The current CRL of each CA with the revocation epoch it was checked
+    /// at ([`Engine::current_crl`]).
+    crls: Mutex<BTreeMap<String, (CrlRecord, u64)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -118,17 +153,27 @@ impl Engine {
             responders.insert(name.clone(), Arc::new(responder));
         }
         let ocsp_responders = open_responders(&config, &cas, store.as_ref(), clock.now())?;
-        let mut pop_seed = zeroize::Zeroizing::new([0u8; 32]);
-        getrandom::fill(pop_seed.as_mut()).map_err(|_| Error::Rng)?;
-        Ok(Self {
+        // The encryptedPOP challenge key is the store's, so that every
+        // node sharing it answers the second round of any other.
+        let mut candidate = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(candidate.as_mut()).map_err(|_| Error::Rng)?;
+        let pop_key = zeroize::Zeroizing::new(store.engine_key(
+            POP_KEY_NAME,
+            candidate.as_ref(),
+            clock.now(),
+        )?);
+        let engine = Self {
             store,
             clock,
             config,
             cas: RwLock::new(cas),
             responders,
             ocsp_responders,
-            pop_seed,
-        })
+            pop_key,
+            crls: Mutex::new(BTreeMap::new()),
+        };
+        engine.backfill_client_subjects()?;
+        Ok(engine)
     }
 
     /// The delegated OCSP responders, by CA name.
@@ -143,16 +188,41 @@ impl Engine {
     }
 
     /// The encryptedPOP challenge for `request` (the DER of a
-    /// certification request) on `ca`: HMAC-SHA256 under this process's
-    /// seed, recomputed in the second round rather than stored.
-    pub(crate) fn pop_challenge(&self, ca: &str, request: &[u8]) -> Result<Vec<u8>> {
-        let mut message = Vec::with_capacity(ca.len() + 1 + request.len());
-        message.extend_from_slice(ca.as_bytes());
-        message.push(0);
-        message.extend_from_slice(request);
+    /// certification request) on `ca`, bound to the request's signer
+    /// credential and transactionId and to one period of
+    /// `requests.pop_challenge_lifetime_secs` (`period`, see
+    /// [`Engine::pop_period`]): HMAC-SHA256 under the store's challenge
+    /// key, recomputed in the second round rather than stored, so any node
+    /// can check it.
+    pub(crate) fn pop_challenge(
+        &self,
+        binding: &PopBinding<'_>,
+        period: i64,
+        request: &[u8],
+    ) -> Result<Vec<u8>> {
+        let mut message = Vec::with_capacity(64 + request.len());
+        message.extend_from_slice(b"cmc-encrypted-pop-v1");
+        for part in [
+            binding.ca.as_bytes(),
+            binding.signer,
+            binding.transaction_id,
+            &period.to_be_bytes(),
+            request,
+        ] {
+            message.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            message.extend_from_slice(part);
+        }
         cmc_codec::identity::ProofHash::Sha256
-            .hmac(self.pop_seed.as_ref(), &message)
+            .hmac(self.pop_key.as_ref(), &message)
             .map_err(|e| Error::encode("encryptedPOP challenge", e))
+    }
+
+    /// The challenge period `now` falls in. A challenge is answered in the
+    /// period it was made or the next one: it expires between one and two
+    /// lifetimes after it was made.
+    pub(crate) fn pop_period(&self, now: UnixTime) -> i64 {
+        now.secs()
+            .div_euclid(self.config.requests.pop_challenge_lifetime_secs.max(1))
     }
 
     /// Deletes the replay records (senderNonces, transactionIds) whose
@@ -168,6 +238,20 @@ impl Engine {
             tracing::info!(purged, "expired replay records deleted");
         }
         Ok(purged)
+    }
+
+    /// The cached CRL of `ca`, if it was checked at revocation `epoch`.
+    pub(crate) fn cached_crl(&self, ca: &str, epoch: u64) -> Option<CrlRecord> {
+        let crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
+        crls.get(ca)
+            .filter(|(_, at)| *at == epoch)
+            .map(|(record, _)| record.clone())
+    }
+
+    /// Remembers `record` as the current CRL of its CA at `epoch`.
+    pub(crate) fn cache_crl(&self, record: CrlRecord, epoch: u64) {
+        let mut crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
+        crls.insert(record.issuer.clone(), (record, epoch));
     }
 
     /// The store.

@@ -16,6 +16,7 @@ use crate::ca::LoadedCa;
 use crate::config::{CaSettings, Config};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
+use crate::principal::NameScope;
 use crate::x509::{random_serial, unix_time};
 
 /// How many fresh random serials are tried when the store reports one as
@@ -53,6 +54,7 @@ impl EngineConfig {
             profiles,
             cas: config.ca.clone(),
             requests: config.requests,
+            max_request_bytes: config.server.max_body_bytes,
         };
         engine.check_profiles()?;
         Ok(engine)
@@ -183,6 +185,28 @@ impl Engine {
         requester: &str,
         request_der: &[u8],
     ) -> Result<Issued> {
+        self.issue_for(
+            ca,
+            profile,
+            request,
+            requester,
+            &NameScope::profile(),
+            request_der,
+        )
+    }
+
+    /// [`Engine::issue_with_ca`] for a requester whose names are limited
+    /// by `names` (checked on the prepared TBS certificate, before the
+    /// signature: [`Engine::check_names`]).
+    pub(crate) fn issue_for(
+        &self,
+        ca: &LoadedCa,
+        profile: Option<&str>,
+        request: &Request,
+        requester: &str,
+        names: &NameScope,
+        request_der: &[u8],
+    ) -> Result<Issued> {
         let now = self.now();
         let profile_name = profile.map_or_else(
             || self.config().default_profile_name(ca.name()),
@@ -210,7 +234,7 @@ impl Engine {
                 return Err(e);
             }
         };
-        match self.sign_reserved(ca, profile, request, &serial, &attempt) {
+        match self.sign_reserved(ca, profile, request, names, &serial, &attempt) {
             Ok(issued) => {
                 let detail = serde_json::json!({
                     "request_sha256": hex(&request_hash),
@@ -286,6 +310,7 @@ impl Engine {
         ca: &LoadedCa,
         profile: &Profile,
         request: &Request,
+        names: &NameScope,
         serial: &Serial,
         attempt: &Attempt<'_>,
     ) -> Result<Issued> {
@@ -310,6 +335,7 @@ impl Engine {
             attempt.now.to_system_time(),
         )?;
         let tbs_der = prepared.tbs_der().to_vec();
+        self.check_names(names, prepared.subject(), prepared.subject_alt_names())?;
         let decision = prepared.decision().clone();
         self.store().record_tbs(ca.name(), serial, &tbs_der)?;
 
@@ -374,6 +400,9 @@ impl Engine {
         let refused = matches!(
             error,
             Error::ProfileNotAllowed { .. }
+                | Error::ReservedName { .. }
+                | Error::NameNotRegistered(_)
+                | Error::RenewalNames(_)
                 | Error::Policy(
                     cmc_policy::Error::Refused { .. }
                         | cmc_policy::Error::Lint { .. }

@@ -121,6 +121,26 @@ pub enum Error {
     #[error(transparent)]
     Policy(#[from] cmc_policy::Error),
 
+    /// The subject asked for is reserved for a part of the CA's machinery
+    /// (a CA, a client credential, a responder) that is not the requester.
+    #[error("the subject {subject} is reserved for {reserved_for}")]
+    ReservedName {
+        /// The subject asked for.
+        subject: String,
+        /// Whom it is reserved for.
+        reserved_for: String,
+    },
+
+    /// A name in the certificate is outside the names the requester is
+    /// registered for.
+    #[error("{0}")]
+    NameNotRegistered(String),
+
+    /// A renewal asks for names its signing certificate does not have (a
+    /// holder renews for exactly its certificate's names or a subset).
+    #[error("{0}")]
+    RenewalNames(String),
+
     /// The CA's settings do not let it issue with this profile.
     #[error("CA {ca:?} does not issue with profile {profile:?}")]
     ProfileNotAllowed {

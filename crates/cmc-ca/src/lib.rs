@@ -15,6 +15,7 @@ mod issue;
 mod key_config;
 mod ocsp;
 mod pending;
+mod principal;
 mod respond;
 mod responder;
 mod revoke;

@@ -676,6 +676,11 @@ fn find_stored(
 }
 
 impl DelegatedResponder {
+    /// The subject of its certificates (a reserved name).
+    pub(crate) fn subject(&self) -> &Name {
+        &self.subject
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<ResponderCert>>> {
         // The slot is only ever replaced whole, so a panic elsewhere while
         // it was held cannot have left it half-written.

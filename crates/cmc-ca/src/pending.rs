@@ -16,6 +16,7 @@ use crate::ca::LoadedCa;
 use crate::engine::Engine;
 use crate::enroll::{Issued, hex};
 use crate::error::{Error, Result};
+use crate::principal::{NameScope, SECRET_PREFIX};
 use crate::respond::Failure;
 
 /// What a queryPending learns.
@@ -239,16 +240,40 @@ impl Engine {
         let now = self.now();
         self.store()
             .claim_pending(id, &claim, now.plus_secs(CLAIM_SECS), now)?;
-        let issued =
-            match self.issue_with_ca(&ca, Some(&record.profile), &request, &record.client, &der) {
-                Ok(issued) => issued,
-                Err(e) => {
-                    if let Err(release) = self.store().release_pending(id, &claim) {
-                        tracing::error!(pending = id, error = %release, "cannot release a claim");
+        // The requester's names bind the certificate, unless the agent
+        // chose the names itself (the profile's rules and reserved names
+        // still apply).
+        let names = if replacement.is_some() {
+            NameScope::profile()
+        } else {
+            self.scope_of_requester(ca.name(), &record.client)?
+        };
+        let result = self.spend_held_secret(&ca, &record, now).and_then(|spent| {
+            self.issue_for(
+                &ca,
+                Some(&record.profile),
+                &request,
+                &record.client,
+                &names,
+                &der,
+            )
+            .inspect_err(|_| {
+                if let Some((identification, at)) = spent {
+                    if let Err(e) = self.store().release_secret(ca.name(), identification, at) {
+                        tracing::error!(pending = id, error = %e, "cannot give back a secret");
                     }
-                    return Err(e);
                 }
-            };
+            })
+        });
+        let issued = match result {
+            Ok(issued) => issued,
+            Err(e) => {
+                if let Err(release) = self.store().release_pending(id, &claim) {
+                    tracing::error!(pending = id, error = %release, "cannot release a claim");
+                }
+                return Err(e);
+            }
+        };
         self.store().approve_pending(
             id,
             decided_by,
@@ -278,6 +303,22 @@ impl Engine {
         let record = self.undecided(id)?;
         self.store()
             .reject_pending(id, decided_by, reason, self.now())?;
+        // A one-time secret is spent by the decision either way.
+        if let Some(identification) = record.client.strip_prefix(SECRET_PREFIX) {
+            match self
+                .store()
+                .consume_secret(&record.ca, identification, self.now())
+            {
+                Ok(_)
+                | Err(
+                    cmc_store::Error::SecretUsed
+                    | cmc_store::Error::SecretExpired
+                    | cmc_store::Error::SecretLocked
+                    | cmc_store::Error::NotFound(_),
+                ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         self.audit_pending(
             &record.ca,
             AuditKind::PendingRejected,
@@ -293,6 +334,27 @@ impl Engine {
             "pending request rejected"
         );
         Ok(())
+    }
+
+    /// Spends the one-time secret a held request was made with (its
+    /// requester is `secret:ID`) before its certificate is issued; returns
+    /// the identification and the time, to give it back if issuance fails.
+    fn spend_held_secret<'a>(
+        &self,
+        ca: &LoadedCa,
+        record: &'a PendingRecord,
+        now: UnixTime,
+    ) -> Result<Option<(&'a str, UnixTime)>> {
+        let Some(identification) = record.client.strip_prefix(SECRET_PREFIX) else {
+            return Ok(None);
+        };
+        match self.store().consume_secret(ca.name(), identification, now) {
+            Ok(_) => Ok(Some((identification, now))),
+            Err(cmc_store::Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(Error::InvalidRequest(format!(
+                "the secret {identification:?} this request was made with cannot be spent: {e}"
+            ))),
+        }
     }
 
     fn undecided(&self, id: &str) -> Result<PendingRecord> {

@@ -185,6 +185,10 @@ impl Failure {
             // What the profile refused is about the request, not the CA.
             Error::Policy(p) => p.to_string(),
             Error::ProfileNotAllowed { .. } => "profile not allowed on this CA".to_owned(),
+            Error::ReservedName { subject, .. } => {
+                format!("the subject {subject} is reserved for the CA's own use")
+            }
+            Error::NameNotRegistered(why) | Error::RenewalNames(why) => why.clone(),
             _ => fail_info.name().to_owned(),
         };
         Self::failed(fail_info, text)
@@ -206,7 +210,10 @@ pub(crate) fn fail_info(e: &Error) -> CmcFailInfo {
         Error::Policy(p) => policy_fail_info(p),
         Error::ProfileNotAllowed { .. }
         | Error::InvalidRequest(_)
-        | Error::InvalidSubject { .. } => CmcFailInfo::BadRequest,
+        | Error::InvalidSubject { .. }
+        | Error::ReservedName { .. }
+        | Error::NameNotRegistered(_) => CmcFailInfo::BadRequest,
+        Error::RenewalNames(_) => CmcFailInfo::BadIdentity,
         Error::Store(_)
         | Error::Key(_)
         | Error::UnknownCa(_)
@@ -247,7 +254,12 @@ fn policy_fail_info(e: &cmc_policy::Error) -> CmcFailInfo {
                 CmcFailInfo::BadRequest
             }
         }
-        P::Lint { .. } | P::UnknownProfile(_) | P::BadRequest(_) => CmcFailInfo::BadRequest,
+        // A name outside the profile's name rules is a refusal like any
+        // other (Refused, above, without an extension reason); a name that
+        // does not parse is about the request too.
+        P::Lint { .. } | P::UnknownProfile(_) | P::BadRequest(_) | P::InvalidName { .. } => {
+            CmcFailInfo::BadRequest
+        }
         P::Algorithm(_) => CmcFailInfo::BadAlg,
         P::TbsMismatch | P::Der(_) | P::Config { .. } | P::ConfigSyntax { .. } => {
             CmcFailInfo::InternalCaError

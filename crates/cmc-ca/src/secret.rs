@@ -45,6 +45,9 @@ pub struct EnrollSecret {
     pub expires_at: UnixTime,
     /// Who registers it, for the audit log.
     pub requester: String,
+    /// The names its holder may ask for; `None` (or an empty space): only
+    /// what the profile's name rules allow.
+    pub names: Option<cmc_policy::NameSpace>,
 }
 
 impl std::fmt::Debug for EnrollSecret {
@@ -172,6 +175,7 @@ impl Engine {
                 },
                 profile: None,
                 expires_at: new.expires_at,
+                names: None,
             },
             now,
         )?;
@@ -191,6 +195,35 @@ impl Engine {
             .to_string(),
         })?;
         tracing::info!(ca = ca.name(), serial = %new.serial, "revocation secret registered");
+        Ok(())
+    }
+
+    /// Unlocks a shared secret locked by failed proofs and clears its
+    /// count of failures (an operator's decision: the lockout may have been
+    /// someone guessing the identification), with an audit event.
+    ///
+    /// # Errors
+    /// [`Error::UnknownCa`]; [`cmc_store::Error::NotFound`] for an unknown
+    /// identification; store errors.
+    pub fn unlock_secret(&self, ca: &str, identification: &str, requester: &str) -> Result<()> {
+        let ca = self.ca(ca)?;
+        self.store().unlock_secret(ca.name(), identification)?;
+        self.store().append_audit(&AuditEvent {
+            at: self.now(),
+            kind: AuditKind::SecretUnlocked,
+            issuer: Some(ca.name().to_owned()),
+            serial: None,
+            profile: None,
+            requester: Some(requester.to_owned()),
+            outcome: Outcome::Success,
+            detail: serde_json::json!({ "identification": identification }).to_string(),
+        })?;
+        tracing::info!(
+            ca = ca.name(),
+            identification,
+            by = requester,
+            "secret unlocked"
+        );
         Ok(())
     }
 
@@ -250,6 +283,7 @@ impl Engine {
             purpose: SecretPurpose::Enroll,
             profile: profile.clone(),
             expires_at: new.expires_at,
+            names: names_json(new.names.as_ref())?,
         };
         self.store().add_secret(&record, now)?;
         let detail = serde_json::json!({
@@ -284,4 +318,13 @@ mod tests {
         assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
         assert_ne!(*a, *b);
     }
+}
+
+/// The store's form of a registered name space: JSON, `None` for no
+/// registration (or an empty one).
+pub(crate) fn names_json(names: Option<&cmc_policy::NameSpace>) -> Result<Option<String>> {
+    names
+        .filter(|n| !n.is_empty())
+        .map(|n| serde_json::to_string(n).map_err(|e| Error::encode("name registration", e)))
+        .transpose()
 }

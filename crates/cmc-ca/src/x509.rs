@@ -170,6 +170,18 @@ pub fn decode_certificate(what: &'static str, der: &[u8]) -> Result<Certificate>
     Certificate::from_der(der).map_err(|e| Error::bad(what, e))
 }
 
+/// The subject of a certificate as the store keeps it for a client
+/// ([`cmc_store::NewClient::subject`]): the RFC 4514 string.
+///
+/// # Errors
+/// [`Error::BadCertificate`] if it does not decode.
+pub fn client_subject(cert_der: &[u8]) -> Result<String> {
+    Ok(decode_certificate("client certificate", cert_der)?
+        .tbs_certificate()
+        .subject()
+        .to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,7 @@ fn credential(
     let key = FileKey::generate(KeySpec::P256).unwrap();
     env.engine
         .issue_client_credential(&ClientCredentialRequest {
+            names: None,
             ca: ca.into(),
             client_id: id.into(),
             subject: format!("CN={id},O=cmc-ca tests,C=SE"),
@@ -340,6 +341,11 @@ fn disabled_and_expired_clients_are_refused() {
                 id: "external".into(),
                 // Any certificate will do; its fingerprint is what counts.
                 cert_der: env.engine.ca("issuing").unwrap().certificate_der().to_vec(),
+                subject: cmc_ca::x509::client_subject(
+                    &env.engine.ca("issuing").unwrap().certificate_der().to_vec(),
+                )
+                .unwrap(),
+                names: None,
                 role: ClientRole::Client,
                 grants: vec![named("*", "*")],
                 expires_at: Some(env.engine.now().plus_secs(3600)),
@@ -431,6 +437,7 @@ fn credential_requests_are_checked() {
     let env = setup();
     let key = FileKey::generate(KeySpec::P256).unwrap();
     let base = ClientCredentialRequest {
+        names: None,
         ca: "issuing".into(),
         client_id: "ra".into(),
         subject: "CN=ra".into(),

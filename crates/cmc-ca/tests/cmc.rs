@@ -90,6 +90,8 @@ fn register_peer_signer(env: &Env) {
             &NewClient {
                 id: "bc-ra".into(),
                 cert_der: peer_signer(),
+                subject: cmc_ca::x509::client_subject(&peer_signer()).unwrap(),
+                names: None,
                 role: ClientRole::Ra,
                 grants: any_grant(),
                 expires_at: None,
@@ -413,6 +415,8 @@ fn signers_that_are_not_active_clients_are_bad_identity() {
             &NewClient {
                 id: "bc-ra".into(),
                 cert_der: peer_signer(),
+                subject: cmc_ca::x509::client_subject(&peer_signer()).unwrap(),
+                names: None,
                 role: ClientRole::Ra,
                 grants: any_grant(),
                 expires_at: Some(at.plus_secs(60)),
@@ -430,6 +434,8 @@ fn signers_that_are_not_active_clients_are_bad_identity() {
             &NewClient {
                 id: "bc-ra".into(),
                 cert_der: peer_signer(),
+                subject: cmc_ca::x509::client_subject(&peer_signer()).unwrap(),
+                names: None,
                 role: ClientRole::Ra,
                 grants: vec![Grant {
                     ca: Scope::Named("other".into()),
@@ -462,6 +468,7 @@ fn own_ra(env: &Env, role: ClientRole) -> (FileKey, Certificate) {
     let cred = env
         .engine
         .issue_client_credential(&ClientCredentialRequest {
+            names: None,
             ca: "ca".into(),
             client_id: format!("own-{role}"),
             subject: format!("CN=own {role}"),
@@ -775,7 +782,8 @@ fn simple_pki_requests() {
         .handle_simple("ca", &bad.to_der().unwrap(), &Transport::default())
         .unwrap();
     let resp = verify(&reply, &ca, env.clock.now());
-    assert_eq!(single_failure(&resp), (CmcFailInfo::PopFailed, vec![0]));
+    // RFC 5272 §6.1.1: bodyList 1, the Simple PKI Request itself.
+    assert_eq!(single_failure(&resp), (CmcFailInfo::PopFailed, vec![1]));
     // Not PKCS #10 at all: HTTP 400.
     let e = engine
         .handle_simple("ca", b"junk", &Transport::default())
@@ -1042,7 +1050,8 @@ fn holders_revoke_their_own_certificates_only() {
     assert_eq!(reply.issued, 0);
     assert!(env.store.list_revoked("ca").unwrap().is_empty());
 
-    // The other certificate with the same subject, and its own.
+    // Another certificate with the same subject is not the holder's: a
+    // subject binds nobody (issue 13, attack 4). Its own certificate is.
     env.clock.advance(1);
     let mut b = RequestBuilder::new();
     b.control(40, &revoke_of(&ca, &twin, CrlReason::Superseded))
@@ -1052,10 +1061,18 @@ fn holders_revoke_their_own_certificates_only() {
     let s = statuses(&verify(&send(&env, &b, &key, &mine), &ca, env.clock.now()));
     assert_eq!(
         (s[0].status, ids(&s[0].body_list)),
-        (CmcStatus::Success, vec![40, 41])
+        (CmcStatus::Success, vec![41])
+    );
+    assert_eq!(
+        (s[1].status, s[1].fail_info, ids(&s[1].body_list)),
+        (CmcStatus::Failed, Some(CmcFailInfo::BadRequest), vec![40])
     );
     let revoked = env.store.list_revoked("ca").unwrap();
-    assert_eq!(revoked.len(), 2);
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        revoked[0].serial.to_der_content(),
+        mine.tbs_certificate().serial_number().as_bytes()
+    );
     let audit = env
         .store
         .list_audit(&AuditFilter::default(), PageRequest::default())

@@ -83,6 +83,7 @@ impl Fixture {
     fn add_secret(&self, identification: &str, hash: ProofHash, profile: Option<&str>) {
         self.engine
             .add_enroll_secret(&EnrollSecret {
+                names: None,
                 ca: "ca".into(),
                 identification: identification.into(),
                 secret: Zeroizing::new(SECRET.into()),
@@ -165,7 +166,8 @@ impl Default for Proof<'_> {
             secret: SECRET,
             hash: ProofHash::Sha256,
             legacy: false,
-            link: None,
+            // Every request authenticated by a secret links its POP to it.
+            link: Some(SECRET),
             tamper: false,
         }
     }
@@ -457,40 +459,53 @@ fn an_expired_secret_is_refused() {
 }
 
 #[test]
-fn a_profile_can_require_the_pop_link_witness() {
+fn every_shared_secret_request_needs_the_pop_link_witness() {
     let f = fixture(false);
-    f.add_secret("alice", ProofHash::Sha256, Some("linked"));
+    // Under any profile (RFC 5272 §6.3.1: the server MUST check it).
+    f.add_secret("alice", ProofHash::Sha256, None);
     // Missing: badRequest for that request, nothing issued, and the
-    // secret is spent (its proof verified).
-    let (der, _) = request(&f, &Proof::default());
-    let reply = f.send(&der);
-    assert_eq!(f.refused(&reply), (CmcFailInfo::BadRequest, vec![2]));
-    assert!(f.issued().is_empty());
-
-    f.add_secret("bob", ProofHash::Sha256, Some("linked"));
+    // secret is not spent: it is spent on the certificate it gets.
     let (der, _) = request(
         &f,
         &Proof {
-            identification: Some("bob"),
+            link: None,
+            ..Proof::default()
+        },
+    );
+    let reply = f.send(&der);
+    assert_eq!(f.refused(&reply), (CmcFailInfo::BadRequest, vec![2]));
+    assert!(f.issued().is_empty());
+    assert_eq!(f.secret("alice").used_at, None);
+
+    // Wrong: popFailed, still not spent.
+    let (der, _) = request(
+        &f,
+        &Proof {
             link: Some("a-different-secret-value"),
             ..Proof::default()
         },
     );
     assert_eq!(f.refused(&f.send(&der)), (CmcFailInfo::PopFailed, vec![2]));
     assert!(f.issued().is_empty());
+    assert_eq!(f.secret("alice").used_at, None);
+
+    // Right: issued, and now spent.
+    let (der, _) = request(&f, &Proof::default());
+    let reply = f.send(&der);
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+    assert!(f.secret("alice").used_at.is_some());
 
     f.add_secret("carol", ProofHash::Sha256, Some("linked"));
     let (der, _) = request(
         &f,
         &Proof {
             identification: Some("carol"),
-            link: Some(SECRET),
             ..Proof::default()
         },
     );
     let reply = f.send(&der);
     assert!(reply.all_succeeded(), "{:?}", reply.statuses);
-    assert_eq!(f.issued()[0].profile, "linked");
+    assert_eq!(f.issued()[1].profile, "linked");
 }
 
 #[test]
@@ -499,6 +514,7 @@ fn sha1_proofs_need_the_ca_setting() {
     let err = strict
         .engine
         .add_enroll_secret(&EnrollSecret {
+            names: None,
             ca: "ca".into(),
             identification: "legacy".into(),
             secret: Zeroizing::new(SECRET.into()),
@@ -544,6 +560,7 @@ fn weak_secrets_are_not_registered() {
     let err = f
         .engine
         .add_enroll_secret(&EnrollSecret {
+            names: None,
             ca: "ca".into(),
             identification: "alice".into(),
             secret: Zeroizing::new("short".into()),

@@ -122,6 +122,7 @@ fn ra(engine: &Engine) -> (FileKey, Certificate) {
     let key = FileKey::generate(KeySpec::P256).unwrap();
     let cred = engine
         .issue_client_credential(&ClientCredentialRequest {
+            names: None,
             ca: "ca".into(),
             client_id: "ra".into(),
             subject: "CN=test RA".into(),

@@ -28,6 +28,7 @@ fn issue_leaf(env: &Env, ca: &LoadedCa, id: &str) -> (Serial, Vec<u8>) {
     let cred = env
         .engine
         .issue_client_credential(&ClientCredentialRequest {
+            names: None,
             ca: ca.name().into(),
             client_id: id.into(),
             subject: format!("CN={id},O=cmc-ca tests,C=SE"),

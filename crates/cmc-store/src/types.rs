@@ -1029,6 +1029,8 @@ pub enum AuditKind {
     SecretAdded,
     /// A shared secret was locked.
     SecretLocked,
+    /// An operator unlocked a shared secret.
+    SecretUnlocked,
     /// A CA was added.
     CaAdded,
     /// A CRL was issued.
@@ -1053,6 +1055,7 @@ impl AuditKind {
             Self::ClientDisabled => "client-disabled",
             Self::SecretAdded => "secret-added",
             Self::SecretLocked => "secret-locked",
+            Self::SecretUnlocked => "secret-unlocked",
             Self::CaAdded => "ca-added",
             Self::CrlIssued => "crl-issued",
             Self::Other(s) => s,
@@ -1073,6 +1076,7 @@ impl AuditKind {
             "client-disabled" => Self::ClientDisabled,
             "secret-added" => Self::SecretAdded,
             "secret-locked" => Self::SecretLocked,
+            "secret-unlocked" => Self::SecretUnlocked,
             "ca-added" => Self::CaAdded,
             "crl-issued" => Self::CrlIssued,
             other => Self::Other(other.to_owned()),

@@ -12,7 +12,7 @@ use cmc_store::{
 use serde::Serialize;
 
 use crate::Io;
-use crate::cli::{ClientAddArgs, ClientCommand};
+use crate::cli::{ClientAddArgs, ClientCommand, RoleArg};
 use crate::commands::ca::passphrase_ref;
 use crate::context::{Context, absolute, create_private_dir, requester};
 use crate::inspect::{cert_serial, decode_cert, not_after, pem, read_certificates, summarize};
@@ -148,6 +148,11 @@ fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>)
         .add_client(
             &NewClient {
                 id: args.id.clone(),
+                subject: cert.tbs_certificate().subject().to_string(),
+                names: names_json(&client_names(
+                    args,
+                    &cert.tbs_certificate().subject().to_string(),
+                )?)?,
                 cert_der,
                 role: args.role.into(),
                 grants,
@@ -253,6 +258,7 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         grants,
         validity_days,
         requester: requester(),
+        names: client_names(args, &subject)?,
     };
     let credential = match engine.issue_client_credential(&request) {
         Ok(c) => c,
@@ -495,4 +501,27 @@ mod tests {
             assert!(check_file_id(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// The names a client is registered for: an end entity its subject and the
+/// --dns/--email/--ip names; an RA or agent none (the profiles' name rules
+/// bind what it asks for others).
+fn client_names(args: &ClientAddArgs, subject: &str) -> Result<Option<cmc_policy::NameSpace>> {
+    match args.role {
+        RoleArg::Client => args.names.name_space(Some(subject)),
+        RoleArg::Ra | RoleArg::Agent if args.names.is_empty() => Ok(None),
+        RoleArg::Ra | RoleArg::Agent => {
+            bail!(
+                "--dns, --email and --ip register an end entity's names; an RA or agent is bound by the profiles' name rules"
+            )
+        }
+    }
+}
+
+/// The store's JSON form of a name registration.
+fn names_json(names: &Option<cmc_policy::NameSpace>) -> Result<Option<String>> {
+    names
+        .as_ref()
+        .map(|n| serde_json::to_string(n).context("encoding the name registration"))
+        .transpose()
 }

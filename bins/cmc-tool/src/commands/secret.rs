@@ -25,6 +25,13 @@ pub(crate) fn run(ctx: &Context, cmd: &SecretCommand, io: &mut Io<'_>) -> Result
             expires,
             secret,
         } => add_revocation(ctx, ca, serial, expires, secret, io),
+        SecretCommand::Unlock { ca, identification } => {
+            ctx.engine()?
+                .unlock_secret(ca, identification, &requester())
+                .with_context(|| format!("unlocking the secret {identification:?} of CA {ca}"))?;
+            writeln!(io.out, "unlocked the secret {identification:?} of CA {ca}")
+                .context("writing output")
+        }
         SecretCommand::List { ca, json } => list(ctx, ca.as_deref(), *json, io),
     }
 }
@@ -85,6 +92,7 @@ fn add(ctx: &Context, args: &SecretAddArgs, io: &mut Io<'_>) -> Result<()> {
             profile: args.profile.clone(),
             expires_at,
             requester: requester(),
+            names: args.names.name_space(args.subject.as_deref())?,
         })
         .with_context(|| format!("registering the secret {:?}", args.identification))?;
     writeln!(

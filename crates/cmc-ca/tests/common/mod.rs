@@ -198,6 +198,7 @@ pub fn credential(
     let key = FileKey::generate(KeySpec::P256).unwrap();
     let cred = engine
         .issue_client_credential(&ClientCredentialRequest {
+            names: None,
             ca: ca.into(),
             client_id: id.into(),
             subject: subject.into(),
