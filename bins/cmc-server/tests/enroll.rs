@@ -452,23 +452,14 @@ fn a_shared_secret_enrolls_once_and_the_certificate_renews_itself() {
 }
 
 #[test]
-fn a_profile_can_require_the_pop_link_witness_from_cmc_tool() {
+fn cmc_tool_links_every_shared_secret_request_to_its_key() {
+    // cmc-tool always sends popLinkRandom + popLinkWitnessV2 with a secret
+    // (the CA requires them: RFC 5272 §6.3.1), inside PKCS #10 attributes
+    // or CRMF controls, with the secret's hash family.
     let setup = secret_setup();
-    let secret = setup.add_secret("bob", &["--profile", "linked"]);
-    let err = setup
-        .enroll_with_secret("bob-unlinked", "bob", &secret, &[])
-        .unwrap_err();
-    assert!(
-        err.contains("status: failed, failInfo: badRequest, bodyList: [3]"),
-        "{err}"
-    );
-    assert!(!setup.data.join("bob-unlinked.pem").exists());
-
-    // That request spent the secret (its identity proof verified); a new one
-    // with popLinkRandom + popLinkWitnessV2 is issued, for PKCS #10 and CRMF.
     for (name, extra) in [("carol", &[][..]), ("dave", &["--crmf"][..])] {
         let secret = setup.add_secret(name, &["--profile", "linked", "--hash", "sha384"]);
-        let mut args = vec!["--pop-link", "--proof-hash", "sha384"];
+        let mut args = vec!["--proof-hash", "sha384"];
         args.extend_from_slice(extra);
         let cert = setup
             .enroll_with_secret(name, name, &secret, &args)

@@ -122,10 +122,6 @@ pub struct BuildArgs {
     /// answered with) instead of sending a new one.
     #[arg(long, value_name = "TOKEN", conflicts_with_all = ["csr", "new_key", "nested"])]
     pub query_pending: Option<String>,
-    /// Also link the secret to the new key: popLinkRandom and a
-    /// popLinkWitnessV2 inside the signed request (RFC 5272 §6.3.1).
-    #[arg(long, requires = "identification")]
-    pub pop_link: bool,
     /// The hash family of the proofs (as registered with the secret).
     #[arg(
         long,

@@ -4,13 +4,16 @@
 //! A Full PKI Request is checked in this order, and the first failure of a
 //! message-level check answers for the whole PKIData (bodyList `[0]`):
 //!
-//! 1. decode and verify (cmc-codec): not CMS at all is [`NotCmc`]; a bad
-//!    digest or signature is badMessageCheck, an expired signer badTime;
+//! 1. decode and verify (cmc-codec, within the server's `max_body_bytes`):
+//!    not CMS at all is [`NotCmc`]; a bad digest or signature, a signer
+//!    certificate whose keyUsage lacks digitalSignature, or a PKIData
+//!    signed with the requested key by more than one SignerInfo is
+//!    badMessageCheck, an expired signer badTime;
 //! 2. the signer, one of: a registered client (SHA-256 fingerprint of the
 //!    signer certificate), active, not revoked, granted this CA, and equal
 //!    to the TLS client certificate when there is one; the holder of a
 //!    valid, unrevoked certificate this CA issued (it may renew that
-//!    certificate and revoke its own); or, for a request signed with the
+//!    certificate and revoke it); or, for a request signed with the
 //!    requested key (sid = its subjectKeyIdentifier), the holder of the
 //!    one-time enrollment secret its identification control names, proven
 //!    by identityProofV2 over the reqSequence as received (the legacy
@@ -18,7 +21,8 @@
 //!    else, an unsigned request, a wrong witness (which counts towards the
 //!    secret's lockout), a used, expired or locked secret, and an expired
 //!    certificate this CA issued, is badIdentity; a SHA-1 proof where it is
-//!    not allowed is badAlg;
+//!    not allowed is badAlg. Unknown and known identifications cost the
+//!    same work (one HMAC, one failure count) and get the same answer;
 //! 3. signingTime present and within `signing_time_window_secs` of the
 //!    engine clock, else badTime;
 //! 4. body part identifiers unique, else badRequest;
@@ -27,23 +31,35 @@
 //!    without one is accepted (RFC 5272 makes it optional) and relies on
 //!    the signingTime window;
 //! 6. a transactionId is recorded; it may recur (later rounds);
-//! 7. at most `max_requests_per_pki_data` body parts, else badRequest;
+//! 7. at most `max_requests_per_pki_data` body parts (nested PKIData
+//!    requests counted with the outer ones), `max_controls_per_pki_data`
+//!    controls and `max_values_per_control` values per control, else
+//!    badRequest;
 //! 8. every control is one this CA processes (senderNonce, recipientNonce,
 //!    transactionId, dataReturn, regInfo, lraPOPWitness, revokeRequest,
-//!    getCert, getCRL, identification, identityProof(V2), popLinkRandom);
-//!    any other fails the request with badRequest naming those controls,
-//!    since CMC controls have no criticality flag. Identity proof controls
-//!    in a request signed by a certificate are refused the same way;
-//! 9. a shared secret is consumed (once, even under concurrency).
+//!    getCert, getCRL, identification, identityProof(V2), popLinkRandom,
+//!    batchRequests, decryptedPOP, queryPending); any other fails the
+//!    request with badRequest naming those controls, since CMC controls
+//!    have no criticality flag. Identity proof and popLinkRandom controls
+//!    in a request not authenticated by a secret are refused the same way.
 //!
-//! Renewals (a request signed by a certificate of this CA) must name the
-//! signer's subject (else badIdentity for that request) and a new key
-//! unless the profile has `allow_key_reuse` (else noKeyReuse); they get the
-//! profile the old certificate was issued with. Requests of a shared-secret
-//! signer get the secret's profile (or the CA default) and, when the
-//! profile has `require_pop_link_witness` or the request carries one, a
-//! popLinkWitnessV2 = HMAC(H(secret), popLinkRandom) that verifies (missing:
-//! badRequest; wrong: popFailed).
+//! A request that fails before its signer is known is unauthenticated: its
+//! answer echoes only the senderNonce (as recipientNonce) and the
+//! transactionId, never dataReturn or regInfo, so that nobody can have the
+//! CA sign bytes of their choosing ([`CmcReply::authenticated`] is false,
+//! and the server rate-limits such failures per source address).
+//!
+//! Who may be issued which names, and who may revoke what, is the model of
+//! [`crate::principal`]. Renewals (a request signed by a certificate of
+//! this CA) keep the signer's subject and at most its subjectAltNames
+//! (else badIdentity) and a new key unless the profile has
+//! `allow_key_reuse` (else noKeyReuse); they get the profile the old
+//! certificate was issued with. Requests of a shared-secret signer get the
+//! secret's profile (or the CA default) and must carry a popLinkWitnessV2
+//! = HMAC(H(secret), popLinkRandom) that verifies (missing: badRequest;
+//! wrong: popFailed); the secret is spent by the first certificate issued
+//! under it (given back if that issuance fails), or by an agent's
+//! decision on its held request, never before.
 //!
 //! Then each body part gets its own status: each certification request
 //! (`tcr`, `crm`) its proof of possession (an RA may vouch with
@@ -56,8 +72,8 @@
 //!
 //! The response echoes the senderNonce as recipientNonce, adds a fresh
 //! senderNonce, echoes transactionId and dataReturn, returns regInfo as
-//! responseInfo, carries the issued certificates and the CA chain, and is
-//! signed by the CA key at the engine clock's time.
+//! responseInfo, carries the issued certificates, the CA chain and at most
+//! one CRL, and is signed by the CA key at the engine clock's time.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,6 +102,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::authz::{Action, Decision, DenyReason};
 use crate::ca::LoadedCa;
+use crate::config::RequestsConfig;
 use crate::engine::{Engine, PopBinding};
 use crate::pending::PendingAnswer;
 use crate::principal::{HOLDER_PREFIX, NameLimit, NameScope, ReservedFor, SECRET_PREFIX};
@@ -702,35 +719,7 @@ impl Engine {
         }
         // The requests of nested PKIData count against the same limit.
         let budget = std::cell::Cell::new(max - parts);
-        let controls = pki_data.control_sequence.len();
-        if controls > limits.max_controls_per_pki_data {
-            return Err(Refusal::message(
-                CmcFailInfo::BadRequest,
-                format!(
-                    "{controls} controls exceed the limit of {}",
-                    limits.max_controls_per_pki_data
-                ),
-            ));
-        }
-        let crowded: Vec<BodyPartId> = pki_data
-            .control_sequence
-            .iter()
-            .filter(|c| c.attr_values.len() > limits.max_values_per_control)
-            .map(|c| c.body_part_id)
-            .collect();
-        if !crowded.is_empty() {
-            return Err(Refusal {
-                failure: Failure::failed(
-                    CmcFailInfo::BadRequest,
-                    format!(
-                        "a control has more than {} values",
-                        limits.max_values_per_control
-                    ),
-                ),
-                body_list: crowded,
-                authenticated: false,
-            });
-        }
+        check_control_limits(pki_data, &limits)?;
         refuse_controls(pki_data, "unsupported control", |oid| {
             !SUPPORTED_CONTROLS.contains(oid)
         })?;
@@ -1025,6 +1014,7 @@ impl Engine {
         self.check_signing_time(inner, now)?;
         let pki_data = &inner.pki_data;
         let ids = body_part_ids(pki_data)?;
+        check_control_limits(pki_data, &self.config().requests)?;
         refuse_controls(pki_data, "unsupported control in a nested request", |oid| {
             !NESTED_CONTROLS.contains(oid)
         })?;
@@ -1480,7 +1470,16 @@ impl Engine {
         // A key that cannot sign proves possession by decrypting (§6.7).
         let mut decrypts = false;
         match pop {
-            Ok(Pop::Pkcs10Signature | Pop::CrmfSignature { .. }) => {}
+            Ok(Pop::Pkcs10Signature | Pop::CrmfSignature { sender: None }) => {}
+            // RFC 5272 §3.2.1.2.2: the template always has subject and
+            // publicKey, so POPOSigningKeyInput (and its authInfo) is
+            // never used in CMC; the codec refuses it for a complete
+            // template, and an incomplete one is refused below.
+            Ok(Pop::CrmfSignature { sender: Some(_) }) => {
+                return Err(pop_failed(
+                    "POPOSigningKeyInput is not used in CMC (RFC 5272 §3.2.1.2.2)",
+                ));
+            }
             Ok(Pop::KeyEncipherment | Pop::KeyAgreement | Pop::Pkcs10NoSignature) => {
                 decrypts = true;
             }
@@ -1507,6 +1506,12 @@ impl Engine {
         let request = match tagged {
             TaggedRequest::Tcr(tcr) => {
                 cmc_policy::Request::from_cert_req(&tcr.certification_request)
+            }
+            TaggedRequest::Crm(crm) if crm.cert_req.cert_template.subject.is_none() => {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "a CRMF template in CMC has a subject (it may be empty) and a publicKey (RFC 5272 §3.2.1.2.2)",
+                ));
             }
             TaggedRequest::Crm(crm) => {
                 cmc_policy::Request::from_cert_template(&crm.cert_req.cert_template)
@@ -1875,6 +1880,7 @@ impl Engine {
             ));
         }
         body_part_ids(pki_data)?;
+        check_control_limits(pki_data, &self.config().requests)?;
         refuse_controls(
             pki_data,
             "unsupported control in an unsigned request",
@@ -2285,6 +2291,42 @@ fn body_part_ids(pki_data: &PkiData) -> Result<Vec<BodyPartId>, Refusal> {
         }
     }
     Ok(requests)
+}
+
+/// At most `max_controls_per_pki_data` controls, each with at most
+/// `max_values_per_control` values (else badRequest naming them): the work
+/// one PKIData asks for is bounded before any of it is done.
+fn check_control_limits(pki_data: &PkiData, limits: &RequestsConfig) -> Result<(), Refusal> {
+    let controls = pki_data.control_sequence.len();
+    if controls > limits.max_controls_per_pki_data {
+        return Err(Refusal::message(
+            CmcFailInfo::BadRequest,
+            format!(
+                "{controls} controls exceed the limit of {}",
+                limits.max_controls_per_pki_data
+            ),
+        ));
+    }
+    let crowded: Vec<BodyPartId> = pki_data
+        .control_sequence
+        .iter()
+        .filter(|c| c.attr_values.len() > limits.max_values_per_control)
+        .map(|c| c.body_part_id)
+        .collect();
+    if crowded.is_empty() {
+        return Ok(());
+    }
+    Err(Refusal {
+        failure: Failure::failed(
+            CmcFailInfo::BadRequest,
+            format!(
+                "a control has more than {} values",
+                limits.max_values_per_control
+            ),
+        ),
+        body_list: crowded,
+        authenticated: false,
+    })
 }
 
 /// Whether a PKIData only asks queryPending (besides the controls that

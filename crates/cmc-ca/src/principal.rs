@@ -1,4 +1,16 @@
-//! Who may be issued which names.
+//! Who may ask for what: the engine's authorisation model.
+//!
+//! Every request is made by one principal:
+//!
+//! | principal | how it is recognised | may enroll | names it may be issued | may revoke |
+//! |---|---|---|---|---|
+//! | RA | a registered client with role `ra`, signing with its credential | for others (on behalf), within its grants | what the profile's name rules allow | end-entity certificates of its CAs; never a credential, CA or responder certificate (except its own, by its own key) |
+//! | agent | a registered client with role `agent` | for others, within its grants; decides held requests | what the profile's name rules allow (and what it sets when approving) | any certificate of its CAs |
+//! | end-entity client | a registered client with role `client` | for itself, within its grants | its registered names (its credential's subject and `--dns/--email/--ip`), else the profile's rules | its own credential, by its own key |
+//! | certificate holder | the signer holds a valid, unrevoked certificate this CA issued and is no client | a renewal or re-key of that certificate | exactly that certificate's subject and a subset of its subjectAltNames | that certificate only |
+//! | secret owner | identityProofV2 with a one-time secret over a request signed by the requested key | one certificate (one PKIData), linked to the secret by popLinkWitnessV2 | the secret's registered names, else the profile's rules | nothing |
+//! | revocation-secret holder | an unsigned revokeRequest with the certificate's revocation secret | nothing | – | that certificate |
+//! | operator | `cmc-tool` on the CA's host | anything | the profile's rules | anything |
 //!
 //! Every certificate the engine signs for a request is checked, between
 //! the profile's preparation and the signature, against the requester's
@@ -13,6 +25,14 @@
 //! - the holder of a certificate of this CA renews for exactly that
 //!   certificate's subject and a subset of its subjectAltNames, never more;
 //! - a reserved name (below) goes to its owner only.
+//!
+//! A one-time secret is spent when its certificate is issued (or when an
+//! agent decides its held request), not before: a refusal or an
+//! encryptedPOP round leaves it usable, and a spent secret still fetches
+//! the certificate of its approved request with queryPending. A revoked or
+//! expired credential is refused for every control.
+//!
+//! ## Reserved names
 //!
 //! The subject of a CA certificate, of a client credential (RA, agent or end
 //! entity), of a delegated OCSP responder and of a CMC responder is reserved:

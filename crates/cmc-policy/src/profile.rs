@@ -153,7 +153,6 @@ pub struct Profile {
     pub(crate) validity_days: u32,
     pub(crate) backdate_seconds: u32,
     pub(crate) honour_requested_validity: bool,
-    pub(crate) require_pop_link_witness: bool,
     pub(crate) allow_key_reuse: bool,
     pub(crate) require_approval: bool,
     pub(crate) on_refused_extension: OnRefusedExtension,
@@ -187,7 +186,6 @@ impl Profile {
             validity_days: DEFAULT_VALIDITY_DAYS,
             backdate_seconds: 0,
             honour_requested_validity: true,
-            require_pop_link_witness: false,
             allow_key_reuse: false,
             require_approval: false,
             on_refused_extension: OnRefusedExtension::Drop,
@@ -290,13 +288,6 @@ impl Profile {
         self.honour_requested_validity
     }
 
-    /// Whether a request authenticated by a shared secret must carry a
-    /// popLinkWitnessV2 (RFC 5272 §6.3.1) binding the secret to its key.
-    #[must_use]
-    pub const fn requires_pop_link_witness(&self) -> bool {
-        self.require_pop_link_witness
-    }
-
     /// Whether a request waits for an agent's approval (`cmc-tool pending
     /// approve`) before it is issued: the client gets status pending and
     /// asks again with queryPending (RFC 5272 §6.13).
@@ -378,6 +369,15 @@ impl Profile {
     }
 
     fn from_raw(name: &str, raw: RawProfile) -> Result<Self, Error> {
+        // Every request a shared secret authenticates carries a
+        // popLinkWitnessV2 (RFC 5272 §6.3.1: the server MUST check it); the
+        // old switch may say so, never turn it off.
+        if raw.require_pop_link_witness == Some(false) {
+            return Err(Error::config(
+                format!("profile.{name}.require_pop_link_witness"),
+                "popLinkWitnessV2 is required in every shared-secret request and cannot be turned off; remove this key",
+            ));
+        }
         let base = Self::builtin();
         let path = |field: &str| format!("profile.{name}.{field}");
         if name.is_empty()
@@ -564,9 +564,6 @@ impl Profile {
             honour_requested_validity: raw
                 .honour_requested_validity
                 .unwrap_or(base.honour_requested_validity),
-            require_pop_link_witness: raw
-                .require_pop_link_witness
-                .unwrap_or(base.require_pop_link_witness),
             allow_key_reuse: raw.allow_key_reuse.unwrap_or(base.allow_key_reuse),
             require_approval: raw.require_approval.unwrap_or(base.require_approval),
             on_refused_extension: raw.on_refused_extension.unwrap_or_default(),

@@ -641,7 +641,6 @@ enum Auth {
         identification: String,
         secret: Zeroizing<String>,
         hash: ProofHash,
-        pop_link: bool,
     },
 }
 
@@ -660,7 +659,6 @@ fn auth(args: &BuildArgs) -> Result<Auth> {
             identification: identification.clone(),
             secret,
             hash: args.proof_hash.into(),
-            pop_link: args.pop_link,
         }),
         (Some(_), None, _, _) => {
             bail!("--identification needs the secret: --secret-file PATH or --secret-env VAR")
@@ -700,14 +698,10 @@ fn build(args: &BuildArgs) -> Result<Built> {
     if let Some(id) = &transaction_id {
         builder.control(TRANSACTION_ID, &TransactionId(id.clone()))?;
     }
-    // popLinkRandom and the witness over it, for a secret that links.
+    // popLinkRandom and the witness over it: every request a secret
+    // authenticates links the new key to it (RFC 5272 §6.3.1).
     let link = match &auth {
-        Auth::Secret {
-            secret,
-            hash,
-            pop_link: true,
-            ..
-        } => {
+        Auth::Secret { secret, hash, .. } => {
             let mut random = [0u8; 64];
             getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness: {e}"))?;
             let witness = pop_link_witness_v2(*hash, &link_key(*hash, secret.as_bytes()), &random)?;
