@@ -1149,8 +1149,9 @@ impl Engine {
     /// identification control names, if the identityProofV2 (or, where
     /// SHA-1 is allowed, identityProof) witness over the reqSequence as
     /// received verifies with that secret's key. A wrong witness counts
-    /// towards the secret's lockout. The secret is consumed later, once
-    /// every message-level check has passed ([`Engine::consume`]).
+    /// towards the secret's lockout. The secret is spent later, by the
+    /// first certificate issued under it ([`Engine::spend`]). A spent
+    /// secret still authenticates a PKIData that only asks queryPending.
     fn secret_holder(
         &self,
         ca: &LoadedCa,
