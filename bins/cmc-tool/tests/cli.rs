@@ -814,3 +814,120 @@ fn bootstrap_auto_approvals_are_granted_at_init_and_locked() {
     let r = env.fails(1, &["ca", "lock-auto-approve", "plain"]);
     assert!(r.stderr.contains("no auto-approvals"), "{}", r.stderr);
 }
+
+#[test]
+fn names_are_registered_for_end_entities_and_secrets_and_secrets_unlock() {
+    let env = Env::new();
+    env.root("root");
+    let pass = env.passphrase.display().to_string();
+    let out_dir = env.p("out");
+    env.ok(&[
+        "client",
+        "add",
+        "eve",
+        "--role",
+        "client",
+        "--ca",
+        "root",
+        "--issue",
+        "--subject",
+        "CN=eve",
+        "--out-dir",
+        &out_dir,
+        "--passphrase-file",
+        &pass,
+        "--dns",
+        "eve.example.test",
+        "--ip",
+        "192.0.2.0/28",
+    ]);
+    let eve = env.ok(&["client", "show", "eve", "--json"]).json();
+    assert_eq!(eve["names"]["subject"], "CN=eve", "{eve}");
+    assert_eq!(
+        eve["names"]["dns"],
+        serde_json::json!(["eve.example.test"]),
+        "{eve}"
+    );
+    let text = env.ok(&["client", "show", "eve"]).stdout;
+    assert!(text.contains("may be issued"), "{text}");
+    // An RA asks for others: its names come from the profiles' rules only.
+    let r = env.fails(
+        1,
+        &[
+            "client",
+            "add",
+            "ra",
+            "--role",
+            "ra",
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            "CN=ra",
+            "--out-dir",
+            &out_dir,
+            "--passphrase-file",
+            &pass,
+            "--dns",
+            "ra.example.test",
+        ],
+    );
+    assert!(r.stderr.contains("name rules"), "{}", r.stderr);
+    // A name that is not one is refused before anything is stored.
+    let r = env.fails(
+        1,
+        &[
+            "secret",
+            "add",
+            "--ca",
+            "root",
+            "--identification",
+            "bad",
+            "--dns",
+            "not a name",
+        ],
+    );
+    assert!(r.stderr.contains("not a name"), "{}", r.stderr);
+
+    env.ok(&[
+        "secret",
+        "add",
+        "--ca",
+        "root",
+        "--identification",
+        "dev-1",
+        "--subject",
+        "CN=dev-1",
+        "--dns",
+        "*.dev.example.test",
+    ]);
+    let list = env.ok(&["secret", "list", "--json"]).json();
+    let secrets = list.as_array().unwrap();
+    assert_eq!(secrets.len(), 1, "{list}");
+    assert_eq!(secrets[0]["names"]["subject"], "CN=dev-1", "{list}");
+    let table = env.ok(&["secret", "list"]).stdout;
+    assert!(table.contains("NAMES"), "{table}");
+
+    // Unlocking an unknown secret names it; a known one is unlocked.
+    let r = env.fails(
+        1,
+        &[
+            "secret",
+            "unlock",
+            "--ca",
+            "root",
+            "--identification",
+            "nobody",
+        ],
+    );
+    assert!(r.stderr.contains("nobody"), "{}", r.stderr);
+    let r = env.ok(&[
+        "secret",
+        "unlock",
+        "--ca",
+        "root",
+        "--identification",
+        "dev-1",
+    ]);
+    assert!(r.stdout.contains("unlocked"), "{}", r.stdout);
+}

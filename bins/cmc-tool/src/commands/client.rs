@@ -217,6 +217,8 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
     let (Some(subject), Some(out_dir)) = (&args.subject, &args.out_dir) else {
         bail!("--issue needs --subject and --out-dir");
     };
+    // Checked before any file is written.
+    let names = client_names(args, subject)?;
     let passphrase = passphrase_ref(&args.passphrase, "the client key")?;
     let validity_days = match (args.expires, args.days) {
         (Some(e), _) => {
@@ -258,7 +260,7 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         grants,
         validity_days,
         requester: requester(),
-        names: client_names(args, &subject)?,
+        names,
     };
     let credential = match engine.issue_client_credential(&request) {
         Ok(c) => c,
@@ -305,6 +307,8 @@ struct ClientInfo {
     certificate_not_after: String,
     sha256_fingerprint: String,
     grants: Vec<GrantInfo>,
+    /// The names an end entity may be issued (`None`: the profile's rules).
+    names: Option<cmc_policy::NameSpace>,
     expires_at: Option<String>,
     disabled_at: Option<String>,
     created_at: String,
@@ -351,6 +355,8 @@ impl ClientInfo {
                     profile: scope_text(&g.profile),
                 })
                 .collect(),
+            names: registered_names(c.names.as_deref())
+                .with_context(|| format!("client {:?}", c.id))?,
             expires_at: c.expires_at.map(format_rfc3339),
             disabled_at: c.disabled_at.map(format_rfc3339),
             created_at: format_rfc3339(c.created_at),
@@ -375,6 +381,13 @@ impl ClientInfo {
         };
         f.add("status", status);
         f.add("subject", &self.subject);
+        f.add(
+            "may be issued",
+            self.names.as_ref().map_or_else(
+                || "what the profiles' name rules allow".to_owned(),
+                ToString::to_string,
+            ),
+        );
         f.add("issuer", &self.issuer);
         f.add("serial", &self.serial);
         f.add("certificate not after", &self.certificate_not_after);
@@ -523,5 +536,11 @@ fn names_json(names: &Option<cmc_policy::NameSpace>) -> Result<Option<String>> {
     names
         .as_ref()
         .map(|n| serde_json::to_string(n).context("encoding the name registration"))
+        .transpose()
+}
+
+/// A stored name registration (JSON), decoded.
+pub(crate) fn registered_names(json: Option<&str>) -> Result<Option<cmc_policy::NameSpace>> {
+    json.map(|j| serde_json::from_str(j).context("the stored name registration does not decode"))
         .transpose()
 }

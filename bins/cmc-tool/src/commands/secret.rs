@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::Io;
 use crate::cli::{GivenSecretArgs, SecretAddArgs, SecretCommand};
+use crate::commands::client::registered_names;
 use crate::context::{Context, requester};
 use crate::inspect::parse_serial;
 use crate::output::{Table, json};
@@ -170,10 +171,12 @@ struct SecretInfo {
     expires_at: String,
     used_at: Option<String>,
     failed_attempts: u32,
+    /// The names its holder may be issued (`None`: the profile's rules).
+    names: Option<cmc_policy::NameSpace>,
 }
 
 impl SecretInfo {
-    fn of(r: &SecretRecord, now: UnixTime) -> Self {
+    fn of(r: &SecretRecord, now: UnixTime) -> Result<Self> {
         let state = if r.used_at.is_some() {
             "used"
         } else if r.locked {
@@ -183,7 +186,7 @@ impl SecretInfo {
         } else {
             "usable"
         };
-        Self {
+        Ok(Self {
             ca: r.ca.clone(),
             identification: r.identification.clone(),
             purpose: match &r.purpose {
@@ -197,7 +200,9 @@ impl SecretInfo {
             expires_at: format_rfc3339(r.expires_at),
             used_at: r.used_at.map(format_rfc3339),
             failed_attempts: r.failed_attempts,
-        }
+            names: registered_names(r.names.as_deref())
+                .with_context(|| format!("secret {:?}", r.identification))?,
+        })
     }
 }
 
@@ -208,7 +213,7 @@ fn list(ctx: &Context, ca: Option<&str>, as_json: bool, io: &mut Io<'_>) -> Resu
         .list_secrets(ca)?
         .iter()
         .map(|r| SecretInfo::of(r, now))
-        .collect();
+        .collect::<Result<_>>()?;
     if as_json {
         return json(io.out, &infos);
     }
@@ -220,6 +225,7 @@ fn list(ctx: &Context, ca: Option<&str>, as_json: bool, io: &mut Io<'_>) -> Resu
         "EXPIRES",
         "FAILED",
         "PROFILE",
+        "NAMES",
     ]);
     for i in &infos {
         t.row(vec![
@@ -230,6 +236,9 @@ fn list(ctx: &Context, ca: Option<&str>, as_json: bool, io: &mut Io<'_>) -> Resu
             i.expires_at.clone(),
             i.failed_attempts.to_string(),
             i.profile.clone().unwrap_or_else(|| "(CA default)".into()),
+            i.names
+                .as_ref()
+                .map_or_else(|| "(profile rules)".into(), ToString::to_string),
         ]);
     }
     t.print(
