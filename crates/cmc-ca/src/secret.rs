@@ -306,6 +306,15 @@ impl Engine {
     }
 }
 
+/// The store's form of a registered name space: JSON, `None` for no
+/// registration (or an empty one).
+pub(crate) fn names_json(names: Option<&cmc_policy::NameSpace>) -> Result<Option<String>> {
+    names
+        .filter(|n| !n.is_empty())
+        .map(|n| serde_json::to_string(n).map_err(|e| Error::encode("name registration", e)))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,13 +327,4 @@ mod tests {
         assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
         assert_ne!(*a, *b);
     }
-}
-
-/// The store's form of a registered name space: JSON, `None` for no
-/// registration (or an empty one).
-pub(crate) fn names_json(names: Option<&cmc_policy::NameSpace>) -> Result<Option<String>> {
-    names
-        .filter(|n| !n.is_empty())
-        .map(|n| serde_json::to_string(n).map_err(|e| Error::encode("name registration", e)))
-        .transpose()
 }

@@ -342,7 +342,7 @@ fn disabled_and_expired_clients_are_refused() {
                 // Any certificate will do; its fingerprint is what counts.
                 cert_der: env.engine.ca("issuing").unwrap().certificate_der().to_vec(),
                 subject: cmc_ca::x509::client_subject(
-                    &env.engine.ca("issuing").unwrap().certificate_der().to_vec(),
+                    env.engine.ca("issuing").unwrap().certificate_der(),
                 )
                 .unwrap(),
                 names: None,

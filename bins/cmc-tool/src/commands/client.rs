@@ -486,6 +486,35 @@ fn disable(ctx: &Context, id: &str, io: &mut Io<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The names a client is registered for: an end entity its subject and the
+/// --dns/--email/--ip names; an RA or agent none (the profiles' name rules
+/// bind what it asks for others).
+fn client_names(args: &ClientAddArgs, subject: &str) -> Result<Option<cmc_policy::NameSpace>> {
+    match args.role {
+        RoleArg::Client => args.names.name_space(Some(subject)),
+        RoleArg::Ra | RoleArg::Agent if args.names.is_empty() => Ok(None),
+        RoleArg::Ra | RoleArg::Agent => {
+            bail!(
+                "--dns, --email and --ip register an end entity's names; an RA or agent is bound by the profiles' name rules"
+            )
+        }
+    }
+}
+
+/// The store's JSON form of a name registration.
+fn names_json(names: &Option<cmc_policy::NameSpace>) -> Result<Option<String>> {
+    names
+        .as_ref()
+        .map(|n| serde_json::to_string(n).context("encoding the name registration"))
+        .transpose()
+}
+
+/// A stored name registration (JSON), decoded.
+pub(crate) fn registered_names(json: Option<&str>) -> Result<Option<cmc_policy::NameSpace>> {
+    json.map(|j| serde_json::from_str(j).context("the stored name registration does not decode"))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,33 +543,4 @@ mod tests {
             assert!(check_file_id(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// The names a client is registered for: an end entity its subject and the
-/// --dns/--email/--ip names; an RA or agent none (the profiles' name rules
-/// bind what it asks for others).
-fn client_names(args: &ClientAddArgs, subject: &str) -> Result<Option<cmc_policy::NameSpace>> {
-    match args.role {
-        RoleArg::Client => args.names.name_space(Some(subject)),
-        RoleArg::Ra | RoleArg::Agent if args.names.is_empty() => Ok(None),
-        RoleArg::Ra | RoleArg::Agent => {
-            bail!(
-                "--dns, --email and --ip register an end entity's names; an RA or agent is bound by the profiles' name rules"
-            )
-        }
-    }
-}
-
-/// The store's JSON form of a name registration.
-fn names_json(names: &Option<cmc_policy::NameSpace>) -> Result<Option<String>> {
-    names
-        .as_ref()
-        .map(|n| serde_json::to_string(n).context("encoding the name registration"))
-        .transpose()
-}
-
-/// A stored name registration (JSON), decoded.
-pub(crate) fn registered_names(json: Option<&str>) -> Result<Option<cmc_policy::NameSpace>> {
-    json.map(|j| serde_json::from_str(j).context("the stored name registration does not decode"))
-        .transpose()
 }
