@@ -348,7 +348,8 @@ impl App {
         .await;
         match result {
             Ok(Ok(reply)) => {
-                if !reply.authenticated && !reply.all_succeeded() {
+                // A failure, not a held (pending) Simple PKI Request.
+                if !reply.authenticated && !reply.fail_infos().is_empty() {
                     self.unauthenticated_failure(source);
                 }
                 self.cmc_reply(reply)
