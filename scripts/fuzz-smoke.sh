@@ -25,15 +25,38 @@ mkdir -p "$SEEDS"
 find "$ROOT/testdata" -type f \( -name '*.der' -o -name '*.bin' \) -exec cp -t "$SEEDS" {} +
 cargo run --quiet --locked -p cmc-asn1 --example emit_samples -- "$SEEDS" >/dev/null
 
+# engine_cmc also reads structured inputs (first byte 0x80 and above): the
+# requests of SEEDS in fuzz/fuzz_targets/engine_cmc.rs, signed when run.
+ENGINE_SEEDS=(
+    '\x80\x00\x01\x00\x00\x00\x01\x03\x01\x00\x00\x01'
+    '\x80\x02\x01\x00\x00\x00\x01\x03\x01\x00\x00\x00'
+    '\x80\x03\x05\x00\x00\x04\x01\x02\x03\x04\x00\x00\x01\x03\x01\x01\x00\x00'
+    '\x80\x03\x05\x00\x01\x04\x01\x02\x03\x04\x00\x00\x01\x03\x01\x00\x00\x01'
+    '\x80\x04\x01\x00\x00\x00\x01\x03\x01\x00\x00\x00'
+    '\x80\x01\x01\x00\x00\x00\x01\x04\x01\x04\x01\x02\x00\x00'
+    '\x80\x01\x01\x00\x00\x00\x02\x05\x01\x02\x02\x06\x01\x03\x01'
+    '\x80\x00\x01\x00\x00\x00\x02\x64\x01\x0b\x00\x00\x01\x03\x01\x00\x00\x00\x07\x01\x08\x01\x64'
+    '\x80\x05\x01\x00\x00\x00\x01\x04\x01\x04\x01\x01\x01\x04\x61\x62\x63\x64\x00'
+    '\x80\x00\x01\x00\x00\x00\x01\x03\x01\x00\x03\x00'
+)
+
 "${FUZZ[@]}" build --release 2>&1 | tail -n 3
 for target in $("${FUZZ[@]}" list); do
     dir=$CORPORA/$target
     mkdir -p "$dir"
     cp -t "$dir" "$SEEDS"/*
+    if [ "$target" = engine_cmc ]; then
+        for i in "${!ENGINE_SEEDS[@]}"; do
+            printf '%b' "${ENGINE_SEEDS[$i]}" >"$dir/structured-$i"
+        done
+    fi
     echo "fuzz: $target for ${SECONDS_PER_TARGET}s ($(ls "$dir" | wc -l) seeds)"
     log=$CORPORA/$target.log
     rc=0
-    "${FUZZ[@]}" run --release "$target" "$dir" -- \
+    # engine_cmc keeps its SQLite store in a temporary directory that the
+    # fuzzer cannot remove when it exits: keep it under $CORPORA.
+    mkdir -p "$CORPORA/tmp"
+    TMPDIR="$CORPORA/tmp" "${FUZZ[@]}" run --release "$target" "$dir" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -max_len=65536 >"$log" 2>&1 || rc=$?
     grep -E '^(Done|#[0-9]+ +DONE|SUMMARY|==[0-9]+==ERROR|thread .* panicked)' "$log" || true
     if [ "$rc" != 0 ]; then
