@@ -120,15 +120,18 @@ fn build_fixture() -> Fixture {
     let db = format!("sqlite://{}", dir.path().join("ca.db").display());
     let store = setup_step("store", cmc_store::open(&db));
     let clock = ManualClock::starting_now();
-    let mut config = EngineConfig::default();
-    config.profiles = setup_step("profiles", cmc_policy::ProfileSet::from_toml(PROFILES));
-    config.cas.insert(
-        CA.to_owned(),
-        CaSettings {
-            allow_simple_requests: true,
-            ..CaSettings::default()
-        },
-    );
+    let config = EngineConfig {
+        profiles: setup_step("profiles", cmc_policy::ProfileSet::from_toml(PROFILES)),
+        cas: [(
+            CA.to_owned(),
+            CaSettings {
+                allow_simple_requests: true,
+                ..CaSettings::default()
+            },
+        )]
+        .into(),
+        ..EngineConfig::default()
+    };
     let engine = setup_step(
         "engine",
         Engine::load(store, std::sync::Arc::new(clock.clone()), config),
