@@ -94,10 +94,15 @@ pub struct BuildArgs {
     #[arg(
         long,
         value_name = "ID",
-        conflicts_with_all = ["signer_cert", "csr"],
-        requires = "new_key"
+        conflicts_with_all = ["signer_cert", "csr"]
     )]
     pub identification: Option<String>,
+    /// With --query-pending and --identification: the key the held request
+    /// was made with (the one `enroll` kept), which signs the query. Its
+    /// passphrase as for a signer key (--passphrase-file, --passphrase-env,
+    /// --unencrypted-key).
+    #[arg(long, value_name = "KEY", requires_all = ["query_pending", "identification"])]
+    pub held_key: Option<PathBuf>,
     /// Where the enrollment secret is (with --identification).
     #[command(flatten)]
     pub secret: GivenSecretArgs,

@@ -97,7 +97,7 @@ impl Engine {
             ));
         }
         let subject = parse_name(&req.subject)?;
-        let subject_text = subject.to_string();
+        let subject_text = crate::x509::subject_key(&subject);
         // Checked before signing, so a taken id does not leave an issued
         // certificate behind (the store's unique key still decides a race).
         if self.store().get_client(&req.client_id)?.is_some() {

@@ -243,13 +243,7 @@ impl Echo {
     /// The controls of a request that did not verify, read without
     /// trusting them (only to echo them back).
     fn unverified(body: &[u8]) -> Self {
-        let pki_data = ContentInfo::from_der(body)
-            .ok()
-            .and_then(|ci| ci.content.decode_as::<cms::signed_data::SignedData>().ok())
-            .and_then(|sd| sd.encap_content_info.econtent)
-            .filter(|any| any.tag() == Tag::OctetString)
-            .and_then(|any| PkiData::from_der(any.value()).ok());
-        pki_data
+        unverified_pki_data(body)
             .as_ref()
             .map(Self::of)
             .unwrap_or_default()
@@ -266,6 +260,17 @@ impl Echo {
             ..Self::default()
         }
     }
+}
+
+/// The PKIData of a request, read without verifying anything (to echo its
+/// nonce, or to find the held requests its queryPending names).
+fn unverified_pki_data(body: &[u8]) -> Option<PkiData> {
+    ContentInfo::from_der(body)
+        .ok()
+        .and_then(|ci| ci.content.decode_as::<cms::signed_data::SignedData>().ok())
+        .and_then(|sd| sd.encap_content_info.econtent)
+        .filter(|any| any.tag() == Tag::OctetString)
+        .and_then(|any| PkiData::from_der(any.value()).ok())
 }
 
 /// The outcome of processing the body parts.
@@ -430,9 +435,17 @@ impl Engine {
     ) -> Result<CmcReply, NotCmc> {
         let ca = self.ca(ca).map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
         let now = self.now();
+        // A secret's holder asks queryPending signed by the key of its held
+        // request, which the PKIData does not carry.
+        let held = unverified_pki_data(body)
+            .filter(only_queries)
+            .map(|pki_data| self.held_secret_keys(&ca, &pki_data))
+            .unwrap_or_default();
         let request = match decode_full_request(
             body,
-            &VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits()),
+            &VerifyOptions::new(now.to_system_time())
+                .with_limits(self.config().limits())
+                .with_held_keys(&held),
         ) {
             Ok(r) => r,
             Err(e) if e.is_not_cms() => return Err(not_cms(&e)),
@@ -619,9 +632,15 @@ impl Engine {
             Ok(p) => p.requires_approval(),
             Err(e) => return fail(Failure::from_engine(&e, ca.name(), SIMPLE_BODY_PART)),
         };
+        let mut auto_approved = false;
         if needs_approval {
+            // Refused now rather than held for an agent to find it refused.
+            if let Err(e) = self.precheck(&ca, &profile, &request, &NameScope::profile()) {
+                return fail(Failure::from_engine(&e, ca.name(), SIMPLE_BODY_PART));
+            }
             match self.store().take_auto_approval(ca.name()) {
                 Ok(true) => {
+                    auto_approved = true;
                     tracing::info!(
                         ca = ca.name(),
                         requester,
@@ -655,7 +674,12 @@ impl Engine {
         }
         let issued = match self.issue_with_ca(&ca, Some(&profile), &request, &requester, body) {
             Ok(i) => i,
-            Err(e) => return fail(Failure::from_engine(&e, ca.name(), SIMPLE_BODY_PART)),
+            Err(e) => {
+                if auto_approved {
+                    self.return_auto_approval(&ca);
+                }
+                return fail(Failure::from_engine(&e, ca.name(), SIMPLE_BODY_PART));
+            }
         };
         let mut certs = vec![issued.certificate];
         certs.push(ca.certificate().clone());
@@ -715,6 +739,13 @@ impl Engine {
             return Err(Refusal::message(
                 CmcFailInfo::BadRequest,
                 format!("{parts} body parts exceed the limit of {max}"),
+            ));
+        }
+        // A one-time secret vouches for one key and one certificate.
+        if matches!(signer.who, Who::Secret { .. }) && pki_data.req_sequence.len() > 1 {
+            return Err(Refusal::message(
+                CmcFailInfo::BadRequest,
+                "a one-time secret authenticates one certification request",
             ));
         }
         // The requests of nested PKIData count against the same limit.
@@ -1575,14 +1606,19 @@ impl Engine {
             .check_profile(ca.name(), &profile)
             .map_err(|e| Failure::from_engine(&e, ca.name(), id))?
             .requires_approval();
+        let names = signer.names();
+        let mut auto_approved = false;
         if needs_approval {
+            // Refused now rather than held for an agent to find it refused.
+            self.precheck(ca, &profile, &request, &names)
+                .map_err(|e| Failure::from_engine(&e, ca.name(), id))?;
             // The CA's bootstrap auto-approvals (`ca init --auto-approve`)
             // issue the first requests without an agent.
-            let auto = self
+            auto_approved = self
                 .store()
                 .take_auto_approval(ca.name())
                 .map_err(|e| Failure::from_engine(&e.into(), ca.name(), id))?;
-            if !auto {
+            if !auto_approved {
                 if matches!(signer.who, Who::Secret { .. })
                     && self
                         .store()
@@ -1612,16 +1648,35 @@ impl Engine {
         // A one-time secret is spent on the certificate it gets, not
         // before: a refusal, a challenge round or a held request leave it
         // usable (a failed issuance gives it back).
-        let spent = self.spend(ca, signer, id)?;
-        let names = signer.names();
+        let spent = match self.spend(ca, signer, id) {
+            Ok(spent) => spent,
+            Err(failure) => {
+                if auto_approved {
+                    self.return_auto_approval(ca);
+                }
+                return Err(failure);
+            }
+        };
         self.issue_for(ca, Some(&profile), &request, &requester, &names, &der)
             .map(|issued| Certified::Issued(Box::new(issued.certificate)))
             .map_err(|e| {
                 if let Some(at) = spent {
                     self.give_back(ca, signer, at);
                 }
+                if auto_approved {
+                    self.return_auto_approval(ca);
+                }
                 Failure::from_engine(&e, ca.name(), id)
             })
+    }
+
+    /// Gives back a bootstrap auto-approval taken for a request whose
+    /// issuance failed: a refused request does not use up the operator's
+    /// grant.
+    fn return_auto_approval(&self, ca: &LoadedCa) {
+        if let Err(e) = self.store().return_auto_approval(ca.name()) {
+            tracing::error!(ca = ca.name(), error = %e, "cannot give back an auto-approval");
+        }
     }
 
     /// The encryptedPOP rounds of RFC 5272 §6.7 for a request whose key

@@ -314,26 +314,8 @@ impl Engine {
         serial: &Serial,
         attempt: &Attempt<'_>,
     ) -> Result<Issued> {
-        let settings = self.config().ca_settings(ca.name());
-        let mut issuer =
-            IssuerInfo::from_certificate(ca.certificate(), ca.key().signature_algorithm().clone())?;
-        if let Some(url) = settings.crl_url {
-            issuer = issuer.with_crl_url(url);
-        }
-        if let Some(url) = settings.ocsp_url {
-            issuer = issuer.with_ocsp_url(url);
-        }
-        if let Some(url) = settings.ca_issuers_url {
-            issuer = issuer.with_ca_issuers_url(url);
-        }
         let policy_serial = cmc_policy::Serial::from_bytes(&serial.to_der_content())?;
-        let prepared = cmc_policy::prepare(
-            request,
-            profile,
-            &issuer,
-            &policy_serial,
-            attempt.now.to_system_time(),
-        )?;
+        let prepared = self.prepare(ca, profile, request, &policy_serial, attempt.now)?;
         let tbs_der = prepared.tbs_der().to_vec();
         self.check_names(names, prepared.subject(), prepared.subject_alt_names())?;
         let decision = prepared.decision().clone();
@@ -388,6 +370,59 @@ impl Engine {
             serial: serial.clone(),
             decision,
         })
+    }
+
+    /// The TBS certificate `profile` makes of `request` on `ca` (its CRL,
+    /// OCSP and caIssuers URLs from the CA's settings), linted.
+    fn prepare(
+        &self,
+        ca: &LoadedCa,
+        profile: &Profile,
+        request: &Request,
+        serial: &cmc_policy::Serial,
+        now: UnixTime,
+    ) -> Result<cmc_policy::Prepared> {
+        let settings = self.config().ca_settings(ca.name());
+        let mut issuer =
+            IssuerInfo::from_certificate(ca.certificate(), ca.key().signature_algorithm().clone())?;
+        if let Some(url) = settings.crl_url {
+            issuer = issuer.with_crl_url(url);
+        }
+        if let Some(url) = settings.ocsp_url {
+            issuer = issuer.with_ocsp_url(url);
+        }
+        if let Some(url) = settings.ca_issuers_url {
+            issuer = issuer.with_ca_issuers_url(url);
+        }
+        Ok(cmc_policy::prepare(
+            request,
+            profile,
+            &issuer,
+            serial,
+            now.to_system_time(),
+        )?)
+    }
+
+    /// Everything [`Engine::issue_for`] checks before it signs, without
+    /// reserving a serial or signing: the profile, its preparation and lint,
+    /// and the requester's names. A request held for approval is checked so
+    /// when it is held, so that an agent is never asked to approve what
+    /// would be refused.
+    ///
+    /// # Errors
+    /// As [`Engine::issue_for`] before the signature.
+    pub(crate) fn precheck(
+        &self,
+        ca: &LoadedCa,
+        profile: &str,
+        request: &Request,
+        names: &NameScope,
+    ) -> Result<()> {
+        let profile = self.check_profile(ca.name(), profile)?;
+        // Any positive serial of the usual size: nothing is signed.
+        let serial = cmc_policy::Serial::from_bytes(&[0x40; 16])?;
+        let prepared = self.prepare(ca, profile, request, &serial, self.now())?;
+        self.check_names(names, prepared.subject(), prepared.subject_alt_names())
     }
 
     /// The audit event of a refused or failed issuance.

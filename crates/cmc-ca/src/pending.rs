@@ -4,12 +4,13 @@
 //! with queryPending; an agent approves (the certificate is issued then) or
 //! rejects it with `cmc-tool pending`.
 
-use cmc_asn1::{CertTemplate, CmcFailInfo, PendInfo, TaggedRequest};
+use cmc_asn1::{CertTemplate, CmcFailInfo, PendInfo, PkiData, QueryPending, TaggedRequest};
 use cmc_store::{
     AuditEvent, AuditKind, NewPending, Outcome, PendingRecord, PendingState, UnixTime,
 };
 use der::asn1::{GeneralizedTime, OctetString};
 use der::{Decode, Encode};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 
 use crate::ca::LoadedCa;
@@ -17,6 +18,9 @@ use crate::engine::Engine;
 use crate::enroll::{Issued, hex};
 use crate::error::{Error, Result};
 use crate::principal::{NameScope, SECRET_PREFIX};
+
+/// The most held requests one queryPending PKIData is checked against.
+const MAX_HELD_KEYS: usize = 4;
 use crate::respond::Failure;
 
 /// What a queryPending learns.
@@ -336,6 +340,32 @@ impl Engine {
         Ok(())
     }
 
+    /// The public keys of the requests held for a one-time secret's holder
+    /// on `ca` that `pki_data`'s queryPending controls name (at most
+    /// [`MAX_HELD_KEYS`]): the keys such a query may be signed with.
+    /// Unknown tokens and other requesters' requests give nothing.
+    pub(crate) fn held_secret_keys(
+        &self,
+        ca: &LoadedCa,
+        pki_data: &PkiData,
+    ) -> Vec<SubjectPublicKeyInfoOwned> {
+        let Ok(queries) = pki_data.controls_of::<QueryPending>() else {
+            return Vec::new();
+        };
+        queries
+            .iter()
+            .take(MAX_HELD_KEYS)
+            .filter_map(|(_, QueryPending(token))| {
+                let id = std::str::from_utf8(token.as_bytes()).ok()?;
+                let record = self.store().get_pending(id).ok()??;
+                if record.ca != ca.name() || !record.client.starts_with(SECRET_PREFIX) {
+                    return None;
+                }
+                stored_request(&record).ok().map(|(_, r)| r.public_key)
+            })
+            .collect()
+    }
+
     /// Spends the one-time secret a held request was made with (its
     /// requester is `secret:ID`) before its certificate is issued; returns
     /// the identification and the time, to give it back if issuance fails.
@@ -350,7 +380,14 @@ impl Engine {
         };
         match self.store().consume_secret(ca.name(), identification, now) {
             Ok(_) => Ok(Some((identification, now))),
-            Err(cmc_store::Error::NotFound(_)) => Ok(None),
+            // The secret was good when the request was held; it expiring
+            // or being locked (someone guessing since) while an agent
+            // decides does not undo that. Nobody can use it any more.
+            Err(
+                cmc_store::Error::NotFound(_)
+                | cmc_store::Error::SecretExpired
+                | cmc_store::Error::SecretLocked,
+            ) => Ok(None),
             Err(e) => Err(Error::InvalidRequest(format!(
                 "the secret {identification:?} this request was made with cannot be spent: {e}"
             ))),

@@ -51,6 +51,7 @@ use crate::client::CLIENT_CREDENTIAL_PROFILE;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ocsp::OCSP_RESPONDER_PROFILE;
+use crate::x509::subject_key;
 
 /// How a shared-secret requester is recorded: `secret:` and the
 /// identification.
@@ -198,8 +199,9 @@ impl Engine {
         Ok(NameScope::profile())
     }
 
-    /// Whom `subject` is reserved for, if anyone. An empty subject is
-    /// reserved for nobody.
+    /// Whom `subject` is reserved for, if anyone, comparing
+    /// [`subject_key`]s (string types, case and insignificant space do not
+    /// make another name). An empty subject is reserved for nobody.
     ///
     /// # Errors
     /// Store failures.
@@ -207,25 +209,26 @@ impl Engine {
         if subject.is_empty() {
             return Ok(None);
         }
+        let key = subject_key(subject);
         for ca in self.cas() {
-            if ca.subject() == subject {
+            if subject_key(ca.subject()) == key {
                 return Ok(Some(ReservedFor::Ca(ca.name().to_owned())));
             }
         }
         for (ca, responder) in self.ocsp_responders() {
-            if responder.subject() == subject {
+            if subject_key(responder.subject()) == key {
                 return Ok(Some(ReservedFor::Responder(ca.clone())));
             }
         }
         for ca in self.ca_names() {
             if self
                 .responder(&ca)
-                .is_some_and(|r| r.certificate().tbs_certificate().subject() == subject)
+                .is_some_and(|r| subject_key(r.certificate().tbs_certificate().subject()) == key)
             {
                 return Ok(Some(ReservedFor::Responder(ca)));
             }
         }
-        let clients = self.store().find_clients_by_subject(&subject.to_string())?;
+        let clients = self.store().find_clients_by_subject(&key)?;
         Ok(clients
             .into_iter()
             .next()
@@ -278,7 +281,7 @@ impl Engine {
             let found = self.store().list_clients(page)?;
             for client in found.items.iter().filter(|c| c.subject.is_none()) {
                 let cert = crate::x509::decode_certificate("client certificate", &client.cert_der)?;
-                let subject = cert.tbs_certificate().subject().to_string();
+                let subject = subject_key(cert.tbs_certificate().subject());
                 self.store().set_client_subject(&client.id, &subject)?;
                 tracing::info!(client = client.id, subject, "client subject recorded");
             }

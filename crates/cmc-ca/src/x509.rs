@@ -170,16 +170,31 @@ pub fn decode_certificate(what: &'static str, der: &[u8]) -> Result<Certificate>
     Certificate::from_der(der).map_err(|e| Error::bad(what, e))
 }
 
+/// The key under which a subject name is compared and reserved: its RFC
+/// 4514 text (the same whatever the string type of each value),
+/// lower-cased, with every run of white space folded to one space. RFC
+/// 5280 §7.1 compares names case-insensitively and without insignificant
+/// space, so `CN=Own RA` and `cn=own  ra` are one name.
+#[must_use]
+pub fn subject_key(name: &Name) -> String {
+    name.to_string()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The subject of a certificate as the store keeps it for a client
-/// ([`cmc_store::NewClient::subject`]): the RFC 4514 string.
+/// ([`cmc_store::NewClient::subject`]): its [`subject_key`].
 ///
 /// # Errors
 /// [`Error::BadCertificate`] if it does not decode.
 pub fn client_subject(cert_der: &[u8]) -> Result<String> {
-    Ok(decode_certificate("client certificate", cert_der)?
-        .tbs_certificate()
-        .subject()
-        .to_string())
+    Ok(subject_key(
+        decode_certificate("client certificate", cert_der)?
+            .tbs_certificate()
+            .subject(),
+    ))
 }
 
 #[cfg(test)]

@@ -187,7 +187,20 @@ pub fn decode_full_request(input: &[u8], opts: &VerifyOptions<'_>) -> Result<Ful
         }));
     }
 
-    let keys = request_keys(&pki_data);
+    let mut keys = request_keys(&pki_data);
+    // Keys of requests the caller holds, for a queryPending signed by one of them. They take
+    // body part ids from the top of the range, after the message's own keys: a message id
+    // that collides finds its own request's key first.
+    keys.extend(
+        opts.held_keys
+            .iter()
+            .zip((0..=BodyPartId::MAX).rev())
+            .map(|(key, id)| RequestKey {
+                body_part_id: id,
+                public_key: key.clone(),
+                requested_ski: None,
+            }),
+    );
     let signers = parsed
         .signed_data
         .signer_infos

@@ -266,6 +266,7 @@ pub fn decode_response(input: &[u8], opts: &ResponseVerifyOptions<'_>) -> Result
         time: opts.time,
         certificates: opts.trusted,
         limits: opts.limits,
+        held_keys: &[],
     };
     let mut signers = Vec::new();
     for si in parsed.signed_data.signer_infos.0.iter() {

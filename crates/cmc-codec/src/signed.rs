@@ -93,17 +93,31 @@ pub struct VerifyOptions<'a> {
     pub certificates: &'a [Certificate],
     /// Size and count caps.
     pub limits: Limits,
+    /// Public keys of certification requests the server holds for approval: a PKIData that
+    /// asks queryPending for one of them may be signed with its key (subjectKeyIdentifier
+    /// sid, RFC 5272 §3.2), as the request itself was, although it carries no request.
+    pub held_keys: &'a [SubjectPublicKeyInfoOwned],
 }
 
 impl<'a> VerifyOptions<'a> {
-    /// Options with the verification time, no extra certificates and default limits.
+    /// Options with the verification time, no extra certificates, no held keys and default
+    /// limits.
     #[must_use]
     pub fn new(time: SystemTime) -> Self {
         Self {
             time,
             certificates: &[],
             limits: Limits::default(),
+            held_keys: &[],
         }
+    }
+
+    /// Also accept a signature by one of these held requests' keys (see
+    /// [`VerifyOptions::held_keys`]).
+    #[must_use]
+    pub fn with_held_keys(mut self, keys: &'a [SubjectPublicKeyInfoOwned]) -> Self {
+        self.held_keys = keys;
+        self
     }
 
     /// Also look for the signer certificate in `certificates`.

@@ -167,6 +167,17 @@ impl<B: Backend> CaStore for SqlStore<B> {
         })
     }
 
+    fn return_auto_approval(&self, ca: &str) -> Result<()> {
+        self.backend.with_conn(|c| {
+            c.execute(
+                "UPDATE ca_auto_approvals SET remaining = remaining + 1
+                 WHERE ca = $1 AND remaining < granted AND locked = FALSE",
+                params![ca],
+            )?;
+            Ok(())
+        })
+    }
+
     fn lock_auto_approvals(&self, ca: &str) -> Result<()> {
         self.backend.with_conn(|c| {
             let changed = c.execute(

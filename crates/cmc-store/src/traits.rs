@@ -52,6 +52,13 @@ pub trait CaStore: Send + Sync {
     /// Database failures.
     fn take_auto_approval(&self, ca: &str) -> Result<bool>;
 
+    /// Gives back an auto-approval taken for a request whose issuance then
+    /// failed (never above the grant, and not once the grant is locked).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn return_auto_approval(&self, ca: &str) -> Result<()>;
+
     /// Locks the CA's auto-approvals: none is given any more.
     ///
     /// # Errors

@@ -634,8 +634,9 @@ pub struct NewClient {
     pub grants: Vec<Grant>,
     /// When its registration expires, if ever.
     pub expires_at: Option<UnixTime>,
-    /// The subject of its certificate (RFC 4514 string as the engine prints
-    /// it): a reserved name nobody else may be issued.
+    /// The subject of its certificate, as the engine compares names
+    /// (`cmc_ca::x509::subject_key`: RFC 4514 text, lower-cased, white
+    /// space folded): a reserved name nobody else may be issued.
     pub subject: String,
     /// The names it may ask for (the engine's JSON name space), if
     /// registered; without it only the profile's name rules apply.

@@ -148,7 +148,7 @@ fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>)
         .add_client(
             &NewClient {
                 id: args.id.clone(),
-                subject: cert.tbs_certificate().subject().to_string(),
+                subject: cmc_ca::x509::client_subject(&cert_der)?,
                 names: names_json(&client_names(
                     args,
                     &cert.tbs_certificate().subject().to_string(),

@@ -699,9 +699,10 @@ fn build(args: &BuildArgs) -> Result<Built> {
         builder.control(TRANSACTION_ID, &TransactionId(id.clone()))?;
     }
     // popLinkRandom and the witness over it: every request a secret
-    // authenticates links the new key to it (RFC 5272 §6.3.1).
+    // authenticates links the new key to it (RFC 5272 §6.3.1). A
+    // queryPending has no new key to link.
     let link = match &auth {
-        Auth::Secret { secret, hash, .. } => {
+        Auth::Secret { secret, hash, .. } if args.new_key.is_some() => {
             let mut random = [0u8; 64];
             getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness: {e}"))?;
             let witness = pop_link_witness_v2(*hash, &link_key(*hash, secret.as_bytes()), &random)?;
@@ -807,14 +808,23 @@ fn build(args: &BuildArgs) -> Result<Built> {
             ..
         } => {
             // The identity proof covers the reqSequence, so it comes last;
-            // the new key signs (sid = its subjectKeyIdentifier).
-            let Some(new_key) = &new_key else {
-                bail!("--identification needs --new-key: the new key signs the request");
+            // the new key signs (sid = its subjectKeyIdentifier), or, for a
+            // queryPending, the key of the held request.
+            let held = args
+                .held_key
+                .as_deref()
+                .map(|path| signer_key(path, &args.passphrase))
+                .transpose()?;
+            let Some(signing_key) = new_key.as_ref().or(held.as_ref()) else {
+                bail!(
+                    "--identification needs --new-key (the new key signs the request), or with \
+                     --query-pending the --held-key of the held request"
+                );
             };
             builder.control(IDENTIFICATION_ID, &Identification(identification.clone()))?;
             let key = identity_key(hash, secret.as_bytes(), Some(&identification));
             builder.identity_proof_v2(IDENTITY_PROOF_ID, hash, &key)?;
-            let der = builder.sign(&CmsSigner::self_signed(new_key)?, SystemTime::now())?;
+            let der = builder.sign(&CmsSigner::self_signed(signing_key)?, SystemTime::now())?;
             (der, None, Vec::new())
         }
     };

@@ -841,11 +841,18 @@ pub(crate) fn auto_approvals_are_taken_once_each(fx: &dyn Fixture) {
     assert!(store.take_auto_approval("ca").unwrap());
     assert!(!store.take_auto_approval("ca").unwrap());
     assert_eq!(store.auto_approvals("ca").unwrap(), Some((2, 0, false)));
+    // One given back (its issuance failed), never above the grant.
+    store.return_auto_approval("ca").unwrap();
+    assert_eq!(store.auto_approvals("ca").unwrap(), Some((2, 1, false)));
+    store.return_auto_approval("ca").unwrap();
+    store.return_auto_approval("ca").unwrap();
+    assert_eq!(store.auto_approvals("ca").unwrap(), Some((2, 2, false)));
     // Locking stops what is left.
     store.set_auto_approvals("other", 3).unwrap();
     store.lock_auto_approvals("other").unwrap();
     assert!(!store.take_auto_approval("other").unwrap());
     assert_eq!(store.auto_approvals("other").unwrap(), Some((3, 3, true)));
+    store.return_auto_approval("nope").unwrap();
     assert!(matches!(
         store.lock_auto_approvals("nope"),
         Err(Error::NotFound(_))
