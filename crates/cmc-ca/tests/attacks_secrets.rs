@@ -631,3 +631,68 @@ fn pend_token(rig: &Rig, reply: &cmc_ca::CmcReply) -> String {
     )
     .unwrap()
 }
+
+/// A one-time secret vouches for one key and one certificate: a PKIData
+/// under a secret with two certification requests is refused whole, and
+/// the secret stays unspent.
+#[test]
+fn a_secret_authenticates_one_certification_request() {
+    let rig = Rig::new();
+    rig.add_secret("alice", None, None);
+    let other = FileKey::generate(KeySpec::P256).unwrap();
+    let (der, _) = rig.secret_request(&SecretAsk::default(), |b| {
+        b.pkcs10(9, csr(&other, "CN=alice.example.test", &[]))
+            .unwrap();
+    });
+    assert_eq!(
+        rig.refused(&rig.post(&der)),
+        (CmcFailInfo::BadRequest, vec![0])
+    );
+    assert!(rig.issued().is_empty());
+    assert_eq!(rig.secret("alice").used_at, None);
+    rig.env.clock.advance(1);
+    let (der, _) = rig.secret_request(&SecretAsk::default(), |_| {});
+    assert!(rig.post(&der).all_succeeded());
+    assert_eq!(rig.issued().len(), 1);
+}
+
+/// Names are checked when a request is held, not only when an agent
+/// approves it: a secret registered for other names is refused at once
+/// (nothing held, the secret unspent).
+#[test]
+fn names_are_checked_before_a_request_is_held() {
+    let rig = Rig::profiles(HELD);
+    rig.add_secret(
+        "alice",
+        None,
+        Some(attack_support::names(Some("CN=someone-else"), &[])),
+    );
+    let (der, _) = rig.secret_request(&SecretAsk::default(), |_| {});
+    assert_eq!(
+        rig.refused(&rig.post(&der)),
+        (CmcFailInfo::BadRequest, vec![SECRET_REQUEST_ID])
+    );
+    assert_eq!(rig.pending_count(), 0);
+    assert_eq!(rig.secret("alice").used_at, None);
+}
+
+/// A request held while its secret was good is approved after the secret
+/// expired: the agent's decision stands.
+#[test]
+fn a_held_request_is_approved_after_its_secret_expired() {
+    let rig = Rig::profiles(HELD);
+    rig.add_secret("alice", None, None);
+    let (der, _) = rig.secret_request(&SecretAsk::default(), |_| {});
+    let token = pend_token(&rig, &rig.post(&der));
+    rig.env.clock.advance(2 * 86_400);
+    assert!(rig.secret("alice").expires_at <= rig.now());
+    let issued = rig
+        .engine
+        .approve_pending(&token, "agent:test", &cmc_ca::Approval::default())
+        .unwrap();
+    assert_eq!(
+        issued.certificate.tbs_certificate().subject().to_string(),
+        "CN=alice.example.test"
+    );
+    assert_eq!(rig.issued().len(), 1);
+}
