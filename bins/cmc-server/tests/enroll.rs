@@ -797,3 +797,71 @@ fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
     assert!(shown.contains("rejected"), "{shown}");
     assert!(shown.contains("refused.example.test"), "{shown}");
 }
+
+#[test]
+fn a_secret_fetches_its_held_request_with_the_held_key() {
+    let setup = setup_with_profiles(
+        "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n",
+    );
+    let dir = &setup.data;
+    let config = setup.config();
+    let secret = setup.add_secret("alice", &[]);
+    // Held: the key is kept, the secret is not spent.
+    let cert = setup
+        .enroll_with_secret("alice", "alice", &secret, &[])
+        .unwrap();
+    assert!(!cert.exists());
+    let key = dir.join("alice.key");
+    assert!(key.exists());
+    let list = cmc_tool(&[
+        "--config",
+        s(&config),
+        "pending",
+        "list",
+        "--waiting",
+        "--json",
+    ])
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let token = v[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(v[0]["client"], "secret:alice");
+    let root = setup.root();
+    let query = || {
+        cmc_tool(&[
+            "enroll",
+            "--url",
+            &setup.url,
+            "--ca-cert",
+            s(&root),
+            "--identification",
+            "alice",
+            "--secret-file",
+            s(&secret),
+            "--query-pending",
+            &token,
+            "--held-key",
+            s(&key),
+            "--unencrypted-key",
+            "--out-cert",
+            s(&cert),
+        ])
+    };
+    let out = query().unwrap();
+    assert!(out.contains("status: pending"), "{out}");
+    assert!(!cert.exists());
+    cmc_tool(&["--config", s(&config), "pending", "approve", &token]).unwrap();
+    // The secret is spent by the approval, and still fetches the certificate.
+    let out = query().unwrap();
+    assert!(out.contains("status: success"), "{out}");
+    check_cert(dir, &root, &cert, "alice.example.test", "NIST CURVE: P-256");
+    let (ok, cert_key) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
+    assert!(ok);
+    let (ok, file_key) = openssl(dir, &["pkey", "-in", s(&key), "-pubout"]);
+    assert!(ok);
+    assert_eq!(cert_key, file_key);
+    // Spent: a new enrollment with it is refused.
+    let err = setup
+        .enroll_with_secret("alice-again", "alice", &secret, &[])
+        .unwrap_err();
+    assert!(err.contains("failInfo: badIdentity"), "{err}");
+}
