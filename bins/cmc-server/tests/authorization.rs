@@ -337,6 +337,37 @@ impl Setup {
         ])
     }
 
+    /// The holder of `signer` tries to revoke `target` (serial
+    /// `target_serial`, `what` in the findings): the attempt must fail with
+    /// badRequest or badIdentity and leave `target` off the CRL and
+    /// unrevoked in the store.
+    fn expect_revocation_refused(
+        &self,
+        findings: &mut Findings,
+        signer: &Path,
+        target: &Path,
+        target_serial: &str,
+        what: &str,
+    ) {
+        let r = self.holder_revoke(signer, target);
+        findings.expect(
+            refused_with(&r, &["badRequest", "badIdentity"]),
+            format_args!(
+                "the revokeRequest for {what} must fail with badRequest or badIdentity; cmc-tool: {}",
+                shown(&r)
+            ),
+        );
+        let crl = self.crl_serials();
+        findings.expect(
+            !crl.contains(&target_serial.to_owned()),
+            format_args!("the CRL lists {what} {target_serial}: {crl:?}"),
+        );
+        findings.expect(
+            !self.is_revoked(target_serial),
+            format_args!("the store has {what} {target_serial} revoked"),
+        );
+    }
+
     /// `cmc-tool secret add --ca root --identification ID`: the secret,
     /// saved to ID.secret (0600).
     fn add_secret(&self, id: &str) -> PathBuf {
@@ -492,22 +523,12 @@ fn a_one_time_secret_cannot_take_the_ra_name_nor_revoke_the_ra() {
         );
         own
     };
-    let r = setup.holder_revoke(&signer, &ra_cert);
-    findings.expect(
-        refused_with(&r, &["badRequest", "badIdentity"]),
-        format_args!(
-            "mallory's revokeRequest for the RA credential must fail with badRequest or badIdentity; cmc-tool: {}",
-            shown(&r)
-        ),
-    );
-    let crl = setup.crl_serials();
-    findings.expect(
-        !crl.contains(&ra_serial),
-        format_args!("the CRL lists the RA credential {ra_serial}: {crl:?}"),
-    );
-    findings.expect(
-        !setup.is_revoked(&ra_serial),
-        format_args!("the store has the RA credential {ra_serial} revoked"),
+    setup.expect_revocation_refused(
+        &mut findings,
+        &signer,
+        &ra_cert,
+        &ra_serial,
+        "mallory's target, the RA credential",
     );
 
     // The RA still enrolls.
@@ -670,22 +691,12 @@ fn a_credential_subject_is_reserved_and_only_its_holder_revokes_it() {
         assert!(r.is_ok(), "an ordinary RA enrollment: {}", shown(&r));
         frank
     };
-    let r = setup.holder_revoke(&signer, &eve);
-    findings.expect(
-        refused_with(&r, &["badRequest", "badIdentity"]),
-        format_args!(
-            "another holder's revokeRequest for eve's credential must fail with badRequest or badIdentity; cmc-tool: {}",
-            shown(&r)
-        ),
-    );
-    let crl = setup.crl_serials();
-    findings.expect(
-        !crl.contains(&eve_serial),
-        format_args!("the CRL lists eve's credential {eve_serial}: {crl:?}"),
-    );
-    findings.expect(
-        !setup.is_revoked(&eve_serial),
-        format_args!("the store has eve's credential {eve_serial} revoked"),
+    setup.expect_revocation_refused(
+        &mut findings,
+        &signer,
+        &eve,
+        &eve_serial,
+        "another holder's target, eve's credential",
     );
 
     // eve's credential still works: she asks for her own name.

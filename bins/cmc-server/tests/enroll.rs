@@ -758,11 +758,7 @@ fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
     );
     let (ok, text) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-text"]);
     assert!(ok && text.contains("DNS:approved.example.test"), "{text}");
-    let (ok, cert_key) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
-    assert!(ok);
-    let (ok, file_key) = openssl(dir, &["pkey", "-in", s(&key), "-pubout"]);
-    assert!(ok);
-    assert_eq!(cert_key, file_key);
+    assert_certifies(dir, &cert, &key);
 
     // Rejected: the query fails with the reason.
     ask("refused");
@@ -854,14 +850,19 @@ fn a_secret_fetches_its_held_request_with_the_held_key() {
     let out = query().unwrap();
     assert!(out.contains("status: success"), "{out}");
     check_cert(dir, &root, &cert, "alice.example.test", "NIST CURVE: P-256");
-    let (ok, cert_key) = openssl(dir, &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
-    assert!(ok);
-    let (ok, file_key) = openssl(dir, &["pkey", "-in", s(&key), "-pubout"]);
-    assert!(ok);
-    assert_eq!(cert_key, file_key);
+    assert_certifies(dir, &cert, &key);
     // Spent: a new enrollment with it is refused.
     let err = setup
         .enroll_with_secret("alice-again", "alice", &secret, &[])
         .unwrap_err();
     assert!(err.contains("failInfo: badIdentity"), "{err}");
+}
+
+/// OpenSSL derives the same public key from `cert` and from the key file.
+fn assert_certifies(dir: &Path, cert: &Path, key: &Path) {
+    let (ok, cert_key) = openssl(dir, &["x509", "-in", s(cert), "-noout", "-pubkey"]);
+    assert!(ok);
+    let (ok, file_key) = openssl(dir, &["pkey", "-in", s(key), "-pubout"]);
+    assert!(ok);
+    assert_eq!(cert_key, file_key);
 }
