@@ -435,18 +435,21 @@ impl Engine {
     ) -> Result<CmcReply, NotCmc> {
         let ca = self.ca(ca).map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
         let now = self.now();
+        let opts = VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits());
+        let mut decoded = decode_full_request(body, &opts);
         // A secret's holder asks queryPending signed by the key of its held
-        // request, which the PKIData does not carry.
-        let held = unverified_pki_data(body)
-            .filter(only_queries)
-            .map(|pki_data| self.held_secret_keys(&ca, &pki_data))
-            .unwrap_or_default();
-        let request = match decode_full_request(
-            body,
-            &VerifyOptions::new(now.to_system_time())
-                .with_limits(self.config().limits())
-                .with_held_keys(&held),
-        ) {
+        // request, which the PKIData does not carry: only then are the
+        // held requests it names looked up, and the signature checked again.
+        if matches!(decoded, Err(cmc_codec::Error::SignerNotFound)) {
+            let held = unverified_pki_data(body)
+                .filter(only_queries)
+                .map(|pki_data| self.held_secret_keys(&ca, &pki_data))
+                .unwrap_or_default();
+            if !held.is_empty() {
+                decoded = decode_full_request(body, &opts.with_held_keys(&held));
+            }
+        }
+        let request = match decoded {
             Ok(r) => r,
             Err(e) if e.is_not_cms() => return Err(not_cms(&e)),
             Err(e) => {
