@@ -105,7 +105,7 @@ use crate::ca::LoadedCa;
 use crate::config::RequestsConfig;
 use crate::engine::{Engine, PopBinding};
 use crate::pending::PendingAnswer;
-use crate::principal::{HOLDER_PREFIX, NameLimit, NameScope, ReservedFor, SECRET_PREFIX};
+use crate::principal::{HOLDER_PREFIX, NameLimit, NameScope, SECRET_PREFIX, client_scope};
 use crate::respond::{
     CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, Failure, NotCmc, PartStatus,
     ResponseBuilder, Transport,
@@ -356,15 +356,7 @@ impl Signer {
     /// The names this signer may be issued (see [`crate::principal`]).
     fn names(&self) -> NameScope {
         match &self.who {
-            Who::Client(c) => NameScope {
-                owner: Some(ReservedFor::Client(c.id.clone())),
-                // An RA or agent asks for others: the profile's rules bind
-                // it. An end entity asks for itself: its registered names.
-                limit: match (&c.role, &c.names) {
-                    (ClientRole::Client, Some(names)) => NameLimit::Registered(names.clone()),
-                    _ => NameLimit::Profile,
-                },
-            },
+            Who::Client(c) => client_scope(c),
             Who::Holder { cert, .. } => NameScope {
                 owner: None,
                 limit: NameLimit::Renewal(cert.clone()),

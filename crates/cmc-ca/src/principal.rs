@@ -105,6 +105,24 @@ pub(crate) enum NameLimit {
     Renewal(Box<Certificate>),
 }
 
+/// The names a registered client may be issued. An end entity asks for
+/// itself: its registered names (else the profile's rules), and its own
+/// credential's subject. An RA or agent asks for others: the profile's
+/// rules bind it, and its own subject is as reserved for it as any other
+/// (a certificate it asks for goes to someone else's key).
+pub(crate) fn client_scope(client: &cmc_store::ClientRecord) -> NameScope {
+    if client.role != cmc_store::ClientRole::Client {
+        return NameScope::profile();
+    }
+    NameScope {
+        owner: Some(ReservedFor::Client(client.id.clone())),
+        limit: client
+            .names
+            .clone()
+            .map_or(NameLimit::Profile, NameLimit::Registered),
+    }
+}
+
 impl NameScope {
     /// The profile's rules only, owning no reserved name.
     pub(crate) const fn profile() -> Self {
@@ -188,13 +206,7 @@ impl Engine {
             }
         }
         if let Some(client) = self.store().get_client(requester)? {
-            return Ok(NameScope {
-                owner: Some(ReservedFor::Client(client.id.clone())),
-                limit: match (client.role, client.names) {
-                    (cmc_store::ClientRole::Client, Some(names)) => NameLimit::Registered(names),
-                    _ => NameLimit::Profile,
-                },
-            });
+            return Ok(client_scope(&client));
         }
         Ok(NameScope::profile())
     }

@@ -219,6 +219,26 @@ fn attack_4_a_client_subject_is_not_issued_again_and_a_holder_cannot_revoke_the_
     rig.issued_cert(&reply);
 }
 
+/// An RA's own subject is reserved from the RA too: what it asks for goes
+/// to another key, and a certificate with its name would speak for it. An
+/// end-entity client asks for itself and may be issued its own subject.
+#[test]
+fn an_ra_is_not_issued_its_own_subject_an_end_entity_is() {
+    let rig = Rig::new();
+    let ra = rig.client("ra", "CN=ra", ClientRole::Ra, None);
+    let eve = rig.client("eve", "CN=eve", ClientRole::Client, None);
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let reply = rig.send(&ra, |b| {
+        b.pkcs10(1, csr(&key, "CN=ra", &[])).unwrap();
+    });
+    assert_eq!(rig.refused(&reply), (CmcFailInfo::BadRequest, vec![1]));
+    assert!(rig.issued().is_empty());
+    let reply = rig.send(&eve, |b| {
+        b.pkcs10(1, csr(&key, "CN=eve", &[])).unwrap();
+    });
+    rig.issued_cert(&reply);
+}
+
 /// The subjects of the CA, of its CMC responder and of its delegated OCSP
 /// responder go to nobody, an RA included; other names in the same
 /// PKIData are issued.
