@@ -1,0 +1,887 @@
+//! CMC request handling (RFC 5272, RFC 5273): what `POST /cmc/{ca}` does
+//! once the server has read the body.
+//!
+//! A Full PKI Request is checked in this order, and the first failure of a
+//! message-level check answers for the whole PKIData (bodyList `[0]`):
+//!
+//! 1. decode and verify (cmc-codec, within the server's `max_body_bytes`):
+//!    not CMS at all is [`NotCmc`]; a bad digest or signature, a signer
+//!    certificate whose keyUsage lacks digitalSignature, or a PKIData
+//!    signed with the requested key by more than one SignerInfo is
+//!    badMessageCheck, an expired signer badTime;
+//! 2. the signer, one of: a registered client (SHA-256 fingerprint of the
+//!    signer certificate), active, not revoked, granted this CA, and equal
+//!    to the TLS client certificate when there is one; the holder of a
+//!    valid, unrevoked certificate this CA issued (it may renew that
+//!    certificate and revoke it); or, for a request signed with the
+//!    requested key (sid = its subjectKeyIdentifier), the holder of the
+//!    one-time enrollment secret its identification control names, proven
+//!    by identityProofV2 over the reqSequence as received (the legacy
+//!    SHA-1 identityProof only where `allow_sha1_identity_proof`). Anything
+//!    else, an unsigned request, a wrong witness (which counts towards the
+//!    secret's lockout), a used, expired or locked secret, and an expired
+//!    certificate this CA issued, is badIdentity; a SHA-1 proof where it is
+//!    not allowed is badAlg. Unknown and known identifications cost the
+//!    same work (one HMAC, one failure count) and get the same answer;
+//! 3. signingTime present and within `signing_time_window_secs` of the
+//!    engine clock, else badTime;
+//! 4. body part identifiers unique, else badRequest;
+//! 5. at most one senderNonce, never seen before from this signer (it is
+//!    remembered for `nonce_lifetime_secs`), else badRequest; a request
+//!    without one is accepted (RFC 5272 makes it optional) and relies on
+//!    the signingTime window;
+//! 6. a transactionId is recorded; it may recur (later rounds);
+//! 7. at most `max_requests_per_pki_data` body parts (nested PKIData
+//!    requests counted with the outer ones), `max_controls_per_pki_data`
+//!    controls and `max_values_per_control` values per control, else
+//!    badRequest;
+//! 8. every control is one this CA processes (senderNonce, recipientNonce,
+//!    transactionId, dataReturn, regInfo, lraPOPWitness, revokeRequest,
+//!    getCert, getCRL, identification, identityProof(V2), popLinkRandom,
+//!    batchRequests, decryptedPOP, queryPending); any other fails the
+//!    request with badRequest naming those controls, since CMC controls
+//!    have no criticality flag. Identity proof and popLinkRandom controls
+//!    in a request not authenticated by a secret are refused the same way.
+//!
+//! A request that fails before its signer is known is unauthenticated: its
+//! answer echoes only the senderNonce (as recipientNonce) and the
+//! transactionId, never dataReturn or regInfo, so that nobody can have the
+//! CA sign bytes of their choosing ([`CmcReply::authenticated`] is false,
+//! and the server rate-limits such failures per source address).
+//!
+//! Who may be issued which names, and who may revoke what, is the model of
+//! [`crate::principal`]. Renewals (a request signed by a certificate of
+//! this CA) keep the signer's subject and at most its subjectAltNames
+//! (else badIdentity) and a new key unless the profile has
+//! `allow_key_reuse` (else noKeyReuse); they get the profile the old
+//! certificate was issued with. Requests of a shared-secret signer get the
+//! secret's profile (or the CA default) and must carry a popLinkWitnessV2
+//! = HMAC(H(secret), popLinkRandom) that verifies (missing: badRequest;
+//! wrong: popFailed); the secret is spent by the first certificate issued
+//! under it (given back if that issuance fails), or by an agent's
+//! decision on its held request, never before.
+//!
+//! Then each body part gets its own status: each certification request
+//! (`tcr`, `crm`) its proof of possession (an RA may vouch with
+//! raVerified, or with lraPOPWitness for a request without POPO), its
+//! authorisation and its issuance; each revokeRequest its revocation
+//! (badCertId for a certificate this CA did not issue); `orm`, nested
+//! content and other messages are noSupport. One statusInfoV2 with status
+//! success names exactly the parts that succeeded; every failed part has
+//! its own.
+//!
+//! The response echoes the senderNonce as recipientNonce, adds a fresh
+//! senderNonce, echoes transactionId and dataReturn, returns regInfo as
+//! responseInfo, carries the issued certificates, the CA chain and at most
+//! one CRL, and is signed by the CA key at the engine clock's time.
+//!
+//! Where each part lives: this file checks a Full PKI Request as a whole
+//! (decode, signer, signingTime, replay, limits, the control list) and
+//! dispatches its parts; `identify` finds who signed (clients, holders,
+//! one-time secrets and their spending); `certify` handles one
+//! certification request (POP, authorisation, popLink, renewal names,
+//! approval, encryptedPOP); `nested` the RA-wrapped PKIData; `revoke`
+//! revokeRequest, signed or by secret; `fetch` getCert and getCRL;
+//! `simple` Simple PKI Requests; `controls` the checks on controls and
+//! body parts; `reply` the signed PKIResponse.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cmc_asn1::{
+    BatchRequests, BodyPartId, CmcFailInfo, CmcStatus, DataReturn, DecryptedPop, EncryptedPop,
+    GetCert, GetCrl, Identification, IdentityProof, IdentityProofV2, LraPopWitness, PendInfo,
+    PkiData, PopLinkRandom, QueryPending, RecipientNonce, RegInfo, ResponseInfo, RevokeRequest,
+    SenderNonce, TaggedContentInfo, TaggedRequest, TransactionId, oid,
+};
+use cmc_codec::envelope;
+use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
+use cmc_codec::{
+    CmsSigner, FullRequest, Pop, SignedRequest, VerifyOptions, certs_only_response,
+    decode_full_request, decode_simple_request, sign_response_with_crls,
+};
+use cmc_store::{
+    ClientRecord, ClientRole, Fingerprint, RevocationReason, SecretPurpose, SecretRecord, UnixTime,
+    fingerprint,
+};
+use cms::content_info::ContentInfo;
+use der::asn1::OctetString;
+use der::{Decode, Encode, Tag, Tagged};
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::authz::{Action, Decision, DenyReason};
+use crate::ca::LoadedCa;
+use crate::config::RequestsConfig;
+use crate::engine::{Engine, PopBinding};
+use crate::pending::PendingAnswer;
+use crate::principal::{HOLDER_PREFIX, NameLimit, NameScope, SECRET_PREFIX, client_scope};
+use crate::respond::{
+    CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, Failure, NotCmc, PartStatus,
+    ResponseBuilder, Transport,
+};
+use crate::x509::store_serial;
+
+mod certify;
+mod controls;
+mod fetch;
+mod identify;
+mod nested;
+mod reply;
+mod revoke;
+mod simple;
+
+use certify::PartContext;
+use controls::{
+    body_part_ids, check_control_limits, only_queries, refuse_controls, transaction_id_of,
+};
+use reply::chain;
+
+/// The controls this engine processes; any other fails the request.
+const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 16] = [
+    oid::ID_CMC_SENDER_NONCE,
+    oid::ID_CMC_RECIPIENT_NONCE,
+    oid::ID_CMC_TRANSACTION_ID,
+    oid::ID_CMC_DATA_RETURN,
+    oid::ID_CMC_REG_INFO,
+    oid::ID_CMC_LRA_POP_WITNESS,
+    oid::ID_CMC_REVOKE_REQUEST,
+    oid::ID_CMC_GET_CERT,
+    oid::ID_CMC_GET_CRL,
+    oid::ID_CMC_IDENTIFICATION,
+    oid::ID_CMC_IDENTITY_PROOF,
+    oid::ID_CMC_IDENTITY_PROOF_V2,
+    oid::ID_CMC_POP_LINK_RANDOM,
+    oid::ID_CMC_BATCH_REQUESTS,
+    oid::ID_CMC_DECRYPTED_POP,
+    oid::ID_CMC_QUERY_PENDING,
+];
+
+/// The controls an unsigned request may carry (revocation by secret).
+const UNSIGNED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
+    oid::ID_CMC_SENDER_NONCE,
+    oid::ID_CMC_TRANSACTION_ID,
+    oid::ID_CMC_DATA_RETURN,
+    oid::ID_CMC_REG_INFO,
+    oid::ID_CMC_REVOKE_REQUEST,
+];
+
+/// The controls a nested (end-entity) request may carry.
+const NESTED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
+    oid::ID_CMC_SENDER_NONCE,
+    oid::ID_CMC_RECIPIENT_NONCE,
+    oid::ID_CMC_TRANSACTION_ID,
+    oid::ID_CMC_DATA_RETURN,
+    oid::ID_CMC_REG_INFO,
+];
+
+/// The controls of a shared-secret identity proof, processed only for a
+/// request signed with its own key.
+const SECRET_CONTROLS: [der::asn1::ObjectIdentifier; 4] = [
+    oid::ID_CMC_IDENTIFICATION,
+    oid::ID_CMC_IDENTITY_PROOF,
+    oid::ID_CMC_IDENTITY_PROOF_V2,
+    oid::ID_CMC_POP_LINK_RANDOM,
+];
+
+/// Length of the senderNonce the CA draws for each response.
+const NONCE_LEN: usize = 32;
+
+/// The body part a Simple PKI Request is (RFC 5272 §6.1.1).
+const SIMPLE_BODY_PART: BodyPartId = 1;
+
+/// The requester recorded for Simple PKI Requests, which carry no identity.
+const SIMPLE_REQUESTER: &str = "simple-pki-request";
+
+/// A failure of the whole PKIData (or of the controls it names).
+struct Refusal {
+    failure: Failure,
+    body_list: Vec<BodyPartId>,
+    /// Whether the sender had been authenticated when the request was
+    /// refused (decides what the response echoes).
+    authenticated: bool,
+}
+
+impl Refusal {
+    fn message(fail_info: CmcFailInfo, text: impl Into<String>) -> Self {
+        Self {
+            failure: Failure::failed(fail_info, text),
+            body_list: vec![0],
+            authenticated: false,
+        }
+    }
+
+    /// The same refusal, of a request whose sender was authenticated.
+    fn authenticated(self) -> Self {
+        Self {
+            authenticated: true,
+            ..self
+        }
+    }
+
+    fn internal(ca: &str, e: &crate::Error) -> Self {
+        Self {
+            failure: Failure::from_engine(e, ca, 0),
+            body_list: vec![0],
+            authenticated: false,
+        }
+    }
+}
+
+/// What the response echoes from the request.
+#[derive(Default)]
+struct Echo {
+    sender_nonce: Option<OctetString>,
+    transaction_id: Option<TransactionId>,
+    data_return: Vec<DataReturn>,
+    reg_info: Vec<RegInfo>,
+    /// Whether the sender was authenticated ([`CmcReply::authenticated`]).
+    authenticated: bool,
+}
+
+impl Echo {
+    /// Best effort: controls that do not decode are not echoed.
+    fn of(pki_data: &PkiData) -> Self {
+        Self {
+            authenticated: true,
+            sender_nonce: pki_data
+                .controls_of::<SenderNonce>()
+                .ok()
+                .and_then(|v| v.into_iter().next())
+                .map(|(_, n)| n.0),
+            transaction_id: pki_data
+                .controls_of::<TransactionId>()
+                .ok()
+                .and_then(|v| v.into_iter().next())
+                .map(|(_, t)| t),
+            data_return: pki_data
+                .controls_of::<DataReturn>()
+                .map(|v| v.into_iter().map(|(_, d)| d).collect())
+                .unwrap_or_default(),
+            reg_info: pki_data
+                .controls_of::<RegInfo>()
+                .map(|v| v.into_iter().map(|(_, r)| r).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The controls of a request that did not verify, read without
+    /// trusting them (only to echo them back).
+    fn unverified(body: &[u8]) -> Self {
+        unverified_pki_data(body)
+            .as_ref()
+            .map(Self::of)
+            .unwrap_or_default()
+            .unauthenticated()
+    }
+
+    /// What an unauthenticated sender gets back: the senderNonce (as
+    /// recipientNonce) and the transactionId, never dataReturn or regInfo,
+    /// so that nobody can have the CA sign bytes of their choosing.
+    fn unauthenticated(self) -> Self {
+        Self {
+            sender_nonce: self.sender_nonce,
+            transaction_id: self.transaction_id,
+            ..Self::default()
+        }
+    }
+}
+
+/// The PKIData of a request, read without verifying anything (to echo its
+/// nonce, or to find the held requests its queryPending names).
+fn unverified_pki_data(body: &[u8]) -> Option<PkiData> {
+    ContentInfo::from_der(body)
+        .ok()
+        .and_then(|ci| ci.content.decode_as::<cms::signed_data::SignedData>().ok())
+        .and_then(|sd| sd.encap_content_info.econtent)
+        .filter(|any| any.tag() == Tag::OctetString)
+        .and_then(|any| PkiData::from_der(any.value()).ok())
+}
+
+/// The outcome of processing the body parts.
+#[derive(Default)]
+struct Outcome {
+    succeeded: Vec<BodyPartId>,
+    failed: Vec<(Failure, BodyPartId)>,
+    issued: Vec<Certificate>,
+    /// Certificates asked for with getCert (sent, not counted as issued).
+    fetched: Vec<Certificate>,
+    /// CRLs asked for with getCRL.
+    crls: Vec<CertificateList>,
+    /// encryptedPOP challenges for keys that cannot sign.
+    challenges: Vec<EncryptedPop>,
+    /// Requests held for approval (and queryPending answers still
+    /// waiting), with their pendInfo.
+    pending: Vec<(BodyPartId, PendInfo)>,
+    /// Signed PKIResponses to nested requests, for the cmsSequence.
+    nested: Vec<ContentInfo>,
+    /// Certificates issued inside those.
+    nested_issued: usize,
+    /// Whether the request named its nested requests in batchRequests (the
+    /// answers are then named in batchResponses, else each in a
+    /// responseBody control).
+    batch: bool,
+}
+
+/// What one certification request came to.
+enum Certified {
+    /// The certificate.
+    Issued(Box<Certificate>),
+    /// An encryptedPOP challenge for a key that cannot sign.
+    Challenge(Box<EncryptedPop>),
+    /// Held for an agent's approval.
+    Held(PendInfo),
+}
+
+/// The answer to one nested request.
+struct NestedReply {
+    content_info: ContentInfo,
+    issued: usize,
+}
+
+/// The authenticated signer of a request.
+struct Signer {
+    /// The signer certificate's DER; for a request signed with its own key,
+    /// the SubjectPublicKeyInfo DER of that key. senderNonces are
+    /// remembered per credential.
+    credential: Vec<u8>,
+    who: Who,
+}
+
+/// Whose certificate signed.
+enum Who {
+    /// A registered client (end entity, RA or agent).
+    Client(ClientRecord),
+    /// The holder of a valid, unrevoked certificate that this CA issued,
+    /// who is not a registered client: it may revoke its own certificates
+    /// (RFC 5272 §6.11).
+    Holder {
+        /// The signer certificate's serial.
+        serial: cmc_store::Serial,
+        /// The certificate.
+        cert: Box<Certificate>,
+        /// The profile it was issued with.
+        profile: String,
+    },
+    /// The holder of a one-time enrollment secret, proven by
+    /// identityProofV2 (or identityProof) over a request signed with the
+    /// requested key (RFC 5272 §6.2, §3.2).
+    Secret {
+        /// The secret as stored (before it was consumed).
+        record: Box<SecretRecord>,
+        /// The hash family of its proofs.
+        hash: ProofHash,
+        /// Whether this PKIData has spent it (on its first issued
+        /// certificate).
+        spent: std::cell::Cell<bool>,
+    },
+}
+
+impl Signer {
+    /// The names this signer may be issued (see [`crate::principal`]).
+    fn names(&self) -> NameScope {
+        match &self.who {
+            Who::Client(c) => client_scope(c),
+            Who::Holder { cert, .. } => NameScope {
+                owner: None,
+                limit: NameLimit::Renewal(cert.clone()),
+            },
+            Who::Secret { record, .. } => NameScope {
+                owner: None,
+                limit: record
+                    .names
+                    .clone()
+                    .map_or(NameLimit::Profile, NameLimit::Registered),
+            },
+        }
+    }
+
+    /// Who is recorded as the requester and named in logs.
+    fn requester(&self) -> String {
+        match &self.who {
+            Who::Client(c) => c.id.clone(),
+            Who::Holder { serial, .. } => format!("{HOLDER_PREFIX}{serial}"),
+            Who::Secret { record, .. } => format!("{SECRET_PREFIX}{}", record.identification),
+        }
+    }
+}
+
+impl Engine {
+    /// Handles a Full PKI Request (`application/pkcs7-mime;
+    /// smime-type=CMC-request`) for CA `ca`. Every failure inside a request
+    /// that is CMS is a signed PKIResponse with the failure's CMCFailInfo.
+    ///
+    /// Message-level checks, in order (a failure answers for the whole
+    /// PKIData, bodyList `[0]`, unless it names controls): signature and
+    /// digest (badMessageCheck; an expired signer certificate badTime, or
+    /// badIdentity if this CA issued it); the signer (badIdentity unless it
+    /// is a registered, active client granted this CA and equal to the TLS
+    /// client certificate if there is one, the holder of a valid unrevoked
+    /// certificate of this CA, or, for a request signed with the requested
+    /// key, the holder of the enrollment secret named by identification
+    /// and proven by identityProofV2 over the reqSequence as received;
+    /// badAlg for a SHA-1 proof the CA does not allow); signingTime within
+    /// `signing_time_window_secs` (badTime); unique body part ids; a
+    /// senderNonce not seen before from this signer; at most
+    /// `max_requests_per_pki_data` body parts; only controls this CA
+    /// processes (any other: badRequest naming them); the secret, if any,
+    /// is consumed. Then each `tcr`/`crm` gets its POP check (raVerified,
+    /// or no POPO under an lraPOPWitness, only from an RA: else popFailed),
+    /// the signer's right to it (a renewal keeps the subject, else
+    /// badIdentity, and changes the key unless the profile allows reuse,
+    /// else noKeyReuse; a shared-secret request carries a valid
+    /// popLinkWitnessV2 where the profile requires one) and issuance; each
+    /// revokeRequest its revocation (badCertId for a certificate this CA
+    /// did not issue); `orm`, nested content and other messages are
+    /// noSupport. One success status names exactly the parts that
+    /// succeeded; each failed part has its own status.
+    ///
+    /// The response echoes senderNonce as recipientNonce, adds a fresh
+    /// senderNonce, echoes transactionId and dataReturn, returns regInfo as
+    /// responseInfo, carries the issued certificates and the CA chain, and
+    /// is signed by the CA key at the engine clock's time.
+    ///
+    /// # Errors
+    /// [`NotCmc`] for what cannot be answered in CMC: an unknown CA, a body
+    /// that is not CMS at all or is too large, or a CA that cannot sign.
+    pub fn handle_full(
+        &self,
+        ca: &str,
+        body: &[u8],
+        transport: &Transport,
+    ) -> Result<CmcReply, NotCmc> {
+        let ca = self.ca(ca).map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
+        let now = self.now();
+        let opts = VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits());
+        let mut decoded = decode_full_request(body, &opts);
+        // A secret's holder asks queryPending signed by the key of its held
+        // request, which the PKIData does not carry: only then are the
+        // held requests it names looked up, and the signature checked again.
+        if matches!(decoded, Err(cmc_codec::Error::SignerNotFound)) {
+            let held = unverified_pki_data(body)
+                .filter(only_queries)
+                .map(|pki_data| self.held_secret_keys(&ca, &pki_data))
+                .unwrap_or_default();
+            if !held.is_empty() {
+                decoded = decode_full_request(body, &opts.with_held_keys(&held));
+            }
+        }
+        let request = match decoded {
+            Ok(r) => r,
+            Err(e) if e.is_not_cms() => return Err(not_cms(&e)),
+            Err(e) => {
+                tracing::info!(ca = ca.name(), peer = transport.peer, error = %e,
+                    "CMC request failed verification");
+                let failure = match &e {
+                    cmc_codec::Error::SignerExpired { not_after } => {
+                        self.expired_holder(&ca, body, *not_after)
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| codec_failure(&e, ca.name()));
+                let refusal = Refusal {
+                    failure,
+                    body_list: vec![0],
+                    authenticated: false,
+                };
+                self.audit_refusal(&ca, None, &refusal, now);
+                return self.reply(
+                    &ca,
+                    &Echo::unverified(body),
+                    Outcome::default(),
+                    Some(refusal),
+                    now,
+                );
+            }
+        };
+        let echo = Echo::of(request.pki_data());
+        match self.process_full(&ca, &request, transport, now) {
+            Ok(outcome) => {
+                // An unsigned request is authenticated only by the
+                // revocation secrets of its parts: all of them.
+                let echo = if request.signed().is_none() && !outcome.failed.is_empty() {
+                    echo.unauthenticated()
+                } else {
+                    echo
+                };
+                self.reply(&ca, &echo, outcome, None, now)
+            }
+            Err(refusal) => {
+                tracing::info!(ca = ca.name(), peer = transport.peer,
+                    fail_info = %refusal.failure.fail_info, text = refusal.failure.text,
+                    "CMC request refused");
+                let signer = request
+                    .signed()
+                    .and_then(|s| s.signer().certificate())
+                    .map(|c| c.tbs_certificate().subject().to_string());
+                self.audit_refusal(&ca, signer, &refusal, now);
+                let echo = if refusal.authenticated {
+                    echo
+                } else {
+                    echo.unauthenticated()
+                };
+                self.reply(&ca, &echo, Outcome::default(), Some(refusal), now)
+            }
+        }
+    }
+
+    /// badIdentity for a request whose expired signer certificate is one
+    /// this CA issued to an end entity (a renewal too late: the old
+    /// certificate no longer proves who asks); `None` for any other expired
+    /// signer, which stays badTime. Verifies the request again at the
+    /// certificate's notAfter to learn which certificate signed.
+    fn expired_holder(
+        &self,
+        ca: &LoadedCa,
+        body: &[u8],
+        not_after: std::time::SystemTime,
+    ) -> Option<Failure> {
+        let request = decode_full_request(
+            body,
+            &VerifyOptions::new(not_after).with_limits(self.config().limits()),
+        )
+        .ok()?;
+        let cert = request.signed()?.signer().certificate()?;
+        let cert_der = cert.to_der().ok()?;
+        let registered = self
+            .store()
+            .get_client_by_fingerprint(&fingerprint(&cert_der))
+            .ok()?
+            .is_some();
+        if registered || cert.tbs_certificate().issuer() != ca.subject() {
+            return None;
+        }
+        let serial = store_serial(cert.tbs_certificate().serial_number()).ok()?;
+        let record = self.store().get_cert(ca.name(), &serial).ok()??;
+        (record.certificate()?.cert_der == cert_der).then(|| {
+            Failure::failed(
+                CmcFailInfo::BadIdentity,
+                "the certificate that signs this request has expired",
+            )
+        })
+    }
+
+    /// An audit event for a request refused as a whole (who signed it, if
+    /// known, and why). A failure to write it is logged: the client still
+    /// gets its answer.
+    fn audit_refusal(
+        &self,
+        ca: &LoadedCa,
+        signer: Option<String>,
+        refusal: &Refusal,
+        now: UnixTime,
+    ) {
+        let detail = serde_json::json!({
+            "cmc_fail_info": refusal.failure.fail_info.name(),
+            "status": refusal.failure.status.name(),
+            "body_list": &refusal.body_list,
+            "reason": &refusal.failure.text,
+        });
+        let event = cmc_store::AuditEvent {
+            at: now,
+            kind: cmc_store::AuditKind::Refused,
+            issuer: Some(ca.name().to_owned()),
+            serial: None,
+            profile: None,
+            requester: signer,
+            outcome: cmc_store::Outcome::Failure,
+            detail: detail.to_string(),
+        };
+        if let Err(e) = self.store().append_audit(&event) {
+            tracing::error!(ca = ca.name(), error = %e, "cannot audit a refused CMC request");
+        }
+    }
+
+    /// The message-level checks, then every body part.
+    fn process_full(
+        &self,
+        ca: &LoadedCa,
+        request: &FullRequest,
+        transport: &Transport,
+        now: UnixTime,
+    ) -> Result<Outcome, Refusal> {
+        let Some(signed) = request.signed() else {
+            return self.process_unsigned(ca, request.pki_data(), now);
+        };
+        let signer = self.identify(ca, signed, transport, now)?;
+        self.process_signed(ca, signed, &signer, now)
+            .map_err(Refusal::authenticated)
+    }
+
+    /// The message-level checks after the signer is known, then every body
+    /// part.
+    fn process_signed(
+        &self,
+        ca: &LoadedCa,
+        signed: &SignedRequest,
+        signer: &Signer,
+        now: UnixTime,
+    ) -> Result<Outcome, Refusal> {
+        self.check_signing_time(signed, now)?;
+        let pki_data = &signed.pki_data;
+        let ids = body_part_ids(pki_data)?;
+        self.check_replay(ca, pki_data, &signer.credential, &signer.requester(), now)?;
+        let limits = self.config().requests;
+        let max = limits.max_requests_per_pki_data;
+        let parts = pki_data.req_sequence.len()
+            + pki_data.cms_sequence.len()
+            + pki_data.other_msg_sequence.len();
+        if parts > max {
+            return Err(Refusal::message(
+                CmcFailInfo::BadRequest,
+                format!("{parts} body parts exceed the limit of {max}"),
+            ));
+        }
+        // A one-time secret vouches for one key and one certificate.
+        if matches!(signer.who, Who::Secret { .. }) && pki_data.req_sequence.len() > 1 {
+            return Err(Refusal::message(
+                CmcFailInfo::BadRequest,
+                "a one-time secret authenticates one certification request",
+            ));
+        }
+        // The requests of nested PKIData count against the same limit.
+        let budget = std::cell::Cell::new(max - parts);
+        check_control_limits(pki_data, &limits)?;
+        refuse_controls(pki_data, "unsupported control", |oid| {
+            !SUPPORTED_CONTROLS.contains(oid)
+        })?;
+        if !matches!(signer.who, Who::Secret { .. }) {
+            refuse_controls(
+                pki_data,
+                "identityProof and popLink controls are processed only in requests signed with the requested key under a shared secret",
+                |oid| SECRET_CONTROLS.contains(oid),
+            )?;
+        }
+        let link_random = pki_data
+            .unique_control::<PopLinkRandom>()
+            .map_err(|_| {
+                Refusal::message(
+                    CmcFailInfo::BadRequest,
+                    "malformed or repeated popLinkRandom",
+                )
+            })?
+            .map(|(_, r)| r.0.as_bytes().to_vec());
+        // An lraPOPWitness whose pkiDataBodyid names a nested PKIData
+        // vouches for that PKIData's requests; one that names nothing (the
+        // Swedish client sends a random number) for the outer reqSequence.
+        let mut witnessed = BTreeSet::new();
+        let mut nested_witnessed: BTreeMap<BodyPartId, BTreeSet<BodyPartId>> = BTreeMap::new();
+        for (_, w) in pki_data
+            .controls_of::<LraPopWitness>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed lraPOPWitness"))?
+        {
+            if pki_data
+                .cms_sequence
+                .iter()
+                .any(|c| c.body_part_id == w.pki_data_bodyid)
+            {
+                nested_witnessed
+                    .entry(w.pki_data_bodyid)
+                    .or_default()
+                    .extend(w.body_ids);
+            } else {
+                witnessed.extend(w.body_ids);
+            }
+        }
+        let transaction_id = transaction_id_of(pki_data);
+        let revocations = pki_data
+            .controls_of::<RevokeRequest>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed revokeRequest"))?;
+        let get_certs = pki_data
+            .controls_of::<GetCert>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCert"))?;
+        let get_crls = pki_data
+            .controls_of::<GetCrl>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCRL"))?;
+        let queries = pki_data
+            .controls_of::<QueryPending>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed queryPending"))?;
+
+        let mut decrypted = BTreeMap::new();
+        for (_, answer) in pki_data
+            .controls_of::<DecryptedPop>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed decryptedPOP"))?
+        {
+            if decrypted.insert(answer.body_part_id, answer).is_some() {
+                return Err(Refusal::message(
+                    CmcFailInfo::BadRequest,
+                    "two decryptedPOP controls for one request",
+                ));
+            }
+        }
+        let mut outcome = Outcome::default();
+        let context = PartContext {
+            signer: fingerprint(&signer.credential),
+            transaction_id: &transaction_id,
+            witnessed: &witnessed,
+            link_random: link_random.as_deref(),
+            decrypted: &decrypted,
+        };
+        self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
+        for (id, revoke) in revocations {
+            match self.revoke_requested(ca, signer, &revoke) {
+                Ok(()) => outcome.succeeded.push(id),
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        for (id, get) in get_certs {
+            match self.get_cert(ca, &get) {
+                Ok(cert) => {
+                    outcome.succeeded.push(id);
+                    outcome.fetched.push(cert);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        // One CA, one current CRL: however many getCRL ask for it, the
+        // response carries it once.
+        for (id, get) in get_crls {
+            match self.get_crl(ca, &get, now) {
+                Ok(crl) => {
+                    outcome.succeeded.push(id);
+                    if !outcome.crls.contains(&crl) {
+                        outcome.crls.push(crl);
+                    }
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        for (id, QueryPending(token)) in queries {
+            match self.query_pending(ca, &signer.requester(), token.as_bytes()) {
+                Ok(PendingAnswer::Waiting(info)) => outcome.pending.push((id, info)),
+                Ok(PendingAnswer::Issued(cert)) => {
+                    outcome.succeeded.push(id);
+                    outcome.fetched.push(*cert);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        let batch = pki_data
+            .controls_of::<BatchRequests>()
+            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed batchRequests"))?;
+        let batched: BTreeSet<BodyPartId> = batch
+            .iter()
+            .flat_map(|(_, b)| b.0.iter().copied())
+            .collect();
+        if let Some(stray) = batched
+            .iter()
+            .find(|id| !pki_data.cms_sequence.iter().any(|c| c.body_part_id == **id))
+        {
+            return Err(Refusal::message(
+                CmcFailInfo::BadRequest,
+                format!("batchRequests names {stray}, which is not in cmsSequence"),
+            ));
+        }
+        outcome.batch = !batch.is_empty();
+        for tagged in &pki_data.cms_sequence {
+            let id = tagged.body_part_id;
+            let witnessed = nested_witnessed.remove(&id).unwrap_or_default();
+            match self.nested(ca, signer, tagged, &witnessed, &budget, now) {
+                Ok(nested) => {
+                    outcome.succeeded.push(id);
+                    outcome.nested_issued += nested.issued;
+                    outcome.nested.push(nested.content_info);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+        for msg in &pki_data.other_msg_sequence {
+            outcome.failed.push((
+                Failure::no_support("other messages (otherMsgSequence) are not supported"),
+                msg.body_part_id,
+            ));
+        }
+        Ok(outcome)
+    }
+
+    /// signingTime present and within `signing_time_window_secs`, else
+    /// badTime.
+    fn check_signing_time(&self, signed: &SignedRequest, now: UnixTime) -> Result<(), Refusal> {
+        let window = self.config().requests.signing_time_window_secs;
+        match signed.signer().signing_time().map(UnixTime::from) {
+            Some(t) if (t.secs() - now.secs()).abs() <= window => Ok(()),
+            Some(_) => Err(Refusal::message(
+                CmcFailInfo::BadTime,
+                "signingTime is outside the allowed window",
+            )),
+            None => Err(Refusal::message(
+                CmcFailInfo::BadTime,
+                "the request has no signingTime",
+            )),
+        }
+    }
+
+    /// senderNonce (remembered per signer) and transactionId.
+    fn check_replay(
+        &self,
+        ca: &LoadedCa,
+        pki_data: &PkiData,
+        credential: &[u8],
+        requester: &str,
+        now: UnixTime,
+    ) -> Result<(), Refusal> {
+        let requests = self.config().requests;
+        let fp = fingerprint(credential);
+        let malformed = |what: &str| Refusal::message(CmcFailInfo::BadRequest, what);
+        let nonces = pki_data
+            .controls_of::<SenderNonce>()
+            .map_err(|_| malformed("malformed senderNonce"))?;
+        if nonces.len() > 1 {
+            return Err(malformed("more than one senderNonce"));
+        }
+        if let Some((_, nonce)) = nonces.first() {
+            let expires = now.plus_secs(requests.nonce_lifetime_secs);
+            match self
+                .store()
+                .remember_nonce(&fp, nonce.0.as_bytes(), expires, now)
+            {
+                Ok(()) => {}
+                Err(cmc_store::Error::Replay) => {
+                    tracing::warn!(ca = ca.name(), client = requester, "replayed senderNonce");
+                    return Err(malformed("replayed senderNonce"));
+                }
+                Err(cmc_store::Error::Invalid(_)) => return Err(malformed("unusable senderNonce")),
+                Err(e) => return Err(Refusal::internal(ca.name(), &e.into())),
+            }
+        }
+        let transaction = pki_data
+            .unique_control::<TransactionId>()
+            .map_err(|_| malformed("malformed or repeated transactionId"))?;
+        if let Some((_, id)) = transaction {
+            let expires = now.plus_secs(requests.transaction_lifetime_secs);
+            match self
+                .store()
+                .open_transaction(&fp, id.0.as_bytes(), expires, now)
+            {
+                Ok(_) => {}
+                Err(cmc_store::Error::Invalid(_)) => {
+                    return Err(malformed("unusable transactionId"));
+                }
+                Err(e) => return Err(Refusal::internal(ca.name(), &e.into())),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The failure for a codec error on a request we will answer in CMC.
+fn codec_failure(e: &cmc_codec::Error, ca: &str) -> Failure {
+    let fail_info = e.fail_info();
+    if fail_info == CmcFailInfo::InternalCaError {
+        tracing::error!(ca, error = %e, "internal error in the CMC codec");
+        return Failure::failed(fail_info, "internal CA error");
+    }
+    // The codec's messages describe the request (which check failed), not
+    // the CA.
+    Failure::failed(fail_info, e.to_string())
+}
+
+fn not_cms(e: &cmc_codec::Error) -> NotCmc {
+    match e {
+        cmc_codec::Error::TooLarge { len, max } => NotCmc::TooLarge {
+            len: *len,
+            max: *max,
+        },
+        other => NotCmc::Malformed(other.to_string()),
+    }
+}

@@ -1,0 +1,132 @@
+//! RA-wrapped requests: nested signed PKIData in cmsSequence (RFC 5272 §3.2.1.3.1, §7.1).
+
+use super::*;
+
+impl Engine {
+    /// One cmsSequence item of an RA's request: a Full PKI Request of an
+    /// end entity (RFC 5272 §3.2.1.3.1, §7.1), whose signature is verified
+    /// and whose certification requests are then processed under the RA's
+    /// authority (the RA vouches for the end entity's identity; each
+    /// request still proves possession of its key). The answer is a signed
+    /// PKIResponse to that PKIData, for the response's cmsSequence.
+    pub(super) fn nested(
+        &self,
+        ca: &LoadedCa,
+        signer: &Signer,
+        tagged: &TaggedContentInfo,
+        witnessed: &BTreeSet<BodyPartId>,
+        budget: &std::cell::Cell<usize>,
+        now: UnixTime,
+    ) -> Result<NestedReply, Failure> {
+        let is_ra = matches!(&signer.who, Who::Client(c) if c.role == ClientRole::Ra);
+        if !is_ra {
+            return Err(Failure::failed(
+                CmcFailInfo::BadRequest,
+                "only an RA may submit nested requests",
+            ));
+        }
+        if tagged.content_info.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+            return Err(Failure::no_support(
+                "only signed nested requests (SignedData) are processed",
+            ));
+        }
+        let der = tagged.content_info.to_der().map_err(|e| {
+            Failure::from_engine(&crate::Error::encode("nested request", e), ca.name(), 0)
+        })?;
+        let inner = match decode_full_request(
+            &der,
+            &VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits()),
+        ) {
+            Ok(FullRequest::Signed(inner)) => inner,
+            Ok(FullRequest::Unsigned(_)) => {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadRequest,
+                    "a nested request must be signed",
+                ));
+            }
+            Err(e) if e.is_not_cms() => {
+                return Err(Failure::failed(CmcFailInfo::BadRequest, e.to_string()));
+            }
+            Err(e) => return Err(codec_failure(&e, ca.name())),
+        };
+        let inner_parts = inner.pki_data.req_sequence.len()
+            + inner.pki_data.cms_sequence.len()
+            + inner.pki_data.other_msg_sequence.len();
+        let Some(left) = budget.get().checked_sub(inner_parts) else {
+            return Err(Failure::failed(
+                CmcFailInfo::BadRequest,
+                format!(
+                    "the nested requests exceed the limit of {} requests in one PKIData",
+                    self.config().requests.max_requests_per_pki_data
+                ),
+            ));
+        };
+        budget.set(left);
+        let echo = Echo::of(&inner.pki_data);
+        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, witnessed, now) {
+            Ok(outcome) => (outcome, None),
+            Err(refusal) => (Outcome::default(), Some(refusal)),
+        };
+        let issued = outcome.issued.len();
+        let reply = self
+            .reply(ca, &echo, outcome, refusal, now)
+            .map_err(|_| Failure::failed(CmcFailInfo::InternalCaError, "internal CA error"))?;
+        let content_info = ContentInfo::from_der(&reply.der).map_err(|e| {
+            Failure::from_engine(&crate::Error::encode("nested response", e), ca.name(), 0)
+        })?;
+        Ok(NestedReply {
+            content_info,
+            issued,
+        })
+    }
+
+    /// The PKIData of a nested request: signingTime, body part ids, its
+    /// senderNonce (remembered per end-entity signer), the controls a
+    /// nested request may carry, then its certification requests. Deeper
+    /// nesting and other messages are noSupport.
+    pub(super) fn process_inner(
+        &self,
+        ca: &LoadedCa,
+        signer: &Signer,
+        inner: &SignedRequest,
+        witnessed: &BTreeSet<BodyPartId>,
+        now: UnixTime,
+    ) -> Result<Outcome, Refusal> {
+        self.check_signing_time(inner, now)?;
+        let pki_data = &inner.pki_data;
+        let ids = body_part_ids(pki_data)?;
+        check_control_limits(pki_data, &self.config().requests)?;
+        refuse_controls(pki_data, "unsupported control in a nested request", |oid| {
+            !NESTED_CONTROLS.contains(oid)
+        })?;
+        let credential = match inner.signer().certificate() {
+            Some(cert) => cert.to_der(),
+            None => inner.signer().public_key.to_der(),
+        }
+        .map_err(|e| Refusal::internal(ca.name(), &crate::Error::encode("signer", e)))?;
+        self.check_replay(ca, pki_data, &credential, "nested end entity", now)?;
+        let mut outcome = Outcome::default();
+        let decrypted = BTreeMap::new();
+        let transaction_id = transaction_id_of(pki_data);
+        let context = PartContext {
+            signer: fingerprint(&credential),
+            transaction_id: &transaction_id,
+            witnessed,
+            link_random: None,
+            decrypted: &decrypted,
+        };
+        self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
+        for id in pki_data
+            .cms_sequence
+            .iter()
+            .map(|c| c.body_part_id)
+            .chain(pki_data.other_msg_sequence.iter().map(|o| o.body_part_id))
+        {
+            outcome.failed.push((
+                Failure::no_support("nesting deeper than one level is not supported"),
+                id,
+            ));
+        }
+        Ok(outcome)
+    }
+}

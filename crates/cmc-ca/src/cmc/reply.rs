@@ -1,0 +1,127 @@
+//! The signed PKIResponse.
+
+use super::*;
+
+impl Engine {
+    /// Builds, signs and summarises the response.
+    pub(super) fn reply(
+        &self,
+        ca: &LoadedCa,
+        echo: &Echo,
+        outcome: Outcome,
+        refusal: Option<Refusal>,
+        now: UnixTime,
+    ) -> Result<CmcReply, NotCmc> {
+        let encode_failed = |e: cmc_asn1::Error| {
+            tracing::error!(ca = ca.name(), error = %e, "cannot encode a CMC response");
+            NotCmc::Internal
+        };
+        let mut out = ResponseBuilder::default();
+        match &refusal {
+            Some(r) => out.failure(&r.failure, &r.body_list),
+            None if outcome.succeeded.is_empty()
+                && outcome.failed.is_empty()
+                && outcome.pending.is_empty() =>
+            {
+                // Nothing but controls: the PKIData as a whole succeeded.
+                out.status(CmcStatus::Success, &[0], None, None)
+            }
+            None => out.status(CmcStatus::Success, &outcome.succeeded, None, None),
+        }
+        .map_err(encode_failed)?;
+        for (failure, id) in &outcome.failed {
+            out.failure(failure, &[*id]).map_err(encode_failed)?;
+        }
+        for (id, info) in &outcome.pending {
+            out.pending(&[*id], info.clone()).map_err(encode_failed)?;
+        }
+        if let Some(nonce) = &echo.sender_nonce {
+            out.control(&RecipientNonce(nonce.clone()))
+                .map_err(encode_failed)?;
+        }
+        let mut fresh = [0u8; NONCE_LEN];
+        getrandom::fill(&mut fresh).map_err(|_| {
+            tracing::error!(ca = ca.name(), "the system random number generator failed");
+            NotCmc::Internal
+        })?;
+        let fresh = OctetString::new(fresh.to_vec()).map_err(|e| encode_failed(e.into()))?;
+        out.control(&SenderNonce(fresh)).map_err(encode_failed)?;
+        if let Some(t) = &echo.transaction_id {
+            out.control(t).map_err(encode_failed)?;
+        }
+        for d in &echo.data_return {
+            out.control(d).map_err(encode_failed)?;
+        }
+        for r in &echo.reg_info {
+            out.control(&ResponseInfo(r.0.clone()))
+                .map_err(encode_failed)?;
+        }
+        for challenge in &outcome.challenges {
+            out.control(challenge).map_err(encode_failed)?;
+        }
+        // Last: the controls naming the nested responses take the ids
+        // after every other control.
+        out.nested(outcome.nested, outcome.batch)
+            .map_err(encode_failed)?;
+        let (response, statuses) = out.finish();
+        let mut chain = chain(ca)?;
+        // The configured CMC responder while its certificate is valid, else
+        // the CA itself (which the client trusts either way).
+        let responder = self.responder(ca.name()).filter(|r| {
+            let valid = r.is_valid_at(now);
+            if !valid {
+                tracing::warn!(ca = ca.name(), not_after = %r.not_after(),
+                    "the CMC responder certificate is not valid: signing with the CA key");
+            }
+            valid
+        });
+        let signer = match responder {
+            Some(r) => {
+                chain.insert(0, ca.certificate().clone());
+                CmsSigner::new(r.key().as_ref(), r.certificate(), &chain)
+            }
+            None => CmsSigner::new(ca.key().as_ref(), ca.certificate(), &chain),
+        }
+        .map_err(|e| {
+            tracing::error!(ca = ca.name(), error = %e, "cannot set up the CMC response signer");
+            NotCmc::Internal
+        })?;
+        let certificates: Vec<Certificate> = outcome
+            .issued
+            .iter()
+            .chain(&outcome.fetched)
+            .cloned()
+            .collect();
+        let der = sign_response_with_crls(
+            &response,
+            &signer,
+            now.to_system_time(),
+            &certificates,
+            &outcome.crls,
+        )
+        .map_err(|e| {
+            tracing::error!(ca = ca.name(), error = %e, "cannot sign a CMC response");
+            NotCmc::Internal
+        })?;
+        Ok(CmcReply {
+            der,
+            content_type: CMC_RESPONSE_CONTENT_TYPE,
+            statuses,
+            issued: outcome.issued.len() + outcome.nested_issued,
+            authenticated: echo.authenticated,
+        })
+    }
+}
+
+/// The CA's issuer chain, decoded.
+pub(super) fn chain(ca: &LoadedCa) -> Result<Vec<Certificate>, NotCmc> {
+    ca.chain_der()
+        .iter()
+        .map(|der| Certificate::from_der(der))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            // `LoadedCa` decoded the chain when it was loaded.
+            tracing::error!(ca = ca.name(), error = %e, "stored CA chain does not decode");
+            NotCmc::Internal
+        })
+}
