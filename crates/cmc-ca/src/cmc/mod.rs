@@ -76,14 +76,15 @@
 //! one CRL, and is signed by the CA key at the engine clock's time.
 //!
 //! Where each part lives: this file checks a Full PKI Request as a whole
-//! (decode, signer, signingTime, replay, limits, the control list) and
-//! dispatches its parts; `identify` finds who signed (clients, holders,
-//! one-time secrets and their spending); `certify` handles one
-//! certification request (POP, authorisation, popLink, renewal names,
-//! approval, encryptedPOP); `replay` signingTime, nonces, transactionIds and refusal audits; `nested` the RA-wrapped PKIData; `revoke`
-//! revokeRequest, signed or by secret; `fetch` getCert and getCRL;
-//! `simple` Simple PKI Requests; `controls` the checks on controls and
-//! body parts; `reply` the signed PKIResponse.
+//! (decode, signer, limits, the control list) and dispatches its parts;
+//! `replay` checks signingTime, senderNonces and transactionIds and audits
+//! refusals; `identify` finds who signed (clients, holders, one-time
+//! secrets and their spending); `certify` handles one certification
+//! request (POP, authorisation, popLink, renewal names, approval,
+//! encryptedPOP); `nested` the RA-wrapped PKIData; `revoke` revokeRequest,
+//! signed or by secret; `fetch` getCert and getCRL; `simple` Simple PKI
+//! Requests; `controls` the checks on controls and body parts; `reply` the
+//! signed PKIResponse.
 
 use std::collections::{BTreeMap, BTreeSet};
 
