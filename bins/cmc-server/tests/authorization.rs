@@ -19,41 +19,12 @@ mod common;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
-use common::{Server, openssl, start, write_config};
+use common::{Server, cmc_tool, openssl, s, start, write_config};
 
 const CONFIG: &str = "[server]\nlisten = \"127.0.0.1:0\"\n";
 
 /// The bootstrap RA credential's subject (`cmc_server::bootstrap`).
 const RA_SUBJECT: &str = "CN=cmc-ca bootstrap RA";
-
-/// Runs `cmc-tool ARGS` in-process; its output (standard output, then
-/// standard error) when it succeeds (exit 0), or that output and the error
-/// chain as the binary would print them (exit 1).
-fn cmc_tool(args: &[&str]) -> Result<String, String> {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut io = cmc_tool::Io {
-        out: &mut out,
-        err: &mut err,
-        out_is_terminal: false,
-    };
-    let result = cmc_tool::run_args(
-        std::iter::once("cmc-tool").chain(args.iter().copied()),
-        &mut io,
-    );
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&err)
-    );
-    result
-        .map(|()| text.clone())
-        .map_err(|e| format!("{text}{e:#}"))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// What `cmc-tool` answered, for the findings.
 fn shown(r: &Result<String, String>) -> String {

@@ -10,40 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use cmc_testkit::{pkilint_available, pkilint_clean};
-use common::{Server, openssl, start, write_config};
+use common::{Server, cmc_tool, cmc_tool_io, openssl, s, start, write_config};
 
 const CONFIG: &str = "[server]\nlisten = \"127.0.0.1:0\"\n";
-
-/// Runs `cmc-tool ARGS` in-process; returns what it printed (standard
-/// output, then standard error), or the error chain as the binary would
-/// print it.
-fn cmc_tool(args: &[&str]) -> Result<String, String> {
-    cmc_tool_io(args).map(|(out, err)| format!("{out}{err}"))
-}
-
-/// Like [`cmc_tool`], with standard output and standard error apart.
-fn cmc_tool_io(args: &[&str]) -> Result<(String, String), String> {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut io = cmc_tool::Io {
-        out: &mut out,
-        err: &mut err,
-        out_is_terminal: false,
-    };
-    let result = cmc_tool::run_args(
-        std::iter::once("cmc-tool").chain(args.iter().copied()),
-        &mut io,
-    );
-    let out = String::from_utf8_lossy(&out).into_owned();
-    let err_text = String::from_utf8_lossy(&err).into_owned();
-    result
-        .map(|()| (out.clone(), err_text.clone()))
-        .map_err(|e| format!("{out}{err_text}{e:#}"))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// The server and the bootstrap RA files it created.
 struct Setup {

@@ -258,3 +258,36 @@ pub fn bootstrap_enroll_args(data: &Path) -> Vec<String> {
     .flat_map(|(flag, name)| [flag.to_owned(), file(name)])
     .collect()
 }
+
+/// Runs `cmc-tool ARGS` in-process (its library, parsed from a command
+/// line as the binary does); returns what it printed (standard output,
+/// then standard error), or that and the error chain as the binary would
+/// print them (exit 1).
+pub fn cmc_tool(args: &[&str]) -> Result<String, String> {
+    cmc_tool_io(args).map(|(out, err)| format!("{out}{err}"))
+}
+
+/// Like [`cmc_tool`], with standard output and standard error apart.
+pub fn cmc_tool_io(args: &[&str]) -> Result<(String, String), String> {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut io = cmc_tool::Io {
+        out: &mut out,
+        err: &mut err,
+        out_is_terminal: false,
+    };
+    let result = cmc_tool::run_args(
+        std::iter::once("cmc-tool").chain(args.iter().copied()),
+        &mut io,
+    );
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let err_text = String::from_utf8_lossy(&err).into_owned();
+    result
+        .map(|()| (out.clone(), err_text.clone()))
+        .map_err(|e| format!("{out}{err_text}{e:#}"))
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
