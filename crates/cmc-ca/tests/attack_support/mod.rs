@@ -24,16 +24,16 @@ use cmc_asn1::{
 use cmc_ca::Clock;
 use cmc_ca::config::{CaSettings, OcspSettings, ResponderSettings};
 use cmc_ca::{
-    CA_PROFILE, CLIENT_CREDENTIAL_PROFILE, CaKey, ClientCredentialRequest, CmcReply, Engine,
-    EngineConfig, EnrollSecret, LoadedCa, NewCa, OCSP_RESPONDER_PROFILE, Transport,
+    CA_PROFILE, CLIENT_CREDENTIAL_PROFILE, CaKey, CmcReply, Engine, EngineConfig, EnrollSecret,
+    LoadedCa, NewCa, OCSP_RESPONDER_PROFILE, Transport,
 };
 use cmc_codec::identity::{
     ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_v2,
 };
 use cmc_codec::{CmsSigner, RequestBuilder, VerifiedResponse, build_csr_with_attributes};
-use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
+use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme};
 use cmc_policy::{NameSpace, ProfileSet};
-use cmc_store::{CertFilter, CertStatus, ClientRole, Grant, PageRequest, Scope, UnixTime};
+use cmc_store::{CertFilter, CertStatus, ClientRole, PageRequest, UnixTime};
 use der::asn1::{Ia5String, OctetString};
 use der::{Decode, Encode};
 use x509_cert::Certificate;
@@ -193,24 +193,8 @@ impl Rig {
         role: ClientRole,
         names: Option<NameSpace>,
     ) -> Party {
-        let key = FileKey::generate(KeySpec::P256).unwrap();
-        let cred = self
-            .engine
-            .issue_client_credential(&ClientCredentialRequest {
-                names,
-                ca: "ca".into(),
-                client_id: id.into(),
-                subject: subject.into(),
-                public_key: key.public_key().clone(),
-                role,
-                grants: vec![Grant {
-                    ca: Scope::Any,
-                    profile: Scope::Any,
-                }],
-                validity_days: 30,
-                requester: "test-admin".into(),
-            })
-            .unwrap();
+        let (key, cred) =
+            crate::common::credential_with_names(&self.engine, "ca", id, subject, role, names);
         Party {
             key,
             cert: Certificate::from_der(&cred.certificate_der).unwrap(),

@@ -195,10 +195,22 @@ pub fn credential(
     subject: &str,
     role: ClientRole,
 ) -> (FileKey, ClientCredential) {
+    credential_with_names(engine, ca, id, subject, role, None)
+}
+
+/// [`credential`] for a client registered with `names`.
+pub fn credential_with_names(
+    engine: &Engine,
+    ca: &str,
+    id: &str,
+    subject: &str,
+    role: ClientRole,
+    names: Option<cmc_policy::NameSpace>,
+) -> (FileKey, ClientCredential) {
     let key = FileKey::generate(KeySpec::P256).unwrap();
     let cred = engine
         .issue_client_credential(&ClientCredentialRequest {
-            names: None,
+            names,
             ca: ca.into(),
             client_id: id.into(),
             subject: subject.into(),
