@@ -1,4 +1,4 @@
-//! The engine's CMC entry point (`Engine::handle_full`, and `handle_simple`)
+//! The CMC front door (`proto_cmc::CmcFrontDoor::handle_full`, and `handle_simple`)
 //! over a temporary SQLite store holding a CA, an RA, an agent, an
 //! end-entity client and one-time secrets: request bytes in, response out.
 //!
@@ -37,9 +37,10 @@ use cmc_asn1::{
 };
 use cmc_ca::config::CaSettings;
 use cmc_ca::{
-    CERTS_ONLY_CONTENT_TYPE, CaKey, ClientCredentialRequest, Clock, CmcReply, Engine, EngineConfig,
-    EnrollSecret, KeyConfig, ManualClock, NewCa, NotCmc, SecretRef, Transport,
+    CaKey, ClientCredentialRequest, Clock, Engine, EngineConfig, EnrollSecret, KeyConfig,
+    ManualClock, NewCa, SecretRef,
 };
+use proto_cmc::{CERTS_ONLY_CONTENT_TYPE, CmcFrontDoor, CmcReply, NotCmc, Transport};
 use cmc_codec::identity::{
     ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_control,
     pop_link_witness_v2,

@@ -20,11 +20,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use cmc_ca::{CmcReply, Engine, NotCmc, OcspReply, Transport};
+use cmc_ca::{Engine, OcspReply};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use proto_cmc::{CmcFrontDoor, CmcReply, NotCmc, Transport};
 use tokio::sync::Semaphore;
 
 use crate::limit::{self, FailureLimiter};

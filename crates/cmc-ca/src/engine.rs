@@ -56,16 +56,16 @@ impl EngineConfig {
     }
 }
 
-/// What an encryptedPOP challenge is bound to besides the request.
+/// What a proof-of-possession challenge is bound to besides the request.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct PopBinding<'a> {
+pub struct PopBinding<'a> {
     /// The CA.
-    pub(crate) ca: &'a str,
+    pub ca: &'a str,
     /// The SHA-256 fingerprint of the signer credential (certificate, or
     /// the public key of a request signed with its own key).
-    pub(crate) signer: &'a [u8],
-    /// The request's transactionId, empty without one.
-    pub(crate) transaction_id: &'a [u8],
+    pub signer: &'a [u8],
+    /// The request's transaction identifier, empty without one.
+    pub transaction_id: &'a [u8],
 }
 
 /// The name of the encryptedPOP challenge key in the store.
@@ -194,7 +194,10 @@ impl Engine {
     /// [`Engine::pop_period`]): HMAC-SHA256 under the store's challenge
     /// key, recomputed in the second round rather than stored, so any node
     /// can check it.
-    pub(crate) fn pop_challenge(
+    ///
+    /// # Errors
+    /// An encoding failure of the MAC (none in practice).
+    pub fn pop_challenge(
         &self,
         binding: &PopBinding<'_>,
         period: i64,
@@ -220,7 +223,8 @@ impl Engine {
     /// The challenge period `now` falls in. A challenge is answered in the
     /// period it was made or the next one: it expires between one and two
     /// lifetimes after it was made.
-    pub(crate) fn pop_period(&self, now: UnixTime) -> i64 {
+    #[must_use]
+    pub fn pop_period(&self, now: UnixTime) -> i64 {
         now.secs()
             .div_euclid(self.config.requests.pop_challenge_lifetime_secs.max(1))
     }

@@ -166,14 +166,18 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn encode(what: &'static str, e: impl std::fmt::Display) -> Self {
+    /// An encoding failure of `what`.
+    #[must_use]
+    pub fn encode(what: &'static str, e: impl std::fmt::Display) -> Self {
         Self::Encode {
             what,
             detail: e.to_string(),
         }
     }
 
-    pub(crate) fn bad(what: &'static str, e: impl std::fmt::Display) -> Self {
+    /// `what` (a certificate, a CRL) does not decode or lacks something.
+    #[must_use]
+    pub fn bad(what: &'static str, e: impl std::fmt::Display) -> Self {
         Self::BadCertificate {
             what,
             detail: e.to_string(),

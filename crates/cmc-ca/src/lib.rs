@@ -5,20 +5,23 @@ mod authz;
 mod ca;
 mod client;
 mod clock;
-mod cmc;
 pub mod config;
 mod crl;
 mod engine;
 mod enroll;
+mod enrollment;
 mod error;
+mod identify;
 mod issue;
 mod key_config;
 mod ocsp;
 mod pending;
 mod principal;
-mod respond;
+mod refusal;
+mod replay;
 mod responder;
 mod revoke;
+mod revoke_request;
 mod secret;
 pub mod x509;
 
@@ -27,18 +30,26 @@ pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
 pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CrlConfig, build_crl, crl_reason};
-pub use engine::{Engine, EngineConfig};
+pub use engine::{Engine, EngineConfig, PopBinding};
 pub use enroll::Issued;
+pub use enrollment::{
+    Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm,
+};
 pub use error::{Error, Result};
+pub use identify::{IdentityProof, Principal, PrincipalKind};
 pub use key_config::{KeyConfig, SecretRef};
 pub use ocsp::{MAX_OCSP_REQUESTS, OCSP_RESPONDER_PROFILE, OcspConfig, OcspReply, StatusCounts};
-pub use pending::Approval;
-pub use respond::{
-    CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, NotCmc, PartStatus, Transport,
-};
+pub use pending::{Approval, MAX_HELD_KEYS};
+pub use refusal::{Reason, Refused};
 pub use responder::Responder;
 pub use revoke::RevokeOutcome;
+pub use revoke_request::RevocationRequest;
 pub use secret::{
     EnrollSecret, MAX_IDENTIFICATION_LEN, MIN_SECRET_LEN, RevocationSecret, generate_secret,
     revocation_identification,
 };
+
+/// The store's vocabulary that the engine's API speaks in: times, serials,
+/// revocation reasons, roles and records, so that front doors and
+/// binaries need not depend on the store crate.
+pub use cmc_store::{RevocationReason, Serial, UnixTime};

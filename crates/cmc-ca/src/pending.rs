@@ -4,11 +4,10 @@
 //! with queryPending; an agent approves (the certificate is issued then) or
 //! rejects it with `cmc-tool pending`.
 
-use cmc_asn1::{CertTemplate, CmcFailInfo, PendInfo, PkiData, QueryPending, TaggedRequest};
+use cmc_asn1::{CertTemplate, TaggedRequest};
 use cmc_store::{
     AuditEvent, AuditKind, NewPending, Outcome, PendingRecord, PendingState, UnixTime,
 };
-use der::asn1::{GeneralizedTime, OctetString};
 use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
@@ -16,20 +15,13 @@ use x509_cert::Certificate;
 use crate::ca::LoadedCa;
 use crate::engine::Engine;
 use crate::enroll::{Issued, hex};
+use crate::enrollment::{Held, PendingStatus};
 use crate::error::{Error, Result};
 use crate::principal::{NameScope, SECRET_PREFIX};
+use crate::refusal::{Reason, Refused};
 
-/// The most held requests one queryPending PKIData is checked against.
-const MAX_HELD_KEYS: usize = 4;
-use crate::respond::Failure;
-
-/// What a queryPending learns.
-pub(crate) enum PendingAnswer {
-    /// Still waiting.
-    Waiting(PendInfo),
-    /// Approved: the certificate issued for it.
-    Issued(Box<Certificate>),
-}
+/// The most held requests one query is checked against.
+pub const MAX_HELD_KEYS: usize = 4;
 
 /// What an approving agent changes in a held request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,18 +38,6 @@ const CLAIM_SECS: i64 = 300;
 
 /// Octets of a pending request's token (hex of 16 random bytes).
 const TOKEN_BYTES: usize = 16;
-
-fn pend_info(ca: &str, id: &str, at: UnixTime) -> Result<PendInfo, Failure> {
-    let internal =
-        |what: &'static str, e: der::Error| Failure::from_engine(&Error::encode(what, e), ca, 0);
-    Ok(PendInfo {
-        pend_token: OctetString::new(id.as_bytes()).map_err(|e| internal("pendToken", e))?,
-        pend_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(
-            u64::try_from(at.secs()).unwrap_or(0),
-        ))
-        .map_err(|e| internal("pendTime", e))?,
-    })
-}
 
 /// The certification request of a pending record, decoded.
 fn stored_request(record: &PendingRecord) -> Result<(TaggedRequest, cmc_policy::Request)> {
@@ -87,8 +67,9 @@ impl Engine {
         profile: &str,
         tagged: &TaggedRequest,
         body_part_id: u32,
-    ) -> Result<PendInfo, Failure> {
-        let store_failure = |e: cmc_store::Error| Failure::from_engine(&e.into(), ca.name(), 0);
+    ) -> Result<Held, Refused> {
+        let internal = |e: Error| Refused::from_error(&e, ca.name());
+        let store_failure = |e: cmc_store::Error| internal(e.into());
         let limits = self.config().requests;
         if self
             .store()
@@ -96,8 +77,8 @@ impl Engine {
             .map_err(store_failure)?
             >= limits.max_pending_per_ca
         {
-            return Err(Failure::failed(
-                CmcFailInfo::TryLater,
+            return Err(Refused::new(
+                Reason::TryLater,
                 "too many requests wait for approval on this CA",
             ));
         }
@@ -107,17 +88,17 @@ impl Engine {
             .map_err(store_failure)?
             >= limits.max_pending_per_client
         {
-            return Err(Failure::failed(
-                CmcFailInfo::TryLater,
+            return Err(Refused::new(
+                Reason::TryLater,
                 "too many of your requests wait for approval",
             ));
         }
         let mut token = [0u8; TOKEN_BYTES];
-        getrandom::fill(&mut token).map_err(|_| Failure::from_engine(&Error::Rng, ca.name(), 0))?;
+        getrandom::fill(&mut token).map_err(|_| internal(Error::Rng))?;
         let id = hex(&token);
-        let request_der = tagged.to_der().map_err(|e| {
-            Failure::from_engine(&Error::encode("request", e), ca.name(), body_part_id)
-        })?;
+        let request_der = tagged
+            .to_der()
+            .map_err(|e| internal(Error::encode("request", e)))?;
         let now = self.now();
         self.store()
             .create_pending(
@@ -141,47 +122,53 @@ impl Engine {
             None,
         );
         tracing::info!(ca = ca.name(), client = requester, pending = %id, "request held for approval");
-        pend_info(ca.name(), &id, now.plus_secs(limits.pending_poll_secs))
+        Ok(Held {
+            token: id,
+            poll_at: now.plus_secs(limits.pending_poll_secs),
+        })
     }
 
-    /// A queryPending from `requester` for `token`: still waiting, the
-    /// certificate once approved, or the rejection.
-    pub(crate) fn query_pending(
+    /// What became of the held request `token` of `requester` on `ca`:
+    /// still waiting, the certificate once approved, or the rejection.
+    ///
+    /// # Errors
+    /// badRequest for a token that is not one of this requester's held
+    /// requests on this CA; rejected, with the agent's reason; internal.
+    pub fn query_pending(
         &self,
-        ca: &LoadedCa,
+        ca: &str,
         requester: &str,
         token: &[u8],
-    ) -> Result<PendingAnswer, Failure> {
-        let unknown = || Failure::failed(CmcFailInfo::BadRequest, "no such pending request");
+    ) -> Result<PendingStatus, Refused> {
+        let unknown = || Refused::new(Reason::BadRequest, "no such pending request");
+        let internal = |e: Error| Refused::from_error(&e, ca);
         let id = std::str::from_utf8(token).map_err(|_| unknown())?;
         let record = self
             .store()
             .get_pending(id)
-            .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
-            .filter(|r| r.ca == ca.name() && r.client == requester)
+            .map_err(|e| internal(e.into()))?
+            .filter(|r| r.ca == ca && r.client == requester)
             .ok_or_else(unknown)?;
         match &record.state {
-            PendingState::Pending => Ok(PendingAnswer::Waiting(pend_info(
-                ca.name(),
-                id,
-                self.now()
+            PendingState::Pending => Ok(PendingStatus::Waiting(Held {
+                token: id.to_owned(),
+                poll_at: self
+                    .now()
                     .plus_secs(self.config().requests.pending_poll_secs),
-            )?)),
+            })),
             PendingState::Approved(serial) => {
                 let cert = self
                     .store()
-                    .get_cert(ca.name(), serial)
-                    .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
+                    .get_cert(ca, serial)
+                    .map_err(|e| internal(e.into()))?
                     .and_then(|r| r.certificate().map(|c| c.cert_der.clone()))
                     .ok_or_else(unknown)?;
                 Certificate::from_der(&cert)
-                    .map(|c| PendingAnswer::Issued(Box::new(c)))
-                    .map_err(|e| {
-                        Failure::from_engine(&Error::bad("stored certificate", e), ca.name(), 0)
-                    })
+                    .map(|c| PendingStatus::Issued(Box::new(c)))
+                    .map_err(|e| internal(Error::bad("stored certificate", e)))
             }
-            PendingState::Rejected(reason) => Err(Failure::failed(
-                CmcFailInfo::BadRequest,
+            PendingState::Rejected(reason) => Err(Refused::new(
+                Reason::Rejected,
                 format!("rejected: {reason}"),
             )),
         }
@@ -340,25 +327,19 @@ impl Engine {
         Ok(())
     }
 
-    /// The public keys of the requests held for a one-time secret's holder
-    /// on `ca` that `pki_data`'s queryPending controls name (at most
-    /// [`MAX_HELD_KEYS`]): the keys such a query may be signed with.
+    /// The public keys of the requests held for one-time secret owners on
+    /// `ca` under `tokens` (at most [`MAX_HELD_KEYS`]): the keys a secret
+    /// owner's query may be signed with, since it holds no certificate.
     /// Unknown tokens and other requesters' requests give nothing.
-    pub(crate) fn held_secret_keys(
-        &self,
-        ca: &LoadedCa,
-        pki_data: &PkiData,
-    ) -> Vec<SubjectPublicKeyInfoOwned> {
-        let Ok(queries) = pki_data.controls_of::<QueryPending>() else {
-            return Vec::new();
-        };
-        queries
+    #[must_use]
+    pub fn held_secret_keys(&self, ca: &str, tokens: &[&[u8]]) -> Vec<SubjectPublicKeyInfoOwned> {
+        tokens
             .iter()
             .take(MAX_HELD_KEYS)
-            .filter_map(|(_, QueryPending(token))| {
-                let id = std::str::from_utf8(token.as_bytes()).ok()?;
+            .filter_map(|token| {
+                let id = std::str::from_utf8(token).ok()?;
                 let record = self.store().get_pending(id).ok()??;
-                if record.ca != ca.name() || !record.client.starts_with(SECRET_PREFIX) {
+                if record.ca != ca || !record.client.starts_with(SECRET_PREFIX) {
                     return None;
                 }
                 stored_request(&record).ok().map(|(_, r)| r.public_key)

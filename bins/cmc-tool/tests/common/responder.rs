@@ -6,7 +6,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use cmc_ca::{Engine, EngineConfig, SystemClock, Transport};
+use cmc_ca::{Engine, EngineConfig, SystemClock};
+use proto_cmc::{CmcFrontDoor, Transport};
 
 use super::Env;
 

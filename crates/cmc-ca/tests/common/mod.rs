@@ -15,15 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use cmc_asn1::{BodyPartId, BodyPartReference, CmcFailInfo, CmcStatus};
 use cmc_ca::{
-    CMC_RESPONSE_CONTENT_TYPE, CaKey, ClientCredential, ClientCredentialRequest, CmcReply, Engine,
-    EngineConfig, KeyConfig, LoadedCa, ManualClock, NewCa, SecretRef,
+    CaKey, ClientCredential, ClientCredentialRequest, Engine, EngineConfig, KeyConfig, LoadedCa,
+    ManualClock, NewCa, SecretRef,
 };
-use cmc_codec::{ResponseStatus, ResponseVerifyOptions, VerifiedResponse, decode_response};
 use cmc_keys::{FileKey, KeySpec, SignatureScheme, SigningKey};
 use cmc_store::Store;
-use cmc_store::{ClientRole, Grant, Scope, UnixTime};
+use cmc_store::{ClientRole, Grant, Scope};
 use der::pem::LineEnding;
 use der::{Decode, EncodePem};
 use tempfile::TempDir;
@@ -151,38 +149,6 @@ pub fn openssl_status(args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
-}
-
-/// Verifies a CMC reply's signature with the CA as trust anchor at `at`.
-pub fn verify(reply: &CmcReply, ca: &LoadedCa, at: UnixTime) -> VerifiedResponse {
-    assert_eq!(reply.content_type, CMC_RESPONSE_CONTENT_TYPE);
-    let trusted = [ca.certificate().clone()];
-    decode_response(
-        &reply.der,
-        &ResponseVerifyOptions::new(at.to_system_time(), &trusted),
-    )
-    .unwrap()
-}
-
-pub fn statuses(resp: &VerifiedResponse) -> Vec<ResponseStatus> {
-    resp.statuses().unwrap()
-}
-
-pub fn ids(list: &[BodyPartReference]) -> Vec<BodyPartId> {
-    list.iter()
-        .map(|r| match r {
-            BodyPartReference::BodyPartId(id) => *id,
-            BodyPartReference::BodyPartPath(p) => panic!("path {p:?}"),
-        })
-        .collect()
-}
-
-/// The only status of the response, which must be a failure.
-pub fn single_failure(resp: &VerifiedResponse) -> (CmcFailInfo, Vec<BodyPartId>) {
-    let s = statuses(resp);
-    assert_eq!(s.len(), 1, "{s:?}");
-    assert_eq!(s[0].status, CmcStatus::Failed, "{s:?}");
-    (s[0].fail_info.unwrap(), ids(&s[0].body_list))
 }
 
 /// A client credential from `engine`'s CA `ca` for a new P-256 key:

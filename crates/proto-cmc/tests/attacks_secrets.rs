@@ -1,5 +1,5 @@
 //! One-time enrollment secrets and unauthenticated senders (issue 13),
-//! through `Engine::handle_full`: a secret is spent when its certificate is
+//! through `CmcFrontDoor::handle_full`: a secret is spent when its certificate is
 //! issued (or the operator rejects its held request), never by a refusal,
 //! an encryptedPOP first round or a hold; popLinkWitnessV2 is required in
 //! every request it authenticates; failed proofs look alike and count only
@@ -617,7 +617,7 @@ fn stranger(rig: &Rig, other: &cmc_ca::LoadedCa) -> Party {
 }
 
 /// The pendToken of the one pending status of `reply`.
-fn pend_token(rig: &Rig, reply: &cmc_ca::CmcReply) -> String {
+fn pend_token(rig: &Rig, reply: &proto_cmc::CmcReply) -> String {
     let s = statuses(&rig.verify(reply));
     assert_eq!(s.len(), 1, "{s:?}");
     assert_eq!(s[0].status, CmcStatus::Pending, "{s:?}");

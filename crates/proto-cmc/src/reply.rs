@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Engine {
+impl Cmc<'_> {
     /// Builds, signs and summarises the response.
     pub(super) fn reply(
         &self,
@@ -67,7 +67,7 @@ impl Engine {
         let mut chain = chain(ca)?;
         // The configured CMC responder while its certificate is valid, else
         // the CA itself (which the client trusts either way).
-        let responder = self.responder(ca.name()).filter(|r| {
+        let responder = self.engine.responder(ca.name()).filter(|r| {
             let valid = r.is_valid_at(now);
             if !valid {
                 tracing::warn!(ca = ca.name(), not_after = %r.not_after(),

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Engine {
+impl Cmc<'_> {
     /// One cmsSequence item of an RA's request: a Full PKI Request of an
     /// end entity (RFC 5272 §3.2.1.3.1, §7.1), whose signature is verified
     /// and whose certification requests are then processed under the RA's
@@ -12,13 +12,13 @@ impl Engine {
     pub(super) fn nested(
         &self,
         ca: &LoadedCa,
-        signer: &Signer,
+        signer: &Principal,
         tagged: &TaggedContentInfo,
         witnessed: &BTreeSet<BodyPartId>,
         budget: &std::cell::Cell<usize>,
         now: UnixTime,
     ) -> Result<NestedReply, Failure> {
-        let is_ra = matches!(&signer.who, Who::Client(c) if c.role == ClientRole::Ra);
+        let is_ra = signer.kind() == PrincipalKind::Ra;
         if !is_ra {
             return Err(Failure::failed(
                 CmcFailInfo::BadRequest,
@@ -31,11 +31,11 @@ impl Engine {
             ));
         }
         let der = tagged.content_info.to_der().map_err(|e| {
-            Failure::from_engine(&crate::Error::encode("nested request", e), ca.name(), 0)
+            Failure::from_engine(&cmc_ca::Error::encode("nested request", e), ca.name())
         })?;
         let inner = match decode_full_request(
             &der,
-            &VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits()),
+            &VerifyOptions::new(now.to_system_time()).with_limits(self.engine.config().limits()),
         ) {
             Ok(FullRequest::Signed(inner)) => inner,
             Ok(FullRequest::Unsigned(_)) => {
@@ -57,13 +57,13 @@ impl Engine {
                 CmcFailInfo::BadRequest,
                 format!(
                     "the nested requests exceed the limit of {} requests in one PKIData",
-                    self.config().requests.max_requests_per_pki_data
+                    self.engine.config().requests.max_requests_per_pki_data
                 ),
             ));
         };
         budget.set(left);
         let echo = Echo::of(&inner.pki_data);
-        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, witnessed, now) {
+        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, witnessed) {
             Ok(outcome) => (outcome, None),
             Err(refusal) => (Outcome::default(), Some(refusal)),
         };
@@ -72,7 +72,7 @@ impl Engine {
             .reply(ca, &echo, outcome, refusal, now)
             .map_err(|_| Failure::failed(CmcFailInfo::InternalCaError, "internal CA error"))?;
         let content_info = ContentInfo::from_der(&reply.der).map_err(|e| {
-            Failure::from_engine(&crate::Error::encode("nested response", e), ca.name(), 0)
+            Failure::from_engine(&cmc_ca::Error::encode("nested response", e), ca.name())
         })?;
         Ok(NestedReply {
             content_info,
@@ -87,15 +87,14 @@ impl Engine {
     pub(super) fn process_inner(
         &self,
         ca: &LoadedCa,
-        signer: &Signer,
+        signer: &Principal,
         inner: &SignedRequest,
         witnessed: &BTreeSet<BodyPartId>,
-        now: UnixTime,
     ) -> Result<Outcome, Refusal> {
-        self.check_signing_time(inner, now)?;
+        self.check_signing_time(inner)?;
         let pki_data = &inner.pki_data;
         let ids = body_part_ids(pki_data)?;
-        check_control_limits(pki_data, &self.config().requests)?;
+        check_control_limits(pki_data, &self.engine.config().requests)?;
         refuse_controls(pki_data, "unsupported control in a nested request", |oid| {
             !NESTED_CONTROLS.contains(oid)
         })?;
@@ -103,13 +102,13 @@ impl Engine {
             Some(cert) => cert.to_der(),
             None => inner.signer().public_key.to_der(),
         }
-        .map_err(|e| Refusal::internal(ca.name(), &crate::Error::encode("signer", e)))?;
-        self.check_replay(ca, pki_data, &credential, "nested end entity", now)?;
+        .map_err(|e| Refusal::internal(ca.name(), &cmc_ca::Error::encode("signer", e)))?;
+        self.check_replay(ca, pki_data, &credential, "nested end entity")?;
         let mut outcome = Outcome::default();
         let decrypted = BTreeMap::new();
         let transaction_id = transaction_id_of(pki_data);
         let context = PartContext {
-            signer: fingerprint(&credential),
+            signer: certify::fingerprint(&credential),
             transaction_id: &transaction_id,
             witnessed,
             link_random: None,

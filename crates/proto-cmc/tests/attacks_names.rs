@@ -1,5 +1,5 @@
 //! Who may be issued which names (issue 13), attack by attack through
-//! `Engine::handle_full`: reserved subjects of the CA's machinery, the
+//! `CmcFrontDoor::handle_full`: reserved subjects of the CA's machinery, the
 //! registered name spaces of clients and secrets, renewals that keep their
 //! names, and the profile's name rules binding RAs. Each refusal is checked
 //! on the signed response (status, failInfo, bodyList) and on the store

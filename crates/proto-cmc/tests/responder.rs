@@ -5,6 +5,7 @@
 
 mod common;
 
+use proto_cmc::{CmcFrontDoor, CmcReply, Transport};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -12,9 +13,7 @@ use std::sync::Arc;
 use cmc_asn1::{CmcFailInfo, CmcStatus, SenderNonce};
 use cmc_ca::Clock;
 use cmc_ca::config::{CaSettings, ResponderSettings};
-use cmc_ca::{
-    ClientCredentialRequest, CmcReply, Engine, EngineConfig, KeyConfig, LoadedCa, Transport,
-};
+use cmc_ca::{ClientCredentialRequest, Engine, EngineConfig, KeyConfig, LoadedCa};
 use cmc_codec::{
     CmsSigner, RequestBuilder, ResponseVerifyOptions, VerifiedResponse, build_csr, decode_response,
 };

@@ -1,4 +1,4 @@
-//! Bounded work (issue 13), through `Engine::handle_full` and
+//! Bounded work (issue 13), through `CmcFrontDoor::handle_full` and
 //! `Engine::current_crl`: caps on the controls of a PKIData and on the
 //! values of one control, one CRL per response however many getCRL ask
 //! for it, a CRL cache rebuilt on revocation (on any node) rather than per

@@ -1,4 +1,4 @@
-//! Who may revoke what (issue 13), through `Engine::handle_full`: a holder
+//! Who may revoke what (issue 13), through `CmcFrontDoor::handle_full`: a holder
 //! revokes only the certificate that signs, an RA no credential, CA or
 //! responder certificate (an agent may), every signer its own signing
 //! certificate, a secret nothing; and a revoked credential is refused for

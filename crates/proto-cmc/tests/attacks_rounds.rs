@@ -9,14 +9,15 @@
 mod attack_support;
 mod common;
 
+use proto_cmc::{CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcFrontDoor, Transport};
 use std::str::FromStr;
 
 use attack_support::{Party, Rig, csr};
 use cmc_asn1::{
     CertReqMsg, CertTemplate, CmcFailInfo, CmcStatus, DecryptedPop, EncryptedPop, TransactionId,
 };
+use cmc_ca::Engine;
 use cmc_ca::config::CaSettings;
-use cmc_ca::{CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, Engine, Transport};
 use cmc_codec::build_crmf_for_decryption;
 use cmc_codec::envelope::{open_challenge, the_pop};
 use cmc_keys::{FileKey, KeySpec, SigningKey};
@@ -62,7 +63,7 @@ impl Challenged {
         signer: &Party,
         transaction: Option<u8>,
         answer: Option<&DecryptedPop>,
-    ) -> cmc_ca::CmcReply {
+    ) -> proto_cmc::CmcReply {
         let b = rig.builder(|b| {
             if let Some(t) = transaction {
                 b.control(1, &TransactionId(Int::new(&[t]).unwrap()))
@@ -79,7 +80,7 @@ impl Challenged {
     }
 
     /// The decryptedPOP answering the challenge in `reply`.
-    fn answer(&self, rig: &Rig, reply: &cmc_ca::CmcReply) -> DecryptedPop {
+    fn answer(&self, rig: &Rig, reply: &proto_cmc::CmcReply) -> DecryptedPop {
         let resp = rig.verify(reply);
         assert_eq!(
             rig.outcome(reply),

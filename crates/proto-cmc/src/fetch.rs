@@ -2,27 +2,20 @@
 
 use super::*;
 
-impl Engine {
+impl Cmc<'_> {
     /// One getCert control (RFC 5272 §6.9): a certificate this CA issued,
     /// revoked or not, for any client the CA accepts (certificates are
     /// public).
     pub(super) fn get_cert(&self, ca: &LoadedCa, get: &GetCert) -> Result<Certificate, Failure> {
-        let bad_cert_id =
-            || Failure::failed(CmcFailInfo::BadCertId, "no such certificate of this CA");
-        match &get.issuer_name {
-            GeneralName::DirectoryName(name) if name == ca.subject() => {}
-            _ => return Err(bad_cert_id()),
-        }
-        let serial = store_serial(&get.serial_number).map_err(|_| bad_cert_id())?;
-        let record = self
-            .store()
-            .get_cert(ca.name(), &serial)
-            .map_err(|e| Failure::from_engine(&e.into(), ca.name(), 0))?
-            .ok_or_else(bad_cert_id)?;
-        let issued = record.certificate().ok_or_else(bad_cert_id)?;
-        Certificate::from_der(&issued.cert_der).map_err(|e| {
-            Failure::from_engine(&crate::Error::bad("stored certificate", e), ca.name(), 0)
-        })
+        let GeneralName::DirectoryName(issuer) = &get.issuer_name else {
+            return Err(Failure::failed(
+                CmcFailInfo::BadCertId,
+                "no such certificate of this CA",
+            ));
+        };
+        Ok(self
+            .engine
+            .issued_certificate(ca.name(), issuer, &get.serial_number)?)
     }
 
     /// One getCRL control (RFC 5272 §6.10): this CA's current CRL (made
@@ -42,7 +35,7 @@ impl Engine {
             ));
         }
         if let Some(name) = &get.crl_name {
-            let ours = self.config().ca_settings(ca.name()).crl_url;
+            let ours = self.engine.config().ca_settings(ca.name()).crl_url;
             let matches = match name {
                 GeneralName::UniformResourceIdentifier(uri) => {
                     ours.as_deref() == Some(uri.as_str())
@@ -57,8 +50,9 @@ impl Engine {
             }
         }
         let record = self
+            .engine
             .current_crl(ca.name())
-            .map_err(|e| Failure::from_engine(&e, ca.name(), 0))?;
+            .map_err(|e| Failure::from_engine(&e, ca.name()))?;
         if let Some(t) = get.time {
             let t = UnixTime::from_system_time(t.to_system_time());
             if t < record.this_update || t > record.next_update || t > now {
@@ -68,6 +62,6 @@ impl Engine {
             }
         }
         CertificateList::from_der(&record.der)
-            .map_err(|e| Failure::from_engine(&crate::Error::bad("stored CRL", e), ca.name(), 0))
+            .map_err(|e| Failure::from_engine(&cmc_ca::Error::bad("stored CRL", e), ca.name()))
     }
 }

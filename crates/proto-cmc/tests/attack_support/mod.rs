@@ -13,6 +13,7 @@
     clippy::panic
 )]
 
+use proto_cmc::{CmcFrontDoor, CmcReply, Transport};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -24,8 +25,8 @@ use cmc_asn1::{
 use cmc_ca::Clock;
 use cmc_ca::config::{CaSettings, OcspSettings, ResponderSettings};
 use cmc_ca::{
-    CA_PROFILE, CLIENT_CREDENTIAL_PROFILE, CaKey, CmcReply, Engine, EngineConfig, EnrollSecret,
-    LoadedCa, NewCa, OCSP_RESPONDER_PROFILE, Transport,
+    CA_PROFILE, CLIENT_CREDENTIAL_PROFILE, CaKey, Engine, EngineConfig, EnrollSecret, LoadedCa,
+    NewCa, OCSP_RESPONDER_PROFILE,
 };
 use cmc_codec::identity::{
     ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_v2,

@@ -6,11 +6,12 @@
 
 mod common;
 
+use proto_cmc::{CmcFrontDoor, CmcReply, Transport};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use cmc_asn1::{CmcFailInfo, CmcStatus, QueryPending, SenderNonce};
-use cmc_ca::{Clock, CmcReply, Engine, EngineConfig, LoadedCa, Transport};
+use cmc_ca::{Clock, Engine, EngineConfig, LoadedCa};
 use cmc_codec::{CmsSigner, RequestBuilder, VerifiedResponse, build_csr};
 use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme};
 use cmc_policy::ProfileSet;

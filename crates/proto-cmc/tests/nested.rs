@@ -7,6 +7,7 @@
 
 mod common;
 
+use proto_cmc::{CmcFrontDoor, CmcReply, Transport};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use cmc_asn1::{
     BatchRequests, BatchResponses, BodyPartId, CmcFailInfo, CmcStatus, RecipientNonce,
     ResponseBodyPath, SenderNonce, TaggedContentInfo,
 };
-use cmc_ca::{Clock, CmcReply, LoadedCa, Transport};
+use cmc_ca::{Clock, LoadedCa};
 use cmc_codec::{
     CmsSigner, RequestBuilder, ResponseVerifyOptions, VerifiedResponse, build_csr, decode_response,
 };

@@ -1,4 +1,4 @@
-//! CMC request handling (`Engine::handle_full`, `Engine::handle_simple`):
+//! CMC request handling (`CmcFrontDoor::handle_full`, `CmcFrontDoor::handle_simple`):
 //! the BouncyCastle peer requests of `testdata/peers/` (signer registered as
 //! an RA, clock at their signingTime), requests built with our own client,
 //! and every message-level and per-part failure, each checked on the signed
@@ -8,6 +8,7 @@
 
 mod common;
 
+use proto_cmc::{CERTS_ONLY_CONTENT_TYPE, CmcFrontDoor, CmcReply, NotCmc, Transport};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -17,10 +18,7 @@ use cmc_asn1::{
 };
 use cmc_ca::Clock;
 use cmc_ca::config::CaSettings;
-use cmc_ca::{
-    CERTS_ONLY_CONTENT_TYPE, CLIENT_CREDENTIAL_PROFILE, ClientCredentialRequest, CmcReply, Engine,
-    EngineConfig, LoadedCa, NotCmc, Transport,
-};
+use cmc_ca::{CLIENT_CREDENTIAL_PROFILE, ClientCredentialRequest, Engine, EngineConfig, LoadedCa};
 use cmc_codec::{
     CmsSigner, FullRequest, RequestBuilder, VerifiedResponse, VerifyOptions, build_crmf, build_csr,
     decode_certs_only, decode_full_request,

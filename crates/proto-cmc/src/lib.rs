@@ -1,5 +1,12 @@
-//! CMC request handling (RFC 5272, RFC 5273): what `POST /cmc/{ca}` does
-//! once the server has read the body.
+//! CMC (RFC 5272, RFC 5273) over the protocol-neutral engine of `cmc-ca`:
+//! what `POST /cmc/{ca}` does once the server has read the body
+//! ([`CmcFrontDoor`], implemented for [`Engine`]). This crate owns what is
+//! CMC: CMS decoding, controls, replay records, POP as CMC carries it,
+//! nested and batch requests, statuses and the signed response. Who may
+//! ask for what, issuance, held requests and revocation are the engine's
+//! ([`Engine::enroll`], [`Engine::revoke_as`], ...); the engine's
+//! refusals become CMCFailInfo values in one exhaustive match
+//! (`respond::fail_info`).
 //!
 //! A Full PKI Request is checked in this order, and the first failure of a
 //! message-level check answers for the whole PKIData (bodyList `[0]`):
@@ -78,13 +85,16 @@
 //! Where each part lives: this file checks a Full PKI Request as a whole
 //! (decode, signer, limits, the control list) and dispatches its parts;
 //! `replay` checks signingTime, senderNonces and transactionIds and audits
-//! refusals; `identify` finds who signed (clients, holders, one-time
-//! secrets and their spending); `certify` handles one certification
-//! request (POP, authorisation, popLink, renewal names, approval,
-//! encryptedPOP); `nested` the RA-wrapped PKIData; `revoke` revokeRequest,
-//! signed or by secret; `fetch` getCert and getCRL; `simple` Simple PKI
-//! Requests; `controls` the checks on controls and body parts; `reply` the
-//! signed PKIResponse.
+//! refusals; `identify` finds who signed (the engine resolves the
+//! principal: clients, holders, one-time secrets); `certify` handles one
+//! certification request (POP as CMC carries it, popLink, encryptedPOP,
+//! then `Engine::enroll`); `nested` the RA-wrapped PKIData; `revoke`
+//! revokeRequest, signed or by secret; `fetch` getCert and getCRL;
+//! `simple` Simple PKI Requests; `controls` the checks on controls and
+//! body parts; `respond` the reply types and the CMCFailInfo mapping;
+//! `reply` the signed PKIResponse.
+
+#![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,34 +104,26 @@ use cmc_asn1::{
     PkiData, PopLinkRandom, QueryPending, RecipientNonce, RegInfo, ResponseInfo, RevokeRequest,
     SenderNonce, TaggedContentInfo, TaggedRequest, TransactionId, oid,
 };
+use cmc_ca::config::RequestsConfig;
+use cmc_ca::{Engine, LoadedCa, PendingStatus, Principal, PrincipalKind, Refused, UnixTime};
 use cmc_codec::envelope;
 use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
 use cmc_codec::{
     CmsSigner, FullRequest, Pop, SignedRequest, VerifyOptions, certs_only_response,
     decode_full_request, decode_simple_request, sign_response_with_crls,
 };
-use cmc_store::{
-    ClientRecord, ClientRole, Fingerprint, RevocationReason, SecretPurpose, SecretRecord, UnixTime,
-    fingerprint,
-};
 use cms::content_info::ContentInfo;
 use der::asn1::OctetString;
 use der::{Decode, Encode, Tag, Tagged};
+use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use crate::authz::{Action, Decision, DenyReason};
-use crate::ca::LoadedCa;
-use crate::config::RequestsConfig;
-use crate::engine::{Engine, PopBinding};
-use crate::pending::PendingAnswer;
-use crate::principal::{HOLDER_PREFIX, NameLimit, NameScope, SECRET_PREFIX, client_scope};
-use crate::respond::{
-    CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, Failure, NotCmc, PartStatus,
-    ResponseBuilder, Transport,
+pub use respond::{
+    CERTS_ONLY_CONTENT_TYPE, CMC_RESPONSE_CONTENT_TYPE, CmcReply, NotCmc, PartStatus, Transport,
 };
-use crate::x509::store_serial;
+use respond::{Failure, ResponseBuilder};
 
 mod certify;
 mod controls;
@@ -130,6 +132,7 @@ mod identify;
 mod nested;
 mod replay;
 mod reply;
+mod respond;
 mod revoke;
 mod simple;
 
@@ -139,7 +142,7 @@ use controls::{
 };
 use reply::chain;
 
-/// The controls this engine processes; any other fails the request.
+/// The controls this CA processes; any other fails the request.
 const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 16] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
@@ -221,9 +224,14 @@ impl Refusal {
         }
     }
 
-    fn internal(ca: &str, e: &crate::Error) -> Self {
+    fn internal(ca: &str, e: &cmc_ca::Error) -> Self {
+        Self::refused(Refused::from_error(e, ca))
+    }
+
+    /// The engine's refusal of the whole PKIData.
+    fn refused(refused: Refused) -> Self {
         Self {
-            failure: Failure::from_engine(e, ca, 0),
+            failure: Failure::from(refused),
             body_list: vec![0],
             authenticated: false,
         }
@@ -289,6 +297,21 @@ impl Echo {
     }
 }
 
+/// The tokens of a PKIData's queryPending controls (at most
+/// [`cmc_ca::MAX_HELD_KEYS`]).
+fn held_tokens(pki_data: &PkiData) -> Vec<Vec<u8>> {
+    pki_data
+        .controls_of::<QueryPending>()
+        .map(|queries| {
+            queries
+                .into_iter()
+                .take(cmc_ca::MAX_HELD_KEYS)
+                .map(|(_, QueryPending(token))| token.as_bytes().to_vec())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The PKIData of a request, read without verifying anything (to echo its
 /// nonce, or to find the held requests its queryPending names).
 fn unverified_pki_data(body: &[u8]) -> Option<PkiData> {
@@ -326,7 +349,7 @@ struct Outcome {
 }
 
 /// What one certification request came to.
-enum Certified {
+pub(crate) enum Certified {
     /// The certificate.
     Issued(Box<Certificate>),
     /// An encryptedPOP challenge for a key that cannot sign.
@@ -341,74 +364,65 @@ struct NestedReply {
     issued: usize,
 }
 
-/// The authenticated signer of a request.
-struct Signer {
-    /// The signer certificate's DER; for a request signed with its own key,
-    /// the SubjectPublicKeyInfo DER of that key. senderNonces are
-    /// remembered per credential.
-    credential: Vec<u8>,
-    who: Who,
+/// The CMC front door of an [`Engine`]: what `POST /cmc/{ca}` does once
+/// the server has read the body.
+pub trait CmcFrontDoor {
+    /// Handles a Full PKI Request (`application/pkcs7-mime;
+    /// smime-type=CMC-request`) for CA `ca`. Every failure inside a request
+    /// that is CMS is a signed PKIResponse with the failure's CMCFailInfo
+    /// (see the crate documentation for the order of the checks).
+    ///
+    /// # Errors
+    /// [`NotCmc`] for what cannot be answered in CMC: an unknown CA, a body
+    /// that is not CMS at all or is too large, or a CA that cannot sign.
+    fn handle_full(&self, ca: &str, body: &[u8], transport: &Transport)
+    -> Result<CmcReply, NotCmc>;
+
+    /// Handles a Simple PKI Request (`application/pkcs10`) for CA `ca`,
+    /// when its settings allow them: the PKCS #10 self-signature is
+    /// verified and the certificate issued with the CA's default profile,
+    /// answered with a certs-only response (the certificate and the CA
+    /// chain). A failure is a signed Full PKI Response with the failInfo
+    /// (RFC 5272 §4.1), bodyList `[1]`.
+    ///
+    /// # Errors
+    /// [`NotCmc`]: an unknown CA, a CA that does not take Simple PKI
+    /// Requests, a body that is not PKCS #10 or is too large, or a CA that
+    /// cannot sign.
+    fn handle_simple(
+        &self,
+        ca: &str,
+        body: &[u8],
+        transport: &Transport,
+    ) -> Result<CmcReply, NotCmc>;
 }
 
-/// Whose certificate signed.
-enum Who {
-    /// A registered client (end entity, RA or agent).
-    Client(ClientRecord),
-    /// The holder of a valid, unrevoked certificate that this CA issued,
-    /// who is not a registered client: it may revoke its own certificates
-    /// (RFC 5272 §6.11).
-    Holder {
-        /// The signer certificate's serial.
-        serial: cmc_store::Serial,
-        /// The certificate.
-        cert: Box<Certificate>,
-        /// The profile it was issued with.
-        profile: String,
-    },
-    /// The holder of a one-time enrollment secret, proven by
-    /// identityProofV2 (or identityProof) over a request signed with the
-    /// requested key (RFC 5272 §6.2, §3.2).
-    Secret {
-        /// The secret as stored (before it was consumed).
-        record: Box<SecretRecord>,
-        /// The hash family of its proofs.
-        hash: ProofHash,
-        /// Whether this PKIData has spent it (on its first issued
-        /// certificate).
-        spent: std::cell::Cell<bool>,
-    },
-}
-
-impl Signer {
-    /// The names this signer may be issued (see [`crate::principal`]).
-    fn names(&self) -> NameScope {
-        match &self.who {
-            Who::Client(c) => client_scope(c),
-            Who::Holder { cert, .. } => NameScope {
-                owner: None,
-                limit: NameLimit::Renewal(cert.clone()),
-            },
-            Who::Secret { record, .. } => NameScope {
-                owner: None,
-                limit: record
-                    .names
-                    .clone()
-                    .map_or(NameLimit::Profile, NameLimit::Registered),
-            },
-        }
+impl CmcFrontDoor for Engine {
+    fn handle_full(
+        &self,
+        ca: &str,
+        body: &[u8],
+        transport: &Transport,
+    ) -> Result<CmcReply, NotCmc> {
+        Cmc { engine: self }.handle_full(ca, body, transport)
     }
 
-    /// Who is recorded as the requester and named in logs.
-    fn requester(&self) -> String {
-        match &self.who {
-            Who::Client(c) => c.id.clone(),
-            Who::Holder { serial, .. } => format!("{HOLDER_PREFIX}{serial}"),
-            Who::Secret { record, .. } => format!("{SECRET_PREFIX}{}", record.identification),
-        }
+    fn handle_simple(
+        &self,
+        ca: &str,
+        body: &[u8],
+        transport: &Transport,
+    ) -> Result<CmcReply, NotCmc> {
+        Cmc { engine: self }.handle_simple(ca, body, transport)
     }
 }
 
-impl Engine {
+/// One CMC exchange with the engine.
+struct Cmc<'e> {
+    engine: &'e Engine,
+}
+
+impl Cmc<'_> {
     /// Handles a Full PKI Request (`application/pkcs7-mime;
     /// smime-type=CMC-request`) for CA `ca`. Every failure inside a request
     /// that is CMS is a signed PKIResponse with the failure's CMCFailInfo.
@@ -446,15 +460,19 @@ impl Engine {
     /// # Errors
     /// [`NotCmc`] for what cannot be answered in CMC: an unknown CA, a body
     /// that is not CMS at all or is too large, or a CA that cannot sign.
-    pub fn handle_full(
+    fn handle_full(
         &self,
         ca: &str,
         body: &[u8],
         transport: &Transport,
     ) -> Result<CmcReply, NotCmc> {
-        let ca = self.ca(ca).map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
-        let now = self.now();
-        let opts = VerifyOptions::new(now.to_system_time()).with_limits(self.config().limits());
+        let ca = self
+            .engine
+            .ca(ca)
+            .map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
+        let now = self.engine.now();
+        let opts =
+            VerifyOptions::new(now.to_system_time()).with_limits(self.engine.config().limits());
         let mut decoded = decode_full_request(body, &opts);
         // A secret's holder asks queryPending signed by the key of its held
         // request, which the PKIData does not carry: only then are the
@@ -462,7 +480,11 @@ impl Engine {
         if matches!(decoded, Err(cmc_codec::Error::SignerNotFound)) {
             let held = unverified_pki_data(body)
                 .filter(only_queries)
-                .map(|pki_data| self.held_secret_keys(&ca, &pki_data))
+                .map(|pki_data| held_tokens(&pki_data))
+                .map(|tokens| {
+                    let tokens: Vec<&[u8]> = tokens.iter().map(Vec::as_slice).collect();
+                    self.engine.held_secret_keys(ca.name(), &tokens)
+                })
                 .unwrap_or_default();
             if !held.is_empty() {
                 decoded = decode_full_request(body, &opts.with_held_keys(&held));
@@ -486,7 +508,7 @@ impl Engine {
                     body_list: vec![0],
                     authenticated: false,
                 };
-                self.audit_refusal(&ca, None, &refusal, now);
+                self.audit_refusal(&ca, None, &refusal);
                 return self.reply(
                     &ca,
                     &Echo::unverified(body),
@@ -516,7 +538,7 @@ impl Engine {
                     .signed()
                     .and_then(|s| s.signer().certificate())
                     .map(|c| c.tbs_certificate().subject().to_string());
-                self.audit_refusal(&ca, signer, &refusal, now);
+                self.audit_refusal(&ca, signer, &refusal);
                 let echo = if refusal.authenticated {
                     echo
                 } else {
@@ -536,9 +558,9 @@ impl Engine {
         now: UnixTime,
     ) -> Result<Outcome, Refusal> {
         let Some(signed) = request.signed() else {
-            return self.process_unsigned(ca, request.pki_data(), now);
+            return self.process_unsigned(ca, request.pki_data());
         };
-        let signer = self.identify(ca, signed, transport, now)?;
+        let signer = self.identify(ca, signed, transport)?;
         self.process_signed(ca, signed, &signer, now)
             .map_err(Refusal::authenticated)
     }
@@ -549,14 +571,14 @@ impl Engine {
         &self,
         ca: &LoadedCa,
         signed: &SignedRequest,
-        signer: &Signer,
+        signer: &Principal,
         now: UnixTime,
     ) -> Result<Outcome, Refusal> {
-        self.check_signing_time(signed, now)?;
+        self.check_signing_time(signed)?;
         let pki_data = &signed.pki_data;
         let ids = body_part_ids(pki_data)?;
-        self.check_replay(ca, pki_data, &signer.credential, &signer.requester(), now)?;
-        let limits = self.config().requests;
+        self.check_replay(ca, pki_data, signer.credential(), &signer.requester())?;
+        let limits = self.engine.config().requests;
         let max = limits.max_requests_per_pki_data;
         let parts = pki_data.req_sequence.len()
             + pki_data.cms_sequence.len()
@@ -568,7 +590,7 @@ impl Engine {
             ));
         }
         // A one-time secret vouches for one key and one certificate.
-        if matches!(signer.who, Who::Secret { .. }) && pki_data.req_sequence.len() > 1 {
+        if signer.kind() == PrincipalKind::SecretOwner && pki_data.req_sequence.len() > 1 {
             return Err(Refusal::message(
                 CmcFailInfo::BadRequest,
                 "a one-time secret authenticates one certification request",
@@ -580,7 +602,7 @@ impl Engine {
         refuse_controls(pki_data, "unsupported control", |oid| {
             !SUPPORTED_CONTROLS.contains(oid)
         })?;
-        if !matches!(signer.who, Who::Secret { .. }) {
+        if signer.kind() != PrincipalKind::SecretOwner {
             refuse_controls(
                 pki_data,
                 "identityProof and popLink controls are processed only in requests signed with the requested key under a shared secret",
@@ -646,7 +668,7 @@ impl Engine {
         }
         let mut outcome = Outcome::default();
         let context = PartContext {
-            signer: fingerprint(&signer.credential),
+            signer: certify::fingerprint(signer.credential()),
             transaction_id: &transaction_id,
             witnessed: &witnessed,
             link_random: link_random.as_deref(),
@@ -682,13 +704,19 @@ impl Engine {
             }
         }
         for (id, QueryPending(token)) in queries {
-            match self.query_pending(ca, &signer.requester(), token.as_bytes()) {
-                Ok(PendingAnswer::Waiting(info)) => outcome.pending.push((id, info)),
-                Ok(PendingAnswer::Issued(cert)) => {
+            match self
+                .engine
+                .query_pending(ca.name(), &signer.requester(), token.as_bytes())
+            {
+                Ok(PendingStatus::Waiting(held)) => match certify::pend_info(ca.name(), &held) {
+                    Ok(info) => outcome.pending.push((id, info)),
+                    Err(failure) => outcome.failed.push((failure, id)),
+                },
+                Ok(PendingStatus::Issued(cert)) => {
                     outcome.succeeded.push(id);
                     outcome.fetched.push(*cert);
                 }
-                Err(failure) => outcome.failed.push((failure, id)),
+                Err(refused) => outcome.failed.push((Failure::from(refused), id)),
             }
         }
         let batch = pki_data

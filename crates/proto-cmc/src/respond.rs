@@ -1,6 +1,6 @@
 //! What the CMC handler hands back to the HTTP server: a signed reply
 //! ([`CmcReply`]) or the few answers that are not CMC at all ([`NotCmc`]),
-//! and the one mapping from engine errors to `CMCFailInfo`.
+//! and the one mapping from the engine's refusal reasons to `CMCFailInfo`.
 
 use std::fmt;
 
@@ -9,7 +9,7 @@ use cmc_asn1::{
     PkiResponse, TaggedAttribute,
 };
 
-use crate::error::Error;
+use cmc_ca::{Reason, Refused};
 
 /// The media type of a Full PKI Response (RFC 5273 §3).
 pub const CMC_RESPONSE_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=CMC-response";
@@ -172,101 +172,48 @@ impl Failure {
         }
     }
 
-    /// The failure to report for an engine error. Internal errors are
-    /// logged here, with their detail, and reported as internalCAError with
-    /// a fixed text.
-    pub(crate) fn from_engine(e: &Error, ca: &str, body_part: BodyPartId) -> Self {
-        let fail_info = fail_info(e);
-        if fail_info == CmcFailInfo::InternalCaError {
-            tracing::error!(ca, body_part, error = %e, "internal error while processing a CMC request");
-            return Self::failed(fail_info, "internal CA error");
-        }
-        let text = match e {
-            // What the profile refused is about the request, not the CA.
-            Error::Policy(p) => p.to_string(),
-            Error::ProfileNotAllowed { .. } => "profile not allowed on this CA".to_owned(),
-            Error::ReservedName { subject, .. } => {
-                format!("the subject {subject} is reserved for the CA's own use")
-            }
-            Error::NameNotRegistered(why) | Error::RenewalNames(why) => why.clone(),
-            _ => fail_info.name().to_owned(),
-        };
-        Self::failed(fail_info, text)
+    /// The failure to report for an engine error on CA `ca` (internal
+    /// errors are logged with their detail and reported with a fixed text).
+    pub(crate) fn from_engine(e: &cmc_ca::Error, ca: &str) -> Self {
+        Self::from(Refused::from_error(e, ca))
     }
 }
 
-/// The CMCFailInfo for an engine error: the one place the mapping lives.
+impl From<Refused> for Failure {
+    fn from(refused: Refused) -> Self {
+        let Refused { reason, detail } = refused;
+        match reason {
+            Reason::NotSupported => Self::no_support(detail),
+            _ => Self::failed(fail_info(reason), detail),
+        }
+    }
+}
+
+/// The CMCFailInfo for an engine refusal: the one place the mapping lives,
+/// exhaustive so that a new reason does not compile until it is mapped.
 ///
-/// - what the profile refuses: badRequest, or unsupportedExt when the
-///   refusal is about extensions the profile will not pass (unknown
-///   critical, not in the profile, CA-only);
-/// - a request the engine refuses before changing anything (bad subject,
-///   bad validity, a profile the CA does not issue with): badRequest;
-/// - a policy algorithm the CA cannot sign with: badAlg;
-/// - everything on the CA's side (store, keys, encoding, an expired CA, a
-///   CA key whose signature does not verify): internalCAError.
-pub(crate) fn fail_info(e: &Error) -> CmcFailInfo {
-    match e {
-        Error::Policy(p) => policy_fail_info(p),
-        Error::ProfileNotAllowed { .. }
-        | Error::InvalidRequest(_)
-        | Error::InvalidSubject { .. }
-        | Error::ReservedName { .. }
-        | Error::NameNotRegistered(_) => CmcFailInfo::BadRequest,
-        Error::RenewalNames(_) => CmcFailInfo::BadIdentity,
-        Error::Store(_)
-        | Error::Key(_)
-        | Error::UnknownCa(_)
-        | Error::CaExists(_)
-        | Error::CaLoad { .. }
-        | Error::KeyMismatch { .. }
-        | Error::KeyConfig(_)
-        | Error::Pkcs11Disabled
-        | Error::Config(_)
-        | Error::CaNotValid { .. }
-        | Error::BadCertificate { .. }
-        | Error::Encode { .. }
-        | Error::TimeOutOfRange(_)
-        | Error::Rng
-        | Error::BadCaSignature { .. } => CmcFailInfo::InternalCaError,
-    }
-}
-
-fn policy_fail_info(e: &cmc_policy::Error) -> CmcFailInfo {
-    use cmc_policy::{DropReason, Error as P, Refusal};
-    match e {
-        P::Refused { reasons, .. } => {
-            let extension_refusal = reasons.iter().any(|r| {
-                matches!(r, Refusal::Item(d) if matches!(
-                    d.reason,
-                    DropReason::UnknownCritical
-                        | DropReason::NotInProfile
-                        | DropReason::CaOnlyExtension
-                        | DropReason::CaBasicConstraints
-                        | DropReason::CaKeyUsage
-                        | DropReason::Malformed
-                        | DropReason::Duplicate
-                ))
-            });
-            if extension_refusal {
-                CmcFailInfo::UnsupportedExt
-            } else {
-                CmcFailInfo::BadRequest
-            }
-        }
-        // A name outside the profile's name rules is a refusal like any
-        // other (Refused, above, without an extension reason); a name that
-        // does not parse is about the request too.
-        P::Lint { .. } | P::UnknownProfile(_) | P::BadRequest(_) | P::InvalidName { .. } => {
-            CmcFailInfo::BadRequest
-        }
-        P::Algorithm(_) => CmcFailInfo::BadAlg,
-        P::TbsMismatch | P::Der(_) | P::Config { .. } | P::ConfigSyntax { .. } => {
-            CmcFailInfo::InternalCaError
-        }
-        // cmc_policy::Error is non_exhaustive: a variant added later is
-        // treated as the CA's own failure until it is mapped here.
-        _ => CmcFailInfo::InternalCaError,
+/// A principal that may not do what it asks gets badRequest (RFC 5272 has
+/// no "not authorised"; badIdentity is kept for "who are you?"), and so
+/// does a second request while one is held or a rejected one; an unknown
+/// certificate is badCertId; a request the CA does not support is
+/// reported with status noSupport (and badRequest); everything on the
+/// CA's side is internalCAError.
+pub(crate) const fn fail_info(reason: Reason) -> CmcFailInfo {
+    match reason {
+        Reason::BadRequest
+        | Reason::NotAuthorized
+        | Reason::AlreadyPending
+        | Reason::Rejected
+        | Reason::NotSupported => CmcFailInfo::BadRequest,
+        Reason::UnsupportedExtension => CmcFailInfo::UnsupportedExt,
+        Reason::BadAlg => CmcFailInfo::BadAlg,
+        Reason::BadIdentity => CmcFailInfo::BadIdentity,
+        Reason::PopFailed => CmcFailInfo::PopFailed,
+        Reason::NoKeyReuse => CmcFailInfo::NoKeyReuse,
+        Reason::UnknownCertificate => CmcFailInfo::BadCertId,
+        Reason::BadTime => CmcFailInfo::BadTime,
+        Reason::TryLater => CmcFailInfo::TryLater,
+        Reason::Internal => CmcFailInfo::InternalCaError,
     }
 }
 
@@ -409,7 +356,6 @@ impl ResponseBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cmc_policy::{DropReason, Dropped, Refusal};
 
     #[test]
     fn http_statuses() {
@@ -426,43 +372,52 @@ mod tests {
 
     #[test]
     fn fail_info_mapping() {
-        let refused = |reason| {
-            Error::Policy(cmc_policy::Error::Refused {
-                profile: "p".into(),
-                reasons: vec![reason],
-            })
+        use cmc_ca::Error;
+        use cmc_policy::{DropReason, Dropped, Refusal};
+        let policy = |reason| {
+            Failure::from_engine(
+                &Error::Policy(cmc_policy::Error::Refused {
+                    profile: "p".into(),
+                    reasons: vec![reason],
+                }),
+                "ca",
+            )
+            .fail_info
         };
+        assert_eq!(policy(Refusal::MissingCommonName), CmcFailInfo::BadRequest);
         assert_eq!(
-            fail_info(&refused(Refusal::MissingCommonName)),
-            CmcFailInfo::BadRequest
-        );
-        assert_eq!(
-            fail_info(&refused(Refusal::Item(Dropped {
+            policy(Refusal::Item(Dropped {
                 item: "x".into(),
                 oid: None,
                 reason: DropReason::UnknownCritical,
-            }))),
+            })),
             CmcFailInfo::UnsupportedExt
         );
+        let engine = |e: &Error| Failure::from_engine(e, "ca").fail_info;
         assert_eq!(
-            fail_info(&Error::ProfileNotAllowed {
+            engine(&Error::ProfileNotAllowed {
                 ca: "a".into(),
                 profile: "b".into()
             }),
             CmcFailInfo::BadRequest
         );
         assert_eq!(
-            fail_info(&Error::Policy(cmc_policy::Error::Algorithm("x".into()))),
+            engine(&Error::Policy(cmc_policy::Error::Algorithm("x".into()))),
             CmcFailInfo::BadAlg
         );
-        assert_eq!(
-            fail_info(&Error::Key(cmc_keys::Error::Sign("x".into()))),
-            CmcFailInfo::InternalCaError
-        );
+        assert_eq!(engine(&Error::Rng), CmcFailInfo::InternalCaError);
         // Internal detail never reaches the statusString.
-        let f = Failure::from_engine(&Error::Rng, "ca", 7);
+        let f = Failure::from_engine(&Error::Rng, "ca");
         assert_eq!(f.text, "internal CA error");
         assert_eq!(f.fail_info, CmcFailInfo::InternalCaError);
+        // Not supported is a status of its own.
+        let f = Failure::from(Refused::new(Reason::NotSupported, "x"));
+        assert_eq!(f.status, CmcStatus::NoSupport);
+        assert_eq!(
+            fail_info(Reason::UnknownCertificate),
+            CmcFailInfo::BadCertId
+        );
+        assert_eq!(fail_info(Reason::NotAuthorized), CmcFailInfo::BadRequest);
     }
 
     #[test]

@@ -7,13 +7,14 @@
 
 mod common;
 
+use proto_cmc::{CmcFrontDoor, CmcReply, Transport};
 use std::str::FromStr;
 
 use cmc_asn1::{
     CertReqMsg, CertTemplate, CmcFailInfo, CmcStatus, DecryptedPop, EncryptedPop, SenderNonce,
     TaggedRequest,
 };
-use cmc_ca::{Clock, CmcReply, Transport};
+use cmc_ca::Clock;
 use cmc_codec::envelope::{open_challenge, the_pop};
 use cmc_codec::identity::ProofHash;
 use cmc_codec::{CmsSigner, RequestBuilder, build_crmf_for_decryption};

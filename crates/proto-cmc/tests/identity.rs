@@ -1,6 +1,6 @@
 //! First certificates with a shared secret (RFC 5272 §6.2 identityProofV2,
 //! §6.3.1 popLinkWitnessV2) and renewals signed by an existing certificate
-//! (§6.3.3), through `Engine::handle_full`: what is issued, the exact
+//! (§6.3.3), through `CmcFrontDoor::handle_full`: what is issued, the exact
 //! CMCStatus/CMCFailInfo of every refusal, the state of the secret, and the
 //! MACs recomputed by Python's `hmac`/`hashlib` over the same DER.
 
@@ -8,6 +8,7 @@
 
 mod common;
 
+use proto_cmc::{CmcFrontDoor, CmcReply, Transport};
 use std::process::Command;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,9 +18,7 @@ use cmc_asn1::{
 };
 use cmc_ca::Clock;
 use cmc_ca::config::CaSettings;
-use cmc_ca::{
-    CmcReply, Engine, EngineConfig, EnrollSecret, Error, LoadedCa, RevokeOutcome, Transport,
-};
+use cmc_ca::{Engine, EngineConfig, EnrollSecret, Error, LoadedCa, RevokeOutcome};
 use cmc_codec::identity::{
     ProofHash, find_pop_link_witness, identity_key, link_key, pop_link_witness_attribute,
     pop_link_witness_v2, req_sequence_der,

@@ -1,0 +1,308 @@
+//! One certification request: its proof of possession as CMC carries it
+//! (POPO, raVerified, lraPOPWitness, popLinkWitnessV2, the encryptedPOP
+//! rounds), then [`Engine::enroll`] for everything else.
+
+use cmc_ca::{Enrolled, EnrollmentRequest, PopBinding, ProofOfPossession, RequestForm};
+
+use super::*;
+
+impl Cmc<'_> {
+    /// Every certification request of `signed`: POP, the signer's right,
+    /// issuance; each gets its own entry in `outcome`.
+    pub(super) fn certify_all(
+        &self,
+        ca: &LoadedCa,
+        signer: &Principal,
+        signed: &SignedRequest,
+        ids: &[BodyPartId],
+        context: &PartContext<'_>,
+        outcome: &mut Outcome,
+    ) {
+        let requests = signed.pki_data.req_sequence.iter().zip(signed.pops());
+        for ((tagged, (_, pop)), id) in requests.zip(ids.iter().copied()) {
+            match self.certify(ca, signer, tagged, pop, id, context) {
+                Ok(Certified::Issued(cert)) => {
+                    outcome.succeeded.push(id);
+                    outcome.issued.push(*cert);
+                }
+                Ok(Certified::Held(info)) => outcome.pending.push((id, info)),
+                Ok(Certified::Challenge(challenge)) => {
+                    outcome.failed.push((
+                        Failure::pop_required(
+                            "decrypt the encryptedPOP challenge and send decryptedPOP",
+                        ),
+                        id,
+                    ));
+                    outcome.challenges.push(*challenge);
+                }
+                Err(failure) => outcome.failed.push((failure, id)),
+            }
+        }
+    }
+
+    /// One certification request: how CMC proves possession, then the
+    /// engine.
+    pub(super) fn certify(
+        &self,
+        ca: &LoadedCa,
+        signer: &Principal,
+        tagged: &TaggedRequest,
+        pop: cmc_codec::Result<Pop>,
+        id: BodyPartId,
+        context: &PartContext<'_>,
+    ) -> Result<Certified, Failure> {
+        let pop_failed = |text: &str| Failure::failed(CmcFailInfo::PopFailed, text);
+        let pop = match pop {
+            Ok(Pop::Pkcs10Signature | Pop::CrmfSignature { sender: None }) => {
+                ProofOfPossession::Signature
+            }
+            // RFC 5272 §3.2.1.2.2: the template always has subject and
+            // publicKey, so POPOSigningKeyInput (and its authInfo) is
+            // never used in CMC; the codec refuses it for a complete
+            // template, and an incomplete one is refused below.
+            Ok(Pop::CrmfSignature { sender: Some(_) }) => {
+                return Err(pop_failed(
+                    "POPOSigningKeyInput is not used in CMC (RFC 5272 §3.2.1.2.2)",
+                ));
+            }
+            // A key that cannot sign proves possession by decrypting (§6.7).
+            Ok(Pop::KeyEncipherment | Pop::KeyAgreement | Pop::Pkcs10NoSignature) => {
+                if context.decrypted.contains_key(&id) {
+                    ProofOfPossession::Decrypted
+                } else {
+                    ProofOfPossession::NotYetProven
+                }
+            }
+            Ok(Pop::RaVerified) => ProofOfPossession::RaVerified,
+            Ok(Pop::Absent) if context.witnessed.contains(&id) => ProofOfPossession::RaVerified,
+            Ok(Pop::Absent) => {
+                return Err(pop_failed(
+                    "no proof of possession, and no lraPOPWitness from an RA names this request",
+                ));
+            }
+            Ok(Pop::OtherRequest) => {
+                return Err(Failure::no_support("orm requests are not supported"));
+            }
+            Ok(_) => {
+                return Err(Failure::no_support(
+                    "this proof of possession is not supported",
+                ));
+            }
+            Err(e) => return Err(codec_failure(&e, ca.name())),
+        };
+        let form = match tagged {
+            TaggedRequest::Tcr(tcr) => RequestForm::Pkcs10 {
+                reference: tcr.body_part_id,
+                csr: Box::new(tcr.certification_request.clone()),
+            },
+            TaggedRequest::Crm(crm) => RequestForm::Crmf(crm.clone()),
+            TaggedRequest::Orm(_) => {
+                return Err(Failure::no_support("orm requests are not supported"));
+            }
+        };
+        // RFC 5272 §6.3.1: the server MUST check the witness; a request
+        // authenticated by a shared secret is linked to its identity
+        // proof, whatever the profile says.
+        if signer.kind() == PrincipalKind::SecretOwner {
+            check_pop_link(signer, tagged, context.link_random)?;
+        }
+        // The answer to a challenge is checked before the engine sees the
+        // request: what the engine hears is "possession proven".
+        if pop == ProofOfPossession::Decrypted {
+            self.check_decrypted_pop(ca, tagged, id, context)?;
+        }
+        let raw = tagged
+            .to_der()
+            .map_err(|e| Failure::from_engine(&cmc_ca::Error::encode("request", e), ca.name()))?;
+        let enrolled = self.engine.enroll(EnrollmentRequest {
+            ca: ca.name(),
+            principal: signer,
+            form: form.clone(),
+            pop,
+            raw: &raw,
+        })?;
+        match enrolled {
+            Enrolled::Issued(issued) => Ok(Certified::Issued(Box::new(issued.certificate))),
+            Enrolled::Held(held) => Ok(Certified::Held(pend_info(ca.name(), &held)?)),
+            Enrolled::ProveByDecryption => {
+                let request = form.policy_request()?;
+                self.challenge(ca, tagged, &request, id, context)
+                    .map(|c| Certified::Challenge(Box::new(c)))
+            }
+        }
+    }
+
+    /// The request's DER as the encryptedPOP challenge covers it.
+    fn challenged_der(ca: &LoadedCa, tagged: &TaggedRequest) -> Result<Vec<u8>, Failure> {
+        match tagged {
+            TaggedRequest::Tcr(tcr) => tcr.certification_request.to_der(),
+            TaggedRequest::Crm(crm) => crm.to_der(),
+            TaggedRequest::Orm(_) => {
+                return Err(Failure::no_support("orm requests are not supported"));
+            }
+        }
+        .map_err(|e| Failure::from_engine(&cmc_ca::Error::encode("request", e), ca.name()))
+    }
+
+    /// What an encryptedPOP challenge of this request is bound to.
+    fn binding<'a>(ca: &'a LoadedCa, context: &'a PartContext<'_>) -> PopBinding<'a> {
+        PopBinding {
+            ca: ca.name(),
+            signer: &context.signer,
+            transaction_id: context.transaction_id,
+        }
+    }
+
+    /// The second round of RFC 5272 §6.7: thePOP = HMAC-SHA256(challenge,
+    /// request) must verify for a challenge made in this period or the
+    /// last one, for this signer and transaction (else popFailed). The
+    /// challenge is recomputed from the request, never stored.
+    fn check_decrypted_pop(
+        &self,
+        ca: &LoadedCa,
+        tagged: &TaggedRequest,
+        id: BodyPartId,
+        context: &PartContext<'_>,
+    ) -> Result<(), Failure> {
+        let Some(answer) = context.decrypted.get(&id) else {
+            return Ok(());
+        };
+        if ProofHash::from_hmac_oid(&answer.the_pop_alg_id.oid) != Some(ProofHash::Sha256) {
+            return Err(Failure::failed(
+                CmcFailInfo::BadAlg,
+                "thePOPAlgID must be the hmacWithSHA256 of the encryptedPOP",
+            ));
+        }
+        let request_der = Self::challenged_der(ca, tagged)?;
+        let binding = Self::binding(ca, context);
+        let period = self.engine.pop_period(self.engine.now());
+        for made in [period, period - 1] {
+            let challenge = self
+                .engine
+                .pop_challenge(&binding, made, &request_der)
+                .map_err(|e| Failure::from_engine(&e, ca.name()))?;
+            if envelope::verify_the_pop(&challenge, &request_der, answer.the_pop.as_bytes()) {
+                return Ok(());
+            }
+        }
+        Err(Failure::failed(
+            CmcFailInfo::PopFailed,
+            "the decryptedPOP does not verify (wrong, expired, or from another signer or transaction)",
+        ))
+    }
+
+    /// The first round of RFC 5272 §6.7 for a request whose key cannot
+    /// sign: the challenge (an EnvelopedData to the requested key), to be
+    /// answered with status popRequired.
+    fn challenge(
+        &self,
+        ca: &LoadedCa,
+        tagged: &TaggedRequest,
+        request: &cmc_policy::Request,
+        id: BodyPartId,
+        context: &PartContext<'_>,
+    ) -> Result<EncryptedPop, Failure> {
+        let internal = |e: cmc_ca::Error| Failure::from_engine(&e, ca.name());
+        let request_der = Self::challenged_der(ca, tagged)?;
+        let binding = Self::binding(ca, context);
+        let period = self.engine.pop_period(self.engine.now());
+        let challenge = self
+            .engine
+            .pop_challenge(&binding, period, &request_der)
+            .map_err(internal)?;
+        let cms = match envelope::envelop_challenge(&request.public_key, id, &challenge) {
+            Ok(cms) => cms,
+            Err(cmc_codec::Error::BadPublicKey(why)) => {
+                return Err(Failure::no_support(format!(
+                    "this key cannot prove possession: {why}"
+                )));
+            }
+            Err(e) => return Err(codec_failure(&e, ca.name())),
+        };
+        let witness = OctetString::new(envelope::challenge_witness(&challenge))
+            .map_err(|e| internal(cmc_ca::Error::encode("witness", e)))?;
+        Ok(EncryptedPop {
+            request: tagged.clone(),
+            cms,
+            the_pop_alg_id: ProofHash::Sha256.hmac_algorithm(),
+            witness_alg_id: ProofHash::Sha256.digest_algorithm(),
+            witness,
+        })
+    }
+}
+
+/// The pendInfo of a held request: its token and when to ask again.
+pub(super) fn pend_info(ca: &str, held: &cmc_ca::Held) -> Result<PendInfo, Failure> {
+    let internal = |what: &'static str, e: der::Error| {
+        Failure::from_engine(&cmc_ca::Error::encode(what, e), ca)
+    };
+    Ok(PendInfo {
+        pend_token: OctetString::new(held.token.as_bytes())
+            .map_err(|e| internal("pendToken", e))?,
+        pend_time: der::asn1::GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(
+            u64::try_from(held.poll_at.secs()).unwrap_or(0),
+        ))
+        .map_err(|e| internal("pendTime", e))?,
+    })
+}
+
+/// What every certification request of one PKIData is checked against.
+pub(super) struct PartContext<'a> {
+    /// The SHA-256 fingerprint of the signer credential (encryptedPOP
+    /// challenges are bound to it).
+    pub(super) signer: Vec<u8>,
+    /// The transactionId's value, empty without one.
+    pub(super) transaction_id: &'a [u8],
+    /// The requests an lraPOPWitness names.
+    pub(super) witnessed: &'a BTreeSet<BodyPartId>,
+    /// The popLinkRandom control's value.
+    pub(super) link_random: Option<&'a [u8]>,
+    /// The decryptedPOP controls, by the body part they answer for.
+    pub(super) decrypted: &'a BTreeMap<BodyPartId, DecryptedPop>,
+}
+
+/// The SHA-256 fingerprint of a credential.
+pub(super) fn fingerprint(credential: &[u8]) -> Vec<u8> {
+    Sha256::digest(credential).to_vec()
+}
+
+/// The popLinkWitnessV2 of one request of a shared-secret signer (RFC 5272
+/// §6.3.1.1): HMAC(H(secret), popLinkRandom) inside the signed request,
+/// required in every certification request authenticated by a secret
+/// (missing: badRequest; wrong: popFailed).
+fn check_pop_link(
+    signer: &Principal,
+    tagged: &TaggedRequest,
+    random: Option<&[u8]>,
+) -> Result<(), Failure> {
+    let bad_request = |text: &str| Failure::failed(CmcFailInfo::BadRequest, text);
+    let witness = find_pop_link_witness(tagged)
+        .map_err(|e| bad_request(&e.to_string()))?
+        .ok_or_else(|| {
+            bad_request(
+                "a request authenticated by a shared secret needs popLinkRandom and a popLinkWitnessV2 in each certification request",
+            )
+        })?;
+    let random =
+        random.ok_or_else(|| bad_request("popLinkWitnessV2 without a popLinkRandom control"))?;
+    let family = proof_family(&witness.key_gen_algorithm, &witness.mac_algorithm)
+        .map_err(|e| Failure::failed(CmcFailInfo::BadAlg, format!("popLinkWitnessV2: {e}")))?;
+    if let Some(hash) = signer.proof_hash() {
+        if family != hash {
+            return Err(Failure::failed(
+                CmcFailInfo::BadAlg,
+                format!("popLinkWitnessV2 uses {family}, the identity proof {hash}"),
+            ));
+        }
+    }
+    match signer.verify_link_witness(random, witness.witness.as_bytes()) {
+        Some(true) => Ok(()),
+        Some(false) => Err(Failure::failed(
+            CmcFailInfo::PopFailed,
+            "the popLinkWitnessV2 does not verify",
+        )),
+        None => Err(bad_request(
+            "this shared secret was registered without a POP link key",
+        )),
+    }
+}
