@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
-mod commands;
+pub mod commands;
 mod context;
 mod http;
 mod inspect;
@@ -64,9 +64,9 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Crl(cmd) => commands::crl::run(&ctx, cmd, io),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd, io),
         Command::Pending(cmd) => commands::pending::run(&ctx, cmd, io),
-        Command::Request(args) => commands::enroll::request(args, io),
-        Command::Enroll(args) => commands::enroll::enroll(args, io),
-        Command::Revoke(args) => commands::enroll::revoke(args, io),
+        Command::Request(args) => commands::request::run(args, io),
+        Command::Enroll(args) => commands::enroll::run(args, io),
+        Command::Revoke(args) => commands::revoke::run(args, io),
         Command::Show(args) => commands::show::run(args, io),
         Command::Bench(args) => commands::bench::run(args, io),
     }

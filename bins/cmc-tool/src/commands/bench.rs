@@ -7,11 +7,13 @@
 //! cryptography alone would allow.
 
 use std::net::ToSocketAddrs;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
 use cmc_asn1::{CmcStatus, RecipientNonce};
 use cmc_codec::alg::{SignatureAlg, ec_curve, verify_signature};
 use cmc_codec::{CmsSigner, ResponseVerifyOptions, build_csr, decode_response};
@@ -23,11 +25,54 @@ use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 
 use crate::Io;
-use crate::cli::BenchArgs;
-use crate::commands::enroll::{
-    CMC_REQUEST_CONTENT_TYPE, nonce_builder, read_cert_file, signer_key,
-};
+use crate::commands::args::PassphraseArgs;
+use crate::commands::exchange::CMC_REQUEST_CONTENT_TYPE;
+use crate::commands::request::{nonce_builder, read_cert_file, signer_key};
 use crate::http;
+
+/// `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The CMC server's URL on this host, e.g. `http://127.0.0.1:8080/cmc/root`.
+    #[arg(long)]
+    pub url: String,
+    /// The CA certificate(s) the responses must verify against (PEM or DER);
+    /// the first one's key type is the CA's for the crypto figures.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: PathBuf,
+    /// The certificate that signs the requests (an RA's, PEM or DER).
+    #[arg(long, value_name = "PEM")]
+    pub signer_cert: PathBuf,
+    /// The signer's key file.
+    #[arg(long, value_name = "KEY")]
+    pub signer_key: PathBuf,
+    /// Where the signer key's passphrase is (or --unencrypted-key).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// How many enrollments to send.
+    #[arg(
+        short = 'n',
+        long = "requests",
+        value_name = "N",
+        default_value_t = 2000
+    )]
+    pub requests: usize,
+    /// How many concurrent connections (threads) send them.
+    #[arg(short = 'c', long, value_name = "C", default_value_t = 8)]
+    pub concurrency: usize,
+    /// The requested keys' type (default p256).
+    #[arg(long, value_name = "TYPE")]
+    pub key_type: Option<KeySpec>,
+    /// How many times each signature operation is timed.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub crypto_iterations: usize,
+    /// Seconds to wait for connecting, sending and each read.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// The request's body part identifier, as `enroll` uses it (the
 /// senderNonce is 1).
@@ -336,7 +381,7 @@ fn check(
     if let Some(s) = statuses.iter().find(|s| s.status != CmcStatus::Success) {
         bail!(
             "the CA answered {}",
-            crate::commands::enroll::status_line(s)
+            crate::commands::exchange::status_line(s)
         );
     }
     let Some(ca) = response.signer.certificate() else {

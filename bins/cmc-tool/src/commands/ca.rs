@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
 use cmc_ca::{CaKey, KeyConfig, NewCa, SecretRef, SystemClock};
 use cmc_keys::{KeySpec, SignatureScheme};
 use cmc_policy::KeyKind;
@@ -10,11 +11,125 @@ use cmc_store::CaRecord;
 use serde::Serialize;
 
 use crate::Io;
-use crate::cli::{CaCommand, CaInitArgs, PassphraseArgs};
+use crate::commands::args::{JsonFlag, PassphraseArgs};
 use crate::context::{Context, absolute, create_private_dir, requester};
 use crate::inspect::{CertSummary, pem, summarize};
 use crate::output::{Fields, Table, json};
 use crate::time::format_rfc3339;
+
+/// `ca ...`
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Create a self-signed root CA, or an intermediate under a stored CA.
+    Init(Box<CaInitArgs>),
+    /// List the CAs.
+    List(JsonFlag),
+    /// End a CA's bootstrap auto-approvals now (see `ca init --auto-approve`).
+    LockAutoApprove {
+        /// The CA's name.
+        name: String,
+    },
+    /// Show one CA: subject, serial, validity, key and where the key is.
+    Show {
+        /// The CA's name.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a CA certificate (PEM unless --der), optionally with its chain.
+    Export {
+        /// The CA's name.
+        name: String,
+        /// DER instead of PEM (one certificate; not with --chain).
+        #[arg(long, conflicts_with = "chain")]
+        der: bool,
+        /// Append the issuer certificates up to the root.
+        #[arg(long)]
+        chain: bool,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `ca init`.
+#[derive(Debug, Args)]
+pub struct CaInitArgs {
+    /// The new CA's name (1-64 of A-Z a-z 0-9 - _ .).
+    pub name: String,
+    /// The subject, as in RFC 4514, most specific first: "CN=Example Root CA,O=Example,C=SE".
+    #[arg(long)]
+    pub subject: String,
+    /// Key type: p256, p384, p521, rsa2048, rsa3072, rsa4096 (default p384;
+    /// for --existing-key, the key's own type).
+    #[arg(long, value_name = "TYPE")]
+    pub key_type: Option<KeySpec>,
+    /// Signature scheme, e.g. ecdsa-sha384, rsa-pss-sha256 (default: the
+    /// one that fits the key type).
+    #[arg(long)]
+    pub scheme: Option<SignatureScheme>,
+    /// Days of validity (an intermediate's is cut at its parent's notAfter).
+    #[arg(long, default_value_t = 3650)]
+    pub days: u32,
+    /// The stored CA that signs this one (omit for a self-signed root).
+    #[arg(long, value_name = "CA")]
+    pub parent: Option<String>,
+    /// The pathLenConstraint (default: none for a root, one less than the
+    /// parent's for an intermediate).
+    #[arg(long, value_name = "N")]
+    pub path_len: Option<u8>,
+    /// Issue the CA's first N requests that a profile holds for approval
+    /// without an agent (the bootstrap of the first administrators, as
+    /// caucase does). Fixed now; `ca lock-auto-approve` ends it early.
+    #[arg(long, value_name = "N")]
+    pub auto_approve: Option<u32>,
+    /// Use a key that already exists (file or token) instead of generating one.
+    #[arg(long)]
+    pub existing_key: bool,
+    /// The key file (default DATA_DIR/keys/NAME.key, mode 0600).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Where the key file's passphrase is.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// A key on a PKCS#11 token.
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
+}
+
+/// A key on a PKCS#11 token.
+#[derive(Debug, Default, Args)]
+pub struct Pkcs11Args {
+    /// The PKCS#11 module (shared library).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "token",
+        conflicts_with_all = ["key_file", "passphrase_env", "passphrase_file", "unencrypted_key"]
+    )]
+    pub pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pub token: Option<String>,
+    /// The key's label (CKA_LABEL).
+    #[arg(long, value_name = "L", requires = "pkcs11_module")]
+    pub key_label: Option<String>,
+    /// The key's id (CKA_ID), in hex.
+    #[arg(long, value_name = "HEX", requires = "pkcs11_module")]
+    pub key_id: Option<String>,
+    /// Read the user PIN from this environment variable.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "pkcs11_module",
+        conflicts_with = "pin_file"
+    )]
+    pub pin_env: Option<String>,
+    /// Read the user PIN from this file (less one trailing newline).
+    #[arg(long, value_name = "PATH", requires = "pkcs11_module")]
+    pub pin_file: Option<PathBuf>,
+}
 
 /// The key type of a new CA when none is asked for.
 const DEFAULT_CA_KEY: KeySpec = KeySpec::P384;

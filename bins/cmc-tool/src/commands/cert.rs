@@ -1,15 +1,95 @@
 //! `cert list`, `cert show`, `cert revoke`, `cert unrevoke`.
 
 use anyhow::{Context as _, Result, bail};
+use clap::{Subcommand, ValueEnum};
 use cmc_store::{CertFilter, CertRecord, CertState, PageRequest, Revocation, Store};
+use cmc_store::{CertStatus, UnixTime};
 use serde::Serialize;
 
 use crate::Io;
-use crate::cli::CertCommand;
+use crate::commands::args::ReasonArg;
 use crate::context::{Context, requester};
 use crate::inspect::{CertSummary, parse_serial, pem, summarize};
 use crate::output::{Fields, Table, json};
 use crate::time::format_rfc3339;
+use crate::time::parse_rfc3339;
+
+/// `cert ...`
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// List certificates (serials) of all CAs or one.
+    List {
+        /// Only this CA.
+        #[arg(long, value_name = "NAME")]
+        ca: Option<String>,
+        /// Only this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one certificate.
+    Show {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The serial number, in hex.
+        serial: String,
+        /// Print the certificate as PEM.
+        #[arg(long, conflicts_with = "json")]
+        pem: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a certificate.
+    Revoke {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The serial number, in hex.
+        serial: String,
+        /// The CRLReason.
+        #[arg(long, value_enum)]
+        reason: ReasonArg,
+        /// When the key was (or may have been) compromised, RFC 3339.
+        #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+        invalidity_date: Option<UnixTime>,
+    },
+    /// Lift a certificateHold.
+    Unrevoke {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The serial number, in hex.
+        serial: String,
+    },
+}
+
+/// The status of a serial, as a filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Reserved, never signed.
+    Reserved,
+    /// Issued and not revoked.
+    Issued,
+    /// Issuance failed.
+    Failed,
+    /// Revoked (including on hold).
+    Revoked,
+}
+
+impl From<StatusArg> for CertStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Reserved => Self::Reserved,
+            StatusArg::Issued => Self::Issued,
+            StatusArg::Failed => Self::Failed,
+            StatusArg::Revoked => Self::Revoked,
+        }
+    }
+}
 
 pub(crate) fn run(ctx: &Context, cmd: &CertCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {

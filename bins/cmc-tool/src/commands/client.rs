@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
 use cmc_ca::{ClientCredentialRequest, Clock, SystemClock};
 use cmc_keys::{FileKey, KeySpec, SigningKey};
+use cmc_store::ClientRole;
 use cmc_store::{
     AuditEvent, AuditKind, ClientRecord, Grant, NewClient, Outcome, PageRequest, Scope, Store,
     UnixTime,
@@ -12,12 +14,114 @@ use cmc_store::{
 use serde::Serialize;
 
 use crate::Io;
-use crate::cli::{ClientAddArgs, ClientCommand, RoleArg};
+use crate::commands::args::{JsonFlag, NameArgs, PassphraseArgs};
 use crate::commands::ca::passphrase_ref;
 use crate::context::{Context, absolute, create_private_dir, requester};
 use crate::inspect::{cert_serial, decode_cert, not_after, pem, read_certificates, summarize};
 use crate::output::{Fields, Table, hex, json};
 use crate::time::format_rfc3339;
+use crate::time::parse_rfc3339;
+
+/// `client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client: an existing certificate (--cert), or a new
+    /// credential issued by a CA (--issue).
+    Add(Box<ClientAddArgs>),
+    /// List the clients.
+    List(JsonFlag),
+    /// Show one client.
+    Show {
+        /// The client's id.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a client: its requests are refused from now on.
+    Disable {
+        /// The client's id.
+        id: String,
+    },
+}
+
+/// The role of a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// An end entity requesting for itself.
+    Client,
+    /// A registration authority (its credential gets id-kp-cmcRA).
+    Ra,
+    /// An agent, deciding pending requests.
+    Agent,
+}
+
+impl From<RoleArg> for ClientRole {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Client => Self::Client,
+            RoleArg::Ra => Self::Ra,
+            RoleArg::Agent => Self::Agent,
+        }
+    }
+}
+
+/// `client add`.
+#[derive(Debug, Args)]
+pub struct ClientAddArgs {
+    /// The client's id (unique; with --issue also the base of the file names).
+    pub id: String,
+    /// What the client may do.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// A CA the client may use (repeat; default: any CA).
+    #[arg(long = "ca", value_name = "NAME")]
+    pub cas: Vec<String>,
+    /// A profile the client may use (repeat; default: any profile).
+    #[arg(long = "profile", value_name = "P")]
+    pub profiles: Vec<String>,
+    /// When the registration expires, RFC 3339 (e.g. 2027-01-31T00:00:00Z).
+    /// With --issue the credential lives whole days, so this is rounded
+    /// down to a whole number of days from now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339, conflicts_with = "days")]
+    pub expires: Option<UnixTime>,
+    /// Days until the registration expires (with --issue: the credential's
+    /// validity, default 365; with --cert: default the certificate's notAfter).
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// Register this existing certificate (PEM or DER).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "issue",
+        required_unless_present = "issue"
+    )]
+    pub cert: Option<PathBuf>,
+    /// Issue a new credential (key pair and certificate) from a CA.
+    #[arg(long, requires_all = ["subject", "out_dir"])]
+    pub issue: bool,
+    /// The CA that signs the credential (default: the one --ca given).
+    #[arg(long, value_name = "NAME", requires = "issue")]
+    pub issuing_ca: Option<String>,
+    /// The credential's subject, as in RFC 4514. An end-entity client
+    /// (`--role client`) may be issued this subject (or, with --cert, the
+    /// certificate's) and nothing else.
+    #[arg(long, requires = "issue")]
+    pub subject: Option<String>,
+    /// Where to write ID.key (mode 0600), ID.pem and ID-chain.pem.
+    #[arg(long, value_name = "DIR", requires = "issue")]
+    pub out_dir: Option<PathBuf>,
+    /// The credential's key type (default p256).
+    #[arg(long, value_name = "TYPE", requires = "issue")]
+    pub key_type: Option<KeySpec>,
+    /// Where the new key file's passphrase is (with --issue).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// The names an end-entity client may be issued besides its subject
+    /// (RAs and agents ask for others: the profiles' name rules bind them).
+    #[command(flatten)]
+    pub names: NameArgs,
+}
 
 /// Validity of an issued client credential when none is asked for.
 const DEFAULT_CREDENTIAL_DAYS: u32 = 365;

@@ -1,16 +1,42 @@
 //! `crl generate`, `crl show`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use clap::Subcommand;
 use cmc_store::CrlRecord;
 use serde::Serialize;
 
 use crate::Io;
-use crate::cli::CrlCommand;
 use crate::context::Context;
 use crate::inspect::{CrlSummary, pem, summarize_crl};
 use crate::output::{Fields, Table, json};
+
+/// `crl ...`
+#[derive(Debug, Subcommand)]
+pub enum CrlCommand {
+    /// Issue a new CRL now (always), DER unless --pem.
+    Generate {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// PEM instead of DER.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Show the current CRL (a new one is issued if it is due).
+    Show {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 pub(crate) fn run(ctx: &Context, cmd: &CrlCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {

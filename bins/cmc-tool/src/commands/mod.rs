@@ -1,12 +1,18 @@
-//! One module per command group.
+//! One module per command, each with its clap arguments next to its code;
+//! `args` holds the argument groups several commands share, `exchange` the
+//! CMC client's HTTP exchange that `enroll`, `revoke` and `bench` use.
 
-pub(crate) mod bench;
-pub(crate) mod ca;
-pub(crate) mod cert;
-pub(crate) mod client;
-pub(crate) mod crl;
-pub(crate) mod enroll;
-pub(crate) mod pending;
-pub(crate) mod profile;
-pub(crate) mod secret;
-pub(crate) mod show;
+pub mod args;
+pub mod bench;
+pub mod ca;
+pub mod cert;
+pub mod client;
+pub mod crl;
+pub mod enroll;
+pub(crate) mod exchange;
+pub mod pending;
+pub mod profile;
+pub mod request;
+pub mod revoke;
+pub mod secret;
+pub mod show;

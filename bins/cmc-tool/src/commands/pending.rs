@@ -2,14 +2,61 @@
 //! held for approval (RFC 5272 §6.13).
 
 use anyhow::{Context as _, Result, bail};
+use clap::Subcommand;
 use cmc_store::{PageRequest, PendingFilter, PendingRecord, PendingState, PendingStatus, Store};
 use serde::Serialize;
 
 use crate::Io;
-use crate::cli::PendingCommand;
 use crate::context::{Context, requester};
 use crate::output::{Fields, Table, json};
 use crate::time::format_rfc3339;
+
+/// `pending ...`
+#[derive(Debug, Subcommand)]
+pub enum PendingCommand {
+    /// List requests (all, or the undecided ones with --waiting).
+    List {
+        /// Only this CA's.
+        #[arg(long)]
+        ca: Option<String>,
+        /// Only the requests still waiting for a decision.
+        #[arg(long)]
+        waiting: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one request: who asked, what, and the decision.
+    Show {
+        /// The request's id (its pendToken).
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve: issue the certificate now (the client fetches it with
+    /// queryPending).
+    Approve {
+        /// The request's id.
+        id: String,
+        /// Issue with this subject (RFC 4514) instead of the requested one;
+        /// the profile still decides what goes in.
+        #[arg(long, value_name = "DN")]
+        subject: Option<String>,
+        /// Issue with these DNS names in the subjectAltName instead of the
+        /// requested ones (repeat for several).
+        #[arg(long, value_name = "NAME")]
+        dns: Vec<String>,
+    },
+    /// Reject, with a reason the client sees.
+    Reject {
+        /// The request's id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
 
 pub(crate) fn run(ctx: &Context, cmd: &PendingCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {

@@ -1,14 +1,30 @@
 //! `profile list`, `profile show`.
 
 use anyhow::{Result, anyhow};
+use clap::Subcommand;
 use cmc_policy::{Profile, ProfileSet};
 use serde::Serialize;
 
 use crate::Io;
-use crate::cli::ProfileCommand;
+use crate::commands::args::JsonFlag;
 use crate::context::Context;
 use crate::inspect::oid_name;
 use crate::output::{Fields, Table, json};
+
+/// `profile ...`
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the profiles (from the config's profiles file, or the built-in set).
+    List(JsonFlag),
+    /// Show one profile.
+    Show {
+        /// The profile's name.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 pub(crate) fn run(ctx: &Context, cmd: &ProfileCommand, io: &mut Io<'_>) -> Result<()> {
     let set = ctx.profiles()?;

@@ -3,6 +3,7 @@
 //! the keys derived from it.
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Args, Subcommand};
 use cmc_ca::{Clock, EnrollSecret, RevocationSecret, SystemClock, generate_secret};
 use cmc_keys::SecretSource;
 use cmc_store::{SecretPurpose, SecretRecord, UnixTime};
@@ -10,12 +11,91 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::Io;
-use crate::cli::{GivenSecretArgs, SecretAddArgs, SecretCommand};
+use crate::commands::args::{GivenSecretArgs, NameArgs, ProofHashArg};
 use crate::commands::client::registered_names;
 use crate::context::{Context, requester};
 use crate::inspect::parse_serial;
 use crate::output::{Table, json};
 use crate::time::{format_rfc3339, parse_rfc3339};
+
+/// `secret ...`
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Register a one-time enrollment secret for a person or device. A new
+    /// random secret is printed once (or the secret is taken from
+    /// --secret-file/--secret-env); the store keeps only the keys derived
+    /// from it (RFC 5272 §6.2.1).
+    Add(Box<SecretAddArgs>),
+    /// Register the secret with which the holder of one certificate may
+    /// revoke it by an unsigned revokeRequest (RFC 5272 §6.11). A new
+    /// random secret is printed once (or taken from --secret-file or
+    /// --secret-env); only its SHA-256 is stored.
+    AddRevocation {
+        /// The issuing CA.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// The certificate's serial number, in hex.
+        #[arg(long, value_name = "HEX")]
+        serial: String,
+        /// When it stops working: a duration from now (`30m`, `12h`,
+        /// `365d`) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN", default_value = "365d")]
+        expires: String,
+        /// Where to take the secret from instead of generating one.
+        #[command(flatten)]
+        secret: GivenSecretArgs,
+    },
+    /// Unlock a secret that failed identity proofs locked (and clear its
+    /// count of failures).
+    Unlock {
+        /// The CA of the secret.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// Its identification.
+        #[arg(long, value_name = "ID")]
+        identification: String,
+    },
+    /// List the enrollment and revocation secrets (never the secrets).
+    List {
+        /// Only this CA's.
+        #[arg(long)]
+        ca: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `secret add`.
+#[derive(Debug, Args)]
+pub struct SecretAddArgs {
+    /// The CA the secret enrolls with.
+    #[arg(long)]
+    pub ca: String,
+    /// The identification the client sends with it (unique per CA).
+    #[arg(long, value_name = "ID")]
+    pub identification: String,
+    /// The profile its certificate gets (default: the CA's default).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// When it stops working: a duration from now (`30m`, `12h`, `7d`) or
+    /// an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", default_value = "7d")]
+    pub expires: String,
+    /// The hash family of its proofs.
+    #[arg(long, value_name = "HASH", default_value = "sha256")]
+    pub hash: ProofHashArg,
+    /// Where to take the secret from instead of generating one.
+    #[command(flatten)]
+    pub secret: GivenSecretArgs,
+    /// The only subject its holder may be issued, as in RFC 4514 (default:
+    /// what the profile's name rules allow).
+    #[arg(long, value_name = "DN")]
+    pub subject: Option<String>,
+    /// The names its holder may be issued.
+    #[command(flatten)]
+    pub names: NameArgs,
+}
 
 pub(crate) fn run(ctx: &Context, cmd: &SecretCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {

@@ -3,15 +3,18 @@
 //! reported; a bad signature does not make the command fail.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
 use cmc_asn1::{PkiData, PkiResponse, TaggedAttribute, TaggedRequest, oid};
 use cmc_codec::{
     Encoding, FullRequest, ResponseVerifyOptions, VerifyOptions, decode_full_request,
     decode_response, statuses,
 };
 use cmc_policy::KeyKind;
+use cmc_store::UnixTime;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
@@ -24,11 +27,24 @@ use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::time::Time;
 
 use crate::Io;
-use crate::cli::ShowArgs;
-use crate::commands::enroll::body_list;
+use crate::commands::exchange::body_list;
 use crate::inspect::oid_name;
 use crate::output::{self, Fields, hex};
 use crate::time::format_rfc3339;
+use crate::time::parse_rfc3339;
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The CMC request or response (DER, BER or PEM).
+    pub file: PathBuf,
+    /// Verify signatures at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub at: Option<UnixTime>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Serialize)]
 struct Shown {

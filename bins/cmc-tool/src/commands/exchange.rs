@@ -1,0 +1,212 @@
+//! The CMC client's exchange with a server: POST a request (RFC 5273), verify
+//! the response (signature against the trusted certificates, the
+//! recipientNonce), and sort what it brought: issued certificates,
+//! failures, encryptedPOP challenges, pendTokens.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use cmc_asn1::{BodyPartReference, EncryptedPop, RecipientNonce};
+use cmc_codec::{ResponseStatus, ResponseVerifyOptions, VerifiedResponse, decode_response};
+use der::Encode;
+use x509_cert::Certificate;
+
+use crate::Io;
+use crate::commands::request::Built;
+use crate::http;
+
+/// The media type of a Full PKI Request (RFC 5273 §3).
+pub(crate) const CMC_REQUEST_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=CMC-request";
+
+/// Where requests go.
+pub(crate) struct Endpoint<'a> {
+    /// The URL as given, for messages.
+    pub(crate) text: &'a str,
+    pub(crate) url: http::Url,
+    /// Seconds for connecting, sending and each read.
+    pub(crate) timeout: u64,
+}
+
+/// What a verified response brought.
+pub(crate) struct Answer {
+    /// The certificates issued by the response signers (the top level and
+    /// the nested responses).
+    pub(crate) issued: Vec<Certificate>,
+    /// The other certificates of the response (the CA chain).
+    pub(crate) others: Vec<Certificate>,
+    /// The statuses that were not success, for a person.
+    pub(crate) failures: Vec<String>,
+    /// encryptedPOP challenges (status popRequired), for a second round.
+    pub(crate) challenges: Vec<EncryptedPop>,
+    /// pendTokens of requests the CA holds for approval.
+    pub(crate) pending: Vec<String>,
+}
+
+/// Sends the request and checks the response: the certificates issued by
+/// the response signer, and the other certificates of the response.
+pub(crate) fn exchange(
+    endpoint: &Endpoint<'_>,
+    built: &Built,
+    trusted: &[Certificate],
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    io: &mut Io<'_>,
+) -> Result<Answer> {
+    let reply = http::post(
+        &endpoint.url,
+        CMC_REQUEST_CONTENT_TYPE,
+        &built.der,
+        Duration::from_secs(endpoint.timeout.max(1)),
+        tls,
+    )
+    .with_context(|| format!("POST {}", endpoint.text))?;
+    if reply.status != 200 {
+        let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(512)])
+            .trim()
+            .to_owned();
+        bail!(
+            "the server answered HTTP {} {}{}",
+            reply.status,
+            reply.reason,
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(": {text}")
+            }
+        );
+    }
+    match reply.content_type.as_deref() {
+        Some(ct)
+            if ct
+                .to_ascii_lowercase()
+                .starts_with("application/pkcs7-mime") => {}
+        other => bail!(
+            "the server answered HTTP 200 with Content-Type {}, not application/pkcs7-mime",
+            other.unwrap_or("(none)")
+        ),
+    }
+    let response = decode_response(
+        &reply.body,
+        &ResponseVerifyOptions::new(SystemTime::now(), trusted),
+    )
+    .map_err(|e| anyhow!("the response does not verify: {e}"))?;
+    let echoed: Vec<RecipientNonce> = response
+        .pki_response
+        .controls_of::<RecipientNonce>()
+        .map_err(|e| anyhow!("recipientNonce does not decode: {e}"))?
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    match echoed.as_slice() {
+        [n] if n.0.as_bytes() == built.nonce => {}
+        [] => bail!("the response has no recipientNonce"),
+        [_] => bail!("the response's recipientNonce is not the senderNonce we sent"),
+        _ => bail!("the response has more than one recipientNonce"),
+    }
+    let mut pending = Vec::new();
+    let mut failures = report(&response, "", &mut pending, io)?;
+    let Some(ca) = response.signer.certificate() else {
+        bail!("the response signer has no certificate");
+    };
+    let mut issued: Vec<Certificate> = response.issued_by(ca).into_iter().cloned().collect();
+    // Answers to nested requests (RFC 5272 §7.1), each a signed PKIResponse
+    // in the cmsSequence.
+    for item in &response.pki_response.cms_sequence {
+        let der = item
+            .content_info
+            .to_der()
+            .map_err(|e| anyhow!("re-encoding a nested response: {e}"))?;
+        let nested = decode_response(
+            &der,
+            &ResponseVerifyOptions::new(SystemTime::now(), trusted),
+        )
+        .map_err(|e| anyhow!("nested response {} does not verify: {e}", item.body_part_id))?;
+        let prefix = format!("nested {}: ", item.body_part_id);
+        failures.extend(report(&nested, &prefix, &mut pending, io)?);
+        if let Some(signer) = nested.signer.certificate() {
+            issued.extend(nested.issued_by(signer).into_iter().cloned());
+        }
+    }
+    let challenges: Vec<EncryptedPop> = response
+        .pki_response
+        .controls_of::<EncryptedPop>()
+        .map_err(|e| anyhow!("encryptedPOP does not decode: {e}"))?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+
+    let others = response
+        .certificates
+        .iter()
+        .filter(|c| !issued.contains(c))
+        .cloned()
+        .collect();
+    Ok(Answer {
+        issued,
+        others,
+        failures,
+        challenges,
+        pending,
+    })
+}
+
+/// Prints every status of `response` (after `prefix`); returns the ones
+/// that are neither success nor pending, as `prefix + status (failInfo)`,
+/// and adds the pendTokens of pending ones to `pending`.
+fn report(
+    response: &VerifiedResponse,
+    prefix: &str,
+    pending: &mut Vec<String>,
+    io: &mut Io<'_>,
+) -> Result<Vec<String>> {
+    let statuses = response
+        .statuses()
+        .map_err(|e| anyhow!("the response's status does not decode: {e}"))?;
+    if statuses.is_empty() {
+        bail!("{prefix}the response carries no status");
+    }
+    let mut failures = Vec::new();
+    for s in &statuses {
+        writeln!(io.out, "{prefix}{}", status_line(s)).context("writing output")?;
+        if let (cmc_asn1::CmcStatus::Pending, Some(info)) = (s.status, &s.pend_info) {
+            pending.push(String::from_utf8_lossy(info.pend_token.as_bytes()).into_owned());
+            continue;
+        }
+        if s.status != cmc_asn1::CmcStatus::Success {
+            failures.push(match s.fail_info {
+                Some(f) => format!("{prefix}{} ({})", s.status.name(), f.name()),
+                None => format!("{prefix}{}", s.status.name()),
+            });
+        }
+    }
+    Ok(failures)
+}
+
+/// One status, for a person: `status: failed, failInfo: badIdentity, bodyList: 3`.
+pub(crate) fn status_line(s: &ResponseStatus) -> String {
+    let mut line = format!("status: {}", s.status.name());
+    if let Some(f) = s.fail_info {
+        line.push_str(&format!(", failInfo: {}", f.name()));
+    }
+    line.push_str(&format!(", bodyList: [{}]", body_list(&s.body_list)));
+    if let Some(text) = &s.status_string {
+        line.push_str(&format!(", statusString: {text:?}"));
+    }
+    line
+}
+
+/// A bodyList as `1, 2, 3/4`.
+pub(crate) fn body_list(list: &[BodyPartReference]) -> String {
+    list.iter()
+        .map(|r| match r {
+            BodyPartReference::BodyPartId(id) => id.to_string(),
+            BodyPartReference::BodyPartPath(p) => {
+                p.0.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
