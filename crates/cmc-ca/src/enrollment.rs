@@ -137,6 +137,50 @@ pub enum Enrolled {
     ProveByDecryption,
 }
 
+/// A certificate for a key pair the CA generated
+/// ([`Engine::enroll_with_server_key`]).
+pub struct ServerKey {
+    /// The certificate, issued and stored.
+    pub issued: Box<Issued>,
+    /// The private key, unencrypted PKCS #8 DER.
+    pub pkcs8: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerKey")
+            .field("issued", &self.issued)
+            .field("pkcs8", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The key a profile's subjects get from the CA: P-256 when allowed, else
+/// the first allowed curve, else the smallest allowed RSA size.
+fn server_key_spec(profile: &cmc_policy::Profile) -> Option<cmc_keys::KeySpec> {
+    use cmc_keys::KeySpec;
+    use cmc_policy::Curve;
+    let curves = profile.allowed_curves();
+    if curves.contains(&Curve::P256) {
+        return Some(KeySpec::P256);
+    }
+    if let Some(spec) = curves
+        .iter()
+        .find_map(|curve| KeySpec::from_curve_oid(&curve.oid()))
+    {
+        return Some(spec);
+    }
+    profile
+        .allowed_rsa_sizes()
+        .iter()
+        .find_map(|bits| match bits {
+            2048 => Some(KeySpec::Rsa2048),
+            3072 => Some(KeySpec::Rsa3072),
+            4096 => Some(KeySpec::Rsa4096),
+            _ => None,
+        })
+}
+
 /// What a held request came to, asked again by its requester.
 #[derive(Debug)]
 pub enum PendingStatus {
@@ -169,6 +213,12 @@ impl Engine {
             return Err(Refused::new(
                 Reason::PopFailed,
                 "a proof of possession vouched for by an RA (raVerified, lraPOPWitness) is accepted from an RA only",
+            ));
+        }
+        if principal.holds_spent_secret() {
+            return Err(Refused::new(
+                Reason::BadIdentity,
+                "the one-time secret has been used",
             ));
         }
         let request = req.form.policy_request()?;
@@ -223,6 +273,80 @@ impl Engine {
         self.approve_and_issue(
             &ca, principal, &profile, &request, &req.form, req.raw, &requester,
         )
+    }
+
+    /// Enrolls for a key pair the CA generates (EST serverkeygen, RFC 7030
+    /// §4.4): `requested` names the subject and extensions (its own key is
+    /// ignored); the profile the principal gets must allow server key
+    /// generation and must not hold requests for approval (the key would
+    /// have to wait with them). The key is the profile's first allowed
+    /// curve (P-256 first), else its smallest RSA size; it is signed into a
+    /// fresh PKCS #10 request and enrolled like any other, then handed back
+    /// as unencrypted PKCS #8 for a protected channel, never stored.
+    ///
+    /// # Errors
+    /// notSupported when the profile does not allow server key generation
+    /// or holds requests; as [`Engine::enroll`].
+    pub fn enroll_with_server_key(
+        &self,
+        ca: &str,
+        principal: &Principal,
+        requested: &RequestForm,
+        raw: &[u8],
+    ) -> Result<ServerKey, Refused> {
+        let refuse = |e: Error| Refused::from_error(&e, ca);
+        let profile_name = match &principal.who {
+            Who::Client(client) => self.profile_for(ca, client),
+            Who::Secret { record, .. } => record
+                .profile
+                .clone()
+                .unwrap_or_else(|| self.config().default_profile_name(ca)),
+            Who::Holder { profile, .. } => self.renewal_profile(ca, profile),
+            Who::Anonymous => self.config().default_profile_name(ca),
+        };
+        let profile = self.check_profile(ca, &profile_name).map_err(refuse)?;
+        if !profile.allows_server_key_generation() || profile.requires_approval() {
+            return Err(Refused::new(
+                Reason::NotSupported,
+                "this CA's profile does not generate keys for its subjects",
+            ));
+        }
+        let spec = server_key_spec(profile)
+            .ok_or_else(|| Refused::new(Reason::NotSupported, "the profile allows no key type"))?;
+        let wanted = requested.policy_request()?;
+        let key = cmc_keys::FileKey::generate(spec).map_err(|e| refuse(e.into()))?;
+        let csr = cmc_codec::build_csr(&key, wanted.subject.clone(), wanted.extensions.clone())
+            .map_err(|e| refuse(Error::encode("server-generated request", e)))?;
+        let enrolled = self.enroll(EnrollmentRequest {
+            ca,
+            principal,
+            form: RequestForm::Pkcs10 {
+                reference: requested.reference(),
+                csr: Box::new(csr),
+            },
+            pop: ProofOfPossession::Signature,
+            raw,
+        })?;
+        let Enrolled::Issued(issued) = enrolled else {
+            // The profile holds nothing (checked above) and the key signs.
+            return Err(Refused::new(
+                Reason::Internal,
+                "a server-generated key was not issued at once",
+            ));
+        };
+        let pkcs8 = key.to_pkcs8_der().map_err(|e| refuse(e.into()))?;
+        Ok(ServerKey { issued, pkcs8 })
+    }
+
+    /// The profile CA `ca` issues with when nothing else decides (what a
+    /// front door advertises to clients that have not authenticated yet,
+    /// e.g. EST csrattrs).
+    ///
+    /// # Errors
+    /// internal when the CA's configured default does not exist.
+    pub fn default_profile(&self, ca: &str) -> Result<&cmc_policy::Profile, Refused> {
+        self.check_profile(ca, &self.config().default_profile_name(ca))
+            .map_err(|e| Refused::from_error(&e, ca))
     }
 
     /// The anonymous sender's enrollment (a CMC Simple PKI Request, which

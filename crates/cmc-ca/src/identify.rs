@@ -126,6 +126,11 @@ impl Principal {
         &self.credential
     }
 
+    /// Whether this is the owner of a secret that has been spent.
+    pub(crate) fn holds_spent_secret(&self) -> bool {
+        matches!(&self.who, Who::Secret { record, .. } if record.used_at.is_some())
+    }
+
     /// The hash family of a secret owner's proofs.
     #[must_use]
     pub fn proof_hash(&self) -> Option<ProofHash> {
@@ -321,7 +326,9 @@ impl Engine {
     /// The owner of the enrollment secret `identification` on `ca`, who
     /// presented `secret` in clear (EST HTTP Basic, RFC 7030 §3.2.3). The
     /// secret is checked against the stored identity key in constant time;
-    /// a wrong one counts towards the lockout.
+    /// a wrong one counts towards the lockout. A spent secret still names
+    /// its owner, who may then only ask after the request it was spent on
+    /// ([`Engine::find_held`]); [`Engine::enroll`] refuses it.
     ///
     /// # Errors
     /// As [`Engine::principal_by_identity_proof`].
@@ -332,7 +339,7 @@ impl Engine {
         secret: &[u8],
     ) -> Result<Principal, Refused> {
         let credential = identification.as_bytes().to_vec();
-        self.secret_principal(ca, identification, None, credential, false, |key, hash| {
+        self.secret_principal(ca, identification, None, credential, true, |key, hash| {
             let presented = identity_key(hash, secret, Some(identification));
             subtle::ConstantTimeEq::ct_eq(presented.as_slice(), key).into()
         })

@@ -33,7 +33,7 @@ pub use crl::{CrlConfig, build_crl, crl_reason};
 pub use engine::{Engine, EngineConfig, PopBinding};
 pub use enroll::Issued;
 pub use enrollment::{
-    Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm,
+    Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm, ServerKey,
 };
 pub use error::{Error, Result};
 pub use identify::{IdentityProof, Principal, PrincipalKind};

@@ -327,6 +327,55 @@ impl Engine {
         Ok(())
     }
 
+    /// What became of `principal`'s held request for exactly `form` on
+    /// `ca`, if it has one (an EST client repeats its POST after a 202,
+    /// RFC 7030 §4.2.3): the newest such record, waiting, issued or
+    /// rejected.
+    ///
+    /// # Errors
+    /// rejected, with the agent's reason; internal.
+    pub fn find_held(
+        &self,
+        ca: &str,
+        principal: &crate::Principal,
+        form: &crate::RequestForm,
+    ) -> Result<Option<PendingStatus>, Refused> {
+        let internal = |e: Error| Refused::from_error(&e, ca);
+        let wanted = form
+            .tagged()
+            .to_der()
+            .map_err(|e| internal(Error::encode("request", e)))?;
+        let filter = cmc_store::PendingFilter {
+            ca: Some(ca.to_owned()),
+            client: Some(principal.requester()),
+            status: None,
+        };
+        let mut page = cmc_store::PageRequest::first(cmc_store::PageRequest::MAX_LIMIT);
+        let mut newest: Option<PendingRecord> = None;
+        loop {
+            let found = self
+                .store()
+                .list_pending(&filter, page)
+                .map_err(|e| internal(e.into()))?;
+            for record in found.items {
+                if record.request_der == wanted
+                    && newest
+                        .as_ref()
+                        .is_none_or(|n| record.created_at >= n.created_at)
+                {
+                    newest = Some(record);
+                }
+            }
+            match found.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        newest
+            .map(|record| self.query_pending(ca, &record.client, record.id.as_bytes()))
+            .transpose()
+    }
+
     /// The public keys of the requests held for one-time secret owners on
     /// `ca` under `tokens` (at most [`MAX_HELD_KEYS`]): the keys a secret
     /// owner's query may be signed with, since it holds no certificate.

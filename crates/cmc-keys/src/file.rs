@@ -195,6 +195,16 @@ impl FileKey {
         Ok(self)
     }
 
+    /// The private key as unencrypted PKCS #8 DER: for handing a key the
+    /// CA generated to its subject over a protected channel (EST
+    /// serverkeygen over TLS), never for storing it.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] if the key cannot be encoded.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        Ok(Zeroizing::new(self.pkcs8_der()?.as_bytes().to_vec()))
+    }
+
     fn pkcs8_der(&self) -> Result<SecretDocument, Error> {
         let doc = match &self.key {
             SoftKey::P256(k) => k.to_pkcs8_der(),

@@ -94,6 +94,7 @@ struct RawProfile {
     require_pop_link_witness: Option<bool>,
     allow_key_reuse: Option<bool>,
     require_approval: Option<bool>,
+    server_key_generation: Option<bool>,
     on_refused_extension: Option<OnRefusedExtension>,
     on_issuer_expiry: Option<OnIssuerExpiry>,
     basic_constraints: Option<bool>,
@@ -155,6 +156,7 @@ pub struct Profile {
     pub(crate) honour_requested_validity: bool,
     pub(crate) allow_key_reuse: bool,
     pub(crate) require_approval: bool,
+    pub(crate) server_key_generation: bool,
     pub(crate) on_refused_extension: OnRefusedExtension,
     pub(crate) on_issuer_expiry: OnIssuerExpiry,
     pub(crate) basic_constraints: bool,
@@ -188,6 +190,7 @@ impl Profile {
             honour_requested_validity: true,
             allow_key_reuse: false,
             require_approval: false,
+            server_key_generation: false,
             on_refused_extension: OnRefusedExtension::Drop,
             on_issuer_expiry: OnIssuerExpiry::Clamp,
             basic_constraints: true,
@@ -294,6 +297,14 @@ impl Profile {
     #[must_use]
     pub const fn requires_approval(&self) -> bool {
         self.require_approval
+    }
+
+    /// Whether the CA may generate the subject's key pair and hand it out
+    /// with the certificate (EST serverkeygen, RFC 7030 §4.4). Off unless
+    /// the profile says so: a key the CA made is a key the CA saw.
+    #[must_use]
+    pub const fn allows_server_key_generation(&self) -> bool {
+        self.server_key_generation
     }
 
     /// Whether a renewal may keep the public key of the certificate that
@@ -566,6 +577,9 @@ impl Profile {
                 .unwrap_or(base.honour_requested_validity),
             allow_key_reuse: raw.allow_key_reuse.unwrap_or(base.allow_key_reuse),
             require_approval: raw.require_approval.unwrap_or(base.require_approval),
+            server_key_generation: raw
+                .server_key_generation
+                .unwrap_or(base.server_key_generation),
             on_refused_extension: raw.on_refused_extension.unwrap_or_default(),
             on_issuer_expiry: raw.on_issuer_expiry.unwrap_or_default(),
             basic_constraints: raw.basic_constraints.unwrap_or(base.basic_constraints),

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod csr;
 mod csrattrs;
+mod door;
 mod error;
 mod refusal;
 mod reply;
@@ -17,8 +18,9 @@ pub use body::{
 };
 pub use csr::Csr;
 pub use csrattrs::{AttrOrOid, CsrAttrs, CsrAttrsSpec, csrattrs_reply};
+pub use door::{EstFrontDoor, EstRequest};
 pub use error::Error;
-pub use refusal::{Reason, refused_reply, status_for};
+pub use refusal::{refused_reply, status_for};
 pub use reply::{
     CERTS_ONLY, CMC_RESPONSE, CSRATTRS, DEFAULT_REALM, DEFAULT_RETRY_AFTER_SECS, Reply,
     SERVERKEYGEN_BOUNDARY, ServerKey, base64_lines, cacerts_reply, enrolled_reply, fullcmc_reply,

@@ -2,50 +2,12 @@
 //! neutral reason to an HTTP status (RFC 7030 §4.2.3: a rejected request gets a 4xx or
 //! 5xx status and a human-readable explanation, here a `text/plain` body).
 //!
-//! [`Reason`] mirrors the engine's `cmc_ca::Reason` (the seam of issue 14, not on main
-//! yet): the variants of the seam's contract, plus `UnsupportedExtension`, `TryLater` and
-//! `Rejected` of the engine's working copy. When the seam lands, this enum is replaced by
-//! a `use cmc_ca::Reason;` and the match below keeps every arm whose variant exists; a
-//! variant the engine adds later fails to compile here until EST says what it means.
+//! [`Reason`] is the engine's (`cmc_ca::Reason`, deliberately not `#[non_exhaustive]`): a
+//! reason the engine adds fails to compile here until EST says what it means.
+
+use cmc_ca::Reason;
 
 use crate::reply::{DEFAULT_RETRY_AFTER_SECS, Reply};
-
-/// Why the engine refused (a local mirror of `cmc_ca::Reason`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reason {
-    /// The request is malformed or asks for what the profile or the requester's names do
-    /// not allow.
-    BadRequest,
-    /// The request asks for extensions the profile will not pass.
-    UnsupportedExtension,
-    /// An algorithm (the request's key, signature or proof) is not accepted.
-    BadAlg,
-    /// The requester could not be identified, or a renewal asks for names its certificate
-    /// does not have.
-    BadIdentity,
-    /// The requester is known but may not do this.
-    NotAuthorized,
-    /// The proof of possession is missing or does not verify.
-    PopFailed,
-    /// A renewal keeps the key of the certificate it renews, and the profile forbids it.
-    NoKeyReuse,
-    /// A time is outside what the CA accepts (an expired credential).
-    BadTime,
-    /// No CA has this name.
-    UnknownCa,
-    /// The certificate named is not one this CA issued.
-    UnknownCertificate,
-    /// The CA is busy: try later.
-    TryLater,
-    /// The requester already has a request waiting for approval.
-    AlreadyPending,
-    /// An agent rejected the request.
-    Rejected,
-    /// The CA does not support what was asked.
-    NotSupported,
-    /// The CA failed; the detail is in the log.
-    Internal,
-}
 
 /// The HTTP status for a refusal.
 ///
@@ -62,8 +24,6 @@ pub enum Reason {
 ///   (no principal for the certificate or the Basic secret) is not mapped here: the caller
 ///   answers it with [`Reply::unauthorized`] (401 with a Basic challenge, RFC 7030
 ///   §3.2.3), so that a client that also has a password can use it.
-/// - **404 Not Found**: UnknownCa. The label of `/.well-known/est/{label}/…` names no CA:
-///   the resource does not exist.
 /// - **409 Conflict**: AlreadyPending. Another request of this client waits for approval;
 ///   202 would tell the client to poll for a request that was not kept (RFC 7030 §4.2.3
 ///   uses 202 only for the request that is held, and the caller answers that one with
@@ -89,7 +49,6 @@ pub const fn status_for(reason: Reason) -> u16 {
         | Reason::BadTime
         | Reason::UnknownCertificate
         | Reason::Rejected => 403,
-        Reason::UnknownCa => 404,
         Reason::AlreadyPending => 409,
         Reason::NotSupported => 501,
         Reason::TryLater => 503,
@@ -121,7 +80,7 @@ pub fn refused_reply(reason: Reason, detail: &str) -> Reply {
 mod tests {
     use super::*;
 
-    const ALL: [Reason; 15] = [
+    const ALL: [Reason; 14] = [
         Reason::BadRequest,
         Reason::UnsupportedExtension,
         Reason::BadAlg,
@@ -130,7 +89,6 @@ mod tests {
         Reason::PopFailed,
         Reason::NoKeyReuse,
         Reason::BadTime,
-        Reason::UnknownCa,
         Reason::UnknownCertificate,
         Reason::TryLater,
         Reason::AlreadyPending,
@@ -142,7 +100,7 @@ mod tests {
     #[test]
     fn every_reason_is_an_error_status() {
         let expected = [
-            400, 400, 400, 403, 403, 400, 400, 403, 404, 403, 503, 409, 403, 501, 500,
+            400, 400, 400, 403, 403, 400, 400, 403, 403, 503, 409, 403, 501, 500,
         ];
         for (reason, status) in ALL.into_iter().zip(expected) {
             assert_eq!(status_for(reason), status, "{reason:?}");
