@@ -478,7 +478,7 @@ impl App {
         };
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            engine.store().schema_version()
+            engine.records().schema_version()
         })
         .await;
         match result {

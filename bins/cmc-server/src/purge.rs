@@ -84,6 +84,7 @@ mod tests {
     struct Env {
         _dir: tempfile::TempDir,
         clock: ManualClock,
+        store: Arc<dyn cmc_store::Store>,
         engine: Arc<Engine>,
     }
 
@@ -92,10 +93,16 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("ca.db").display());
         let store = cmc_store::open(&url).unwrap();
         let clock = ManualClock::starting_now();
-        let engine = Engine::load(store, Arc::new(clock.clone()), EngineConfig::default()).unwrap();
+        let engine = Engine::load(
+            Arc::clone(&store),
+            Arc::new(clock.clone()),
+            EngineConfig::default(),
+        )
+        .unwrap();
         Env {
             _dir: dir,
             clock,
+            store,
             engine: Arc::new(engine),
         }
     }
@@ -104,8 +111,7 @@ mod tests {
     fn expired_nonce(env: &Env) {
         let now = env.clock.now();
         let expires = cmc_store::UnixTime::from_secs(now.secs() + 60);
-        env.engine
-            .store()
+        env.store
             .remember_nonce(&[7; 32], b"nonce", expires, now)
             .unwrap();
         env.clock.advance(61);

@@ -106,6 +106,15 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// Opens the store at `url` and loads the engine over it (see
+    /// [`Engine::load`]).
+    ///
+    /// # Errors
+    /// Store errors; as [`Engine::load`].
+    pub fn open(url: &str, clock: Arc<dyn Clock>, config: EngineConfig) -> Result<Self> {
+        Self::load(cmc_store::open(url)?, clock, config)
+    }
+
     /// Loads every CA in the store and opens its key. Refuses to start if
     /// any CA cannot be loaded: a key that does not open (wrong PIN or
     /// passphrase, missing file or token) or does not match the public key
@@ -258,10 +267,16 @@ impl Engine {
         crls.insert(record.issuer.clone(), (record, epoch));
     }
 
-    /// The store.
-    #[must_use]
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store: the engine's own (front doors and binaries go through
+    /// the engine's functions and [`Engine::records`]).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The CA's records for administration, over this engine's store.
+    #[must_use]
+    pub fn records(&self) -> crate::Records {
+        crate::Records::of(Arc::clone(&self.store))
     }
 
     /// The clock.

@@ -17,7 +17,7 @@ use std::sync::{Arc, Barrier};
 use cmc_ca::{CaKey, Engine, EngineConfig, KeyConfig, ManualClock, NewCa, SecretRef};
 use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme};
 use cmc_policy::Request;
-use cmc_store::{CertFilter, CertStatus, PageRequest};
+use cmc_store::{CertFilter, CertStatus};
 use der::Encode;
 use x509_cert::name::Name;
 
@@ -144,16 +144,12 @@ fn two_engines_on_one_postgresql_never_share_a_serial() {
     // Both nodes see the same, complete set of issued certificates.
     for engine in &engines {
         let records = engine
-            .store()
-            .list_certs(
-                &CertFilter {
-                    issuer: Some("shared".into()),
-                    ..CertFilter::default()
-                },
-                PageRequest::first(1000),
-            )
-            .unwrap()
-            .items;
+            .records()
+            .certificates(&CertFilter {
+                issuer: Some("shared".into()),
+                ..CertFilter::default()
+            })
+            .unwrap();
         assert_eq!(records.len(), total);
         assert!(records.iter().all(|r| r.status() == CertStatus::Issued));
         let stored: BTreeSet<_> = records.into_iter().map(|r| r.serial).collect();

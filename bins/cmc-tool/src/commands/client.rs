@@ -340,7 +340,7 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         (None, None) => DEFAULT_CREDENTIAL_DAYS,
     };
     let engine = ctx.engine()?;
-    let store = engine.store();
+    let store = ctx.store()?;
     let grants = check_grants(ctx, store.as_ref(), args)?;
     if store.get_client(&args.id)?.is_some() {
         bail!("client {:?} already exists", args.id);

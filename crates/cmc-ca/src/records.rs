@@ -1,0 +1,241 @@
+//! The CA's records for administration ([`Records`]): what `cmc-tool`
+//! lists and shows, and the operator's changes that need no CA key
+//! (registering a client for an existing certificate, disabling one,
+//! creating a CA, bootstrap auto-approvals), each with its audit event.
+//! Opened from the store URL without loading any CA, so listing needs no
+//! passphrase or PIN. Binaries reach the store only through this and the
+//! [`Engine`](crate::Engine); the store's record types are re-exported in
+//! [`types`].
+
+use std::sync::Arc;
+
+use cmc_store::{
+    AuditEvent, AuditKind, CaRecord, CertFilter, CertRecord, ClientRecord, NewClient, Outcome,
+    PageRequest, PendingFilter, PendingRecord, SecretRecord, Serial, Store, UnixTime,
+};
+
+use crate::ca::{LoadedCa, NewCa};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+
+/// The store's record types, as the engine's API speaks of them.
+pub mod types {
+    pub use cmc_store::{
+        CaRecord, CertFilter, CertRecord, CertState, CertStatus, ClientRecord, ClientRole,
+        CrlRecord, Grant, NewClient, PendingFilter, PendingRecord, PendingState, PendingStatus,
+        Revocation, RevocationReason, Scope, SecretPurpose, SecretRecord, Serial, UnixTime,
+    };
+}
+
+/// The CA's records (see the module documentation).
+#[derive(Clone, Debug)]
+pub struct Records {
+    store: Arc<dyn Store>,
+}
+
+impl Records {
+    /// Opens the store at `url` (`sqlite://PATH` creates the file;
+    /// `postgresql://…`), migrating its schema; no CA is loaded.
+    ///
+    /// # Errors
+    /// Store errors (an unreachable server, a newer schema).
+    pub fn open(url: &str) -> Result<Self> {
+        Ok(Self {
+            store: cmc_store::open(url)?,
+        })
+    }
+
+    pub(crate) fn of(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// The store's schema version.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.store.schema_version()?)
+    }
+
+    /// CA `name`'s record.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn ca(&self, name: &str) -> Result<Option<CaRecord>> {
+        Ok(self.store.get_ca(name)?)
+    }
+
+    /// Every CA's record.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn cas(&self) -> Result<Vec<CaRecord>> {
+        Ok(self.store.list_cas()?)
+    }
+
+    /// Every certificate record `filter` picks.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn certificates(&self, filter: &CertFilter) -> Result<Vec<CertRecord>> {
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let mut all = Vec::new();
+        loop {
+            let found = self.store.list_certs(filter, page)?;
+            all.extend(found.items);
+            match found.next {
+                Some(next) => page.after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Certificate `serial` of CA `ca`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn certificate(&self, ca: &str, serial: &Serial) -> Result<Option<CertRecord>> {
+        Ok(self.store.get_cert(ca, serial)?)
+    }
+
+    /// Every held request `filter` picks.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn pending(&self, filter: &PendingFilter) -> Result<Vec<PendingRecord>> {
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let mut all = Vec::new();
+        loop {
+            let found = self.store.list_pending(filter, page)?;
+            all.extend(found.items);
+            match found.next {
+                Some(next) => page.after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Held request `id`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn pending_request(&self, id: &str) -> Result<Option<PendingRecord>> {
+        Ok(self.store.get_pending(id)?)
+    }
+
+    /// Every registered client.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn clients(&self) -> Result<Vec<ClientRecord>> {
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let mut all = Vec::new();
+        loop {
+            let found = self.store.list_clients(page)?;
+            all.extend(found.items);
+            match found.next {
+                Some(next) => page.after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Client `id`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn client(&self, id: &str) -> Result<Option<ClientRecord>> {
+        Ok(self.store.get_client(id)?)
+    }
+
+    /// The secrets registered for CA `ca`, or for every CA (their derived
+    /// keys, never the secrets).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn secrets(&self, ca: Option<&str>) -> Result<Vec<SecretRecord>> {
+        Ok(self.store.list_secrets(ca)?)
+    }
+
+    /// Registers `new` (a client for a certificate it already holds),
+    /// audited as done by `operator` with `detail`.
+    ///
+    /// # Errors
+    /// Store errors (a taken id: `AlreadyExists`).
+    pub fn register_client(
+        &self,
+        new: &NewClient,
+        serial: Option<Serial>,
+        operator: &str,
+        detail: &str,
+        now: UnixTime,
+    ) -> Result<ClientRecord> {
+        let client = self.store.add_client(new, now)?;
+        self.store.append_audit(&AuditEvent {
+            at: now,
+            kind: AuditKind::ClientAdded,
+            issuer: None,
+            serial,
+            profile: None,
+            requester: Some(operator.to_owned()),
+            outcome: Outcome::Success,
+            detail: detail.to_owned(),
+        })?;
+        Ok(client)
+    }
+
+    /// Disables client `id` (its credential no longer authenticates),
+    /// audited as done by `operator`.
+    ///
+    /// # Errors
+    /// Store errors (`NotFound`).
+    pub fn disable_client(&self, id: &str, operator: &str, now: UnixTime) -> Result<()> {
+        self.store.disable_client(id, now)?;
+        self.store.append_audit(&AuditEvent {
+            at: now,
+            kind: AuditKind::ClientDisabled,
+            issuer: None,
+            serial: None,
+            profile: None,
+            requester: Some(operator.to_owned()),
+            outcome: Outcome::Success,
+            detail: format!("client {id:?}"),
+        })?;
+        Ok(())
+    }
+
+    /// Creates a CA (see [`crate::create_ca`]) without loading the others.
+    ///
+    /// # Errors
+    /// As [`crate::create_ca`].
+    pub fn create_ca(&self, clock: &dyn Clock, new: &NewCa) -> Result<LoadedCa> {
+        crate::ca::create_ca(self.store.as_ref(), clock, new)
+    }
+
+    /// Lets the next `count` requests that need approval on CA `ca` be
+    /// issued without an agent (bootstrap), until locked.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn set_auto_approvals(&self, ca: &str, count: u32) -> Result<()> {
+        Ok(self.store.set_auto_approvals(ca, count)?)
+    }
+
+    /// Locks CA `ca`'s remaining auto-approvals (none are taken any more).
+    ///
+    /// # Errors
+    /// Store errors (`NotFound` when it has none).
+    pub fn lock_auto_approvals(&self, ca: &str) -> Result<()> {
+        Ok(self.store.lock_auto_approvals(ca)?)
+    }
+
+    /// Whether the store has a CA of this name (a typo check for commands
+    /// that name one).
+    ///
+    /// # Errors
+    /// [`Error::UnknownCa`] when it has none; store errors.
+    pub fn require_ca(&self, name: &str) -> Result<CaRecord> {
+        self.ca(name)?
+            .ok_or_else(|| Error::UnknownCa(name.to_owned()))
+    }
+}
