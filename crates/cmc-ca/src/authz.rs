@@ -139,16 +139,16 @@ impl fmt::Display for DenyReason {
     }
 }
 
-/// The outcome of an authorisation check.
+/// The answer of an authorisation check.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub enum Authorization {
     /// Allowed; the client as registered.
     Allowed(Box<ClientRecord>),
     /// Refused, and why.
     Denied(DenyReason),
 }
 
-impl Decision {
+impl Authorization {
     /// Whether the request is allowed.
     #[must_use]
     pub fn is_allowed(&self) -> bool {
@@ -174,36 +174,36 @@ pub fn decide(
     ca: &str,
     profile: &str,
     action: Action,
-) -> Decision {
+) -> Authorization {
     if let Some(at) = client.disabled_at {
-        return Decision::Denied(DenyReason::Disabled { at });
+        return Authorization::Denied(DenyReason::Disabled { at });
     }
     if let Some(at) = client.expires_at.filter(|at| now >= *at) {
-        return Decision::Denied(DenyReason::Expired { at });
+        return Authorization::Denied(DenyReason::Expired { at });
     }
     if !action.permits(client.role) {
-        return Decision::Denied(DenyReason::WrongRole {
+        return Authorization::Denied(DenyReason::WrongRole {
             role: client.role,
             action,
         });
     }
     if !client.grants.iter().any(|g| g.ca.matches(ca)) {
-        return Decision::Denied(DenyReason::CaNotGranted { ca: ca.to_owned() });
+        return Authorization::Denied(DenyReason::CaNotGranted { ca: ca.to_owned() });
     }
     if !client.may_use(ca, profile) {
-        return Decision::Denied(DenyReason::ProfileNotGranted {
+        return Authorization::Denied(DenyReason::ProfileNotGranted {
             ca: ca.to_owned(),
             profile: profile.to_owned(),
         });
     }
-    Decision::Allowed(Box::new(client.clone()))
+    Authorization::Allowed(Box::new(client.clone()))
 }
 
 /// Looks up the signer certificate's client (by SHA-256 fingerprint of its
 /// DER), checks the certificate's validity at `now` and then [`decide`]s.
 ///
 /// # Errors
-/// Store failures only; every refusal is a [`Decision::Denied`].
+/// Store failures only; every refusal is a [`Authorization::Denied`].
 pub fn authorize(
     clients: &dyn ClientStore,
     now: UnixTime,
@@ -211,10 +211,14 @@ pub fn authorize(
     ca: &str,
     profile: &str,
     action: Action,
-) -> Result<Decision> {
+) -> Result<Authorization> {
     let cert = match decode_certificate("signer certificate", signer_cert_der) {
         Ok(cert) => cert,
-        Err(e) => return Ok(Decision::Denied(DenyReason::BadCertificate(e.to_string()))),
+        Err(e) => {
+            return Ok(Authorization::Denied(DenyReason::BadCertificate(
+                e.to_string(),
+            )));
+        }
     };
     authorize_decoded(clients, now, signer_cert_der, &cert, ca, profile, action)
 }
@@ -227,9 +231,9 @@ fn authorize_decoded(
     ca: &str,
     profile: &str,
     action: Action,
-) -> Result<Decision> {
+) -> Result<Authorization> {
     let Some(client) = clients.get_client_by_fingerprint(&fingerprint(signer_cert_der))? else {
-        return Ok(Decision::Denied(DenyReason::UnknownClient));
+        return Ok(Authorization::Denied(DenyReason::UnknownClient));
     };
     let validity = cert.tbs_certificate().validity();
     let (not_before, not_after) = (
@@ -237,7 +241,7 @@ fn authorize_decoded(
         unix_time(&validity.not_after),
     );
     if now < not_before || now > not_after {
-        return Ok(Decision::Denied(DenyReason::CertificateNotValid {
+        return Ok(Authorization::Denied(DenyReason::CertificateNotValid {
             not_before,
             not_after,
         }));
@@ -258,12 +262,16 @@ impl Engine {
         ca: &str,
         profile: &str,
         action: Action,
-    ) -> Result<Decision> {
+    ) -> Result<Authorization> {
         self.ca(ca)?;
         let now = self.now();
         let cert = match decode_certificate("signer certificate", signer_cert_der) {
             Ok(cert) => cert,
-            Err(e) => return Ok(Decision::Denied(DenyReason::BadCertificate(e.to_string()))),
+            Err(e) => {
+                return Ok(Authorization::Denied(DenyReason::BadCertificate(
+                    e.to_string(),
+                )));
+            }
         };
         let decision = authorize_decoded(
             self.store().as_ref(),
@@ -279,12 +287,12 @@ impl Engine {
         // this action but may ask for other things) never accept it.
         if matches!(
             decision,
-            Decision::Denied(DenyReason::UnknownClient | DenyReason::BadCertificate(_))
+            Authorization::Denied(DenyReason::UnknownClient | DenyReason::BadCertificate(_))
         ) {
             return Ok(decision);
         }
         if let Some(revoked) = self.revoked_issuer_of(&cert)? {
-            return Ok(Decision::Denied(revoked));
+            return Ok(Authorization::Denied(revoked));
         }
         Ok(decision)
     }
@@ -389,7 +397,7 @@ mod tests {
         assert!(decide(&ra, now, "other", "smime", Action::Enroll).is_allowed());
         assert_eq!(
             decide(&ra, now, "issuing", "codesign", Action::Enroll),
-            Decision::Denied(DenyReason::ProfileNotGranted {
+            Authorization::Denied(DenyReason::ProfileNotGranted {
                 ca: "issuing".into(),
                 profile: "codesign".into()
             })
@@ -397,7 +405,7 @@ mod tests {
         let narrow = client(ClientRole::Ra, vec![grant("issuing", "tls")]);
         assert_eq!(
             decide(&narrow, now, "root", "tls", Action::Enroll),
-            Decision::Denied(DenyReason::CaNotGranted { ca: "root".into() })
+            Authorization::Denied(DenyReason::CaNotGranted { ca: "root".into() })
         );
         assert_eq!(
             decide(
@@ -407,7 +415,7 @@ mod tests {
                 "tls",
                 Action::Enroll
             ),
-            Decision::Denied(DenyReason::Expired {
+            Authorization::Denied(DenyReason::Expired {
                 at: UnixTime::from_secs(1_000)
             })
         );
@@ -422,14 +430,14 @@ mod tests {
                 "y",
                 Action::DecidePending
             ),
-            Decision::Denied(DenyReason::Disabled {
+            Authorization::Denied(DenyReason::Disabled {
                 at: UnixTime::from_secs(10)
             })
         );
         let end_entity = client(ClientRole::Client, vec![grant("*", "*")]);
         assert_eq!(
             decide(&end_entity, now, "issuing", "tls", Action::EnrollOnBehalf),
-            Decision::Denied(DenyReason::WrongRole {
+            Authorization::Denied(DenyReason::WrongRole {
                 role: ClientRole::Client,
                 action: Action::EnrollOnBehalf
             })

@@ -11,7 +11,7 @@ use cmc_store::{ClientRecord, ClientRole, UnixTime};
 use x509_cert::Certificate;
 use x509_cert::request::CertReq;
 
-use crate::authz::{Action, Decision};
+use crate::authz::{Action, Authorization};
 use crate::engine::Engine;
 use crate::enroll::Issued;
 use crate::error::Error;
@@ -236,8 +236,8 @@ impl Engine {
                     .authorize(principal.credential(), name, &profile, action)
                     .map_err(refuse)?
                 {
-                    Decision::Allowed(_) => profile,
-                    Decision::Denied(reason) => {
+                    Authorization::Allowed(_) => profile,
+                    Authorization::Denied(reason) => {
                         tracing::info!(ca = name, client = client.id, %reason,
                             "certification request not permitted");
                         return Err(Refused::new(

@@ -12,7 +12,7 @@ use cmc_store::{ClientRecord, ClientRole, SecretPurpose, SecretRecord, UnixTime,
 use der::Encode;
 use x509_cert::Certificate;
 
-use crate::authz::{Action, Decision, DenyReason};
+use crate::authz::{Action, Authorization, DenyReason};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::principal::{HOLDER_PREFIX, NameLimit, NameScope, SECRET_PREFIX, client_scope};
@@ -245,14 +245,14 @@ impl Engine {
             .authorize(&cert_der, ca, &profile, action)
             .map_err(|e| Refused::from_error(&e, ca))?
         {
-            Decision::Allowed(_)
-            | Decision::Denied(
+            Authorization::Allowed(_)
+            | Authorization::Denied(
                 DenyReason::WrongRole { .. } | DenyReason::ProfileNotGranted { .. },
             ) => Ok(Principal {
                 credential: cert_der,
                 who: Who::Client(client),
             }),
-            Decision::Denied(reason) => Err(bad_identity(&reason.to_string())),
+            Authorization::Denied(reason) => Err(bad_identity(&reason.to_string())),
         }
     }
 

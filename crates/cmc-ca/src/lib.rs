@@ -26,7 +26,7 @@ mod revoke_request;
 mod secret;
 pub mod x509;
 
-pub use authz::{Action, Decision, DenyReason, authorize, decide};
+pub use authz::{Action, Authorization, DenyReason, authorize, decide};
 pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
 pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -10,7 +10,7 @@ use x509_cert::Certificate;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 
-use crate::authz::{Action, Decision};
+use crate::authz::{Action, Authorization};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::identify::{Principal, Who};
@@ -115,8 +115,8 @@ impl Engine {
                         .authorize(principal.credential(), ca, &profile, Action::Revoke)
                         .map_err(internal)?
                     {
-                        Decision::Allowed(_) => {}
-                        Decision::Denied(reason) => return Err(refused(&reason.to_string())),
+                        Authorization::Allowed(_) => {}
+                        Authorization::Denied(reason) => return Err(refused(&reason.to_string())),
                     }
                     // A credential, a CA or a responder certificate is
                     // revoked by an operator, an agent or its own key; an

@@ -6,7 +6,7 @@
 mod common;
 
 use cmc_ca::{
-    Action, ClientCredential, ClientCredentialRequest, Decision, DenyReason, Error, authorize,
+    Action, Authorization, ClientCredential, ClientCredentialRequest, DenyReason, Error, authorize,
 };
 use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
 use cmc_store::{ClientRole, ClientStore, Grant, NewClient, RevocationReason, Scope};
@@ -65,10 +65,10 @@ fn setup() -> Env {
     env
 }
 
-fn denied(d: Decision) -> DenyReason {
+fn denied(d: Authorization) -> DenyReason {
     match d {
-        Decision::Denied(r) => r,
-        Decision::Allowed(c) => panic!("allowed: {c:?}"),
+        Authorization::Denied(r) => r,
+        Authorization::Allowed(c) => panic!("allowed: {c:?}"),
     }
 }
 
@@ -194,8 +194,8 @@ fn roles_cas_and_profiles() {
         )
         .unwrap();
     match &d {
-        Decision::Allowed(c) => assert_eq!(c.id, "ra"),
-        Decision::Denied(r) => panic!("{r}"),
+        Authorization::Allowed(c) => assert_eq!(c.id, "ra"),
+        Authorization::Denied(r) => panic!("{r}"),
     }
     assert!(
         e.authorize(&ra.certificate_der, "issuing", "smime", Action::Revoke)

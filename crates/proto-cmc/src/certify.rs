@@ -16,7 +16,7 @@ impl Cmc<'_> {
         signed: &SignedRequest,
         ids: &[BodyPartId],
         context: &PartContext<'_>,
-        outcome: &mut Outcome,
+        outcome: &mut PartResults,
     ) {
         let requests = signed.pki_data.req_sequence.iter().zip(signed.pops());
         for ((tagged, (_, pop)), id) in requests.zip(ids.iter().copied()) {

@@ -9,7 +9,7 @@ pub(super) fn refuse_controls(
     pki_data: &PkiData,
     text: &str,
     refused: impl Fn(&der::asn1::ObjectIdentifier) -> bool,
-) -> Result<(), Refusal> {
+) -> Result<(), MessageFailure> {
     let named: Vec<BodyPartId> = pki_data
         .control_sequence
         .iter()
@@ -19,7 +19,7 @@ pub(super) fn refuse_controls(
     if named.is_empty() {
         Ok(())
     } else {
-        Err(Refusal {
+        Err(MessageFailure {
             failure: Failure::failed(CmcFailInfo::BadRequest, text),
             body_list: named,
             authenticated: false,
@@ -29,8 +29,8 @@ pub(super) fn refuse_controls(
 
 /// The identifier of every body part, refusing duplicates and `crm`
 /// requests whose certReqId is not a BodyPartID.
-pub(super) fn body_part_ids(pki_data: &PkiData) -> Result<Vec<BodyPartId>, Refusal> {
-    let bad = |text: &str| Refusal::message(CmcFailInfo::BadRequest, text.to_owned());
+pub(super) fn body_part_ids(pki_data: &PkiData) -> Result<Vec<BodyPartId>, MessageFailure> {
+    let bad = |text: &str| MessageFailure::message(CmcFailInfo::BadRequest, text.to_owned());
     let requests = pki_data
         .req_sequence
         .iter()
@@ -59,10 +59,10 @@ pub(super) fn body_part_ids(pki_data: &PkiData) -> Result<Vec<BodyPartId>, Refus
 pub(super) fn check_control_limits(
     pki_data: &PkiData,
     limits: &RequestsConfig,
-) -> Result<(), Refusal> {
+) -> Result<(), MessageFailure> {
     let controls = pki_data.control_sequence.len();
     if controls > limits.max_controls_per_pki_data {
-        return Err(Refusal::message(
+        return Err(MessageFailure::message(
             CmcFailInfo::BadRequest,
             format!(
                 "{controls} controls exceed the limit of {}",
@@ -79,7 +79,7 @@ pub(super) fn check_control_limits(
     if crowded.is_empty() {
         return Ok(());
     }
-    Err(Refusal {
+    Err(MessageFailure {
         failure: Failure::failed(
             CmcFailInfo::BadRequest,
             format!(

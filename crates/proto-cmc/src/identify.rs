@@ -15,13 +15,13 @@ impl Cmc<'_> {
         ca: &LoadedCa,
         signed: &SignedRequest,
         transport: &Transport,
-    ) -> Result<Principal, Refusal> {
+    ) -> Result<Principal, MessageFailure> {
         let Some(cert) = signed.signer().certificate() else {
             return self.secret_owner(ca, signed);
         };
-        let cert_der = cert
-            .to_der()
-            .map_err(|e| Refusal::internal(ca.name(), &cmc_ca::Error::encode("certificate", e)))?;
+        let cert_der = cert.to_der().map_err(|e| {
+            MessageFailure::internal(ca.name(), &cmc_ca::Error::encode("certificate", e))
+        })?;
         if transport
             .tls_client_cert
             .as_ref()
@@ -31,14 +31,14 @@ impl Cmc<'_> {
                 ca = ca.name(),
                 "CMC signer refused: the TLS client certificate is not the CMS signer"
             );
-            return Err(Refusal::message(
+            return Err(MessageFailure::message(
                 CmcFailInfo::BadIdentity,
                 "the signer is not authorised",
             ));
         }
         self.engine
             .principal_by_certificate(ca.name(), cert)
-            .map_err(Refusal::refused)
+            .map_err(MessageFailure::refused)
     }
 
     /// The owner of the enrollment secret that a request signed with the
@@ -47,9 +47,13 @@ impl Cmc<'_> {
     /// allowed, identityProof) witness over the reqSequence as received
     /// verifies with that secret's key. A spent secret still authenticates
     /// a PKIData that only asks queryPending.
-    fn secret_owner(&self, ca: &LoadedCa, signed: &SignedRequest) -> Result<Principal, Refusal> {
+    fn secret_owner(
+        &self,
+        ca: &LoadedCa,
+        signed: &SignedRequest,
+    ) -> Result<Principal, MessageFailure> {
         let pki_data = &signed.pki_data;
-        let refuse = |fail_info, text: &str| Refusal::message(fail_info, text.to_owned());
+        let refuse = |fail_info, text: &str| MessageFailure::message(fail_info, text.to_owned());
         let identification = pki_data.unique_control::<Identification>().map_err(|_| {
             refuse(
                 CmcFailInfo::BadRequest,
@@ -96,10 +100,9 @@ impl Cmc<'_> {
         };
         let req_sequence = req_sequence_der(&signed.econtent)
             .map_err(|e| refuse(CmcFailInfo::BadRequest, &e.to_string()))?;
-        let credential =
-            signed.signer().public_key.to_der().map_err(|e| {
-                Refusal::internal(ca.name(), &cmc_ca::Error::encode("public key", e))
-            })?;
+        let credential = signed.signer().public_key.to_der().map_err(|e| {
+            MessageFailure::internal(ca.name(), &cmc_ca::Error::encode("public key", e))
+        })?;
         self.engine
             .principal_by_identity_proof(
                 ca.name(),
@@ -112,6 +115,6 @@ impl Cmc<'_> {
                     query_only: only_queries(pki_data),
                 },
             )
-            .map_err(Refusal::refused)
+            .map_err(MessageFailure::refused)
     }
 }

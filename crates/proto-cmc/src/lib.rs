@@ -199,7 +199,7 @@ const SIMPLE_BODY_PART: BodyPartId = 1;
 const SIMPLE_REQUESTER: &str = "simple-pki-request";
 
 /// A failure of the whole PKIData (or of the controls it names).
-struct Refusal {
+struct MessageFailure {
     failure: Failure,
     body_list: Vec<BodyPartId>,
     /// Whether the sender had been authenticated when the request was
@@ -207,7 +207,7 @@ struct Refusal {
     authenticated: bool,
 }
 
-impl Refusal {
+impl MessageFailure {
     fn message(fail_info: CmcFailInfo, text: impl Into<String>) -> Self {
         Self {
             failure: Failure::failed(fail_info, text),
@@ -323,9 +323,9 @@ fn unverified_pki_data(body: &[u8]) -> Option<PkiData> {
         .and_then(|any| PkiData::from_der(any.value()).ok())
 }
 
-/// The outcome of processing the body parts.
+/// What the body parts of one PKIData came to.
 #[derive(Default)]
-struct Outcome {
+struct PartResults {
     succeeded: Vec<BodyPartId>,
     failed: Vec<(Failure, BodyPartId)>,
     issued: Vec<Certificate>,
@@ -503,7 +503,7 @@ impl Cmc<'_> {
                     _ => None,
                 }
                 .unwrap_or_else(|| codec_failure(&e, ca.name()));
-                let refusal = Refusal {
+                let refusal = MessageFailure {
                     failure,
                     body_list: vec![0],
                     authenticated: false,
@@ -512,7 +512,7 @@ impl Cmc<'_> {
                 return self.reply(
                     &ca,
                     &Echo::unverified(body),
-                    Outcome::default(),
+                    PartResults::default(),
                     Some(refusal),
                     now,
                 );
@@ -544,7 +544,7 @@ impl Cmc<'_> {
                 } else {
                     echo.unauthenticated()
                 };
-                self.reply(&ca, &echo, Outcome::default(), Some(refusal), now)
+                self.reply(&ca, &echo, PartResults::default(), Some(refusal), now)
             }
         }
     }
@@ -556,13 +556,13 @@ impl Cmc<'_> {
         request: &FullRequest,
         transport: &Transport,
         now: UnixTime,
-    ) -> Result<Outcome, Refusal> {
+    ) -> Result<PartResults, MessageFailure> {
         let Some(signed) = request.signed() else {
             return self.process_unsigned(ca, request.pki_data());
         };
         let signer = self.identify(ca, signed, transport)?;
         self.process_signed(ca, signed, &signer, now)
-            .map_err(Refusal::authenticated)
+            .map_err(MessageFailure::authenticated)
     }
 
     /// The message-level checks after the signer is known, then every body
@@ -573,7 +573,7 @@ impl Cmc<'_> {
         signed: &SignedRequest,
         signer: &Principal,
         now: UnixTime,
-    ) -> Result<Outcome, Refusal> {
+    ) -> Result<PartResults, MessageFailure> {
         self.check_signing_time(signed)?;
         let pki_data = &signed.pki_data;
         let ids = body_part_ids(pki_data)?;
@@ -584,14 +584,14 @@ impl Cmc<'_> {
             + pki_data.cms_sequence.len()
             + pki_data.other_msg_sequence.len();
         if parts > max {
-            return Err(Refusal::message(
+            return Err(MessageFailure::message(
                 CmcFailInfo::BadRequest,
                 format!("{parts} body parts exceed the limit of {max}"),
             ));
         }
         // A one-time secret vouches for one key and one certificate.
         if signer.kind() == PrincipalKind::SecretOwner && pki_data.req_sequence.len() > 1 {
-            return Err(Refusal::message(
+            return Err(MessageFailure::message(
                 CmcFailInfo::BadRequest,
                 "a one-time secret authenticates one certification request",
             ));
@@ -612,7 +612,7 @@ impl Cmc<'_> {
         let link_random = pki_data
             .unique_control::<PopLinkRandom>()
             .map_err(|_| {
-                Refusal::message(
+                MessageFailure::message(
                     CmcFailInfo::BadRequest,
                     "malformed or repeated popLinkRandom",
                 )
@@ -623,10 +623,9 @@ impl Cmc<'_> {
         // Swedish client sends a random number) for the outer reqSequence.
         let mut witnessed = BTreeSet::new();
         let mut nested_witnessed: BTreeMap<BodyPartId, BTreeSet<BodyPartId>> = BTreeMap::new();
-        for (_, w) in pki_data
-            .controls_of::<LraPopWitness>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed lraPOPWitness"))?
-        {
+        for (_, w) in pki_data.controls_of::<LraPopWitness>().map_err(|_| {
+            MessageFailure::message(CmcFailInfo::BadRequest, "malformed lraPOPWitness")
+        })? {
             if pki_data
                 .cms_sequence
                 .iter()
@@ -641,32 +640,31 @@ impl Cmc<'_> {
             }
         }
         let transaction_id = transaction_id_of(pki_data);
-        let revocations = pki_data
-            .controls_of::<RevokeRequest>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed revokeRequest"))?;
+        let revocations = pki_data.controls_of::<RevokeRequest>().map_err(|_| {
+            MessageFailure::message(CmcFailInfo::BadRequest, "malformed revokeRequest")
+        })?;
         let get_certs = pki_data
             .controls_of::<GetCert>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCert"))?;
+            .map_err(|_| MessageFailure::message(CmcFailInfo::BadRequest, "malformed getCert"))?;
         let get_crls = pki_data
             .controls_of::<GetCrl>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed getCRL"))?;
-        let queries = pki_data
-            .controls_of::<QueryPending>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed queryPending"))?;
+            .map_err(|_| MessageFailure::message(CmcFailInfo::BadRequest, "malformed getCRL"))?;
+        let queries = pki_data.controls_of::<QueryPending>().map_err(|_| {
+            MessageFailure::message(CmcFailInfo::BadRequest, "malformed queryPending")
+        })?;
 
         let mut decrypted = BTreeMap::new();
-        for (_, answer) in pki_data
-            .controls_of::<DecryptedPop>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed decryptedPOP"))?
-        {
+        for (_, answer) in pki_data.controls_of::<DecryptedPop>().map_err(|_| {
+            MessageFailure::message(CmcFailInfo::BadRequest, "malformed decryptedPOP")
+        })? {
             if decrypted.insert(answer.body_part_id, answer).is_some() {
-                return Err(Refusal::message(
+                return Err(MessageFailure::message(
                     CmcFailInfo::BadRequest,
                     "two decryptedPOP controls for one request",
                 ));
             }
         }
-        let mut outcome = Outcome::default();
+        let mut outcome = PartResults::default();
         let context = PartContext {
             signer: certify::fingerprint(signer.credential()),
             transaction_id: &transaction_id,
@@ -719,9 +717,9 @@ impl Cmc<'_> {
                 Err(refused) => outcome.failed.push((Failure::from(refused), id)),
             }
         }
-        let batch = pki_data
-            .controls_of::<BatchRequests>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed batchRequests"))?;
+        let batch = pki_data.controls_of::<BatchRequests>().map_err(|_| {
+            MessageFailure::message(CmcFailInfo::BadRequest, "malformed batchRequests")
+        })?;
         let batched: BTreeSet<BodyPartId> = batch
             .iter()
             .flat_map(|(_, b)| b.0.iter().copied())
@@ -730,7 +728,7 @@ impl Cmc<'_> {
             .iter()
             .find(|id| !pki_data.cms_sequence.iter().any(|c| c.body_part_id == **id))
         {
-            return Err(Refusal::message(
+            return Err(MessageFailure::message(
                 CmcFailInfo::BadRequest,
                 format!("batchRequests names {stray}, which is not in cmsSequence"),
             ));

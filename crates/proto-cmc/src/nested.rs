@@ -65,7 +65,7 @@ impl Cmc<'_> {
         let echo = Echo::of(&inner.pki_data);
         let (outcome, refusal) = match self.process_inner(ca, signer, &inner, witnessed) {
             Ok(outcome) => (outcome, None),
-            Err(refusal) => (Outcome::default(), Some(refusal)),
+            Err(refusal) => (PartResults::default(), Some(refusal)),
         };
         let issued = outcome.issued.len();
         let reply = self
@@ -90,7 +90,7 @@ impl Cmc<'_> {
         signer: &Principal,
         inner: &SignedRequest,
         witnessed: &BTreeSet<BodyPartId>,
-    ) -> Result<Outcome, Refusal> {
+    ) -> Result<PartResults, MessageFailure> {
         self.check_signing_time(inner)?;
         let pki_data = &inner.pki_data;
         let ids = body_part_ids(pki_data)?;
@@ -102,9 +102,9 @@ impl Cmc<'_> {
             Some(cert) => cert.to_der(),
             None => inner.signer().public_key.to_der(),
         }
-        .map_err(|e| Refusal::internal(ca.name(), &cmc_ca::Error::encode("signer", e)))?;
+        .map_err(|e| MessageFailure::internal(ca.name(), &cmc_ca::Error::encode("signer", e)))?;
         self.check_replay(ca, pki_data, &credential, "nested end entity")?;
-        let mut outcome = Outcome::default();
+        let mut outcome = PartResults::default();
         let decrypted = BTreeMap::new();
         let transaction_id = transaction_id_of(pki_data);
         let context = PartContext {

@@ -32,7 +32,12 @@ impl Cmc<'_> {
 
     /// An audit event for a request refused as a whole (who signed it, if
     /// known, and why).
-    pub(super) fn audit_refusal(&self, ca: &LoadedCa, signer: Option<String>, refusal: &Refusal) {
+    pub(super) fn audit_refusal(
+        &self,
+        ca: &LoadedCa,
+        signer: Option<String>,
+        refusal: &MessageFailure,
+    ) {
         let detail = serde_json::json!({
             "cmc_fail_info": refusal.failure.fail_info.name(),
             "status": refusal.failure.status.name(),
@@ -44,14 +49,14 @@ impl Cmc<'_> {
 
     /// signingTime present and within `signing_time_window_secs`, else
     /// badTime.
-    pub(super) fn check_signing_time(&self, signed: &SignedRequest) -> Result<(), Refusal> {
+    pub(super) fn check_signing_time(&self, signed: &SignedRequest) -> Result<(), MessageFailure> {
         match signed.signer().signing_time().map(UnixTime::from) {
             Some(t) if self.engine.within_signing_window(t) => Ok(()),
-            Some(_) => Err(Refusal::message(
+            Some(_) => Err(MessageFailure::message(
                 CmcFailInfo::BadTime,
                 "signingTime is outside the allowed window",
             )),
-            None => Err(Refusal::message(
+            None => Err(MessageFailure::message(
                 CmcFailInfo::BadTime,
                 "the request has no signingTime",
             )),
@@ -65,8 +70,8 @@ impl Cmc<'_> {
         pki_data: &PkiData,
         credential: &[u8],
         requester: &str,
-    ) -> Result<(), Refusal> {
-        let malformed = |what: &str| Refusal::message(CmcFailInfo::BadRequest, what);
+    ) -> Result<(), MessageFailure> {
+        let malformed = |what: &str| MessageFailure::message(CmcFailInfo::BadRequest, what);
         let nonces = pki_data
             .controls_of::<SenderNonce>()
             .map_err(|_| malformed("malformed senderNonce"))?;
@@ -86,7 +91,7 @@ impl Cmc<'_> {
                         );
                         malformed(&format!("{} senderNonce", refused.detail))
                     } else {
-                        Refusal::refused(refused)
+                        MessageFailure::refused(refused)
                     }
                 })?;
         }
@@ -100,7 +105,7 @@ impl Cmc<'_> {
                     if refused.reason == cmc_ca::Reason::BadRequest {
                         malformed(&format!("{} transactionId", refused.detail))
                     } else {
-                        Refusal::refused(refused)
+                        MessageFailure::refused(refused)
                     }
                 })?;
         }

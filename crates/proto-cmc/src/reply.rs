@@ -8,8 +8,8 @@ impl Cmc<'_> {
         &self,
         ca: &LoadedCa,
         echo: &Echo,
-        outcome: Outcome,
-        refusal: Option<Refusal>,
+        outcome: PartResults,
+        refusal: Option<MessageFailure>,
         now: UnixTime,
     ) -> Result<CmcReply, NotCmc> {
         let encode_failed = |e: cmc_asn1::Error| {

@@ -42,16 +42,16 @@ impl Cmc<'_> {
         &self,
         ca: &LoadedCa,
         pki_data: &PkiData,
-    ) -> Result<Outcome, Refusal> {
-        let revocations = pki_data
-            .controls_of::<RevokeRequest>()
-            .map_err(|_| Refusal::message(CmcFailInfo::BadRequest, "malformed revokeRequest"))?;
+    ) -> Result<PartResults, MessageFailure> {
+        let revocations = pki_data.controls_of::<RevokeRequest>().map_err(|_| {
+            MessageFailure::message(CmcFailInfo::BadRequest, "malformed revokeRequest")
+        })?;
         let only_revocations = !revocations.is_empty()
             && pki_data.req_sequence.is_empty()
             && pki_data.cms_sequence.is_empty()
             && pki_data.other_msg_sequence.is_empty();
         if !only_revocations {
-            return Err(Refusal::message(
+            return Err(MessageFailure::message(
                 CmcFailInfo::BadIdentity,
                 "an unsigned request proves no identity: sign it (with the requested key and identityProofV2 for a first certificate); only a revokeRequest with its revocation secret may be unsigned",
             ));
@@ -63,7 +63,7 @@ impl Cmc<'_> {
             "unsupported control in an unsigned request",
             |oid| !UNSIGNED_CONTROLS.contains(oid),
         )?;
-        let mut outcome = Outcome::default();
+        let mut outcome = PartResults::default();
         for (id, revoke) in revocations {
             match self.revoke_by_secret(ca, &revoke) {
                 Ok(()) => outcome.succeeded.push(id),

@@ -24,8 +24,8 @@ impl Cmc<'_> {
             self.reply(
                 &ca,
                 &Echo::default(),
-                Outcome::default(),
-                Some(Refusal {
+                PartResults::default(),
+                Some(MessageFailure {
                     failure,
                     body_list: vec![SIMPLE_BODY_PART],
                     authenticated: false,
@@ -61,9 +61,9 @@ impl Cmc<'_> {
                     Ok(info) => self.reply(
                         &ca,
                         &Echo::default(),
-                        Outcome {
+                        PartResults {
                             pending: vec![(SIMPLE_BODY_PART, info)],
-                            ..Outcome::default()
+                            ..PartResults::default()
                         },
                         None,
                         now,
