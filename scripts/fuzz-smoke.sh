@@ -45,6 +45,15 @@ for target in $("${FUZZ[@]}" list); do
     dir=$CORPORA/$target
     mkdir -p "$dir"
     cp -t "$dir" "$SEEDS"/*
+    if [ "$target" = est_input ]; then
+        # A selector byte, then the input: 0 a path, 1 an Authorization
+        # value, 2 a base64 CSR body (the EST fixtures), 3 a fullcmc body.
+        for pem in "$ROOT"/testdata/est/*.pem; do
+            { printf '\x02'; grep -v -- ----- "$pem"; } >"$dir/est-$(basename "$pem")"
+        done
+        printf '\x00/.well-known/est/ca/simpleenroll' >"$dir/est-path"
+        printf '\x01Basic ZGV2aWNlLTE6czNjcmV0' >"$dir/est-basic"
+    fi
     if [ "$target" = engine_cmc ]; then
         for i in "${!ENGINE_SEEDS[@]}"; do
             printf '%b' "${ENGINE_SEEDS[$i]}" >"$dir/structured-$i"

@@ -40,7 +40,6 @@ use cmc_ca::{
     CaKey, ClientCredentialRequest, Clock, Engine, EngineConfig, EnrollSecret, KeyConfig,
     ManualClock, NewCa, SecretRef,
 };
-use proto_cmc::{CERTS_ONLY_CONTENT_TYPE, CmcFrontDoor, CmcReply, NotCmc, Transport};
 use cmc_codec::identity::{
     ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_control,
     pop_link_witness_v2,
@@ -56,6 +55,7 @@ use const_oid::AssociatedOid;
 use der::asn1::{Any, Ia5String, Int, OctetString, SetOfVec};
 use der::{Decode, Encode};
 use libfuzzer_sys::fuzz_target;
+use proto_cmc::{CERTS_ONLY_CONTENT_TYPE, CmcFrontDoor, CmcReply, NotCmc, Transport};
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::SubjectAltName;
