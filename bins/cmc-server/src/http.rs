@@ -703,33 +703,18 @@ fn is_ocsp_request(content_type: Option<&HeaderValue>) -> bool {
 
 /// The DER of a GET request path segment: URL-decoded, then base64 with or
 /// without padding (RFC 6960 Appendix A.1). `None` if it is neither.
+///
+/// A broken `%` escape is left as it is by the decoder, and `%` is not a
+/// base64 character, so such a path is `None` too.
 #[must_use]
 pub fn decode_get_request(encoded: &str) -> Option<Vec<u8>> {
     use base64ct::{Base64, Base64Unpadded, Encoding};
-    let text = percent_decode(encoded)?;
-    let text = std::str::from_utf8(&text).ok()?;
-    Base64::decode_vec(text)
-        .or_else(|_| Base64Unpadded::decode_vec(text))
+    let text = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()?;
+    Base64::decode_vec(&text)
+        .or_else(|_| Base64Unpadded::decode_vec(&text))
         .ok()
-}
-
-/// `%XX` escapes decoded; `None` for a broken escape.
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 /// The log summary of an OCSP answer, e.g. `successful good=1`.
@@ -803,36 +788,11 @@ fn unix_now() -> i64 {
 /// `Sun, 06 Nov 1994 08:49:37 GMT`; `None` outside years 1970..=9999.
 #[must_use]
 pub fn http_date(unix: i64) -> Option<String> {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    if unix < 0 {
-        return None;
-    }
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    if year > 9999 {
-        return None;
-    }
-    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).ok()?];
-    let month_name = MONTHS[usize::try_from(month - 1).ok()?];
-    Some(format!(
-        "{weekday}, {day:02} {month_name} {year:04} {:02}:{:02}:{:02} GMT",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    ))
+    // httpdate panics outside this range; the check makes it a `None`.
+    const YEAR_10000: u64 = 253_402_300_800;
+    let secs = u64::try_from(unix).ok().filter(|s| *s < YEAR_10000)?;
+    let time = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))?;
+    Some(httpdate::fmt_http_date(time))
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -943,6 +903,10 @@ mod tests {
             http_date(1_798_761_599).unwrap(),
             "Thu, 31 Dec 2026 23:59:59 GMT"
         );
+        assert_eq!(
+            http_date(253_402_300_799).unwrap(),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
         assert_eq!(http_date(-1), None);
         assert_eq!(http_date(253_402_300_800), None);
     }
@@ -968,7 +932,9 @@ mod tests {
         );
         assert_eq!(decode_get_request("//7/").unwrap(), [0xff, 0xfe, 0xff]);
         assert_eq!(decode_get_request("%2b%2B8%3d").unwrap(), [0xfb, 0xef]);
-        for bad in ["%", "%4", "%zz", "not base64!", "%FF%FE"] {
+        // Broken escapes, not base64, not UTF-8, an escaped '%' before
+        // valid base64.
+        for bad in ["%", "%4", "%zz", "not base64!", "%FF%FE", "%25MAMKAQE="] {
             assert_eq!(decode_get_request(bad), None, "{bad}");
         }
     }
