@@ -247,11 +247,17 @@ impl App {
         }
         let reply = match route {
             Route::Health => self.health().await,
-            Route::Metrics => with_header(
-                Response::new(Full::new(Bytes::from(self.metrics.render()))),
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            ),
+            Route::Metrics => match self.metrics.render() {
+                Ok(text) => with_header(
+                    Response::new(Full::new(Bytes::from(text))),
+                    header::CONTENT_TYPE,
+                    crate::metrics::CONTENT_TYPE,
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "encoding the metrics failed");
+                    internal_error()
+                }
+            },
             Route::CaCert => self.ca_cert(&path["/ca/".len()..]),
             Route::Crl => self.crl(&path["/crl/".len()..]).await,
             Route::Cmc | Route::Ocsp | Route::Other => not_found(),
