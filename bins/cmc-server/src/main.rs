@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use cmc_ca::config::Config;
 use cmc_ca::{Engine, EngineConfig, SystemClock};
 use cmc_server::cli::{self, Command};
-use cmc_server::http::{App, Settings};
 use cmc_server::metrics::Metrics;
+use cmc_server::routes::{App, Settings};
 use cmc_server::server::{Limits, Server};
 use cmc_server::{bootstrap, purge, shutdown_signal, tls};
 
