@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod cli;
+pub mod config;
 pub mod limit;
 pub mod metrics;
 pub mod purge;

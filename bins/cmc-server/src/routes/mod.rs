@@ -68,7 +68,7 @@ pub struct Settings {
 impl Settings {
     /// The route settings of a configuration file.
     #[must_use]
-    pub fn from_config(config: &cmc_ca::config::Config) -> Self {
+    pub fn from_config(config: &crate::config::Config) -> Self {
         let s = &config.server;
         Self {
             base_path: s.base_path.trim_end_matches('/').to_owned(),
@@ -76,7 +76,7 @@ impl Settings {
                 .default_path
                 .as_ref()
                 .map(|p| p.trim_end_matches('/').to_owned()),
-            default_ca: config.default_ca.clone(),
+            default_ca: config.engine.default_ca.clone(),
             max_body_bytes: s.max_body_bytes,
             read_timeout: Duration::from_secs(s.read_timeout_secs),
             unauthenticated_failures_per_minute: s.unauthenticated_failures_per_minute,
