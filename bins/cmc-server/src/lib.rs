@@ -3,10 +3,11 @@
 
 pub mod bootstrap;
 pub mod cli;
-pub mod http;
+pub mod config;
 pub mod limit;
 pub mod metrics;
 pub mod purge;
+pub mod routes;
 pub mod server;
 pub mod tls;
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use cmc_ca::config::Config;
 use cmc_ca::{Engine, EngineConfig, SystemClock};
 use cmc_server::cli::{self, Command};
-use cmc_server::http::{App, Settings};
+use cmc_server::config::Config;
 use cmc_server::metrics::Metrics;
+use cmc_server::routes::{App, Settings};
 use cmc_server::server::{Limits, Server};
 use cmc_server::{bootstrap, purge, shutdown_signal, tls};
 
@@ -56,33 +56,31 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    let (engine_file, s) = (&config.engine, &config.server);
     // Everything that blocks (store, keys) happens before the runtime
     // starts; afterwards the engine is only called from blocking threads.
-    let engine_config = EngineConfig::from_config(&config)?;
-    bootstrap::ensure_data_dir(&config.data_dir)?;
-    let store = cmc_store::open(&config.store_url())
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let mut engine_config = EngineConfig::from_config(engine_file)?;
+    // The engine decodes no request larger than the server accepts.
+    engine_config.max_request_bytes = s.max_body_bytes;
+    bootstrap::ensure_data_dir(&engine_file.data_dir)?;
+    let store = cmc_store::open(&engine_file.store_url())
+        .with_context(|| format!("opening the store in {}", engine_file.data_dir.display()))?;
     let engine = Arc::new(Engine::load(store, Arc::new(SystemClock), engine_config)?);
-    let ca_name = config
+    let ca_name = engine_file
         .default_ca
         .clone()
         .unwrap_or_else(|| bootstrap::ROOT_NAME.to_owned());
-    let outcome = bootstrap::ensure(&engine, &config.data_dir, &ca_name)?;
-    let tls = config
-        .server
-        .tls
-        .as_ref()
-        .map(tls::server_config)
-        .transpose()?;
+    let outcome = bootstrap::ensure(&engine, &engine_file.data_dir, &ca_name)?;
+    let tls = s.tls.as_ref().map(tls::server_config).transpose()?;
 
     let settings = Settings::from_config(&config);
-    let s = &config.server;
     let limits = Limits {
         read_timeout: Duration::from_secs(s.read_timeout_secs),
         idle_timeout: Duration::from_secs(s.idle_timeout_secs),
         drain_timeout: Duration::from_secs(s.read_timeout_secs.saturating_add(30)),
     };
-    let purge_schedule = purge::Schedule::from_interval_secs(config.requests.purge_interval_secs);
+    let purge_schedule =
+        purge::Schedule::from_interval_secs(engine_file.requests.purge_interval_secs);
     let app = Arc::new(App::new(
         Arc::clone(&engine),
         settings.clone(),

@@ -1,14 +1,23 @@
-//! A small Prometheus text-format registry built on atomics.
+//! The server's Prometheus metrics, kept in a `prometheus-client` registry
+//! and exposed in the Prometheus text format (version 0.0.4).
 //!
-//! Every label set is fixed at compile time (routes, HTTP statuses, CMC
-//! statuses and fail infos), so counting never allocates or locks.
+//! Every label set is fixed (routes, HTTP statuses, CMC statuses and fail
+//! infos, each with an `other` bucket) and created at start, so the output
+//! lists every series, zeros included, and no client can grow it.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The `Content-Type` of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
 /// What a request was for, as the `route` label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Route {
     /// `POST {base_path}/{ca}` or `POST {default_path}`.
     Cmc,
@@ -50,23 +59,39 @@ impl Route {
             Route::Other => "other",
         }
     }
+}
 
-    fn index(self) -> usize {
-        self as usize
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.label(), encoder)
     }
 }
 
-/// The HTTP statuses this server answers with; anything else is counted
-/// under `other`.
-const STATUSES: [u16; 13] = [
-    200, 400, 403, 404, 405, 408, 413, 414, 415, 429, 500, 503, 0,
+/// The HTTP statuses this server answers with and their label values;
+/// anything else is counted under `other`.
+const STATUSES: [(u16, &str); 12] = [
+    (200, "200"),
+    (400, "400"),
+    (403, "403"),
+    (404, "404"),
+    (405, "405"),
+    (408, "408"),
+    (413, "413"),
+    (414, "414"),
+    (415, "415"),
+    (429, "429"),
+    (500, "500"),
+    (503, "503"),
 ];
 
-fn status_index(status: u16) -> usize {
+const OTHER: &str = "other";
+
+/// The `status` label of an HTTP status.
+fn status_label(status: u16) -> &'static str {
     STATUSES
         .iter()
-        .position(|s| *s == status)
-        .unwrap_or(STATUSES.len() - 1)
+        .find(|(code, _)| *code == status)
+        .map_or(OTHER, |(_, label)| label)
 }
 
 /// CMCStatus names by value (RFC 5272 §6.1.1); value 1 is unassigned.
@@ -99,25 +124,59 @@ const FAIL_INFOS: [&str; 14] = [
     "authDataFail",
 ];
 
+/// The name of value `value` in `names`, or `other`.
+fn name_of(names: &[&'static str], value: u32) -> &'static str {
+    usize::try_from(value)
+        .ok()
+        .and_then(|i| names.get(i))
+        .copied()
+        .unwrap_or(OTHER)
+}
+
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-const N_ROUTES: usize = Route::ALL.len();
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    route: Route,
+    status: &'static str,
+}
 
-/// The counters of one server.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    route: Route,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CmcStatusLabels {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct FailInfoLabels {
+    fail_info: &'static str,
+}
+
+type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// The metrics of one server: a registry and the handles that count into
+/// it.
 #[derive(Debug)]
 pub struct Metrics {
-    requests: [[AtomicU64; STATUSES.len()]; N_ROUTES],
-    cmc_status: [AtomicU64; CMC_STATUSES.len() + 1],
-    cmc_fail_info: [AtomicU64; FAIL_INFOS.len() + 1],
-    issued: AtomicU64,
-    unauthenticated_failures: AtomicU64,
-    rate_limited: AtomicU64,
-    buckets: [[AtomicU64; BUCKETS.len()]; N_ROUTES],
-    latency_count: [AtomicU64; N_ROUTES],
-    latency_sum_micros: [AtomicU64; N_ROUTES],
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    cmc_status: Family<CmcStatusLabels, Counter>,
+    cmc_fail_info: Family<FailInfoLabels, Counter>,
+    issued: Counter,
+    unauthenticated_failures: Counter,
+    rate_limited: Counter,
 }
 
 impl Default for Metrics {
@@ -130,162 +189,130 @@ impl Metrics {
     /// All counters at zero.
     #[must_use]
     pub fn new() -> Self {
+        // Every series is created now (the guards dropped at once), so that
+        // each shows from the start.
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = LatencyFamily::new_with_constructor(latency_histogram);
+        for route in Route::ALL {
+            for status in STATUSES.map(|(_, label)| label).into_iter().chain([OTHER]) {
+                drop(requests.get_or_create(&RequestLabels { route, status }));
+            }
+            drop(latency.get_or_create(&RouteLabels { route }));
+        }
+        let cmc_status = Family::<CmcStatusLabels, Counter>::default();
+        for status in CMC_STATUSES.into_iter().chain([OTHER]) {
+            drop(cmc_status.get_or_create(&CmcStatusLabels { status }));
+        }
+        let cmc_fail_info = Family::<FailInfoLabels, Counter>::default();
+        for fail_info in FAIL_INFOS.into_iter().chain([OTHER]) {
+            drop(cmc_fail_info.get_or_create(&FailInfoLabels { fail_info }));
+        }
+        let issued = Counter::default();
+        let unauthenticated_failures = Counter::default();
+        let rate_limited = Counter::default();
+
+        // Counter names get their `_total` on output; help texts their
+        // final full stop.
+        let mut registry = Registry::default();
+        registry.register(
+            "cmc_http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "cmc_responses",
+            "CMC status values reported in CMC responses",
+            cmc_status.clone(),
+        );
+        registry.register(
+            "cmc_fail_info",
+            "CMCFailInfo values reported in CMC responses",
+            cmc_fail_info.clone(),
+        );
+        registry.register(
+            "cmc_certificates_issued",
+            "Certificates issued through CMC requests",
+            issued.clone(),
+        );
+        registry.register(
+            "cmc_unauthenticated_failures",
+            "CMC requests that failed without an authenticated sender",
+            unauthenticated_failures.clone(),
+        );
+        registry.register(
+            "cmc_rate_limited",
+            "CMC requests answered 429: their source was over the limit of unauthenticated failures",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "cmc_http_request_duration_seconds",
+            "Time from request head to response, by route",
+            latency.clone(),
+        );
         Self {
-            requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
-            cmc_status: std::array::from_fn(|_| AtomicU64::new(0)),
-            cmc_fail_info: std::array::from_fn(|_| AtomicU64::new(0)),
-            issued: AtomicU64::new(0),
-            unauthenticated_failures: AtomicU64::new(0),
-            rate_limited: AtomicU64::new(0),
-            buckets: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
-            latency_count: std::array::from_fn(|_| AtomicU64::new(0)),
-            latency_sum_micros: std::array::from_fn(|_| AtomicU64::new(0)),
+            registry,
+            requests,
+            latency,
+            cmc_status,
+            cmc_fail_info,
+            issued,
+            unauthenticated_failures,
+            rate_limited,
         }
     }
 
     /// Counts one answered request and its latency.
     pub fn request(&self, route: Route, status: u16, elapsed: Duration) {
-        let r = route.index();
-        self.requests[r][status_index(status)].fetch_add(1, Ordering::Relaxed);
-        let secs = elapsed.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                self.buckets[r][i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count[r].fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        self.latency_sum_micros[r].fetch_add(micros, Ordering::Relaxed);
+        let status = status_label(status);
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Counts one CMC status (a CMCStatus value) reported in a response.
     pub fn cmc_status(&self, status: u32) {
-        let i = usize::try_from(status)
-            .ok()
-            .filter(|i| *i < CMC_STATUSES.len())
-            .unwrap_or(CMC_STATUSES.len());
-        self.cmc_status[i].fetch_add(1, Ordering::Relaxed);
+        let status = name_of(&CMC_STATUSES, status);
+        self.cmc_status
+            .get_or_create(&CmcStatusLabels { status })
+            .inc();
     }
 
     /// Counts one CMCFailInfo value reported in a response.
     pub fn cmc_fail_info(&self, fail_info: u32) {
-        let i = usize::try_from(fail_info)
-            .ok()
-            .filter(|i| *i < FAIL_INFOS.len())
-            .unwrap_or(FAIL_INFOS.len());
-        self.cmc_fail_info[i].fetch_add(1, Ordering::Relaxed);
+        let fail_info = name_of(&FAIL_INFOS, fail_info);
+        self.cmc_fail_info
+            .get_or_create(&FailInfoLabels { fail_info })
+            .inc();
     }
 
     /// Counts issued certificates.
     pub fn issued(&self, n: u64) {
-        self.issued.fetch_add(n, Ordering::Relaxed);
+        self.issued.inc_by(n);
     }
 
     /// Counts one CMC request that failed without an authenticated sender
     /// (what the per-source limit counts).
     pub fn unauthenticated_failure(&self) {
-        self.unauthenticated_failures
-            .fetch_add(1, Ordering::Relaxed);
+        self.unauthenticated_failures.inc();
     }
 
     /// Counts one CMC request answered 429 because its source was over
     /// the limit of unauthenticated failures.
     pub fn rate_limited(&self) {
-        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        self.rate_limited.inc();
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
-    #[must_use]
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        // `write!` to a String cannot fail; the results are ignored.
-        out.push_str(
-            "# HELP cmc_http_requests_total HTTP requests answered, by route and status.\n",
-        );
-        out.push_str("# TYPE cmc_http_requests_total counter\n");
-        for route in Route::ALL {
-            for (i, status) in STATUSES.iter().enumerate() {
-                let status = if *status == 0 {
-                    "other".to_owned()
-                } else {
-                    status.to_string()
-                };
-                let _ = writeln!(
-                    out,
-                    "cmc_http_requests_total{{route=\"{}\",status=\"{status}\"}} {}",
-                    route.label(),
-                    load(&self.requests[route.index()][i])
-                );
-            }
-        }
-        out.push_str("# HELP cmc_responses_total CMC status values reported in CMC responses.\n");
-        out.push_str("# TYPE cmc_responses_total counter\n");
-        for (i, name) in CMC_STATUSES.iter().chain(["other"].iter()).enumerate() {
-            let _ = writeln!(
-                out,
-                "cmc_responses_total{{status=\"{name}\"}} {}",
-                load(&self.cmc_status[i])
-            );
-        }
-        out.push_str("# HELP cmc_fail_info_total CMCFailInfo values reported in CMC responses.\n");
-        out.push_str("# TYPE cmc_fail_info_total counter\n");
-        for (i, name) in FAIL_INFOS.iter().chain(["other"].iter()).enumerate() {
-            let _ = writeln!(
-                out,
-                "cmc_fail_info_total{{fail_info=\"{name}\"}} {}",
-                load(&self.cmc_fail_info[i])
-            );
-        }
-        out.push_str(
-            "# HELP cmc_certificates_issued_total Certificates issued through CMC requests.\n",
-        );
-        out.push_str("# TYPE cmc_certificates_issued_total counter\n");
-        let _ = writeln!(out, "cmc_certificates_issued_total {}", load(&self.issued));
-        out.push_str(
-            "# HELP cmc_unauthenticated_failures_total CMC requests that failed without an authenticated sender.\n",
-        );
-        out.push_str("# TYPE cmc_unauthenticated_failures_total counter\n");
-        let _ = writeln!(
-            out,
-            "cmc_unauthenticated_failures_total {}",
-            load(&self.unauthenticated_failures)
-        );
-        out.push_str(
-            "# HELP cmc_rate_limited_total CMC requests answered 429: their source was over the limit of unauthenticated failures.\n",
-        );
-        out.push_str("# TYPE cmc_rate_limited_total counter\n");
-        let _ = writeln!(out, "cmc_rate_limited_total {}", load(&self.rate_limited));
-        out.push_str(
-            "# HELP cmc_http_request_duration_seconds Time from request head to response, by route.\n",
-        );
-        out.push_str("# TYPE cmc_http_request_duration_seconds histogram\n");
-        for route in Route::ALL {
-            let r = route.index();
-            let label = route.label();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "cmc_http_request_duration_seconds_bucket{{route=\"{label}\",le=\"{bound}\"}} {}",
-                    load(&self.buckets[r][i])
-                );
-            }
-            let count = load(&self.latency_count[r]);
-            let _ = writeln!(
-                out,
-                "cmc_http_request_duration_seconds_bucket{{route=\"{label}\",le=\"+Inf\"}} {count}"
-            );
-            let sum = Duration::from_micros(load(&self.latency_sum_micros[r])).as_secs_f64();
-            let _ = writeln!(
-                out,
-                "cmc_http_request_duration_seconds_sum{{route=\"{label}\"}} {sum}"
-            );
-            let _ = writeln!(
-                out,
-                "cmc_http_request_duration_seconds_count{{route=\"{label}\"}} {count}"
-            );
-        }
-        out
+    /// The Prometheus text exposition (format 0.0.4, [`CONTENT_TYPE`]).
+    ///
+    /// # Errors
+    /// Only if a metric fails to encode, which the metrics here do not.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::with_capacity(16 * 1024);
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
+        Ok(out)
     }
 }
 
@@ -311,7 +338,7 @@ mod tests {
         m.cmc_status(99);
         m.cmc_fail_info(1);
         m.issued(3);
-        let text = m.render();
+        let text = m.render().unwrap();
         assert!(text.ends_with('\n'));
         assert_eq!(
             line(
@@ -388,6 +415,77 @@ mod tests {
         );
     }
 
+    /// Checks the text format line by line (HELP and TYPE once per family,
+    /// before its samples; every sample of the family announced; numeric
+    /// values) and returns each family's name and type.
+    fn families(text: &str) -> Vec<(String, String)> {
+        let mut families: Vec<(String, String)> = Vec::new();
+        let mut help: Option<String> = None;
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix("# HELP ") {
+                let (name, doc) = rest.split_once(' ').unwrap();
+                assert!(doc.ends_with('.'), "{l}");
+                help = Some(name.to_owned());
+            } else if let Some(rest) = l.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert_eq!(help.take().as_deref(), Some(name), "TYPE without HELP: {l}");
+                assert!(families.iter().all(|(n, _)| n != name), "twice: {name}");
+                families.push((name.to_owned(), kind.to_owned()));
+            } else {
+                let (series, value) = l.rsplit_once(' ').unwrap();
+                value.parse::<f64>().unwrap();
+                let name = series.split('{').next().unwrap();
+                let (family, kind) = families.last().unwrap();
+                let suffixes: &[&str] = match kind.as_str() {
+                    "histogram" => &["_bucket", "_sum", "_count"],
+                    _ => &[""],
+                };
+                assert!(
+                    suffixes.iter().any(|s| name == format!("{family}{s}")),
+                    "{name} outside its family {family}"
+                );
+                if let Some(labels) = series.strip_prefix(name) {
+                    if !labels.is_empty() {
+                        assert!(labels.starts_with('{') && labels.ends_with('}'), "{l}");
+                    }
+                }
+            }
+        }
+        families
+    }
+
+    #[test]
+    fn every_family_is_well_formed_with_its_type() {
+        let m = Metrics::new();
+        m.request(Route::Metrics, 200, Duration::from_millis(2));
+        let text = m.render().unwrap();
+        assert!(text.ends_with('\n'));
+        let got = families(&text);
+        let want = [
+            ("cmc_http_requests_total", "counter"),
+            ("cmc_responses_total", "counter"),
+            ("cmc_fail_info_total", "counter"),
+            ("cmc_certificates_issued_total", "counter"),
+            ("cmc_unauthenticated_failures_total", "counter"),
+            ("cmc_rate_limited_total", "counter"),
+            ("cmc_http_request_duration_seconds", "histogram"),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(n, k)| (n.to_owned(), k.to_owned())).to_vec()
+        );
+        // Every label set exists from the start: 7 routes x 13 statuses,
+        // 8 CMC statuses and 14 fail infos with their `other`, 7 routes x
+        // (11 buckets + +Inf + sum + count).
+        let count = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+        assert_eq!(count("cmc_http_requests_total{"), 7 * 13);
+        assert_eq!(count("cmc_responses_total{"), 9);
+        assert_eq!(count("cmc_fail_info_total{"), 15);
+        assert_eq!(count("cmc_http_request_duration_seconds_"), 7 * 14);
+        assert!(text.contains("cmc_http_requests_total{route=\"ca_cert\",status=\"other\"} 0\n"));
+        assert!(text.contains("cmc_fail_info_total{fail_info=\"authDataFail\"} 0\n"));
+    }
+
     #[test]
     fn rate_limiting_is_counted() {
         let m = Metrics::new();
@@ -395,7 +493,7 @@ mod tests {
         m.rate_limited();
         m.unauthenticated_failure();
         m.unauthenticated_failure();
-        let text = m.render();
+        let text = m.render().unwrap();
         assert_eq!(
             line(
                 &text,

@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::http::{App, ConnInfo};
+use crate::routes::{App, ConnInfo};
 
 /// Connection limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

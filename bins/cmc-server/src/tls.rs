@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::config::TlsConfig;
 use anyhow::{Context, Result, bail};
-use cmc_ca::config::TlsConfig;
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

@@ -1,0 +1,345 @@
+//! The configuration as `cmc-server` reads it: the engine's part
+//! ([`cmc_ca::config::Config`]: data directory, store, profiles,
+//! `[requests]`, `[crl]`, `[ca.*]`) and the server's own section, `[server]`
+//! with `[server.tls]`, both from the one TOML file that `cmc-tool` reads
+//! too:
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:8080"
+//! base_path = "/cmc"                       # POST {base_path}/{ca}
+//! default_path = "/cmc01"                  # POST here goes to default_ca
+//! max_body_bytes = 1048576
+//! read_timeout_secs = 30
+//! idle_timeout_secs = 90
+//! max_concurrency = 64
+//! unauthenticated_failures_per_minute = 60 # per source address; HTTP 429 past it (0: no limit)
+//!
+//! [server.tls]                             # optional: HTTPS
+//! cert = "tls/server-chain.pem"
+//! key = "tls/server-key.pem"
+//! client_ca = "tls/clients.pem"            # optional: ask for client certificates
+//! require_client_cert = false
+//! ```
+//!
+//! The text is read once and parsed twice: by the engine, which refuses
+//! unknown keys outside `[server]`, and here, where only `[server]` is read
+//! and its unknown keys are refused (with their line). Like the engine's
+//! part, parsing opens nothing and every value is checked before the
+//! server starts anything; relative paths are taken from the file's
+//! directory.
+//!
+//! While `cmc_ca::config::Config` still carries its own copy of `[server]`
+//! (to be replaced by an opaque table), the engine checks that section too,
+//! with the same rules, and reports a bad value there first.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// The configuration file, split by owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// What the engine reads.
+    pub engine: cmc_ca::config::Config,
+    /// `[server]`: what this server reads.
+    pub server: ServerConfig,
+}
+
+/// `[server]`: listening, paths, limits and TLS.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// CMC requests are `POST {base_path}/{ca}`.
+    pub base_path: String,
+    /// An extra path for clients that expect one fixed URL (such as
+    /// `/cmc01`); it serves `default_ca`.
+    pub default_path: Option<String>,
+    /// The largest request body accepted (HTTP 413 above it); also the
+    /// largest request the engine decodes.
+    pub max_body_bytes: usize,
+    /// Time allowed to receive a whole request.
+    pub read_timeout_secs: u64,
+    /// Time an idle keep-alive connection is kept open.
+    pub idle_timeout_secs: u64,
+    /// Requests processed at once; more wait.
+    pub max_concurrency: usize,
+    /// CMC failures of unauthenticated senders (a request that does not
+    /// verify, or whose signer or secret is refused) allowed per source
+    /// address and minute; past it the server answers HTTP 429 without
+    /// signing anything. 0 turns the limit off.
+    pub unauthenticated_failures_per_minute: u32,
+    /// HTTPS; plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_path: "/cmc".into(),
+            default_path: Some("/cmc01".into()),
+            max_body_bytes: 1 << 20,
+            read_timeout_secs: 30,
+            idle_timeout_secs: 90,
+            max_concurrency: 64,
+            unauthenticated_failures_per_minute: 60,
+            tls: None,
+        }
+    }
+}
+
+/// `[server.tls]`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server certificate chain, PEM (leaf first).
+    pub cert: PathBuf,
+    /// The server's private key, PEM (PKCS#8, SEC1 or PKCS#1), mode 0600.
+    pub key: PathBuf,
+    /// Trust anchors for client certificates, PEM; when set, clients are
+    /// asked for a certificate, which must then match the CMS signer.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// Refuse connections without a client certificate.
+    #[serde(default)]
+    pub require_client_cert: bool,
+}
+
+/// The sections of the file that this server owns; the others are the
+/// engine's, which refuses unknown keys among them.
+#[derive(Deserialize)]
+struct Owned {
+    #[serde(default)]
+    server: ServerConfig,
+}
+
+impl Config {
+    /// Reads, parses and checks the file at `path`; relative paths in it
+    /// are taken from the file's directory.
+    ///
+    /// # Errors
+    /// If the file cannot be read, does not parse, or has a bad value; the
+    /// message names the file and the key.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("configuration: {}", path.display()))?;
+        let mut config =
+            Self::from_toml(&text).with_context(|| format!("configuration: {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.engine.resolve_paths(base);
+        config.server.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// Parses and checks a configuration file's text. Relative paths stay
+    /// relative.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let engine = cmc_ca::config::Config::from_toml(text)?;
+        let Owned { server } = toml::from_str(text)?;
+        server.validate()?;
+        Ok(Self { engine, server })
+    }
+}
+
+impl ServerConfig {
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// Saying which key is wrong and why.
+    pub fn validate(&self) -> Result<()> {
+        check_path("server.base_path", &self.base_path)?;
+        if let Some(p) = &self.default_path {
+            check_path("server.default_path", p)?;
+            if p.trim_end_matches('/') == self.base_path.trim_end_matches('/') {
+                bail!("server.default_path: must differ from server.base_path");
+            }
+        }
+        if !(1024..=64 << 20).contains(&self.max_body_bytes) {
+            bail!("server.max_body_bytes: must be between 1024 and 67108864");
+        }
+        if !(1..=3600).contains(&self.read_timeout_secs) {
+            bail!("server.read_timeout_secs: must be between 1 and 3600");
+        }
+        if !(1..=86_400).contains(&self.idle_timeout_secs) {
+            bail!("server.idle_timeout_secs: must be between 1 and 86400");
+        }
+        if !(1..=4096).contains(&self.max_concurrency) {
+            bail!("server.max_concurrency: must be between 1 and 4096");
+        }
+        if let Some(tls) = &self.tls {
+            if tls.require_client_cert && tls.client_ca.is_none() {
+                bail!("server.tls.require_client_cert: needs server.tls.client_ca");
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the TLS file paths relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !base.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(tls) = &mut self.tls {
+            fix(&mut tls.cert);
+            fix(&mut tls.key);
+            if let Some(p) = &mut tls.client_ca {
+                fix(p);
+            }
+        }
+    }
+}
+
+/// An HTTP path prefix: `/`, then at least one of `A-Z a-z 0-9 / - _ .`.
+fn check_path(key: &str, path: &str) -> Result<()> {
+    let ok = path.starts_with('/')
+        && path.len() > 1
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+    if !ok {
+        bail!("{key}: {path:?} must start with / and hold only A-Z a-z 0-9 / - _ .");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `[server]` section alone, as the engine's copy of it will no
+    /// longer see it: only this module's rules apply.
+    fn server_only(text: &str) -> Result<ServerConfig> {
+        let Owned { server } = toml::from_str(text)?;
+        server.validate()?;
+        Ok(server)
+    }
+
+    #[test]
+    fn empty_file_is_the_safe_default() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c, Config::default());
+        assert!(c.server.listen.ip().is_loopback());
+        assert!(c.server.tls.is_none());
+    }
+
+    #[test]
+    fn documented_example_parses() {
+        let doc = include_str!("config.rs");
+        let example: String = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::from_toml(&example).unwrap();
+        let want = ServerConfig {
+            tls: Some(TlsConfig {
+                cert: "tls/server-chain.pem".into(),
+                key: "tls/server-key.pem".into(),
+                client_ca: Some("tls/clients.pem".into()),
+                require_client_cert: false,
+            }),
+            ..ServerConfig::default()
+        };
+        assert_eq!(c.server, want);
+    }
+
+    #[test]
+    fn both_owners_read_one_file() {
+        let c = Config::from_toml(
+            "default_ca = \"root\"\n[server]\nlisten = \"0.0.0.0:443\"\nmax_body_bytes = 4096\n\
+             [requests]\nmax_pending_per_ca = 7\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, SocketAddr::from(([0, 0, 0, 0], 443)));
+        assert_eq!(c.server.max_body_bytes, 4096);
+        assert_eq!(c.engine.default_ca.as_deref(), Some("root"));
+        assert_eq!(c.engine.requests.max_pending_per_ca, 7);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        // In [server] by this module, with the line; elsewhere by the
+        // engine.
+        let err = server_only("[server]\nlisten = \"127.0.0.1:1\"\nport = 8080\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("port") && err.contains("line 3"), "{err}");
+        let err = server_only("[server.tls]\ncert = \"c\"\nkey = \"k\"\nca = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`ca`"), "{err}");
+        for (text, key) in [
+            ("[server]\nport = 8080", "port"),
+            ("listen = \"127.0.0.1:1\"", "listen"),
+            ("[requests]\nmax_requests = 3", "max_requests"),
+        ] {
+            let err = format!("{:#}", Config::from_toml(text).unwrap_err());
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("[server]\nbase_path = \"cmc\"", "server.base_path"),
+            ("[server]\nbase_path = \"/\"", "server.base_path"),
+            ("[server]\ndefault_path = \"/c m c\"", "server.default_path"),
+            ("[server]\ndefault_path = \"/cmc/\"", "server.default_path"),
+            ("[server]\nmax_body_bytes = 10", "server.max_body_bytes"),
+            (
+                "[server]\nread_timeout_secs = 0",
+                "server.read_timeout_secs",
+            ),
+            (
+                "[server]\nidle_timeout_secs = 86401",
+                "server.idle_timeout_secs",
+            ),
+            ("[server]\nmax_concurrency = 0", "server.max_concurrency"),
+            (
+                "[server.tls]\ncert = \"c\"\nkey = \"k\"\nrequire_client_cert = true",
+                "server.tls.require_client_cert",
+            ),
+        ] {
+            let err = server_only(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+            let err = format!("{:#}", Config::from_toml(text).unwrap_err());
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        assert!(server_only("[server]\nbase_path = \"/est-cmc_1.0/x\"").is_ok());
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cmc.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"data\"\n[server.tls]\ncert = \"c.pem\"\nkey = \"/etc/k.pem\"\nclient_ca = \"ca.pem\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        let tls = c.server.tls.unwrap();
+        assert_eq!(tls.cert, dir.path().join("c.pem"));
+        assert_eq!(tls.key, Path::new("/etc/k.pem"));
+        assert_eq!(tls.client_ca, Some(dir.path().join("ca.pem")));
+        assert_eq!(c.engine.data_dir, dir.path().join("data"));
+        let err = format!(
+            "{:#}",
+            Config::load(&dir.path().join("missing.toml")).unwrap_err()
+        );
+        assert!(err.contains("missing.toml"), "{err}");
+    }
+}
