@@ -27,6 +27,8 @@ pub enum Route {
     Crl,
     /// `POST /ocsp/{ca}` and `GET /ocsp/{ca}/{request}`.
     Ocsp,
+    /// `/.well-known/est/[{ca}/]{operation}` (RFC 7030).
+    Est,
     /// `GET /healthz`.
     Health,
     /// `GET /metrics`.
@@ -36,11 +38,12 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 7] = [
+    const ALL: [Route; 8] = [
         Route::Cmc,
         Route::CaCert,
         Route::Crl,
         Route::Ocsp,
+        Route::Est,
         Route::Health,
         Route::Metrics,
         Route::Other,
@@ -54,6 +57,7 @@ impl Route {
             Route::CaCert => "ca_cert",
             Route::Crl => "crl",
             Route::Ocsp => "ocsp",
+            Route::Est => "est",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::Other => "other",
@@ -69,18 +73,22 @@ impl EncodeLabelValue for Route {
 
 /// The HTTP statuses this server answers with and their label values;
 /// anything else is counted under `other`.
-const STATUSES: [(u16, &str); 12] = [
+const STATUSES: [(u16, &str); 16] = [
     (200, "200"),
+    (202, "202"),
     (400, "400"),
+    (401, "401"),
     (403, "403"),
     (404, "404"),
     (405, "405"),
     (408, "408"),
+    (409, "409"),
     (413, "413"),
     (414, "414"),
     (415, "415"),
     (429, "429"),
     (500, "500"),
+    (501, "501"),
     (503, "503"),
 ];
 

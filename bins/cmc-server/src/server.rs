@@ -128,7 +128,7 @@ impl Server {
                     None => {
                         let conn = ConnInfo {
                             peer: Some(peer),
-                            tls_client_cert: None,
+                            ..ConnInfo::default()
                         };
                         serve_connection(&http, watcher, stream, conn, app, limits).await;
                     }
@@ -147,15 +147,16 @@ impl Server {
                                 return;
                             }
                         };
-                        let client_cert = tls
-                            .get_ref()
-                            .1
+                        let session = tls.get_ref().1;
+                        let client_cert = session
                             .peer_certificates()
                             .and_then(|certs| certs.first())
                             .map(|c| c.as_ref().to_vec());
                         let conn = ConnInfo {
                             peer: Some(peer),
                             tls_client_cert: client_cert,
+                            tls: true,
+                            channel_binding: crate::tls::channel_binding(session),
                         };
                         serve_connection(&http, watcher, tls, conn, app, limits).await;
                     }

@@ -71,3 +71,24 @@ pub fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// The label of the TLS exporter channel binding (RFC 9266 §2).
+const CHANNEL_BINDING_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
+
+/// The connection's `tls-exporter` channel binding (RFC 9266): 32 octets
+/// exported with the label `EXPORTER-Channel-Binding` and no context.
+///
+/// EST's CSR link (RFC 7030 §3.5) was written for `tls-unique` (RFC
+/// 5929), the first Finished message, which only exists in TLS 1.2 and
+/// which rustls does not expose. RFC 9266 defines `tls-exporter` as its
+/// replacement; this server offers that binding on every TLS version.
+/// `None` when the exporter fails (it does not after a completed
+/// handshake).
+#[must_use]
+pub fn channel_binding(session: &rustls::ServerConnection) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; 32];
+    session
+        .export_keying_material(&mut out, CHANNEL_BINDING_LABEL, None)
+        .ok()?;
+    Some(out)
+}

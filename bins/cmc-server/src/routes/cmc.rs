@@ -7,10 +7,10 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use proto_cmc::{CmcFrontDoor, CmcReply, NotCmc, Transport};
 use hyper::body::{Body, Bytes};
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, StatusCode};
+use proto_cmc::{CmcFrontDoor, CmcReply, NotCmc, Transport};
 
 use super::blocking::Unserved;
 use super::reply::{content, internal_error, not_found, text, unavailable};
@@ -68,7 +68,7 @@ impl App {
     }
 
     /// The CA of the default path: `default_ca`, else the only CA.
-    fn default_ca(&self) -> Option<String> {
+    pub(super) fn default_ca(&self) -> Option<String> {
         if let Some(ca) = &self.settings.default_ca {
             return Some(ca.clone());
         }
@@ -162,9 +162,9 @@ impl App {
         (reply, Outcome::cmc(not_cmc_label(not_cmc)))
     }
 
-    /// Counts a CMC request that failed without an authenticated sender
-    /// against its source.
-    fn unauthenticated_failure(&self, source: Option<IpAddr>) {
+    /// Counts a request (CMC, or EST answered 401) that failed without an
+    /// authenticated sender against its source.
+    pub(super) fn unauthenticated_failure(&self, source: Option<IpAddr>) {
         self.metrics.unauthenticated_failure();
         if let Some(ip) = source {
             self.limiter.failure(ip, Instant::now());
@@ -204,10 +204,10 @@ fn not_cmc_label(e: &NotCmc) -> &'static str {
 
 /// 429 for a source over its limit of unauthenticated failures, with the
 /// seconds until it may send again.
-fn too_many_failures(wait: Duration) -> Reply {
+pub(super) fn too_many_failures(wait: Duration) -> Reply {
     let mut reply = text(
         StatusCode::TOO_MANY_REQUESTS,
-        "too many CMC requests from this address failed without an authenticated sender; retry later\n",
+        "too many requests from this address failed without an authenticated sender; retry later\n",
     );
     reply.headers_mut().insert(
         header::RETRY_AFTER,

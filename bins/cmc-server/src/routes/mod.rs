@@ -9,6 +9,7 @@
 //! | `GET /crl/{ca}.crl` | the current CRL, DER | `publish.rs` |
 //! | `POST /ocsp/{ca}` | OCSP (RFC 6960): `application/ocsp-request` in, `application/ocsp-response` out (200, also for malformedRequest), or 404/405/413/415 | `ocsp.rs` |
 //! | `GET /ocsp/{ca}/{request}` | OCSP with the request's DER in base64, URL-encoded (RFC 6960 Appendix A.1); cacheable until nextUpdate when it has no nonce | `ocsp.rs` |
+//! | `GET/POST /.well-known/est/[{ca}/]{op}` | EST (RFC 7030): cacerts, csrattrs, simpleenroll, simplereenroll, fullcmc, serverkeygen; 200, 202 with Retry-After while held, or 400/401/403/404/405/409/413/415/501 with a short reason | `est.rs` |
 //! | `GET /healthz` | `ok` when the store answers | `health.rs` |
 //! | `GET /metrics` | Prometheus text | `health.rs` |
 //!
@@ -20,6 +21,7 @@
 mod blocking;
 mod body;
 pub mod cmc;
+mod est;
 mod health;
 pub mod ocsp;
 mod publish;
@@ -103,6 +105,11 @@ pub struct ConnInfo {
     pub peer: Option<SocketAddr>,
     /// The verified TLS client certificate (DER), if one was presented.
     pub tls_client_cert: Option<Vec<u8>>,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// The connection's channel binding (RFC 9266 tls-exporter), for
+    /// EST's CSR link (RFC 7030 §3.5).
+    pub channel_binding: Option<Vec<u8>>,
 }
 
 /// What the log line and the metrics record about a CMC or OCSP exchange.
@@ -110,20 +117,28 @@ pub struct ConnInfo {
 struct Outcome {
     cmc: Option<String>,
     ocsp: Option<String>,
+    est: Option<String>,
 }
 
 impl Outcome {
     fn cmc(summary: impl Into<String>) -> Self {
         Self {
             cmc: Some(summary.into()),
-            ocsp: None,
+            ..Self::default()
         }
     }
 
     fn ocsp(summary: String) -> Self {
         Self {
-            cmc: None,
             ocsp: Some(summary),
+            ..Self::default()
+        }
+    }
+
+    fn est(summary: impl Into<String>) -> Self {
+        Self {
+            est: Some(summary.into()),
+            ..Self::default()
         }
     }
 }
@@ -183,6 +198,7 @@ impl App {
             latency_ms = elapsed.as_secs_f64() * 1e3,
             cmc = outcome.cmc.as_deref().unwrap_or("-"),
             ocsp = outcome.ocsp.as_deref().unwrap_or("-"),
+            est = outcome.est.as_deref().unwrap_or("-"),
             peer = %conn.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
             "request"
         );
@@ -208,6 +224,10 @@ impl App {
             let (reply, outcome) = self.cmc(ca, conn, req).await;
             return (Route::Cmc, reply, outcome);
         }
+        if path.starts_with(proto_est::PREFIX) {
+            let (reply, outcome) = self.est(conn, req).await;
+            return (Route::Est, reply, outcome);
+        }
         if let Some(rest) = path.strip_prefix("/ocsp/") {
             let (reply, outcome) = self.ocsp(rest, req).await;
             return (Route::Ocsp, reply, outcome);
@@ -232,7 +252,7 @@ impl App {
             Route::Metrics => self.metrics_text(),
             Route::CaCert => self.ca_cert(&path["/ca/".len()..]),
             Route::Crl => self.crl(&path["/crl/".len()..]).await,
-            Route::Cmc | Route::Ocsp | Route::Other => not_found(),
+            Route::Cmc | Route::Ocsp | Route::Est | Route::Other => not_found(),
         };
         let reply = if req.method() == Method::HEAD {
             let (parts, _) = reply.into_parts();
