@@ -29,9 +29,9 @@
 //! server starts anything; relative paths are taken from the file's
 //! directory.
 //!
-//! While `cmc_ca::config::Config` still carries its own copy of `[server]`
-//! (to be replaced by an opaque table), the engine checks that section too,
-//! with the same rules, and reports a bad value there first.
+//! The engine's part lets `[server]` stand without reading it
+//! (`cmc_ca::config::ForeignSection`): this file is the one place its keys
+//! and values are checked.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

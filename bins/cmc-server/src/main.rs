@@ -62,16 +62,23 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
     let mut engine_config = EngineConfig::from_config(engine_file)?;
     // The engine decodes no request larger than the server accepts.
     engine_config.max_request_bytes = s.max_body_bytes;
-    bootstrap::ensure_data_dir(&engine_file.data_dir)?;
-    let store = cmc_store::open(&engine_file.store_url())
-        .with_context(|| format!("opening the store in {}", engine_file.data_dir.display()))?;
-    let engine = Arc::new(Engine::load(store, Arc::new(SystemClock), engine_config)?);
+    // TLS first: a bad certificate or key path must not leave a half-made
+    // first-start setup behind.
+    let tls = s.tls.as_ref().map(tls::server_config).transpose()?;
+    cmc_ca::ensure_data_dir(&engine_file.data_dir)?;
+    let engine = Arc::new(
+        Engine::open(
+            &engine_file.store_url(),
+            Arc::new(SystemClock),
+            engine_config,
+        )
+        .with_context(|| format!("opening the store in {}", engine_file.data_dir.display()))?,
+    );
     let ca_name = engine_file
         .default_ca
         .clone()
-        .unwrap_or_else(|| bootstrap::ROOT_NAME.to_owned());
-    let outcome = bootstrap::ensure(&engine, &engine_file.data_dir, &ca_name)?;
-    let tls = s.tls.as_ref().map(tls::server_config).transpose()?;
+        .unwrap_or_else(|| cmc_ca::ROOT_NAME.to_owned());
+    let outcome = engine.ensure_embedded(&engine_file.data_dir, &ca_name)?;
 
     let settings = Settings::from_config(&config);
     let limits = Limits {

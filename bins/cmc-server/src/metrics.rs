@@ -482,14 +482,14 @@ mod tests {
             got,
             want.map(|(n, k)| (n.to_owned(), k.to_owned())).to_vec()
         );
-        // Every label set exists from the start: 7 routes x 13 statuses,
-        // 8 CMC statuses and 14 fail infos with their `other`, 7 routes x
+        // Every label set exists from the start: 8 routes x 17 statuses,
+        // 8 CMC statuses and 14 fail infos with their `other`, 8 routes x
         // (11 buckets + +Inf + sum + count).
         let count = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
-        assert_eq!(count("cmc_http_requests_total{"), 7 * 13);
+        assert_eq!(count("cmc_http_requests_total{"), 8 * 17);
         assert_eq!(count("cmc_responses_total{"), 9);
         assert_eq!(count("cmc_fail_info_total{"), 15);
-        assert_eq!(count("cmc_http_request_duration_seconds_"), 7 * 14);
+        assert_eq!(count("cmc_http_request_duration_seconds_"), 8 * 14);
         assert!(text.contains("cmc_http_requests_total{route=\"ca_cert\",status=\"other\"} 0\n"));
         assert!(text.contains("cmc_fail_info_total{fail_info=\"authDataFail\"} 0\n"));
     }

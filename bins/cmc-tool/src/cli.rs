@@ -82,7 +82,7 @@ pub enum Command {
 mod tests {
     use super::*;
     use clap::CommandFactory;
-    use cmc_store::{RevocationReason, UnixTime};
+    use cmc_ca::types::{RevocationReason, UnixTime};
 
     #[test]
     fn definition_is_consistent() {

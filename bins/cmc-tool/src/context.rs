@@ -1,19 +1,18 @@
-//! The configuration, store, engine and profiles a command works with.
+//! The configuration, records, engine and profiles a command works with.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow};
 use cmc_ca::config::Config;
-use cmc_ca::{Engine, EngineConfig, SystemClock};
+use cmc_ca::{Engine, EngineConfig, Records, SystemClock};
 use cmc_policy::ProfileSet;
-use cmc_store::Store;
 
 /// The configuration file used when `--config` is not given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "cmc.toml";
 
-/// What every command starts from: the loaded configuration. The store and
-/// the engine are opened only by the commands that need them.
+/// What every command starts from: the loaded configuration. The records
+/// and the engine are opened only by the commands that need them.
 #[derive(Debug)]
 pub(crate) struct Context {
     pub(crate) config: Config,
@@ -40,25 +39,32 @@ impl Context {
         Ok(dir)
     }
 
-    /// Opens the store (creating the SQLite file in the data directory when
-    /// that is the store).
-    pub(crate) fn store(&self) -> Result<Arc<dyn Store>> {
+    /// The store URL, with the data directory created when the store is
+    /// the SQLite file in it.
+    fn store_url(&self) -> Result<String> {
         if self.config.store.is_none() {
             self.data_dir()?;
         }
-        let url = self.config.store_url();
-        cmc_store::open(&url).with_context(|| format!("opening the store {}", redact(&url)))
+        Ok(self.config.store_url())
+    }
+
+    /// Opens the CA's records (no CA key is loaded: listing needs no
+    /// passphrase or PIN).
+    pub(crate) fn records(&self) -> Result<Records> {
+        let url = self.store_url()?;
+        Records::open(&url).with_context(|| format!("opening the store {}", redact(&url)))
     }
 
     /// Loads the engine: every stored CA with its key opened, as the server
     /// does, so the passphrase or PIN source of each CA must be readable.
     pub(crate) fn engine(&self) -> Result<Engine> {
-        let store = self.store()?;
+        let url = self.store_url()?;
         // The same profiles and per-CA settings the server uses, so that a
         // certificate the tool issues follows the same rules.
         let config =
             EngineConfig::from_config(&self.config).context("reading the configuration")?;
-        Engine::load(store, Arc::new(SystemClock), config).context("loading the CAs")
+        Engine::open(&url, Arc::new(SystemClock), config)
+            .with_context(|| format!("loading the CAs of {}", redact(&url)))
     }
 
     /// The profile set: the config's profiles file, or the built-in one.

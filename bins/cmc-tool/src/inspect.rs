@@ -1,9 +1,9 @@
 //! Reading certificates and CRLs for display, and PEM/DER input.
 
 use anyhow::{Context, Result, anyhow, bail};
+use cmc_ca::types::{Serial, UnixTime};
 use cmc_ca::x509::unix_time;
 use cmc_policy::KeyKind;
-use cmc_store::{Serial, UnixTime};
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use serde::Serialize;

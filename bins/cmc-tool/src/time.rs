@@ -4,7 +4,7 @@
 //! (dropped: the store keeps whole seconds), then `Z` or `±HH:MM`. Output is
 //! always UTC with `Z`.
 
-use cmc_store::UnixTime;
+use cmc_ca::types::UnixTime;
 
 const SECS_PER_DAY: i64 = 86_400;
 

@@ -11,21 +11,8 @@
 //! profiles = "profiles.toml"               # default: the built-in profile set
 //! default_ca = "root"                      # the CA behind [server].default_path
 //!
-//! [server]
+//! [server]                               # cmc-server's own section (see cmc_server::config)
 //! listen = "127.0.0.1:8080"
-//! base_path = "/cmc"                       # POST {base_path}/{ca}
-//! default_path = "/cmc01"                  # POST here goes to default_ca
-//! max_body_bytes = 1048576
-//! read_timeout_secs = 30
-//! idle_timeout_secs = 90
-//! max_concurrency = 64
-//! unauthenticated_failures_per_minute = 60 # per source address; HTTP 429 past it (0: no limit)
-//!
-//! [server.tls]                             # optional: HTTPS
-//! cert = "tls/server-chain.pem"
-//! key = "tls/server-key.pem"
-//! client_ca = "tls/clients.pem"            # optional: ask for client certificates
-//! require_client_cert = false
 //!
 //! [requests]
 //! max_requests_per_pki_data = 32
@@ -70,7 +57,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -82,8 +68,6 @@ use crate::ocsp::OcspConfig;
 
 /// The default data directory (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "cmc-data";
-/// The default listening address: loopback only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 3_600;
@@ -107,9 +91,11 @@ pub struct Config {
     /// The CA that answers on the default CMC path.
     #[serde(default)]
     pub default_ca: Option<String>,
-    /// The HTTP front door.
-    #[serde(default)]
-    pub server: ServerConfig,
+    /// `[server]`, the HTTP front door's section: `cmc-server` reads and
+    /// checks it (`cmc_server::config`); the engine only lets it stand in
+    /// the shared file.
+    #[serde(default, skip_serializing)]
+    pub server: Option<ForeignSection>,
     /// How CMC requests are checked.
     #[serde(default)]
     pub requests: RequestsConfig,
@@ -132,7 +118,7 @@ impl Default for Config {
             store: None,
             profiles: None,
             default_ca: None,
-            server: ServerConfig::default(),
+            server: None,
             requests: RequestsConfig::default(),
             crl: CrlSettings::default(),
             ca: BTreeMap::new(),
@@ -140,65 +126,15 @@ impl Default for Config {
     }
 }
 
-/// `[server]`: listening, paths, limits and TLS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// The address to listen on.
-    pub listen: SocketAddr,
-    /// CMC requests are `POST {base_path}/{ca}`.
-    pub base_path: String,
-    /// An extra path for clients that expect one fixed URL (such as
-    /// `/cmc01`); it serves `default_ca`.
-    pub default_path: Option<String>,
-    /// The largest request body accepted (HTTP 413 above it).
-    pub max_body_bytes: usize,
-    /// Time allowed to receive a whole request.
-    pub read_timeout_secs: u64,
-    /// Time an idle keep-alive connection is kept open.
-    pub idle_timeout_secs: u64,
-    /// Requests processed at once; more wait.
-    pub max_concurrency: usize,
-    /// CMC failures of unauthenticated senders (a request that does not
-    /// verify, or whose signer or secret is refused) allowed per source
-    /// address and minute; past it the server answers HTTP 429 without
-    /// signing anything. 0 turns the limit off.
-    pub unauthenticated_failures_per_minute: u32,
-    /// HTTPS; plain HTTP when absent.
-    pub tls: Option<TlsConfig>,
-}
+/// A section of the shared file that another program owns (`[server]`,
+/// read by `cmc-server`): accepted whatever it holds, never looked at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForeignSection;
 
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            base_path: "/cmc".into(),
-            default_path: Some("/cmc01".into()),
-            max_body_bytes: 1 << 20,
-            read_timeout_secs: 30,
-            idle_timeout_secs: 90,
-            max_concurrency: 64,
-            unauthenticated_failures_per_minute: 60,
-            tls: None,
-        }
+impl<'de> Deserialize<'de> for ForeignSection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Self)
     }
-}
-
-/// `[server.tls]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// The server certificate chain, PEM (leaf first).
-    pub cert: PathBuf,
-    /// The server's private key, PEM (PKCS#8, SEC1 or PKCS#1), mode 0600.
-    pub key: PathBuf,
-    /// Trust anchors for client certificates, PEM; when set, clients are
-    /// asked for a certificate, which must then match the CMS signer.
-    #[serde(default)]
-    pub client_ca: Option<PathBuf>,
-    /// Refuse connections without a client certificate.
-    #[serde(default)]
-    pub require_client_cert: bool,
 }
 
 /// `[requests]`: replay protection and limits on one PKIData.
@@ -441,13 +377,6 @@ impl Config {
         if let Some(p) = &mut self.profiles {
             fix(p);
         }
-        if let Some(tls) = &mut self.server.tls {
-            fix(&mut tls.cert);
-            fix(&mut tls.key);
-            if let Some(p) = &mut tls.client_ca {
-                fix(p);
-            }
-        }
         for settings in self.ca.values_mut() {
             if let Some(r) = &mut settings.responder {
                 fix(&mut r.certificate);
@@ -494,34 +423,7 @@ impl Config {
                 );
             }
         }
-        let s = &self.server;
-        check_path("server.base_path", &s.base_path)?;
-        if let Some(p) = &s.default_path {
-            check_path("server.default_path", p)?;
-            if p.trim_end_matches('/') == s.base_path.trim_end_matches('/') {
-                return bad("server.default_path", "must differ from server.base_path");
-            }
-        }
-        if !(1024..=64 << 20).contains(&s.max_body_bytes) {
-            return bad("server.max_body_bytes", "must be between 1024 and 67108864");
-        }
-        if !(1..=3600).contains(&s.read_timeout_secs) {
-            return bad("server.read_timeout_secs", "must be between 1 and 3600");
-        }
-        if !(1..=86_400).contains(&s.idle_timeout_secs) {
-            return bad("server.idle_timeout_secs", "must be between 1 and 86400");
-        }
-        if !(1..=4096).contains(&s.max_concurrency) {
-            return bad("server.max_concurrency", "must be between 1 and 4096");
-        }
-        if let Some(tls) = &s.tls {
-            if tls.require_client_cert && tls.client_ca.is_none() {
-                return bad(
-                    "server.tls.require_client_cert",
-                    "needs server.tls.client_ca",
-                );
-            }
-        }
+
         for (name, settings) in &self.ca {
             if let Some(r) = &settings.responder {
                 r.key
@@ -625,21 +527,6 @@ impl Config {
     }
 }
 
-fn check_path(key: &str, path: &str) -> Result<()> {
-    let ok = path.starts_with('/')
-        && path.len() > 1
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Config(format!(
-            "{key}: {path:?} must start with / and hold only A-Z a-z 0-9 / - _ ."
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,8 +535,7 @@ mod tests {
     fn empty_file_is_the_safe_default() {
         let c = Config::from_toml("").unwrap();
         assert_eq!(c, Config::default());
-        assert!(c.server.listen.ip().is_loopback());
-        assert!(c.server.tls.is_none());
+        assert!(c.server.is_none());
         assert_eq!(c.store_url(), "sqlite://cmc-data/cmc.db");
     }
 
@@ -667,10 +553,8 @@ mod tests {
         let c = Config::from_toml(&example).unwrap();
         assert_eq!(c.default_ca.as_deref(), Some("root"));
         assert_eq!(c.ca_settings("root").profiles, ["default"]);
-        assert_eq!(
-            c.server.tls.as_ref().unwrap().client_ca.as_deref(),
-            Some(Path::new("tls/clients.pem"))
-        );
+        // [server] belongs to cmc-server: the engine lets it stand.
+        assert_eq!(c.server, Some(ForeignSection));
         assert_eq!(c.crl.to_crl_config(), CrlConfig::default());
         let ocsp = c.ca_settings("root").ocsp.unwrap();
         assert_eq!(ocsp.to_ocsp_config(), OcspConfig::default());
@@ -720,10 +604,18 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_section_is_left_to_the_server() {
+        // Whatever [server] holds, the engine neither reads nor refuses
+        // it: cmc-server checks it (cmc_server::config).
+        let c = Config::from_toml("[server]\nport = 8080\n[server.tls]\nanything = 1\n").unwrap();
+        assert_eq!(c.server, Some(ForeignSection));
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
     fn unknown_keys_are_refused_by_name() {
         for (text, key) in [
             ("listen = \"127.0.0.1:1\"", "listen"),
-            ("[server]\nport = 8080", "port"),
             ("[ca.root]\ncrl = \"x\"", "crl"),
             ("[requests]\nmax_requests = 3", "max_requests"),
         ] {
@@ -736,14 +628,6 @@ mod tests {
     fn bad_values_name_their_key() {
         for (text, key) in [
             ("store = \"mysql://x\"", "store"),
-            ("[server]\nbase_path = \"cmc\"", "server.base_path"),
-            ("[server]\ndefault_path = \"/cmc\"", "server.default_path"),
-            ("[server]\nmax_body_bytes = 10", "server.max_body_bytes"),
-            ("[server]\nmax_concurrency = 0", "server.max_concurrency"),
-            (
-                "[server.tls]\ncert = \"c\"\nkey = \"k\"\nrequire_client_cert = true",
-                "server.tls.require_client_cert",
-            ),
             (
                 "[requests]\nsigning_time_window_secs = 600\nnonce_lifetime_secs = 900",
                 "requests.nonce_lifetime_secs",
@@ -784,10 +668,6 @@ mod tests {
         }
         assert_eq!(c.data_dir, dir.path().join("data"));
         assert_eq!(c.profiles.as_deref(), Some(Path::new("/etc/p.toml")));
-        assert_eq!(
-            c.server.tls.as_ref().unwrap().cert,
-            dir.path().join("c.pem")
-        );
         assert_eq!(
             c.store_url(),
             format!("sqlite://{}", dir.path().join("data/cmc.db").display())

@@ -26,9 +26,9 @@ pub struct EngineConfig {
     pub cas: BTreeMap<String, crate::config::CaSettings>,
     /// Replay windows and limits on one CMC request.
     pub requests: crate::config::RequestsConfig,
-    /// The largest request the engine decodes, in octets: the server's
-    /// `max_body_bytes`, so that one cap holds from the socket to the
-    /// decoder.
+    /// The largest request the engine decodes, in octets: the server sets
+    /// its `max_body_bytes`, so that one cap holds from the socket to the
+    /// decoder ([`DEFAULT_MAX_REQUEST_BYTES`] otherwise).
     pub max_request_bytes: usize,
 }
 
@@ -39,7 +39,7 @@ impl Default for EngineConfig {
             profiles: cmc_policy::ProfileSet::builtin(),
             cas: BTreeMap::new(),
             requests: crate::config::RequestsConfig::default(),
-            max_request_bytes: crate::config::ServerConfig::default().max_body_bytes,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
         }
     }
 }
@@ -55,6 +55,10 @@ impl EngineConfig {
         }
     }
 }
+
+/// The largest request the engine decodes unless the front door says
+/// otherwise (cmc-server sets its `[server].max_body_bytes`).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1 << 20;
 
 /// What a proof-of-possession challenge is bound to besides the request.
 #[derive(Clone, Copy, Debug)]

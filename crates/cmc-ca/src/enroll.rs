@@ -54,7 +54,7 @@ impl EngineConfig {
             profiles,
             cas: config.ca.clone(),
             requests: config.requests,
-            max_request_bytes: config.server.max_body_bytes,
+            max_request_bytes: crate::engine::DEFAULT_MAX_REQUEST_BYTES,
         };
         engine.check_profiles()?;
         Ok(engine)

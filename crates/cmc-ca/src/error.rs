@@ -150,6 +150,18 @@ pub enum Error {
         profile: String,
     },
 
+    /// A file of the CA's data directory (the embedded setup) could not be
+    /// created, written or resolved.
+    #[error("{what} {}: {detail}", path.display())]
+    File {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The operating system's error.
+        detail: String,
+    },
+
     /// The signature the CA key produced over a TBS certificate does not
     /// verify with the CA's public key (a faulty key backend); nothing was
     /// issued.
@@ -170,6 +182,15 @@ impl Error {
     #[must_use]
     pub fn encode(what: &'static str, e: impl std::fmt::Display) -> Self {
         Self::Encode {
+            what,
+            detail: e.to_string(),
+        }
+    }
+
+    /// A failure to `what` the file `path`.
+    pub(crate) fn file(path: &std::path::Path, what: &'static str, e: &std::io::Error) -> Self {
+        Self::File {
+            path: path.to_path_buf(),
             what,
             detail: e.to_string(),
         }

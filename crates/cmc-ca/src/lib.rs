@@ -7,6 +7,7 @@ mod client;
 mod clock;
 pub mod config;
 mod crl;
+mod embedded;
 mod engine;
 mod enroll;
 mod enrollment;
@@ -31,7 +32,11 @@ pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
 pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CrlConfig, build_crl, crl_reason};
-pub use engine::{Engine, EngineConfig, PopBinding};
+pub use embedded::{
+    EmbeddedSetup, Files as EmbeddedFiles, RA_CLIENT_ID, RA_DAYS, RA_SUBJECT, ROOT_DAYS, ROOT_NAME,
+    ROOT_SUBJECT, ensure_data_dir,
+};
+pub use engine::{DEFAULT_MAX_REQUEST_BYTES, Engine, EngineConfig, PopBinding};
 pub use enroll::Issued;
 pub use enrollment::{
     Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm, ServerKey,

@@ -172,6 +172,7 @@ fn reason_of(e: &Error) -> Reason {
         | Error::Encode { .. }
         | Error::TimeOutOfRange(_)
         | Error::Rng
+        | Error::File { .. }
         | Error::BadCaSignature { .. } => Reason::Internal,
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use cmc_store::RevocationReason;
+use cmc_ca::types::RevocationReason;
 
 /// `--json` alone.
 #[derive(Debug, Args)]

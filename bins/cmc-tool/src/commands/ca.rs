@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
+use cmc_ca::types::CaRecord;
 use cmc_ca::{CaKey, KeyConfig, NewCa, SecretRef, SystemClock};
 use cmc_keys::{KeySpec, SignatureScheme};
 use cmc_policy::KeyKind;
-use cmc_store::CaRecord;
 use serde::Serialize;
 
 use crate::Io;
@@ -139,8 +139,7 @@ pub(crate) fn run(ctx: &Context, cmd: &CaCommand, io: &mut Io<'_>) -> Result<()>
         CaCommand::Init(args) => init(ctx, args, io),
         CaCommand::List(flag) => list(ctx, flag.json, io),
         CaCommand::LockAutoApprove { name } => {
-            let store = ctx.store()?;
-            store
+            ctx.records()?
                 .lock_auto_approvals(name)
                 .with_context(|| format!("CA {name:?} has no auto-approvals to lock"))?;
             writeln!(io.out, "auto-approvals of CA {name:?} locked")?;
@@ -242,12 +241,12 @@ fn init(ctx: &Context, args: &CaInitArgs, io: &mut Io<'_>) -> Result<()> {
     let spec = args.key_type.unwrap_or(DEFAULT_CA_KEY);
     let provisional = args.scheme.unwrap_or_else(|| spec.default_scheme());
     let mut config = key_config(ctx, args, provisional)?;
-    let store = ctx.store()?;
-    if store.get_ca(&args.name)?.is_some() {
+    let records = ctx.records()?;
+    if records.ca(&args.name)?.is_some() {
         bail!("CA {:?} already exists", args.name);
     }
     if let Some(parent) = &args.parent {
-        if store.get_ca(parent)?.is_none() {
+        if records.ca(parent)?.is_none() {
             bail!("there is no CA {parent:?} to sign the new CA (see `cmc-tool ca list`)");
         }
     }
@@ -269,11 +268,12 @@ fn init(ctx: &Context, args: &CaInitArgs, io: &mut Io<'_>) -> Result<()> {
         issuer: args.parent.clone(),
         requester: requester(),
     };
-    let ca = cmc_ca::create_ca(store.as_ref(), &SystemClock, &new)
+    let ca = records
+        .create_ca(&SystemClock, &new)
         .with_context(|| format!("creating CA {:?}", args.name))?;
     writeln!(io.out, "created CA {:?}", ca.name())?;
     if let Some(n) = args.auto_approve {
-        store
+        records
             .set_auto_approvals(ca.name(), n)
             .with_context(|| format!("granting CA {:?} its auto-approvals", ca.name()))?;
         writeln!(
@@ -395,9 +395,9 @@ fn describe_key(key: &serde_json::Value) -> String {
 }
 
 fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
-    let store = ctx.store()?;
-    let infos = store
-        .list_cas()?
+    let infos = ctx
+        .records()?
+        .cas()?
         .iter()
         .map(CaInfo::of)
         .collect::<Result<Vec<_>>>()?;
@@ -423,8 +423,7 @@ fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
 }
 
 fn get_ca(ctx: &Context, name: &str) -> Result<CaRecord> {
-    let store = ctx.store()?;
-    match store.get_ca(name)? {
+    match ctx.records()?.ca(name)? {
         Some(r) => Ok(r),
         None => bail!("there is no CA {name:?} (see `cmc-tool ca list`)"),
     }

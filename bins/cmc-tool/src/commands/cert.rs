@@ -2,8 +2,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Subcommand, ValueEnum};
-use cmc_store::{CertFilter, CertRecord, CertState, PageRequest, Revocation, Store};
-use cmc_store::{CertStatus, UnixTime};
+use cmc_ca::types::{CertFilter, CertRecord, CertState, CertStatus, Revocation, UnixTime};
 use serde::Serialize;
 
 use crate::Io;
@@ -231,27 +230,15 @@ impl CertInfo {
     }
 }
 
-fn all_certs(store: &dyn Store, filter: &CertFilter) -> Result<Vec<CertRecord>> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let p = store.list_certs(filter, page)?;
-        out.extend(p.items);
-        match p.next {
-            Some(c) => page = PageRequest::after(c, PageRequest::MAX_LIMIT),
-            None => return Ok(out),
-        }
-    }
-}
-
 fn list(ctx: &Context, filter: &CertFilter, as_json: bool, io: &mut Io<'_>) -> Result<()> {
-    let store = ctx.store()?;
+    let records = ctx.records()?;
     if let Some(ca) = &filter.issuer {
-        if store.get_ca(ca)?.is_none() {
+        if records.ca(ca)?.is_none() {
             bail!("there is no CA {ca:?} (see `cmc-tool ca list`)");
         }
     }
-    let infos: Vec<CertInfo> = all_certs(store.as_ref(), filter)?
+    let infos: Vec<CertInfo> = records
+        .certificates(filter)?
         .iter()
         .map(CertInfo::of)
         .collect();
@@ -302,11 +289,11 @@ fn show(
     io: &mut Io<'_>,
 ) -> Result<()> {
     let serial = parse_serial(serial)?;
-    let store = ctx.store()?;
-    if store.get_ca(ca)?.is_none() {
+    let records = ctx.records()?;
+    if records.ca(ca)?.is_none() {
         bail!("there is no CA {ca:?} (see `cmc-tool ca list`)");
     }
-    let Some(record) = store.get_cert(ca, &serial)? else {
+    let Some(record) = records.certificate(ca, &serial)? else {
         bail!("CA {ca:?} has no certificate with serial {serial}");
     };
     let der = record.certificate().map(|c| c.cert_der.clone());
@@ -366,7 +353,7 @@ fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cmc_store::RevocationReason;
+    use cmc_ca::types::RevocationReason;
 
     #[test]
     fn reason_names_follow_rfc5280() {

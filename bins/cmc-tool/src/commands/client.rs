@@ -4,13 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use cmc_ca::{ClientCredentialRequest, Clock, SystemClock};
+use cmc_ca::types::{ClientRecord, ClientRole, Grant, NewClient, Scope, UnixTime};
+use cmc_ca::{ClientCredentialRequest, Clock, Records, SystemClock};
 use cmc_keys::{FileKey, KeySpec, SigningKey};
-use cmc_store::ClientRole;
-use cmc_store::{
-    AuditEvent, AuditKind, ClientRecord, Grant, NewClient, Outcome, PageRequest, Scope, Store,
-    UnixTime,
-};
 use serde::Serialize;
 
 use crate::Io;
@@ -159,9 +155,9 @@ fn grants(cas: &[String], profiles: &[String]) -> Vec<Grant> {
     out
 }
 
-fn check_grants(ctx: &Context, store: &dyn Store, args: &ClientAddArgs) -> Result<Vec<Grant>> {
+fn check_grants(ctx: &Context, records: &Records, args: &ClientAddArgs) -> Result<Vec<Grant>> {
     for ca in &args.cas {
-        if store.get_ca(ca)?.is_none() {
+        if records.ca(ca)?.is_none() {
             bail!("--ca {ca:?}: there is no such CA (see `cmc-tool ca list`)");
         }
     }
@@ -246,10 +242,16 @@ fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>)
         (None, Some(d)) => now.plus_secs(i64::from(d) * SECS_PER_DAY),
         (None, None) => cert_end,
     };
-    let store = ctx.store()?;
-    let grants = check_grants(ctx, store.as_ref(), args)?;
-    let client = store
-        .add_client(
+    let records = ctx.records()?;
+    let grants = check_grants(ctx, &records, args)?;
+    let role: ClientRole = args.role.into();
+    let detail = format!(
+        "client {:?}, role {role}, existing certificate {}",
+        args.id,
+        cert.tbs_certificate().subject()
+    );
+    let client = records
+        .register_client(
             &NewClient {
                 id: args.id.clone(),
                 subject: cmc_ca::x509::client_subject(&cert_der)?,
@@ -258,28 +260,16 @@ fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>)
                     &cert.tbs_certificate().subject().to_string(),
                 )?)?,
                 cert_der,
-                role: args.role.into(),
+                role,
                 grants,
                 expires_at: Some(expires_at),
             },
+            Some(cert_serial(&cert)?),
+            &requester(),
+            &detail,
             now,
         )
         .with_context(|| format!("registering client {:?}", args.id))?;
-    store.append_audit(&AuditEvent {
-        at: now,
-        kind: AuditKind::ClientAdded,
-        issuer: None,
-        serial: Some(cert_serial(&cert)?),
-        profile: None,
-        requester: Some(requester()),
-        outcome: Outcome::Success,
-        detail: format!(
-            "client {:?}, role {}, existing certificate {}",
-            client.id,
-            client.role,
-            cert.tbs_certificate().subject()
-        ),
-    })?;
     writeln!(io.out, "registered client {:?}", client.id)?;
     ClientInfo::of(&client, now)?.print(io)
 }
@@ -340,9 +330,9 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         (None, None) => DEFAULT_CREDENTIAL_DAYS,
     };
     let engine = ctx.engine()?;
-    let store = ctx.store()?;
-    let grants = check_grants(ctx, store.as_ref(), args)?;
-    if store.get_client(&args.id)?.is_some() {
+    let records = engine.records();
+    let grants = check_grants(ctx, &records, args)?;
+    if records.client(&args.id)?.is_some() {
         bail!("client {:?} already exists", args.id);
     }
     let out_dir = absolute(out_dir)?;
@@ -506,23 +496,11 @@ impl ClientInfo {
     }
 }
 
-fn all_clients(store: &dyn Store) -> Result<Vec<ClientRecord>> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let p = store.list_clients(page)?;
-        out.extend(p.items);
-        match p.next {
-            Some(c) => page = PageRequest::after(c, PageRequest::MAX_LIMIT),
-            None => return Ok(out),
-        }
-    }
-}
-
 fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
-    let store = ctx.store()?;
     let now = SystemClock.now();
-    let infos = all_clients(store.as_ref())?
+    let infos = ctx
+        .records()?
+        .clients()?
         .iter()
         .map(|c| ClientInfo::of(c, now))
         .collect::<Result<Vec<_>>>()?;
@@ -546,16 +524,15 @@ fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
     )
 }
 
-fn get_client(store: &dyn Store, id: &str) -> Result<ClientRecord> {
-    match store.get_client(id)? {
+fn get_client(records: &Records, id: &str) -> Result<ClientRecord> {
+    match records.client(id)? {
         Some(c) => Ok(c),
         None => bail!("there is no client {id:?} (see `cmc-tool client list`)"),
     }
 }
 
 fn show(ctx: &Context, id: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
-    let store = ctx.store()?;
-    let info = ClientInfo::of(&get_client(store.as_ref(), id)?, SystemClock.now())?;
+    let info = ClientInfo::of(&get_client(&ctx.records()?, id)?, SystemClock.now())?;
     if as_json {
         json(io.out, &info)
     } else {
@@ -564,8 +541,8 @@ fn show(ctx: &Context, id: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
 }
 
 fn disable(ctx: &Context, id: &str, io: &mut Io<'_>) -> Result<()> {
-    let store = ctx.store()?;
-    let before = get_client(store.as_ref(), id)?;
+    let records = ctx.records()?;
+    let before = get_client(&records, id)?;
     let now = SystemClock.now();
     if let Some(at) = before.disabled_at {
         writeln!(
@@ -575,17 +552,7 @@ fn disable(ctx: &Context, id: &str, io: &mut Io<'_>) -> Result<()> {
         )?;
         return Ok(());
     }
-    store.disable_client(id, now)?;
-    store.append_audit(&AuditEvent {
-        at: now,
-        kind: AuditKind::ClientDisabled,
-        issuer: None,
-        serial: None,
-        profile: None,
-        requester: Some(requester()),
-        outcome: Outcome::Success,
-        detail: format!("client {id:?}"),
-    })?;
+    records.disable_client(id, &requester(), now)?;
     writeln!(io.out, "client {id:?} disabled at {}", format_rfc3339(now))?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
-use cmc_store::CrlRecord;
+use cmc_ca::types::CrlRecord;
 use serde::Serialize;
 
 use crate::Io;

@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use cmc_store::{PageRequest, PendingFilter, PendingRecord, PendingState, PendingStatus, Store};
+use cmc_ca::types::{PendingFilter, PendingRecord, PendingState, PendingStatus};
 use serde::Serialize;
 
 use crate::Io;
@@ -127,19 +127,6 @@ impl PendingInfo {
     }
 }
 
-fn all(store: &dyn Store, filter: &PendingFilter) -> Result<Vec<PendingRecord>> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let p = store.list_pending(filter, page)?;
-        out.extend(p.items);
-        match p.next {
-            Some(c) => page = PageRequest::after(c, PageRequest::MAX_LIMIT),
-            None => return Ok(out),
-        }
-    }
-}
-
 fn list(
     ctx: &Context,
     ca: Option<String>,
@@ -147,13 +134,14 @@ fn list(
     as_json: bool,
     io: &mut Io<'_>,
 ) -> Result<()> {
-    let store = ctx.store()?;
     let filter = PendingFilter {
         ca,
         client: None,
         status: waiting.then_some(PendingStatus::Pending),
     };
-    let infos: Vec<PendingInfo> = all(store.as_ref(), &filter)?
+    let infos: Vec<PendingInfo> = ctx
+        .records()?
+        .pending(&filter)?
         .iter()
         .map(PendingInfo::of)
         .collect();
@@ -175,8 +163,7 @@ fn list(
 }
 
 fn show(ctx: &Context, id: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
-    let store = ctx.store()?;
-    let Some(record) = store.get_pending(id)? else {
+    let Some(record) = ctx.records()?.pending_request(id)? else {
         bail!("there is no pending request {id:?} (see `cmc-tool pending list`)");
     };
     let info = PendingInfo::of(&record);

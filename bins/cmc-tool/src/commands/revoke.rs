@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use cmc_asn1::RevokeRequest;
-use cmc_store::UnixTime;
+use cmc_ca::types::UnixTime;
 use der::Encode;
 use der::asn1::GeneralizedTime;
 use der::asn1::OctetString;

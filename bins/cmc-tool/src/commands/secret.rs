@@ -4,9 +4,9 @@
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use cmc_ca::types::{SecretPurpose, SecretRecord, UnixTime};
 use cmc_ca::{Clock, EnrollSecret, RevocationSecret, SystemClock, generate_secret};
 use cmc_keys::SecretSource;
-use cmc_store::{SecretPurpose, SecretRecord, UnixTime};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -287,10 +287,10 @@ impl SecretInfo {
 }
 
 fn list(ctx: &Context, ca: Option<&str>, as_json: bool, io: &mut Io<'_>) -> Result<()> {
-    let store = ctx.store()?;
     let now = SystemClock.now();
-    let infos: Vec<SecretInfo> = store
-        .list_secrets(ca)?
+    let infos: Vec<SecretInfo> = ctx
+        .records()?
+        .secrets(ca)?
         .iter()
         .map(|r| SecretInfo::of(r, now))
         .collect::<Result<_>>()?;

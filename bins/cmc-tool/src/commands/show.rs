@@ -9,12 +9,12 @@ use std::time::SystemTime;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use cmc_asn1::{PkiData, PkiResponse, TaggedAttribute, TaggedRequest, oid};
+use cmc_ca::types::UnixTime;
 use cmc_codec::{
     Encoding, FullRequest, ResponseVerifyOptions, VerifyOptions, decode_full_request,
     decode_response, statuses,
 };
 use cmc_policy::KeyKind;
-use cmc_store::UnixTime;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};

@@ -14,10 +14,9 @@ use super::Env;
 /// Starts a responder for the CAs in `env`'s store; returns `http://127.0.0.1:PORT`.
 pub fn start_server(env: &Env) -> String {
     let config = cmc_ca::config::Config::load(&env.config).unwrap();
-    let store = cmc_store::open(&config.store_url()).unwrap();
     let engine = Arc::new(
-        Engine::load(
-            store,
+        Engine::open(
+            &config.store_url(),
             Arc::new(SystemClock),
             EngineConfig::from_config(&config).unwrap(),
         )
