@@ -4,9 +4,7 @@
 
 use std::fmt::Write as _;
 
-use cmc_ca::{
-    EmbeddedFiles as Files, EmbeddedSetup as Outcome, RA_CLIENT_ID, ROOT_DAYS, ROOT_SUBJECT,
-};
+use cmc_ca::{EmbeddedFiles as Files, EmbeddedSetup, RA_CLIENT_ID, ROOT_DAYS, ROOT_SUBJECT};
 
 /// The command that enrolls a first certificate with the bootstrap RA, in
 /// the form of `cmc-tool enroll` (bins/cmc-tool/README.md).
@@ -37,11 +35,11 @@ fn cmc_tool_program() -> String {
 /// What to tell the operator about `outcome`; `cmc_url` is the CMC URL of
 /// the embedded CA.
 #[must_use]
-pub fn describe(outcome: &Outcome, cmc_url: impl Fn(&str) -> String) -> String {
+pub fn describe(outcome: &EmbeddedSetup, cmc_url: impl Fn(&str) -> String) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
     match outcome {
-        Outcome::Created { ca, files } => {
+        EmbeddedSetup::Created { ca, files } => {
             let _ = writeln!(out, "first start: created in {}:", files.data_dir.display());
             let _ = writeln!(
                 out,
@@ -60,7 +58,7 @@ pub fn describe(outcome: &Outcome, cmc_url: impl Fn(&str) -> String) -> String {
             let _ = writeln!(out, "enroll a first certificate with:");
             let _ = writeln!(out, "  {}", enroll_command(&cmc_url(ca), files));
         }
-        Outcome::Existing { cas, bootstrap } => {
+        EmbeddedSetup::Existing { cas, bootstrap } => {
             let _ = writeln!(
                 out,
                 "existing setup: nothing created; CAs: {}",
@@ -96,7 +94,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.join("cmc.db").display());
         let engine = Engine::open(&url, Arc::new(SystemClock), EngineConfig::default()).unwrap();
         let outcome = engine.ensure_embedded(&dir, "root").unwrap();
-        let Outcome::Created { files, .. } = &outcome else {
+        let EmbeddedSetup::Created { files, .. } = &outcome else {
             panic!("{outcome:?}")
         };
         let pass = std::fs::read_to_string(&files.ca_passphrase).unwrap();

@@ -14,7 +14,7 @@ use proto_cmc::{CmcFrontDoor, CmcReply, NotCmc, Transport};
 
 use super::blocking::Unserved;
 use super::reply::{content, internal_error, not_found, text, unavailable};
-use super::{App, BoxError, ConnInfo, Outcome, Reply};
+use super::{App, BoxError, ConnInfo, Reply, Summary};
 use crate::limit;
 
 /// Which kind of CMC request a body is, by its media type.
@@ -85,7 +85,7 @@ impl App {
         ca: Option<&str>,
         conn: &ConnInfo,
         req: Request<B>,
-    ) -> (Reply, Outcome)
+    ) -> (Reply, Summary)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
@@ -97,30 +97,30 @@ impl App {
         if let Some(ip) = source {
             if let Err(wait) = self.limiter.check(ip, Instant::now()) {
                 self.metrics.rate_limited();
-                return (too_many_failures(wait), Outcome::cmc("rate-limited"));
+                return (too_many_failures(wait), Summary::cmc("rate-limited"));
             }
         }
         let Some(ca) = ca.map(str::to_owned).or_else(|| self.default_ca()) else {
             return (
                 text(StatusCode::NOT_FOUND, "no default CA is configured\n"),
-                Outcome::default(),
+                Summary::default(),
             );
         };
         if self.engine.ca(&ca).is_err() {
-            return (not_found(), Outcome::default());
+            return (not_found(), Summary::default());
         }
         let kind = match request_kind(req.headers().get(header::CONTENT_TYPE)) {
             Ok(kind) => kind,
             Err(why) => {
                 return (
                     text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("{why}\n")),
-                    Outcome::default(),
+                    Summary::default(),
                 );
             }
         };
         let body = match self.read_body(req).await {
             Ok(body) => body,
-            Err(reply) => return (reply, Outcome::default()),
+            Err(reply) => return (reply, Summary::default()),
         };
         let transport = Transport {
             tls_client_cert: conn.tls_client_cert.clone(),
@@ -141,13 +141,13 @@ impl App {
                 self.cmc_reply(reply)
             }
             Ok(Err(not_cmc)) => self.not_cmc(&not_cmc, source),
-            Err(Unserved::Closed) => (unavailable(), Outcome::default()),
-            Err(Unserved::Failed) => (internal_error(), Outcome::cmc("internal")),
+            Err(Unserved::Closed) => (unavailable(), Summary::default()),
+            Err(Unserved::Failed) => (internal_error(), Summary::cmc("internal")),
         }
     }
 
     /// The HTTP error for a body the engine could not answer in CMC.
-    fn not_cmc(&self, not_cmc: &NotCmc, source: Option<IpAddr>) -> (Reply, Outcome) {
+    fn not_cmc(&self, not_cmc: &NotCmc, source: Option<IpAddr>) -> (Reply, Summary) {
         let status = StatusCode::from_u16(not_cmc.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
         if status.is_client_error() {
             // Not CMC at all: nothing was signed, but it is as anonymous
@@ -156,10 +156,10 @@ impl App {
         }
         if status.is_server_error() {
             // The engine has logged the detail.
-            return (internal_error(), Outcome::cmc("internal"));
+            return (internal_error(), Summary::cmc("internal"));
         }
         let reply = text(status, &format!("{}\n", not_cmc.reason()));
-        (reply, Outcome::cmc(not_cmc_label(not_cmc)))
+        (reply, Summary::cmc(not_cmc_label(not_cmc)))
     }
 
     /// Counts a request (CMC, or EST answered 401) that failed without an
@@ -172,7 +172,7 @@ impl App {
     }
 
     /// The 200 with the CMC response, its statuses counted.
-    fn cmc_reply(&self, reply: CmcReply) -> (Reply, Outcome) {
+    fn cmc_reply(&self, reply: CmcReply) -> (Reply, Summary) {
         let mut summary = Vec::with_capacity(reply.statuses.len());
         for part in &reply.statuses {
             self.metrics.cmc_status(part.status as u32);
@@ -186,7 +186,7 @@ impl App {
         }
         self.metrics
             .issued(u64::try_from(reply.issued).unwrap_or(u64::MAX));
-        let outcome = Outcome::cmc(format!("{} issued={}", summary.join(","), reply.issued));
+        let outcome = Summary::cmc(format!("{} issued={}", summary.join(","), reply.issued));
         (content(reply.der, reply.content_type), outcome)
     }
 }

@@ -14,11 +14,11 @@ use proto_est::{EstFrontDoor, EstRequest, Limits, route};
 
 use super::blocking::Unserved;
 use super::reply::{internal_error, text, unavailable};
-use super::{App, BoxError, ConnInfo, Outcome, Reply};
+use super::{App, BoxError, ConnInfo, Reply, Summary};
 
 impl App {
     /// Answers one EST request.
-    pub(super) async fn est<B>(&self, conn: &ConnInfo, req: Request<B>) -> (Reply, Outcome)
+    pub(super) async fn est<B>(&self, conn: &ConnInfo, req: Request<B>) -> (Reply, Summary)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
@@ -29,7 +29,7 @@ impl App {
                 self.metrics.rate_limited();
                 return (
                     super::cmc::too_many_failures(wait),
-                    Outcome::est("rate-limited"),
+                    Summary::est("rate-limited"),
                 );
             }
         }
@@ -37,18 +37,18 @@ impl App {
         let method = req.method().as_str().to_owned();
         let (label, operation) = match route(&method, &path) {
             Ok(r) => (r.label.map(str::to_owned), r.operation),
-            Err(e) => return (from_est(e.to_reply()), Outcome::est("bad-path")),
+            Err(e) => return (from_est(e.to_reply()), Summary::est("bad-path")),
         };
         let Some(ca) = label.or_else(|| self.default_ca()) else {
             return (
                 text(StatusCode::NOT_FOUND, "no default CA is configured\n"),
-                Outcome::default(),
+                Summary::default(),
             );
         };
         if self.engine.ca(&ca).is_err() {
             return (
                 text(StatusCode::NOT_FOUND, "no such CA\n"),
-                Outcome::default(),
+                Summary::default(),
             );
         }
         let header = |name: HeaderName| {
@@ -62,7 +62,7 @@ impl App {
         let body = if req.method() == Method::POST {
             match self.read_body(req).await {
                 Ok(body) => body,
-                Err(reply) => return (reply, Outcome::default()),
+                Err(reply) => return (reply, Summary::default()),
             }
         } else {
             Vec::new()
@@ -94,11 +94,11 @@ impl App {
                 if reply.status == 401 {
                     self.unauthenticated_failure(source);
                 }
-                let outcome = Outcome::est(format!("{} {}", operation.name(), reply.status));
+                let outcome = Summary::est(format!("{} {}", operation.name(), reply.status));
                 (from_est(reply), outcome)
             }
-            Err(Unserved::Closed) => (unavailable(), Outcome::default()),
-            Err(Unserved::Failed) => (internal_error(), Outcome::est("internal")),
+            Err(Unserved::Closed) => (unavailable(), Summary::default()),
+            Err(Unserved::Failed) => (internal_error(), Summary::est("internal")),
         }
     }
 }

@@ -112,15 +112,15 @@ pub struct ConnInfo {
     pub channel_binding: Option<Vec<u8>>,
 }
 
-/// What the log line and the metrics record about a CMC or OCSP exchange.
+/// What the log line records about a CMC, OCSP or EST exchange.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Outcome {
+struct Summary {
     cmc: Option<String>,
     ocsp: Option<String>,
     est: Option<String>,
 }
 
-impl Outcome {
+impl Summary {
     fn cmc(summary: impl Into<String>) -> Self {
         Self {
             cmc: Some(summary.into()),
@@ -206,7 +206,7 @@ impl App {
     }
 
     /// Picks the route of a request and answers it.
-    async fn route<B>(&self, conn: &ConnInfo, req: Request<B>) -> (Route, Reply, Outcome)
+    async fn route<B>(&self, conn: &ConnInfo, req: Request<B>) -> (Route, Reply, Summary)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
@@ -219,7 +219,7 @@ impl App {
                     header::ALLOW,
                     "POST",
                 );
-                return (Route::Cmc, reply, Outcome::default());
+                return (Route::Cmc, reply, Summary::default());
             }
             let (reply, outcome) = self.cmc(ca, conn, req).await;
             return (Route::Cmc, reply, outcome);
@@ -237,7 +237,7 @@ impl App {
             "/metrics" => Route::Metrics,
             p if p.starts_with("/ca/") => Route::CaCert,
             p if p.starts_with("/crl/") => Route::Crl,
-            _ => return (Route::Other, not_found(), Outcome::default()),
+            _ => return (Route::Other, not_found(), Summary::default()),
         };
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let reply = with_header(
@@ -245,7 +245,7 @@ impl App {
                 header::ALLOW,
                 "GET, HEAD",
             );
-            return (route, reply, Outcome::default());
+            return (route, reply, Summary::default());
         }
         let reply = match route {
             Route::Health => self.health().await,
@@ -260,7 +260,7 @@ impl App {
         } else {
             reply
         };
-        (route, reply, Outcome::default())
+        (route, reply, Summary::default())
     }
 }
 

@@ -10,7 +10,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
 use super::reply::{content, not_found, set_date, set_header, text, with_header};
-use super::{App, BoxError, Outcome, Reply};
+use super::{App, BoxError, Reply, Summary};
 
 /// The largest OCSP request body accepted (or decoded from a GET path).
 /// Requests are small: even 16 SHA-512 CertIDs with a signature and its
@@ -27,12 +27,12 @@ impl App {
     /// `/ocsp/{ca}` (POST) and `/ocsp/{ca}/{request}` (GET, HEAD); `rest`
     /// is the path after `/ocsp/`. A body or path that is no OCSP request
     /// is answered by the engine with malformedRequest, as RFC 6960 wants.
-    pub(super) async fn ocsp<B>(&self, rest: &str, req: Request<B>) -> (Reply, Outcome)
+    pub(super) async fn ocsp<B>(&self, rest: &str, req: Request<B>) -> (Reply, Summary)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
-        let no_outcome = Outcome::default();
+        let no_outcome = Summary::default();
         // The base64 may hold '/' (RFC 6960 asks for it to be URL-encoded,
         // not every client does): everything after the CA name is the
         // request.
@@ -103,7 +103,7 @@ impl App {
             }
             Err(unserved) => return (unserved.reply(), no_outcome),
         };
-        let outcome = Outcome::ocsp(ocsp_summary(&reply));
+        let outcome = Summary::ocsp(ocsp_summary(&reply));
         let cacheable = method != Method::POST;
         let mut response = ocsp_response(reply, cacheable);
         if method == Method::HEAD {
