@@ -3,6 +3,38 @@
 use super::*;
 
 impl Cmc<'_> {
+    /// Every getCert and getCRL of a PKIData, each with its own status.
+    pub(super) fn fetch_all(
+        &self,
+        ca: &LoadedCa,
+        controls: &Controls,
+        now: UnixTime,
+        outcome: &mut PartResults,
+    ) {
+        for (id, get) in &controls.get_certs {
+            match self.get_cert(ca, get) {
+                Ok(cert) => {
+                    outcome.succeeded.push(*id);
+                    outcome.fetched.push(cert);
+                }
+                Err(failure) => outcome.failed.push((failure, *id)),
+            }
+        }
+        // One CA, one current CRL: however many getCRL ask for it, the
+        // response carries it once.
+        for (id, get) in &controls.get_crls {
+            match self.get_crl(ca, get, now) {
+                Ok(crl) => {
+                    outcome.succeeded.push(*id);
+                    if !outcome.crls.contains(&crl) {
+                        outcome.crls.push(crl);
+                    }
+                }
+                Err(failure) => outcome.failed.push((failure, *id)),
+            }
+        }
+    }
+
     /// One getCert control (RFC 5272 §6.9): a certificate this CA issued,
     /// revoked or not, for any client the CA accepts (certificates are
     /// public).

@@ -127,9 +127,11 @@ use respond::{Failure, ResponseBuilder};
 
 mod certify;
 mod controls;
+mod encrypted_pop;
 mod fetch;
 mod identify;
 mod nested;
+mod query;
 mod replay;
 mod reply;
 mod respond;
@@ -138,29 +140,10 @@ mod simple;
 
 use certify::PartContext;
 use controls::{
-    body_part_ids, check_control_limits, only_queries, refuse_controls, transaction_id_of,
+    Controls, SUPPORTED_CONTROLS, body_part_ids, check_control_limits, only_queries,
+    refuse_controls,
 };
 use reply::chain;
-
-/// The controls this CA processes; any other fails the request.
-const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 16] = [
-    oid::ID_CMC_SENDER_NONCE,
-    oid::ID_CMC_RECIPIENT_NONCE,
-    oid::ID_CMC_TRANSACTION_ID,
-    oid::ID_CMC_DATA_RETURN,
-    oid::ID_CMC_REG_INFO,
-    oid::ID_CMC_LRA_POP_WITNESS,
-    oid::ID_CMC_REVOKE_REQUEST,
-    oid::ID_CMC_GET_CERT,
-    oid::ID_CMC_GET_CRL,
-    oid::ID_CMC_IDENTIFICATION,
-    oid::ID_CMC_IDENTITY_PROOF,
-    oid::ID_CMC_IDENTITY_PROOF_V2,
-    oid::ID_CMC_POP_LINK_RANDOM,
-    oid::ID_CMC_BATCH_REQUESTS,
-    oid::ID_CMC_DECRYPTED_POP,
-    oid::ID_CMC_QUERY_PENDING,
-];
 
 /// The controls an unsigned request may carry (revocation by secret).
 const UNSIGNED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
@@ -577,7 +560,6 @@ impl Cmc<'_> {
         self.check_signing_time(signed)?;
         let pki_data = &signed.pki_data;
         let ids = body_part_ids(pki_data)?;
-        self.check_replay(ca, pki_data, signer.credential(), &signer.requester())?;
         let limits = self.engine.config().requests;
         let max = limits.max_requests_per_pki_data;
         let parts = pki_data.req_sequence.len()
@@ -609,134 +591,30 @@ impl Cmc<'_> {
                 |oid| SECRET_CONTROLS.contains(oid),
             )?;
         }
-        let link_random = pki_data
-            .unique_control::<PopLinkRandom>()
-            .map_err(|_| {
-                MessageFailure::message(
-                    CmcFailInfo::BadRequest,
-                    "malformed or repeated popLinkRandom",
-                )
-            })?
-            .map(|(_, r)| r.0.as_bytes().to_vec());
-        // An lraPOPWitness whose pkiDataBodyid names a nested PKIData
-        // vouches for that PKIData's requests; one that names nothing (the
-        // Swedish client sends a random number) for the outer reqSequence.
-        let mut witnessed = BTreeSet::new();
-        let mut nested_witnessed: BTreeMap<BodyPartId, BTreeSet<BodyPartId>> = BTreeMap::new();
-        for (_, w) in pki_data.controls_of::<LraPopWitness>().map_err(|_| {
-            MessageFailure::message(CmcFailInfo::BadRequest, "malformed lraPOPWitness")
-        })? {
-            if pki_data
-                .cms_sequence
-                .iter()
-                .any(|c| c.body_part_id == w.pki_data_bodyid)
-            {
-                nested_witnessed
-                    .entry(w.pki_data_bodyid)
-                    .or_default()
-                    .extend(w.body_ids);
-            } else {
-                witnessed.extend(w.body_ids);
-            }
-        }
-        let transaction_id = transaction_id_of(pki_data);
-        let revocations = pki_data.controls_of::<RevokeRequest>().map_err(|_| {
-            MessageFailure::message(CmcFailInfo::BadRequest, "malformed revokeRequest")
-        })?;
-        let get_certs = pki_data
-            .controls_of::<GetCert>()
-            .map_err(|_| MessageFailure::message(CmcFailInfo::BadRequest, "malformed getCert"))?;
-        let get_crls = pki_data
-            .controls_of::<GetCrl>()
-            .map_err(|_| MessageFailure::message(CmcFailInfo::BadRequest, "malformed getCRL"))?;
-        let queries = pki_data.controls_of::<QueryPending>().map_err(|_| {
-            MessageFailure::message(CmcFailInfo::BadRequest, "malformed queryPending")
-        })?;
-
-        let mut decrypted = BTreeMap::new();
-        for (_, answer) in pki_data.controls_of::<DecryptedPop>().map_err(|_| {
-            MessageFailure::message(CmcFailInfo::BadRequest, "malformed decryptedPOP")
-        })? {
-            if decrypted.insert(answer.body_part_id, answer).is_some() {
-                return Err(MessageFailure::message(
-                    CmcFailInfo::BadRequest,
-                    "two decryptedPOP controls for one request",
-                ));
-            }
-        }
+        // Everything decoded and cross-checked before anything changes.
+        let mut controls = Controls::decode(pki_data)?;
+        self.check_replay(ca, &controls, signer.credential(), &signer.requester())?;
         let mut outcome = PartResults::default();
         let context = PartContext {
             signer: certify::fingerprint(signer.credential()),
-            transaction_id: &transaction_id,
-            witnessed: &witnessed,
-            link_random: link_random.as_deref(),
-            decrypted: &decrypted,
+            transaction_id: controls.transaction_id.as_deref().unwrap_or_default(),
+            witnessed: &controls.witnessed,
+            link_random: controls.link_random.as_deref(),
+            decrypted: &controls.decrypted,
         };
         self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
-        for (id, revoke) in revocations {
-            match self.revoke_requested(ca, signer, &revoke) {
-                Ok(()) => outcome.succeeded.push(id),
-                Err(failure) => outcome.failed.push((failure, id)),
+        for (id, revoke) in &controls.revocations {
+            match self.revoke_requested(ca, signer, revoke) {
+                Ok(()) => outcome.succeeded.push(*id),
+                Err(failure) => outcome.failed.push((failure, *id)),
             }
         }
-        for (id, get) in get_certs {
-            match self.get_cert(ca, &get) {
-                Ok(cert) => {
-                    outcome.succeeded.push(id);
-                    outcome.fetched.push(cert);
-                }
-                Err(failure) => outcome.failed.push((failure, id)),
-            }
-        }
-        // One CA, one current CRL: however many getCRL ask for it, the
-        // response carries it once.
-        for (id, get) in get_crls {
-            match self.get_crl(ca, &get, now) {
-                Ok(crl) => {
-                    outcome.succeeded.push(id);
-                    if !outcome.crls.contains(&crl) {
-                        outcome.crls.push(crl);
-                    }
-                }
-                Err(failure) => outcome.failed.push((failure, id)),
-            }
-        }
-        for (id, QueryPending(token)) in queries {
-            match self
-                .engine
-                .query_pending(ca.name(), &signer.requester(), token.as_bytes())
-            {
-                Ok(PendingStatus::Waiting(held)) => match certify::pend_info(ca.name(), &held) {
-                    Ok(info) => outcome.pending.push((id, info)),
-                    Err(failure) => outcome.failed.push((failure, id)),
-                },
-                Ok(PendingStatus::Issued(cert)) => {
-                    outcome.succeeded.push(id);
-                    outcome.fetched.push(*cert);
-                }
-                Err(refused) => outcome.failed.push((Failure::from(refused), id)),
-            }
-        }
-        let batch = pki_data.controls_of::<BatchRequests>().map_err(|_| {
-            MessageFailure::message(CmcFailInfo::BadRequest, "malformed batchRequests")
-        })?;
-        let batched: BTreeSet<BodyPartId> = batch
-            .iter()
-            .flat_map(|(_, b)| b.0.iter().copied())
-            .collect();
-        if let Some(stray) = batched
-            .iter()
-            .find(|id| !pki_data.cms_sequence.iter().any(|c| c.body_part_id == **id))
-        {
-            return Err(MessageFailure::message(
-                CmcFailInfo::BadRequest,
-                format!("batchRequests names {stray}, which is not in cmsSequence"),
-            ));
-        }
-        outcome.batch = !batch.is_empty();
+        self.fetch_all(ca, &controls, now, &mut outcome);
+        self.answer_queries(ca, signer, &controls.queries, &mut outcome);
+        outcome.batch = controls.batch.is_some();
         for tagged in &pki_data.cms_sequence {
             let id = tagged.body_part_id;
-            let witnessed = nested_witnessed.remove(&id).unwrap_or_default();
+            let witnessed = controls.nested_witnessed.remove(&id).unwrap_or_default();
             match self.nested(ca, signer, tagged, &witnessed, &budget, now) {
                 Ok(nested) => {
                     outcome.succeeded.push(id);

@@ -103,16 +103,15 @@ impl Cmc<'_> {
             None => inner.signer().public_key.to_der(),
         }
         .map_err(|e| MessageFailure::internal(ca.name(), &cmc_ca::Error::encode("signer", e)))?;
-        self.check_replay(ca, pki_data, &credential, "nested end entity")?;
+        let controls = Controls::decode(pki_data)?;
+        self.check_replay(ca, &controls, &credential, "nested end entity")?;
         let mut outcome = PartResults::default();
-        let decrypted = BTreeMap::new();
-        let transaction_id = transaction_id_of(pki_data);
         let context = PartContext {
             signer: certify::fingerprint(&credential),
-            transaction_id: &transaction_id,
+            transaction_id: controls.transaction_id.as_deref().unwrap_or_default(),
             witnessed,
             link_random: None,
-            decrypted: &decrypted,
+            decrypted: &controls.decrypted,
         };
         self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
         for id in pki_data

@@ -67,20 +67,14 @@ impl Cmc<'_> {
     pub(super) fn check_replay(
         &self,
         ca: &LoadedCa,
-        pki_data: &PkiData,
+        controls: &Controls,
         credential: &[u8],
         requester: &str,
     ) -> Result<(), MessageFailure> {
         let malformed = |what: &str| MessageFailure::message(CmcFailInfo::BadRequest, what);
-        let nonces = pki_data
-            .controls_of::<SenderNonce>()
-            .map_err(|_| malformed("malformed senderNonce"))?;
-        if nonces.len() > 1 {
-            return Err(malformed("more than one senderNonce"));
-        }
-        if let Some((_, nonce)) = nonces.first() {
+        if let Some(nonce) = &controls.sender_nonce {
             self.engine
-                .remember_nonce(ca.name(), credential, nonce.0.as_bytes())
+                .remember_nonce(ca.name(), credential, nonce)
                 .map_err(|refused| {
                     if refused.reason == cmc_ca::Reason::BadRequest {
                         tracing::warn!(
@@ -95,12 +89,9 @@ impl Cmc<'_> {
                     }
                 })?;
         }
-        let transaction = pki_data
-            .unique_control::<TransactionId>()
-            .map_err(|_| malformed("malformed or repeated transactionId"))?;
-        if let Some((_, id)) = transaction {
+        if let Some(id) = &controls.transaction_id {
             self.engine
-                .open_transaction(ca.name(), credential, id.0.as_bytes())
+                .open_transaction(ca.name(), credential, id)
                 .map_err(|refused| {
                     if refused.reason == cmc_ca::Reason::BadRequest {
                         malformed(&format!("{} transactionId", refused.detail))
