@@ -1,17 +1,30 @@
-//! A small blocking HTTP/1.1 client for `http://` and `https://` URLs
-//! (rustls): one POST per connection (`Connection: close`), with timeouts
-//! and a cap on the size of the response.
+//! The CMC client's HTTP/1.1: hyper's client with a keep-alive pool, over
+//! `http://` or `https://` (rustls through hyper-rustls, with the trust and
+//! client certificate of [`crate::tls`]), driven by a small current-thread
+//! tokio runtime so that the commands stay synchronous.
+//!
+//! The timeout applies as it did to the blocking sockets this replaces: to
+//! connecting (TCP and the TLS handshake), to each write and to each read
+//! (hyper-timeout's connector). A response body is capped at
+//! [`MAX_RESPONSE`] bytes and its head at [`MAX_HEAD`].
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_timeout::TimeoutConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-/// The largest response accepted, head and body together.
+/// The largest response body accepted.
 pub(crate) const MAX_RESPONSE: usize = 4 * 1024 * 1024;
-/// The largest response head (status line and headers).
+/// The largest response head (status line and headers): hyper's read
+/// buffer, which a head must fit in.
 const MAX_HEAD: usize = 64 * 1024;
 
 /// An `http://host[:port]/path` or `https://...` URL.
@@ -38,6 +51,14 @@ impl Url {
         } else {
             format!("{}:{}", self.host, self.port)
         }
+    }
+
+    /// The URL as hyper takes it.
+    fn uri(&self) -> Result<hyper::Uri> {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}:{}{}", self.host, self.port, self.path)
+            .parse()
+            .map_err(|e| anyhow!("{scheme}://{}{}: {e}", self.host_header(), self.path))
     }
 }
 
@@ -111,161 +132,157 @@ pub(crate) struct Response {
     pub(crate) body: Vec<u8>,
 }
 
-/// POSTs `body` with `content_type` to `url` and reads the whole response;
-/// an `https://` URL needs `tls`.
-pub(crate) fn post(
-    url: &Url,
-    content_type: &str,
-    body: &[u8],
-    timeout: Duration,
-    tls: Option<&Arc<rustls::ClientConfig>>,
-) -> Result<Response> {
-    let host = url.host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<_> = (host, url.port)
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {}", url.host))?
-        .collect();
-    let mut last = None;
-    let mut stream = None;
-    for addr in &addrs {
-        match TcpStream::connect_timeout(addr, timeout) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last = Some(anyhow!("connecting to {addr}: {e}")),
-        }
-    }
-    let Some(stream) = stream else {
-        return Err(last.unwrap_or_else(|| anyhow!("{}: no address", url.host)));
-    };
-    stream
-        .set_read_timeout(Some(timeout))
-        .context("setting a timeout")?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .context("setting a timeout")?;
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Accept: application/pkcs7-mime\r\nUser-Agent: cmc-tool/{}\r\nConnection: close\r\n\r\n",
-        url.path,
-        url.host_header(),
-        body.len(),
-        env!("CARGO_PKG_VERSION"),
-    );
-    if !url.tls {
-        return exchange(stream, &head, body);
-    }
-    let config = tls.ok_or_else(|| anyhow!("https:// needs a TLS configuration"))?;
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|e| anyhow!("{}: not a TLS server name: {e}", url.host))?;
-    let conn = rustls::ClientConnection::new(Arc::clone(config), name)
-        .map_err(|e| anyhow!("TLS set-up: {e}"))?;
-    exchange(rustls::StreamOwned::new(conn, stream), &head, body).context("over TLS")
+type Connector = TimeoutConnector<HttpsConnector<HttpConnector>>;
+
+/// A blocking HTTP/1.1 client that keeps its connections open between
+/// requests (one pool per client; a client used from one thread at a time
+/// holds one connection per server).
+pub(crate) struct Client {
+    // Dropped before the runtime that drives its connections.
+    client: HyperClient<Connector, Full<Bytes>>,
+    runtime: tokio::runtime::Runtime,
+    /// Whether `https://` URLs can be used (a TLS configuration was given).
+    tls: bool,
 }
 
-fn exchange(mut stream: impl Read + Write, head: &str, body: &[u8]) -> Result<Response> {
-    stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body))
-        .and_then(|()| stream.flush())
-        .context("sending the request")?;
-    read_response(&mut stream)
-}
-
-fn read_response(stream: &mut impl Read) -> Result<Response> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > MAX_HEAD {
-            bail!("the response head is larger than {MAX_HEAD} bytes");
-        }
-        let n = stream.read(&mut chunk).context("reading the response")?;
-        if n == 0 {
-            bail!("the server closed the connection before a complete response head");
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| anyhow!("the response head is not text"))?
-        .to_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next().unwrap_or_default();
-    if !version.starts_with("HTTP/1.") {
-        bail!("not an HTTP/1.x response: {status_line:?}");
-    }
-    let status = parts
-        .next()
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| anyhow!("bad status line {status_line:?}"))?;
-    let reason = parts.next().unwrap_or_default().to_owned();
-    let mut content_length = None;
-    let mut content_type = None;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            bail!("bad header line {line:?}");
+impl Client {
+    /// A client with `timeout` for connecting, each write and each read;
+    /// `https://` URLs need `tls`.
+    ///
+    /// # Errors
+    /// Inside an async runtime (the client blocks on its own), or when its
+    /// runtime or the TLS set-up for plain http:// cannot be made.
+    pub(crate) fn new(timeout: Duration, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Self> {
+        refuse_async_context()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .context("starting the HTTP client's runtime")?;
+        // Without a configuration only http:// is sent ([`Client::post`]
+        // refuses https:// first); the connector still wants one.
+        let config = match tls {
+            Some(config) => rustls::ClientConfig::clone(config),
+            None => plain_only_config()?,
         };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            let n = value
-                .parse::<usize>()
-                .map_err(|_| anyhow!("bad Content-Length {value:?}"))?;
-            if n > MAX_RESPONSE {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeout));
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let mut connector = TimeoutConnector::new(https);
+        connector.set_connect_timeout(Some(timeout));
+        connector.set_read_timeout(Some(timeout));
+        connector.set_write_timeout(Some(timeout));
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .http1_max_buf_size(MAX_HEAD)
+            .build(connector);
+        Ok(Self {
+            client,
+            runtime,
+            tls: tls.is_some(),
+        })
+    }
+
+    /// POSTs `body` with `content_type` to `url` and reads the whole
+    /// response, on a pooled connection when one is open.
+    ///
+    /// # Errors
+    /// An https:// URL without a TLS configuration, a connection, TLS or
+    /// HTTP failure, a timeout, or a response body over [`MAX_RESPONSE`].
+    pub(crate) fn post(&self, url: &Url, content_type: &str, body: &[u8]) -> Result<Response> {
+        if url.tls && !self.tls {
+            bail!("https:// needs a TLS configuration");
+        }
+        refuse_async_context()?;
+        let request = hyper::Request::post(url.uri()?)
+            .header(HOST, url.host_header())
+            .header(CONTENT_TYPE, content_type)
+            .header(ACCEPT, "application/pkcs7-mime")
+            .header(USER_AGENT, concat!("cmc-tool/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .map_err(|e| anyhow!("building the request: {e}"))?;
+        let over = if url.tls { " over TLS" } else { "" };
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(anyhow::Error::new)
+                .with_context(|| format!("sending the request{over}"))?;
+            let (head, incoming) = response.into_parts();
+            if let Some(n) = head
+                .headers
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|n| *n > MAX_RESPONSE as u64)
+            {
                 bail!("the response body ({n} bytes) is larger than {MAX_RESPONSE} bytes");
             }
-            content_length = Some(n);
-        } else if name.eq_ignore_ascii_case("content-type") {
-            content_type = Some(value.to_owned());
-        } else if name.eq_ignore_ascii_case("transfer-encoding")
-            && !value.eq_ignore_ascii_case("identity")
-        {
-            bail!("Transfer-Encoding {value:?} is not supported");
-        }
+            let body = Limited::new(incoming, MAX_RESPONSE)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.is::<LengthLimitError>() {
+                        anyhow!("the response body is larger than {MAX_RESPONSE} bytes")
+                    } else {
+                        anyhow::Error::from_boxed(e)
+                            .context(format!("reading the response body{over}"))
+                    }
+                })?
+                .to_bytes()
+                .to_vec();
+            let reason = head
+                .extensions
+                .get::<hyper::ext::ReasonPhrase>()
+                .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+                .or_else(|| head.status.canonical_reason().map(str::to_owned))
+                .unwrap_or_default();
+            let content_type = head
+                .headers
+                .get(CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned());
+            Ok(Response {
+                status: head.status.as_u16(),
+                reason,
+                content_type,
+                body,
+            })
+        })
     }
-    let mut body = buf.split_off(head_end + 4);
-    loop {
-        if content_length.is_some_and(|n| body.len() >= n) {
-            break;
-        }
-        if body.len() > MAX_RESPONSE {
-            bail!("the response body is larger than {MAX_RESPONSE} bytes");
-        }
-        let n = stream
-            .read(&mut chunk)
-            .context("reading the response body")?;
-        if n == 0 {
-            if let Some(n) = content_length {
-                bail!(
-                    "the server closed the connection after {} of {n} body bytes",
-                    body.len()
-                );
-            }
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    if let Some(n) = content_length {
-        body.truncate(n);
-    }
-    Ok(Response {
-        status,
-        reason,
-        content_type,
-        body,
-    })
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// The client blocks on its own runtime, which tokio does not allow
+/// inside another one (it would panic): refused with an error instead.
+fn refuse_async_context() -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        bail!("the blocking HTTP client cannot run inside an async runtime");
+    }
+    Ok(())
+}
+
+/// A TLS configuration for a client that sends only to http:// URLs: it
+/// trusts nothing, so no https:// connection could succeed with it.
+fn plain_only_config() -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS set-up: {e}"))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
     use super::*;
 
     #[test]
@@ -283,6 +300,7 @@ mod tests {
         assert_eq!(u.host_header(), "ca.example:8080");
         let u = parse_url("http://[::1]/x").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("[::1]", 80));
+        assert_eq!(u.uri().unwrap().to_string(), "http://[::1]:80/x");
         let u = parse_url("https://ca.example/cmc/root").unwrap();
         assert_eq!(
             (u.tls, u.port, u.host_header().as_str()),
@@ -290,24 +308,157 @@ mod tests {
         );
         let u = parse_url("HTTPS://ca.example:8443/").unwrap();
         assert_eq!((u.tls, u.host_header().as_str()), (true, "ca.example:8443"));
+        let u = parse_url("http://ca.example:8080/cmc/root?x=1").unwrap();
+        assert_eq!(u.uri().unwrap().path_and_query().unwrap(), "/cmc/root?x=1");
         assert!(parse_url("ftp://x/").is_err());
         assert!(parse_url("http://x:0/").is_err());
         assert!(parse_url("http://x:99999/").is_err());
     }
 
+    /// A loopback server that answers each request on a connection with
+    /// `answers[i]` (raw bytes), then closes; returns its URL and a channel
+    /// with each connection's request heads.
+    fn server(answers: Vec<Vec<u8>>) -> (Url, std::sync::mpsc::Receiver<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut heads = Vec::new();
+            let mut buf = Vec::new();
+            for answer in answers {
+                // One request: its head, then Content-Length body bytes.
+                let mut chunk = [0u8; 4096];
+                let end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    let n = stream.read(&mut chunk).unwrap();
+                    assert!(n > 0, "the client closed early");
+                    buf.extend_from_slice(&chunk[..n]);
+                };
+                let head = String::from_utf8(buf[..end].to_vec()).unwrap();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .map_or(0, |n| n.parse().unwrap());
+                while buf.len() < end + length {
+                    let n = stream.read(&mut chunk).unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                buf.drain(..end + length);
+                heads.push(head);
+                stream.write_all(&answer).unwrap();
+            }
+            tx.send(heads).unwrap();
+        });
+        (
+            parse_url(&format!("http://127.0.0.1:{port}/cmc/root")).unwrap(),
+            rx,
+        )
+    }
+
     #[test]
-    fn responses_parse() {
-        let text = b"HTTP/1.1 200 OK\r\nContent-Type: a/b\r\nContent-Length: 3\r\n\r\nabcdef";
-        let r = read_response(&mut &text[..]).unwrap();
+    fn requests_share_one_connection() {
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Type: a/b\r\nContent-Length: 3\r\n\r\nabc".to_vec();
+        let forbidden = b"HTTP/1.1 403 Not Today\r\nContent-Length: 2\r\n\r\nno".to_vec();
+        let (url, heads) = server(vec![ok, forbidden]);
+        let client = Client::new(Duration::from_secs(10), None).unwrap();
+        let r = client.post(&url, "x/y", b"first").unwrap();
         assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
         assert_eq!(r.content_type.as_deref(), Some("a/b"));
         assert_eq!(r.body, b"abc");
-        let text = b"HTTP/1.0 403 Forbidden\r\n\r\nno";
-        let r = read_response(&mut &text[..]).unwrap();
-        assert_eq!((r.status, r.body.as_slice()), (403, &b"no"[..]));
-        let text = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc";
-        assert!(read_response(&mut &text[..]).is_err());
-        let text = b"HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n";
-        assert!(read_response(&mut &text[..]).is_err());
+        // The second request comes on the same connection (the server
+        // accepts only one).
+        let r = client.post(&url, "x/y", b"second").unwrap();
+        assert_eq!((r.status, r.reason.as_str()), (403, "Not Today"));
+        assert_eq!(r.body, b"no");
+        let heads = heads.recv().unwrap();
+        assert_eq!(heads.len(), 2);
+        for (head, length) in heads.iter().zip([5, 6]) {
+            assert!(head.starts_with("POST /cmc/root HTTP/1.1\r\n"), "{head}");
+            let lower = head.to_ascii_lowercase();
+            for line in [
+                format!("host: 127.0.0.1:{}\r\n", url.port),
+                "content-type: x/y\r\n".to_owned(),
+                format!("content-length: {length}\r\n"),
+                "accept: application/pkcs7-mime\r\n".to_owned(),
+            ] {
+                assert!(lower.contains(&line), "{line:?} in {head}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_http10_body_ends_with_the_connection() {
+        let (url, _) = server(vec![b"HTTP/1.0 403 Forbidden\r\n\r\nno".to_vec()]);
+        let client = Client::new(Duration::from_secs(10), None).unwrap();
+        let r = client.post(&url, "x/y", b"z").unwrap();
+        assert_eq!((r.status, r.reason.as_str()), (403, "Forbidden"));
+        assert_eq!((r.content_type, r.body.as_slice()), (None, &b"no"[..]));
+    }
+
+    #[test]
+    fn oversized_and_short_responses_are_refused() {
+        let big = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_RESPONSE + 1
+        );
+        let (url, _) = server(vec![big.into_bytes()]);
+        let client = Client::new(Duration::from_secs(10), None).unwrap();
+        let e = client.post(&url, "x/y", b"").unwrap_err();
+        assert!(format!("{e:#}").contains("is larger than"), "{e:#}");
+
+        // A chunked body that goes on past the cap.
+        let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..5 {
+            chunked.extend_from_slice(b"100000\r\n");
+            chunked.extend_from_slice(&chunk);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        let (url, _) = server(vec![chunked]);
+        let e = client.post(&url, "x/y", b"").unwrap_err();
+        assert!(
+            format!("{e:#}").contains(&format!(
+                "the response body is larger than {MAX_RESPONSE} bytes"
+            )),
+            "{e:#}"
+        );
+
+        // Fewer body bytes than announced, then the connection ends.
+        let (url, _) = server(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc".to_vec(),
+        ]);
+        let e = client.post(&url, "x/y", b"").unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("reading the response body: "),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn a_silent_server_times_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            // Accept, read the request, never answer.
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            while stream.read(&mut buf).is_ok_and(|n| n > 0) {}
+        });
+        let url = parse_url(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let client = Client::new(Duration::from_secs(1), None).unwrap();
+        let e = client.post(&url, "x/y", b"hello").unwrap_err();
+        assert!(format!("{e:#}").contains("timed out"), "{e:#}");
+    }
+
+    #[test]
+    fn https_needs_a_tls_configuration() {
+        let client = Client::new(Duration::from_secs(1), None).unwrap();
+        let url = parse_url("https://127.0.0.1:1/").unwrap();
+        let e = client.post(&url, "x/y", b"").unwrap_err();
+        assert_eq!(e.to_string(), "https:// needs a TLS configuration");
     }
 }

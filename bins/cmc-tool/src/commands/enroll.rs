@@ -83,13 +83,9 @@ pub(crate) fn run(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
     } else {
         None
     };
-    let endpoint = Endpoint {
-        text: &args.url,
-        url,
-        timeout: args.timeout,
-    };
-    let first = exchange(&endpoint, &built, &trusted, tls.as_ref(), io)
-        .and_then(|answer| {
+    let first = Endpoint::new(&args.url, url, args.timeout, tls.as_ref())
+        .and_then(|endpoint| {
+            let answer = exchange(&endpoint, &built, &trusted, io)?;
             if answer.challenges.is_empty() {
                 return Ok(answer);
             }
@@ -101,7 +97,8 @@ pub(crate) fn run(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
             )
             .context("writing output")?;
             let again = second_round(&built, &answer.challenges)?;
-            let second = exchange(&endpoint, &again, &trusted, tls.as_ref(), io)?;
+            // Over the first round's connection, if the server kept it.
+            let second = exchange(&endpoint, &again, &trusted, io)?;
             if !second.challenges.is_empty() {
                 bail!("the CA asked for encryptedPOP again");
             }

@@ -19,13 +19,28 @@ use crate::http;
 /// The media type of a Full PKI Request (RFC 5273 §3).
 pub(crate) const CMC_REQUEST_CONTENT_TYPE: &str = "application/pkcs7-mime; smime-type=CMC-request";
 
-/// Where requests go.
+/// Where requests go, and the client (with its open connection) that
+/// sends them.
 pub(crate) struct Endpoint<'a> {
     /// The URL as given, for messages.
-    pub(crate) text: &'a str,
-    pub(crate) url: http::Url,
-    /// Seconds for connecting, sending and each read.
-    pub(crate) timeout: u64,
+    text: &'a str,
+    url: http::Url,
+    client: http::Client,
+}
+
+impl<'a> Endpoint<'a> {
+    /// `text` is the URL as given, `url` the same parsed; `timeout_secs`
+    /// (at least 1) is for connecting, each write and each read; an
+    /// https:// URL needs `tls`.
+    pub(crate) fn new(
+        text: &'a str,
+        url: http::Url,
+        timeout_secs: u64,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<Self> {
+        let client = http::Client::new(Duration::from_secs(timeout_secs.max(1)), tls)?;
+        Ok(Self { text, url, client })
+    }
 }
 
 /// What a verified response brought.
@@ -49,17 +64,12 @@ pub(crate) fn exchange(
     endpoint: &Endpoint<'_>,
     built: &Built,
     trusted: &[Certificate],
-    tls: Option<&Arc<rustls::ClientConfig>>,
     io: &mut Io<'_>,
 ) -> Result<Answer> {
-    let reply = http::post(
-        &endpoint.url,
-        CMC_REQUEST_CONTENT_TYPE,
-        &built.der,
-        Duration::from_secs(endpoint.timeout.max(1)),
-        tls,
-    )
-    .with_context(|| format!("POST {}", endpoint.text))?;
+    let reply = endpoint
+        .client
+        .post(&endpoint.url, CMC_REQUEST_CONTENT_TYPE, &built.der)
+        .with_context(|| format!("POST {}", endpoint.text))?;
     if reply.status != 200 {
         let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(512)])
             .trim()

@@ -140,12 +140,8 @@ pub(crate) fn run(args: &RevokeArgs, io: &mut Io<'_>) -> Result<()> {
     } else {
         None
     };
-    let endpoint = Endpoint {
-        text: &args.url,
-        url,
-        timeout: args.timeout,
-    };
-    let answer = exchange(&endpoint, &built, &trusted, tls.as_ref(), io)?;
+    let endpoint = Endpoint::new(&args.url, url, args.timeout, tls.as_ref())?;
+    let answer = exchange(&endpoint, &built, &trusted, io)?;
     if !answer.failures.is_empty() {
         bail!("the CA answered {}", answer.failures.join(", "));
     }
