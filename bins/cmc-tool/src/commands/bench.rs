@@ -90,7 +90,7 @@ struct Prepared {
 }
 
 /// What one request got: its latency and the HTTP answer (or why none).
-struct Outcome {
+struct Exchange {
     latency: Duration,
     reply: Result<http::Response>,
 }
@@ -316,9 +316,9 @@ fn send_all(
     prepared: &[Prepared],
     concurrency: usize,
     timeout: Duration,
-) -> (Vec<Outcome>, Duration) {
+) -> (Vec<Exchange>, Duration) {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> =
+    let results: Mutex<Vec<Option<Exchange>>> =
         Mutex::new((0..prepared.len()).map(|_| None).collect());
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -337,7 +337,7 @@ fn send_all(
                     };
                     let latency = t.elapsed();
                     if let Ok(mut r) = results.lock() {
-                        r[i] = Some(Outcome { latency, reply });
+                        r[i] = Some(Exchange { latency, reply });
                     }
                 }
             });
@@ -349,7 +349,7 @@ fn send_all(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .into_iter()
         .map(|o| {
-            o.unwrap_or_else(|| Outcome {
+            o.unwrap_or_else(|| Exchange {
                 latency: Duration::ZERO,
                 reply: Err(anyhow!("not sent")),
             })
