@@ -17,7 +17,7 @@ mod issue;
 mod key_config;
 mod ocsp;
 mod pending;
-mod principal;
+pub mod principal;
 mod records;
 mod refusal;
 mod replay;

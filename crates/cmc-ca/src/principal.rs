@@ -14,7 +14,7 @@
 //!
 //! Every certificate the engine signs for a request is checked, between
 //! the profile's preparation and the signature, against the requester's
-//! [`NameScope`]:
+//! `NameScope`:
 //!
 //! - the profile's name rules (permitted and excluded DNS suffixes, e-mail
 //!   domains, IP ranges, subject patterns) bind everyone, RAs included;

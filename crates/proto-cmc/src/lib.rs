@@ -57,7 +57,7 @@
 //! and the server rate-limits such failures per source address).
 //!
 //! Who may be issued which names, and who may revoke what, is the model of
-//! [`crate::principal`]. Renewals (a request signed by a certificate of
+//! [`cmc_ca::principal`]. Renewals (a request signed by a certificate of
 //! this CA) keep the signer's subject and at most its subjectAltNames
 //! (else badIdentity) and a new key unless the profile has
 //! `allow_key_reuse` (else noKeyReuse); they get the profile the old
