@@ -31,12 +31,12 @@ pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRe
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CrlConfig, build_crl, crl_reason};
 pub use engine::{Engine, EngineConfig, PopBinding};
-pub use enroll::Issued;
 pub use enrollment::{
     Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm,
 };
 pub use error::{Error, Result};
 pub use identify::{IdentityProof, Principal, PrincipalKind};
+pub use issue::Issued;
 pub use key_config::{KeyConfig, SecretRef};
 pub use ocsp::{MAX_OCSP_REQUESTS, OCSP_RESPONDER_PROFILE, OcspConfig, OcspReply, StatusCounts};
 pub use pending::{Approval, MAX_HELD_KEYS};
