@@ -5,25 +5,26 @@ use std::fmt;
 use std::sync::Arc;
 
 use cmc_keys::{KeySpec, SigningKey};
+use cmc_policy::{IssuerInfo, MAX_INTERNAL_VALIDITY_DAYS, Profile};
 use cmc_store::{AuditEvent, AuditKind, CaRecord, Outcome, Serial, Store, UnixTime};
 use der::Encode;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::constraints::BasicConstraints;
-use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::issue::{CertContents, build_and_sign, issue_under};
+use crate::issue::{Issuance, Issuer, engine_request, issue_certificate, plain_issuer_info};
 use crate::key_config::KeyConfig;
 use crate::x509::{
-    certificate_key_identifier, decode_certificate, extension, key_id_extensions, key_identifier,
-    parse_name, random_serial, store_serial, unix_time,
+    certificate_key_identifier, decode_certificate, key_identifier, parse_name, store_serial,
+    unix_time,
 };
 
-/// The profile name under which intermediate CA certificates are recorded
-/// in their issuer's certificate table.
-pub const CA_PROFILE: &str = "ca";
+/// The profile CA certificates are issued under
+/// ([`cmc_policy::Profile::ca_certificate`]), and under which an
+/// intermediate is recorded in its issuer's certificate table.
+pub const CA_PROFILE: &str = cmc_policy::CA_PROFILE_NAME;
 
 const SECS_PER_DAY: i64 = 86_400;
 
@@ -285,20 +286,26 @@ pub struct NewCa {
 /// Creates a CA and stores it: a self-signed root, or an intermediate
 /// signed by the stored CA `new.issuer` (whose key is opened for this).
 ///
-/// The certificate is v3 with a random 126-bit serial; basicConstraints
+/// The certificate takes the engine's one issuance path (`src/issue.rs`)
+/// with the profile [`cmc_policy::Profile::ca_certificate`], prepared and
+/// linted as any: v3 with a random 126-bit serial; basicConstraints
 /// (critical, cA=TRUE, the pathLenConstraint if any); keyUsage (critical)
 /// keyCertSign, cRLSign and digitalSignature (the CA key also signs CMC
 /// responses); subjectKeyIdentifier (SHA-1 of the public key); and
 /// authorityKeyIdentifier (the issuer's key identifier; a root's own). An
 /// intermediate is recorded as issued in its issuer's certificate table
-/// (so it can be revoked there) and its validity is cut at the issuer's
-/// notAfter. An audit event records the creation.
+/// (so it can be revoked there), with an `issued` event, and its validity is
+/// cut at the issuer's notAfter; a root is signed by its own new key and
+/// reserves no serial. The CA record is stored in one transaction with its
+/// `ca-added` event.
 ///
 /// # Errors
 /// [`Error::CaExists`], [`Error::UnknownCa`] for a missing issuer,
 /// [`Error::InvalidSubject`], [`Error::InvalidRequest`] (bad name, zero
-/// days, a path length the issuer does not allow), [`Error::CaNotValid`]
-/// for an issuer that is not valid now, key errors, store errors.
+/// days or more than [`cmc_policy::MAX_INTERNAL_VALIDITY_DAYS`], a path
+/// length the issuer does not allow), [`Error::CaNotValid`] for an issuer
+/// that is not valid now, [`Error::Policy`] (a key the profile refuses, a
+/// lint finding), key errors, store errors.
 pub fn create_ca(store: &dyn Store, clock: &dyn Clock, new: &NewCa) -> Result<LoadedCa> {
     let parent = match &new.issuer {
         Some(issuer) => {
@@ -328,6 +335,11 @@ pub(crate) fn create_ca_under(
             "validity must be at least one day".into(),
         ));
     }
+    if new.validity_days > MAX_INTERNAL_VALIDITY_DAYS {
+        return Err(Error::InvalidRequest(format!(
+            "a CA certificate lives at most {MAX_INTERNAL_VALIDITY_DAYS} days"
+        )));
+    }
     let subject = parse_name(&new.subject)?;
     let path_len = match parent {
         Some(p) => {
@@ -347,87 +359,83 @@ pub(crate) fn create_ca_under(
     if let Some(p) = parent {
         not_after = not_after.min(p.not_after());
     }
-    let own_id = key_identifier(key.public_key());
-    let authority_id = parent.map_or_else(|| own_id.clone(), |p| p.key_identifier().to_vec());
-    let contents = CertContents {
-        subject,
-        public_key: key.public_key().clone(),
-        not_before: now,
-        not_after,
-        extensions: ca_extensions(path_len, own_id, authority_id)?,
-    };
-
-    let (cert_der, serial, chain_der) = match parent {
-        Some(p) => {
-            let (_, der, serial) =
-                issue_under(store, p, &contents, &new.requester, CA_PROFILE, now)?;
-            let mut chain = vec![p.certificate_der().to_vec()];
-            chain.extend(p.chain_der().iter().cloned());
-            (der, serial, chain)
+    let ca_detail = serde_json::json!({
+        "ca": {
+            "subject": subject.to_string(),
+            "issuer": parent.map_or("(self-signed)", LoadedCa::name),
+            "key": match config {
+                KeyConfig::File { .. } => "file",
+                KeyConfig::Pkcs11 { .. } => "pkcs11",
+            },
+            "scheme": config.scheme().to_string(),
         }
-        None => {
-            let serial = random_serial()?;
-            let (_, der) =
-                build_and_sign(key.as_ref(), &contents.subject, &serial, &contents, |_| {
-                    Ok(())
-                })?;
-            (der, serial, Vec::new())
-        }
+    });
+    let request = engine_request(subject, key.public_key().clone(), now, not_after)?;
+    let profile = Profile::ca_certificate(path_len);
+    let issuance = Issuance {
+        profile: &profile,
+        request: &request,
+        requester: &new.requester,
+        check_names: None,
+        request_hash: Vec::new(),
+        about: ca_detail.clone(),
     };
-
-    let record = CaRecord {
+    let mut record = CaRecord {
         name: new.name.clone(),
-        cert_der,
-        chain_der,
+        cert_der: Vec::new(),
+        chain_der: Vec::new(),
         key_ref,
         parent: parent.map(|p| p.name().to_owned()),
         created_at: now,
     };
-    store.put_ca(&record)?;
-    let event = AuditEvent {
-        at: now,
-        kind: AuditKind::CaAdded,
-        issuer: Some(new.name.clone()),
-        serial: Some(serial.clone()),
-        profile: Some(CA_PROFILE.to_owned()),
-        requester: Some(new.requester.clone()),
-        outcome: Outcome::Success,
-        detail: format!(
-            "subject {:?}, issuer {}, key {}, scheme {}",
-            contents.subject.to_string(),
-            parent.map_or("(self-signed)", LoadedCa::name),
-            match config {
-                KeyConfig::File { .. } => "file",
-                KeyConfig::Pkcs11 { .. } => "pkcs11",
-            },
-            config.scheme()
-        ),
-    };
-    store.append_audit(&event)?;
-    tracing::info!(ca = new.name, serial = %serial, "CA created");
-    LoadedCa::with_key(record, config, key)
-}
 
-fn ca_extensions(
-    path_len: Option<u8>,
-    own_id: Vec<u8>,
-    authority_id: Vec<u8>,
-) -> Result<Vec<x509_cert::ext::Extension>> {
-    let mut extensions = vec![
-        extension(
-            &BasicConstraints {
-                ca: true,
-                path_len_constraint: path_len,
-            },
-            true,
-        )?,
-        extension(
-            &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature),
-            true,
-        )?,
-    ];
-    extensions.extend(key_id_extensions(own_id, authority_id)?);
-    Ok(extensions)
+    let issued = match parent {
+        Some(p) => {
+            // Issued and recorded in the parent's numbering (so the parent
+            // can revoke it), then stored as a CA with its own event.
+            let issued =
+                issue_certificate(store, now, Issuer::ca(p, plain_issuer_info(p)?), &issuance)?;
+            record.cert_der.clone_from(&issued.der);
+            record.chain_der = std::iter::once(p.certificate_der().to_vec())
+                .chain(p.chain_der().iter().cloned())
+                .collect();
+            store.put_ca_with_audit(
+                &record,
+                &AuditEvent {
+                    at: now,
+                    kind: AuditKind::CaAdded,
+                    issuer: Some(new.name.clone()),
+                    serial: Some(issued.serial.clone()),
+                    profile: Some(CA_PROFILE.to_owned()),
+                    requester: Some(new.requester.clone()),
+                    outcome: Outcome::Success,
+                    detail: ca_detail.to_string(),
+                },
+            )?;
+            issued
+        }
+        None => {
+            // The new CA is its own issuer: the policy sees it as it is
+            // about to be.
+            let info = IssuerInfo {
+                subject: request.subject.clone(),
+                key_identifier: key_identifier(key.public_key()),
+                not_before: now.to_system_time(),
+                not_after: not_after.to_system_time(),
+                public_key: key.public_key().clone(),
+                signature_algorithm: key.signature_algorithm().clone(),
+                crl_urls: Vec::new(),
+                ca_issuers_urls: Vec::new(),
+                ocsp_urls: Vec::new(),
+            };
+            let root = Issuer::new_root(record.clone(), key.as_ref(), info);
+            let issued = issue_certificate(store, now, root, &issuance)?;
+            record.cert_der.clone_from(&issued.der);
+            issued
+        }
+    };
+    tracing::info!(ca = new.name, serial = %issued.serial, "CA created");
+    LoadedCa::with_key(record, config, key)
 }
 
 fn child_path_len(parent: &LoadedCa, asked: Option<u8>) -> Result<Option<u8>> {

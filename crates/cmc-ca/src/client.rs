@@ -2,23 +2,23 @@
 //! agent) signed directly by a CA and registered in the client store.
 //!
 //! This is the administrator's bootstrap path (`cmc-tool client add`), not
-//! CMC enrollment: it does not go through a profile.
+//! a request: the certificate takes the one issuance path with the built-in
+//! profile [`cmc_policy::Profile::client_credential`].
 
+use cmc_policy::Profile;
 use cmc_store::{
     AuditEvent, AuditKind, ClientRecord, ClientRole, Grant, NewClient, Outcome, Scope, Serial,
 };
-use const_oid::db::rfc5280::ID_KP_CLIENT_AUTH;
 use spki::SubjectPublicKeyInfoOwned;
-use x509_cert::ext::pkix::constraints::BasicConstraints;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::issue::{CertContents, issue_under};
-use crate::x509::{extension, key_id_extensions, key_identifier, parse_name};
+use crate::issue::{Issuance, Issuer, engine_request, issue_certificate, plain_issuer_info};
+use crate::x509::{parse_name, unix_time};
 
-/// The profile name client credentials are recorded under.
-pub const CLIENT_CREDENTIAL_PROFILE: &str = "cmc-client-credential";
+/// The profile client credentials are issued and recorded under
+/// ([`cmc_policy::Profile::client_credential`]).
+pub const CLIENT_CREDENTIAL_PROFILE: &str = cmc_policy::CLIENT_CREDENTIAL_PROFILE_NAME;
 
 const SECS_PER_DAY: i64 = 86_400;
 
@@ -63,17 +63,21 @@ pub struct ClientCredential {
 impl Engine {
     /// Issues a client certificate from a loaded CA and registers it.
     ///
-    /// The certificate carries basicConstraints (critical, cA=FALSE),
-    /// keyUsage (critical) digitalSignature, extendedKeyUsage clientAuth
-    /// plus id-kp-cmcRA for an RA, subjectKeyIdentifier and
-    /// authorityKeyIdentifier. It is recorded in the CA's certificate table
-    /// (so it can be revoked, which then also refuses the client), and
-    /// audit events record the issuance and the registration.
+    /// The certificate is issued by the one issuance path with the profile
+    /// [`cmc_policy::Profile::client_credential`]: basicConstraints
+    /// (critical, cA=FALSE), keyUsage (critical) digitalSignature,
+    /// extendedKeyUsage clientAuth plus id-kp-cmcRA for an RA,
+    /// subjectKeyIdentifier and authorityKeyIdentifier, linted before it is
+    /// signed. It is recorded in the CA's certificate table (so it can be
+    /// revoked, which then also refuses the client) in one transaction with
+    /// its audit event; another event records the registration, which
+    /// expires with the certificate.
     ///
     /// # Errors
     /// [`Error::UnknownCa`], [`Error::InvalidRequest`] (no grants, a grant
     /// naming an unknown CA, zero days), [`Error::InvalidSubject`],
-    /// [`Error::CaNotValid`], store errors (a taken client id or an
+    /// [`Error::CaNotValid`], [`Error::Policy`] (a key type the profile
+    /// refuses, a lint finding), store errors (a taken client id or an
     /// already registered certificate: `AlreadyExists`).
     pub fn issue_client_credential(
         &self,
@@ -105,55 +109,33 @@ impl Engine {
                 cmc_store::Error::AlreadyExists(format!("client {:?}", req.client_id)).into(),
             );
         }
+        ca.check_valid_at(now)?;
         let not_after = now
             .plus_secs(i64::from(req.validity_days) * SECS_PER_DAY)
             .min(ca.not_after());
-        let mut usages = vec![ID_KP_CLIENT_AUTH];
-        if req.role == ClientRole::Ra {
-            usages.push(cmc_asn1::oid::ID_KP_CMC_RA);
-        }
-        let mut extensions = vec![
-            extension(
-                &BasicConstraints {
-                    ca: false,
-                    path_len_constraint: None,
-                },
-                true,
-            )?,
-            extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
-            extension(&ExtendedKeyUsage(usages), false)?,
-        ];
-        extensions.extend(key_id_extensions(
-            key_identifier(&req.public_key),
-            ca.key_identifier().to_vec(),
-        )?);
-        let contents = CertContents {
-            subject,
-            public_key: req.public_key.clone(),
-            not_before: now,
-            not_after,
-            extensions,
-        };
+        let request = engine_request(subject, req.public_key.clone(), now, not_after)?;
+        let profile = Profile::client_credential(req.role == ClientRole::Ra);
         let store = self.store().as_ref();
-        let (_, der, serial) = issue_under(
+        let issued = issue_certificate(
             store,
-            &ca,
-            &contents,
-            &req.requester,
-            CLIENT_CREDENTIAL_PROFILE,
             now,
+            Issuer::ca(&ca, plain_issuer_info(&ca)?),
+            &Issuance {
+                profile: &profile,
+                request: &request,
+                requester: &req.requester,
+                check_names: None,
+                request_hash: Vec::new(),
+                about: serde_json::json!({
+                    "client": &req.client_id,
+                    "role": req.role.to_string(),
+                }),
+            },
         )?;
-        let issued = AuditEvent {
-            at: now,
-            kind: AuditKind::Issued,
-            issuer: Some(ca.name().to_owned()),
-            serial: Some(serial.clone()),
-            profile: Some(CLIENT_CREDENTIAL_PROFILE.to_owned()),
-            requester: Some(req.requester.clone()),
-            outcome: Outcome::Success,
-            detail: format!("client credential for {:?}", req.client_id),
-        };
-        store.append_audit(&issued)?;
+        let (der, serial) = (issued.der, issued.serial);
+        // The registration ends with the certificate as issued (the profile
+        // caps its lifetime).
+        let not_after = unix_time(&issued.certificate.tbs_certificate().validity().not_after);
         let client = store.add_client(
             &NewClient {
                 id: req.client_id.clone(),

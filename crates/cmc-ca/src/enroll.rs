@@ -1,40 +1,22 @@
-//! The policy-driven issuance cycle: reserve a serial, prepare and lint the
-//! TBS certificate with a profile, record it, sign it with the CA key, check
-//! that what was signed is what was linted, and store the certificate before
-//! anyone gets it. Every outcome writes an audit event.
+//! Issuing for requests: the profiles a CA may use (its configuration
+//! section), and [`Engine::issue`], which picks and checks the profile and
+//! hands the request to the one issuance path ([`crate::issue`]).
 
 use std::path::Path;
 
-use cmc_codec::alg::{SignatureAlg, verify_signature};
-use cmc_policy::{Decision, IssuerInfo, Profile, ProfileSet, Request};
-use cmc_store::{AuditEvent, AuditKind, IssuedCert, NewReservation, Outcome, Serial, UnixTime};
-use der::Encode;
+use cmc_policy::{Profile, ProfileSet, Request};
 use sha2::{Digest, Sha256};
-use x509_cert::Certificate;
 
 use crate::ca::LoadedCa;
 use crate::config::{CaSettings, Config};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
+use crate::issue::{Attempt, Issuance, Issuer, audit_failure, issue_certificate};
+// The issuance result and the hex helper keep their old home for the
+// engine's other modules.
+pub(crate) use crate::issue::Issued;
+pub(crate) use crate::issue::hex;
 use crate::principal::NameScope;
-use crate::x509::{random_serial, unix_time};
-
-/// How many fresh random serials are tried when the store reports one as
-/// taken (with 126 random bits a second collision means a broken RNG).
-const SERIAL_ATTEMPTS: usize = 3;
-
-/// A certificate issued by [`Engine::issue`], already stored.
-#[derive(Clone, Debug)]
-pub struct Issued {
-    /// The certificate.
-    pub certificate: Certificate,
-    /// The certificate, DER (as stored).
-    pub der: Vec<u8>,
-    /// Its serial, in the issuing CA's numbering.
-    pub serial: Serial,
-    /// What the profile made of the request: granted and dropped items.
-    pub decision: Decision,
-}
 
 impl EngineConfig {
     /// The engine settings of a configuration file: its CRL periods,
@@ -122,31 +104,22 @@ fn allows(settings: &CaSettings, profile: &str) -> bool {
     settings.profiles.is_empty() || settings.profiles.iter().any(|p| p == profile)
 }
 
-/// What one issuance attempt is about, for the audit log.
-struct Attempt<'a> {
-    ca: &'a str,
-    profile: &'a str,
-    requester: &'a str,
-    request_hash: &'a [u8],
-    now: UnixTime,
-}
-
 impl Engine {
     /// Issues a certificate for `request` from CA `ca` with `profile` (the
     /// CA's default profile when `None`), for `requester` (a client id, for
     /// the records), where `request_der` is the request as received (its
     /// SHA-256 is stored with the certificate).
     ///
-    /// The cycle: check the CA may use the profile; reserve a random serial
-    /// (retrying on a taken one); prepare and lint the TBS certificate with
-    /// the profile and the CA's issuer information (its certificate, the
-    /// signature algorithm of its key, the CRL, OCSP and caIssuers URLs of
-    /// its settings); record the TBS; sign it with the CA key; check the
-    /// signature with the CA's public key and that the signed TBS is, byte
-    /// for byte, the linted one; store the certificate (durable when this
-    /// returns). An audit event records the serial, issuer, profile,
-    /// requester, outcome and the profile's [`Decision`] as JSON (granted
-    /// and dropped items).
+    /// The CA must be allowed the profile; then the request takes the one
+    /// issuance path of everything the engine signs
+    /// (`src/issue.rs`): a random serial reserved; the TBS certificate
+    /// prepared and linted with the profile and the CA's issuer information
+    /// (its certificate, the signature algorithm of its key, the CRL, OCSP
+    /// and caIssuers URLs of its settings) and recorded; one signature by
+    /// the CA key, checked with the CA's public key, over exactly the linted
+    /// TBS; the certificate and its audit event (serial, issuer, profile,
+    /// requester, outcome, and the profile's [`Decision`](cmc_policy::Decision)
+    /// as JSON) stored in one transaction, durable when this returns.
     ///
     /// Any failure after the reservation marks the serial failed (it is
     /// never reused, and no certificate is stored for it) and writes a
@@ -207,65 +180,41 @@ impl Engine {
         names: &NameScope,
         request_der: &[u8],
     ) -> Result<Issued> {
-        let now = self.now();
         let profile_name = profile.map_or_else(
             || self.config().default_profile_name(ca.name()),
             str::to_owned,
         );
         let request_hash = Sha256::digest(request_der).to_vec();
-        let attempt = Attempt {
-            ca: ca.name(),
-            profile: &profile_name,
-            requester,
-            request_hash: &request_hash,
-            now,
-        };
         let profile = match self.check_profile(ca.name(), &profile_name) {
             Ok(p) => p,
             Err(e) => {
-                self.audit_failure(&attempt, None, &e)?;
+                let attempt = Attempt {
+                    ca: ca.name(),
+                    profile: &profile_name,
+                    requester,
+                    request_hash: &request_hash,
+                    now: self.now(),
+                };
+                audit_failure(self.store().as_ref(), &attempt, None, &e)?;
                 return Err(e);
             }
         };
-        let serial = match self.reserve(&attempt) {
-            Ok(s) => s,
-            Err(e) => {
-                self.audit_failure(&attempt, None, &e)?;
-                return Err(e);
-            }
+        let check_names = |prepared: &cmc_policy::Prepared| {
+            self.check_names(names, prepared.subject(), prepared.subject_alt_names())
         };
-        match self.sign_reserved(ca, profile, request, names, &serial, &attempt) {
-            Ok(issued) => {
-                let detail = serde_json::json!({
-                    "request_sha256": hex(&request_hash),
-                    "decision": &issued.decision,
-                });
-                self.store().append_audit(&AuditEvent {
-                    at: now,
-                    kind: AuditKind::Issued,
-                    issuer: Some(ca.name().to_owned()),
-                    serial: Some(serial.clone()),
-                    profile: Some(profile_name.clone()),
-                    requester: Some(requester.to_owned()),
-                    outcome: Outcome::Success,
-                    detail: detail.to_string(),
-                })?;
-                tracing::info!(ca = ca.name(), serial = %serial, profile = profile_name,
-                    requester, dropped = issued.decision.dropped.len(), "certificate issued");
-                Ok(issued)
-            }
-            Err(e) => {
-                if let Err(mark) = self
-                    .store()
-                    .mark_failed(ca.name(), &serial, &e.to_string(), now)
-                {
-                    tracing::error!(ca = ca.name(), serial = %serial, error = %mark,
-                        "could not mark a failed issuance");
-                }
-                self.audit_failure(&attempt, Some(&serial), &e)?;
-                Err(e)
-            }
-        }
+        issue_certificate(
+            self.store().as_ref(),
+            self.now(),
+            Issuer::ca(ca, self.issuer_info(ca)?),
+            &Issuance {
+                profile,
+                request,
+                requester,
+                check_names: Some(&check_names),
+                request_hash,
+                about: serde_json::json!({}),
+            },
+        )
     }
 
     /// The profile, if it exists and the CA may use it.
@@ -278,129 +227,6 @@ impl Engine {
             });
         }
         Ok(found)
-    }
-
-    fn reserve(&self, attempt: &Attempt<'_>) -> Result<Serial> {
-        let mut last = None;
-        for _ in 0..SERIAL_ATTEMPTS {
-            let serial = random_serial()?;
-            let reservation = NewReservation {
-                issuer: attempt.ca.to_owned(),
-                serial: serial.clone(),
-                requester: attempt.requester.to_owned(),
-                profile: attempt.profile.to_owned(),
-                request_hash: attempt.request_hash.to_vec(),
-                tbs_der: None,
-            };
-            match self.store().reserve_serial(&reservation, attempt.now) {
-                Ok(()) => return Ok(serial),
-                Err(e @ cmc_store::Error::SerialInUse { .. }) => {
-                    tracing::warn!(ca = attempt.ca, serial = %serial, "random serial already in use");
-                    last = Some(e);
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(last.map_or(Error::Rng, Error::Store))
-    }
-
-    /// Everything between the reservation and the stored certificate.
-    fn sign_reserved(
-        &self,
-        ca: &LoadedCa,
-        profile: &Profile,
-        request: &Request,
-        names: &NameScope,
-        serial: &Serial,
-        attempt: &Attempt<'_>,
-    ) -> Result<Issued> {
-        let policy_serial = cmc_policy::Serial::from_bytes(&serial.to_der_content())?;
-        let prepared = self.prepare(ca, profile, request, &policy_serial, attempt.now)?;
-        let tbs_der = prepared.tbs_der().to_vec();
-        self.check_names(names, prepared.subject(), prepared.subject_alt_names())?;
-        let decision = prepared.decision().clone();
-        self.store().record_tbs(ca.name(), serial, &tbs_der)?;
-
-        let signature = ca.key().sign(&tbs_der)?;
-        let algorithm =
-            SignatureAlg::from_algorithm_identifier(ca.key().signature_algorithm(), None).map_err(
-                |e| Error::BadCaSignature {
-                    ca: ca.name().to_owned(),
-                    detail: e.to_string(),
-                },
-            )?;
-        verify_signature(
-            ca.certificate().tbs_certificate().subject_public_key_info(),
-            &algorithm,
-            &tbs_der,
-            &signature,
-            "certificate",
-        )
-        .map_err(|e| Error::BadCaSignature {
-            ca: ca.name().to_owned(),
-            detail: e.to_string(),
-        })?;
-        // `assemble` checks the signed TBS against the prepared one; the
-        // comparison below repeats it on the bytes that will be stored.
-        let certificate = prepared.assemble(&signature)?;
-        let der = certificate
-            .to_der()
-            .map_err(|e| Error::encode("certificate", e))?;
-        let signed_tbs = certificate
-            .tbs_certificate()
-            .to_der()
-            .map_err(|e| Error::encode("TBS certificate", e))?;
-        if signed_tbs != tbs_der {
-            return Err(Error::Policy(cmc_policy::Error::TbsMismatch));
-        }
-
-        let validity = certificate.tbs_certificate().validity();
-        let record = IssuedCert {
-            cert_der: der.clone(),
-            subject: decision.subject.clone(),
-            sans: decision.subject_alt_names.clone(),
-            not_before: unix_time(&validity.not_before),
-            not_after: unix_time(&validity.not_after),
-            issued_at: attempt.now,
-        };
-        self.store().complete_issuance(ca.name(), serial, &record)?;
-        Ok(Issued {
-            certificate,
-            der,
-            serial: serial.clone(),
-            decision,
-        })
-    }
-
-    /// The TBS certificate `profile` makes of `request` on `ca` (its CRL,
-    /// OCSP and caIssuers URLs from the CA's settings), linted.
-    fn prepare(
-        &self,
-        ca: &LoadedCa,
-        profile: &Profile,
-        request: &Request,
-        serial: &cmc_policy::Serial,
-        now: UnixTime,
-    ) -> Result<cmc_policy::Prepared> {
-        let settings = self.config().ca_settings(ca.name());
-        let mut issuer =
-            IssuerInfo::from_certificate(ca.certificate(), ca.key().signature_algorithm().clone())?;
-        if let Some(url) = settings.crl_url {
-            issuer = issuer.with_crl_url(url);
-        }
-        if let Some(url) = settings.ocsp_url {
-            issuer = issuer.with_ocsp_url(url);
-        }
-        if let Some(url) = settings.ca_issuers_url {
-            issuer = issuer.with_ca_issuers_url(url);
-        }
-        Ok(cmc_policy::prepare(
-            request,
-            profile,
-            &issuer,
-            serial,
-            now.to_system_time(),
-        )?)
     }
 
     /// Everything [`Engine::issue_for`] checks before it signs, without
@@ -421,76 +247,15 @@ impl Engine {
         let profile = self.check_profile(ca.name(), profile)?;
         // Any positive serial of the usual size: nothing is signed.
         let serial = cmc_policy::Serial::from_bytes(&[0x40; 16])?;
-        let prepared = self.prepare(ca, profile, request, &serial, self.now())?;
+        let prepared = cmc_policy::prepare(
+            request,
+            profile,
+            &self.issuer_info(ca)?,
+            &serial,
+            self.now().to_system_time(),
+        )?;
         self.check_names(names, prepared.subject(), prepared.subject_alt_names())
     }
-
-    /// The audit event of a refused or failed issuance.
-    fn audit_failure(
-        &self,
-        attempt: &Attempt<'_>,
-        serial: Option<&Serial>,
-        error: &Error,
-    ) -> Result<()> {
-        let refused = matches!(
-            error,
-            Error::ProfileNotAllowed { .. }
-                | Error::ReservedName { .. }
-                | Error::NameNotRegistered(_)
-                | Error::RenewalNames(_)
-                | Error::Policy(
-                    cmc_policy::Error::Refused { .. }
-                        | cmc_policy::Error::Lint { .. }
-                        | cmc_policy::Error::UnknownProfile(_)
-                        | cmc_policy::Error::BadRequest(_)
-                )
-        );
-        let mut detail = serde_json::json!({
-            "request_sha256": hex(attempt.request_hash),
-            "error": error.to_string(),
-        });
-        match error {
-            Error::Policy(cmc_policy::Error::Refused { reasons, .. }) => {
-                detail["refusals"] = serde_json::json!(reasons);
-            }
-            Error::Policy(cmc_policy::Error::Lint { findings }) => {
-                detail["findings"] = serde_json::json!(findings);
-            }
-            _ => {}
-        }
-        if refused {
-            tracing::info!(ca = attempt.ca, profile = attempt.profile, requester = attempt.requester,
-                error = %error, "issuance refused");
-        } else {
-            tracing::error!(ca = attempt.ca, profile = attempt.profile, requester = attempt.requester,
-                error = %error, "issuance failed");
-        }
-        self.store().append_audit(&AuditEvent {
-            at: attempt.now,
-            kind: if refused {
-                AuditKind::Refused
-            } else {
-                AuditKind::Issued
-            },
-            issuer: Some(attempt.ca.to_owned()),
-            serial: serial.cloned(),
-            profile: Some(attempt.profile.to_owned()),
-            requester: Some(attempt.requester.to_owned()),
-            outcome: Outcome::Failure,
-            detail: detail.to_string(),
-        })?;
-        Ok(())
-    }
-}
-
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        // Writing to a String cannot fail.
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]
@@ -566,10 +331,5 @@ mod tests {
         config.profiles = Some(dir.path().join("missing.toml"));
         let err = EngineConfig::from_config(&config).unwrap_err().to_string();
         assert!(err.contains("missing.toml"), "{err}");
-    }
-
-    #[test]
-    fn hex_is_lower_case() {
-        assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
     }
 }

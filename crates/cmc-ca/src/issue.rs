@@ -1,189 +1,465 @@
-//! Building and signing certificates: the TBS certificate is built first,
-//! handed to a hook (which records it in the store), then signed once; the
-//! signed TBS is checked to be exactly the recorded one.
+//! The one issuance path: everything the engine signs (certificates for
+//! requests, CA certificates, client credentials, delegated OCSP responder
+//! certificates) is made by [`issue_certificate`], the same way:
+//!
+//! 1. a profile: a request's from the profile set (the caller checked that
+//!    the CA may use it), or one of cmc-policy's built-in profiles for the
+//!    engine's own certificates ([`Profile::ca_certificate`],
+//!    [`Profile::client_credential`], [`Profile::ocsp_responder`]);
+//! 2. a random serial reserved in the issuing CA's numbering (the
+//!    database's unique key decides; a taken one is drawn again);
+//! 3. the TBS certificate prepared and linted by `cmc_policy::prepare`
+//!    with that serial, the requester's names checked on it, and the TBS
+//!    recorded with the reservation, before anything is signed;
+//! 4. one signature by the CA key, verified with the CA's public key, and
+//!    the signed TBS compared byte for byte with the linted one;
+//! 5. the certificate and its audit event stored in one transaction;
+//! 6. the answer.
+//!
+//! The serial is reserved before the TBS is prepared because the TBS
+//! carries it; the TBS is then recorded against that reservation before the
+//! signature, so the store holds exactly what is signed, and a refusal of
+//! the prepared certificate leaves a failed serial behind (never reused).
+//! Any failure after the reservation marks it failed and writes a failure
+//! audit event.
+//!
+//! The path needs a store and the time, not a whole engine: CA creation
+//! runs before any engine exists ([`crate::create_ca`], `cmc-tool ca
+//! init`), and the engine's parts pass what is theirs (the CA's URLs, the
+//! requester's names check).
 
-use cmc_keys::{KeyAdapter, SigningKey};
-use cmc_store::{CertStore, IssuedCert, NewReservation, Serial, UnixTime};
+use cmc_codec::alg::{SignatureAlg, verify_signature};
+use cmc_keys::SigningKey;
+use cmc_policy::{Decision, IssuerInfo, Prepared, Profile, Request};
+use cmc_store::{
+    AuditEvent, AuditKind, CaRecord, IssuedCert, NewReservation, Outcome, Serial, Store, UnixTime,
+};
 use der::Encode;
-use der::asn1::BitString;
-use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
-use x509_cert::builder::profile::BuilderProfile;
-use x509_cert::builder::{Builder, CertificateBuilder};
-use x509_cert::certificate::TbsCertificate;
-use x509_cert::ext::Extension;
 use x509_cert::name::Name;
-use x509_cert::time::Validity;
 
 use crate::ca::LoadedCa;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::x509::{random_serial, serial_number, x509_time};
+use crate::x509::{random_serial, unix_time, x509_time};
 
-/// How many fresh random serials are tried before giving up when the store
-/// reports one as taken (with 126 random bits a collision means something
-/// is wrong with the RNG, not bad luck).
+/// How many fresh random serials are tried when the store reports one as
+/// taken (with 126 random bits a second collision means a broken RNG).
 const SERIAL_ATTEMPTS: usize = 3;
 
-/// What goes into a certificate besides the issuer.
+/// A certificate issued by the engine, already stored.
 #[derive(Clone, Debug)]
-pub(crate) struct CertContents {
-    pub(crate) subject: Name,
-    pub(crate) public_key: SubjectPublicKeyInfoOwned,
-    pub(crate) not_before: UnixTime,
-    pub(crate) not_after: UnixTime,
-    pub(crate) extensions: Vec<Extension>,
+pub struct Issued {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// The certificate, DER (as stored).
+    pub der: Vec<u8>,
+    /// Its serial, in the issuing CA's numbering.
+    pub serial: Serial,
+    /// What the profile made of the request: granted and dropped items.
+    pub decision: Decision,
 }
 
-/// A builder profile that sets exactly the names and extensions it is
-/// given: every decision was made before the builder runs.
-struct Fixed {
-    issuer: Name,
+/// Who signs a certificate, as the policy sees it, and where the
+/// certificate is numbered and stored.
+pub(crate) struct Issuer<'a> {
+    name: String,
+    key: &'a dyn SigningKey,
+    info: IssuerInfo,
+    numbering: Numbering,
+}
+
+/// Where a certificate is numbered and stored.
+enum Numbering {
+    /// In a stored CA's certificate table: the serial is reserved there
+    /// before the TBS is prepared.
+    Stored,
+    /// A new root CA, stored as this record (its certificate filled in).
+    NewRoot(CaRecord),
+}
+
+impl<'a> Issuer<'a> {
+    /// The stored CA `ca`, seen by the policy as `info` (its certificate,
+    /// the signature algorithm of its key, the URLs of its settings).
+    pub(crate) fn ca(ca: &'a LoadedCa, info: IssuerInfo) -> Self {
+        Self {
+            name: ca.name().to_owned(),
+            key: ca.key().as_ref(),
+            info,
+            numbering: Numbering::Stored,
+        }
+    }
+
+    /// A root CA being created, `record` (stored with its certificate
+    /// filled in): the one certificate signed by the key it certifies,
+    /// `key`; `info` is the new CA as the issuer of its own certificate
+    /// (the subject, key, key identifier and validity it is about to have).
+    ///
+    /// Its issuer is the new CA itself, whose numbering does not exist
+    /// until its record is stored (certificates are recorded under a stored
+    /// CA), and it is in no other CA's numbering: so no serial is reserved.
+    /// The serial is still drawn at random (126 bits), the TBS is prepared
+    /// and linted the same way with the new CA as issuer, and the
+    /// certificate is stored as the CA's record, in one transaction with
+    /// its audit event (`ca-added`).
+    pub(crate) fn new_root(record: CaRecord, key: &'a dyn SigningKey, info: IssuerInfo) -> Self {
+        Self {
+            name: record.name.clone(),
+            key,
+            info,
+            numbering: Numbering::NewRoot(record),
+        }
+    }
+}
+
+/// A check of the names on a prepared certificate.
+pub(crate) type NamesCheck<'a> = dyn Fn(&Prepared) -> Result<()> + 'a;
+
+/// One certificate to issue.
+pub(crate) struct Issuance<'a> {
+    /// The profile.
+    pub(crate) profile: &'a Profile,
+    /// What is asked for.
+    pub(crate) request: &'a Request,
+    /// Who asks, for the records.
+    pub(crate) requester: &'a str,
+    /// The check of the requester's names on the prepared certificate,
+    /// before anything is recorded or signed; `None` for the engine's own
+    /// certificates, whose names the operator chose.
+    pub(crate) check_names: Option<&'a NamesCheck<'a>>,
+    /// The SHA-256 of the request as received (empty for the engine's own
+    /// certificates), stored with the serial and in the audit event.
+    pub(crate) request_hash: Vec<u8>,
+    /// What else the audit event says (a JSON object, merged into its
+    /// detail beside the request hash and the profile's decision).
+    pub(crate) about: serde_json::Value,
+}
+
+/// What one issuance attempt is about, for the audit log.
+pub(crate) struct Attempt<'a> {
+    pub(crate) ca: &'a str,
+    pub(crate) profile: &'a str,
+    pub(crate) requester: &'a str,
+    pub(crate) request_hash: &'a [u8],
+    pub(crate) now: UnixTime,
+}
+
+/// A request the engine makes for one of its own certificates: `subject`
+/// and `public_key`, valid from `not_before` to `not_after` (honoured by
+/// the built-in profiles within their caps).
+///
+/// # Errors
+/// [`Error::TimeOutOfRange`] for a time X.509 cannot carry.
+pub(crate) fn engine_request(
     subject: Name,
-    extensions: Vec<Extension>,
-}
-
-impl BuilderProfile for Fixed {
-    fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
-    }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        _spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        _tbs: &TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<Extension>> {
-        Ok(self.extensions.clone())
-    }
-}
-
-/// Builds the TBS certificate, passes its DER to `before_signing`, signs it
-/// with `key` and returns the certificate and its DER.
-pub(crate) fn build_and_sign(
-    key: &dyn SigningKey,
-    issuer: &Name,
-    serial: &Serial,
-    contents: &CertContents,
-    before_signing: impl FnOnce(&[u8]) -> Result<()>,
-) -> Result<(Certificate, Vec<u8>)> {
-    let validity = Validity::new(
-        x509_time(contents.not_before)?,
-        x509_time(contents.not_after)?,
-    );
-    let profile = Fixed {
-        issuer: issuer.clone(),
-        subject: contents.subject.clone(),
-        extensions: contents.extensions.clone(),
-    };
-    let mut builder = CertificateBuilder::new(
-        profile,
-        serial_number(serial)?,
-        validity,
-        contents.public_key.clone(),
-    )
-    .map_err(|e| Error::encode("TBS certificate", e))?;
-    let signer = KeyAdapter::new(key);
-    let tbs_der = builder
-        .finalize(&signer)
-        .map_err(|e| Error::encode("TBS certificate", e))?;
-    before_signing(&tbs_der)?;
-    let signature = key.sign(&tbs_der)?;
-    let bits = BitString::from_bytes(&signature).map_err(|e| Error::encode("signature", e))?;
-    let cert = builder
-        .assemble(bits, &signer)
-        .map_err(|e| Error::encode("certificate", e))?;
-    let signed_tbs = cert
-        .tbs_certificate()
-        .to_der()
-        .map_err(|e| Error::encode("TBS certificate", e))?;
-    if signed_tbs != tbs_der {
-        return Err(Error::encode(
-            "certificate",
-            "the signed TBS certificate differs from the one built",
-        ));
-    }
-    let der = cert.to_der().map_err(|e| Error::encode("certificate", e))?;
-    Ok((cert, der))
-}
-
-/// Issues a certificate under a loaded CA through the store: reserve a
-/// fresh serial, record the TBS, sign, store the certificate. A failure
-/// after the reservation marks it failed (the serial is never reused).
-pub(crate) fn issue_under(
-    certs: &dyn CertStore,
-    ca: &LoadedCa,
-    contents: &CertContents,
-    requester: &str,
-    profile: &str,
-    now: UnixTime,
-) -> Result<(Certificate, Vec<u8>, Serial)> {
-    ca.check_valid_at(now)?;
-    if contents.not_after > ca.not_after() {
-        return Err(Error::InvalidRequest(format!(
-            "notAfter {} is beyond the notAfter {} of CA {:?}",
-            contents.not_after,
-            ca.not_after(),
-            ca.name()
-        )));
-    }
-    let serial = reserve(certs, ca.name(), requester, profile, now)?;
-    let issued = build_and_sign(ca.key().as_ref(), ca.subject(), &serial, contents, |tbs| {
-        Ok(certs.record_tbs(ca.name(), &serial, tbs)?)
-    })
-    .and_then(|(cert, der)| {
-        let record = IssuedCert {
-            cert_der: der.clone(),
-            subject: contents.subject.to_string(),
-            sans: Vec::new(),
-            not_before: contents.not_before,
-            not_after: contents.not_after,
-            issued_at: now,
-        };
-        certs.complete_issuance(ca.name(), &serial, &record)?;
-        Ok((cert, der))
+    public_key: SubjectPublicKeyInfoOwned,
+    not_before: UnixTime,
+    not_after: UnixTime,
+) -> Result<Request> {
+    let mut request = Request::new(subject, public_key);
+    request.validity = Some(cmc_asn1::OptionalValidity {
+        not_before: Some(x509_time(not_before)?),
+        not_after: Some(x509_time(not_after)?),
     });
-    match issued {
-        Ok((cert, der)) => Ok((cert, der, serial)),
+    Ok(request)
+}
+
+/// Issues one certificate by the one path (see the module documentation)
+/// at `now`, and stores it in `store` with its audit event: `issued` under a
+/// stored CA, `ca-added` for a new root. Every outcome is audited; a refusal
+/// (the profile's, the lint's, the names') as `refused`.
+///
+/// # Errors
+/// [`Error::Policy`] with `Refused` (every reason) or `Lint` (every
+/// finding); what the names check returns ([`Error::ReservedName`], …);
+/// [`Error::Key`] if the key cannot sign; [`Error::BadCaSignature`]; store
+/// errors.
+pub(crate) fn issue_certificate(
+    store: &dyn Store,
+    now: UnixTime,
+    issuer: Issuer<'_>,
+    issuance: &Issuance<'_>,
+) -> Result<Issued> {
+    let attempt = Attempt {
+        ca: &issuer.name,
+        profile: issuance.profile.name(),
+        requester: issuance.requester,
+        request_hash: &issuance.request_hash,
+        now,
+    };
+    let serial = match &issuer.numbering {
+        Numbering::Stored => reserve(store, &attempt),
+        Numbering::NewRoot(_) => random_serial(),
+    };
+    let serial = match serial {
+        Ok(s) => s,
         Err(e) => {
-            if let Err(mark) = certs.mark_failed(ca.name(), &serial, &e.to_string(), now) {
-                tracing::error!(ca = ca.name(), serial = %serial, error = %mark,
-                    "could not mark a failed issuance");
+            audit_failure(store, &attempt, None, &e)?;
+            return Err(e);
+        }
+    };
+    match sign_and_store(store, &issuer, issuance, &serial, &attempt) {
+        Ok(issued) => {
+            tracing::info!(ca = attempt.ca, serial = %serial, profile = attempt.profile,
+                requester = attempt.requester, dropped = issued.decision.dropped.len(),
+                "certificate issued");
+            Ok(issued)
+        }
+        Err(e) => {
+            if let Numbering::Stored = issuer.numbering {
+                if let Err(mark) = store.mark_failed(&issuer.name, &serial, &e.to_string(), now) {
+                    tracing::error!(ca = issuer.name, serial = %serial, error = %mark,
+                        "could not mark a failed issuance");
+                }
             }
+            audit_failure(store, &attempt, Some(&serial), &e)?;
             Err(e)
         }
     }
 }
 
-fn reserve(
-    certs: &dyn CertStore,
-    issuer: &str,
-    requester: &str,
-    profile: &str,
-    now: UnixTime,
-) -> Result<Serial> {
+/// A random serial reserved in the CA's numbering, drawn again when the
+/// store says it is taken.
+fn reserve(store: &dyn Store, attempt: &Attempt<'_>) -> Result<Serial> {
     let mut last = None;
     for _ in 0..SERIAL_ATTEMPTS {
         let serial = random_serial()?;
         let reservation = NewReservation {
-            issuer: issuer.to_owned(),
+            issuer: attempt.ca.to_owned(),
             serial: serial.clone(),
-            requester: requester.to_owned(),
-            profile: profile.to_owned(),
-            request_hash: Vec::new(),
+            requester: attempt.requester.to_owned(),
+            profile: attempt.profile.to_owned(),
+            request_hash: attempt.request_hash.to_vec(),
             tbs_der: None,
         };
-        match certs.reserve_serial(&reservation, now) {
+        match store.reserve_serial(&reservation, attempt.now) {
             Ok(()) => return Ok(serial),
             Err(e @ cmc_store::Error::SerialInUse { .. }) => {
-                tracing::warn!(issuer, serial = %serial, "random serial already in use");
+                tracing::warn!(ca = attempt.ca, serial = %serial, "random serial already in use");
                 last = Some(e);
             }
             Err(e) => return Err(e.into()),
         }
     }
     Err(last.map_or(Error::Rng, Error::Store))
+}
+
+/// Everything between the serial and the stored certificate.
+fn sign_and_store(
+    store: &dyn Store,
+    issuer: &Issuer<'_>,
+    issuance: &Issuance<'_>,
+    serial: &Serial,
+    attempt: &Attempt<'_>,
+) -> Result<Issued> {
+    let policy_serial = cmc_policy::Serial::from_bytes(&serial.to_der_content())?;
+    let prepared = cmc_policy::prepare(
+        issuance.request,
+        issuance.profile,
+        &issuer.info,
+        &policy_serial,
+        attempt.now.to_system_time(),
+    )?;
+    if let Some(check) = issuance.check_names {
+        check(&prepared)?;
+    }
+    let tbs_der = prepared.tbs_der().to_vec();
+    let decision = prepared.decision().clone();
+    if let Numbering::Stored = issuer.numbering {
+        store.record_tbs(&issuer.name, serial, &tbs_der)?;
+    }
+
+    let signature = issuer.key.sign(&tbs_der)?;
+    let bad_signature = |detail: String| Error::BadCaSignature {
+        ca: issuer.name.to_owned(),
+        detail,
+    };
+    let algorithm = SignatureAlg::from_algorithm_identifier(issuer.key.signature_algorithm(), None)
+        .map_err(|e| bad_signature(e.to_string()))?;
+    verify_signature(
+        &issuer.info.public_key,
+        &algorithm,
+        &tbs_der,
+        &signature,
+        "certificate",
+    )
+    .map_err(|e| bad_signature(e.to_string()))?;
+    // `assemble` checks the signed TBS against the prepared one; the
+    // comparison below repeats it on the bytes that will be stored.
+    let certificate = prepared.assemble(&signature)?;
+    let der = certificate
+        .to_der()
+        .map_err(|e| Error::encode("certificate", e))?;
+    let signed_tbs = certificate
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| Error::encode("TBS certificate", e))?;
+    if signed_tbs != tbs_der {
+        return Err(Error::Policy(cmc_policy::Error::TbsMismatch));
+    }
+
+    let mut detail = serde_json::json!({ "decision": &decision });
+    if !issuance.request_hash.is_empty() {
+        detail["request_sha256"] = hex(&issuance.request_hash).into();
+    }
+    if let serde_json::Value::Object(about) = &issuance.about {
+        for (k, v) in about {
+            detail[k] = v.clone();
+        }
+    }
+    let mut event = AuditEvent {
+        at: attempt.now,
+        kind: AuditKind::Issued,
+        issuer: Some(issuer.name.clone()),
+        serial: Some(serial.clone()),
+        profile: Some(attempt.profile.to_owned()),
+        requester: Some(attempt.requester.to_owned()),
+        outcome: Outcome::Success,
+        detail: detail.to_string(),
+    };
+    match &issuer.numbering {
+        Numbering::Stored => {
+            let validity = certificate.tbs_certificate().validity();
+            let record = IssuedCert {
+                cert_der: der.clone(),
+                subject: decision.subject.clone(),
+                sans: decision.subject_alt_names.clone(),
+                not_before: unix_time(&validity.not_before),
+                not_after: unix_time(&validity.not_after),
+                issued_at: attempt.now,
+            };
+            store.complete_issuance_with_audit(&issuer.name, serial, &record, &event)?;
+        }
+        Numbering::NewRoot(record) => {
+            event.kind = AuditKind::CaAdded;
+            let record = CaRecord {
+                cert_der: der.clone(),
+                ..record.clone()
+            };
+            store.put_ca_with_audit(&record, &event)?;
+        }
+    }
+    Ok(Issued {
+        certificate,
+        der,
+        serial: serial.clone(),
+        decision,
+    })
+}
+
+/// The audit event of a refused or failed issuance.
+///
+/// # Errors
+/// Store errors.
+pub(crate) fn audit_failure(
+    store: &dyn Store,
+    attempt: &Attempt<'_>,
+    serial: Option<&Serial>,
+    error: &Error,
+) -> Result<()> {
+    let refused = matches!(
+        error,
+        Error::ProfileNotAllowed { .. }
+            | Error::ReservedName { .. }
+            | Error::NameNotRegistered(_)
+            | Error::RenewalNames(_)
+            | Error::Policy(
+                cmc_policy::Error::Refused { .. }
+                    | cmc_policy::Error::Lint { .. }
+                    | cmc_policy::Error::UnknownProfile(_)
+                    | cmc_policy::Error::BadRequest(_)
+            )
+    );
+    let mut detail = serde_json::json!({ "error": error.to_string() });
+    if !attempt.request_hash.is_empty() {
+        detail["request_sha256"] = hex(attempt.request_hash).into();
+    }
+    match error {
+        Error::Policy(cmc_policy::Error::Refused { reasons, .. }) => {
+            detail["refusals"] = serde_json::json!(reasons);
+        }
+        Error::Policy(cmc_policy::Error::Lint { findings }) => {
+            detail["findings"] = serde_json::json!(findings);
+        }
+        _ => {}
+    }
+    if refused {
+        tracing::info!(ca = attempt.ca, profile = attempt.profile, requester = attempt.requester,
+            error = %error, "issuance refused");
+    } else {
+        tracing::error!(ca = attempt.ca, profile = attempt.profile, requester = attempt.requester,
+            error = %error, "issuance failed");
+    }
+    store.append_audit(&AuditEvent {
+        at: attempt.now,
+        kind: if refused {
+            AuditKind::Refused
+        } else {
+            AuditKind::Issued
+        },
+        issuer: Some(attempt.ca.to_owned()),
+        serial: serial.cloned(),
+        profile: Some(attempt.profile.to_owned()),
+        requester: Some(attempt.requester.to_owned()),
+        outcome: Outcome::Failure,
+        detail: detail.to_string(),
+    })?;
+    Ok(())
+}
+
+impl Engine {
+    /// CA `ca` as the issuer the policy sees: its certificate, the
+    /// signature algorithm of its key, and the CRL, OCSP and caIssuers URLs
+    /// of its settings (which only request profiles put into certificates).
+    ///
+    /// # Errors
+    /// [`Error::Policy`] if the CA certificate's subjectKeyIdentifier does
+    /// not decode.
+    pub(crate) fn issuer_info(&self, ca: &LoadedCa) -> Result<IssuerInfo> {
+        let settings = self.config().ca_settings(ca.name());
+        let mut issuer = plain_issuer_info(ca)?;
+        if let Some(url) = settings.crl_url {
+            issuer = issuer.with_crl_url(url);
+        }
+        if let Some(url) = settings.ocsp_url {
+            issuer = issuer.with_ocsp_url(url);
+        }
+        if let Some(url) = settings.ca_issuers_url {
+            issuer = issuer.with_ca_issuers_url(url);
+        }
+        Ok(issuer)
+    }
+}
+
+/// CA `ca` as the issuer the policy sees, without URLs (which the engine's
+/// own profiles do not put into certificates).
+///
+/// # Errors
+/// As [`Engine::issuer_info`].
+pub(crate) fn plain_issuer_info(ca: &LoadedCa) -> Result<IssuerInfo> {
+    Ok(IssuerInfo::from_certificate(
+        ca.certificate(),
+        ca.key().signature_algorithm().clone(),
+    )?)
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
+    }
 }

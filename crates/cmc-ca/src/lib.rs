@@ -37,12 +37,12 @@ pub use embedded::{
     ROOT_SUBJECT, ensure_data_dir,
 };
 pub use engine::{DEFAULT_MAX_REQUEST_BYTES, Engine, EngineConfig, PopBinding};
-pub use enroll::Issued;
 pub use enrollment::{
     Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm, ServerKey,
 };
 pub use error::{Error, Result};
 pub use identify::{IdentityProof, Principal, PrincipalKind};
+pub use issue::Issued;
 pub use key_config::{KeyConfig, SecretRef};
 pub use ocsp::{MAX_OCSP_REQUESTS, OCSP_RESPONDER_PROFILE, OcspConfig, OcspReply, StatusCounts};
 pub use pending::{Approval, MAX_HELD_KEYS};

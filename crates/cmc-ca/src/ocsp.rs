@@ -9,16 +9,16 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cmc_asn1::ocsp::{
-    BasicOcspResponse, CertId, CertStatus, OcspNoCheck, OcspNonce, OcspRequest, OcspResponse,
+    BasicOcspResponse, CertId, CertStatus, OcspNonce, OcspRequest, OcspResponse,
     OcspResponseStatus, OcspVersion, ResponderId, ResponseData, RevokedInfo, SingleResponse,
 };
 use cmc_keys::SigningKey;
+use cmc_policy::{OCSP_RESPONDER_BACKDATE_SECONDS, Profile};
 use cmc_store::{
-    AuditEvent, AuditKind, CertFilter, CertRecord, CertState, CertStatus as StoredStatus,
-    CertStore, Outcome, PageRequest, Serial, Store, UnixTime,
+    CertFilter, CertRecord, CertState, CertStatus as StoredStatus, CertStore, PageRequest, Serial,
+    Store, UnixTime,
 };
 use const_oid::AssociatedOid;
-use const_oid::db::rfc5280::ID_KP_OCSP_SIGNING;
 use const_oid::db::rfc5912::{ID_SHA_1, ID_SHA_256, ID_SHA_384, ID_SHA_512};
 use der::asn1::{BitString, Null, OctetString};
 use der::{Decode, Encode};
@@ -27,8 +27,6 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::constraints::BasicConstraints;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
 use crate::ca::LoadedCa;
@@ -36,15 +34,12 @@ use crate::config::OcspSettings;
 use crate::crl::crl_reason;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
-use crate::issue::{CertContents, issue_under};
-use crate::x509::{
-    decode_certificate, extension, generalized_time, key_id_extensions, key_identifier, parse_name,
-    unix_time,
-};
+use crate::issue::{Issuance, Issuer, engine_request, issue_certificate, plain_issuer_info};
+use crate::x509::{decode_certificate, generalized_time, key_identifier, parse_name, unix_time};
 
-/// The profile name delegated OCSP responder certificates are recorded
-/// under in their CA's certificate table.
-pub const OCSP_RESPONDER_PROFILE: &str = "ocsp-responder";
+/// The profile delegated OCSP responder certificates are issued and
+/// recorded under ([`cmc_policy::Profile::ocsp_responder`]).
+pub const OCSP_RESPONDER_PROFILE: &str = cmc_policy::OCSP_RESPONDER_PROFILE_NAME;
 
 /// The most certificates one OCSP request may ask about; a longer
 /// requestList is answered with malformedRequest.
@@ -53,10 +48,6 @@ pub const MAX_OCSP_REQUESTS: usize = 16;
 /// The requester recorded for the delegated responder certificates the
 /// engine issues itself.
 const RENEWAL_REQUESTER: &str = "cmc-ca ocsp-responder renewal";
-
-/// A new delegated responder certificate starts this much before now, so a
-/// client whose clock is a little behind accepts it at once.
-const BACKDATE_SECS: i64 = 60;
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 86_400;
@@ -739,10 +730,11 @@ impl DelegatedResponder {
         }
     }
 
-    /// Issues a responder certificate for the key: keyUsage
-    /// digitalSignature, extendedKeyUsage id-kp-OCSPSigning and
-    /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2), recorded under
-    /// [`OCSP_RESPONDER_PROFILE`] with an audit event. Refused for a key
+    /// Issues a responder certificate for the key by the one issuance
+    /// path with the profile [`cmc_policy::Profile::ocsp_responder`]:
+    /// keyUsage digitalSignature, extendedKeyUsage id-kp-OCSPSigning and
+    /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2), linted, recorded under
+    /// [`OCSP_RESPONDER_PROFILE`] with its audit event. Refused for a key
     /// whose earlier responder certificate was revoked.
     fn issue(
         &self,
@@ -758,57 +750,35 @@ impl DelegatedResponder {
                 ca.name()
             )));
         }
+        ca.check_valid_at(now)?;
         let not_after = now
             .plus_secs(config.responder_validity_secs)
             .min(ca.not_after());
-        let not_before = now.plus_secs(-BACKDATE_SECS).max(ca.not_before());
-        let mut extensions = vec![
-            extension(
-                &BasicConstraints {
-                    ca: false,
-                    path_len_constraint: None,
-                },
-                true,
-            )?,
-            extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
-            extension(&ExtendedKeyUsage(vec![ID_KP_OCSP_SIGNING]), false)?,
-            extension(&OcspNoCheck::default(), false)?,
-        ];
-        extensions.extend(key_id_extensions(
-            key_identifier(self.key.public_key()),
-            ca.key_identifier().to_vec(),
-        )?);
-        let contents = CertContents {
-            subject: self.subject.clone(),
-            public_key: self.key.public_key().clone(),
+        let not_before = now
+            .plus_secs(-i64::from(OCSP_RESPONDER_BACKDATE_SECONDS))
+            .max(ca.not_before());
+        let request = engine_request(
+            self.subject.clone(),
+            self.key.public_key().clone(),
             not_before,
             not_after,
-            extensions,
-        };
-        let (_, der, serial) = issue_under(
-            store,
-            ca,
-            &contents,
-            RENEWAL_REQUESTER,
-            OCSP_RESPONDER_PROFILE,
-            now,
         )?;
-        store.append_audit(&AuditEvent {
-            at: now,
-            kind: AuditKind::Issued,
-            issuer: Some(ca.name().to_owned()),
-            serial: Some(serial.clone()),
-            profile: Some(OCSP_RESPONDER_PROFILE.to_owned()),
-            requester: Some(RENEWAL_REQUESTER.to_owned()),
-            outcome: Outcome::Success,
-            detail: format!(
-                "delegated OCSP responder certificate {:?}, not after {not_after}",
-                self.subject.to_string()
-            ),
-        })?;
-        tracing::info!(ca = ca.name(), serial = %serial, not_after = %not_after,
+        let issued = issue_certificate(
+            store,
+            now,
+            Issuer::ca(ca, plain_issuer_info(ca)?),
+            &Issuance {
+                profile: &Profile::ocsp_responder(),
+                request: &request,
+                requester: RENEWAL_REQUESTER,
+                check_names: None,
+                request_hash: Vec::new(),
+                about: serde_json::json!({ "responder": self.subject.to_string() }),
+            },
+        )?;
+        tracing::info!(ca = ca.name(), serial = %issued.serial, not_after = %not_after,
             "delegated OCSP responder certificate issued");
-        ResponderCert::from_der(der, serial)
+        ResponderCert::from_der(issued.der, issued.serial)
     }
 }
 

@@ -10,7 +10,7 @@ use der::{DateTime, Decode, Encode};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
@@ -137,29 +137,6 @@ pub fn extension<T: Encode + const_oid::AssociatedOid>(
         critical,
         extn_value: OctetString::new(der).map_err(|e| Error::encode("extension", e))?,
     })
-}
-
-/// The subjectKeyIdentifier and authorityKeyIdentifier (keyIdentifier
-/// only) extensions, both non-critical (RFC 5280 §4.2.1.1, §4.2.1.2).
-///
-/// # Errors
-/// [`Error::Encode`].
-pub(crate) fn key_id_extensions(
-    subject_key_id: Vec<u8>,
-    authority_key_id: Vec<u8>,
-) -> Result<[Extension; 2]> {
-    let octets = |v: Vec<u8>| OctetString::new(v).map_err(|e| Error::encode("key identifier", e));
-    Ok([
-        extension(&SubjectKeyIdentifier(octets(subject_key_id)?), false)?,
-        extension(
-            &AuthorityKeyIdentifier {
-                key_identifier: Some(octets(authority_key_id)?),
-                authority_cert_issuer: None,
-                authority_cert_serial_number: None,
-            },
-            false,
-        )?,
-    ])
 }
 
 /// Decodes a DER certificate.

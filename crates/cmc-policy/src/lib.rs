@@ -4,9 +4,11 @@
 mod algorithm;
 mod decision;
 mod error;
+mod internal;
 mod issuer;
 mod keys;
 mod lint;
+mod lint_kind;
 mod name_match;
 mod name_rules;
 mod name_space;
@@ -26,6 +28,10 @@ pub use decision::{
     AdjustReason, Decision, DropReason, Dropped, ExtensionSummary, Refusal, ValidityAdjustment,
 };
 pub use error::Error;
+pub use internal::{
+    CA_PROFILE_NAME, CLIENT_CREDENTIAL_PROFILE_NAME, CertificateKind, MAX_INTERNAL_VALIDITY_DAYS,
+    MAX_OCSP_RESPONDER_VALIDITY_DAYS, OCSP_RESPONDER_BACKDATE_SECONDS, OCSP_RESPONDER_PROFILE_NAME,
+};
 pub use issuer::IssuerInfo;
 pub use keys::{Curve, KeyKind};
 pub use lint::{Finding, lint_findings, lint_tbs};

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use cmc_asn1::ocsp::OcspNoCheck;
+use const_oid::AssociatedOid;
 use const_oid::db::rfc5280::{
     ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES,
     ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_CE_INHIBIT_ANY_POLICY, ID_CE_KEY_USAGE,
@@ -13,7 +15,8 @@ use der::Decode;
 use serde::{Deserialize, Serialize};
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectAltName, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName,
+    SubjectKeyIdentifier,
 };
 use x509_cert::time::Time;
 
@@ -21,7 +24,8 @@ use crate::Error;
 use crate::algorithm::{check_signature_algorithm, check_signature_algorithm_for_key};
 use crate::issuer::IssuerInfo;
 use crate::keys::KeyKind;
-use crate::names::{KeyUsageBit, extension_name};
+use crate::lint_kind::{Seen, lint_kind};
+use crate::names::KeyUsageBit;
 use crate::profile::{Profile, key_usage_fits};
 use crate::serial::Serial;
 use crate::tbs::RawTbs;
@@ -110,7 +114,8 @@ pub enum Finding {
     AuthorityKeyIdMismatch,
     /// The authorityKeyIdentifier is critical (RFC 5280 §4.2.1.1).
     AuthorityKeyIdCritical,
-    /// basicConstraints says cA=TRUE: profiles issue end-entity certificates.
+    /// basicConstraints says cA=TRUE in a certificate whose profile is not a
+    /// CA profile.
     CaCertificate,
     /// keyUsage is present with no bit set.
     KeyUsageEmpty,
@@ -149,6 +154,52 @@ pub enum Finding {
         /// The key.
         key: String,
     },
+    /// keyUsage is not critical (RFC 5280 §4.2.1.3: it should be, and every
+    /// profile here makes it so).
+    KeyUsageNotCritical,
+    /// The extendedKeyUsage is not exactly the profile's (or is present when
+    /// the profile grants none).
+    ExtendedKeyUsageMismatch,
+    /// A pathLenConstraint without cA=TRUE and keyCertSign (RFC 5280
+    /// §4.2.1.9).
+    PathLenWithoutCa,
+    /// A CA certificate without basicConstraints cA=TRUE (RFC 5280 §4.2.1.9).
+    CaWithoutBasicConstraints,
+    /// A CA certificate whose basicConstraints is not critical (RFC 5280
+    /// §4.2.1.9).
+    BasicConstraintsNotCritical,
+    /// A CA certificate whose pathLenConstraint is not the profile's.
+    PathLenMismatch {
+        /// The profile's.
+        expected: Option<u8>,
+        /// The certificate's.
+        found: Option<u8>,
+    },
+    /// A CA certificate without keyUsage keyCertSign (RFC 5280 §4.2.1.3).
+    CaWithoutKeyCertSign,
+    /// A CA certificate with an empty subject (RFC 5280 §4.1.2.6).
+    CaSubjectEmpty,
+    /// nameConstraints, policyConstraints or inhibitAnyPolicy in a CA
+    /// certificate, not critical (RFC 5280 §4.2.1.10, §4.2.1.11, §4.2.1.14).
+    CaOnlyExtensionNotCritical {
+        /// Its name.
+        name: String,
+    },
+    /// One of the engine's own certificates (CA, client credential, OCSP
+    /// responder: their keys sign) without keyUsage digitalSignature.
+    DigitalSignatureMissing,
+    /// A client credential without extendedKeyUsage clientAuth.
+    ClientAuthMissing,
+    /// An OCSP responder certificate without extendedKeyUsage
+    /// id-kp-OCSPSigning (RFC 6960 §4.2.2.2).
+    OcspSigningMissing,
+    /// An OCSP responder certificate without id-pkix-ocsp-nocheck (RFC 6960
+    /// §4.2.2.2.1; the engine's responder certificates are short-lived and
+    /// always carry it).
+    OcspNoCheckMissing,
+    /// id-pkix-ocsp-nocheck in a certificate that is not an OCSP responder's:
+    /// relying parties would never check its revocation.
+    OcspNoCheckOutsideResponder,
 }
 
 impl fmt::Display for Finding {
@@ -213,11 +264,54 @@ impl fmt::Display for Finding {
                 write!(f, "signature algorithm does not fit the CA key: {detail}")
             }
             Self::KeyNotAllowed { key } => write!(f, "{key} keys are not allowed"),
+            Self::KeyUsageNotCritical => f.write_str("keyUsage is not critical"),
+            Self::ExtendedKeyUsageMismatch => f.write_str("extendedKeyUsage is not the profile's"),
+            Self::PathLenWithoutCa => {
+                f.write_str("pathLenConstraint without cA=TRUE and keyCertSign")
+            }
+            Self::CaWithoutBasicConstraints => {
+                f.write_str("CA certificate without basicConstraints cA=TRUE")
+            }
+            Self::BasicConstraintsNotCritical => {
+                f.write_str("CA certificate with a non-critical basicConstraints")
+            }
+            Self::PathLenMismatch { expected, found } => write!(
+                f,
+                "pathLenConstraint {} is not the profile's {}",
+                path_len_text(*found),
+                path_len_text(*expected)
+            ),
+            Self::CaWithoutKeyCertSign => f.write_str("CA certificate without keyCertSign"),
+            Self::CaSubjectEmpty => f.write_str("CA certificate with an empty subject"),
+            Self::CaOnlyExtensionNotCritical { name } => write!(f, "{name} is not critical"),
+            Self::DigitalSignatureMissing => f.write_str("keyUsage without digitalSignature"),
+            Self::ClientAuthMissing => f.write_str("client credential without clientAuth"),
+            Self::OcspSigningMissing => {
+                f.write_str("OCSP responder certificate without id-kp-OCSPSigning")
+            }
+            Self::OcspNoCheckMissing => {
+                f.write_str("OCSP responder certificate without id-pkix-ocsp-nocheck")
+            }
+            Self::OcspNoCheckOutsideResponder => {
+                f.write_str("id-pkix-ocsp-nocheck outside an OCSP responder certificate")
+            }
         }
     }
 }
 
-/// Lint a DER TBS certificate against the profile and the issuer.
+fn path_len_text(n: Option<u8>) -> String {
+    n.map_or_else(|| String::from("(none)"), |n| n.to_string())
+}
+
+/// Lint a DER TBS certificate against the profile and the issuer: RFC 5280
+/// structure, serial, validity, signature algorithm and key identifiers for
+/// every certificate, and the rules of the profile's
+/// [`CertificateKind`](crate::CertificateKind): no CA powers in an end
+/// entity; critical basicConstraints cA=TRUE with the profile's path length,
+/// keyCertSign and a subject in a CA certificate (an authorityKeyIdentifier
+/// everywhere except in a self-signed root); id-kp-OCSPSigning and
+/// id-pkix-ocsp-nocheck in an OCSP responder's (RFC 6960 §4.2.2.2), and
+/// nocheck nowhere else.
 ///
 /// # Errors
 /// [`Error::Lint`] with every finding, if there is any.
@@ -347,11 +441,10 @@ fn lint_extensions(
 ) {
     let extensions = tbs.extensions.as_deref().unwrap_or(&[]);
     let mut seen = BTreeSet::new();
+    let mut found = Seen::default();
     let mut ski_seen = false;
     let mut aki_seen = false;
     let mut san: Option<bool> = None;
-    let mut is_ca = false;
-    let mut key_usage = None;
     for ext in extensions {
         let oid = ext.extn_id;
         if !seen.insert(oid) {
@@ -399,20 +492,23 @@ fn lint_extensions(
                 }
             }
             ID_CE_BASIC_CONSTRAINTS => match BasicConstraints::from_der(value) {
-                Ok(bc) => {
-                    if bc.ca {
-                        is_ca = true;
-                        out.push(Finding::CaCertificate);
-                    }
-                }
+                Ok(bc) => found.basic_constraints = Some((ext.critical, bc)),
                 Err(_) => out.push(malformed()),
             },
             ID_CE_KEY_USAGE => match KeyUsage::from_der(value) {
-                Ok(ku) => key_usage = Some(KeyUsageBit::from_flags(ku.0)),
+                Ok(ku) => found.key_usage = Some((ext.critical, KeyUsageBit::from_flags(ku.0))),
+                Err(_) => out.push(malformed()),
+            },
+            ID_CE_EXT_KEY_USAGE => match ExtendedKeyUsage::from_der(value) {
+                Ok(eku) => found.extended_key_usage = Some(eku.0),
                 Err(_) => out.push(malformed()),
             },
             ID_CE_SUBJECT_ALT_NAME => match SubjectAltName::from_der(value) {
                 Ok(_) => san = Some(ext.critical),
+                Err(_) => out.push(malformed()),
+            },
+            o if o == OcspNoCheck::OID => match OcspNoCheck::from_der(value) {
+                Ok(_) => found.ocsp_nocheck = true,
                 Err(_) => out.push(malformed()),
             },
             o if [
@@ -423,12 +519,9 @@ fn lint_extensions(
             ]
             .contains(&o) =>
             {
-                out.push(Finding::CaOnlyExtension {
-                    name: extension_name(&o),
-                });
+                found.ca_only.push((o, ext.critical));
             }
-            ID_CE_EXT_KEY_USAGE
-            | ID_CE_CERTIFICATE_POLICIES
+            ID_CE_CERTIFICATE_POLICIES
             | ID_CE_CRL_DISTRIBUTION_POINTS
             | ID_PE_AUTHORITY_INFO_ACCESS => {}
             _ if ext.critical => out.push(Finding::UnknownCriticalExtension {
@@ -440,25 +533,23 @@ fn lint_extensions(
     if !ski_seen {
         out.push(Finding::SubjectKeyIdMissing);
     }
-    if !aki_seen {
+    // RFC 5280 §4.2.1.1: only a self-signed certificate may go without.
+    if !aki_seen && !is_self_signed(tbs, issuer) {
         out.push(Finding::AuthorityKeyIdMissing);
     }
-    if let Some(bits) = key_usage {
+    if let Some((critical, bits)) = &found.key_usage {
         if bits.is_empty() {
             out.push(Finding::KeyUsageEmpty);
         }
+        if !critical {
+            out.push(Finding::KeyUsageNotCritical);
+        }
         for usage in bits {
-            if !key_usage_fits(usage, key) {
+            if !key_usage_fits(*usage, key) {
                 out.push(Finding::KeyUsageNotForKey {
-                    usage,
+                    usage: *usage,
                     key: key.to_string(),
                 });
-            }
-            if usage == KeyUsageBit::KeyCertSign && !is_ca {
-                out.push(Finding::KeyCertSignWithoutCa);
-            }
-            if usage == KeyUsageBit::CrlSign && !is_ca {
-                out.push(Finding::CrlSignInEndEntity);
             }
         }
     }
@@ -469,6 +560,13 @@ fn lint_extensions(
             Some(true) => {}
         }
     }
+    lint_kind(tbs, &found, profile, out);
+}
+
+/// Whether the TBS is self-signed by `issuer`: issued to and by the same
+/// name, certifying the issuer's own key.
+fn is_self_signed(tbs: &RawTbs, issuer: &IssuerInfo) -> bool {
+    tbs.issuer == tbs.subject && tbs.subject_public_key_info == issuer.public_key
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
+use cmc_asn1::ocsp::OcspNoCheck;
+use const_oid::AssociatedOid;
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280::{
     ID_AD_CA_ISSUERS, ID_AD_OCSP, ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS,
@@ -31,6 +33,7 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
 use crate::Error;
 use crate::decision::{Decision, DropReason, Dropped, ExtensionSummary, Refusal};
+use crate::internal::CertificateKind;
 use crate::issuer::IssuerInfo;
 use crate::keys::KeyKind;
 use crate::lint::lint_tbs;
@@ -154,13 +157,16 @@ impl Prepared {
 /// `issuer` will sign, with serial number `serial` (reserved by the caller's
 /// store) at time `now` (the caller's clock).
 ///
-/// The certificate gets: the filtered subject; basicConstraints CA:FALSE
-/// (critical) if the profile says so; the profile's keyUsage (critical, the
+/// The certificate gets: the filtered subject (an internal profile's, see
+/// [`CertificateKind`], takes it as given); basicConstraints CA:FALSE
+/// (critical) if the profile says so, or cA=TRUE with its path length for a
+/// CA profile; the profile's keyUsage (critical, the
 /// bits that fit the key type), extKeyUsage and certificatePolicies; the
 /// subjectAltNames that pass the profile (critical when the subject is
 /// empty); subjectKeyIdentifier by the profile's method; the issuer's key
-/// identifier as authorityKeyIdentifier; cRLDistributionPoints and
-/// authorityInfoAccess from [`IssuerInfo`]. Nothing is copied from the request
+/// identifier as authorityKeyIdentifier; id-pkix-ocsp-nocheck for an OCSP
+/// responder profile; cRLDistributionPoints and authorityInfoAccess from
+/// [`IssuerInfo`] unless the profile carries none. Nothing is copied from the request
 /// unchecked. Times before 2050 are UTCTime, from 2050 GeneralizedTime. The
 /// subject and subjectAltNames that pass must satisfy the profile's name
 /// rules ([`NameRules`](crate::NameRules)). The result is linted with
@@ -320,6 +326,12 @@ fn build_subject(
     profile: &Profile,
     dropped: &mut Vec<Dropped>,
 ) -> Result<Name, Error> {
+    if profile.kind.is_internal() {
+        // The engine's own certificates carry the subject the engine (its
+        // administrator) wrote, as written: a CA's name is chained on byte
+        // for byte, and nobody else reaches these profiles.
+        return Ok(requested.clone());
+    }
     let mut kept: Vec<AttributeTypeAndValue> = Vec::new();
     for atv in requested.iter() {
         let label = format!(
@@ -534,7 +546,14 @@ fn build_extensions(
     sans: &[GeneralName],
 ) -> Result<Vec<Extension>, Error> {
     let mut out = Vec::new();
-    if profile.basic_constraints {
+    if let CertificateKind::Ca { path_len } = profile.kind {
+        // RFC 5280 §4.2.1.9: critical in every CA certificate.
+        let bc = BasicConstraints {
+            ca: true,
+            path_len_constraint: path_len,
+        };
+        out.push(extension(ID_CE_BASIC_CONSTRAINTS, true, &bc)?);
+    } else if profile.basic_constraints {
         let bc = BasicConstraints {
             ca: false,
             path_len_constraint: None,
@@ -568,6 +587,11 @@ fn build_extensions(
         );
         out.push(extension(ID_CE_CERTIFICATE_POLICIES, false, &policies)?);
     }
+    if profile.kind == CertificateKind::OcspResponder {
+        // RFC 6960 §4.2.2.2.1: clients need not check the responder
+        // certificate's own status (it is short-lived and renewed).
+        out.push(extension(OcspNoCheck::OID, false, &OcspNoCheck::default())?);
+    }
     let ski = profile
         .ski_method
         .key_identifier(request.public_key.subject_public_key.raw_bytes());
@@ -582,6 +606,9 @@ fn build_extensions(
         authority_cert_serial_number: None,
     };
     out.push(extension(ID_CE_AUTHORITY_KEY_IDENTIFIER, false, &aki)?);
+    if !profile.issuer_urls {
+        return Ok(out);
+    }
     if !issuer.crl_urls.is_empty() {
         let points = issuer
             .crl_urls

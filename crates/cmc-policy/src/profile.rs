@@ -8,6 +8,7 @@ use const_oid::db::rfc5280::ANY_EXTENDED_KEY_USAGE;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::internal::{CertificateKind, reserved_profile_name};
 use crate::keys::{Curve, KeyKind};
 use crate::name_rules::{NameRules, RawNameRules};
 use crate::names::{self, AttrSyntax, KeyUsageBit, NameType};
@@ -144,10 +145,13 @@ pub struct FixedAttribute {
     pub value: String,
 }
 
-/// A checked end-entity certificate profile.
+/// A checked certificate profile.
 ///
-/// Made by [`ProfileSet::from_toml`] or [`Profile::builtin`]; every value is
-/// within the hard caps of this module.
+/// Made by [`ProfileSet::from_toml`] or [`Profile::builtin`] (end-entity
+/// profiles for requests; every value within the hard caps of this module),
+/// or by [`Profile::ca_certificate`], [`Profile::client_credential`] and
+/// [`Profile::ocsp_responder`] (the engine's own certificates, see
+/// [`CertificateKind`]), which no profiles file can define or change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
     pub(crate) name: String,
@@ -172,6 +176,8 @@ pub struct Profile {
     pub(crate) san_allowed: BTreeSet<NameType>,
     pub(crate) san_required: bool,
     pub(crate) name_rules: NameRules,
+    pub(crate) kind: CertificateKind,
+    pub(crate) issuer_urls: bool,
 }
 
 impl Profile {
@@ -214,6 +220,8 @@ impl Profile {
                 .collect(),
             san_required: false,
             name_rules: NameRules::default(),
+            kind: CertificateKind::EndEntity,
+            issuer_urls: true,
         }
     }
 
@@ -355,6 +363,20 @@ impl Profile {
     #[must_use]
     pub const fn requires_subject_alt_name(&self) -> bool {
         self.san_required
+    }
+
+    /// What the profile's certificates are: end entities for requests, or
+    /// one of the engine's own kinds.
+    #[must_use]
+    pub const fn kind(&self) -> CertificateKind {
+        self.kind
+    }
+
+    /// Whether the certificates carry the issuer's cRLDistributionPoints and
+    /// authorityInfoAccess URLs ([`IssuerInfo`](crate::IssuerInfo)).
+    #[must_use]
+    pub const fn carries_issuer_urls(&self) -> bool {
+        self.issuer_urls
     }
 
     /// Whether the key is of a type and size the profile allows.
@@ -595,6 +617,8 @@ impl Profile {
             san_allowed,
             san_required,
             name_rules: NameRules::from_raw(name, raw.names.unwrap_or_default())?,
+            kind: CertificateKind::EndEntity,
+            issuer_urls: true,
         })
     }
 }
@@ -688,6 +712,16 @@ impl ProfileSet {
         })?;
         let mut set = Self::builtin();
         for (name, p) in raw.profile {
+            // The engine's own profiles are built in: a file may neither
+            // replace nor shadow one (their names are recorded with every
+            // certificate of theirs, and a request naming one must find
+            // nothing).
+            if let Some(what) = reserved_profile_name(&name) {
+                return Err(Error::config(
+                    format!("profile.{name}"),
+                    format!("the name is reserved for the engine's built-in {what} profile"),
+                ));
+            }
             let profile = Profile::from_raw(&name, p)?;
             set.profiles.insert(name, profile);
         }

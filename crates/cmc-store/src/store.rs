@@ -76,40 +76,51 @@ fn ca_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<CaRecord> {
     })
 }
 
+/// Inserts a CA and its chain (inside the caller's transaction).
+fn insert_ca(c: &mut dyn Conn, ca: &CaRecord) -> Result<()> {
+    c.execute(
+        "INSERT INTO cas (name, cert_der, key_ref, parent, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        params![
+            &ca.name,
+            &ca.cert_der,
+            &ca.key_ref,
+            ca.parent.as_ref(),
+            ca.created_at
+        ],
+    )
+    .map_err(|e| {
+        if e.is_unique() {
+            Error::AlreadyExists(format!("CA {}", ca.name))
+        } else if e.is_foreign_key() {
+            Error::NotFound(format!(
+                "parent CA {}",
+                ca.parent.as_deref().unwrap_or_default()
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    for (position, der) in (0_i64..).zip(&ca.chain_der) {
+        c.execute(
+            "INSERT INTO ca_chain (ca, position, cert_der) VALUES ($1, $2, $3)",
+            params![&ca.name, position, der],
+        )?;
+    }
+    Ok(())
+}
+
 impl<B: Backend> CaStore for SqlStore<B> {
     fn put_ca(&self, ca: &CaRecord) -> Result<()> {
         check_ca_name(&ca.name)?;
+        self.backend.with_tx(|c| insert_ca(c, ca))
+    }
+
+    fn put_ca_with_audit(&self, ca: &CaRecord, event: &AuditEvent) -> Result<i64> {
+        check_ca_name(&ca.name)?;
         self.backend.with_tx(|c| {
-            c.execute(
-                "INSERT INTO cas (name, cert_der, key_ref, parent, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                params![
-                    &ca.name,
-                    &ca.cert_der,
-                    &ca.key_ref,
-                    ca.parent.as_ref(),
-                    ca.created_at
-                ],
-            )
-            .map_err(|e| {
-                if e.is_unique() {
-                    Error::AlreadyExists(format!("CA {}", ca.name))
-                } else if e.is_foreign_key() {
-                    Error::NotFound(format!(
-                        "parent CA {}",
-                        ca.parent.as_deref().unwrap_or_default()
-                    ))
-                } else {
-                    e.into()
-                }
-            })?;
-            for (position, der) in (0_i64..).zip(&ca.chain_der) {
-                c.execute(
-                    "INSERT INTO ca_chain (ca, position, cert_der) VALUES ($1, $2, $3)",
-                    params![&ca.name, position, der],
-                )?;
-            }
-            Ok(())
+            insert_ca(c, ca)?;
+            insert_audit(c, event)
         })
     }
 
@@ -318,6 +329,43 @@ fn cert_refusal(conn: &mut dyn Conn, issuer: &str, serial: &Serial, wanted: &str
     }
 }
 
+/// Stores the certificate of a reserved serial with its SANs (inside the
+/// caller's transaction).
+fn complete_reserved(
+    c: &mut dyn Conn,
+    issuer: &str,
+    serial: &Serial,
+    cert: &IssuedCert,
+) -> Result<()> {
+    let row = c.query_opt(
+        "UPDATE certificates
+         SET status = 'issued', cert_der = $3, subject = $4, not_before = $5,
+             not_after = $6, issued_at = $7
+         WHERE issuer = $1 AND serial = $2 AND status = 'reserved'
+         RETURNING id",
+        params![
+            issuer,
+            serial,
+            &cert.cert_der,
+            &cert.subject,
+            cert.not_before,
+            cert.not_after,
+            cert.issued_at
+        ],
+    )?;
+    let Some(mut row) = row else {
+        return Err(cert_refusal(c, issuer, serial, "reserved"));
+    };
+    let id = row.i64()?;
+    for (position, san) in (0_i64..).zip(&cert.sans) {
+        c.execute(
+            "INSERT INTO certificate_sans (cert_id, position, san) VALUES ($1, $2, $3)",
+            params![id, position, san],
+        )?;
+    }
+    Ok(())
+}
+
 impl<B: Backend> CertStore for SqlStore<B> {
     fn reserve_serial(&self, r: &NewReservation, now: UnixTime) -> Result<()> {
         self.backend.with_conn(|c| {
@@ -375,34 +423,23 @@ impl<B: Backend> CertStore for SqlStore<B> {
         if cert.cert_der.is_empty() {
             return Err(Error::Invalid("empty certificate".into()));
         }
+        self.backend
+            .with_tx(|c| complete_reserved(c, issuer, serial, cert))
+    }
+
+    fn complete_issuance_with_audit(
+        &self,
+        issuer: &str,
+        serial: &Serial,
+        cert: &IssuedCert,
+        event: &AuditEvent,
+    ) -> Result<i64> {
+        if cert.cert_der.is_empty() {
+            return Err(Error::Invalid("empty certificate".into()));
+        }
         self.backend.with_tx(|c| {
-            let row = c.query_opt(
-                "UPDATE certificates
-                 SET status = 'issued', cert_der = $3, subject = $4, not_before = $5,
-                     not_after = $6, issued_at = $7
-                 WHERE issuer = $1 AND serial = $2 AND status = 'reserved'
-                 RETURNING id",
-                params![
-                    issuer,
-                    serial,
-                    &cert.cert_der,
-                    &cert.subject,
-                    cert.not_before,
-                    cert.not_after,
-                    cert.issued_at
-                ],
-            )?;
-            let Some(mut row) = row else {
-                return Err(cert_refusal(c, issuer, serial, "reserved"));
-            };
-            let id = row.i64()?;
-            for (position, san) in (0_i64..).zip(&cert.sans) {
-                c.execute(
-                    "INSERT INTO certificate_sans (cert_id, position, san) VALUES ($1, $2, $3)",
-                    params![id, position, san],
-                )?;
-            }
-            Ok(())
+            complete_reserved(c, issuer, serial, cert)?;
+            insert_audit(c, event)
         })
     }
 
@@ -1497,28 +1534,32 @@ impl<B: Backend> CrlStore for SqlStore<B> {
 
 // ---------------------------------------------------------------- audit
 
+/// Appends an audit event and returns its id (inside the caller's
+/// transaction, if any).
+fn insert_audit(c: &mut dyn Conn, e: &AuditEvent) -> Result<i64> {
+    c.query_opt(
+        "INSERT INTO audit_log (at, kind, issuer, serial, profile, requester, outcome,
+                                detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING id",
+        params![
+            e.at,
+            e.kind.as_str(),
+            e.issuer.as_ref(),
+            e.serial.as_ref(),
+            e.profile.as_ref(),
+            e.requester.as_ref(),
+            e.outcome.as_str(),
+            &e.detail
+        ],
+    )?
+    .ok_or_else(|| Error::Corrupt("audit insert returned no id".into()))?
+    .i64()
+}
+
 impl<B: Backend> AuditLog for SqlStore<B> {
     fn append_audit(&self, e: &AuditEvent) -> Result<i64> {
-        self.backend.with_conn(|c| {
-            c.query_opt(
-                "INSERT INTO audit_log (at, kind, issuer, serial, profile, requester, outcome,
-                                        detail)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 RETURNING id",
-                params![
-                    e.at,
-                    e.kind.as_str(),
-                    e.issuer.as_ref(),
-                    e.serial.as_ref(),
-                    e.profile.as_ref(),
-                    e.requester.as_ref(),
-                    e.outcome.as_str(),
-                    &e.detail
-                ],
-            )?
-            .ok_or_else(|| Error::Corrupt("audit insert returned no id".into()))?
-            .i64()
-        })
+        self.backend.with_conn(|c| insert_audit(c, e))
     }
 
     fn list_audit(&self, f: &AuditFilter, page: PageRequest) -> Result<Page<AuditRecord>> {

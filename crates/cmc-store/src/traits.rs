@@ -23,6 +23,13 @@ pub trait CaStore: Send + Sync {
     /// stored CA, [`Error::Invalid`](crate::Error::Invalid) for a bad name.
     fn put_ca(&self, ca: &CaRecord) -> Result<()>;
 
+    /// [`CaStore::put_ca`] and the CA's audit event in one transaction:
+    /// both are stored, or neither. Returns the event's id.
+    ///
+    /// # Errors
+    /// As [`CaStore::put_ca`]; nothing is written then.
+    fn put_ca_with_audit(&self, ca: &CaRecord, event: &AuditEvent) -> Result<i64>;
+
     /// The CA called `name`, if any.
     ///
     /// # Errors
@@ -102,6 +109,19 @@ pub trait CertStore: Send + Sync {
     /// [`Error::InvalidState`](crate::Error::InvalidState) unless the serial
     /// is reserved (not failed, not already issued).
     fn complete_issuance(&self, issuer: &str, serial: &Serial, cert: &IssuedCert) -> Result<()>;
+
+    /// [`CertStore::complete_issuance`] and the issuance's audit event in
+    /// one transaction: both are stored, or neither. Returns the event's id.
+    ///
+    /// # Errors
+    /// As [`CertStore::complete_issuance`]; nothing is written then.
+    fn complete_issuance_with_audit(
+        &self,
+        issuer: &str,
+        serial: &Serial,
+        cert: &IssuedCert,
+        event: &AuditEvent,
+    ) -> Result<i64>;
 
     /// Marks a reservation failed; its serial is never used again.
     ///

@@ -86,6 +86,22 @@ impl Fixture for PgFixture {
             .unwrap()
             .get(0)
     }
+
+    fn refuse_audit_detail(&self, detail: &str) {
+        self.client()
+            .batch_execute(&format!(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF NEW.detail = '{detail}' THEN
+                         RAISE EXCEPTION 'refused by the test';
+                     END IF;
+                     RETURN NEW;
+                 END $$;
+                 CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log
+                     FOR EACH ROW EXECUTE FUNCTION refuse_audit();"
+            ))
+            .unwrap();
+    }
 }
 
 backend_tests!(PgFixture::new(TEST));

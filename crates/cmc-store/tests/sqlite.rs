@@ -48,6 +48,16 @@ impl Fixture for SqliteFixture {
         conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap()
     }
+
+    fn refuse_audit_detail(&self, detail: &str) {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log
+             WHEN NEW.detail = '{detail}'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        ))
+        .unwrap();
+    }
 }
 
 backend_tests!(Some(SqliteFixture::new()));

@@ -28,6 +28,11 @@ pub(crate) trait Fixture: Sync {
     /// Rows in schema_migrations.
     fn migration_rows(&self) -> i64;
 
+    /// Makes the database refuse every audit event whose detail is
+    /// `detail` (a trigger), as a full disk or a lost connection would in
+    /// the middle of a transaction.
+    fn refuse_audit_detail(&self, detail: &str);
+
     fn open(&self) -> Arc<dyn Store> {
         self.try_open().unwrap()
     }
@@ -42,6 +47,8 @@ macro_rules! backend_tests {
             ca_put_get_list,
             serial_reserve_record_complete_get,
             serial_duplicates_are_refused,
+            issuance_and_its_audit_event_commit_together,
+            a_ca_and_its_audit_event_commit_together,
             failed_reservation_keeps_its_serial,
             find_and_list_certificates,
             revocation_keeps_the_first_record,
@@ -292,6 +299,138 @@ pub(crate) fn serial_reserve_record_complete_get(fx: &dyn Fixture) {
         store.get_cert("ca", &s3).unwrap().unwrap().tbs_der,
         Some(b"early tbs".to_vec())
     );
+}
+
+fn audit_count(store: &dyn Store) -> usize {
+    store
+        .list_audit(&AuditFilter::default(), PageRequest::first(100))
+        .unwrap()
+        .items
+        .len()
+}
+
+pub(crate) fn issuance_and_its_audit_event_commit_together(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let s = serial(1);
+    store.reserve_serial(&reservation("ca", &s), t(0)).unwrap();
+    let cert = issued("CN=a", &["dns:a.example"], 0, 100);
+    let e = event(AuditKind::Issued, "ca", Some(s.clone()), "client-1", 1);
+    let id = store
+        .complete_issuance_with_audit("ca", &s, &cert, &e)
+        .unwrap();
+    let rec = store.get_cert("ca", &s).unwrap().unwrap();
+    assert_eq!(rec.certificate(), Some(&cert));
+    let log = store
+        .list_audit(&AuditFilter::default(), PageRequest::first(10))
+        .unwrap()
+        .items;
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].id, &log[0].event), (id, &e));
+
+    // No certificate to store (issued already, unknown, empty): no event.
+    assert!(matches!(
+        store.complete_issuance_with_audit("ca", &s, &cert, &e),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.complete_issuance_with_audit("ca", &serial(9), &cert, &e),
+        Err(Error::NotFound(_))
+    ));
+    let s2 = serial(2);
+    store.reserve_serial(&reservation("ca", &s2), t(0)).unwrap();
+    let empty = IssuedCert {
+        cert_der: Vec::new(),
+        ..cert.clone()
+    };
+    assert!(matches!(
+        store.complete_issuance_with_audit("ca", &s2, &empty, &e),
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(audit_count(&*store), 1);
+
+    // An event the database refuses: the certificate is not stored either.
+    fx.refuse_audit_detail("refused");
+    let refused = AuditEvent {
+        detail: "refused".into(),
+        ..e
+    };
+    assert!(
+        store
+            .complete_issuance_with_audit("ca", &s2, &cert, &refused)
+            .is_err()
+    );
+    let rec = store.get_cert("ca", &s2).unwrap().unwrap();
+    assert_eq!(rec.status(), CertStatus::Reserved);
+    assert!(rec.certificate().is_none());
+    assert_eq!(audit_count(&*store), 1);
+    // The reservation is intact: it completes once the event is accepted.
+    let fine = event(AuditKind::Issued, "ca", Some(s2.clone()), "client-1", 2);
+    store
+        .complete_issuance_with_audit("ca", &s2, &cert, &fine)
+        .unwrap();
+    assert_eq!(audit_count(&*store), 2);
+}
+
+pub(crate) fn a_ca_and_its_audit_event_commit_together(fx: &dyn Fixture) {
+    let store = fx.open();
+    let record = |name: &str, parent: Option<&str>| CaRecord {
+        name: name.into(),
+        cert_der: format!("cert of {name}").into_bytes(),
+        chain_der: parent
+            .map(|p| vec![format!("cert of {p}").into_bytes()])
+            .unwrap_or_default(),
+        key_ref: format!("{{\"file\":\"{name}.p8\"}}"),
+        parent: parent.map(Into::into),
+        created_at: t(0),
+    };
+    let added = |name: &str| event(AuditKind::CaAdded, name, Some(serial(1)), "admin", 0);
+    let id = store
+        .put_ca_with_audit(&record("root", None), &added("root"))
+        .unwrap();
+    store
+        .put_ca_with_audit(&record("sub", Some("root")), &added("sub"))
+        .unwrap();
+    assert_eq!(
+        store.get_ca("sub").unwrap(),
+        Some(record("sub", Some("root")))
+    );
+    let log = store
+        .list_audit(&AuditFilter::default(), PageRequest::first(10))
+        .unwrap()
+        .items;
+    assert_eq!(log.len(), 2);
+    assert_eq!((log[0].id, &log[0].event), (id, &added("root")));
+
+    // A taken name, an unknown parent, a bad name: no event.
+    assert!(matches!(
+        store.put_ca_with_audit(&record("root", None), &added("root")),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.put_ca_with_audit(&record("orphan", Some("none")), &added("orphan")),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.put_ca_with_audit(&record("a/b", None), &added("a/b")),
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(audit_count(&*store), 2);
+
+    // An event the database refuses: no CA either.
+    fx.refuse_audit_detail("refused");
+    let refused = AuditEvent {
+        detail: "refused".into(),
+        ..added("late")
+    };
+    assert!(
+        store
+            .put_ca_with_audit(&record("late", Some("root")), &refused)
+            .is_err()
+    );
+    assert_eq!(store.get_ca("late").unwrap(), None);
+    assert_eq!(store.list_cas().unwrap().len(), 2);
+    assert_eq!(audit_count(&*store), 2);
 }
 
 pub(crate) fn serial_duplicates_are_refused(fx: &dyn Fixture) {
