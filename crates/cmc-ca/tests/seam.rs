@@ -168,11 +168,22 @@ fn a_secret_in_clear_enrolls_once_and_wrong_ones_count() {
             })
             .unwrap(),
     );
-    // Spent: the same secret does not authenticate again.
+    // Spent: the secret still names its owner (who may ask after what it
+    // was spent on), but it enrolls nothing more.
     let spent = engine
         .principal_by_password("ca", "device-7", b"a very long one-time secret")
+        .unwrap();
+    let (form, raw) = csr("CN=device-7");
+    let refused = engine
+        .enroll(EnrollmentRequest {
+            ca: "ca",
+            principal: &spent,
+            form,
+            pop: ProofOfPossession::Signature,
+            raw: &raw,
+        })
         .unwrap_err();
-    assert_eq!(spent.reason, Reason::BadIdentity);
+    assert_eq!(refused.reason, Reason::BadIdentity, "{refused}");
     let failures = env
         .store
         .get_secret("ca", "device-7")
