@@ -446,12 +446,7 @@ pub(crate) fn plain_issuer_info(ca: &LoadedCa) -> Result<IssuerInfo> {
 
 /// Lower-case hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        // Writing to a String cannot fail.
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    base16ct::lower::encode_string(bytes)
 }
 
 #[cfg(test)]

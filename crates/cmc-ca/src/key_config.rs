@@ -383,28 +383,16 @@ impl KeyConfig {
 
 #[cfg(any(feature = "pkcs11", test))]
 fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    base16ct::lower::encode_string(bytes)
 }
 
 fn parse_hex(s: &str) -> Result<Vec<u8>> {
-    let bad = || Error::KeyConfig(format!("key_id {s:?} is not an even number of hex digits"));
-    let digits = s.as_bytes();
-    if digits.is_empty() || digits.len() % 2 != 0 {
-        return Err(bad());
+    match base16ct::mixed::decode_vec(s) {
+        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+        _ => Err(Error::KeyConfig(format!(
+            "key_id {s:?} is not an even number of hex digits"
+        ))),
     }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let text = std::str::from_utf8(pair).map_err(|_| bad())?;
-            u8::from_str_radix(text, 16).map_err(|_| bad())
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -307,11 +307,5 @@ impl Engine {
 
 /// The bytes of a lower- or upper-case hex string, `None` if it is not one.
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    base16ct::mixed::decode_vec(text).ok()
 }

@@ -21,7 +21,7 @@ use signature::Verifier;
 use spki::DecodePublicKey;
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    base16ct::lower::encode_string(bytes)
 }
 
 fn softhsm_round_trip(spec: KeySpec) {

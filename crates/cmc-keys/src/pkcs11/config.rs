@@ -101,7 +101,7 @@ impl fmt::Debug for KeyLocator {
 }
 
 fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    base16ct::lower::encode_string(bytes)
 }
 
 fn parse_hex(s: &str) -> Result<Vec<u8>, Error> {
@@ -115,18 +115,12 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, Error> {
         .strip_prefix("0x")
         .or_else(|| t.strip_prefix("0X"))
         .unwrap_or(t);
+    // Key ids are often written with colons (0a:1b:2c).
     let digits: Vec<u8> = t.bytes().filter(|b| *b != b':').collect();
-    if digits.is_empty() || digits.len() % 2 != 0 {
-        return Err(bad());
+    match base16ct::mixed::decode_vec(&digits) {
+        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+        _ => Err(bad()),
     }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let hi = char::from(pair[0]).to_digit(16).ok_or_else(bad)?;
-            let lo = char::from(pair[1]).to_digit(16).ok_or_else(bad)?;
-            u8::try_from(hi * 16 + lo).map_err(|_| bad())
-        })
-        .collect()
 }
 
 /// Where a PKCS#11 key lives and how to log in to it.
