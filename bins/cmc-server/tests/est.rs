@@ -896,6 +896,24 @@ fn simpleenroll_by_certificate_and_by_basic_then_simplereenroll() {
     assert_eq!(est.subject(&renewed), "CN=device-2.example.test");
     assert_ne!(est.cert_key(&renewed), est.cert_key(&first));
     serials.push(est.serial(&renewed));
+    // Not with the same key (noKeyReuse: 400).
+    let holder_key = est.file("holder.key");
+    let body = est.csr(
+        "holder-same-key",
+        "/CN=device-2.example.test",
+        &["-key", s(&holder_key)],
+    );
+    let r = est.curl(
+        "simplereenroll",
+        Auth::Cert("holder"),
+        Some((PKCS10, &body)),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("the key of the certificate"),
+        "{}",
+        r.text()
+    );
     // The holder may not take another subject.
     let body = est.p256_csr("holder-other", "/CN=other.example.test");
     let r = est.curl(
