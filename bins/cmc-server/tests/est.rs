@@ -54,9 +54,29 @@ struct Est {
     dir: PathBuf,
     data: PathBuf,
     server: Server,
+    tls: bool,
 }
 
 impl Est {
+    /// The same server without `[server.tls]`: plain HTTP.
+    fn start_plain() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        std::fs::write(dir.join("profiles.toml"), PROFILES).unwrap();
+        common::write_config(
+            &dir,
+            "profiles = \"profiles.toml\"\n[server]\nlisten = \"127.0.0.1:0\"\n",
+        );
+        let server = start(&dir);
+        Self {
+            _tmp: tmp,
+            data: dir.join("cmc-data"),
+            dir,
+            server,
+            tls: false,
+        }
+    }
+
     fn start() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
@@ -89,6 +109,7 @@ impl Est {
             data: dir.join("cmc-data"),
             dir,
             server,
+            tls: true,
         }
     }
 
@@ -97,7 +118,8 @@ impl Est {
     }
 
     fn base_url(&self) -> String {
-        format!("https://{}", self.server.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.server.addr)
     }
 
     /// `cmc-tool --config cmc.toml ARGS`: what it printed.
@@ -172,18 +194,12 @@ impl Est {
         let tls_ca = self.file("tls-ca.pem");
         // -q first: no ~/.curlrc; no proxy for loopback whatever the
         // environment says.
-        let mut args: Vec<String> = [
-            "-q",
-            "-sS",
-            "-i",
-            "--http1.1",
-            "--noproxy",
-            "*",
-            "--cacert",
-            s(&tls_ca),
-        ]
-        .map(str::to_owned)
-        .to_vec();
+        let mut args: Vec<String> = ["-q", "-sS", "-i", "--http1.1", "--noproxy", "*"]
+            .map(str::to_owned)
+            .to_vec();
+        if self.tls {
+            args.extend(["--cacert".to_owned(), s(&tls_ca).to_owned()]);
+        }
         match auth {
             Auth::None => {}
             Auth::Cert(name) => {
@@ -1441,4 +1457,24 @@ fn acme2certifier_est_handler_enrolls_by_client_certificate_and_by_password() {
     assert!(!ok, "{out}\n{err}");
     assert!(err.contains("enroll failed"), "{err}");
     assert!(!est.file("a2c-spent.pem").exists());
+}
+
+/// Over plain HTTP (no `[server.tls]`) HTTP Basic is refused with 403 and
+/// no challenge (RFC 7030 §3.2.3: Basic "MUST only be performed over
+/// TLS"); the secret is neither spent nor counted as a failed try.
+#[test]
+fn basic_in_clear_is_refused_over_plain_http() {
+    let est = Est::start_plain();
+    let secret = est.add_secret("in-clear", None);
+    let body = est.p256_csr("in-clear", "/CN=in-clear.example.test");
+    for auth in [Auth::Basic("in-clear", &secret), Auth::None] {
+        let r = est.curl("simpleenroll", auth, Some((PKCS10, &body)));
+        assert_eq!(r.status, 403, "{}", r.text());
+        assert_eq!(r.header("www-authenticate"), None);
+    }
+    let list = est.admin(&["secret", "list"]);
+    let line = list.lines().find(|l| l.contains("in-clear")).unwrap();
+    assert!(!line.contains("used"), "{list}");
+    // What needs no authentication is still served.
+    assert_eq!(est.curl("cacerts", Auth::None, None).status, 200);
 }
