@@ -24,6 +24,7 @@ is_root() { [ "$(id -u)" = 0 ]; }
 step "system packages"
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl) # the EST tests' HTTPS client
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if ((${#missing[@]})); then
@@ -36,7 +37,7 @@ fi
 echo "openssl: $(openssl version)"
 
 # --- 2. Python tools for independent checks -----------------------------------
-step "python tools (pyasn1-modules, pkilint)"
+step "python tools (pyasn1-modules, pkilint, acme2certifier's EST handler)"
 PY=${PYTHON:-python3}
 pip_missing=()
 "$PY" -c 'import pyasn1_modules.rfc6402' 2>/dev/null || pip_missing+=(pyasn1-modules)
@@ -44,6 +45,24 @@ pip_missing=()
 if ((${#pip_missing[@]})); then
     [ "${CMC_SKIP_INSTALL:-0}" = 1 ] && die "missing python packages: ${pip_missing[*]}"
     "$PY" -m pip install -q "${pip_missing[@]}"
+fi
+# acme2certifier's EST CA handler: the EST client nobody here wrote, driven by
+# scripts/est_peer.py in bins/cmc-server/tests/est.rs (which fails under CI
+# without it). Installed without its declared dependencies (acme, josepy,
+# pyOpenSSL, werkzeug, xmltodict serve its ACME server, not the handler), with
+# the packages the handler module imports when it loads; pip's note that those
+# declared dependencies are missing is expected.
+EST_PEER_VERSION=0.46.3
+est_peer_imports() {
+    "$PY" -c "import importlib.metadata as m, acme2certifier.cahandlers.est_ca_handler
+assert m.version('acme2certifier') == '$EST_PEER_VERSION'" 2>/dev/null
+}
+if ! est_peer_imports; then
+    [ "${CMC_SKIP_INSTALL:-0}" = 1 ] && die "missing python package: acme2certifier==$EST_PEER_VERSION"
+    "$PY" -m pip install -q requests requests_pkcs12 cryptography python-dateutil \
+        pyasn1 pyasn1_modules jwcrypto pysocks dnspython pyyaml
+    "$PY" -m pip install -q --no-deps "acme2certifier==$EST_PEER_VERSION"
+    est_peer_imports || die "acme2certifier's EST handler does not import after pip install"
 fi
 
 # --- 3. Cargo tools -----------------------------------------------------------

@@ -109,7 +109,9 @@ fn csrattrs(engine: &Engine, request: &EstRequest<'_>) -> Result<Reply, Reply> {
 
 /// Who asks: the TLS client certificate when there is one, else HTTP
 /// Basic with a one-time secret; neither, or one the engine does not
-/// accept, is 401 with a Basic challenge (RFC 7030 §3.2.3).
+/// accept, is 401 with a Basic challenge (RFC 7030 §3.2.3). Basic "MUST
+/// only be performed over TLS" (§3.2.3): without TLS the answer is 403,
+/// and no challenge invites a password in clear.
 fn principal(engine: &Engine, request: &EstRequest<'_>) -> Result<Principal, Reply> {
     let unauthorized = |why: &str| {
         tracing::info!(
@@ -131,6 +133,12 @@ fn principal(engine: &Engine, request: &EstRequest<'_>) -> Result<Principal, Rep
             }
             Err(e) => return Err(unauthorized(&e.detail)),
         }
+    }
+    if !request.tls {
+        return Err(Reply::text(
+            403,
+            "EST authenticates over TLS only: HTTP Basic is not accepted in clear",
+        ));
     }
     let creds = basic_credentials(request.authorization)?;
     engine

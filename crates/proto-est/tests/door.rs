@@ -212,6 +212,27 @@ fn missing_or_wrong_credentials_are_401_and_count() {
 }
 
 #[test]
+fn basic_is_refused_in_clear_without_touching_the_secret() {
+    let (env, engine) = setup("");
+    add_secret(&env, &engine, "device-8");
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let body = csr_body(&key, "CN=device-8");
+    let right = basic("device-8", SECRET);
+    let wrong = basic("device-8", "not the secret, but long enough");
+    for authorization in [Some(right.as_str()), Some(wrong.as_str()), None] {
+        let mut req = request(Operation::SimpleEnroll, &body);
+        req.tls = false;
+        req.authorization = authorization;
+        let reply = engine.handle_est(&req);
+        assert_eq!(reply.status, 403, "{}", text(&reply));
+        assert!(reply.header("WWW-Authenticate").is_none());
+    }
+    let record = env.store.get_secret("ca", "device-8").unwrap().unwrap();
+    assert_eq!(record.failed_attempts, 0);
+    assert!(record.used_at.is_none());
+}
+
+#[test]
 fn held_requests_answer_202_until_approved() {
     let (env, engine) =
         setup("default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n");
