@@ -14,6 +14,7 @@
 //! idle_timeout_secs = 90
 //! max_concurrency = 64
 //! unauthenticated_failures_per_minute = 60 # per source address; HTTP 429 past it (0: no limit)
+//! est_require_channel_binding = false      # EST: every CSR carries this TLS connection's binding (RFC 7030 §3.5)
 //!
 //! [server.tls]                             # optional: HTTPS
 //! cert = "tls/server-chain.pem"
@@ -73,6 +74,11 @@ pub struct ServerConfig {
     /// address and minute; past it the server answers HTTP 429 without
     /// signing anything. 0 turns the limit off.
     pub unauthenticated_failures_per_minute: u32,
+    /// EST (RFC 7030 §3.5): refuse a CSR whose challengePassword is not
+    /// the base64 of its TLS connection's channel binding (RFC 9266
+    /// tls-exporter; see the README's EST section). Off by default: few
+    /// clients link their CSRs.
+    pub est_require_channel_binding: bool,
     /// HTTPS; plain HTTP when absent.
     pub tls: Option<TlsConfig>,
 }
@@ -88,6 +94,7 @@ impl Default for ServerConfig {
             idle_timeout_secs: 90,
             max_concurrency: 64,
             unauthenticated_failures_per_minute: 60,
+            est_require_channel_binding: false,
             tls: None,
         }
     }

@@ -239,7 +239,7 @@ impl Metrics {
         );
         registry.register(
             "cmc_certificates_issued",
-            "Certificates issued through CMC requests",
+            "Certificates issued through CMC and EST requests",
             issued.clone(),
         );
         registry.register(

@@ -78,6 +78,11 @@ impl Est {
     }
 
     fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// [`Est::start`] with `server_keys` added to `[server]`.
+    fn start_with(server_keys: &str) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         make_tls_files(&dir);
@@ -91,9 +96,11 @@ impl Est {
         assert_eq!(first.terminate().code(), Some(0));
         common::write_config(
             &dir,
-            "profiles = \"profiles.toml\"\n[server]\nlisten = \"127.0.0.1:0\"\n\
-             [server.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n\
-             client_ca = \"cmc-data/root.pem\"\nrequire_client_cert = false\n",
+            &format!(
+                "profiles = \"profiles.toml\"\n[server]\nlisten = \"127.0.0.1:0\"\n{server_keys}\
+                 [server.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n\
+                 client_ca = \"cmc-data/root.pem\"\nrequire_client_cert = false\n"
+            ),
         );
         let server = start(&dir);
         assert!(
@@ -807,19 +814,26 @@ fn cacerts_and_csrattrs_with_curl_and_openssl() {
         .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect();
     let has = |v: &str| values.iter().any(|x| x == v);
-    // [profile.default.keys]: P-256 and P-384, RSA 3072 only; the CA
-    // signs with ecdsa-with-SHA384.
+    // [profile.default.keys]: P-256 and P-384, RSA 3072 only; each key
+    // type with the digest RFC 5753 pairs it with (RSA with SHA-256).
     for want in [
         "OBJECT :id-ecPublicKey",
         "OBJECT :prime256v1",
         "OBJECT :secp384r1",
         "OBJECT :rsaEncryption",
         "INTEGER :0C00",
+        "OBJECT :ecdsa-with-SHA256",
         "OBJECT :ecdsa-with-SHA384",
+        "OBJECT :sha256WithRSAEncryption",
     ] {
         assert!(has(want), "{want} not in\n{parsed}");
     }
-    for unwanted in ["OBJECT :secp521r1", "INTEGER :0800", "INTEGER :1000"] {
+    for unwanted in [
+        "OBJECT :secp521r1",
+        "INTEGER :0800",
+        "INTEGER :1000",
+        "OBJECT :ecdsa-with-SHA512",
+    ] {
         assert!(!has(unwanted), "{unwanted} in\n{parsed}");
     }
     // No tls-unique link asked for (challengePassword).
@@ -1391,6 +1405,34 @@ fn a_csr_linked_to_its_tls_connection_by_the_tls_exporter() {
         assert_eq!(r.status, 400, "{version}: {}", r.text());
         assert!(r.text().contains("not linked"), "{}", r.text());
     }
+}
+
+/// With `est_require_channel_binding`, csrattrs asks for the link and a CSR
+/// without it is refused, while a linked one is issued.
+#[test]
+fn the_operator_can_require_the_link() {
+    let est = Est::start_with("est_require_channel_binding = true\n");
+    let bundle = est.ca_bundle();
+    est.add_client("est-ra", "ra", "CN=EST RA");
+    let r = est.curl("csrattrs", Auth::None, None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let der = est.file("required-csrattrs.der");
+    let b64 = est.file("required-csrattrs.b64");
+    std::fs::write(&b64, &r.body).unwrap();
+    est.openssl_ok(&["base64", "-d", "-in", s(&b64), "-out", s(&der)]);
+    let parsed = est.openssl_ok(&["asn1parse", "-inform", "DER", "-in", s(&der)]);
+    assert!(parsed.contains("challengePassword"), "{parsed}");
+    // Unlinked: refused, nothing issued.
+    let unlinked = est.p256_csr("unlinked", "/CN=unlinked.example.test");
+    let r = est.enroll_over_s_client("-tls1_3", "est-ra", |_| std::fs::read(&unlinked).unwrap());
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("not linked"), "{}", r.text());
+    // Linked: issued.
+    let r = est.enroll_over_s_client("-tls1_3", "est-ra", |binding| {
+        std::fs::read(est.linked_csr("required", binding)).unwrap()
+    });
+    let cert = est.issued("required", &r, &bundle);
+    assert_eq!(est.subject(&cert), "CN=required.example.test");
 }
 
 /// acme2certifier's EST CA handler (`est_ca_handler.CAhandler.enroll`,

@@ -1,7 +1,7 @@
 //! The certification request of `simpleenroll`, `simplereenroll` and `serverkeygen`: a
 //! PKCS #10 whose self-signature is checked here (the front door's proof of possession),
 //! read into the engine's neutral [`cmc_policy::Request`], with its challengePassword
-//! for the tls-unique link of RFC 7030 §3.5.
+//! for the CSR-to-connection link of RFC 7030 §3.5.
 
 use base64ct::{Base64, Base64Unpadded, Encoding};
 use const_oid::db::rfc2985::PKCS_9_AT_CHALLENGE_PASSWORD;
@@ -24,8 +24,8 @@ pub struct Csr {
     /// (`EnrollmentRequest::request`).
     pub request: cmc_policy::Request,
     /// The challengePassword attribute's value, if the request has one. In EST it holds
-    /// the base64 of the TLS connection's tls-unique value (RFC 7030 §3.5); see
-    /// [`Csr::check_tls_unique`].
+    /// the base64 of the TLS connection's channel binding (RFC 7030 §3.5); see
+    /// [`Csr::check_channel_binding`].
     pub challenge_password: Option<String>,
 }
 
@@ -57,38 +57,45 @@ impl Csr {
     }
 
     /// Checks the link between this request and the TLS connection it came over
-    /// (RFC 7030 §3.5): `tls_unique` is the connection's tls-unique value (RFC 5929 §3;
-    /// TLS 1.2 only: `None` on TLS 1.3), `required` whether the CA's policy demands the
-    /// link.
+    /// (RFC 7030 §3.5): `channel_binding` is the connection's channel binding, `None`
+    /// when it has none (plain HTTP); `required` whether the CA's policy demands the link.
     ///
-    /// - A challengePassword present and a tls-unique value known: the challengePassword
-    ///   must be the base64 of it, whether or not the link is required (a mismatch means
-    ///   the request was made for another connection).
-    /// - Link required: the connection must have a tls-unique value and the request a
+    /// RFC 7030 §3.5 names `tls-unique` (RFC 5929), which exists in TLS 1.2 only and which
+    /// rustls does not expose; `cmc-server` passes the `tls-exporter` binding of RFC 9266
+    /// (`EXPORTER-Channel-Binding`, 32 octets), its replacement, on TLS 1.2 and 1.3 alike.
+    /// A client that puts that value, base64, in its challengePassword is linked.
+    ///
+    /// - A challengePassword present and a binding known: the challengePassword must be
+    ///   the base64 of it, whether or not the link is required (a mismatch means the
+    ///   request was made for another connection, or the client sent tls-unique).
+    /// - Link required: the connection must have a binding and the request a
     ///   challengePassword.
-    /// - Otherwise (not required, and the request has no challengePassword or the
-    ///   connection is TLS 1.3) nothing is checked: a TLS 1.3 client's challengePassword
-    ///   cannot be checked, since TLS 1.3 has no tls-unique (RFC 8446 §C.5).
+    /// - Otherwise (not required, and no challengePassword or no binding) nothing is
+    ///   checked.
     ///
     /// # Errors
-    /// [`Error::TlsUniqueUnavailable`] if the link is required on a connection without
-    /// tls-unique, [`Error::TlsUniqueMismatch`] if the challengePassword is missing where
-    /// required or differs from the tls-unique value.
-    pub fn check_tls_unique(&self, tls_unique: Option<&[u8]>, required: bool) -> Result<(), Error> {
-        match (&self.challenge_password, tls_unique) {
+    /// [`Error::ChannelBindingUnavailable`] if the link is required on a connection without
+    /// a binding, [`Error::ChannelBindingMismatch`] if the challengePassword is missing
+    /// where required or differs from the binding.
+    pub fn check_channel_binding(
+        &self,
+        channel_binding: Option<&[u8]>,
+        required: bool,
+    ) -> Result<(), Error> {
+        match (&self.challenge_password, channel_binding) {
             (Some(pw), Some(tu)) => {
                 if decode_lenient(pw).is_some_and(|v| v == tu) {
                     Ok(())
                 } else {
-                    Err(Error::TlsUniqueMismatch(
-                        "challengePassword is not the base64 of this connection's tls-unique",
+                    Err(Error::ChannelBindingMismatch(
+                        "challengePassword is not the base64 of this connection's tls-exporter channel binding (RFC 9266)",
                     ))
                 }
             }
-            (_, None) if required => Err(Error::TlsUniqueUnavailable),
-            (None, Some(_)) if required => {
-                Err(Error::TlsUniqueMismatch("the CSR has no challengePassword"))
-            }
+            (_, None) if required => Err(Error::ChannelBindingUnavailable),
+            (None, Some(_)) if required => Err(Error::ChannelBindingMismatch(
+                "the CSR has no challengePassword",
+            )),
             (None, _) | (Some(_), None) => Ok(()),
         }
     }
@@ -187,19 +194,22 @@ mod tests {
             csr.request.public_key, csr.cert_req.info.public_key,
             "the key to certify is the request's"
         );
-        let tls_unique: Vec<u8> = (0u8..12).collect();
+        let channel_binding: Vec<u8> = (0u8..12).collect();
         for required in [false, true] {
-            csr.check_tls_unique(Some(&tls_unique), required).unwrap();
+            csr.check_channel_binding(Some(&channel_binding), required)
+                .unwrap();
             let other = [0u8; 12];
-            let e = csr.check_tls_unique(Some(&other), required).unwrap_err();
-            assert!(matches!(e, Error::TlsUniqueMismatch(_)));
+            let e = csr
+                .check_channel_binding(Some(&other), required)
+                .unwrap_err();
+            assert!(matches!(e, Error::ChannelBindingMismatch(_)));
             assert_eq!(e.status(), 400);
         }
         // TLS 1.3: nothing to compare with.
-        csr.check_tls_unique(None, false).unwrap();
+        csr.check_channel_binding(None, false).unwrap();
         assert!(matches!(
-            csr.check_tls_unique(None, true),
-            Err(Error::TlsUniqueUnavailable)
+            csr.check_channel_binding(None, true),
+            Err(Error::ChannelBindingUnavailable)
         ));
     }
 
@@ -211,11 +221,12 @@ mod tests {
             cmc_policy::KeyKind::of(&csr.request.public_key),
             cmc_policy::KeyKind::Rsa(2048)
         );
-        csr.check_tls_unique(Some(b"0123456789ab"), false).unwrap();
-        csr.check_tls_unique(None, false).unwrap();
+        csr.check_channel_binding(Some(b"0123456789ab"), false)
+            .unwrap();
+        csr.check_channel_binding(None, false).unwrap();
         assert!(matches!(
-            csr.check_tls_unique(Some(b"0123456789ab"), true),
-            Err(Error::TlsUniqueMismatch(_))
+            csr.check_channel_binding(Some(b"0123456789ab"), true),
+            Err(Error::ChannelBindingMismatch(_))
         ));
     }
 
@@ -242,12 +253,12 @@ mod tests {
         let utf8 = Any::encode_from(&Utf8StringRef::new(&b64).unwrap()).unwrap();
         let csr = csr_with(vec![password_attr(vec![utf8])]).unwrap();
         assert_eq!(csr.challenge_password.as_deref(), Some(b64.as_str()));
-        csr.check_tls_unique(Some(&tu), true).unwrap();
+        csr.check_channel_binding(Some(&tu), true).unwrap();
 
         // PrintableString cannot hold '/' or '+'; this value has neither.
         let printable = Any::encode_from(&PrintableStringRef::new("AAECAwQF").unwrap()).unwrap();
         let csr = csr_with(vec![password_attr(vec![printable.clone()])]).unwrap();
-        csr.check_tls_unique(Some(&[0, 1, 2, 3, 4, 5]), true)
+        csr.check_channel_binding(Some(&[0, 1, 2, 3, 4, 5]), true)
             .unwrap();
 
         // Two values, or not a string: refused.

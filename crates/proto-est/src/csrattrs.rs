@@ -48,9 +48,10 @@ pub type CsrAttrs = Vec<AttrOrOid>;
 /// RFC 7030 §4.5.2 defines as "no specific additional information".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CsrAttrsSpec {
-    /// Ask for the tls-unique link (RFC 7030 §3.5): the challengePassword OID. Only
-    /// meaningful on TLS 1.2 (TLS 1.3 has no tls-unique).
-    pub tls_unique: bool,
+    /// Ask for the CSR-to-connection link (RFC 7030 §3.5): the challengePassword OID
+    /// (the value a client puts there is this server's channel binding, see
+    /// [`crate::Csr::check_channel_binding`]).
+    pub channel_binding: bool,
     /// EC keys on these curves: one attribute `id-ecPublicKey` whose values are the curve
     /// OIDs (RFC 7030 §4.5.2's example form, "the values indicating the particular
     /// parameters specific to the algorithm").
@@ -75,7 +76,7 @@ impl CsrAttrsSpec {
     /// [`Error::Encode`] if a value does not encode.
     pub fn to_csr_attrs(&self) -> Result<CsrAttrs, Error> {
         let mut out = Vec::new();
-        if self.tls_unique {
+        if self.channel_binding {
             out.push(AttrOrOid::Oid(PKCS_9_AT_CHALLENGE_PASSWORD));
         }
         // A curve or size named twice is one value of the SET.
@@ -161,7 +162,7 @@ mod tests {
 
         // Our spec for the same wishes gives the same bytes for the elements it shares.
         let spec = CsrAttrsSpec {
-            tls_unique: true,
+            channel_binding: true,
             ec_curves: vec![Curve::P384],
             signature_algorithms: vec![ECDSA_WITH_SHA_384],
             ..CsrAttrsSpec::default()
@@ -181,7 +182,7 @@ mod tests {
             extn_value: OctetString::new(vec![0x30, 0x00]).unwrap(),
         };
         let spec = CsrAttrsSpec {
-            tls_unique: false,
+            channel_binding: false,
             ec_curves: vec![Curve::P256, Curve::P384],
             rsa_sizes: vec![3072, 2048],
             signature_algorithms: vec![ECDSA_WITH_SHA_384],

@@ -39,10 +39,11 @@ pub struct EstRequest<'a> {
     pub tls_client_cert: Option<&'a [u8]>,
     /// Whether the request came over TLS.
     pub tls: bool,
-    /// The connection's tls-unique value (RFC 5929): TLS 1.2 only.
-    pub tls_unique: Option<&'a [u8]>,
-    /// Whether a CSR must carry the tls-unique link (RFC 7030 §3.5).
-    pub require_tls_unique: bool,
+    /// The connection's channel binding (RFC 9266 tls-exporter; see
+    /// [`crate::Csr::check_channel_binding`]), `None` without TLS.
+    pub channel_binding: Option<&'a [u8]>,
+    /// Whether a CSR must carry the link to its connection (RFC 7030 §3.5).
+    pub require_channel_binding: bool,
     /// The peer's address, for logs.
     pub peer: Option<&'a str>,
     /// The largest body accepted.
@@ -90,17 +91,35 @@ fn cacerts(engine: &Engine, ca: &str) -> Result<Reply, Reply> {
     Ok(cacerts_reply(&chain)?)
 }
 
-/// `csrattrs` (RFC 7030 §4.5): what the CA's default profile wants.
+/// `csrattrs` (RFC 7030 §4.5): what the CA's default profile wants: its key
+/// types, and for each the signature algorithm its CSR is signed with (RFC
+/// 5753's pairing: P-256 with SHA-256, P-384 with SHA-384, P-521 with
+/// SHA-512; RSA with SHA-256).
 fn csrattrs(engine: &Engine, request: &EstRequest<'_>) -> Result<Reply, Reply> {
+    use const_oid::db::rfc5912::{
+        ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, SHA_256_WITH_RSA_ENCRYPTION,
+    };
     let profile = engine.default_profile(request.ca).map_err(refused)?;
-    let signature_algorithms = engine
-        .ca(request.ca)
-        .map(|ca| vec![ca.certificate().signature_algorithm().oid])
-        .unwrap_or_default();
+    let ec_curves: Vec<cmc_policy::Curve> = profile.allowed_curves().iter().copied().collect();
+    let rsa_sizes: Vec<u32> = profile.allowed_rsa_sizes().iter().copied().collect();
+    let mut signature_algorithms = Vec::new();
+    for curve in &ec_curves {
+        let alg = match curve.oid() {
+            oid if oid == const_oid::db::rfc5912::SECP_384_R_1 => ECDSA_WITH_SHA_384,
+            oid if oid == const_oid::db::rfc5912::SECP_521_R_1 => ECDSA_WITH_SHA_512,
+            _ => ECDSA_WITH_SHA_256,
+        };
+        if !signature_algorithms.contains(&alg) {
+            signature_algorithms.push(alg);
+        }
+    }
+    if !rsa_sizes.is_empty() {
+        signature_algorithms.push(SHA_256_WITH_RSA_ENCRYPTION);
+    }
     let spec = CsrAttrsSpec {
-        tls_unique: request.require_tls_unique,
-        ec_curves: profile.allowed_curves().iter().copied().collect(),
-        rsa_sizes: profile.allowed_rsa_sizes().iter().copied().collect(),
+        channel_binding: request.require_channel_binding,
+        ec_curves,
+        rsa_sizes,
         signature_algorithms,
         extensions: Vec::new(),
     };
@@ -146,11 +165,11 @@ fn principal(engine: &Engine, request: &EstRequest<'_>) -> Result<Principal, Rep
         .map_err(|e| unauthorized(&e.detail))
 }
 
-/// The certification request of an enrollment, with the tls-unique link
+/// The certification request of an enrollment, with its link to the connection
 /// checked.
 fn csr(request: &EstRequest<'_>) -> Result<Csr, Reply> {
     let csr = decode_csr(request.content_type, request.body, &request.limits)?;
-    csr.check_tls_unique(request.tls_unique, request.require_tls_unique)?;
+    csr.check_channel_binding(request.channel_binding, request.require_channel_binding)?;
     Ok(csr)
 }
 
@@ -202,7 +221,9 @@ fn enroll(engine: &Engine, request: &EstRequest<'_>, renewal: bool) -> Result<Re
         Enrolled::Issued(issued) => {
             tracing::info!(ca = request.ca, requester = principal.requester(),
                 serial = %issued.serial, "EST enrollment issued");
-            Ok(enrolled_reply(&issued.certificate)?)
+            let mut reply = enrolled_reply(&issued.certificate)?;
+            reply.issued = 1;
+            Ok(reply)
         }
         Enrolled::Held(held) => Ok(pending(engine, &held)),
         // A PKCS #10 request proves possession by its signature, which
@@ -255,8 +276,7 @@ fn server_keygen(engine: &Engine, request: &EstRequest<'_>) -> Result<Reply, Rep
         .map_err(refused)?;
     tracing::info!(ca = request.ca, requester = principal.requester(),
         serial = %made.issued.serial, "EST server-generated key issued");
-    Ok(serverkeygen_reply(
-        &ServerKey::Pkcs8(made.pkcs8),
-        &made.issued.certificate,
-    )?)
+    let mut reply = serverkeygen_reply(&ServerKey::Pkcs8(made.pkcs8), &made.issued.certificate)?;
+    reply.issued = 1;
+    Ok(reply)
 }

@@ -4,7 +4,7 @@ use crate::reply::{DEFAULT_REALM, Reply};
 
 /// Everything that makes an EST request unanswerable before the engine is asked: the wrong
 /// path, method, media type or size, a body that is not base64 or not a valid PKCS #10, bad
-/// HTTP Basic credentials, a broken tls-unique link; and our own failure to encode a reply.
+/// HTTP Basic credentials, a broken CSR-to-connection link; and our own failure to encode a reply.
 ///
 /// [`Error::status`] maps each to its HTTP status and [`Error::to_reply`] to the whole
 /// reply: all are 4xx except [`Error::Encode`] (500), so bad input never gets a 500.
@@ -26,7 +26,7 @@ pub enum Error {
     },
 
     /// The request's Content-Type is missing or not the one the operation takes.
-    #[error("content type {found:?} not accepted; send {expected}")]
+    #[error("{} not accepted; send {expected}", found.as_deref().map_or_else(|| "no Content-Type".to_owned(), |f| format!("Content-Type {f}")))]
     UnsupportedMediaType {
         /// The media type sent, without parameters, if any.
         found: Option<String>,
@@ -57,15 +57,15 @@ pub enum Error {
     #[error("malformed challengePassword attribute: {0}")]
     BadChallengePassword(&'static str),
 
-    /// The CSR's challengePassword is not the base64 of this connection's tls-unique value
-    /// (RFC 7030 §3.5), or linking is required and the CSR has none.
+    /// The CSR's challengePassword is not the base64 of this connection's channel binding
+    /// (RFC 7030 §3.5, with RFC 9266's tls-exporter), or linking is required and the CSR
+    /// has none.
     #[error("the CSR is not linked to this TLS connection: {0}")]
-    TlsUniqueMismatch(&'static str),
+    ChannelBindingMismatch(&'static str),
 
-    /// Linking is required but the connection has no tls-unique value (TLS 1.3, RFC 8446
-    /// §C.5: tls-unique is not defined for it).
-    #[error("the CSR must be linked to the TLS connection, and tls-unique needs TLS 1.2")]
-    TlsUniqueUnavailable,
+    /// Linking is required but the connection has no channel binding (it is not TLS).
+    #[error("the CSR must be linked to its TLS connection, and this connection has no TLS")]
+    ChannelBindingUnavailable,
 
     /// No usable credentials: the Authorization header is missing, not Basic, not base64,
     /// has no `:`, an empty identification, or an identification that is not UTF-8.
@@ -100,8 +100,8 @@ impl Error {
             Self::NotBase64
             | Self::BadRequest(_)
             | Self::BadChallengePassword(_)
-            | Self::TlsUniqueMismatch(_)
-            | Self::TlsUniqueUnavailable => 400,
+            | Self::ChannelBindingMismatch(_)
+            | Self::ChannelBindingUnavailable => 400,
             Self::Unauthorized(_) => 401,
             Self::Encode(_) => 500,
         }
@@ -127,8 +127,8 @@ impl Error {
             | Self::NotBase64
             | Self::BadRequest(_)
             | Self::BadChallengePassword(_)
-            | Self::TlsUniqueMismatch(_)
-            | Self::TlsUniqueUnavailable => Reply::text(self.status(), &self.to_string()),
+            | Self::ChannelBindingMismatch(_)
+            | Self::ChannelBindingUnavailable => Reply::text(self.status(), &self.to_string()),
         }
     }
 }
@@ -185,7 +185,7 @@ mod tests {
                 None,
             ),
             (Error::NotBase64, 400, None),
-            (Error::TlsUniqueUnavailable, 400, None),
+            (Error::ChannelBindingUnavailable, 400, None),
             (
                 Error::Unauthorized("no Authorization header"),
                 401,

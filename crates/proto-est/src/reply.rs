@@ -52,6 +52,10 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// How many certificates answering this request issued (for the
+    /// server's metrics; a certificate fetched after an agent's approval
+    /// was issued by the approval, not here).
+    pub issued: usize,
 }
 
 impl Reply {
@@ -62,6 +66,7 @@ impl Reply {
             status,
             headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
             body,
+            issued: 0,
         }
     }
 

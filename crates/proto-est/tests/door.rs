@@ -58,8 +58,8 @@ fn request(operation: Operation, body: &[u8]) -> EstRequest<'_> {
         body,
         tls: true,
         tls_client_cert: None,
-        tls_unique: None,
-        require_tls_unique: false,
+        channel_binding: None,
+        require_channel_binding: false,
         peer: Some("192.0.2.7"),
         limits: Limits::default(),
     }

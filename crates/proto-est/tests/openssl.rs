@@ -102,7 +102,7 @@ fn cacerts_and_enrolled_read_by_openssl() {
 #[test]
 fn csrattrs_read_by_openssl() {
     let spec = CsrAttrsSpec {
-        tls_unique: true,
+        channel_binding: true,
         ec_curves: vec![cmc_policy::Curve::P384],
         rsa_sizes: vec![3072],
         signature_algorithms: vec![const_oid::db::rfc5912::ECDSA_WITH_SHA_384],

@@ -68,6 +68,7 @@ impl App {
             Vec::new()
         };
         let conn = conn.clone();
+        let require_channel_binding = self.settings.est_require_channel_binding;
         let peer = conn.peer.map(|p| p.to_string());
         let limits = Limits {
             max_body: self.settings.max_body_bytes,
@@ -82,8 +83,8 @@ impl App {
                     body: &body,
                     tls: conn.tls,
                     tls_client_cert: conn.tls_client_cert.as_deref(),
-                    tls_unique: conn.channel_binding.as_deref(),
-                    require_tls_unique: false,
+                    channel_binding: conn.channel_binding.as_deref(),
+                    require_channel_binding,
                     peer: peer.as_deref(),
                     limits,
                 })
@@ -94,6 +95,8 @@ impl App {
                 if reply.status == 401 {
                     self.unauthenticated_failure(source);
                 }
+                self.metrics
+                    .issued(u64::try_from(reply.issued).unwrap_or(u64::MAX));
                 let outcome = Summary::est(format!("{} {}", operation.name(), reply.status));
                 (from_est(reply), outcome)
             }

@@ -65,6 +65,8 @@ pub struct Settings {
     pub read_timeout: Duration,
     /// `[server].unauthenticated_failures_per_minute` (0: no limit).
     pub unauthenticated_failures_per_minute: u32,
+    /// `[server].est_require_channel_binding`.
+    pub est_require_channel_binding: bool,
 }
 
 impl Settings {
@@ -82,6 +84,7 @@ impl Settings {
             max_body_bytes: s.max_body_bytes,
             read_timeout: Duration::from_secs(s.read_timeout_secs),
             unauthenticated_failures_per_minute: s.unauthenticated_failures_per_minute,
+            est_require_channel_binding: s.est_require_channel_binding,
         }
     }
 }
