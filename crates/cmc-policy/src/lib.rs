@@ -8,7 +8,6 @@ mod internal;
 mod issuer;
 mod keys;
 mod lint;
-mod lint_kind;
 mod name_match;
 mod name_rules;
 mod name_space;

@@ -1,7 +1,7 @@
 //! The lint rules that depend on what a certificate is: an end entity, a
 //! CA (RFC 5280 §4.2.1.9, §4.2.1.3), a client credential or an OCSP
-//! responder (RFC 6960 §4.2.2.2). [`crate::lint`] decodes the extensions
-//! and hands over what it saw.
+//! responder (RFC 6960 §4.2.2.2). [`super::extensions`] decodes the
+//! extensions and hands over what it saw.
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280::{

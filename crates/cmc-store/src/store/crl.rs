@@ -1,0 +1,81 @@
+//! CRL numbers and the latest CRL of each issuer ([`CrlStore`]).
+
+use super::{SqlStore, i64_of_u64, u64_of_i64};
+use crate::db::{Backend, params};
+use crate::error::{Error, Result};
+use crate::traits::CrlStore;
+use crate::types::CrlRecord;
+
+impl<B: Backend> CrlStore for SqlStore<B> {
+    fn next_crl_number(&self, issuer: &str) -> Result<u64> {
+        self.backend.with_conn(|c| {
+            let mut row = c
+                .query_opt(
+                    "INSERT INTO crl_numbers (issuer, last_number) VALUES ($1, 1)
+                     ON CONFLICT (issuer) DO UPDATE
+                     SET last_number = crl_numbers.last_number + 1
+                     RETURNING last_number",
+                    params![issuer],
+                )
+                .map_err(|e| {
+                    if e.is_foreign_key() {
+                        Error::NotFound(format!("CA {issuer}"))
+                    } else {
+                        e.into()
+                    }
+                })?
+                .ok_or_else(|| Error::Corrupt("CRL number upsert returned nothing".into()))?;
+            u64_of_i64(row.i64()?, "CRL number")
+        })
+    }
+
+    fn store_crl(&self, crl: &CrlRecord) -> Result<bool> {
+        let number = i64_of_u64(crl.crl_number, "CRL number")?;
+        self.backend.with_conn(|c| {
+            let n = c
+                .execute(
+                    "INSERT INTO crls (issuer, crl_number, der, this_update, next_update)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (issuer) DO UPDATE
+                     SET crl_number = excluded.crl_number, der = excluded.der,
+                         this_update = excluded.this_update, next_update = excluded.next_update
+                     WHERE crls.crl_number < excluded.crl_number",
+                    params![
+                        &crl.issuer,
+                        number,
+                        &crl.der,
+                        crl.this_update,
+                        crl.next_update
+                    ],
+                )
+                .map_err(|e| {
+                    if e.is_foreign_key() {
+                        Error::NotFound(format!("CA {}", crl.issuer))
+                    } else {
+                        e.into()
+                    }
+                })?;
+            Ok(n == 1)
+        })
+    }
+
+    fn latest_crl(&self, issuer: &str) -> Result<Option<CrlRecord>> {
+        self.backend.with_conn(|c| {
+            c.query_opt(
+                "SELECT issuer, crl_number, der, this_update, next_update
+                 FROM crls WHERE issuer = $1",
+                params![issuer],
+            )?
+            .map(|mut r| {
+                Ok(CrlRecord {
+                    issuer: r.text()?,
+                    crl_number: u64_of_i64(r.i64()?, "CRL number")?,
+                    der: r.blob()?,
+                    this_update: r.time()?,
+                    next_update: r.time()?,
+                })
+            })
+            .transpose()
+        })
+    }
+}

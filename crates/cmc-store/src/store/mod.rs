@@ -1,0 +1,64 @@
+//! The store logic, written once against [`Backend`] and run on both
+//! databases.
+//!
+//! Every operation whose correctness depends on concurrency is a single
+//! statement whose effect the database makes atomic: an INSERT that a unique
+//! key refuses, an UPDATE guarded by the expected state (`WHERE status =
+//! 'reserved'`, `WHERE used_at IS NULL`) whose row count says who won, or an
+//! UPSERT with RETURNING. Reads that follow a refused write only explain the
+//! refusal; they never decide it.
+//!
+//! One file per record family, following the traits of [`crate::traits`]:
+//! [`ca`] (CAs and their auto-approvals), [`cert`] (serials and
+//! certificates), [`client`], [`secret`], [`engine_key`], [`replay`]
+//! (nonces and transactions), [`pending`], [`crl`] and [`audit`].
+
+mod audit;
+mod ca;
+mod cert;
+mod client;
+mod crl;
+mod engine_key;
+mod pending;
+mod replay;
+mod secret;
+
+use crate::db::{Backend, Conn, params};
+use crate::error::{Error, Result};
+use crate::schema;
+use crate::traits::Store;
+
+#[derive(Debug)]
+pub(crate) struct SqlStore<B: Backend> {
+    backend: B,
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// Wraps a backend, applying missing migrations first.
+    pub(crate) fn new(backend: B) -> Result<Self> {
+        let dialect = backend.dialect();
+        backend.with_tx(|c| schema::migrate(c, dialect))?;
+        Ok(Self { backend })
+    }
+}
+
+fn i64_of_u64(v: u64, what: &str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Error::Invalid(format!("{what} {v} is too large")))
+}
+
+fn u64_of_i64(v: i64, what: &str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| Error::Corrupt(format!("{what} {v}")))
+}
+
+fn count(conn: &mut dyn Conn, sql: &str, key: &str) -> Result<u64> {
+    let mut row = conn
+        .query_opt(sql, params![key])?
+        .ok_or_else(|| Error::Corrupt("COUNT returned no row".into()))?;
+    u64_of_i64(row.i64()?, "count")
+}
+
+impl<B: Backend> Store for SqlStore<B> {
+    fn schema_version(&self) -> Result<i64> {
+        self.backend.with_conn(schema::current_version)
+    }
+}
