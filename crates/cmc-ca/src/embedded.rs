@@ -19,7 +19,6 @@
 //! The CA's key reference names the passphrase *file*; the passphrase
 //! itself is never stored in the database, printed or logged.
 
-use std::fmt::Write as _;
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -223,12 +222,7 @@ fn pem_certificate(der: &[u8]) -> Result<String> {
 fn random_passphrase() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| Error::Rng)?;
-    let mut text = String::with_capacity(64);
-    for b in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{b:02x}");
-    }
-    Ok(text)
+    Ok(base16ct::lower::encode_string(&bytes))
 }
 
 fn write_new_private(path: &Path, contents: &[u8]) -> Result<()> {

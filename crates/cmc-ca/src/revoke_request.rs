@@ -1,7 +1,8 @@
 //! Revocation asked for by a principal ([`Engine::revoke_as`]) or by the
 //! holder of a certificate's revocation secret
-//! ([`Engine::revoke_with_secret`]), and certificate lookup by issuer and
-//! serial ([`Engine::issued_certificate`]): who may revoke what is the
+//! ([`Engine::revoke_with_secret`]), and certificate lookup: by issuer and
+//! serial ([`Engine::issued_certificate`]), a CA's chain
+//! ([`Engine::ca_chain`]): who may revoke what is the
 //! model of [`crate::principal`].
 
 use cmc_store::{ClientRole, RevocationReason, SecretPurpose, Serial, UnixTime};
@@ -36,6 +37,24 @@ fn unknown_certificate() -> Refused {
 }
 
 impl Engine {
+    /// CA `ca`'s certificate and the certificates of its issuers, CA first
+    /// and the root last (what a client needs to build the path to its
+    /// trust anchor).
+    ///
+    /// # Errors
+    /// internal for an unknown CA or a stored chain that does not decode.
+    pub fn ca_chain(&self, ca: &str) -> Result<Vec<Certificate>, Refused> {
+        let loaded = self.ca(ca).map_err(|e| Refused::from_error(&e, ca))?;
+        let mut chain = vec![loaded.certificate().clone()];
+        for der in loaded.chain_der() {
+            chain.push(
+                Certificate::from_der(der)
+                    .map_err(|e| Refused::from_error(&Error::bad("stored CA chain", e), ca))?,
+            );
+        }
+        Ok(chain)
+    }
+
     /// A certificate CA `ca` issued, revoked or not (certificates are
     /// public), named by issuer and serial.
     ///

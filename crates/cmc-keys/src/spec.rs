@@ -504,7 +504,7 @@ mod tests {
 
     fn der_hex(s: SignatureScheme) -> String {
         let der = s.algorithm_identifier().unwrap().to_der().unwrap();
-        der.iter().map(|b| format!("{b:02x}")).collect()
+        base16ct::lower::encode_string(&der)
     }
 
     #[test]

@@ -413,7 +413,7 @@ fn ip_text(bytes: &[u8]) -> String {
     } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
         std::net::Ipv6Addr::from(v6).to_string()
     } else {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        base16ct::lower::encode_string(bytes)
     }
 }
 

@@ -79,7 +79,7 @@ impl Serial {
     /// Lower-case hexadecimal, as stores and logs show serials.
     #[must_use]
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        base16ct::lower::encode_string(&self.0)
     }
 }
 

@@ -143,7 +143,6 @@ use controls::{
     Controls, SUPPORTED_CONTROLS, body_part_ids, check_control_limits, only_queries,
     refuse_controls,
 };
-use reply::chain;
 
 /// The controls an unsigned request may carry (revocation by secret).
 const UNSIGNED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [

@@ -64,7 +64,13 @@ impl Cmc<'_> {
         out.nested(outcome.nested, outcome.batch)
             .map_err(encode_failed)?;
         let (response, statuses) = out.finish();
-        let mut chain = chain(ca)?;
+        // The CA's issuers (the CA's own certificate is the signer's, or
+        // goes first under a responder's).
+        let mut chain = self.engine.ca_chain(ca.name()).map_err(|e| {
+            tracing::error!(ca = ca.name(), error = %e, "no CA chain for a CMC response");
+            NotCmc::Internal
+        })?;
+        chain.remove(0);
         // The configured CMC responder while its certificate is valid, else
         // the CA itself (which the client trusts either way).
         let responder = self.engine.responder(ca.name()).filter(|r| {
@@ -111,17 +117,4 @@ impl Cmc<'_> {
             authenticated: echo.authenticated,
         })
     }
-}
-
-/// The CA's issuer chain, decoded.
-pub(super) fn chain(ca: &LoadedCa) -> Result<Vec<Certificate>, NotCmc> {
-    ca.chain_der()
-        .iter()
-        .map(|der| Certificate::from_der(der))
-        .collect::<Result<_, _>>()
-        .map_err(|e| {
-            // `LoadedCa` decoded the chain when it was loaded.
-            tracing::error!(ca = ca.name(), error = %e, "stored CA chain does not decode");
-            NotCmc::Internal
-        })
 }

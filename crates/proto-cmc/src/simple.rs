@@ -82,8 +82,10 @@ impl Cmc<'_> {
             Err(refused) => return fail(Failure::from(refused)),
         };
         let mut certs = vec![issued.certificate];
-        certs.push(ca.certificate().clone());
-        certs.extend(chain(&ca)?);
+        certs.extend(self.engine.ca_chain(ca.name()).map_err(|e| {
+            tracing::error!(ca = ca.name(), error = %e, "no CA chain for a certs-only response");
+            NotCmc::Internal
+        })?);
         let der = certs_only_response(&certs).map_err(|e| {
             tracing::error!(ca = ca.name(), error = %e, "cannot encode a certs-only response");
             NotCmc::Internal

@@ -79,15 +79,10 @@ fn refused(refused: Refused) -> Reply {
 
 /// `cacerts` (RFC 7030 §4.1): the CA certificate and its issuers.
 fn cacerts(engine: &Engine, ca: &str) -> Result<Reply, Reply> {
-    let loaded = engine.ca(ca).map_err(|_| Reply::text(404, "no such CA"))?;
-    let mut chain = vec![loaded.certificate().clone()];
-    for der in loaded.chain_der() {
-        let cert = Certificate::from_der(der).map_err(|e| {
-            tracing::error!(ca, error = %e, "a stored CA chain certificate does not decode");
-            Reply::text(500, "internal CA error")
-        })?;
-        chain.push(cert);
+    if engine.ca(ca).is_err() {
+        return Err(Reply::text(404, "no such CA"));
     }
+    let chain = engine.ca_chain(ca).map_err(refused)?;
     Ok(cacerts_reply(&chain)?)
 }
 
