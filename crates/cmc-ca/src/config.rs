@@ -541,15 +541,7 @@ mod tests {
 
     #[test]
     fn documented_example_parses() {
-        let doc = include_str!("config.rs");
-        let example: String = doc
-            .lines()
-            .skip_while(|l| !l.starts_with("//! ```toml"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("//! ```"))
-            .map(|l| l.trim_start_matches("//!").trim_start())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let example = cmc_testkit::doc_toml_example(include_str!("config.rs"));
         let c = Config::from_toml(&example).unwrap();
         assert_eq!(c.default_ca.as_deref(), Some("root"));
         assert_eq!(c.ca_settings("root").profiles, ["default"]);

@@ -52,3 +52,18 @@ pub fn pkilint_clean(module: &str, args: &[&str], file: &Path) {
         file.display()
     );
 }
+
+/// The first ```toml block of a module's `//!` documentation (pass the
+/// file's text, from `include_str!`), without the `//!` markers: so that a
+/// test can parse the configuration example the documentation shows.
+#[must_use]
+pub fn doc_toml_example(source: &str) -> String {
+    source
+        .lines()
+        .skip_while(|l| !l.starts_with("//! ```toml"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("//! ```"))
+        .map(|l| l.trim_start_matches("//!").trim_start())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
