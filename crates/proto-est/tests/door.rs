@@ -395,7 +395,51 @@ fn bad_input_is_a_4xx_and_changes_nothing() {
         let reply = engine.handle_est(&req);
         assert_eq!(reply.status, status, "{}", text(&reply));
     }
+    // Larger than the door takes: 413 before anything is decoded.
+    let huge = vec![b'A'; 4096];
+    let mut req = request(Operation::SimpleEnroll, &huge);
+    req.authorization = Some(&auth);
+    req.limits = Limits { max_body: 1024 };
+    let reply = engine.handle_est(&req);
+    assert_eq!(reply.status, 413, "{}", text(&reply));
     let record = env.store.get_secret("ca", "device-7").unwrap().unwrap();
     assert!(record.used_at.is_none());
     assert_eq!(record.failed_attempts, 0);
+}
+
+#[test]
+fn a_held_request_answers_only_its_requester() {
+    let (env, engine) =
+        setup("default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n");
+    add_secret(&env, &engine, "device-8");
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let body = csr_body(&key, "CN=device-8");
+    let auth = basic("device-8", SECRET);
+    let mut owner = request(Operation::SimpleEnroll, &body);
+    owner.authorization = Some(&auth);
+    assert_eq!(engine.handle_est(&owner).status, 202);
+    let held = env
+        .store
+        .list_pending(
+            &cmc_store::PendingFilter::default(),
+            cmc_store::PageRequest::first(10),
+        )
+        .unwrap()
+        .items;
+    engine
+        .approve_pending(&held[0].id, "agent", &cmc_ca::Approval::default())
+        .unwrap();
+    // Someone else sending the very same CSR does not get the owner's
+    // certificate: it is a request of its own, held in turn.
+    let (_, other) = common::credential(&engine, "ca", "ra9", "CN=RA Nine", ClientRole::Ra);
+    let mut thief = request(Operation::SimpleEnroll, &body);
+    thief.tls_client_cert = Some(&other.certificate_der);
+    let reply = engine.handle_est(&thief);
+    assert_eq!(reply.status, 202, "{}", text(&reply));
+    // The owner still gets it.
+    let issued = certs(&engine.handle_est(&owner));
+    assert_eq!(
+        issued[0].tbs_certificate().subject_public_key_info(),
+        key.public_key()
+    );
 }
