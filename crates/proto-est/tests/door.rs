@@ -125,6 +125,20 @@ fn certs(reply: &Reply) -> Vec<Certificate> {
         .collect()
 }
 
+/// A profile set whose default holds every request for approval.
+const HELD: &str = "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n";
+
+/// The requests held in `env`'s store.
+fn held(env: &Env) -> Vec<cmc_store::PendingRecord> {
+    env.store
+        .list_pending(
+            &cmc_store::PendingFilter::default(),
+            cmc_store::PageRequest::first(10),
+        )
+        .unwrap()
+        .items
+}
+
 fn text(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
@@ -234,8 +248,7 @@ fn basic_is_refused_in_clear_without_touching_the_secret() {
 
 #[test]
 fn held_requests_answer_202_until_approved() {
-    let (env, engine) =
-        setup("default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n");
+    let (env, engine) = setup(HELD);
     add_secret(&env, &engine, "device-4");
     let key = FileKey::generate(KeySpec::P256).unwrap();
     let body = csr_body(&key, "CN=device-4");
@@ -248,14 +261,7 @@ fn held_requests_answer_202_until_approved() {
     assert!(retry >= 1);
     // Asking again while it waits: still 202, and no second record.
     assert_eq!(engine.handle_est(&req).status, 202);
-    let pending = env
-        .store
-        .list_pending(
-            &cmc_store::PendingFilter::default(),
-            cmc_store::PageRequest::first(10),
-        )
-        .unwrap()
-        .items;
+    let pending = held(&env);
     assert_eq!(pending.len(), 1);
     engine
         .approve_pending(&pending[0].id, "agent", &cmc_ca::Approval::default())
@@ -409,8 +415,7 @@ fn bad_input_is_a_4xx_and_changes_nothing() {
 
 #[test]
 fn a_held_request_answers_only_its_requester() {
-    let (env, engine) =
-        setup("default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n");
+    let (env, engine) = setup(HELD);
     add_secret(&env, &engine, "device-8");
     let key = FileKey::generate(KeySpec::P256).unwrap();
     let body = csr_body(&key, "CN=device-8");
@@ -418,14 +423,7 @@ fn a_held_request_answers_only_its_requester() {
     let mut owner = request(Operation::SimpleEnroll, &body);
     owner.authorization = Some(&auth);
     assert_eq!(engine.handle_est(&owner).status, 202);
-    let held = env
-        .store
-        .list_pending(
-            &cmc_store::PendingFilter::default(),
-            cmc_store::PageRequest::first(10),
-        )
-        .unwrap()
-        .items;
+    let held = held(&env);
     engine
         .approve_pending(&held[0].id, "agent", &cmc_ca::Approval::default())
         .unwrap();
