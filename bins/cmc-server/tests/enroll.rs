@@ -241,22 +241,7 @@ impl Setup {
     /// `cmc-tool secret add` for `id`: the printed secret, saved to a
     /// file (0600) whose path is returned.
     fn add_secret(&self, id: &str, extra: &[&str]) -> PathBuf {
-        let config = self.config();
-        let mut args = vec![
-            "--config",
-            s(&config),
-            "secret",
-            "add",
-            "--ca",
-            "root",
-            "--identification",
-            id,
-        ];
-        args.extend_from_slice(extra);
-        let (out, err) = cmc_tool_io(&args).unwrap();
-        assert!(err.contains("shown only now"), "{err}");
-        let secret = out.trim();
-        assert_eq!(secret.len(), 32, "{out}");
+        let secret = common::add_root_secret(&self.config(), id, extra);
         let path = self.data.join(format!("{id}.secret"));
         std::fs::write(&path, format!("{secret}\n")).unwrap();
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))

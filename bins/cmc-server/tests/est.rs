@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Response, Server, cmc_tool, cmc_tool_io, openssl, parse_response, s, start};
+use common::{Response, Server, cmc_tool, openssl, parse_response, s, start};
 
 /// The profiles every test's server has: the default one (its key rules
 /// are what `csrattrs` must report), one that lets the CA make the key
@@ -163,25 +163,8 @@ impl Est {
     /// `cmc-tool secret add --ca root --identification ID [--profile P]`:
     /// the one-time secret it printed.
     fn add_secret(&self, id: &str, profile: Option<&str>) -> String {
-        let config = self.file("cmc.toml");
-        let mut args = vec![
-            "--config",
-            s(&config),
-            "secret",
-            "add",
-            "--ca",
-            "root",
-            "--identification",
-            id,
-        ];
-        if let Some(p) = profile {
-            args.extend(["--profile", p]);
-        }
-        let (out, err) = cmc_tool_io(&args).unwrap();
-        assert!(err.contains("shown only now"), "{err}");
-        let secret = out.trim().to_owned();
-        assert_eq!(secret.len(), 32, "{out}");
-        secret
+        let extra = profile.map_or_else(Vec::new, |p| vec!["--profile", p]);
+        common::add_root_secret(&self.file("cmc.toml"), id, &extra)
     }
 
     /// One request with curl to `/.well-known/est/{path}`: `post` is the

@@ -291,3 +291,25 @@ pub fn cmc_tool_io(args: &[&str]) -> Result<(String, String), String> {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `cmc-tool --config CONFIG secret add --ca root --identification ID
+/// EXTRA...`: the one-time secret it printed (once, on stdout; stderr says
+/// it is shown only now).
+pub fn add_root_secret(config: &Path, id: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "--config",
+        s(config),
+        "secret",
+        "add",
+        "--ca",
+        "root",
+        "--identification",
+        id,
+    ];
+    args.extend_from_slice(extra);
+    let (out, err) = cmc_tool_io(&args).unwrap();
+    assert!(err.contains("shown only now"), "{err}");
+    let secret = out.trim().to_owned();
+    assert_eq!(secret.len(), 32, "{out}");
+    secret
+}
