@@ -69,7 +69,15 @@ pub fn self_signed(key: &dyn SigningKey, cn: &str) -> Certificate {
     let builder = CertificateBuilder::new(
         profile,
         SerialNumber::new(&serial).unwrap(),
-        Validity::from_now(Duration::from_secs(3600)).unwrap(),
+        // Backdated a minute: with notBefore = now, `openssl verify` run in
+        // the same instant under load has said "not yet valid".
+        {
+            let now = std::time::SystemTime::now();
+            Validity::new(
+                x509_cert::time::Time::try_from(now - Duration::from_secs(60)).unwrap(),
+                x509_cert::time::Time::try_from(now + Duration::from_secs(3600)).unwrap(),
+            )
+        },
         spki,
     )
     .unwrap();
