@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use cmc_testkit::{pkilint_available, pkilint_clean};
-use common::{Server, cmc_tool, cmc_tool_io, openssl, s, start, write_config};
+use common::{Backend, Server, TestStore, cmc_tool, cmc_tool_io, openssl, s, start, write_config};
 
 const CONFIG: &str = "[server]\nlisten = \"127.0.0.1:0\"\n";
 
@@ -20,11 +20,25 @@ struct Setup {
     server: Server,
     data: PathBuf,
     url: String,
+    /// Dropped after the server has been stopped.
+    _store: TestStore,
 }
 
 fn setup() -> Setup {
+    setup_with_profiles("")
+}
+
+/// A server on the embedded default with `profiles` as its profiles file
+/// (none when empty), its store on `store`.
+fn setup_on(profiles: &str, store: TestStore) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
-    write_config(tmp.path(), CONFIG);
+    let mut config = store.config_line.clone();
+    if !profiles.is_empty() {
+        std::fs::write(tmp.path().join("profiles.toml"), profiles).unwrap();
+        config.push_str("profiles = \"profiles.toml\"\n");
+    }
+    config.push_str(CONFIG);
+    write_config(tmp.path(), &config);
     let server = start(tmp.path());
     let data = tmp.path().join("cmc-data");
     let url = format!("http://{}/cmc/root", server.addr);
@@ -33,6 +47,7 @@ fn setup() -> Setup {
         server,
         data,
         url,
+        _store: store,
     }
 }
 
@@ -143,7 +158,27 @@ fn cmc_tool_enrolls_p256_p384_and_rsa_keys_with_pkcs10_and_crmf() {
 
 #[test]
 fn cmc_tool_enrolls_an_openssl_csr_and_reports_a_refusal() {
-    let setup = setup();
+    openssl_csr_enrolled_and_bad_csr_refused(
+        Backend::Sqlite,
+        "cmc_tool_enrolls_an_openssl_csr_and_reports_a_refusal",
+    );
+}
+
+#[test]
+fn cmc_tool_enrolls_an_openssl_csr_on_postgresql() {
+    openssl_csr_enrolled_and_bad_csr_refused(
+        Backend::Postgres,
+        "cmc_tool_enrolls_an_openssl_csr_on_postgresql",
+    );
+}
+
+/// An OpenSSL CSR enrolled by the bootstrap RA, and one with a broken
+/// self-signature refused with popFailed, on `backend`.
+fn openssl_csr_enrolled_and_bad_csr_refused(backend: Backend, test: &str) {
+    let Some(store) = TestStore::new(backend, test) else {
+        return;
+    };
+    let setup = setup_on("", store);
     let dir = &setup.data;
     let key = dir.join("openssl.key");
     let csr = dir.join("openssl.csr");
@@ -174,7 +209,7 @@ fn cmc_tool_enrolls_an_openssl_csr_and_reports_a_refusal() {
         "openssl.example.test",
         "NIST CURVE: P-256",
     );
-    if pkilint_available("cmc_tool_enrolls_an_openssl_csr_and_reports_a_refusal") {
+    if pkilint_available(test) {
         pkilint_clean("lint_pkix_cert", &[], &cert);
     }
 
@@ -214,23 +249,10 @@ fn secret_setup() -> Setup {
     setup_with_profiles(SECRET_PROFILES)
 }
 
-/// A server on the embedded default with this profiles file.
+/// A server on the embedded default (SQLite) with this profiles file.
 fn setup_with_profiles(profiles: &str) -> Setup {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("profiles.toml"), profiles).unwrap();
-    write_config(
-        tmp.path(),
-        &format!("profiles = \"profiles.toml\"\n{CONFIG}"),
-    );
-    let server = start(tmp.path());
-    let data = tmp.path().join("cmc-data");
-    let url = format!("http://{}/cmc/root", server.addr);
-    Setup {
-        _tmp: tmp,
-        server,
-        data,
-        url,
-    }
+    let store = TestStore::new(Backend::Sqlite, "").expect("SQLite needs no server");
+    setup_on(profiles, store)
 }
 
 impl Setup {
@@ -563,7 +585,27 @@ fn an_encryption_only_rsa_key_goes_through_both_pop_rounds() {
 
 #[test]
 fn a_revocation_secret_revokes_with_an_unsigned_request() {
-    let setup = secret_setup();
+    revocation_secret_revokes(
+        Backend::Sqlite,
+        "a_revocation_secret_revokes_with_an_unsigned_request",
+    );
+}
+
+#[test]
+fn a_revocation_secret_revokes_on_postgresql() {
+    revocation_secret_revokes(
+        Backend::Postgres,
+        "a_revocation_secret_revokes_on_postgresql",
+    );
+}
+
+/// Enroll with a one-time secret, revoke with a revocation secret, and
+/// find the certificate on the next CRL, on `backend`.
+fn revocation_secret_revokes(backend: Backend, test: &str) {
+    let Some(store) = TestStore::new(backend, test) else {
+        return;
+    };
+    let setup = setup_on(SECRET_PROFILES, store);
     let dir = &setup.data;
     let secret = setup.add_secret("erin", &[]);
     let cert = setup
@@ -636,11 +678,31 @@ fn a_revocation_secret_revokes_with_an_unsigned_request() {
     assert!(text.contains("Key Compromise"), "{text}");
 }
 
+const HELD_PROFILES: &str = "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n";
+
 #[test]
 fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
-    let setup = setup_with_profiles(
-        "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n",
+    held_request_approved_or_rejected(
+        Backend::Sqlite,
+        "a_held_request_is_approved_or_rejected_and_fetched_with_query_pending",
     );
+}
+
+#[test]
+fn a_held_request_is_approved_or_rejected_on_postgresql() {
+    held_request_approved_or_rejected(
+        Backend::Postgres,
+        "a_held_request_is_approved_or_rejected_on_postgresql",
+    );
+}
+
+/// The pending queue end to end on `backend`: held, queried, approved
+/// with edits and fetched; held and rejected with a reason.
+fn held_request_approved_or_rejected(backend: Backend, test: &str) {
+    let Some(store) = TestStore::new(backend, test) else {
+        return;
+    };
+    let setup = setup_on(HELD_PROFILES, store);
     let dir = &setup.data;
     let config = setup.config();
     let ask = |name: &str| {
@@ -750,9 +812,7 @@ fn a_held_request_is_approved_or_rejected_and_fetched_with_query_pending() {
 
 #[test]
 fn a_secret_fetches_its_held_request_with_the_held_key() {
-    let setup = setup_with_profiles(
-        "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n",
-    );
+    let setup = setup_with_profiles(HELD_PROFILES);
     let dir = &setup.data;
     let config = setup.config();
     let secret = setup.add_secret("alice", &[]);

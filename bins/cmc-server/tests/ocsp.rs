@@ -12,23 +12,37 @@ use std::path::{Path, PathBuf};
 
 use base64ct::{Base64, Encoding};
 use cmc_testkit::{pkilint_available, pkilint_clean};
-use common::{Server, cmc_tool, openssl, s, start, write_config};
+use common::{Backend, Server, TestStore, cmc_tool, openssl, s, start, write_config};
 
 struct Setup {
     tmp: tempfile::TempDir,
     server: Server,
     data: PathBuf,
+    /// Dropped after the server has been stopped.
+    _store: TestStore,
 }
 
 /// The server on its embedded default; the data directory is given as an
 /// absolute path, so that `cmc-tool --config` run from the test's working
 /// directory finds the CA key the server created.
 fn setup(extra_config: &str) -> Setup {
+    let store = TestStore::new(Backend::Sqlite, "").expect("SQLite needs no server");
+    setup_on(extra_config, store)
+}
+
+/// [`setup`] with the store on `store`.
+fn setup_on(extra_config: &str, store: TestStore) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("cmc-data");
-    write_config(tmp.path(), &config(&data, extra_config));
+    let config = format!("{}{}", store.config_line, config(&data, extra_config));
+    write_config(tmp.path(), &config);
     let server = start(tmp.path());
-    Setup { tmp, server, data }
+    Setup {
+        tmp,
+        server,
+        data,
+        _store: store,
+    }
 }
 
 fn config(data: &Path, extra: &str) -> String {
@@ -145,7 +159,26 @@ fn get_path(der: &[u8]) -> String {
 
 #[test]
 fn openssl_sees_good_then_revoked_over_post_and_get() {
-    let setup = setup("");
+    good_then_revoked(
+        Backend::Sqlite,
+        "openssl_sees_good_then_revoked_over_post_and_get",
+    );
+}
+
+#[test]
+fn openssl_sees_good_then_revoked_on_postgresql() {
+    good_then_revoked(
+        Backend::Postgres,
+        "openssl_sees_good_then_revoked_on_postgresql",
+    );
+}
+
+/// Enroll, OCSP good, revoke, OCSP revoked (POST and GET), on `backend`.
+fn good_then_revoked(backend: Backend, test: &str) {
+    let Some(store) = TestStore::new(backend, test) else {
+        return;
+    };
+    let setup = setup_on("", store);
     let leaf = setup.enroll("ocsp-leaf");
     let leaf_name = s(&leaf);
 
@@ -322,7 +355,12 @@ fn a_delegated_responder_key_signs_after_a_restart_with_its_section() {
     // section can only name a CA that exists, so it is added afterwards.
     let setup = setup("");
     let leaf = setup.enroll("delegated-leaf");
-    let Setup { tmp, server, data } = setup;
+    let Setup {
+        tmp,
+        server,
+        data,
+        _store,
+    } = setup;
     assert_eq!(server.terminate().code(), Some(0));
     let key = data.join("ocsp-responder.key");
     let (ok, out) = openssl(
@@ -345,7 +383,12 @@ fn a_delegated_responder_key_signs_after_a_restart_with_its_section() {
     );
     write_config(tmp.path(), &config(&data, &section));
     let server = start(tmp.path());
-    let setup = Setup { tmp, server, data };
+    let setup = Setup {
+        tmp,
+        server,
+        data,
+        _store,
+    };
 
     let text = setup.openssl_ocsp(&leaf, "delegated.der");
     assert!(text.contains(&format!("{}: good", s(&leaf))), "{text}");

@@ -101,8 +101,9 @@ pub fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Arc<dyn Store>>
 
 /// Connects to a PostgreSQL database given as a `postgres://` URL.
 ///
-/// Do not call this, or the returned store, from a thread inside a tokio
-/// runtime: the client blocks. Use `tokio::task::spawn_blocking`.
+/// Call this, and the returned store, from a thread that may block (a plain
+/// thread or `tokio::task::spawn_blocking`), never from an async task: the
+/// client blocks on a runtime of its own.
 ///
 /// # Errors
 /// As [`open`].

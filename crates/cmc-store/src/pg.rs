@@ -2,9 +2,14 @@
 //! client, several `cmc-server` nodes sharing one database.
 //!
 //! The sync client runs a small tokio runtime per connection and blocks on
-//! it, so it must not be called from a thread inside a tokio runtime (it
-//! would panic there). Calls from such a thread are refused with
-//! [`Error::Backend`]; the engine calls the store from `spawn_blocking`.
+//! it, so it must be called from a thread that may block: any plain thread,
+//! or one of tokio's blocking-pool threads (`spawn_blocking`, which is how
+//! `cmc-server` calls the engine). From an async task tokio refuses the
+//! nested `block_on` with a panic. There is no public tokio API that tells a
+//! blocking-pool thread from an async worker (both have a runtime handle),
+//! so the store cannot refuse that case up front; an earlier check on
+//! `Handle::try_current()` refused the blocking pool too and left a server
+//! on PostgreSQL unable to issue anything.
 //!
 //! Durability: PostgreSQL's default (`synchronous_commit = on`) makes a commit
 //! durable before it returns. A session that finds it `off` turns it back on
@@ -62,7 +67,6 @@ impl Pg {
         connect_timeout: Duration,
     ) -> Result<Self> {
         let redactor = Redactor::for_url(url);
-        refuse_inside_runtime()?;
         let mut config = postgres::Config::from_str(url)
             .map_err(|e| Error::Invalid(redactor.scrub(&chain(&e))))?;
         if config.get_connect_timeout().is_none() {
@@ -109,16 +113,6 @@ fn ensure_durable(client: &mut Client) -> std::result::Result<(), postgres::Erro
     let level: String = row.try_get(0)?;
     if level == "off" {
         client.batch_execute("SET synchronous_commit TO on")?;
-    }
-    Ok(())
-}
-
-fn refuse_inside_runtime() -> Result<()> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::Backend(
-            "the PostgreSQL store blocks: call it from spawn_blocking, not from an async task"
-                .into(),
-        ));
     }
     Ok(())
 }
@@ -295,7 +289,6 @@ impl Backend for Pg {
     }
 
     fn with_conn<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        refuse_inside_runtime()?;
         let mut conn = self.pool.get()?;
         let PgConn {
             client,
@@ -311,7 +304,6 @@ impl Backend for Pg {
     }
 
     fn with_tx<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        refuse_inside_runtime()?;
         let mut conn = self.pool.get()?;
         let PgConn {
             client,

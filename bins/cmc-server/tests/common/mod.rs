@@ -313,3 +313,70 @@ pub fn add_root_secret(config: &Path, id: &str, extra: &[&str]) -> String {
     assert_eq!(secret.len(), 32, "{out}");
     secret
 }
+
+/// Which store a server test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: `cmc.db` in the data directory.
+    Sqlite,
+    /// A fresh schema on the PostgreSQL server at `CMC_TEST_PG_URL`.
+    Postgres,
+}
+
+/// The store a test's server runs on: nothing to configure for SQLite, a
+/// fresh PostgreSQL schema (dropped when this is dropped) otherwise.
+pub struct TestStore {
+    pg: Option<(String, String)>,
+    /// The `store = ...` line for the config, empty for the default.
+    pub config_line: String,
+}
+
+impl TestStore {
+    /// The store for `backend`; `None` when PostgreSQL is asked for but
+    /// `CMC_TEST_PG_URL` is not set (the test prints that it is skipped),
+    /// which CI does not allow.
+    pub fn new(backend: Backend, test: &str) -> Option<Self> {
+        if backend == Backend::Sqlite {
+            return Some(Self {
+                pg: None,
+                config_line: String::new(),
+            });
+        }
+        let base = match std::env::var("CMC_TEST_PG_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("CMC_TEST_PG_URL is not set, and CI is: the PostgreSQL tests must run")
+            }
+            _ => {
+                eprintln!("skipped {test}: CMC_TEST_PG_URL is not set");
+                return None;
+            }
+        };
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let schema = format!(
+            "srv{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        postgres::Client::connect(&base, postgres::NoTls)
+            .unwrap()
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        Some(Self {
+            config_line: format!("store = \"{url}\"\n"),
+            pg: Some((base, schema)),
+        })
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg {
+            if let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+            }
+        }
+    }
+}
