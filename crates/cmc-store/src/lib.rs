@@ -20,7 +20,7 @@ pub use error::{Error, Result};
 pub use schema::SCHEMA_VERSION;
 pub use traits::{
     AuditLog, CaStore, CertStore, ClientStore, CrlStore, EngineKeyStore, PendingStore, ReplayStore,
-    SecretStore, Store,
+    SecretStore, Store, UnitStore,
 };
 pub use types::{
     AuditEvent, AuditFilter, AuditKind, AuditRecord, CaRecord, CertFilter, CertRecord, CertState,
@@ -28,7 +28,8 @@ pub use types::{
     MAX_NONCE_LEN, NewClient, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
     PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
     RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, check_ca_name, fingerprint,
+    TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit, check_ca_name,
+    fingerprint,
 };
 
 /// How [`open_with`] sets up the connections.

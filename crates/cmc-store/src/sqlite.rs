@@ -7,14 +7,19 @@
 //! write; a CA writes a handful of rows per request, so that is the right
 //! trade.
 //!
-//! Concurrency: a small pool of connections. Every multi-statement write runs
-//! in `BEGIN IMMEDIATE`, so the write lock is taken up front and waits
-//! (`busy_timeout`) instead of failing on a lock upgrade; single statements
-//! take the write lock when they start. Other processes on the same file are
-//! serialised by SQLite's own locks in the same way.
+//! Concurrency: reads (and single-statement writes off the hot path) use a
+//! small pool of connections; in WAL mode a reader never waits for the
+//! writer. Every transaction (the write units of requests, committed in
+//! groups by `store/unit.rs`, and the other multi-statement writes) runs on
+//! one dedicated writer connection, taken under a mutex: within this process
+//! transactions queue on that mutex and never meet SQLite's busy handler.
+//! They run in `BEGIN IMMEDIATE`, so against other processes on the same
+//! file (`cmc-tool`) the write lock is taken up front and waits
+//! (`busy_timeout`) instead of failing on a lock upgrade.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
@@ -26,7 +31,10 @@ use crate::pool::Pool;
 
 pub(crate) struct Sqlite {
     path: PathBuf,
+    busy_timeout: Duration,
     pool: Pool<Connection>,
+    /// The one connection transactions run on, opened on first use.
+    writer: Mutex<Option<Connection>>,
 }
 
 impl fmt::Debug for Sqlite {
@@ -51,7 +59,9 @@ impl Sqlite {
         let connect = move || connect(&p, busy_timeout);
         Ok(Self {
             path: path.to_path_buf(),
+            busy_timeout,
             pool: Pool::new(pool_size, pool_wait, Box::new(connect), |_| true),
+            writer: Mutex::new(None),
         })
     }
 }
@@ -251,7 +261,16 @@ impl Backend for Sqlite {
     }
 
     fn with_tx<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
+        // A panic while the connection was held leaves at worst an open
+        // transaction, which rusqlite rolls back when it drops the
+        // `Transaction`; the connection itself stays usable.
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if writer.is_none() {
+            *writer = Some(connect(&self.path, self.busy_timeout)?);
+        }
+        let Some(conn) = writer.as_mut() else {
+            unreachable!("the writer connection was opened above");
+        };
         let mut tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;

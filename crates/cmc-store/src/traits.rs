@@ -11,6 +11,7 @@ use crate::types::{
     CrlRecord, Fingerprint, IssuedCert, NewClient, NewPending, NewReservation, NewSecret, Page,
     PageRequest, PendingFilter, PendingRecord, RevocationReason, RevokedEntry, SecretFailures,
     SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState, UnixTime,
+    WriteStats, WriteUnit,
 };
 
 /// The CAs this installation serves.
@@ -496,6 +497,30 @@ pub trait AuditLog: Send + Sync {
     fn list_audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditRecord>>;
 }
 
+/// Everything one request writes, in one durable transaction, grouped with
+/// other callers' units under load (see the crate's `store/unit.rs`).
+pub trait UnitStore: Send + Sync {
+    /// Commits `unit` (all its writes, or none), durable when this returns
+    /// `Ok`. Concurrent callers' units share one commit; a unit whose write
+    /// is refused is rolled back alone and the others commit.
+    ///
+    /// # Errors
+    /// [`Error::Replay`](crate::Error::Replay) for a nonce this signer sent
+    /// before; [`Error::SerialInUse`](crate::Error::SerialInUse) for a taken
+    /// serial; [`Error::SecretUsed`](crate::Error::SecretUsed),
+    /// [`Error::SecretLocked`](crate::Error::SecretLocked),
+    /// [`Error::SecretExpired`](crate::Error::SecretExpired) or
+    /// [`Error::NotFound`](crate::Error::NotFound) for a secret that cannot
+    /// be spent; [`Error::NotFound`](crate::Error::NotFound) for an unknown
+    /// CA; [`Error::Invalid`](crate::Error::Invalid) for an unusable nonce;
+    /// database failures. Nothing of the unit is stored then.
+    fn commit_unit(&self, unit: WriteUnit) -> Result<()>;
+
+    /// How many commits and units the writer has made since the store was
+    /// opened (commits per unit is the fsync cost of a request).
+    fn write_stats(&self) -> WriteStats;
+}
+
 /// Everything: what [`crate::open`] returns. `Arc<dyn Store>` coerces to
 /// `Arc<dyn CertStore>` and the other narrow traits, so each consumer is
 /// handed only what it needs.
@@ -509,6 +534,7 @@ pub trait Store:
     + CrlStore
     + EngineKeyStore
     + AuditLog
+    + UnitStore
     + std::fmt::Debug
 {
     /// The schema version of the database (the highest migration applied).

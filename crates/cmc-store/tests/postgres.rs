@@ -102,6 +102,15 @@ impl Fixture for PgFixture {
             ))
             .unwrap();
     }
+
+    fn hold_writes(&self) -> Box<dyn std::any::Any> {
+        let mut client = self.client();
+        client
+            .batch_execute("BEGIN; LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            .unwrap();
+        // Dropping the client closes the session, which rolls back.
+        Box::new(client)
+    }
 }
 
 backend_tests!(PgFixture::new(TEST));

@@ -58,6 +58,13 @@ impl Fixture for SqliteFixture {
         ))
         .unwrap();
     }
+
+    fn hold_writes(&self) -> Box<dyn std::any::Any> {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        // Dropping the connection rolls the transaction back.
+        Box::new(conn)
+    }
 }
 
 backend_tests!(Some(SqliteFixture::new()));
