@@ -43,6 +43,10 @@ pub struct OpenOptions {
     pub busy_timeout: Duration,
     /// PostgreSQL: the connect timeout unless the URL sets `connect_timeout`.
     pub connect_timeout: Duration,
+    /// Commit concurrent callers' write units together (leader/follower,
+    /// one transaction per group); `false` commits each unit in its own
+    /// transaction (what BENCHMARKS.md compares it with).
+    pub group_commit: bool,
 }
 
 impl Default for OpenOptions {
@@ -52,6 +56,7 @@ impl Default for OpenOptions {
             pool_wait: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
+            group_commit: true,
         }
     }
 }
@@ -97,7 +102,10 @@ pub fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Arc<dyn Store>>
         options.pool_wait,
         options.busy_timeout,
     )?;
-    Ok(Arc::new(store::SqlStore::new(backend)?))
+    Ok(Arc::new(store::SqlStore::new(
+        backend,
+        options.group_commit,
+    )?))
 }
 
 /// Connects to a PostgreSQL database given as a `postgres://` URL.
@@ -114,5 +122,8 @@ pub fn open_postgres(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>>
         options.pool_wait,
         options.connect_timeout,
     )?;
-    Ok(Arc::new(store::SqlStore::new(backend)?))
+    Ok(Arc::new(store::SqlStore::new(
+        backend,
+        options.group_commit,
+    )?))
 }

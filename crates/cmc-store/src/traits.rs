@@ -335,6 +335,14 @@ pub trait ReplayStore: Send + Sync {
         now: UnixTime,
     ) -> Result<()>;
 
+    /// Whether `signer` sent `nonce` and it has not expired at `now`: a
+    /// read, for refusing a replay before any work is done (the commit of
+    /// the [`Write::Nonce`](crate::Write::Nonce) decides).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn nonce_in_use(&self, signer: &Fingerprint, nonce: &[u8], now: UnixTime) -> Result<bool>;
+
     /// Starts a transaction or finds the live record of an earlier round.
     /// An expired record is replaced as if it did not exist.
     ///

@@ -36,16 +36,20 @@ use crate::traits::Store;
 pub(crate) struct SqlStore<B: Backend> {
     backend: B,
     group: unit::Group,
+    /// Whether write units are committed in groups.
+    grouped: bool,
 }
 
 impl<B: Backend> SqlStore<B> {
-    /// Wraps a backend, applying missing migrations first.
-    pub(crate) fn new(backend: B) -> Result<Self> {
+    /// Wraps a backend, applying missing migrations first; `grouped`:
+    /// concurrent write units share commits.
+    pub(crate) fn new(backend: B, grouped: bool) -> Result<Self> {
         let dialect = backend.dialect();
         backend.with_tx(|c| schema::migrate(c, dialect))?;
         Ok(Self {
             backend,
             group: unit::Group::default(),
+            grouped,
         })
     }
 }

@@ -215,6 +215,16 @@ impl<B: Backend> UnitStore for SqlStore<B> {
             return Ok(());
         }
         let group = &self.group;
+        if !self.grouped {
+            let result = self.commit_batch(&[(0, unit)]);
+            let ok = result.iter().filter(|r| r.is_ok()).count() as u64;
+            group.units.fetch_add(ok, Ordering::Relaxed);
+            group.failed.fetch_add(1 - ok, Ordering::Relaxed);
+            return result
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Err(Error::Backend("no result for a unit".into())));
+        }
         let mut state = group.lock();
         let ticket = state.next_ticket;
         state.next_ticket += 1;

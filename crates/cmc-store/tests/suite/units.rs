@@ -62,6 +62,10 @@ pub(crate) fn unit_commits_everything_or_nothing(fx: &dyn Fixture) {
     let rec = store.get_cert("ca", &serial(1)).unwrap().unwrap();
     assert!(matches!(rec.state, CertState::Issued(ref c) if c.sans == ["dns:a.example"]));
     assert_eq!(audit_count(&*store), 1);
+    let client = fingerprint(b"client");
+    assert!(store.nonce_in_use(&client, b"n1", t(99)).unwrap());
+    assert!(!store.nonce_in_use(&client, b"n1", t(100)).unwrap());
+    assert!(!store.nonce_in_use(&client, b"n2", t(0)).unwrap());
     assert!(
         store
             .get_transaction(&fingerprint(b"client"), &1_u64.to_be_bytes())
