@@ -36,7 +36,7 @@ if [ -n "$C0" ]; then
     awk -v c=$((C1 - C0)) -v u=$((U1 - U0)) -v n="$N" \
         'BEGIN { printf "store commits per enrollment: %.3f (%d commits, %d units)\n", c / n, c, u }'
 fi
-kill -TERM $PID; wait $PID 2>/dev/null || true
+kill -TERM "$SPID"; wait $PID 2>/dev/null || true
 if [ -f "$B/strace.txt" ]; then
     awk -v n="$N" '$NF == "fsync" || $NF == "fdatasync" { s += $4 } END { printf "fsync+fdatasync per enrollment (whole run, start included): %.2f\n", s / n }' "$B/strace.txt"
 fi

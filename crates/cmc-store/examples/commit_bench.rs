@@ -78,7 +78,7 @@ fn main() {
     let grouped = args.get(4).map(String::as_str) != Some("single");
     let options = OpenOptions {
         pool_size: usize::try_from(threads).unwrap().max(4),
-        group_commit: grouped,
+        group_commit: Some(grouped),
         ..OpenOptions::default()
     };
     let store = cmc_store::open_with(url, &options).unwrap();

@@ -103,6 +103,14 @@ impl Fixture for PgFixture {
             .unwrap();
     }
 
+    fn open_grouped(&self) -> Arc<dyn Store> {
+        let options = cmc_store::OpenOptions {
+            group_commit: Some(true),
+            ..cmc_store::OpenOptions::default()
+        };
+        cmc_store::open_with(&self.url, &options).unwrap()
+    }
+
     fn hold_writes(&self) -> Box<dyn std::any::Any> {
         let mut client = self.client();
         client

@@ -13,12 +13,14 @@
 //! Under load a commit therefore carries as many units as arrived during
 //! the previous one: the fsync is shared instead of paid per request.
 //!
-//! On PostgreSQL the same leader/follower batching runs: measured on this
-//! project's machines (BENCHMARKS.md, "Issue 15: durable writes"), one
-//! batched transaction of N units costs one round of BEGIN/COMMIT and one
-//! WAL flush, whereas N concurrent transactions each pay their round trips
-//! and rely on PostgreSQL's own flush grouping (`commit_delay` is 0 by
-//! default, so concurrent commits only share a flush by chance).
+//! On PostgreSQL each unit is its own transaction by default (the same
+//! savepoint-free path a group of one takes), committed with
+//! `synchronous_commit=on`: measured on this project's machines
+//! (BENCHMARKS.md, "Issue 15: durable writes") that is about twice as fast
+//! as grouping, because PostgreSQL already shares one WAL flush among the
+//! commits that wait for it at the same moment, and per-unit transactions
+//! let the pool's connections insert in parallel where a group serialises
+//! everything on one connection. `OpenOptions::group_commit` chooses.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -41,6 +41,10 @@ pub(crate) trait Fixture: Sync {
     /// the store's next commit waits for it.
     fn hold_writes(&self) -> Box<dyn std::any::Any>;
 
+    /// A store instance whose write units are committed in groups (the
+    /// SQLite default; PostgreSQL's default is one transaction per unit).
+    fn open_grouped(&self) -> Arc<dyn Store>;
+
     fn open(&self) -> Arc<dyn Store> {
         self.try_open().unwrap()
     }

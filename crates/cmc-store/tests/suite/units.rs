@@ -116,7 +116,7 @@ pub(crate) fn unit_commits_everything_or_nothing(fx: &dyn Fixture) {
 
 pub(crate) fn concurrent_units_share_commits(fx: &dyn Fixture) {
     const N: u64 = 12;
-    let store = fx.open();
+    let store = fx.open_grouped();
     add_ca(&*store, "ca");
     let before = store.write_stats();
     // Another writer holds the database: the first unit's commit waits,
@@ -144,7 +144,7 @@ pub(crate) fn concurrent_units_share_commits(fx: &dyn Fixture) {
 }
 
 pub(crate) fn a_refused_unit_fails_alone_in_its_batch(fx: &dyn Fixture) {
-    let store = fx.open();
+    let store = fx.open_grouped();
     add_ca(&*store, "ca");
     let hold = fx.hold_writes();
     // A first unit leads and waits for the database...
