@@ -114,8 +114,9 @@ pub fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Arc<dyn Store>>
 
 /// Connects to a PostgreSQL database given as a `postgres://` URL.
 ///
-/// Do not call this, or the returned store, from a thread inside a tokio
-/// runtime: the client blocks. Use `tokio::task::spawn_blocking`.
+/// Do not call this, or the returned store, from an async task: the
+/// client blocks (such calls are refused). Use
+/// `tokio::task::spawn_blocking`.
 ///
 /// # Errors
 /// As [`open`].

@@ -2,9 +2,10 @@
 //! client, several `cmc-server` nodes sharing one database.
 //!
 //! The sync client runs a small tokio runtime per connection and blocks on
-//! it, so it must not be called from a thread inside a tokio runtime (it
-//! would panic there). Calls from such a thread are refused with
-//! [`Error::Backend`]; the engine calls the store from `spawn_blocking`.
+//! it, so it must not be called from a thread that drives a tokio
+//! runtime's async tasks (it would panic there). Calls from such a thread
+//! are refused with [`Error::Backend`]; calls from `spawn_blocking` (as the
+//! server makes them) and from plain threads are served.
 //!
 //! Durability: PostgreSQL's default (`synchronous_commit = on`) makes a commit
 //! durable before it returns. A session that finds it `off` turns it back on
@@ -114,13 +115,28 @@ fn ensure_durable(client: &mut Client) -> std::result::Result<(), postgres::Erro
 }
 
 fn refuse_inside_runtime() -> Result<()> {
-    if tokio::runtime::Handle::try_current().is_ok() {
+    if !may_block() {
         return Err(Error::Backend(
             "the PostgreSQL store blocks: call it from spawn_blocking, not from an async task"
                 .into(),
         ));
     }
     Ok(())
+}
+
+/// Whether this thread may block on the client's own runtime: any thread
+/// but one that is driving a tokio runtime's async tasks. A thread of
+/// tokio's blocking pool (`spawn_blocking`) sees the runtime's handle too
+/// and may block, so the handle's presence does not decide; tokio says
+/// only by panicking, so the probe (a `block_on` of a ready future on that
+/// handle, which works where blocking is allowed) runs under
+/// `catch_unwind`. A refused probe prints tokio's panic message once per
+/// refused call.
+fn may_block() -> bool {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return true;
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.block_on(async {}))).is_ok()
 }
 
 /// An error and its sources, one line.

@@ -2,8 +2,8 @@
 //!
 //! All methods block: call them from a blocking thread (the engine already
 //! runs each request on one). The PostgreSQL backend runs its own small
-//! runtime per connection and must not be called from a thread that is inside
-//! a tokio runtime; use `tokio::task::spawn_blocking`.
+//! runtime per connection and must not be called from an async task (a
+//! thread driving a tokio runtime's tasks); use `tokio::task::spawn_blocking`.
 
 use crate::error::Result;
 use crate::types::{

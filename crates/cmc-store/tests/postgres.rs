@@ -174,6 +174,29 @@ fn refused_inside_an_async_runtime() {
 }
 
 #[test]
+fn served_from_spawn_blocking_in_a_runtime() {
+    let Some(fx) = PgFixture::new("served_from_spawn_blocking_in_a_runtime") else {
+        return;
+    };
+    let store = fx.open();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let url = fx.url.clone();
+    let (found, opened) = rt.block_on(async move {
+        let found = tokio::task::spawn_blocking(move || store.get_ca("ca"))
+            .await
+            .unwrap();
+        let opened = tokio::task::spawn_blocking(move || cmc_store::open(&url).map(drop))
+            .await
+            .unwrap();
+        (found, opened)
+    });
+    assert!(matches!(found, Ok(None)), "{found:?}");
+    assert!(opened.is_ok(), "{opened:?}");
+}
+
+#[test]
 fn debug_output_hides_the_password() {
     let Some(fx) = PgFixture::new("debug_output_hides_the_password") else {
         return;
