@@ -7,13 +7,17 @@
 # store commits (the server's cmc_store_commits_total, when it has it;
 # with STRACE=1 also the fsync/fdatasync calls counted by strace, which
 # works for servers without the counter and slows the server down).
+# STORE=postgresql://... puts the store there (an empty database) instead
+# of the embedded SQLite file (write_bytes is then the server's only).
 # Usage: scripts/bench-durable.sh SERVER_BIN_DIR TOOL_BIN_DIR PORT [N] [C]
 # e.g.   scripts/bench-durable.sh target/release target/release 18080 2000 8
 set -euo pipefail
 S=$1; T=$2; PORT=$3; N=${4:-2000}; C=${5:-8}
 B=$(mktemp -d /tmp/bench.XXXXXX)
 cd "$B"
-printf '[server]\nlisten = "127.0.0.1:%s"\n' "$PORT" > cmc.toml
+: > cmc.toml
+[ -n "${STORE:-}" ] && printf 'store = "%s"\n' "$STORE" >> cmc.toml
+printf '[server]\nlisten = "127.0.0.1:%s"\n' "$PORT" >> cmc.toml
 if [ "${STRACE:-0}" = 1 ]; then
     RUST_LOG=warn strace -f -qq -c -e trace=fsync,fdatasync -o "$B/strace.txt" \
         "$S/cmc-server" --config "$B/cmc.toml" > server.log 2>&1 &
