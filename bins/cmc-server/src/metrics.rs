@@ -185,6 +185,8 @@ pub struct Metrics {
     issued: Counter,
     unauthenticated_failures: Counter,
     rate_limited: Counter,
+    store_commits: Counter,
+    store_units: Counter,
 }
 
 impl Default for Metrics {
@@ -218,6 +220,8 @@ impl Metrics {
         let issued = Counter::default();
         let unauthenticated_failures = Counter::default();
         let rate_limited = Counter::default();
+        let store_commits = Counter::default();
+        let store_units = Counter::default();
 
         // Counter names get their `_total` on output; help texts their
         // final full stop.
@@ -253,6 +257,16 @@ impl Metrics {
             rate_limited.clone(),
         );
         registry.register(
+            "cmc_store_commits",
+            "Durable store commits (each holds the write units of one or more requests)",
+            store_commits.clone(),
+        );
+        registry.register(
+            "cmc_store_units",
+            "Write units committed (what one request writes)",
+            store_units.clone(),
+        );
+        registry.register(
             "cmc_http_request_duration_seconds",
             "Time from request head to response, by route",
             latency.clone(),
@@ -266,7 +280,18 @@ impl Metrics {
             issued,
             unauthenticated_failures,
             rate_limited,
+            store_commits,
+            store_units,
         }
+    }
+
+    /// Brings the store counters up to the store's own totals (read at
+    /// each scrape: the store counts, the registry shows).
+    pub fn store_writes(&self, stats: cmc_ca::WriteStats) {
+        self.store_commits
+            .inc_by(stats.commits.saturating_sub(self.store_commits.get()));
+        self.store_units
+            .inc_by(stats.units.saturating_sub(self.store_units.get()));
     }
 
     /// Counts one answered request and its latency.
@@ -346,8 +371,23 @@ mod tests {
         m.cmc_status(99);
         m.cmc_fail_info(1);
         m.issued(3);
+        let stats = |commits, units| cmc_ca::WriteStats {
+            commits,
+            units,
+            ..cmc_ca::WriteStats::default()
+        };
+        m.store_writes(stats(2, 5));
+        m.store_writes(stats(3, 9));
         let text = m.render().unwrap();
         assert!(text.ends_with('\n'));
+        assert_eq!(
+            line(&text, "cmc_store_commits_total"),
+            "cmc_store_commits_total 3"
+        );
+        assert_eq!(
+            line(&text, "cmc_store_units_total"),
+            "cmc_store_units_total 9"
+        );
         assert_eq!(
             line(
                 &text,
@@ -476,6 +516,8 @@ mod tests {
             ("cmc_certificates_issued_total", "counter"),
             ("cmc_unauthenticated_failures_total", "counter"),
             ("cmc_rate_limited_total", "counter"),
+            ("cmc_store_commits_total", "counter"),
+            ("cmc_store_units_total", "counter"),
             ("cmc_http_request_duration_seconds", "histogram"),
         ];
         assert_eq!(

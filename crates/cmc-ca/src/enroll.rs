@@ -11,7 +11,7 @@ use crate::ca::LoadedCa;
 use crate::config::{CaSettings, Config};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
-use crate::issue::{Attempt, Issuance, Issuer, audit_failure, issue_certificate};
+use crate::issue::{Attempt, Carry, Committer, Issuance, Issuer, audit_failure, issue_carrying};
 // The issuance result and the hex helper keep their old home for the
 // engine's other modules.
 pub(crate) use crate::issue::Issued;
@@ -112,7 +112,7 @@ impl Engine {
     ///
     /// The CA must be allowed the profile; then the request takes the one
     /// issuance path of everything the engine signs
-    /// (`src/issue.rs`): a random serial reserved; the TBS certificate
+    /// (`src/issue.rs`): a random serial; the TBS certificate
     /// prepared and linted with the profile and the CA's issuer information
     /// (its certificate, the signature algorithm of its key, the CRL, OCSP
     /// and caIssuers URLs of its settings) and recorded; one signature by
@@ -121,9 +121,9 @@ impl Engine {
     /// requester, outcome, and the profile's [`Decision`](cmc_policy::Decision)
     /// as JSON) stored in one transaction, durable when this returns.
     ///
-    /// Any failure after the reservation marks the serial failed (it is
-    /// never reused, and no certificate is stored for it) and writes a
-    /// failure audit event; a refusal before the reservation (unknown or
+    /// Any failure after the serial is drawn keeps the serial as failed
+    /// (it is never reused, and no certificate is stored for it) with a
+    /// failure audit event, in one unit; a refusal before (unknown or
     /// disallowed profile) writes a refusal event.
     ///
     /// # Errors
@@ -165,12 +165,15 @@ impl Engine {
             requester,
             &NameScope::profile(),
             request_der,
+            Carry::default(),
         )
     }
 
     /// [`Engine::issue_with_ca`] for a requester whose names are limited
     /// by `names` (checked on the prepared TBS certificate, before the
-    /// signature: [`Engine::check_names`]).
+    /// signature: [`Engine::check_names`]), whose unit also writes what
+    /// `carry` holds (the message's replay records, a secret spent).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn issue_for(
         &self,
         ca: &LoadedCa,
@@ -179,6 +182,7 @@ impl Engine {
         requester: &str,
         names: &NameScope,
         request_der: &[u8],
+        carry: Carry<'_>,
     ) -> Result<Issued> {
         let profile_name = profile.map_or_else(
             || self.config().default_profile_name(ca.name()),
@@ -195,15 +199,15 @@ impl Engine {
                     request_hash: &request_hash,
                     now: self.now(),
                 };
-                audit_failure(self.store().as_ref(), &attempt, None, &e)?;
+                audit_failure(self.committer(), &attempt, None, &e, carry.replay)?;
                 return Err(e);
             }
         };
         let check_names = |prepared: &cmc_policy::Prepared| {
             self.check_names(names, prepared.subject(), prepared.subject_alt_names())
         };
-        issue_certificate(
-            self.store().as_ref(),
+        issue_carrying(
+            self.committer(),
             self.now(),
             Issuer::ca(ca, self.issuer_info(ca)?),
             &Issuance {
@@ -214,7 +218,16 @@ impl Engine {
                 request_hash,
                 about: serde_json::json!({}),
             },
+            &carry,
         )
+    }
+
+    /// The issuance path's view of this engine.
+    pub(crate) fn committer(&self) -> Committer<'_> {
+        Committer {
+            store: self.store().as_ref(),
+            engine: Some(self),
+        }
     }
 
     /// The profile, if it exists and the CA may use it.

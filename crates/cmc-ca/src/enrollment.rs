@@ -16,7 +16,9 @@ use crate::engine::Engine;
 use crate::enroll::Issued;
 use crate::error::Error;
 use crate::identify::{Principal, PrincipalKind, Who};
+use crate::issue::Carry;
 use crate::refusal::{Reason, Refused};
+use crate::replay::Replay;
 
 /// How possession of the requested key was proven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +116,11 @@ pub struct EnrollmentRequest<'a> {
     /// The request as received (its SHA-256 is stored with the
     /// certificate).
     pub raw: &'a [u8],
+    /// The replay records of the message the request came in
+    /// ([`Engine::check_replay`]): written with the first unit of the
+    /// message (here, the certificate's or the refusal's), `None` for a
+    /// protocol without them.
+    pub replay: Option<&'a Replay>,
 }
 
 /// A request held for an agent's approval.
@@ -271,7 +278,7 @@ impl Engine {
             return Ok(Enrolled::ProveByDecryption);
         }
         self.approve_and_issue(
-            &ca, principal, &profile, &request, &req.form, req.raw, &requester,
+            &ca, principal, &profile, &request, &req.form, req.raw, &requester, req.replay,
         )
     }
 
@@ -326,6 +333,7 @@ impl Engine {
             },
             pop: ProofOfPossession::Signature,
             raw,
+            replay: None,
         })?;
         let Enrolled::Issued(issued) = enrolled else {
             // The profile holds nothing (checked above) and the key signs.
@@ -375,7 +383,7 @@ impl Engine {
         let profile = self.config().default_profile_name(ca);
         let anonymous = Principal::anonymous();
         self.approve_and_issue(
-            &loaded, &anonymous, &profile, &request, &form, raw, requester,
+            &loaded, &anonymous, &profile, &request, &form, raw, requester, None,
         )
     }
 
@@ -386,8 +394,9 @@ impl Engine {
         self.config().ca_settings(ca).allow_simple_requests
     }
 
-    /// Approval (hold, or a bootstrap auto-approval), the secret's
-    /// spending, and issuance.
+    /// Approval (hold, or a bootstrap auto-approval), and issuance with
+    /// the secret's spending and the message's replay records in the
+    /// certificate's unit.
     #[allow(clippy::too_many_arguments)]
     fn approve_and_issue(
         &self,
@@ -398,6 +407,7 @@ impl Engine {
         form: &RequestForm,
         raw: &[u8],
         requester: &str,
+        replay: Option<&Replay>,
     ) -> Result<Enrolled, Refused> {
         let name = ca.name();
         let refuse = |e: Error| Refused::from_error(&e, name);
@@ -430,6 +440,11 @@ impl Engine {
                         "a request made with this secret is waiting for approval: ask for it with its token",
                     ));
                 }
+                // The hold writes on its own: the message's replay
+                // records are committed first.
+                if let Some(replay) = replay {
+                    self.record_replay(name, replay)?;
+                }
                 return self
                     .hold(ca, requester, profile, &form.tagged(), form.reference())
                     .map(Enrolled::Held);
@@ -440,29 +455,28 @@ impl Engine {
                 "request auto-approved (bootstrap)"
             );
         }
-        // A one-time secret is spent on the certificate it gets, not
-        // before: a refusal, a challenge round or a held request leave it
-        // usable (a failed issuance gives it back).
-        let spent = match self.spend(name, principal) {
-            Ok(spent) => spent,
-            Err(refused) => {
-                if auto_approved {
-                    self.return_auto_approval(name);
-                }
-                return Err(refused);
-            }
+        // A one-time secret is spent on the certificate it gets, in its
+        // unit: a refusal, a challenge round or a held request leave it
+        // usable, and of two requests racing with one secret one issues.
+        let secret = principal.unspent_secret();
+        let carry = Carry {
+            replay,
+            secret: secret.map(|identification| (name, identification)),
         };
-        self.issue_for(ca, Some(profile), request, requester, &names, raw)
-            .map(|issued| Enrolled::Issued(Box::new(issued)))
-            .map_err(|e| {
-                if let Some(at) = spent {
-                    self.give_back(name, principal, at);
+        match self.issue_for(ca, Some(profile), request, requester, &names, raw, carry) {
+            Ok(issued) => {
+                if secret.is_some() {
+                    principal.note_secret_spent();
                 }
+                Ok(Enrolled::Issued(Box::new(issued)))
+            }
+            Err(e) => {
                 if auto_approved {
                     self.return_auto_approval(name);
                 }
-                refuse(e)
-            })
+                Err(refuse(e))
+            }
+        }
     }
 
     /// Gives back a bootstrap auto-approval taken for a request whose

@@ -126,6 +126,24 @@ impl Principal {
         &self.credential
     }
 
+    /// The identification of the one-time secret this principal spends on
+    /// its certificate, unless this principal already spent it.
+    pub(crate) fn unspent_secret(&self) -> Option<&str> {
+        match &self.who {
+            Who::Secret { record, spent, .. } if !spent.load(Ordering::Acquire) => {
+                Some(&record.identification)
+            }
+            _ => None,
+        }
+    }
+
+    /// Notes that a committed certificate spent this principal's secret.
+    pub(crate) fn note_secret_spent(&self) {
+        if let Who::Secret { spent, .. } = &self.who {
+            spent.store(true, Ordering::Release);
+        }
+    }
+
     /// Whether this is the owner of a secret that has been spent.
     pub(crate) fn holds_spent_secret(&self) -> bool {
         matches!(&self.who, Who::Secret { record, .. } if record.used_at.is_some())
@@ -435,51 +453,6 @@ impl Engine {
                 spent: AtomicBool::new(false),
             },
         })
-    }
-
-    /// Spends the enrollment secret of a secret owner right before its
-    /// first certificate is signed (once: of concurrent requests with one
-    /// secret, one gets it). Returns the time it was spent at when this
-    /// call spent it, so that a failed issuance gives it back
-    /// ([`Engine::give_back`]); `None` when this request had already spent
-    /// it, or the principal holds no secret.
-    pub(crate) fn spend(
-        &self,
-        ca: &str,
-        principal: &Principal,
-    ) -> Result<Option<UnixTime>, Refused> {
-        let Who::Secret { record, spent, .. } = &principal.who else {
-            return Ok(None);
-        };
-        if spent.load(Ordering::Acquire) {
-            return Ok(None);
-        }
-        let now = self.now();
-        match self.store().consume_secret(ca, &record.identification, now) {
-            Ok(_) => {
-                spent.store(true, Ordering::Release);
-                Ok(Some(now))
-            }
-            Err(
-                e @ (cmc_store::Error::SecretUsed
-                | cmc_store::Error::SecretLocked
-                | cmc_store::Error::SecretExpired),
-            ) => Err(Refused::new(Reason::BadIdentity, e.to_string())),
-            Err(e) => Err(Refused::from_error(&e.into(), ca)),
-        }
-    }
-
-    /// Gives back a secret [`Engine::spend`] spent at `at` for an issuance
-    /// that failed: nothing was issued, so the owner may try again.
-    pub(crate) fn give_back(&self, ca: &str, principal: &Principal, at: UnixTime) {
-        let Who::Secret { record, spent, .. } = &principal.who else {
-            return;
-        };
-        match self.store().release_secret(ca, &record.identification, at) {
-            Ok(()) => spent.store(false, Ordering::Release),
-            Err(e) => tracing::error!(ca, identification = record.identification,
-                error = %e, "cannot give back a secret after a failed issuance"),
-        }
     }
 
     /// Audits the locking of a secret (best effort, like refusals).

@@ -6,22 +6,24 @@
 //!    the CA may use it), or one of cmc-policy's built-in profiles for the
 //!    engine's own certificates ([`Profile::ca_certificate`],
 //!    [`Profile::client_credential`], [`Profile::ocsp_responder`]);
-//! 2. a random serial reserved in the issuing CA's numbering (the
-//!    database's unique key decides; a taken one is drawn again);
+//! 2. a random serial (126 bits from the CSPRNG), drawn in memory;
 //! 3. the TBS certificate prepared and linted by `cmc_policy::prepare`
-//!    with that serial, the requester's names checked on it, and the TBS
-//!    recorded with the reservation, before anything is signed;
+//!    with that serial, and the requester's names checked on it, before
+//!    anything is signed;
 //! 4. one signature by the CA key, verified with the CA's public key, and
 //!    the signed TBS compared byte for byte with the linted one;
-//! 5. the certificate and its audit event stored in one transaction;
+//! 5. one write unit, committed durably at once: the serial with the
+//!    linted TBS and the certificate, its audit event, and what the
+//!    request adds (its replay records, a one-time secret spent on it);
 //! 6. the answer.
 //!
-//! The serial is reserved before the TBS is prepared because the TBS
-//! carries it; the TBS is then recorded against that reservation before the
-//! signature, so the store holds exactly what is signed, and a refusal of
-//! the prepared certificate leaves a failed serial behind (never reused).
-//! Any failure after the reservation marks it failed and writes a failure
-//! audit event.
+//! The serial is not reserved in a separate write: the unit's insert is
+//! where the database's unique key decides, and a taken serial (a unit
+//! refused with `SerialInUse`) is drawn again and the certificate prepared
+//! and signed again with it; nothing of the refused unit is stored, and
+//! the signature over the taken serial is discarded. A refusal or failure
+//! after the serial was drawn is one unit too: the serial kept as failed
+//! (never reused) with the failure audit event.
 //!
 //! The path needs a store and the time, not a whole engine: CA creation
 //! runs before any engine exists ([`crate::create_ca`], `cmc-tool ca
@@ -33,6 +35,7 @@ use cmc_keys::SigningKey;
 use cmc_policy::{Decision, IssuerInfo, Prepared, Profile, Request};
 use cmc_store::{
     AuditEvent, AuditKind, CaRecord, IssuedCert, NewReservation, Outcome, Serial, Store, UnixTime,
+    Write, WriteUnit,
 };
 use der::Encode;
 use spki::SubjectPublicKeyInfoOwned;
@@ -42,10 +45,12 @@ use x509_cert::name::Name;
 use crate::ca::LoadedCa;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::replay::Replay;
 use crate::x509::{random_serial, unix_time, x509_time};
 
 /// How many fresh random serials are tried when the store reports one as
 /// taken (with 126 random bits a second collision means a broken RNG).
+/// A taken serial is only found at the commit, so each attempt signs.
 const SERIAL_ATTEMPTS: usize = 3;
 
 /// A certificate issued by the engine, already stored.
@@ -136,6 +141,16 @@ pub(crate) struct Issuance<'a> {
     pub(crate) about: serde_json::Value,
 }
 
+/// What a request adds to the write unit of its certificate.
+#[derive(Default)]
+pub(crate) struct Carry<'a> {
+    /// The message's replay records (carried by its first unit).
+    pub(crate) replay: Option<&'a Replay>,
+    /// A one-time secret (CA, identification) spent on the certificate:
+    /// the unit fails if it cannot be spent any more.
+    pub(crate) secret: Option<(&'a str, &'a str)>,
+}
+
 /// What one issuance attempt is about, for the audit log.
 pub(crate) struct Attempt<'a> {
     pub(crate) ca: &'a str,
@@ -166,20 +181,40 @@ pub(crate) fn engine_request(
 }
 
 /// Issues one certificate by the one path (see the module documentation)
-/// at `now`, and stores it in `store` with its audit event: `issued` under a
-/// stored CA, `ca-added` for a new root. Every outcome is audited; a refusal
-/// (the profile's, the lint's, the names') as `refused`.
+/// at `now`, and stores it with its audit event in one unit: `issued`
+/// under a stored CA, `ca-added` for a new root. Every outcome is audited;
+/// a refusal (the profile's, the lint's, the names') as `refused`.
 ///
 /// # Errors
 /// [`Error::Policy`] with `Refused` (every reason) or `Lint` (every
 /// finding); what the names check returns ([`Error::ReservedName`], …);
 /// [`Error::Key`] if the key cannot sign; [`Error::BadCaSignature`]; store
-/// errors.
+/// errors, among them `Replay` and the secret's when the unit's replay
+/// records or secret cannot be written (nothing is stored then).
 pub(crate) fn issue_certificate(
     store: &dyn Store,
     now: UnixTime,
     issuer: Issuer<'_>,
     issuance: &Issuance<'_>,
+) -> Result<Issued> {
+    let engine = Committer {
+        store,
+        engine: None,
+    };
+    issue_carrying(engine, now, issuer, issuance, &Carry::default())
+}
+
+/// [`issue_certificate`] through the engine's commit, with what the
+/// request adds to the certificate's unit (`carry`).
+///
+/// # Errors
+/// As [`issue_certificate`].
+pub(crate) fn issue_carrying(
+    engine: Committer<'_>,
+    now: UnixTime,
+    issuer: Issuer<'_>,
+    issuance: &Issuance<'_>,
+    carry: &Carry<'_>,
 ) -> Result<Issued> {
     let attempt = Attempt {
         ca: &issuer.name,
@@ -188,71 +223,96 @@ pub(crate) fn issue_certificate(
         request_hash: &issuance.request_hash,
         now,
     };
-    let serial = match &issuer.numbering {
-        Numbering::Stored => reserve(store, &attempt),
-        Numbering::NewRoot(_) => random_serial(),
-    };
-    let serial = match serial {
-        Ok(s) => s,
-        Err(e) => {
-            audit_failure(store, &attempt, None, &e)?;
-            return Err(e);
-        }
-    };
-    match sign_and_store(store, &issuer, issuance, &serial, &attempt) {
-        Ok(issued) => {
-            tracing::info!(ca = attempt.ca, serial = %serial, profile = attempt.profile,
-                requester = attempt.requester, dropped = issued.decision.dropped.len(),
-                "certificate issued");
-            Ok(issued)
-        }
-        Err(e) => {
-            if let Numbering::Stored = issuer.numbering {
-                if let Err(mark) = store.mark_failed(&issuer.name, &serial, &e.to_string(), now) {
-                    tracing::error!(ca = issuer.name, serial = %serial, error = %mark,
-                        "could not mark a failed issuance");
-                }
-            }
-            audit_failure(store, &attempt, Some(&serial), &e)?;
-            Err(e)
-        }
-    }
-}
-
-/// A random serial reserved in the CA's numbering, drawn again when the
-/// store says it is taken.
-fn reserve(store: &dyn Store, attempt: &Attempt<'_>) -> Result<Serial> {
     let mut last = None;
     for _ in 0..SERIAL_ATTEMPTS {
-        let serial = random_serial()?;
-        let reservation = NewReservation {
-            issuer: attempt.ca.to_owned(),
-            serial: serial.clone(),
-            requester: attempt.requester.to_owned(),
-            profile: attempt.profile.to_owned(),
-            request_hash: attempt.request_hash.to_vec(),
-            tbs_der: None,
+        let serial = match random_serial() {
+            Ok(s) => s,
+            Err(e) => {
+                audit_failure(engine, &attempt, None, &e, carry.replay)?;
+                return Err(e);
+            }
         };
-        match store.reserve_serial(&reservation, attempt.now) {
-            Ok(()) => return Ok(serial),
-            Err(e @ cmc_store::Error::SerialInUse { .. }) => {
+        let mut tbs = None;
+        let (issued, unit) = match sign(&issuer, issuance, carry, &serial, &attempt, &mut tbs) {
+            Ok(signed) => signed,
+            Err(e) => {
+                let failed = matches!(issuer.numbering, Numbering::Stored)
+                    .then_some((&serial, tbs.as_deref()));
+                audit_failure(engine, &attempt, failed, &e, carry.replay)?;
+                return Err(e);
+            }
+        };
+        let committed = match &issuer.numbering {
+            Numbering::Stored => engine.commit(&issuer.name, unit, carry.replay),
+            Numbering::NewRoot(record) => {
+                let record = CaRecord {
+                    cert_der: issued.der.clone(),
+                    ..record.clone()
+                };
+                let [Write::Audit(event)] = &unit.writes[..] else {
+                    unreachable!("a new root's unit is its audit event");
+                };
+                engine
+                    .store
+                    .put_ca_with_audit(&record, event)
+                    .map(drop)
+                    .map_err(Error::from)
+            }
+        };
+        match committed {
+            Ok(()) => {
+                tracing::info!(ca = attempt.ca, serial = %serial, profile = attempt.profile,
+                    requester = attempt.requester, dropped = issued.decision.dropped.len(),
+                    "certificate issued");
+                return Ok(issued);
+            }
+            Err(Error::Store(e @ cmc_store::Error::SerialInUse { .. })) => {
                 tracing::warn!(ca = attempt.ca, serial = %serial, "random serial already in use");
                 last = Some(e);
             }
-            Err(e) => return Err(e.into()),
+            Err(e @ Error::Store(cmc_store::Error::Replay)) => return Err(e),
+            Err(e) => {
+                // Nothing of the unit is stored; the attempt is audited
+                // without the records it could not write.
+                audit_failure(engine, &attempt, None, &e, None)?;
+                return Err(e);
+            }
         }
     }
-    Err(last.map_or(Error::Rng, Error::Store))
+    let e = last.map_or(Error::Rng, Error::Store);
+    audit_failure(engine, &attempt, None, &e, carry.replay)?;
+    Err(e)
 }
 
-/// Everything between the serial and the stored certificate.
-fn sign_and_store(
-    store: &dyn Store,
+/// What the issuance path needs of the engine: the store, and the engine's
+/// commit of a unit (which carries the replay records), or the store's
+/// when there is no engine yet (CA creation).
+#[derive(Clone, Copy)]
+pub(crate) struct Committer<'a> {
+    pub(crate) store: &'a dyn Store,
+    pub(crate) engine: Option<&'a Engine>,
+}
+
+impl Committer<'_> {
+    fn commit(&self, ca: &str, unit: WriteUnit, replay: Option<&Replay>) -> Result<()> {
+        match self.engine {
+            Some(engine) => engine.commit(ca, unit, replay),
+            None => Ok(self.store.commit_unit(unit)?),
+        }
+    }
+}
+
+/// Everything between the serial and the write unit: prepare, lint, check
+/// names, sign, verify. Returns the certificate and its unit; `tbs` is the
+/// linted TBS once there is one (kept with a serial that then fails).
+fn sign(
     issuer: &Issuer<'_>,
     issuance: &Issuance<'_>,
+    carry: &Carry<'_>,
     serial: &Serial,
     attempt: &Attempt<'_>,
-) -> Result<Issued> {
+    tbs: &mut Option<Vec<u8>>,
+) -> Result<(Issued, WriteUnit)> {
     let policy_serial = cmc_policy::Serial::from_bytes(&serial.to_der_content())?;
     let prepared = cmc_policy::prepare(
         issuance.request,
@@ -265,10 +325,8 @@ fn sign_and_store(
         check(&prepared)?;
     }
     let tbs_der = prepared.tbs_der().to_vec();
+    *tbs = Some(tbs_der.clone());
     let decision = prepared.decision().clone();
-    if let Numbering::Stored = issuer.numbering {
-        store.record_tbs(&issuer.name, serial, &tbs_der)?;
-    }
 
     let signature = issuer.key.sign(&tbs_der)?;
     let bad_signature = |detail: String| Error::BadCaSignature {
@@ -318,45 +376,67 @@ fn sign_and_store(
         outcome: Outcome::Success,
         detail: detail.to_string(),
     };
+    let mut unit = WriteUnit::new(attempt.now);
     match &issuer.numbering {
         Numbering::Stored => {
             let validity = certificate.tbs_certificate().validity();
-            let record = IssuedCert {
-                cert_der: der.clone(),
-                subject: decision.subject.clone(),
-                sans: decision.subject_alt_names.clone(),
-                not_before: unix_time(&validity.not_before),
-                not_after: unix_time(&validity.not_after),
-                issued_at: attempt.now,
-            };
-            store.complete_issuance_with_audit(&issuer.name, serial, &record, &event)?;
+            unit.push(Write::Certificate {
+                serial: reservation(attempt, serial, Some(tbs_der)),
+                cert: IssuedCert {
+                    cert_der: der.clone(),
+                    subject: decision.subject.clone(),
+                    sans: decision.subject_alt_names.clone(),
+                    not_before: unix_time(&validity.not_before),
+                    not_after: unix_time(&validity.not_after),
+                    issued_at: attempt.now,
+                },
+            });
+            if let Some((ca, identification)) = carry.secret {
+                unit.push(Write::SpendSecret {
+                    ca: ca.to_owned(),
+                    identification: identification.to_owned(),
+                });
+            }
         }
-        Numbering::NewRoot(record) => {
-            event.kind = AuditKind::CaAdded;
-            let record = CaRecord {
-                cert_der: der.clone(),
-                ..record.clone()
-            };
-            store.put_ca_with_audit(&record, &event)?;
-        }
+        Numbering::NewRoot(_) => event.kind = AuditKind::CaAdded,
     }
-    Ok(Issued {
-        certificate,
-        der,
-        serial: serial.clone(),
-        decision,
-    })
+    unit.push(Write::Audit(event));
+    Ok((
+        Issued {
+            certificate,
+            der,
+            serial: serial.clone(),
+            decision,
+        },
+        unit,
+    ))
 }
 
-/// The audit event of a refused or failed issuance.
+/// The serial of `attempt` as the store keeps it.
+fn reservation(attempt: &Attempt<'_>, serial: &Serial, tbs_der: Option<Vec<u8>>) -> NewReservation {
+    NewReservation {
+        issuer: attempt.ca.to_owned(),
+        serial: serial.clone(),
+        requester: attempt.requester.to_owned(),
+        profile: attempt.profile.to_owned(),
+        request_hash: attempt.request_hash.to_vec(),
+        tbs_der,
+    }
+}
+
+/// The audit event of a refused or failed issuance, in one unit with the
+/// serial it drew, if any (kept as failed, with the TBS prepared for it,
+/// if any: never reused), and the
+/// message's replay records when `replay` is given.
 ///
 /// # Errors
-/// Store errors.
+/// Store errors (a replayed nonce among them: then nothing is written).
 pub(crate) fn audit_failure(
-    store: &dyn Store,
+    engine: Committer<'_>,
     attempt: &Attempt<'_>,
-    serial: Option<&Serial>,
+    failed: Option<(&Serial, Option<&[u8]>)>,
     error: &Error,
+    replay: Option<&Replay>,
 ) -> Result<()> {
     let refused = matches!(
         error,
@@ -391,7 +471,14 @@ pub(crate) fn audit_failure(
         tracing::error!(ca = attempt.ca, profile = attempt.profile, requester = attempt.requester,
             error = %error, "issuance failed");
     }
-    store.append_audit(&AuditEvent {
+    let mut unit = WriteUnit::new(attempt.now);
+    if let Some((serial, tbs)) = failed {
+        unit.push(Write::FailedSerial {
+            serial: reservation(attempt, serial, tbs.map(<[u8]>::to_vec)),
+            reason: error.to_string(),
+        });
+    }
+    unit.push(Write::Audit(AuditEvent {
         at: attempt.now,
         kind: if refused {
             AuditKind::Refused
@@ -399,13 +486,13 @@ pub(crate) fn audit_failure(
             AuditKind::Issued
         },
         issuer: Some(attempt.ca.to_owned()),
-        serial: serial.cloned(),
+        serial: failed.map(|(s, _)| s.clone()),
         profile: Some(attempt.profile.to_owned()),
         requester: Some(attempt.requester.to_owned()),
         outcome: Outcome::Failure,
         detail: detail.to_string(),
-    })?;
-    Ok(())
+    }));
+    engine.commit(attempt.ca, unit, replay)
 }
 
 impl Engine {

@@ -48,6 +48,7 @@ pub use ocsp::{MAX_OCSP_REQUESTS, OCSP_RESPONDER_PROFILE, OcspConfig, OcspReply,
 pub use pending::{Approval, MAX_HELD_KEYS};
 pub use records::{Records, types};
 pub use refusal::{Reason, Refused};
+pub use replay::Replay;
 pub use responder::Responder;
 pub use revoke::RevokeOutcome;
 pub use revoke_request::RevocationRequest;
@@ -59,4 +60,4 @@ pub use secret::{
 /// The store's vocabulary that the engine's API speaks in: times, serials,
 /// revocation reasons, roles and records, so that front doors and
 /// binaries need not depend on the store crate.
-pub use cmc_store::{RevocationReason, Serial, UnixTime};
+pub use cmc_store::{RevocationReason, Serial, UnixTime, WriteStats};

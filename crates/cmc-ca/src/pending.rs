@@ -17,6 +17,7 @@ use crate::engine::Engine;
 use crate::enroll::{Issued, hex};
 use crate::enrollment::{Held, PendingStatus};
 use crate::error::{Error, Result};
+use crate::issue::Carry;
 use crate::principal::{NameScope, SECRET_PREFIX};
 use crate::refusal::{Reason, Refused};
 
@@ -247,6 +248,7 @@ impl Engine {
                 &record.client,
                 &names,
                 &der,
+                Carry::default(),
             )
             .inspect_err(|_| {
                 if let Some((identification, at)) = spent {

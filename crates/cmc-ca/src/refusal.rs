@@ -122,12 +122,25 @@ impl Refused {
             }
             Error::NameNotRegistered(why) | Error::RenewalNames(why) => why.clone(),
             Error::InvalidRequest(why) => why.clone(),
+            Error::Store(cmc_store::Error::Replay) => crate::replay::REPLAYED.to_owned(),
+            Error::Store(e) => e.to_string(),
             Error::InvalidSubject { subject, detail } => {
                 format!("invalid subject name {subject:?}: {detail}")
             }
             _ => reason.name().to_owned(),
         };
         Self::new(reason, detail)
+    }
+}
+
+impl Refused {
+    /// Whether this is the refusal of a replayed nonce
+    /// ([`Engine::check_replay`](crate::Engine::check_replay), or a write
+    /// unit that found the nonce committed by a concurrent copy of the
+    /// message): nothing of the message was written.
+    #[must_use]
+    pub fn is_replay(&self) -> bool {
+        self.reason == Reason::BadRequest && self.detail == crate::replay::REPLAYED
     }
 }
 
@@ -152,6 +165,12 @@ impl std::error::Error for Refused {}
 fn reason_of(e: &Error) -> Reason {
     match e {
         Error::Policy(p) => policy_reason(p),
+        Error::Store(cmc_store::Error::Replay) => Reason::BadRequest,
+        Error::Store(
+            cmc_store::Error::SecretUsed
+            | cmc_store::Error::SecretLocked
+            | cmc_store::Error::SecretExpired,
+        ) => Reason::BadIdentity,
         Error::ProfileNotAllowed { .. }
         | Error::InvalidRequest(_)
         | Error::InvalidSubject { .. }

@@ -79,6 +79,7 @@ fn an_ra_enrolls_for_others_and_a_client_only_within_its_names() {
                 form,
                 pop: ProofOfPossession::RaVerified,
                 raw: &raw,
+                replay: None,
             })
             .unwrap(),
     );
@@ -97,6 +98,7 @@ fn an_ra_enrolls_for_others_and_a_client_only_within_its_names() {
             form,
             pop: ProofOfPossession::Signature,
             raw: &raw,
+            replay: None,
         })
         .unwrap_err();
     assert_eq!(refused.reason, Reason::BadRequest, "{refused}");
@@ -113,6 +115,7 @@ fn an_ra_enrolls_for_others_and_a_client_only_within_its_names() {
             form,
             pop: ProofOfPossession::RaVerified,
             raw: &raw,
+            replay: None,
         })
         .unwrap_err();
     assert_eq!(refused.reason, Reason::PopFailed, "{refused}");
@@ -165,6 +168,7 @@ fn a_secret_in_clear_enrolls_once_and_wrong_ones_count() {
                 form,
                 pop: ProofOfPossession::Signature,
                 raw: &raw,
+                replay: None,
             })
             .unwrap(),
     );
@@ -181,6 +185,7 @@ fn a_secret_in_clear_enrolls_once_and_wrong_ones_count() {
             form,
             pop: ProofOfPossession::Signature,
             raw: &raw,
+            replay: None,
         })
         .unwrap_err();
     assert_eq!(refused.reason, Reason::BadIdentity, "{refused}");
@@ -212,6 +217,7 @@ fn held_requests_are_issued_after_approval_and_holders_renew_only_themselves() {
             form,
             pop: ProofOfPossession::Signature,
             raw: &raw,
+            replay: None,
         })
         .unwrap()
     {
@@ -251,6 +257,7 @@ fn held_requests_are_issued_after_approval_and_holders_renew_only_themselves() {
             form,
             pop: ProofOfPossession::Signature,
             raw: &raw,
+            replay: None,
         })
         .unwrap_err();
     assert_eq!(refused.reason, Reason::BadIdentity, "{refused}");
@@ -296,4 +303,80 @@ fn anonymous_requests_need_the_cas_consent() {
         .enroll_anonymous("ca", "peer 192.0.2.1", form, &raw)
         .unwrap_err();
     assert_eq!(refused.reason, Reason::NotAuthorized);
+}
+
+#[test]
+fn a_nonce_is_spent_with_the_certificate_and_a_racing_copy_is_refused_at_commit() {
+    let env = Env::new();
+    env.create("ca", KeySpec::P256, P256, None, 365);
+    let engine = &env.engine;
+    let (_, ra) = common::credential(engine, "ca", "ra1", "CN=RA One", ClientRole::Ra);
+    let credential = ra.certificate_der.clone();
+    let ra_cert = Certificate::from_der(&credential).unwrap();
+    let ra = engine.principal_by_certificate("ca", &ra_cert).unwrap();
+    let before = engine.write_stats();
+
+    // Two copies of one message pass the early check: nothing is written
+    // before their units.
+    let first = engine
+        .check_replay("ca", &credential, Some(b"nonce-1"), Some(b"tx-1"))
+        .unwrap();
+    let second = engine
+        .check_replay("ca", &credential, Some(b"nonce-1"), Some(b"tx-1"))
+        .unwrap();
+    assert_eq!(engine.write_stats().units, before.units);
+
+    let enroll = |replay| {
+        let (form, raw) = csr("CN=device.example.com");
+        engine.enroll(EnrollmentRequest {
+            ca: "ca",
+            principal: &ra,
+            form,
+            pop: ProofOfPossession::RaVerified,
+            raw: &raw,
+            replay: Some(replay),
+        })
+    };
+    let cert = issued(enroll(&first).unwrap());
+    // One unit: the certificate, its audit event, the nonce and the
+    // transaction.
+    assert_eq!(engine.write_stats().units, before.units + 1);
+    assert!(
+        env.store
+            .get_transaction(&cmc_store::fingerprint(&credential), b"tx-1")
+            .unwrap()
+            .is_some()
+    );
+    // Nothing left to record for the first message.
+    engine.record_replay("ca", &first).unwrap();
+    assert_eq!(engine.write_stats().units, before.units + 1);
+
+    // The second copy signs, but its unit finds the nonce spent: refused,
+    // and nothing of it is stored.
+    let refused = enroll(&second).unwrap_err();
+    assert!(refused.is_replay(), "{refused}");
+    let certs = env
+        .store
+        .find_certs_by_subject("CN=device.example.com")
+        .unwrap();
+    assert_eq!(certs.len(), 1);
+    assert_eq!(
+        certs[0].certificate().unwrap().cert_der,
+        cert.to_der().unwrap()
+    );
+    assert!(engine.record_replay("ca", &second).unwrap_err().is_replay());
+
+    // Checked again later, the nonce is refused before any work.
+    let refused = engine
+        .check_replay("ca", &credential, Some(b"nonce-1"), None)
+        .unwrap_err();
+    assert!(refused.is_replay());
+    // Unusable values are refused too.
+    assert_eq!(
+        engine
+            .check_replay("ca", &credential, Some(b""), None)
+            .unwrap_err()
+            .detail,
+        "unusable nonce"
+    );
 }

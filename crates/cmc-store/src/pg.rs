@@ -2,14 +2,10 @@
 //! client, several `cmc-server` nodes sharing one database.
 //!
 //! The sync client runs a small tokio runtime per connection and blocks on
-//! it, so it must be called from a thread that may block: any plain thread,
-//! or one of tokio's blocking-pool threads (`spawn_blocking`, which is how
-//! `cmc-server` calls the engine). From an async task tokio refuses the
-//! nested `block_on` with a panic. There is no public tokio API that tells a
-//! blocking-pool thread from an async worker (both have a runtime handle),
-//! so the store cannot refuse that case up front; an earlier check on
-//! `Handle::try_current()` refused the blocking pool too and left a server
-//! on PostgreSQL unable to issue anything.
+//! it, so it must not be called from a thread that drives a tokio
+//! runtime's async tasks (it would panic there). Calls from such a thread
+//! are refused with [`Error::Backend`]; calls from `spawn_blocking` (as the
+//! server makes them) and from plain threads are served.
 //!
 //! Durability: PostgreSQL's default (`synchronous_commit = on`) makes a commit
 //! durable before it returns. A session that finds it `off` turns it back on
@@ -67,6 +63,7 @@ impl Pg {
         connect_timeout: Duration,
     ) -> Result<Self> {
         let redactor = Redactor::for_url(url);
+        refuse_inside_runtime()?;
         let mut config = postgres::Config::from_str(url)
             .map_err(|e| Error::Invalid(redactor.scrub(&chain(&e))))?;
         if config.get_connect_timeout().is_none() {
@@ -115,6 +112,31 @@ fn ensure_durable(client: &mut Client) -> std::result::Result<(), postgres::Erro
         client.batch_execute("SET synchronous_commit TO on")?;
     }
     Ok(())
+}
+
+fn refuse_inside_runtime() -> Result<()> {
+    if !may_block() {
+        return Err(Error::Backend(
+            "the PostgreSQL store blocks: call it from spawn_blocking, not from an async task"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether this thread may block on the client's own runtime: any thread
+/// but one that is driving a tokio runtime's async tasks. A thread of
+/// tokio's blocking pool (`spawn_blocking`) sees the runtime's handle too
+/// and may block, so the handle's presence does not decide; tokio says
+/// only by panicking, so the probe (a `block_on` of a ready future on that
+/// handle, which works where blocking is allowed) runs under
+/// `catch_unwind`. A refused probe prints tokio's panic message once per
+/// refused call.
+fn may_block() -> bool {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return true;
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.block_on(async {}))).is_ok()
 }
 
 /// An error and its sources, one line.
@@ -289,6 +311,7 @@ impl Backend for Pg {
     }
 
     fn with_conn<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
+        refuse_inside_runtime()?;
         let mut conn = self.pool.get()?;
         let PgConn {
             client,
@@ -304,6 +327,7 @@ impl Backend for Pg {
     }
 
     fn with_tx<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
+        refuse_inside_runtime()?;
         let mut conn = self.pool.get()?;
         let PgConn {
             client,

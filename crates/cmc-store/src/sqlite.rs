@@ -1,5 +1,8 @@
 //! The embedded backend: one SQLite file in WAL mode.
 //!
+//! Bytes written: small pages, a 4 MiB checkpoint interval (see
+//! [`PAGE_SIZE`]).
+//!
 //! Durability: `synchronous=FULL`. In WAL mode NORMAL only syncs at
 //! checkpoints, so a power cut can lose the last commits; for a CA that could
 //! lose an issued certificate (which then cannot be revoked or listed) or a
@@ -7,14 +10,19 @@
 //! write; a CA writes a handful of rows per request, so that is the right
 //! trade.
 //!
-//! Concurrency: a small pool of connections. Every multi-statement write runs
-//! in `BEGIN IMMEDIATE`, so the write lock is taken up front and waits
-//! (`busy_timeout`) instead of failing on a lock upgrade; single statements
-//! take the write lock when they start. Other processes on the same file are
-//! serialised by SQLite's own locks in the same way.
+//! Concurrency: reads (and single-statement writes off the hot path) use a
+//! small pool of connections; in WAL mode a reader never waits for the
+//! writer. Every transaction (the write units of requests, committed in
+//! groups by `store/unit.rs`, and the other multi-statement writes) runs on
+//! one dedicated writer connection, taken under a mutex: within this process
+//! transactions queue on that mutex and never meet SQLite's busy handler.
+//! They run in `BEGIN IMMEDIATE`, so against other processes on the same
+//! file (`cmc-tool`) the write lock is taken up front and waits
+//! (`busy_timeout`) instead of failing on a lock upgrade.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
@@ -24,9 +32,32 @@ use crate::db::{Backend, Conn, Dialect, Row, SqlError, SqlResult, Value, Violati
 use crate::error::{Error, Result};
 use crate::pool::Pool;
 
+/// The page size of a new database. Every commit writes each page it
+/// changed whole, to the WAL and again at the checkpoint; one enrollment
+/// changes a few hundred bytes in each of a dozen B-trees (certificates,
+/// their SANs, serial and subject indexes, audit log, nonces,
+/// transactions), so small pages cut the bytes written per enrollment:
+/// measured with `scripts/bench-durable.sh` (BENCHMARKS.md, "Issue 15:
+/// durable writes") 28 KB with 4096-byte pages, 19 KB with 2048, 16 KB
+/// with 1024. A certificate row then spills into an overflow page, which
+/// costs one more page read per certificate looked up.
+const PAGE_SIZE: i64 = 1024;
+
+/// Pages in the WAL before a checkpoint copies them into the database
+/// (4 MiB at [`PAGE_SIZE`], as SQLite's default of 1000 pages is at 4 KiB):
+/// a page changed by many commits between two checkpoints is copied once.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 4096;
+
+/// The WAL file is truncated to at most this many bytes after a checkpoint
+/// (it is reused from the start, so this only bounds the disk it keeps).
+const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
 pub(crate) struct Sqlite {
     path: PathBuf,
+    busy_timeout: Duration,
     pool: Pool<Connection>,
+    /// The one connection transactions run on, opened on first use.
+    writer: Mutex<Option<Connection>>,
 }
 
 impl fmt::Debug for Sqlite {
@@ -51,7 +82,9 @@ impl Sqlite {
         let connect = move || connect(&p, busy_timeout);
         Ok(Self {
             path: path.to_path_buf(),
+            busy_timeout,
             pool: Pool::new(pool_size, pool_wait, Box::new(connect), |_| true),
+            writer: Mutex::new(None),
         })
     }
 }
@@ -88,6 +121,10 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
     conn.busy_timeout(busy_timeout).map_err(backend)?;
     // Room for every statement the store uses, so none is re-prepared.
     conn.set_prepared_statement_cache_capacity(64);
+    // Takes effect only on a new, empty database (an existing one keeps
+    // its page size): see PAGE_SIZE.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)
+        .map_err(backend)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(backend)?;
@@ -97,6 +134,10 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(backend)?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        .map_err(backend)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
         .map_err(backend)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(backend)?;
@@ -251,7 +292,16 @@ impl Backend for Sqlite {
     }
 
     fn with_tx<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
+        // A panic while the connection was held leaves at worst an open
+        // transaction, which rusqlite rolls back when it drops the
+        // `Transaction`; the connection itself stays usable.
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if writer.is_none() {
+            *writer = Some(connect(&self.path, self.busy_timeout)?);
+        }
+        let Some(conn) = writer.as_mut() else {
+            unreachable!("the writer connection was opened above");
+        };
         let mut tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;

@@ -2,8 +2,8 @@
 //!
 //! All methods block: call them from a blocking thread (the engine already
 //! runs each request on one). The PostgreSQL backend runs its own small
-//! runtime per connection and must not be called from an async task; use
-//! `tokio::task::spawn_blocking`.
+//! runtime per connection and must not be called from an async task (a
+//! thread driving a tokio runtime's tasks); use `tokio::task::spawn_blocking`.
 
 use crate::error::Result;
 use crate::types::{
@@ -11,6 +11,7 @@ use crate::types::{
     CrlRecord, Fingerprint, IssuedCert, NewClient, NewPending, NewReservation, NewSecret, Page,
     PageRequest, PendingFilter, PendingRecord, RevocationReason, RevokedEntry, SecretFailures,
     SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState, UnixTime,
+    WriteStats, WriteUnit,
 };
 
 /// The CAs this installation serves.
@@ -334,6 +335,14 @@ pub trait ReplayStore: Send + Sync {
         now: UnixTime,
     ) -> Result<()>;
 
+    /// Whether `signer` sent `nonce` and it has not expired at `now`: a
+    /// read, for refusing a replay before any work is done (the commit of
+    /// the [`Write::Nonce`](crate::Write::Nonce) decides).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn nonce_in_use(&self, signer: &Fingerprint, nonce: &[u8], now: UnixTime) -> Result<bool>;
+
     /// Starts a transaction or finds the live record of an earlier round.
     /// An expired record is replaced as if it did not exist.
     ///
@@ -496,6 +505,30 @@ pub trait AuditLog: Send + Sync {
     fn list_audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditRecord>>;
 }
 
+/// Everything one request writes, in one durable transaction, grouped with
+/// other callers' units under load (see the crate's `store/unit.rs`).
+pub trait UnitStore: Send + Sync {
+    /// Commits `unit` (all its writes, or none), durable when this returns
+    /// `Ok`. Concurrent callers' units share one commit; a unit whose write
+    /// is refused is rolled back alone and the others commit.
+    ///
+    /// # Errors
+    /// [`Error::Replay`](crate::Error::Replay) for a nonce this signer sent
+    /// before; [`Error::SerialInUse`](crate::Error::SerialInUse) for a taken
+    /// serial; [`Error::SecretUsed`](crate::Error::SecretUsed),
+    /// [`Error::SecretLocked`](crate::Error::SecretLocked),
+    /// [`Error::SecretExpired`](crate::Error::SecretExpired) or
+    /// [`Error::NotFound`](crate::Error::NotFound) for a secret that cannot
+    /// be spent; [`Error::NotFound`](crate::Error::NotFound) for an unknown
+    /// CA; [`Error::Invalid`](crate::Error::Invalid) for an unusable nonce;
+    /// database failures. Nothing of the unit is stored then.
+    fn commit_unit(&self, unit: WriteUnit) -> Result<()>;
+
+    /// How many commits and units the writer has made since the store was
+    /// opened (commits per unit is the fsync cost of a request).
+    fn write_stats(&self) -> WriteStats;
+}
+
 /// Everything: what [`crate::open`] returns. `Arc<dyn Store>` coerces to
 /// `Arc<dyn CertStore>` and the other narrow traits, so each consumer is
 /// handed only what it needs.
@@ -509,6 +542,7 @@ pub trait Store:
     + CrlStore
     + EngineKeyStore
     + AuditLog
+    + UnitStore
     + std::fmt::Debug
 {
     /// The schema version of the database (the highest migration applied).

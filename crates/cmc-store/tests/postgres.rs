@@ -102,6 +102,23 @@ impl Fixture for PgFixture {
             ))
             .unwrap();
     }
+
+    fn open_grouped(&self) -> Arc<dyn Store> {
+        let options = cmc_store::OpenOptions {
+            group_commit: Some(true),
+            ..cmc_store::OpenOptions::default()
+        };
+        cmc_store::open_with(&self.url, &options).unwrap()
+    }
+
+    fn hold_writes(&self) -> Box<dyn std::any::Any> {
+        let mut client = self.client();
+        client
+            .batch_execute("BEGIN; LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            .unwrap();
+        // Dropping the client closes the session, which rolls back.
+        Box::new(client)
+    }
 }
 
 backend_tests!(PgFixture::new(TEST));
@@ -154,6 +171,29 @@ fn refused_inside_an_async_runtime() {
     ));
     // Dropping the last handle inside the runtime must not panic either.
     rt.block_on(async move { drop(store) });
+}
+
+#[test]
+fn served_from_spawn_blocking_in_a_runtime() {
+    let Some(fx) = PgFixture::new("served_from_spawn_blocking_in_a_runtime") else {
+        return;
+    };
+    let store = fx.open();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let url = fx.url.clone();
+    let (found, opened) = rt.block_on(async move {
+        let found = tokio::task::spawn_blocking(move || store.get_ca("ca"))
+            .await
+            .unwrap();
+        let opened = tokio::task::spawn_blocking(move || cmc_store::open(&url).map(drop))
+            .await
+            .unwrap();
+        (found, opened)
+    });
+    assert!(matches!(found, Ok(None)), "{found:?}");
+    assert!(opened.is_ok(), "{opened:?}");
 }
 
 #[test]

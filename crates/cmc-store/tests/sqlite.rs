@@ -58,6 +58,21 @@ impl Fixture for SqliteFixture {
         ))
         .unwrap();
     }
+
+    fn open_grouped(&self) -> Arc<dyn Store> {
+        let options = cmc_store::OpenOptions {
+            group_commit: Some(true),
+            ..cmc_store::OpenOptions::default()
+        };
+        cmc_store::open_with(&self.url(), &options).unwrap()
+    }
+
+    fn hold_writes(&self) -> Box<dyn std::any::Any> {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        // Dropping the connection rolls the transaction back.
+        Box::new(conn)
+    }
 }
 
 backend_tests!(Some(SqliteFixture::new()));

@@ -3,7 +3,7 @@
 //! rounds are `encrypted_pop.rs`), then [`Engine::enroll`] for everything
 //! else.
 
-use cmc_ca::{Enrolled, EnrollmentRequest, ProofOfPossession, RequestForm};
+use cmc_ca::{Enrolled, EnrollmentRequest, ProofOfPossession, Replay, RequestForm};
 
 use super::*;
 
@@ -21,6 +21,9 @@ impl Cmc<'_> {
     ) {
         let requests = signed.pki_data.req_sequence.iter().zip(signed.pops());
         for ((tagged, (_, pop)), id) in requests.zip(ids.iter().copied()) {
+            if context.replayed.get() {
+                return;
+            }
             match self.certify(ca, signer, tagged, pop, id, context) {
                 Ok(Certified::Issued(cert)) => {
                     outcome.succeeded.push(id);
@@ -115,13 +118,21 @@ impl Cmc<'_> {
         let raw = tagged
             .to_der()
             .map_err(|e| Failure::from_engine(&cmc_ca::Error::encode("request", e), ca.name()))?;
-        let enrolled = self.engine.enroll(EnrollmentRequest {
-            ca: ca.name(),
-            principal: signer,
-            form: form.clone(),
-            pop,
-            raw: &raw,
-        })?;
+        let enrolled = self
+            .engine
+            .enroll(EnrollmentRequest {
+                ca: ca.name(),
+                principal: signer,
+                form: form.clone(),
+                pop,
+                raw: &raw,
+                replay: Some(context.replay),
+            })
+            .inspect_err(|refused| {
+                if refused.is_replay() {
+                    context.replayed.set(true);
+                }
+            })?;
         match enrolled {
             Enrolled::Issued(issued) => Ok(Certified::Issued(Box::new(issued.certificate))),
             Enrolled::Held(held) => Ok(Certified::Held(pend_info(ca.name(), &held)?)),
@@ -162,6 +173,12 @@ pub(super) struct PartContext<'a> {
     pub(super) link_random: Option<&'a [u8]>,
     /// The decryptedPOP controls, by the body part they answer for.
     pub(super) decrypted: &'a BTreeMap<BodyPartId, DecryptedPop>,
+    /// The message's replay records, written with its first unit.
+    pub(super) replay: &'a Replay,
+    /// Set when a unit found the senderNonce committed by a concurrent
+    /// copy of the message: the message is refused as a whole (nothing
+    /// of it was written).
+    pub(super) replayed: std::cell::Cell<bool>,
 }
 
 /// The SHA-256 fingerprint of a credential.

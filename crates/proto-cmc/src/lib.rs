@@ -592,7 +592,8 @@ impl Cmc<'_> {
         }
         // Everything decoded and cross-checked before anything changes.
         let mut controls = Controls::decode(pki_data)?;
-        self.check_replay(ca, &controls, signer.credential(), &signer.requester())?;
+        let requester = signer.requester();
+        let replay = self.check_replay(ca, &controls, signer.credential(), &requester)?;
         let mut outcome = PartResults::default();
         let context = PartContext {
             signer: certify::fingerprint(signer.credential()),
@@ -600,8 +601,14 @@ impl Cmc<'_> {
             witnessed: &controls.witnessed,
             link_random: controls.link_random.as_deref(),
             decrypted: &controls.decrypted,
+            replay: &replay,
+            replayed: std::cell::Cell::new(false),
         };
         self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
+        if context.replayed.get() {
+            return Err(replay::replayed(ca, &requester));
+        }
+        self.record_replay(ca, &replay, &requester)?;
         for (id, revoke) in &controls.revocations {
             match self.revoke_requested(ca, signer, revoke) {
                 Ok(()) => outcome.succeeded.push(*id),

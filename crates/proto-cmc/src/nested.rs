@@ -104,7 +104,8 @@ impl Cmc<'_> {
         }
         .map_err(|e| MessageFailure::internal(ca.name(), &cmc_ca::Error::encode("signer", e)))?;
         let controls = Controls::decode(pki_data)?;
-        self.check_replay(ca, &controls, &credential, "nested end entity")?;
+        let requester = "nested end entity";
+        let replay = self.check_replay(ca, &controls, &credential, requester)?;
         let mut outcome = PartResults::default();
         let context = PartContext {
             signer: certify::fingerprint(&credential),
@@ -112,8 +113,14 @@ impl Cmc<'_> {
             witnessed,
             link_random: None,
             decrypted: &controls.decrypted,
+            replay: &replay,
+            replayed: std::cell::Cell::new(false),
         };
         self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
+        if context.replayed.get() {
+            return Err(replay::replayed(ca, requester));
+        }
+        self.record_replay(ca, &replay, requester)?;
         for id in pki_data
             .cms_sequence
             .iter()

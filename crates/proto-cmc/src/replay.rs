@@ -2,6 +2,8 @@
 //! transactionId replay, an expired holder, and the audit of a refused
 //! request.
 
+use cmc_ca::Replay;
+
 use super::*;
 
 impl Cmc<'_> {
@@ -63,43 +65,63 @@ impl Cmc<'_> {
         }
     }
 
-    /// senderNonce (remembered per signer credential) and transactionId.
+    /// senderNonce (remembered per signer credential) and transactionId:
+    /// a nonce seen before is refused now, before any work; nothing is
+    /// written here. The records go into the message's first write unit
+    /// (the [`Replay`] is passed to every call that writes), or are
+    /// committed by [`Cmc::record_replay`] before anything else is done.
     pub(super) fn check_replay(
         &self,
         ca: &LoadedCa,
         controls: &Controls,
         credential: &[u8],
         requester: &str,
-    ) -> Result<(), MessageFailure> {
-        let malformed = |what: &str| MessageFailure::message(CmcFailInfo::BadRequest, what);
-        if let Some(nonce) = &controls.sender_nonce {
-            self.engine
-                .remember_nonce(ca.name(), credential, nonce)
-                .map_err(|refused| {
-                    if refused.reason == cmc_ca::Reason::BadRequest {
-                        tracing::warn!(
-                            ca = ca.name(),
-                            client = requester,
-                            why = refused.detail,
-                            "senderNonce refused"
-                        );
-                        malformed(&format!("{} senderNonce", refused.detail))
-                    } else {
-                        MessageFailure::refused(refused)
-                    }
-                })?;
-        }
-        if let Some(id) = &controls.transaction_id {
-            self.engine
-                .open_transaction(ca.name(), credential, id)
-                .map_err(|refused| {
-                    if refused.reason == cmc_ca::Reason::BadRequest {
-                        malformed(&format!("{} transactionId", refused.detail))
-                    } else {
-                        MessageFailure::refused(refused)
-                    }
-                })?;
-        }
-        Ok(())
+    ) -> Result<Replay, MessageFailure> {
+        self.engine
+            .check_replay(
+                ca.name(),
+                credential,
+                controls.sender_nonce.as_deref(),
+                controls.transaction_id.as_deref(),
+            )
+            .map_err(|refused| replay_failure(ca, requester, refused))
     }
+
+    /// Commits the message's replay records unless a write unit of its
+    /// body parts carried them (done before revocations and nested
+    /// requests, so that nothing is done for a copy of a message another
+    /// request committed first).
+    pub(super) fn record_replay(
+        &self,
+        ca: &LoadedCa,
+        replay: &Replay,
+        requester: &str,
+    ) -> Result<(), MessageFailure> {
+        self.engine
+            .record_replay(ca.name(), replay)
+            .map_err(|refused| replay_failure(ca, requester, refused))
+    }
+}
+
+/// The message failure for a refused senderNonce or transactionId.
+pub(super) fn replay_failure(ca: &LoadedCa, requester: &str, refused: Refused) -> MessageFailure {
+    let malformed = |what: &str| MessageFailure::message(CmcFailInfo::BadRequest, what);
+    if refused.is_replay() {
+        return replayed(ca, requester);
+    }
+    match (refused.reason, refused.detail.as_str()) {
+        (cmc_ca::Reason::BadRequest, "unusable nonce") => malformed("unusable senderNonce"),
+        (cmc_ca::Reason::BadRequest, "unusable transaction id") => {
+            malformed("unusable transactionId")
+        }
+        _ => MessageFailure::refused(refused),
+    }
+}
+
+/// The message failure for a senderNonce this signer sent before (found
+/// by the early read, or by the commit of the message's first unit when a
+/// concurrent copy committed it first).
+pub(super) fn replayed(ca: &LoadedCa, requester: &str) -> MessageFailure {
+    tracing::warn!(ca = ca.name(), client = requester, "senderNonce replayed");
+    MessageFailure::message(CmcFailInfo::BadRequest, "replayed senderNonce")
 }

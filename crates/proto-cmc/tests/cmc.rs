@@ -318,6 +318,53 @@ fn a_replayed_request_is_bad_request() {
 }
 
 #[test]
+fn two_copies_of_one_request_racing_issue_once() {
+    let (env, ca) = peer_env(true);
+    env.clock.set(UnixTime::from_secs(PKCS10_TIME));
+    let request = read(PKCS10);
+    let start = std::sync::Barrier::new(2);
+    let replies: Vec<CmcReply> = std::thread::scope(|s| {
+        let copies: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    env.engine
+                        .handle_full("ca", &request, &Transport::default())
+                        .unwrap()
+                })
+            })
+            .collect();
+        copies.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let succeeded = replies.iter().filter(|r| r.all_succeeded()).count();
+    assert_eq!(succeeded, 1);
+    let refused = replies.iter().find(|r| !r.all_succeeded()).unwrap();
+    let resp = verify(refused, &ca, env.clock.now());
+    // Refused as a whole (bodyList empty: the message), whichever check
+    // caught it: the early read or the commit of the certificate's unit.
+    assert_eq!(single_failure(&resp), (CmcFailInfo::BadRequest, vec![0]));
+    assert_eq!(issued(&env).len(), 1);
+    // The refused copy left an audit event, and only one issuance event
+    // exists.
+    let events = env
+        .store
+        .list_audit(&AuditFilter::default(), PageRequest::first(100))
+        .unwrap()
+        .items;
+    let issued_events = events
+        .iter()
+        .filter(|e| e.event.kind == AuditKind::Issued)
+        .count();
+    assert_eq!(issued_events, 1, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.kind == AuditKind::Refused && e.event.detail.contains("replayed")),
+        "{events:?}"
+    );
+}
+
+#[test]
 fn a_signing_time_outside_the_window_is_bad_time() {
     let (env, ca) = peer_env(true);
     for offset in [301, -301] {

@@ -210,6 +210,7 @@ fn enroll(engine: &Engine, request: &EstRequest<'_>, renewal: bool) -> Result<Re
             form,
             pop: ProofOfPossession::Signature,
             raw: &csr.der,
+            replay: None,
         })
         .map_err(refused)?;
     match enrolled {

@@ -28,6 +28,7 @@ impl App {
 
     /// `/metrics`.
     pub(super) fn metrics_text(&self) -> Reply {
+        self.metrics.store_writes(self.engine.write_stats());
         match self.metrics.render() {
             Ok(text) => content(text, metrics::CONTENT_TYPE),
             Err(e) => {

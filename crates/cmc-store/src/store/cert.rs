@@ -158,37 +158,75 @@ fn complete_reserved(
     Ok(())
 }
 
+/// Inserts a serial with what is known of it (inside the caller's
+/// transaction): reserved; issued with its certificate and SANs; or failed
+/// with the reason. A taken serial is [`Error::SerialInUse`], an unknown
+/// issuer [`Error::NotFound`].
+pub(super) fn insert_certificate(
+    c: &mut dyn Conn,
+    r: &NewReservation,
+    now: UnixTime,
+    cert: Option<&IssuedCert>,
+    failure: Option<&str>,
+) -> Result<()> {
+    let status = match (cert, failure) {
+        (Some(_), _) => "issued",
+        (None, Some(_)) => "failed",
+        (None, None) => "reserved",
+    };
+    let row = c
+        .query_opt(
+            "INSERT INTO certificates
+                 (issuer, serial, status, requester, profile, request_hash, reserved_at, tbs_der,
+                  cert_der, subject, not_before, not_after, issued_at, failed_at, failure_reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             RETURNING id",
+            params![
+                &r.issuer,
+                &r.serial,
+                status,
+                &r.requester,
+                &r.profile,
+                &r.request_hash,
+                now,
+                r.tbs_der.as_ref(),
+                cert.map(|c| &c.cert_der),
+                cert.map(|c| &c.subject),
+                cert.map(|c| c.not_before),
+                cert.map(|c| c.not_after),
+                cert.map(|c| c.issued_at),
+                failure.map(|_| now),
+                failure
+            ],
+        )
+        .map_err(|e| {
+            if e.is_unique() {
+                Error::SerialInUse {
+                    issuer: r.issuer.clone(),
+                    serial: r.serial.clone(),
+                }
+            } else if e.is_foreign_key() {
+                Error::NotFound(format!("CA {}", r.issuer))
+            } else {
+                e.into()
+            }
+        })?;
+    let id = row
+        .ok_or_else(|| Error::Corrupt("certificate insert returned no id".into()))?
+        .i64()?;
+    for (position, san) in (0_i64..).zip(cert.map_or(&[][..], |c| &c.sans)) {
+        c.execute(
+            "INSERT INTO certificate_sans (cert_id, position, san) VALUES ($1, $2, $3)",
+            params![id, position, san],
+        )?;
+    }
+    Ok(())
+}
+
 impl<B: Backend> CertStore for SqlStore<B> {
     fn reserve_serial(&self, r: &NewReservation, now: UnixTime) -> Result<()> {
-        self.backend.with_conn(|c| {
-            c.execute(
-                "INSERT INTO certificates
-                     (issuer, serial, status, requester, profile, request_hash, reserved_at, tbs_der)
-                 VALUES ($1, $2, 'reserved', $3, $4, $5, $6, $7)",
-                params![
-                    &r.issuer,
-                    &r.serial,
-                    &r.requester,
-                    &r.profile,
-                    &r.request_hash,
-                    now,
-                    r.tbs_der.as_ref()
-                ],
-            )
-            .map_err(|e| {
-                if e.is_unique() {
-                    Error::SerialInUse {
-                        issuer: r.issuer.clone(),
-                        serial: r.serial.clone(),
-                    }
-                } else if e.is_foreign_key() {
-                    Error::NotFound(format!("CA {}", r.issuer))
-                } else {
-                    e.into()
-                }
-            })?;
-            Ok(())
-        })
+        self.backend
+            .with_conn(|c| insert_certificate(c, r, now, None, None))
     }
 
     fn record_tbs(&self, issuer: &str, serial: &Serial, tbs_der: &[u8]) -> Result<()> {

@@ -11,7 +11,8 @@
 //! One file per record family, following the traits of [`crate::traits`]:
 //! [`ca`] (CAs and their auto-approvals), [`cert`] (serials and
 //! certificates), [`client`], [`secret`], [`engine_key`], [`replay`]
-//! (nonces and transactions), [`pending`], [`crl`] and [`audit`].
+//! (nonces and transactions), [`pending`], [`crl`] and [`audit`]; [`unit`]
+//! commits everything one request writes at once, grouped under load.
 
 mod audit;
 mod ca;
@@ -22,6 +23,9 @@ mod engine_key;
 mod pending;
 mod replay;
 mod secret;
+mod unit;
+
+use cert::insert_certificate;
 
 use crate::db::{Backend, Conn, params};
 use crate::error::{Error, Result};
@@ -31,14 +35,22 @@ use crate::traits::Store;
 #[derive(Debug)]
 pub(crate) struct SqlStore<B: Backend> {
     backend: B,
+    group: unit::Group,
+    /// Whether write units are committed in groups.
+    grouped: bool,
 }
 
 impl<B: Backend> SqlStore<B> {
-    /// Wraps a backend, applying missing migrations first.
-    pub(crate) fn new(backend: B) -> Result<Self> {
+    /// Wraps a backend, applying missing migrations first; `grouped`:
+    /// concurrent write units share commits.
+    pub(crate) fn new(backend: B, grouped: bool) -> Result<Self> {
         let dialect = backend.dialect();
         backend.with_tx(|c| schema::migrate(c, dialect))?;
-        Ok(Self { backend })
+        Ok(Self {
+            backend,
+            group: unit::Group::default(),
+            grouped,
+        })
     }
 }
 

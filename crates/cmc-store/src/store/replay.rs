@@ -71,6 +71,16 @@ impl<B: Backend> ReplayStore for SqlStore<B> {
         })
     }
 
+    fn nonce_in_use(&self, signer: &Fingerprint, nonce: &[u8], now: UnixTime) -> Result<bool> {
+        self.backend.with_conn(|c| {
+            Ok(c.query_opt(
+                "SELECT 1 FROM nonces WHERE signer = $1 AND nonce = $2 AND expires_at > $3",
+                params![signer, nonce, now],
+            )?
+            .is_some())
+        })
+    }
+
     fn open_transaction(
         &self,
         signer: &Fingerprint,

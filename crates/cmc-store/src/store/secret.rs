@@ -63,6 +63,38 @@ fn get_secret(conn: &mut dyn Conn, ca: &str, ident: &str) -> Result<Option<Secre
     .transpose()
 }
 
+/// Spends secret `ident` of CA `ca` at `now` (inside the caller's
+/// transaction, if any): the guarded UPDATE decides, a read explains a
+/// refusal.
+pub(super) fn consume(
+    c: &mut dyn Conn,
+    ca: &str,
+    identification: &str,
+    now: UnixTime,
+) -> Result<SecretRecord> {
+    let row = c.query_opt(
+        concat!(
+            "UPDATE secrets SET used_at = $3
+             WHERE ca = $1 AND identification = $2 AND used_at IS NULL
+               AND locked = FALSE AND expires_at > $3
+             RETURNING ",
+            secret_cols!()
+        ),
+        params![ca, identification, now],
+    )?;
+    if let Some(row) = row {
+        return secret_from_row(row);
+    }
+    match get_secret(c, ca, identification)? {
+        None => Err(Error::NotFound(format!(
+            "secret {identification:?} of CA {ca}"
+        ))),
+        Some(s) => Err(s
+            .unusable_at(now)
+            .unwrap_or_else(|| Error::InvalidState("secret changed while being consumed".into()))),
+    }
+}
+
 impl<B: Backend> SecretStore for SqlStore<B> {
     fn add_secret(&self, s: &NewSecret, now: UnixTime) -> Result<()> {
         if s.identification.is_empty() || s.derived_key.is_empty() {
@@ -135,29 +167,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
         identification: &str,
         now: UnixTime,
     ) -> Result<SecretRecord> {
-        self.backend.with_conn(|c| {
-            let row = c.query_opt(
-                concat!(
-                    "UPDATE secrets SET used_at = $3
-                     WHERE ca = $1 AND identification = $2 AND used_at IS NULL
-                       AND locked = FALSE AND expires_at > $3
-                     RETURNING ",
-                    secret_cols!()
-                ),
-                params![ca, identification, now],
-            )?;
-            if let Some(row) = row {
-                return secret_from_row(row);
-            }
-            match get_secret(c, ca, identification)? {
-                None => Err(Error::NotFound(format!(
-                    "secret {identification:?} of CA {ca}"
-                ))),
-                Some(s) => Err(s.unusable_at(now).unwrap_or_else(|| {
-                    Error::InvalidState("secret changed while being consumed".into())
-                })),
-            }
-        })
+        self.backend
+            .with_conn(|c| consume(c, ca, identification, now))
     }
 
     fn record_secret_failure(

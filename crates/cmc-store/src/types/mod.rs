@@ -41,6 +41,7 @@ mod page;
 mod pending;
 mod replay;
 mod secret;
+mod unit;
 mod values;
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Outcome};
@@ -57,5 +58,6 @@ pub use pending::{NewPending, PendingFilter, PendingRecord, PendingState, Pendin
 pub(crate) use replay::check_nonce;
 pub use replay::{MAX_NONCE_LEN, TransactionOpen, TransactionRecord, TransactionState};
 pub use secret::{NewSecret, SecretFailures, SecretPurpose, SecretRecord};
+pub use unit::{Write, WriteStats, WriteUnit};
 pub use values::{Fingerprint, Serial, UnixTime, fingerprint};
 pub(crate) use values::{fingerprint_from_db, serial_from_db, u32_from_db};

@@ -16,6 +16,9 @@ use cmc_store::{
     Scope, SecretPurpose, Serial, Store, TransactionOpen, TransactionState, UnixTime, fingerprint,
 };
 
+mod units;
+pub(crate) use units::*;
+
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
     /// A new, independent store instance on this test's database (its own
@@ -32,6 +35,15 @@ pub(crate) trait Fixture: Sync {
     /// `detail` (a trigger), as a full disk or a lost connection would in
     /// the middle of a transaction.
     fn refuse_audit_detail(&self, detail: &str);
+
+    /// Another session takes the database's write lock (SQLite) or locks
+    /// the audit log against inserts (PostgreSQL) until the guard drops:
+    /// the store's next commit waits for it.
+    fn hold_writes(&self) -> Box<dyn std::any::Any>;
+
+    /// A store instance whose write units are committed in groups (the
+    /// SQLite default; PostgreSQL's default is one transaction per unit).
+    fn open_grouped(&self) -> Arc<dyn Store>;
 
     fn open(&self) -> Arc<dyn Store> {
         self.try_open().unwrap()
@@ -75,6 +87,9 @@ macro_rules! backend_tests {
             concurrent_secret_consumption_succeeds_once,
             concurrent_crl_numbers_strictly_increase,
             concurrent_nonce_accepted_once,
+            unit_commits_everything_or_nothing,
+            concurrent_units_share_commits,
+            a_refused_unit_fails_alone_in_its_batch,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
