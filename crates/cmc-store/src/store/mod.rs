@@ -14,6 +14,7 @@
 //! (nonces and transactions), [`pending`], [`crl`] and [`audit`].
 
 mod audit;
+mod bulk;
 mod ca;
 mod cert;
 mod client;

@@ -16,6 +16,9 @@ use cmc_store::{
     Scope, SecretPurpose, Serial, Store, TransactionOpen, TransactionState, UnixTime, fingerprint,
 };
 
+mod bulk;
+pub(crate) use bulk::*;
+
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
     /// A new, independent store instance on this test's database (its own
@@ -75,6 +78,8 @@ macro_rules! backend_tests {
             concurrent_secret_consumption_succeeds_once,
             concurrent_crl_numbers_strictly_increase,
             concurrent_nonce_accepted_once,
+            bulk_load_stores_issued_and_revoked_rows,
+            bulk_load_is_all_or_nothing,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
