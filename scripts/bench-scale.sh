@@ -13,7 +13,13 @@
 set -euo pipefail
 R=$(cd "$1" && pwd); PORT=$2; CERTS=$3; REVOKED=$4; RUNS=${5:-3}; PARENT=${6:-/tmp}
 B=$(mktemp -d "$PARENT/bench-scale.XXXXXX")
-trap 'kill -TERM ${PID:-0} 2>/dev/null || true; cd /; rm -rf "$B"' EXIT
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; fi
+    cd /
+    rm -rf "$B"
+}
+trap cleanup EXIT
 cd "$B"
 D=$B/cmc-data
 printf 'data_dir = "%s"\n[server]\nlisten = "127.0.0.1:%s"\n' "$D" "$PORT" > cmc.toml
