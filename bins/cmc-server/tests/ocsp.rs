@@ -429,3 +429,79 @@ fn a_delegated_responder_key_signs_after_a_restart_with_its_section() {
 fn key_path(setup: &Setup) -> PathBuf {
     setup.data.join("ocsp-responder.key")
 }
+
+/// The attack on the caches: a client asks (no nonce, so the server keeps
+/// the signed "good" and the CRL), the certificate is revoked by another
+/// process on the same store (`cmc-tool cert revoke`, as a second node
+/// would), and the very next OCSP answer and CRL must say revoked.
+#[test]
+fn a_revocation_elsewhere_is_served_at_once_from_the_caches() {
+    let setup = setup("");
+    let leaf = setup.enroll("cached-leaf");
+    let serial = setup.serial(&leaf);
+    let root = setup.root();
+    let req = setup.data.join("cached.req");
+    let (ok, out) = openssl(
+        &setup.data,
+        &[
+            "ocsp",
+            "-issuer",
+            s(&root),
+            "-cert",
+            s(&leaf),
+            "-no_nonce",
+            "-reqout",
+            s(&req),
+        ],
+    );
+    assert!(ok, "{out}");
+    let der = std::fs::read(&req).unwrap();
+    let path = format!("/ocsp/root/{}", get_path(&der));
+    let status_of = |body: &[u8], name: &str| {
+        let resp = setup.data.join(name);
+        std::fs::write(&resp, body).unwrap();
+        let (ok, text) = openssl(
+            &setup.data,
+            &[
+                "ocsp",
+                "-reqin",
+                s(&req),
+                "-respin",
+                s(&resp),
+                "-issuer",
+                s(&root),
+                "-CAfile",
+                s(&root),
+                "-resp_text",
+            ],
+        );
+        assert!(ok && text.contains("Response verify OK"), "{text}");
+        text
+    };
+    let crl_lists = |name: &str| {
+        let crl = setup.server.get("/crl/root.crl");
+        assert_eq!(crl.status, 200);
+        let file = setup.data.join(name);
+        std::fs::write(&file, &crl.body).unwrap();
+        let (ok, text) = openssl(
+            &setup.data,
+            &["crl", "-inform", "DER", "-in", s(&file), "-noout", "-text"],
+        );
+        assert!(ok, "{text}");
+        text.contains(&serial)
+    };
+
+    let good = setup.server.get(&path);
+    assert_eq!(good.status, 200);
+    assert!(status_of(&good.body, "good.der").contains("Cert Status: good"));
+    // Served again from the cache: the same signed bytes.
+    assert_eq!(setup.server.get(&path).body, good.body);
+    assert!(!crl_lists("before.crl"));
+
+    setup.revoke(&leaf, "keyCompromise");
+    let after = setup.server.get(&path);
+    assert_eq!(after.status, 200);
+    let text = status_of(&after.body, "after.der");
+    assert!(text.contains("Cert Status: revoked"), "{text}");
+    assert!(crl_lists("after.crl"), "the CRL does not list {serial}");
+}

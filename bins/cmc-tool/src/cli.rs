@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::bench::BenchArgs;
+use crate::commands::bench_load::BenchLoadArgs;
 use crate::commands::ca::CaCommand;
 use crate::commands::cert::CertCommand;
 use crate::commands::client::ClientCommand;
@@ -76,6 +77,9 @@ pub enum Command {
     /// only): N pre-built enrollments over C connections, latency and
     /// throughput, and the server's signature cost per enrollment.
     Bench(Box<BenchArgs>),
+    /// Scale benchmarks: add N synthetic certificates (some revoked) to the
+    /// store, and time a CRL over them.
+    BenchLoad(BenchLoadArgs),
 }
 
 #[cfg(test)]

@@ -1,25 +1,18 @@
 //! CRLs (RFC 5280 §5): a v2 CRL per CA, numbered by the store, and the
 //! rule for when the latest one is still good enough to hand out.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cmc_store::{
-    AuditEvent, AuditKind, CrlRecord, Outcome, RevocationReason, RevokedEntry, UnixTime,
+    AuditEvent, AuditKind, CrlRecord, Outcome, RevocationReason, RevokedEntry, Store, UnixTime,
 };
-use const_oid::AssociatedOid;
-use const_oid::db::rfc5280::ID_CE_INVALIDITY_DATE;
-use der::asn1::{BitString, GeneralizedTime, OctetString};
-use der::{Decode, Encode};
-use x509_cert::Version;
-use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
-use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::crl::CrlNumber;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlReason};
+use x509_cert::ext::pkix::CrlReason;
 
 use crate::ca::LoadedCa;
+use crate::crl_encode::{RevokedList, StoredEntries, sign_crl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::x509::{extension, generalized_time, serial_number, store_serial, unix_time, x509_time};
 
 const DAY: i64 = 86_400;
 
@@ -69,7 +62,9 @@ impl CrlConfig {
 /// (with reasonCode unless unspecified, and invalidityDate when known),
 /// crlExtensions authorityKeyIdentifier (the CA's key identifier) and
 /// cRLNumber (both non-critical). An empty list is left out, as RFC 5280
-/// §5.1.2.6 requires. Returns the DER.
+/// §5.1.2.6 requires. Returns the DER. The engine streams the entries from
+/// the store instead ([`Engine::generate_crl`]); this is the same encoder
+/// over a slice.
 ///
 /// # Errors
 /// [`Error::TimeOutOfRange`], [`Error::Encode`], and the key's errors.
@@ -80,61 +75,56 @@ pub fn build_crl(
     next_update: UnixTime,
     revoked: &[RevokedEntry],
 ) -> Result<Vec<u8>> {
-    let mut entries = Vec::with_capacity(revoked.len());
+    let mut list = RevokedList::default();
     for entry in revoked {
-        entries.push(RevokedCert {
-            serial_number: serial_number(&entry.serial)?,
-            revocation_date: x509_time(entry.revocation.revoked_at)?,
-            crl_entry_extensions: entry_extensions(entry)?,
-        });
+        list.push(entry)?;
     }
-    let key = ca.key();
-    let aki = AuthorityKeyIdentifier {
-        key_identifier: Some(
-            OctetString::new(ca.key_identifier().to_vec())
-                .map_err(|e| Error::encode("key identifier", e))?,
-        ),
-        authority_cert_issuer: None,
-        authority_cert_serial_number: None,
-    };
-    let number = CrlNumber::try_from(crl_number).map_err(|e| Error::encode("cRLNumber", e))?;
-    let tbs = TbsCertList {
-        version: Version::V2,
-        signature: key.signature_algorithm().clone(),
-        issuer: ca.subject().clone(),
-        this_update: x509_time(this_update)?,
-        next_update: Some(x509_time(next_update)?),
-        revoked_certificates: (!entries.is_empty()).then_some(entries),
-        crl_extensions: Some(vec![extension(&aki, false)?, extension(&number, false)?]),
-    };
-    let tbs_der = tbs.to_der().map_err(|e| Error::encode("TBSCertList", e))?;
-    let signature = key.sign(&tbs_der)?;
-    let crl = CertificateList {
-        tbs_cert_list: tbs,
-        signature_algorithm: key.signature_algorithm().clone(),
-        signature: BitString::from_bytes(&signature).map_err(|e| Error::encode("signature", e))?,
-    };
-    crl.to_der().map_err(|e| Error::encode("CRL", e))
+    sign_crl(ca, crl_number, this_update, next_update, list)
 }
 
-fn entry_extensions(entry: &RevokedEntry) -> Result<Option<Vec<Extension>>> {
-    let mut exts = Vec::new();
-    if let Some(reason) = crl_reason(entry.revocation.reason) {
-        exts.push(extension(&reason, false)?);
+/// Runs `f` on each revoked certificate of `issuer` as the store's cursor
+/// yields it; an error of `f` stops the listing and is returned as it is.
+fn for_each_revoked(
+    store: &dyn Store,
+    issuer: &str,
+    mut f: impl FnMut(&RevokedEntry) -> Result<()>,
+) -> Result<u64> {
+    let mut failed = None;
+    let listed = store.for_each_revoked(issuer, &mut |entry| {
+        f(&entry).map_err(|e| {
+            failed = Some(e);
+            // Only stops the cursor: the error itself is returned below.
+            cmc_store::Error::Invalid("CRL entry refused".into())
+        })
+    });
+    match (failed, listed) {
+        (Some(e), _) => Err(e),
+        (None, listed) => Ok(listed?),
     }
-    if let Some(date) = entry.revocation.invalidity_date {
-        exts.push(Extension {
-            extn_id: ID_CE_INVALIDITY_DATE,
-            critical: false,
-            extn_value: OctetString::new(
-                generalized_time(date)?
-                    .to_der()
-                    .map_err(|e| Error::encode("invalidityDate", e))?,
-            )
-            .map_err(|e| Error::encode("invalidityDate", e))?,
-        });
+}
+
+/// The CRLs the engine hands out, one per CA, with the revocation epoch
+/// each was checked at; shared, so a CRL of millions of entries is not
+/// copied per request.
+#[derive(Debug, Default)]
+pub(crate) struct CrlCache {
+    crls: Mutex<BTreeMap<String, (Arc<CrlRecord>, u64)>>,
+}
+
+impl CrlCache {
+    /// The cached CRL of `ca`, if it was checked at revocation `epoch`.
+    fn get(&self, ca: &str, epoch: u64) -> Option<Arc<CrlRecord>> {
+        let crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
+        crls.get(ca)
+            .filter(|(_, at)| *at == epoch)
+            .map(|(record, _)| Arc::clone(record))
     }
-    Ok((!exts.is_empty()).then_some(exts))
+
+    /// Remembers `record` as the current CRL of its CA at `epoch`.
+    fn put(&self, record: Arc<CrlRecord>, epoch: u64) {
+        let mut crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
+        crls.insert(record.issuer.clone(), (record, epoch));
+    }
 }
 
 /// The reasonCode entry extension for `reason`; none for unspecified
@@ -155,58 +145,6 @@ pub fn crl_reason(reason: RevocationReason) -> Option<CrlReason> {
         // than with a wrong one.
         _ => return None,
     })
-}
-
-/// What identifies an entry for the freshness check: serial, revocation
-/// time and reason code (0 when absent), invalidity date.
-type EntryKey = (Vec<u8>, i64, u8, Option<i64>);
-
-fn store_entry_keys(entries: &[RevokedEntry]) -> BTreeSet<EntryKey> {
-    entries
-        .iter()
-        .map(|e| {
-            let code = crl_reason(e.revocation.reason).map_or(0, code_of);
-            (
-                e.serial.as_bytes().to_vec(),
-                e.revocation.revoked_at.secs(),
-                code,
-                e.revocation.invalidity_date.map(UnixTime::secs),
-            )
-        })
-        .collect()
-}
-
-fn crl_entry_keys(crl: &CertificateList) -> Result<BTreeSet<EntryKey>> {
-    let mut keys = BTreeSet::new();
-    for entry in crl.tbs_cert_list.revoked_certificates.iter().flatten() {
-        let mut code = 0;
-        let mut invalidity = None;
-        for ext in entry.crl_entry_extensions.iter().flatten() {
-            if ext.extn_id == CrlReason::OID {
-                code = code_of(
-                    CrlReason::from_der(ext.extn_value.as_bytes())
-                        .map_err(|e| Error::bad("CRL reasonCode", e))?,
-                );
-            } else if ext.extn_id == ID_CE_INVALIDITY_DATE {
-                let t = GeneralizedTime::from_der(ext.extn_value.as_bytes())
-                    .map_err(|e| Error::bad("CRL invalidityDate", e))?;
-                invalidity = Some(unix_time(&t.into()).secs());
-            }
-        }
-        keys.insert((
-            store_serial(&entry.serial_number)?.as_bytes().to_vec(),
-            unix_time(&entry.revocation_date).secs(),
-            code,
-            invalidity,
-        ));
-    }
-    Ok(keys)
-}
-
-/// The CRLReason value (0..=10).
-fn code_of(reason: CrlReason) -> u8 {
-    // Every CrlReason discriminant is at most 10.
-    u8::try_from(reason as u32).unwrap_or(u8::MAX)
 }
 
 /// Why a CRL is too old (or too young) to hand out at `now`, whatever its
@@ -237,10 +175,11 @@ fn out_of_date(
 /// Near its nextUpdate a CRL is only replaced if the new one would reach
 /// further: near the end of the CA's life, where nextUpdate is cut at the
 /// CA's notAfter, reissuing would not help, and would issue a new CRL on
-/// every call.
+/// every call. Its entries are compared with the store's revocations one
+/// by one as the store lists them, without decoding the stored list.
 fn stale_reason(
+    store: &dyn Store,
     latest: &CrlRecord,
-    revoked: &[RevokedEntry],
     now: UnixTime,
     ca_not_after: UnixTime,
     config: &CrlConfig,
@@ -248,8 +187,9 @@ fn stale_reason(
     if let Some(why) = out_of_date(latest, now, ca_not_after, config) {
         return Ok(Some(why));
     }
-    let crl = CertificateList::from_der(&latest.der).map_err(|e| Error::bad("stored CRL", e))?;
-    if crl_entry_keys(&crl)? != store_entry_keys(revoked) {
+    let mut stored = StoredEntries::of(&latest.der)?;
+    for_each_revoked(store, &latest.issuer, |entry| stored.next_is(entry))?;
+    if !stored.all_matched() {
         return Ok(Some("revocations changed since it was issued"));
     }
     Ok(None)
@@ -266,16 +206,23 @@ impl Engine {
     /// [`Error::UnknownCa`], [`Error::CaNotValid`] if the CA certificate is
     /// not valid now, key and store errors.
     pub fn generate_crl(&self, ca: &str) -> Result<CrlRecord> {
+        self.generate_crl_shared(ca).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Engine::generate_crl`], the record shared rather than copied.
+    fn generate_crl_shared(&self, ca: &str) -> Result<Arc<CrlRecord>> {
         let ca = self.ca(ca)?;
         let now = self.now();
         ca.check_valid_at(now)?;
         let store = self.store();
-        let revoked = store.list_revoked(ca.name())?;
+        let mut list = RevokedList::default();
+        for_each_revoked(store.as_ref(), ca.name(), |entry| list.push(entry))?;
+        let entries = list.count();
         let number = store.next_crl_number(ca.name())?;
         let next_update = now
             .plus_secs(self.config().crl.validity_secs)
             .min(ca.not_after());
-        let der = build_crl(&ca, number, now, next_update, &revoked)?;
+        let der = sign_crl(&ca, number, now, next_update, list)?;
         let record = CrlRecord {
             issuer: ca.name().to_owned(),
             crl_number: number,
@@ -293,8 +240,7 @@ impl Engine {
             requester: None,
             outcome: Outcome::Success,
             detail: format!(
-                "CRL number {number}, {} entries, next update {next_update}{}",
-                revoked.len(),
+                "CRL number {number}, {entries} entries, next update {next_update}{}",
                 if stored {
                     ""
                 } else {
@@ -302,16 +248,11 @@ impl Engine {
                 }
             ),
         })?;
-        tracing::info!(
-            ca = ca.name(),
-            number,
-            entries = revoked.len(),
-            "CRL issued"
-        );
+        tracing::info!(ca = ca.name(), number, entries, "CRL issued");
         if stored {
-            return Ok(record);
+            return Ok(Arc::new(record));
         }
-        Ok(store.latest_crl(ca.name())?.unwrap_or(record))
+        Ok(Arc::new(store.latest_crl(ca.name())?.unwrap_or(record)))
     }
 
     /// The CRL to hand out for `ca`: the latest stored one, unless there is
@@ -324,43 +265,54 @@ impl Engine {
     /// As [`Engine::generate_crl`]; [`Error::BadCertificate`] if the stored
     /// CRL does not decode.
     pub fn current_crl(&self, ca: &str) -> Result<CrlRecord> {
+        self.current_crl_shared(ca).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Engine::current_crl`] without a copy: the engine's cached record,
+    /// shared (what a server hands out on every `GET`). A revocation on
+    /// any process sharing the store moves the revocation epoch, read here
+    /// on every call (one indexed row), so the next call after it returns
+    /// a CRL that lists it.
+    ///
+    /// # Errors
+    /// As [`Engine::current_crl`].
+    pub fn current_crl_shared(&self, ca: &str) -> Result<Arc<CrlRecord>> {
         let loaded = self.ca(ca)?;
         let now = self.now();
         let store = self.store();
         // Read before the revocations: a revocation after this read moves
         // the epoch, so the CRL cached below is rebuilt on the next call.
         let epoch = store.revocation_epoch(loaded.name())?;
-        if let Some(cached) = self.cached_crl(loaded.name(), epoch) {
+        if let Some(cached) = self.crl_cache().get(loaded.name(), epoch) {
             if out_of_date(&cached, now, loaded.not_after(), &self.config().crl).is_none() {
                 return Ok(cached);
             }
         }
         let record = self.current_crl_uncached(&loaded, now)?;
-        self.cache_crl(record.clone(), epoch);
+        self.crl_cache().put(Arc::clone(&record), epoch);
         Ok(record)
     }
 
     /// [`Engine::current_crl`] without the cache: the stored CRL checked
     /// against the store's revocations, or a new one.
-    fn current_crl_uncached(&self, loaded: &LoadedCa, now: UnixTime) -> Result<CrlRecord> {
+    fn current_crl_uncached(&self, loaded: &LoadedCa, now: UnixTime) -> Result<Arc<CrlRecord>> {
         let store = self.store();
         let ca = loaded.name();
-        if let Some(latest) = store.latest_crl(loaded.name())? {
-            let revoked = store.list_revoked(loaded.name())?;
+        if let Some(latest) = store.latest_crl(ca)? {
             match stale_reason(
+                store.as_ref(),
                 &latest,
-                &revoked,
                 now,
                 loaded.not_after(),
                 &self.config().crl,
             )? {
-                None => return Ok(latest),
+                None => return Ok(Arc::new(latest)),
                 Some(why) => {
                     tracing::debug!(ca, number = latest.crl_number, why, "reissuing the CRL");
                 }
             }
         }
-        self.generate_crl(ca)
+        self.generate_crl_shared(ca)
     }
 }
 
@@ -373,7 +325,7 @@ mod tests {
         assert_eq!(crl_reason(RevocationReason::Unspecified), None);
         for code in (1..=10).filter(|c| *c != 7) {
             let reason = RevocationReason::from_code(code).unwrap();
-            assert_eq!(code_of(crl_reason(reason).unwrap()), code);
+            assert_eq!(crl_reason(reason).unwrap() as u32, u32::from(code));
         }
     }
 

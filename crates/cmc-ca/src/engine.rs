@@ -1,15 +1,15 @@
 //! The engine: the store, the clock and every loaded CA.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use cmc_store::{CrlRecord, Store, UnixTime};
+use cmc_store::{Store, UnixTime};
 
 use crate::ca::{LoadedCa, NewCa, create_ca_under};
 use crate::clock::Clock;
-use crate::crl::CrlConfig;
+use crate::crl::{CrlCache, CrlConfig};
 use crate::error::{Error, Result};
-use crate::ocsp::{DelegatedResponder, open_responders};
+use crate::ocsp::{DelegatedResponder, OcspCache, open_responders};
 use crate::responder::Responder;
 
 /// Settings of the engine: CRL dating, the issuance profiles, the per-CA
@@ -95,7 +95,10 @@ pub struct Engine {
     pop_key: zeroize::Zeroizing<Vec<u8>>,
     /// The current CRL of each CA with the revocation epoch it was checked
     /// at ([`Engine::current_crl`]).
-    crls: Mutex<BTreeMap<String, (CrlRecord, u64)>>,
+    crls: CrlCache,
+    /// Signed OCSP responses for reuse until their nextUpdate or the next
+    /// revocation ([`Engine::ocsp`]).
+    ocsp_cache: OcspCache,
 }
 
 impl std::fmt::Debug for Engine {
@@ -183,7 +186,8 @@ impl Engine {
             responders,
             ocsp_responders,
             pop_key,
-            crls: Mutex::new(BTreeMap::new()),
+            crls: CrlCache::default(),
+            ocsp_cache: OcspCache::default(),
         };
         engine.backfill_client_subjects()?;
         Ok(engine)
@@ -257,18 +261,14 @@ impl Engine {
         Ok(purged)
     }
 
-    /// The cached CRL of `ca`, if it was checked at revocation `epoch`.
-    pub(crate) fn cached_crl(&self, ca: &str, epoch: u64) -> Option<CrlRecord> {
-        let crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
-        crls.get(ca)
-            .filter(|(_, at)| *at == epoch)
-            .map(|(record, _)| record.clone())
+    /// The CRLs handed out, by CA ([`Engine::current_crl`]).
+    pub(crate) fn crl_cache(&self) -> &CrlCache {
+        &self.crls
     }
 
-    /// Remembers `record` as the current CRL of its CA at `epoch`.
-    pub(crate) fn cache_crl(&self, record: CrlRecord, epoch: u64) {
-        let mut crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
-        crls.insert(record.issuer.clone(), (record, epoch));
+    /// The signed OCSP responses kept for reuse.
+    pub(crate) fn ocsp_cache(&self) -> &OcspCache {
+        &self.ocsp_cache
     }
 
     /// The store: the engine's own (front doors and binaries go through

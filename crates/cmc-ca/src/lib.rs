@@ -7,6 +7,7 @@ mod client;
 mod clock;
 pub mod config;
 mod crl;
+mod crl_encode;
 mod embedded;
 mod engine;
 mod enroll;

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use cmc_store::{
-    AuditEvent, AuditKind, CaRecord, CertFilter, CertRecord, ClientRecord, NewClient, Outcome,
-    PageRequest, PendingFilter, PendingRecord, SecretRecord, Serial, Store, UnixTime,
+    AuditEvent, AuditKind, BulkCert, CaRecord, CertFilter, CertRecord, ClientRecord, NewClient,
+    Outcome, PageRequest, PendingFilter, PendingRecord, SecretRecord, Serial, Store, UnixTime,
 };
 
 use crate::ca::{LoadedCa, NewCa};
@@ -21,9 +21,10 @@ use crate::error::{Error, Result};
 /// The store's record types, as the engine's API speaks of them.
 pub mod types {
     pub use cmc_store::{
-        CaRecord, CertFilter, CertRecord, CertState, CertStatus, ClientRecord, ClientRole,
-        CrlRecord, Grant, NewClient, PendingFilter, PendingRecord, PendingState, PendingStatus,
-        Revocation, RevocationReason, Scope, SecretPurpose, SecretRecord, Serial, UnixTime,
+        BulkCert, CaRecord, CertFilter, CertRecord, CertState, CertStatus, ClientRecord,
+        ClientRole, CrlRecord, Grant, IssuedCert, NewClient, PendingFilter, PendingRecord,
+        PendingState, PendingStatus, Revocation, RevocationReason, Scope, SecretPurpose,
+        SecretRecord, Serial, UnixTime,
     };
 }
 
@@ -71,6 +72,17 @@ impl Records {
     /// Store errors.
     pub fn cas(&self) -> Result<Vec<CaRecord>> {
         Ok(self.store.list_cas()?)
+    }
+
+    /// Stores `certs` as issued (or revoked) in one transaction, without
+    /// reservation, signing or audit events: synthetic rows for scale
+    /// benchmarks (`cmc-tool bench-load`). Returns how many were stored.
+    ///
+    /// # Errors
+    /// Store errors: a serial already stored, an unknown CA (nothing of the
+    /// call is stored then).
+    pub fn bulk_insert(&self, certs: &[BulkCert]) -> Result<u64> {
+        Ok(self.store.bulk_insert_certs(certs)?)
     }
 
     /// Every certificate record `filter` picks.

@@ -231,6 +231,17 @@ pub(crate) trait Conn {
     /// Runs several statements without parameters (migrations).
     fn batch(&mut self, sql: &str) -> SqlResult<()>;
 
+    /// Runs a query and hands each row to `f` as the database produces it,
+    /// without collecting them (a listing of millions of rows); returns how
+    /// many rows were read. An error from `f` stops the query and is
+    /// returned.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<u64>;
+
     /// At most one row.
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> SqlResult<Option<Row>> {
         let mut rows = self.query(sql, params)?;

@@ -19,17 +19,17 @@ use std::time::Duration;
 pub use error::{Error, Result};
 pub use schema::SCHEMA_VERSION;
 pub use traits::{
-    AuditLog, CaStore, CertStore, ClientStore, CrlStore, EngineKeyStore, PendingStore, ReplayStore,
-    SecretStore, Store, UnitStore,
+    AuditLog, BulkLoad, CaStore, CertStore, ClientStore, CrlStore, EngineKeyStore, PendingStore,
+    ReplayStore, SecretStore, Store, UnitStore,
 };
 pub use types::{
-    AuditEvent, AuditFilter, AuditKind, AuditRecord, CaRecord, CertFilter, CertRecord, CertState,
-    CertStatus, ClientRecord, ClientRole, CrlRecord, Cursor, Fingerprint, Grant, IssuedCert,
-    MAX_NONCE_LEN, NewClient, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
-    PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
-    RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit, check_ca_name,
-    fingerprint,
+    AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaRecord, CertFilter, CertRecord,
+    CertState, CertStatus, ClientRecord, ClientRole, CrlRecord, Cursor, Fingerprint, Grant,
+    IssuedCert, MAX_NONCE_LEN, NewClient, NewPending, NewReservation, NewSecret, Outcome, Page,
+    PageRequest, PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation,
+    RevocationReason, RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial,
+    TransactionOpen, TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit,
+    check_ca_name, fingerprint,
 };
 
 /// How [`open_with`] sets up the connections.

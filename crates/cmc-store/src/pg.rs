@@ -303,6 +303,47 @@ impl<C: postgres::GenericClient> Conn for Session<'_, C> {
     fn batch(&mut self, sql: &str) -> SqlResult<()> {
         self.client.batch_execute(sql).map_err(|e| self.fail(&e))
     }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<u64> {
+        use postgres::fallible_iterator::FallibleIterator as _;
+        let stmt = self.prepare(sql)?;
+        let bound = bind(&stmt, params)?;
+        // query_raw reads the rows off the socket as they are iterated: the
+        // result set is never held whole in memory.
+        let started = self.client.query_raw(&stmt, bound);
+        let mut rows = match started {
+            Ok(rows) => rows,
+            Err(e) => {
+                *self.broken |= connection_lost(&e);
+                return Err(sql_error(&e, self.redactor).into());
+            }
+        };
+        let mut n = 0;
+        loop {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) => {
+                    *self.broken |= connection_lost(&e);
+                    return Err(sql_error(&e, self.redactor).into());
+                }
+            };
+            let row = read_row(&row).map_err(|e| sql_error(&e, self.redactor))?;
+            if let Err(e) = f(row) {
+                // The rest of the result set is still on the wire; a
+                // connection left mid-result is not reused.
+                *self.broken = true;
+                return Err(e);
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 impl Backend for Pg {

@@ -251,6 +251,25 @@ fn query(conn: &Connection, sql: &str, params: &[Value]) -> SqlResult<Vec<Row>> 
     Ok(out)
 }
 
+fn query_each(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    f: &mut dyn FnMut(Row) -> Result<()>,
+) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(&rewrite(sql)).map_err(sql_error)?;
+    let columns = stmt.column_count();
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params))
+        .map_err(sql_error)?;
+    let mut n = 0;
+    while let Some(row) = rows.next().map_err(sql_error)? {
+        f(read_row(row, columns).map_err(sql_error)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 impl Conn for Connection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> SqlResult<u64> {
         exec(self, sql, params)
@@ -262,6 +281,15 @@ impl Conn for Connection {
 
     fn batch(&mut self, sql: &str) -> SqlResult<()> {
         self.execute_batch(sql).map_err(sql_error)
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<u64> {
+        query_each(self, sql, params, f)
     }
 }
 
@@ -278,6 +306,15 @@ impl Conn for rusqlite::Transaction<'_> {
 
     fn batch(&mut self, sql: &str) -> SqlResult<()> {
         self.execute_batch(sql).map_err(sql_error)
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<u64> {
+        query_each(self, sql, params, f)
     }
 }
 

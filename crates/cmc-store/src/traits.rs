@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::types::{
-    AuditEvent, AuditFilter, AuditRecord, CaRecord, CertFilter, CertRecord, ClientRecord,
+    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaRecord, CertFilter, CertRecord, ClientRecord,
     CrlRecord, Fingerprint, IssuedCert, NewClient, NewPending, NewReservation, NewSecret, Page,
     PageRequest, PendingFilter, PendingRecord, RevocationReason, RevokedEntry, SecretFailures,
     SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState, UnixTime,
@@ -488,6 +488,21 @@ pub trait CrlStore: Send + Sync {
     /// # Errors
     /// Database failures.
     fn latest_crl(&self, issuer: &str) -> Result<Option<CrlRecord>>;
+
+    /// Hands every revoked certificate of `issuer` to `f`, in the order of
+    /// [`CertStore::list_revoked`], straight from one database cursor: a
+    /// CRL of millions of entries is built without the list in memory.
+    /// Returns how many were read. The rows come from one statement, so
+    /// they are one consistent snapshot.
+    ///
+    /// # Errors
+    /// Database failures, or the first error `f` returns (which stops the
+    /// listing).
+    fn for_each_revoked(
+        &self,
+        issuer: &str,
+        f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
+    ) -> Result<u64>;
 }
 
 /// The audit trail.
@@ -529,6 +544,24 @@ pub trait UnitStore: Send + Sync {
     fn write_stats(&self) -> WriteStats;
 }
 
+/// Loading many certificate rows at once (scale benchmarks, migrations).
+pub trait BulkLoad: Send + Sync {
+    /// Inserts `certs` (issued, or revoked when they carry a revocation)
+    /// with their SANs in one transaction, a few hundred rows per
+    /// prepared statement; returns how many were inserted. If any is
+    /// revoked, the issuer's revocation epoch moves once. No audit event
+    /// is written: these certificates were not issued by this engine. Pass
+    /// chunks of some ten thousand rows: each call is one commit.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if a serial
+    /// is already stored for its issuer (nothing of the call is stored
+    /// then);
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown issuer;
+    /// [`Error::Invalid`](crate::Error::Invalid) for an empty certificate.
+    fn bulk_insert_certs(&self, certs: &[BulkCert]) -> Result<u64>;
+}
+
 /// Everything: what [`crate::open`] returns. `Arc<dyn Store>` coerces to
 /// `Arc<dyn CertStore>` and the other narrow traits, so each consumer is
 /// handed only what it needs.
@@ -543,6 +576,7 @@ pub trait Store:
     + EngineKeyStore
     + AuditLog
     + UnitStore
+    + BulkLoad
     + std::fmt::Debug
 {
     /// The schema version of the database (the highest migration applied).

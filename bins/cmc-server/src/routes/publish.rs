@@ -1,9 +1,18 @@
 //! The CA's publication points: `GET /ca/{ca}.pem` (the CA certificate and
 //! its chain), `GET /ca/{ca}.der` (the CA certificate) and
 //! `GET /crl/{ca}.crl` (the current CRL, cacheable until its nextUpdate).
+//!
+//! The CRL comes from the engine's cache, refreshed on the first request
+//! after a revocation on any node (the engine reads the store's revocation
+//! epoch per request), and is sent without a copy: the body shares the
+//! cached DER, which hyper writes out as the socket takes it, so a CRL of
+//! tens of megabytes costs no per-request allocation.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
+use cmc_ca::types::CrlRecord;
+use hyper::body::Bytes;
 use hyper::header;
 
 use super::reply::{content, internal_error, not_found, set_date, set_header};
@@ -50,7 +59,7 @@ impl App {
         }
         let ca = name.to_owned();
         let result = self
-            .on_engine("CRL", move |engine| engine.current_crl(&ca))
+            .on_engine("CRL", move |engine| engine.current_crl_shared(&ca))
             .await;
         let record = match result {
             Ok(Ok(record)) => record,
@@ -61,16 +70,26 @@ impl App {
             Err(unserved) => return unserved.reply(),
         };
         let max_age = record.next_update.0.saturating_sub(unix_now()).max(0);
-        let mut reply = content(record.der, "application/pkix-crl");
+        let (this_update, next_update) = (record.this_update, record.next_update);
+        let mut reply = content(Bytes::from_owner(SharedDer(record)), "application/pkix-crl");
         let headers = reply.headers_mut();
         set_header(
             headers,
             header::CACHE_CONTROL,
             &format!("max-age={max_age}"),
         );
-        set_date(headers, header::LAST_MODIFIED, record.this_update.0);
-        set_date(headers, header::EXPIRES, record.next_update.0);
+        set_date(headers, header::LAST_MODIFIED, this_update.0);
+        set_date(headers, header::EXPIRES, next_update.0);
         reply
+    }
+}
+
+/// The DER of a cached CRL as a response body, sharing the engine's copy.
+struct SharedDer(Arc<CrlRecord>);
+
+impl AsRef<[u8]> for SharedDer {
+    fn as_ref(&self) -> &[u8] {
+        &self.0.der
     }
 }
 

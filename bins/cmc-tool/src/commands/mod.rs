@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod bench_load;
 pub mod ca;
 pub mod cert;
 pub mod client;

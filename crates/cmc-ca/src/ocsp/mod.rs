@@ -37,8 +37,10 @@ use crate::error::{Error, Result};
 use crate::issue::{Issuance, Issuer, engine_request, issue_certificate, plain_issuer_info};
 use crate::x509::{decode_certificate, generalized_time, key_identifier, parse_name, unix_time};
 
+mod cache;
 mod responder;
 
+pub(crate) use cache::OcspCache;
 use responder::ResponderCert;
 pub(crate) use responder::{DelegatedResponder, open_responders};
 
@@ -359,6 +361,34 @@ impl Engine {
     fn answer_ocsp(&self, ca: &LoadedCa, checked: &Checked) -> Result<OcspReply> {
         let now = self.now();
         ca.check_valid_at(now)?;
+        // Read before the statuses (see the cache module): a revocation on
+        // any node since the cached answer was signed moves it.
+        let epoch = self.store().revocation_epoch(ca.name())?;
+        let key = match &checked.nonce {
+            Some(_) => None,
+            None => Some(
+                checked
+                    .request
+                    .tbs_request
+                    .request_list
+                    .to_der()
+                    .map_err(|e| Error::encode("OCSP requestList", e))?,
+            ),
+        };
+        if let Some(key) = &key {
+            if let Some(reply) = self.ocsp_cache().get(ca.name(), key, epoch, now) {
+                return Ok(reply);
+            }
+        }
+        let reply = self.sign_ocsp(ca, checked, now)?;
+        if let Some(key) = key {
+            self.ocsp_cache().put(ca.name(), key, &reply, epoch, now);
+        }
+        Ok(reply)
+    }
+
+    /// Looks the statuses up and signs a response, dated `now`.
+    fn sign_ocsp(&self, ca: &LoadedCa, checked: &Checked, now: UnixTime) -> Result<OcspReply> {
         let config = self.config().ocsp(ca.name());
         let signer = self.ocsp_signer(ca, &config, now);
         let mut next_update = now.plus_secs(config.validity_secs).min(ca.not_after());

@@ -429,26 +429,14 @@ impl<B: Backend> CertStore for SqlStore<B> {
     }
 
     fn list_revoked(&self, issuer: &str) -> Result<Vec<RevokedEntry>> {
+        let mut out = Vec::new();
         self.backend.with_conn(|c| {
-            c.query(
-                "SELECT serial, revocation_reason, revoked_at, invalidity_date, not_after
-                 FROM certificates WHERE issuer = $1 AND status = 'revoked' ORDER BY id",
-                params![issuer],
-            )?
-            .into_iter()
-            .map(|mut r| {
-                Ok(RevokedEntry {
-                    serial: serial_from_db(r.blob()?)?,
-                    revocation: Revocation {
-                        reason: RevocationReason::from_db(r.i64()?)?,
-                        revoked_at: r.time()?,
-                        invalidity_date: r.opt_time()?,
-                    },
-                    not_after: r.time()?,
-                })
+            super::crl::for_each_revoked(c, issuer, &mut |entry| {
+                out.push(entry);
+                Ok(())
             })
-            .collect()
-        })
+        })?;
+        Ok(out)
     }
 
     fn revocation_epoch(&self, issuer: &str) -> Result<u64> {
@@ -466,7 +454,7 @@ impl<B: Backend> CertStore for SqlStore<B> {
 
 /// Counts one more change to `issuer`'s revocations (inside the
 /// transaction that made it).
-fn bump_revocation_epoch(c: &mut dyn Conn, issuer: &str) -> Result<()> {
+pub(super) fn bump_revocation_epoch(c: &mut dyn Conn, issuer: &str) -> Result<()> {
     c.execute(
         "INSERT INTO revocation_epochs (issuer, epoch) VALUES ($1, 1)
          ON CONFLICT (issuer) DO UPDATE SET epoch = revocation_epochs.epoch + 1",

@@ -1,10 +1,38 @@
-//! CRL numbers and the latest CRL of each issuer ([`CrlStore`]).
+//! CRL numbers, the latest CRL of each issuer and the listing of revoked
+//! certificates a CRL is built from ([`CrlStore`]).
 
 use super::{SqlStore, i64_of_u64, u64_of_i64};
-use crate::db::{Backend, params};
+use crate::db::{Backend, Conn, Row, params};
 use crate::error::{Error, Result};
 use crate::traits::CrlStore;
-use crate::types::CrlRecord;
+use crate::types::{CrlRecord, Revocation, RevocationReason, RevokedEntry, serial_from_db};
+
+/// Streams `issuer`'s revoked certificates to `f` in id (revocation
+/// listing) order, on the partial index `certificates_revoked`.
+pub(super) fn for_each_revoked(
+    c: &mut dyn Conn,
+    issuer: &str,
+    f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
+) -> Result<u64> {
+    c.query_each(
+        "SELECT serial, revocation_reason, revoked_at, invalidity_date, not_after
+         FROM certificates WHERE issuer = $1 AND status = 'revoked' ORDER BY id",
+        params![issuer],
+        &mut |r| f(revoked_entry(r)?),
+    )
+}
+
+fn revoked_entry(mut r: Row) -> Result<RevokedEntry> {
+    Ok(RevokedEntry {
+        serial: serial_from_db(r.blob()?)?,
+        revocation: Revocation {
+            reason: RevocationReason::from_db(r.i64()?)?,
+            revoked_at: r.time()?,
+            invalidity_date: r.opt_time()?,
+        },
+        not_after: r.time()?,
+    })
+}
 
 impl<B: Backend> CrlStore for SqlStore<B> {
     fn next_crl_number(&self, issuer: &str) -> Result<u64> {
@@ -77,5 +105,13 @@ impl<B: Backend> CrlStore for SqlStore<B> {
             })
             .transpose()
         })
+    }
+
+    fn for_each_revoked(
+        &self,
+        issuer: &str,
+        f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
+    ) -> Result<u64> {
+        self.backend.with_conn(|c| for_each_revoked(c, issuer, f))
     }
 }

@@ -15,6 +15,7 @@
 //! commits everything one request writes at once, grouped under load.
 
 mod audit;
+mod bulk;
 mod ca;
 mod cert;
 mod client;

@@ -33,6 +33,7 @@ macro_rules! text_enum {
 }
 
 mod audit;
+mod bulk;
 mod ca;
 mod cert;
 mod client;
@@ -45,6 +46,7 @@ mod unit;
 mod values;
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Outcome};
+pub use bulk::BulkCert;
 pub use ca::{CaRecord, check_ca_name};
 pub use cert::{
     CertFilter, CertRecord, CertState, CertStatus, IssuedCert, NewReservation, Revocation,

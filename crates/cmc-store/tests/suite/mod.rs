@@ -18,6 +18,8 @@ use cmc_store::{
 
 mod units;
 pub(crate) use units::*;
+mod bulk;
+pub(crate) use bulk::*;
 
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
@@ -90,6 +92,8 @@ macro_rules! backend_tests {
             unit_commits_everything_or_nothing,
             concurrent_units_share_commits,
             a_refused_unit_fails_alone_in_its_batch,
+            bulk_load_stores_issued_and_revoked_rows,
+            bulk_load_is_all_or_nothing,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
