@@ -25,7 +25,7 @@ B=$(mktemp -d /tmp/bench-nodes.XXXXXX)
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    psql -q "$PG" -c "DROP SCHEMA $SCHEMA CASCADE" || true
+    psql -q "$PG" -c "SET client_min_messages = warning" -c "DROP SCHEMA $SCHEMA CASCADE" || true
     rm -rf "$B"
 }
 trap cleanup EXIT
