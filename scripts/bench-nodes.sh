@@ -11,6 +11,7 @@
 #           postgresql://cmc@127.0.0.1:55432/load_bench
 #   PORT    node i listens on PORT+i
 #   N, C    requests and connections in all (split between the nodes)
+#   BENCH ARGS go to each node's bench as they are (so a --rate is per node)
 # e.g.   scripts/bench-nodes.sh target/release target/release \
 #            postgresql://cmc@127.0.0.1:55432/load_bench 18090 2 2000 8
 # Needs psql and jq.
