@@ -20,8 +20,13 @@ for i in $(seq 1 50); do [ -f "$B/cmc-data/bootstrap-ra.pem" ] && curl -s "http:
 D=$B/cmc-data
 FILTER='concurrency|mode|failures|enrollments/s|latency |send after|per enrollment|error|measured /'
 case " $* " in *" --json "*) FILTER='.' ;; esac
+# The server's CPU time (user + system) over the whole bench run.
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+C0=$(cpu)
 "$T/cmc-tool" bench --url "http://127.0.0.1:$PORT/cmc/root" --ca-cert "$D/root.pem" \
     --signer-cert "$D/bootstrap-ra.pem" --signer-key "$D/bootstrap-ra.key" \
     --passphrase-file "$D/bootstrap-ra-passphrase" "$@" 2>&1 | grep -Ei "$FILTER" || true
+C1=$(cpu)
+[ "$FILTER" = . ] || echo "server CPU during the run: $(awk -v t="$(getconf CLK_TCK)" -v d=$((C1 - C0)) 'BEGIN { printf "%.2f", d / t }') s"
 kill -TERM $PID; wait $PID 2>/dev/null || true
 cd /; rm -rf "$B"
