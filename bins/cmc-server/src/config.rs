@@ -67,7 +67,25 @@ pub struct ServerConfig {
     pub read_timeout_secs: u64,
     /// Time an idle keep-alive connection is kept open.
     pub idle_timeout_secs: u64,
-    /// Requests processed at once; more wait.
+    /// Requests processed at once; more wait in line for a permit, holding
+    /// no thread.
+    ///
+    /// A request's whole engine call (decode and verify the request, sign
+    /// the certificate, commit it, sign the answer) is one task on tokio's
+    /// blocking pool, whose threads are bounded by this number; the async
+    /// workers, one per core, only do HTTP. The default, 64, is more than
+    /// the cores on purpose: part of an enrollment is spent waiting for
+    /// its store commit (an fsync, or PostgreSQL round trips), and while
+    /// some requests wait others use the cores; with group commit, the
+    /// requests waiting together are what one commit makes durable, so a
+    /// bound at the core count (2 on a small machine) would commit one or
+    /// two enrollments at a time and leave the cores idle during each
+    /// fsync. The cores still bound what computes at once: on 2 cores at
+    /// most 2 of the 64 run, the others wait for the store or their turn.
+    /// Lower it to bound memory and the tail latency of an overload (each
+    /// permit is a thread with its request and answer in memory); above the
+    /// number of requests a commit can take while the cores are busy it
+    /// adds nothing.
     pub max_concurrency: usize,
     /// CMC failures of unauthenticated senders (a request that does not
     /// verify, or whose signer or secret is refused) allowed per source

@@ -94,7 +94,14 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         Arc::new(Metrics::new()),
         s.max_concurrency,
     ));
+    // The async workers (tokio's default: one per core) only accept,
+    // parse HTTP and move bytes. All CPU and store work of a request is one
+    // task on the blocking pool under one of `max_concurrency` permits
+    // (routes/blocking.rs), so the pool never needs more threads than the
+    // permits plus the purge schedule's one: that is its bound. Why the
+    // permits exceed the cores: `config.rs`, `max_concurrency`.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(s.max_concurrency.saturating_add(1))
         .enable_all()
         .build()
         .context("starting the async runtime")?;

@@ -7,8 +7,11 @@
 
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -271,6 +274,7 @@ impl Metrics {
             "Time from request head to response, by route",
             latency.clone(),
         );
+        registry.register_collector(Box::new(ProcessIo));
         Self {
             registry,
             requests,
@@ -347,6 +351,41 @@ impl Metrics {
         prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)
     }
+}
+
+/// `process_io_write_bytes_total`: the bytes this process caused to be
+/// written to storage (`write_bytes` of `/proc/self/io`, Linux), read at
+/// each scrape; absent where that file is not. What `cmc-tool bench`
+/// divides by the enrollments of a run. A store in another process
+/// (PostgreSQL) writes in that process, not here.
+#[derive(Debug)]
+struct ProcessIo;
+
+impl Collector for ProcessIo {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(bytes) = std::fs::read_to_string("/proc/self/io")
+            .ok()
+            .and_then(|text| io_field(&text, "write_bytes"))
+        else {
+            return Ok(());
+        };
+        let counter = ConstCounter::new(bytes);
+        let metric = encoder.encode_descriptor(
+            "process_io_write_bytes",
+            "Bytes this process caused to be written to storage (/proc/self/io write_bytes).",
+            None,
+            counter.metric_type(),
+        )?;
+        counter.encode(metric)
+    }
+}
+
+/// The value of `name: VALUE` in the text of `/proc/PID/io`.
+fn io_field(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == name).then(|| value.trim().parse().ok())?
+    })
 }
 
 #[cfg(test)]
@@ -508,7 +547,11 @@ mod tests {
         m.request(Route::Metrics, 200, Duration::from_millis(2));
         let text = m.render().unwrap();
         assert!(text.ends_with('\n'));
-        let got = families(&text);
+        // The process's own figures are checked in `process_io_is_reported`.
+        let got: Vec<_> = families(&text)
+            .into_iter()
+            .filter(|(name, _)| !name.starts_with("process_"))
+            .collect();
         let want = [
             ("cmc_http_requests_total", "counter"),
             ("cmc_responses_total", "counter"),
@@ -559,5 +602,53 @@ mod tests {
             line(&text, "cmc_unauthenticated_failures_total "),
             "cmc_unauthenticated_failures_total 2"
         );
+    }
+
+    #[test]
+    fn process_io_is_reported() {
+        let proc_io = || {
+            std::fs::read_to_string("/proc/self/io")
+                .ok()
+                .and_then(|t| io_field(&t, "write_bytes"))
+        };
+        let before = proc_io();
+        let text = Metrics::new().render().unwrap();
+        let after = proc_io();
+        let process: Vec<_> = families(&text)
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("process_"))
+            .collect();
+        let (Some(before), Some(after)) = (before, after) else {
+            assert!(process.is_empty(), "{process:?}");
+            return;
+        };
+        assert_eq!(
+            process,
+            [(
+                "process_io_write_bytes_total".to_owned(),
+                "counter".to_owned()
+            )]
+        );
+        let value: u64 = line(&text, "process_io_write_bytes_total ")
+            .rsplit_once(' ')
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
+        assert!(
+            (before..=after).contains(&value),
+            "{before} {value} {after}"
+        );
+    }
+
+    #[test]
+    fn io_fields_are_read_by_name() {
+        let text =
+            "rchar: 10\nwchar: 20\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n";
+        assert_eq!(io_field(text, "write_bytes"), Some(8192));
+        assert_eq!(io_field(text, "read_bytes"), Some(4096));
+        assert_eq!(io_field(text, "cancelled_write_bytes"), Some(0));
+        assert_eq!(io_field(text, "nope"), None);
+        assert_eq!(io_field("write_bytes: x\n", "write_bytes"), None);
     }
 }

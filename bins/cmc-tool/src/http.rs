@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Bytes;
-use hyper::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+use hyper::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_timeout::TimeoutConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -143,6 +143,9 @@ pub(crate) struct Client {
     runtime: tokio::runtime::Runtime,
     /// Whether `https://` URLs can be used (a TLS configuration was given).
     tls: bool,
+    /// Whether connections are kept for the next request (else each
+    /// request says `Connection: close` and gets its own connection).
+    keep_alive: bool,
 }
 
 impl Client {
@@ -153,6 +156,27 @@ impl Client {
     /// Inside an async runtime (the client blocks on its own), or when its
     /// runtime or the TLS set-up for plain http:// cannot be made.
     pub(crate) fn new(timeout: Duration, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Self> {
+        Self::build(timeout, tls, true)
+    }
+
+    /// A client that opens one connection per request (`Connection:
+    /// close`, nothing pooled): what clients without keep-alive cost a
+    /// server, for comparison (`bench --no-keep-alive`).
+    ///
+    /// # Errors
+    /// As [`Client::new`].
+    pub(crate) fn one_connection_per_request(
+        timeout: Duration,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<Self> {
+        Self::build(timeout, tls, false)
+    }
+
+    fn build(
+        timeout: Duration,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+        keep_alive: bool,
+    ) -> Result<Self> {
         refuse_async_context()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
@@ -178,14 +202,19 @@ impl Client {
         connector.set_connect_timeout(Some(timeout));
         connector.set_read_timeout(Some(timeout));
         connector.set_write_timeout(Some(timeout));
-        let client = HyperClient::builder(TokioExecutor::new())
+        let mut builder = HyperClient::builder(TokioExecutor::new());
+        builder
             .pool_timer(TokioTimer::new())
-            .http1_max_buf_size(MAX_HEAD)
-            .build(connector);
+            .http1_max_buf_size(MAX_HEAD);
+        if !keep_alive {
+            builder.pool_max_idle_per_host(0);
+        }
+        let client = builder.build(connector);
         Ok(Self {
             client,
             runtime,
             tls: tls.is_some(),
+            keep_alive,
         })
     }
 
@@ -196,16 +225,38 @@ impl Client {
     /// An https:// URL without a TLS configuration, a connection, TLS or
     /// HTTP failure, a timeout, or a response body over [`MAX_RESPONSE`].
     pub(crate) fn post(&self, url: &Url, content_type: &str, body: &[u8]) -> Result<Response> {
+        let request = hyper::Request::post(url.uri()?)
+            .header(CONTENT_TYPE, content_type)
+            .header(ACCEPT, "application/pkcs7-mime");
+        self.send(url, request, Bytes::copy_from_slice(body))
+    }
+
+    /// GETs `url` and reads the whole response, as [`Client::post`].
+    ///
+    /// # Errors
+    /// As [`Client::post`].
+    pub(crate) fn get(&self, url: &Url) -> Result<Response> {
+        self.send(url, hyper::Request::get(url.uri()?), Bytes::new())
+    }
+
+    fn send(
+        &self,
+        url: &Url,
+        request: hyper::http::request::Builder,
+        body: Bytes,
+    ) -> Result<Response> {
         if url.tls && !self.tls {
             bail!("https:// needs a TLS configuration");
         }
         refuse_async_context()?;
-        let request = hyper::Request::post(url.uri()?)
+        let mut request = request
             .header(HOST, url.host_header())
-            .header(CONTENT_TYPE, content_type)
-            .header(ACCEPT, "application/pkcs7-mime")
-            .header(USER_AGENT, concat!("cmc-tool/", env!("CARGO_PKG_VERSION")))
-            .body(Full::new(Bytes::copy_from_slice(body)))
+            .header(USER_AGENT, concat!("cmc-tool/", env!("CARGO_PKG_VERSION")));
+        if !self.keep_alive {
+            request = request.header(CONNECTION, "close");
+        }
+        let request = request
+            .body(Full::new(body))
             .map_err(|e| anyhow!("building the request: {e}"))?;
         let over = if url.tls { " over TLS" } else { "" };
         self.runtime.block_on(async {
@@ -386,6 +437,38 @@ mod tests {
             ] {
                 assert!(lower.contains(&line), "{line:?} in {head}");
             }
+        }
+    }
+
+    #[test]
+    fn without_keep_alive_each_request_has_its_own_connection() {
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
+        let (url, heads) = server(vec![ok.clone()]);
+        let client = Client::one_connection_per_request(Duration::from_secs(10), None).unwrap();
+        let r = client.post(&url, "x/y", b"first").unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
+        let heads = heads.recv().unwrap();
+        assert!(
+            heads[0]
+                .to_ascii_lowercase()
+                .contains("connection: close\r\n"),
+            "{}",
+            heads[0]
+        );
+        // The server accepted one connection and is gone: a second request
+        // cannot reuse the first one's.
+        assert!(client.post(&url, "x/y", b"second").is_err());
+
+        // The keep-alive client's GET: no body, no Connection: close.
+        let (url, heads) = server(vec![ok.clone(), ok]);
+        let client = Client::new(Duration::from_secs(10), None).unwrap();
+        assert_eq!(client.get(&url).unwrap().body, b"ok");
+        assert_eq!(client.get(&url).unwrap().body, b"ok");
+        for head in heads.recv().unwrap() {
+            assert!(head.starts_with("GET /cmc/root HTTP/1.1\r\n"), "{head}");
+            let lower = head.to_ascii_lowercase();
+            assert!(!lower.contains("connection: close"), "{head}");
+            assert!(!lower.contains("content-type"), "{head}");
         }
     }
 

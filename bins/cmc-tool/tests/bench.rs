@@ -48,7 +48,8 @@ fn bench_enrolls_and_reports_its_figures() {
     let r = env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     for line in [
         "requests:          6\n",
-        "concurrency:       2\n",
+        "concurrency:       2 (one kept-alive connection per thread)\n",
+        "mode:              closed loop (latency from sending)\n",
         "successes:         6\n",
         "failures:          0\n",
     ] {
@@ -61,6 +62,8 @@ fn bench_enrolls_and_reports_its_figures() {
         "latency p90:",
         "latency p99:",
         "latency max:",
+        // This responder has no /metrics: the run is still reported.
+        "/metrics over the timed phase:\n  not read (HTTP 404",
         "verify CMS request signature (p256):",
         "verify PKCS#10 self-signature (p256):",
         "sign certificate TBS (p384):",
@@ -76,9 +79,27 @@ fn bench_enrolls_and_reports_its_figures() {
     // The RA credential and the six bench certificates.
     assert_eq!(issued, 7, "{listed}");
 
-    let args = bench_args(&env, &url, &["--json", "--key-type", "p384"]);
+    let args = bench_args(
+        &env,
+        &url,
+        &[
+            "--json",
+            "--key-type",
+            "p384",
+            "--rate",
+            "50",
+            "--no-keep-alive",
+        ],
+    );
     let r = env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let v = r.json();
+    assert_eq!(v["mode"], "open-loop");
+    assert_eq!(v["offered_rate_per_s"], 50.0);
+    assert_eq!(v["latency_from"], "schedule");
+    assert_eq!(v["keep_alive"], false);
+    assert!(v["max_send_lag_ms"].is_number(), "{v}");
+    assert!(v["server"]["error"].is_string(), "{v}");
+    assert!(v["server"]["commits_per_enrollment"].is_null(), "{v}");
     assert_eq!(v["requests"], 6);
     assert_eq!(v["successes"], 6);
     assert_eq!(v["failures"], 0);
@@ -88,6 +109,30 @@ fn bench_enrolls_and_reports_its_figures() {
         assert!(v["latency_ms"][key].is_number(), "{v}");
     }
     assert!(v["crypto"]["cost_per_request_us"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_refuses_a_rate_that_is_not_positive() {
+    let env = Env::new();
+    for rate in ["--rate=0", "--rate=-5", "--rate=NaN"] {
+        let r = env.fails(
+            1,
+            &[
+                "bench",
+                "--url",
+                "http://127.0.0.1:1/cmc/root",
+                "--ca-cert",
+                "root.pem",
+                "--signer-cert",
+                "ra.pem",
+                "--signer-key",
+                "ra.key",
+                "--unencrypted-key",
+                rate,
+            ],
+        );
+        assert!(r.stderr.contains("--rate"), "{rate}: {}", r.stderr);
+    }
 }
 
 #[test]

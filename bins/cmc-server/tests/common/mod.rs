@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+pub mod load;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

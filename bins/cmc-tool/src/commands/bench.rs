@@ -1,16 +1,32 @@
 //! `bench`: a load generator for a CMC server on this host. It builds N
 //! distinct signed Full PKI Requests first (not timed), sends them over C
 //! concurrent client threads (each with its own `enroll` HTTP client, whose
-//! one keep-alive connection carries all of the thread's requests), and
-//! verifies every response after the clock has stopped.
+//! one keep-alive connection carries all of the thread's requests, or one
+//! connection per request with `--no-keep-alive`), and verifies every
+//! response after the clock has stopped.
+//!
+//! Closed loop by default: each thread sends its next request when the
+//! last is answered, and latency runs from sending to the last response
+//! byte. With `--rate N`, open loop: request `i` is due at `i / N` seconds
+//! after the start whatever the answers, a thread sends it at that time or
+//! as soon as it is free, and latency runs from the time it was due, so a
+//! server that falls behind sees its queue counted (no coordinated
+//! omission).
+//!
+//! Around the timed phase it reads the server's `/metrics` (same host and
+//! port as `--url`) and reports, per enrollment, the durable store commits
+//! (`cmc_store_commits_total`) and the bytes the server process wrote to
+//! disk (`process_io_write_bytes_total`), each when the server reports it.
 //! In the same run it measures, single-threaded, the signature operations
-//! the server pays per enrollment, to put the throughput next to what the
-//! cryptography alone would allow.
+//! the server pays per enrollment (through the same cmc-keys and cmc-codec
+//! functions the server uses, so with the same cryptographic backend), to
+//! put the throughput next to what the cryptography alone would allow.
+
+mod send;
+mod server;
 
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -27,9 +43,10 @@ use x509_cert::Certificate;
 
 use crate::Io;
 use crate::commands::args::PassphraseArgs;
-use crate::commands::exchange::CMC_REQUEST_CONTENT_TYPE;
 use crate::commands::request::{nonce_builder, read_cert_file, signer_key};
 use crate::http;
+use send::{Pace, Sender};
+use server::{COMMITS, ServerFigures, WRITE_BYTES, scrape, server_figures};
 
 /// `bench`.
 #[derive(Debug, Args)]
@@ -61,6 +78,16 @@ pub struct BenchArgs {
     /// How many concurrent connections (threads) send them.
     #[arg(short = 'c', long, value_name = "C", default_value_t = 8)]
     pub concurrency: usize,
+    /// Open loop: release N requests per second (across the connections)
+    /// on a fixed schedule, latency counted from each one's scheduled time.
+    /// Without it, closed loop: each connection sends its next request when
+    /// the last is answered.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Open a new connection for every request (`Connection: close`)
+    /// instead of keeping one per thread, for comparison.
+    #[arg(long)]
+    pub no_keep_alive: bool,
     /// The requested keys' type (default p256).
     #[arg(long, value_name = "TYPE")]
     pub key_type: Option<KeySpec>,
@@ -89,22 +116,28 @@ struct Prepared {
     nonce: [u8; 16],
 }
 
-/// What one request got: its latency and the HTTP answer (or why none).
-struct Exchange {
-    latency: Duration,
-    reply: Result<http::Response>,
-}
-
 /// The figures of a run, as printed.
 #[derive(Debug, Serialize)]
 struct Report {
     requests: usize,
     concurrency: usize,
+    /// Whether each thread kept its connection (else one per request).
+    keep_alive: bool,
+    /// `closed-loop` or `open-loop`.
+    mode: &'static str,
+    /// The offered rate of an open loop, per second.
+    offered_rate_per_s: Option<f64>,
     successes: usize,
     failures: usize,
     wall_time_s: f64,
+    /// Successful enrollments per second of wall time: the achieved rate.
     enrollments_per_s: f64,
+    /// `send` (closed loop) or `schedule` (open loop).
+    latency_from: &'static str,
     latency_ms: Latency,
+    /// The latest a request was sent after its due time (open loop).
+    max_send_lag_ms: Option<f64>,
+    server: ServerFigures,
     crypto: Crypto,
 }
 
@@ -143,6 +176,11 @@ pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
     if args.concurrency == 0 {
         bail!("-c must be at least 1");
     }
+    let pace = match args.rate {
+        None => Pace::Closed,
+        Some(r) if r.is_finite() && r > 0.0 => Pace::Open { per_s: r },
+        Some(r) => bail!("--rate {r}: must be a positive number of requests per second"),
+    };
     let url = http::parse_url(&args.url)?;
     if url.tls {
         bail!(
@@ -183,14 +221,33 @@ pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
         .map(|i| prepare(&signer, client_spec, i))
         .collect::<Result<Vec<_>>>()?;
 
+    let keep_alive = !args.no_keep_alive;
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let metrics_url = http::Url {
+        path: "/metrics".to_owned(),
+        ..http::parse_url(&args.url)?
+    };
+    let before = scrape(&metrics_url, timeout);
     writeln!(
         io.err,
-        "sending them over {} connections...",
-        args.concurrency
+        "sending them over {} {}...",
+        args.concurrency,
+        if keep_alive {
+            "kept-alive connections"
+        } else {
+            "threads, one connection per request"
+        }
     )
     .context("writing output")?;
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    let (outcomes, wall) = send_all(&url, &prepared, args.concurrency, timeout);
+    let sender = Sender {
+        url: &url,
+        concurrency: args.concurrency,
+        timeout,
+        keep_alive,
+        pace,
+    };
+    let (outcomes, wall) = sender.send_all(&prepared);
+    let after = scrape(&metrics_url, timeout);
 
     // Verification happens here, after the clock stopped: it is in neither
     // the latencies nor the wall time.
@@ -210,6 +267,16 @@ pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
     }
     let mut latencies: Vec<Duration> = outcomes.iter().map(|o| o.latency).collect();
     latencies.sort_unstable();
+    let max_lag = outcomes.iter().map(|o| o.lag).max().unwrap_or_default();
+    let server = server_figures(
+        format!(
+            "http://{}:{}{}",
+            metrics_url.host, metrics_url.port, metrics_url.path
+        ),
+        &before,
+        &after,
+        successes,
+    );
 
     writeln!(
         io.err,
@@ -233,19 +300,26 @@ pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
         args.concurrency,
         per_s,
     )?;
+    let open = matches!(pace, Pace::Open { .. });
     let report = Report {
         requests: args.requests,
         concurrency: args.concurrency,
+        keep_alive,
+        mode: if open { "open-loop" } else { "closed-loop" },
+        offered_rate_per_s: args.rate,
         successes,
         failures: args.requests - successes,
         wall_time_s: wall_s,
         enrollments_per_s: per_s,
+        latency_from: if open { "schedule" } else { "send" },
         latency_ms: Latency {
             p50: ms(percentile(&latencies, 50)),
             p90: ms(percentile(&latencies, 90)),
             p99: ms(percentile(&latencies, 99)),
             max: ms(latencies.last().copied().unwrap_or_default()),
         },
+        max_send_lag_ms: open.then(|| ms(max_lag)),
+        server,
         crypto,
     };
     if args.json {
@@ -306,56 +380,6 @@ fn prepare(signer: &CmsSigner<'_>, spec: KeySpec, i: usize) -> Result<Prepared> 
     builder.pkcs10(REQUEST_ID, build_csr(&key, subject, Vec::new())?)?;
     let der = builder.sign(signer, SystemTime::now())?;
     Ok(Prepared { der, nonce })
-}
-
-/// Sends every request over `concurrency` threads; each takes the next
-/// unsent request until none is left. Returns the outcomes in request
-/// order and the wall time from the first send to the last answer.
-fn send_all(
-    url: &http::Url,
-    prepared: &[Prepared],
-    concurrency: usize,
-    timeout: Duration,
-) -> (Vec<Exchange>, Duration) {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Exchange>>> =
-        Mutex::new((0..prepared.len()).map(|_| None).collect());
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..concurrency.min(prepared.len()) {
-            s.spawn(|| {
-                // One client per thread: its connection is opened by the
-                // first request and kept for the next ones.
-                let client = http::Client::new(timeout, None);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = prepared.get(i) else { break };
-                    let t = Instant::now();
-                    let reply = match &client {
-                        Ok(c) => c.post(url, CMC_REQUEST_CONTENT_TYPE, &p.der),
-                        Err(e) => Err(anyhow!("{e:#}")),
-                    };
-                    let latency = t.elapsed();
-                    if let Ok(mut r) = results.lock() {
-                        r[i] = Some(Exchange { latency, reply });
-                    }
-                }
-            });
-        }
-    });
-    let wall = start.elapsed();
-    let outcomes = results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .into_iter()
-        .map(|o| {
-            o.unwrap_or_else(|| Exchange {
-                latency: Duration::ZERO,
-                reply: Err(anyhow!("not sent")),
-            })
-        })
-        .collect();
-    (outcomes, wall)
 }
 
 /// A success: HTTP 200, a response that verifies against the CA
@@ -497,9 +521,46 @@ fn ms(d: Duration) -> f64 {
 
 fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
     let c = &r.crypto;
+    let mode = match r.offered_rate_per_s {
+        Some(rate) => format!(
+            "open loop, {rate:.1} requests/s offered (latency from each request's \
+             scheduled send time)"
+        ),
+        None => "closed loop (latency from sending)".to_owned(),
+    };
+    let connections = if r.keep_alive {
+        "one kept-alive connection per thread"
+    } else {
+        "one connection per request (Connection: close)"
+    };
+    let lag = r
+        .max_send_lag_ms
+        .map(|l| format!("latest send after its time: {l:.2} ms\n"))
+        .unwrap_or_default();
+    let s = &r.server;
+    let server = match &s.error {
+        Some(e) => format!("  not read ({e})\n"),
+        None => format!(
+            "  durable store commits per enrollment: {}\n  \
+             bytes written to disk per enrollment: {}\n",
+            s.commits_per_enrollment.map_or_else(
+                || format!("not reported (no {COMMITS})"),
+                |v| format!("{v:.3} ({} commits)", s.store_commits.unwrap_or_default()),
+            ),
+            s.disk_write_bytes_per_enrollment.map_or_else(
+                || format!("not reported (no {WRITE_BYTES})"),
+                |v| format!(
+                    "{v:.0} ({} bytes; the cmc-server process only, \
+                     not a PostgreSQL server's)",
+                    s.disk_write_bytes.unwrap_or_default()
+                ),
+            ),
+        ),
+    };
     let text = format!(
         "requests:          {}\n\
-         concurrency:       {}\n\
+         concurrency:       {} ({connections})\n\
+         mode:              {mode}\n\
          successes:         {}\n\
          failures:          {}\n\
          wall time:         {:.3} s\n\
@@ -508,8 +569,10 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
          latency p90:       {:.2} ms\n\
          latency p99:       {:.2} ms\n\
          latency max:       {:.2} ms\n\
-         (latency: send to last response byte, one kept-alive connection per \
-         thread; responses verified after timing)\n\
+         {lag}\
+         (responses verified after timing)\n\
+         server, from {} over the timed phase:\n\
+         {server}\
          server crypto, single-threaded, mean of {} each:\n  \
          verify CMS request signature ({}):   {:.1} µs\n  \
          verify PKCS#10 self-signature ({}):  {:.1} µs\n  \
@@ -529,6 +592,7 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
         r.latency_ms.p90,
         r.latency_ms.p99,
         r.latency_ms.max,
+        s.metrics_url,
         c.iterations,
         c.signer_key,
         c.verify_cms_request_us,
