@@ -2,7 +2,8 @@
 # The one test command (README "Quick start"): on a fresh Debian machine it
 # installs what the suite needs, starts a PostgreSQL server on loopback and a
 # SoftHSM2 token in a temporary directory, then runs every check CI runs:
-#   cargo fmt --check, clippy -D warnings, the whole test suite, rustdoc
+#   cargo fmt --check, clippy -D warnings, the whole test suite (on the
+#   default aws-lc-rs backend, then again in the `pure-rust` build), rustdoc
 #   without warnings, cargo deny (bans, licences, sources), the independent
 #   ASN.1 cross-check (pyasn1-modules) and a short smoke run of every fuzz target.
 #
@@ -125,6 +126,19 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (whole workspace)"
 cargo test --workspace --locked
+
+# Issue 15: the same suite on the RustCrypto backend, with no AWS-LC in the
+# tree (TLS stays on ring there: README "Cryptography backends"). Same target
+# directory: only what the features change is rebuilt (our crates, rustls,
+# ring), not the rest of the dependency tree.
+step "cargo test, pure-rust build (no AWS-LC)"
+PURE=(--workspace --locked --no-default-features --features pure-rust)
+cargo tree --workspace --locked -i aws-lc-sys | grep -q . ||
+    die "the default build has no aws-lc-sys: the check below would prove nothing"
+if cargo tree "${PURE[@]}" -i aws-lc-sys 2>/dev/null | grep -q .; then
+    die "the pure-rust build still depends on aws-lc-sys"
+fi
+cargo test "${PURE[@]}"
 
 step "cargo doc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet

@@ -1,5 +1,6 @@
-//! HTTPS: the rustls server configuration of `[server.tls]` (ring
-//! provider), with optional client certificates verified by webpki.
+//! HTTPS: the rustls server configuration of `[server.tls]` (aws-lc-rs
+//! provider, ring in the `pure-rust` build), with optional client
+//! certificates verified by webpki.
 
 use std::sync::Arc;
 
@@ -10,6 +11,29 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 
+/// The rustls cryptography provider: aws-lc-rs (the `aws-lc` feature, the
+/// default, the same library that signs and verifies for the CA), or ring in
+/// the `pure-rust` build: rustls 0.23 has no usable pure-Rust provider, so
+/// that build keeps C and assembly in TLS only (README "Cryptography
+/// backends").
+#[must_use]
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc")]
+    return rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(not(feature = "aws-lc"))]
+    return rustls::crypto::ring::default_provider();
+}
+
+/// The name of the library behind [`crypto_provider`], for logs and benchmarks.
+pub const TLS_PROVIDER: &str = if cfg!(feature = "aws-lc") {
+    "aws-lc-rs"
+} else {
+    "ring"
+};
+
+#[cfg(not(any(feature = "aws-lc", feature = "pure-rust")))]
+compile_error!("choose a cryptography backend: the `aws-lc` feature (default) or `pure-rust`");
+
 /// Builds the TLS server configuration: the certificate chain and key from
 /// the files named in `tls`; when `client_ca` is set, client certificates
 /// are asked for and verified against it (and required if
@@ -19,7 +43,7 @@ use rustls::server::WebPkiClientVerifier;
 /// If a file cannot be read or holds no certificate or key, the key does
 /// not match the certificate, or the client trust anchors are unusable.
 pub fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(crypto_provider());
     let chain = CertificateDer::pem_file_iter(&tls.cert)
         .with_context(|| format!("server.tls.cert {}", tls.cert.display()))?
         .collect::<Result<Vec<_>, _>>()

@@ -321,7 +321,7 @@ fn refuse_async_context() -> Result<()> {
 /// A TLS configuration for a client that sends only to http:// URLs: it
 /// trusts nothing, so no https:// connection could succeed with it.
 fn plain_only_config() -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(crate::tls::crypto_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| anyhow!("TLS set-up: {e}"))?

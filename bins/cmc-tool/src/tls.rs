@@ -1,4 +1,5 @@
-//! HTTPS for the CMC client: a rustls client configuration (ring) that
+//! HTTPS for the CMC client: a rustls client configuration (aws-lc-rs, ring
+//! in the `pure-rust` build) that
 //! trusts the given certificates, and, for servers that ask for a client
 //! certificate matching the CMS signer, presents the signer's certificate
 //! with the signer's own key (the key never leaves `cmc_keys`).
@@ -20,6 +21,22 @@ use rustls::sign::CertifiedKey;
 use rustls::{SignatureAlgorithm, SignatureScheme};
 use x509_cert::Certificate;
 
+/// The rustls cryptography provider: aws-lc-rs (the `aws-lc` feature, the
+/// default, the same library that signs and verifies for the CA), or ring in
+/// the `pure-rust` build: rustls 0.23 has no usable pure-Rust provider, so
+/// that build keeps C and assembly in TLS only (README "Cryptography
+/// backends").
+#[must_use]
+pub(crate) fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc")]
+    return rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(not(feature = "aws-lc"))]
+    return rustls::crypto::ring::default_provider();
+}
+
+#[cfg(not(any(feature = "aws-lc", feature = "pure-rust")))]
+compile_error!("choose a cryptography backend: the `aws-lc` feature (default) or `pure-rust`");
+
 /// The client configuration: `roots` verify the server's certificate;
 /// `client` (a certificate chain, leaf first, and its key) is presented
 /// when the server asks.
@@ -38,7 +55,7 @@ pub(crate) fn client_config(
             .add(CertificateDer::from(der))
             .map_err(|e| anyhow!("--tls-ca: {e}"))?;
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(crypto_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| anyhow!("TLS set-up: {e}"))?

@@ -18,6 +18,14 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::{Error, Result};
 
+#[cfg(feature = "aws-lc")]
+#[path = "alg_fast.rs"]
+mod fast;
+
+#[cfg(test)]
+#[path = "alg_equivalence.rs"]
+mod equivalence;
+
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted, in bits.
@@ -214,6 +222,34 @@ pub fn verify_signature(
     signature: &[u8],
     what: &'static str,
 ) -> Result<()> {
+    #[cfg(feature = "aws-lc")]
+    if let Some(result) = fast::verify(spki, alg, message, signature, what) {
+        return result;
+    }
+    verify_rust_crypto(spki, alg, message, signature, what)
+}
+
+/// The library that verifies signatures in this build: `"aws-lc-rs"` with the `aws-lc`
+/// feature (the default), `"RustCrypto"` without it (the `pure-rust` build). RSA-PSS with a
+/// salt length other than the digest length is verified by RustCrypto in either build.
+#[must_use]
+pub const fn backend_name() -> &'static str {
+    if cfg!(feature = "aws-lc") {
+        "aws-lc-rs"
+    } else {
+        "RustCrypto"
+    }
+}
+
+/// [`verify_signature`] with the RustCrypto crates: the `pure-rust` build, and what
+/// aws-lc-rs has no algorithm for.
+fn verify_rust_crypto(
+    spki: &SubjectPublicKeyInfoOwned,
+    alg: &SignatureAlg,
+    message: &[u8],
+    signature: &[u8],
+    what: &'static str,
+) -> Result<()> {
     let digest = alg.hash().digest(message);
     match alg {
         SignatureAlg::Ecdsa(_) => verify_ecdsa(spki, &digest, signature, what),
@@ -256,25 +292,50 @@ pub fn verify_signature(
 fn rsa_key(spki: &SubjectPublicKeyInfoOwned) -> Result<rsa::RsaPublicKey> {
     use rsa::pkcs1::DecodeRsaPublicKey;
     use rsa::traits::PublicKeyParts;
+    let bits = rsa_key_octets(spki)?;
+    let key = rsa::RsaPublicKey::from_pkcs1_der(bits)
+        .map_err(|e| Error::BadPublicKey(format!("RSA public key: {e}")))?;
+    check_rsa_bits(key.n().bits() as usize)?;
+    Ok(key)
+}
+
+/// The `RSAPublicKey` octets of an RSA key (rsaEncryption or id-RSASSA-PSS).
+fn rsa_key_octets(spki: &SubjectPublicKeyInfoOwned) -> Result<&[u8]> {
     if spki.algorithm.oid != RSA_ENCRYPTION && spki.algorithm.oid != ID_RSASSA_PSS {
         return Err(Error::BadPublicKey(format!(
             "an RSA signature needs an RSA key, not {}",
             spki.algorithm.oid
         )));
     }
-    let bits = spki
-        .subject_public_key
+    spki.subject_public_key
         .as_bytes()
-        .ok_or_else(|| Error::BadPublicKey("subjectPublicKey has unused bits".into()))?;
-    let key = rsa::RsaPublicKey::from_pkcs1_der(bits)
-        .map_err(|e| Error::BadPublicKey(format!("RSA public key: {e}")))?;
-    let size = key.n().bits() as usize;
-    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&size) {
-        return Err(Error::BadPublicKey(format!(
+        .ok_or_else(|| Error::BadPublicKey("subjectPublicKey has unused bits".into()))
+}
+
+fn check_rsa_bits(size: usize) -> Result<()> {
+    if (MIN_RSA_BITS..=MAX_RSA_BITS).contains(&size) {
+        Ok(())
+    } else {
+        Err(Error::BadPublicKey(format!(
             "RSA modulus of {size} bits is outside {MIN_RSA_BITS}..={MAX_RSA_BITS}"
-        )));
+        )))
     }
-    Ok(key)
+}
+
+/// The key checks of [`rsa_key`] without building the RustCrypto key (for the aws-lc-rs
+/// path, which parses the key itself): an RSA key whose `RSAPublicKey` decodes and whose
+/// modulus has 2048 to 8192 bits.
+#[cfg(feature = "aws-lc")]
+fn check_rsa_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<()> {
+    use der::Decode;
+    let key = rsa::pkcs1::RsaPublicKey::<der::asn1::UintRef<'_>>::from_der(rsa_key_octets(spki)?)
+        .map_err(|e| Error::BadPublicKey(format!("RSA public key: {e}")))?;
+    // `UintRef` strips the leading zero octets.
+    let modulus = key.modulus.as_bytes();
+    let size = modulus.first().map_or(0, |top| {
+        (modulus.len() * 8).saturating_sub(top.leading_zeros() as usize)
+    });
+    check_rsa_bits(size)
 }
 
 /// The named curve of an EC public key.

@@ -59,6 +59,10 @@ pub struct FileKey {
     scheme: SignatureScheme,
     spki: SubjectPublicKeyInfoOwned,
     sig_alg: AlgorithmIdentifierOwned,
+    /// The same key in AWS-LC, for `scheme`; `None` where RustCrypto signs
+    /// (see `fast.rs`).
+    #[cfg(feature = "aws-lc")]
+    fast: Option<crate::fast::FastKey>,
 }
 
 impl fmt::Debug for FileKey {
@@ -66,6 +70,7 @@ impl fmt::Debug for FileKey {
         f.debug_struct("FileKey")
             .field("spec", &self.spec)
             .field("scheme", &self.scheme)
+            .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
 }
@@ -117,13 +122,43 @@ impl FileKey {
         let spki = SubjectPublicKeyInfoOwned::from_der(spki_doc.as_bytes())
             .map_err(|e| Error::Encode(format!("public key: {e}")))?;
         let scheme = spec.default_scheme();
-        Ok(Self {
+        let mut key = Self {
             key,
             spec,
             scheme,
             spki,
             sig_alg: scheme.algorithm_identifier()?,
-        })
+            #[cfg(feature = "aws-lc")]
+            fast: None,
+        };
+        key.build_fast()?;
+        Ok(key)
+    }
+
+    /// With the `aws-lc` feature, builds the AWS-LC key pair for the current
+    /// scheme from the key's PKCS #8 DER (a `SecretDocument`: zeroized when
+    /// dropped here); without it, nothing.
+    fn build_fast(&mut self) -> Result<(), Error> {
+        #[cfg(feature = "aws-lc")]
+        {
+            let der = self.pkcs8_der()?;
+            let public = self.spki.subject_public_key.raw_bytes();
+            self.fast = crate::fast::FastKey::new(self.spec, self.scheme, der.as_bytes(), public);
+        }
+        Ok(())
+    }
+
+    /// The library that signs with this key: `"aws-lc-rs"` or `"RustCrypto"`.
+    /// With the `aws-lc` feature, RustCrypto still signs the ECDSA curve/hash
+    /// pairs aws-lc-rs has no algorithm for (P-256 with SHA-384 or SHA-512,
+    /// P-384 with SHA-256 or SHA-512).
+    #[must_use]
+    pub fn backend(&self) -> &'static str {
+        #[cfg(feature = "aws-lc")]
+        if self.fast.is_some() {
+            return crate::AWS_LC;
+        }
+        crate::RUST_CRYPTO
     }
 
     /// Decrypts RSAES-OAEP (SHA-256, MGF1 with SHA-256, empty label)
@@ -192,6 +227,7 @@ impl FileKey {
         scheme.check_key(self.spec)?;
         self.sig_alg = scheme.algorithm_identifier()?;
         self.scheme = scheme;
+        self.build_fast()?;
         Ok(self)
     }
 
@@ -354,6 +390,18 @@ impl SigningKey for FileKey {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        #[cfg(feature = "aws-lc")]
+        if let Some(fast) = &self.fast {
+            return fast.sign(message);
+        }
+        self.sign_rust_crypto(message)
+    }
+}
+
+impl FileKey {
+    /// Signs with the RustCrypto crates (the `pure-rust` build, and the
+    /// schemes aws-lc-rs has no algorithm for).
+    fn sign_rust_crypto(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let digest = self.scheme.hash().digest(message);
         let ecdsa_err = |e: signature::Error| Error::Sign(format!("ECDSA: {e}"));
         match (&self.key, self.scheme) {

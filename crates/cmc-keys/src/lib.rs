@@ -3,6 +3,8 @@
 
 mod adapter;
 mod error;
+#[cfg(feature = "aws-lc")]
+mod fast;
 mod file;
 mod hash;
 #[cfg(feature = "pkcs11")]
@@ -18,6 +20,23 @@ pub use secret::{Secret, SecretSource};
 pub use spec::{KeySpec, RsaPadding, SignatureScheme};
 
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+const AWS_LC: &str = "aws-lc-rs";
+const RUST_CRYPTO: &str = "RustCrypto";
+
+/// The library file keys sign with in this build: `"aws-lc-rs"` with the
+/// `aws-lc` feature (the default), `"RustCrypto"` without it (the
+/// `pure-rust` build). A few ECDSA curve/hash pairs sign with RustCrypto in
+/// either build: [`FileKey::backend`] tells for one key. PKCS #11 keys sign
+/// in their token whatever this says.
+#[must_use]
+pub const fn backend_name() -> &'static str {
+    if cfg!(feature = "aws-lc") {
+        AWS_LC
+    } else {
+        RUST_CRYPTO
+    }
+}
 
 /// A private key that signs on behalf of a CA, a CMC responder or a client.
 ///
