@@ -83,7 +83,7 @@ impl Cmc<'_> {
         }
         let record = self
             .engine
-            .current_crl(ca.name())
+            .current_crl_shared(ca.name())
             .map_err(|e| Failure::from_engine(&e, ca.name()))?;
         if let Some(t) = get.time {
             let t = UnixTime::from_system_time(t.to_system_time());

@@ -154,6 +154,10 @@ struct Latency {
 #[derive(Debug, Serialize)]
 struct Crypto {
     iterations: usize,
+    /// The library that signs with file keys (`aws-lc-rs` or `RustCrypto`).
+    sign_backend: &'static str,
+    /// The library that verifies signatures.
+    verify_backend: &'static str,
     client_key: String,
     signer_key: String,
     ca_key: String,
@@ -491,6 +495,8 @@ fn measure_crypto(
     let cores_used = concurrency.min(cores);
     Ok(Crypto {
         iterations: n,
+        sign_backend: cmc_keys::backend_name(),
+        verify_backend: cmc_codec::alg::backend_name(),
         client_key: client_spec.to_string(),
         signer_key: signer.spec().to_string(),
         ca_key: ca_spec.to_string(),
@@ -573,7 +579,7 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
          (responses verified after timing)\n\
          server, from {} over the timed phase:\n\
          {server}\
-         server crypto, single-threaded, mean of {} each:\n  \
+         server crypto ({} signs, {} verifies), single-threaded, mean of {} each:\n  \
          verify CMS request signature ({}):   {:.1} µs\n  \
          verify PKCS#10 self-signature ({}):  {:.1} µs\n  \
          sign certificate TBS ({}):           {:.1} µs\n  \
@@ -593,6 +599,8 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
         r.latency_ms.p99,
         r.latency_ms.max,
         s.metrics_url,
+        c.sign_backend,
+        c.verify_backend,
         c.iterations,
         c.signer_key,
         c.verify_cms_request_us,
