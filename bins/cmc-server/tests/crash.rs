@@ -15,8 +15,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use cmc_store::{AuditFilter, AuditKind, PageRequest, Serial, Store};
-use common::load::{Outcome, Ra, der_of, post_cmc, send_concurrently, serial_hex};
-use common::{Backend, TestStore, cmc_tool_io, s, start, write_config};
+use common::load::{Outcome, Ra, der_of, listed_statuses, post_cmc, send_concurrently, serial_hex};
+use common::{Backend, TestStore, start, write_config};
 use x509_cert::Certificate;
 
 const CONFIG: &str = "[server]\nlisten = \"127.0.0.1:0\"\n";
@@ -116,26 +116,7 @@ fn crash_mid_run(backend: Backend, test: &str) {
 
     // The store's listing (through cmc-tool): no serial twice, and every
     // certificate a client received is there, issued.
-    let (out, _) = cmc_tool_io(&[
-        "--config",
-        s(&config),
-        "cert",
-        "list",
-        "--ca",
-        "root",
-        "--json",
-    ])
-    .unwrap();
-    let listed: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    let mut statuses = BTreeMap::new();
-    for entry in &listed {
-        let serial = entry["serial"].as_str().unwrap().to_owned();
-        let status = entry["status"].as_str().unwrap().to_owned();
-        assert!(
-            statuses.insert(serial.clone(), status).is_none(),
-            "serial {serial} is listed twice"
-        );
-    }
+    let statuses = listed_statuses(&config);
     for serial in received.keys() {
         assert_eq!(
             statuses.get(serial).map(String::as_str),

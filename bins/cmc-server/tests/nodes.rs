@@ -14,7 +14,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use cmc_asn1::CmcFailInfo;
-use common::load::{Outcome, Ra, post_cmc, send_concurrently, serial_hex};
+use common::load::{Outcome, Ra, listed_statuses, post_cmc, send_concurrently, serial_hex};
 use common::{
     Backend, Server, TestStore, bootstrap_enroll_args, cmc_tool_io, s, start, write_config,
 };
@@ -96,27 +96,7 @@ fn no_serial_twice_in_the_store(
     config: &std::path::Path,
     received: &BTreeMap<String, Certificate>,
 ) {
-    let (out, _) = cmc_tool_io(&[
-        "--config",
-        s(config),
-        "cert",
-        "list",
-        "--ca",
-        "root",
-        "--json",
-    ])
-    .unwrap();
-    let listed: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    let mut statuses = BTreeMap::new();
-    for entry in &listed {
-        let serial = entry["serial"].as_str().unwrap().to_owned();
-        assert!(
-            statuses
-                .insert(serial.clone(), entry["status"].clone())
-                .is_none(),
-            "serial {serial} listed twice"
-        );
-    }
+    let statuses = listed_statuses(config);
     for serial in received.keys() {
         assert_eq!(statuses[serial], "issued", "serial {serial}");
     }

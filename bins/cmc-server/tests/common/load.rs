@@ -171,3 +171,29 @@ pub fn send_concurrently(
 pub fn der_of(cert: &Certificate) -> Vec<u8> {
     cert.to_der().unwrap()
 }
+
+/// `cmc-tool --config CONFIG cert list --ca root --json` as serial → status,
+/// failing if the store lists a serial twice.
+pub fn listed_statuses(config: &Path) -> BTreeMap<String, String> {
+    let (out, _) = super::cmc_tool_io(&[
+        "--config",
+        super::s(config),
+        "cert",
+        "list",
+        "--ca",
+        "root",
+        "--json",
+    ])
+    .unwrap();
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let mut statuses = BTreeMap::new();
+    for entry in &listed {
+        let serial = entry["serial"].as_str().unwrap().to_owned();
+        let status = entry["status"].as_str().unwrap().to_owned();
+        assert!(
+            statuses.insert(serial.clone(), status).is_none(),
+            "serial {serial} is listed twice"
+        );
+    }
+    statuses
+}

@@ -14,6 +14,23 @@
 //! (nonces and transactions), [`pending`], [`crl`] and [`audit`]; [`unit`]
 //! commits everything one request writes at once, grouped under load.
 
+/// The statement that opens a transaction id for a signer, or reopens it
+/// when its record has expired (`$1` signer, `$2` id, `$3` now, `$4`
+/// expiry): [`replay`] and [`unit`] both write it.
+macro_rules! open_transaction_upsert {
+    () => {
+        "INSERT INTO transactions
+             (signer, transaction_id, state, pending_id, created_at, updated_at, expires_at)
+         VALUES ($1, $2, 'open', NULL, $3, $3, $4)
+         ON CONFLICT (signer, transaction_id) DO UPDATE
+         SET state = 'open', pending_id = NULL,
+             created_at = excluded.created_at,
+             updated_at = excluded.updated_at,
+             expires_at = excluded.expires_at
+         WHERE transactions.expires_at <= $3"
+    };
+}
+
 mod audit;
 mod bulk;
 mod ca;

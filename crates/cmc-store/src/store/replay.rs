@@ -94,20 +94,7 @@ impl<B: Backend> ReplayStore for SqlStore<B> {
             // (a purge); then the insert is tried again.
             for _ in 0..3 {
                 let started = c.query_opt(
-                    concat!(
-                        "INSERT INTO transactions
-                             (signer, transaction_id, state, pending_id, created_at, updated_at,
-                              expires_at)
-                         VALUES ($1, $2, 'open', NULL, $3, $3, $4)
-                         ON CONFLICT (signer, transaction_id) DO UPDATE
-                         SET state = 'open', pending_id = NULL,
-                             created_at = excluded.created_at,
-                             updated_at = excluded.updated_at,
-                             expires_at = excluded.expires_at
-                         WHERE transactions.expires_at <= $3
-                         RETURNING ",
-                        tx_cols!()
-                    ),
+                    concat!(open_transaction_upsert!(), " RETURNING ", tx_cols!()),
                     params![signer, transaction_id, now, expires_at],
                 )?;
                 if let Some(row) = started {

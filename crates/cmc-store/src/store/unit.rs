@@ -133,16 +133,7 @@ fn apply(c: &mut dyn Conn, unit: &WriteUnit) -> Result<()> {
             } => {
                 check_nonce("transaction id", transaction_id)?;
                 c.execute(
-                    "INSERT INTO transactions
-                         (signer, transaction_id, state, pending_id, created_at, updated_at,
-                          expires_at)
-                     VALUES ($1, $2, 'open', NULL, $3, $3, $4)
-                     ON CONFLICT (signer, transaction_id) DO UPDATE
-                     SET state = 'open', pending_id = NULL,
-                         created_at = excluded.created_at,
-                         updated_at = excluded.updated_at,
-                         expires_at = excluded.expires_at
-                     WHERE transactions.expires_at <= $3",
+                    open_transaction_upsert!(),
                     params![signer, transaction_id, now, *expires_at],
                 )?;
             }
