@@ -103,16 +103,28 @@ pub(crate) fn openssl_verify(dir: &Path, ca: &Certificate, leaf: &Certificate) {
 }
 
 /// [`openssl_verify`] at a given Unix time (`-attime`), or now.
+///
+/// "Now" is never earlier than the leaf's notBefore: the tests issue with
+/// notBefore at the current second, and OpenSSL reads its own clock (`time()`,
+/// the kernel's coarse clock, or one stepped back by NTP on a fresh CI
+/// machine), which can still show the second before.
 pub(crate) fn openssl_verify_at(dir: &Path, ca: &Certificate, leaf: &Certificate, at: Option<u64>) {
     let ca_path = dir.join("ca.pem");
     let leaf_path = dir.join("leaf.pem");
     std::fs::write(&ca_path, pem(ca)).unwrap();
     std::fs::write(&leaf_path, pem(leaf)).unwrap();
+    let at = at.unwrap_or_else(|| {
+        let not_before = leaf.tbs_certificate().validity().not_before.to_unix_duration();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        now.max(not_before).as_secs()
+    });
     let mut cmd = Command::new("openssl");
-    cmd.arg("verify").arg("-x509_strict");
-    if let Some(t) = at {
-        cmd.arg("-attime").arg(t.to_string());
-    }
+    cmd.arg("verify")
+        .arg("-x509_strict")
+        .arg("-attime")
+        .arg(at.to_string());
     let out = cmd
         .arg("-CAfile")
         .arg(&ca_path)
