@@ -164,7 +164,9 @@ pub enum Error {
 
     /// The signature the CA key produced over a TBS certificate does not
     /// verify with the CA's public key (a faulty key backend); nothing was
-    /// issued.
+    /// issued. Checked for every key whose
+    /// [`SigningKey::signatures_need_verifying`](cmc_keys::SigningKey::signatures_need_verifying)
+    /// (PKCS #11 tokens), not for file keys.
     #[error("the signature of CA {ca:?} over a certificate does not verify: {detail}")]
     BadCaSignature {
         /// The CA's name.

@@ -396,6 +396,10 @@ impl SigningKey for FileKey {
         }
         self.sign_rust_crypto(message)
     }
+
+    fn signatures_need_verifying(&self) -> bool {
+        false
+    }
 }
 
 impl FileKey {

@@ -67,4 +67,18 @@ pub trait SigningKey: Send + Sync + std::fmt::Debug {
     fn digest_algorithm(&self) -> AlgorithmIdentifierOwned {
         self.hash().algorithm_identifier()
     }
+
+    /// Whether a signature from this key must be verified before it is
+    /// relied on. `true` (the default) for a key outside this process, such
+    /// as a PKCS #11 token, which may sign with another key or mechanism than
+    /// the one configured, or fail silently: the engine verifies every
+    /// certificate signature from such a key before it stores the
+    /// certificate. A [`FileKey`] answers `false`: it signs in this process
+    /// with the private key its public key was derived from (and, with
+    /// AWS-LC, checked against when the key was loaded), using the algorithm
+    /// it names, so verifying each signature would only double the cost of
+    /// issuing (a P-384 verification costs two and a half signatures).
+    fn signatures_need_verifying(&self) -> bool {
+        true
+    }
 }

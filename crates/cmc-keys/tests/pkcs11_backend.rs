@@ -36,6 +36,8 @@ fn softhsm_round_trip(spec: KeySpec) {
     assert_eq!(key.spec(), spec);
     assert_eq!(key.scheme(), spec.default_scheme());
     assert_eq!(key.token_label(), hsm.token);
+    // A token's signatures are verified by the engine before use.
+    assert!(key.signatures_need_verifying());
 
     // The private key never leaves the token.
     let attrs = key.private_key_attributes().unwrap();
