@@ -235,18 +235,31 @@ fn authorize_decoded(
     let Some(client) = clients.get_client_by_fingerprint(&fingerprint(signer_cert_der))? else {
         return Ok(Authorization::Denied(DenyReason::UnknownClient));
     };
+    Ok(authorize_client(&client, cert, now, ca, profile, action))
+}
+
+/// The signer certificate `cert` of `client` at `now`: its validity, then
+/// [`decide`].
+fn authorize_client(
+    client: &ClientRecord,
+    cert: &Certificate,
+    now: UnixTime,
+    ca: &str,
+    profile: &str,
+    action: Action,
+) -> Authorization {
     let validity = cert.tbs_certificate().validity();
     let (not_before, not_after) = (
         unix_time(&validity.not_before),
         unix_time(&validity.not_after),
     );
     if now < not_before || now > not_after {
-        return Ok(Authorization::Denied(DenyReason::CertificateNotValid {
+        return Authorization::Denied(DenyReason::CertificateNotValid {
             not_before,
             not_after,
-        }));
+        });
     }
-    Ok(decide(&client, now, ca, profile, action))
+    decide(client, now, ca, profile, action)
 }
 
 impl Engine {
@@ -297,6 +310,43 @@ impl Engine {
         Ok(decision)
     }
 
+    /// What `client`, the principal of this request, may do: [`decide`] at
+    /// the engine's clock. Its signer certificate's validity and revocation
+    /// were checked when [`Engine::principal_by_certificate`] established
+    /// the principal for this request, and do not depend on the CA, profile
+    /// or action asked for, so they are not read again.
+    pub(crate) fn authorize_principal(
+        &self,
+        client: &ClientRecord,
+        ca: &str,
+        profile: &str,
+        action: Action,
+    ) -> Authorization {
+        decide(client, self.now(), ca, profile, action)
+    }
+
+    /// [`Engine::authorize`] for a client already looked up by its signer
+    /// certificate `cert` (decoded) on this request: the same checks and
+    /// order (validity, [`decide`], then revocation by a loaded CA) without
+    /// reading the client again.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub(crate) fn authorize_record(
+        &self,
+        client: &ClientRecord,
+        cert: &Certificate,
+        ca: &str,
+        profile: &str,
+        action: Action,
+    ) -> Result<Authorization> {
+        let decision = authorize_client(client, cert, self.now(), ca, profile, action);
+        if let Some(revoked) = self.revoked_issuer_of(cert)? {
+            return Ok(Authorization::Denied(revoked));
+        }
+        Ok(decision)
+    }
+
     /// If a loaded CA issued `cert` (same issuer name, and the same key
     /// identifier when the certificate names one) and the store has it as
     /// revoked, the reason to deny.
@@ -320,11 +370,7 @@ impl Engine {
             {
                 continue;
             }
-            let revoked = self
-                .store()
-                .get_cert(ca.name(), &serial)?
-                .is_some_and(|r| r.revocation().is_some());
-            if revoked {
+            if self.store().is_revoked(ca.name(), &serial)? == Some(true) {
                 return Ok(Some(DenyReason::CertificateRevoked {
                     issuer: ca.name().to_owned(),
                     serial,

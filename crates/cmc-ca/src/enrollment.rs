@@ -239,10 +239,7 @@ impl Engine {
                 } else {
                     Action::Enroll
                 };
-                match self
-                    .authorize(principal.credential(), name, &profile, action)
-                    .map_err(refuse)?
-                {
+                match self.authorize_principal(client, name, &profile, action) {
                     Authorization::Allowed(_) => profile,
                     Authorization::Denied(reason) => {
                         tracing::info!(ca = name, client = client.id, %reason,

@@ -260,7 +260,7 @@ impl Engine {
         };
         let profile = self.config().default_profile_name(ca);
         match self
-            .authorize(&cert_der, ca, &profile, action)
+            .authorize_record(&client, cert, ca, &profile, action)
             .map_err(|e| Refused::from_error(&e, ca))?
         {
             Authorization::Allowed(_)

@@ -130,10 +130,7 @@ impl Engine {
                     |r| r.profile.clone(),
                 );
                 if !own {
-                    match self
-                        .authorize(principal.credential(), ca, &profile, Action::Revoke)
-                        .map_err(internal)?
-                    {
+                    match self.authorize_principal(client, ca, &profile, Action::Revoke) {
                         Authorization::Allowed(_) => {}
                         Authorization::Denied(reason) => return Err(refused(&reason.to_string())),
                     }

@@ -138,6 +138,15 @@ pub trait CertStore: Send + Sync {
     /// Database failures.
     fn get_cert(&self, issuer: &str, serial: &Serial) -> Result<Option<CertRecord>>;
 
+    /// Whether the certificate `serial` of `issuer` is revoked (on hold
+    /// included), `None` if the serial is unknown: a point lookup that reads
+    /// no certificate, for the check every request signed with a
+    /// certificate makes.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn is_revoked(&self, issuer: &str, serial: &Serial) -> Result<Option<bool>>;
+
     /// Issued (or revoked) certificates with exactly this subject, oldest
     /// first, across all CAs.
     ///

@@ -298,6 +298,17 @@ impl<B: Backend> CertStore for SqlStore<B> {
         self.backend.with_conn(|c| get_cert(c, issuer, serial))
     }
 
+    fn is_revoked(&self, issuer: &str, serial: &Serial) -> Result<Option<bool>> {
+        self.backend.with_conn(|c| {
+            c.query_opt(
+                "SELECT status = 'revoked' FROM certificates WHERE issuer = $1 AND serial = $2",
+                params![issuer, serial],
+            )?
+            .map(|mut r| r.bool())
+            .transpose()
+        })
+    }
+
     fn find_certs_by_subject(&self, subject: &str) -> Result<Vec<CertRecord>> {
         self.backend.with_conn(|c| {
             c.query(

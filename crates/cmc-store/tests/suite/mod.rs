@@ -655,6 +655,9 @@ pub(crate) fn revocation_keeps_the_first_record(fx: &dyn Fixture) {
     add_ca(&*store, "ca");
     let s = serial(1);
     issue(&*store, "ca", &s, "CN=a", &[]);
+    assert_eq!(store.is_revoked("ca", &s).unwrap(), Some(false));
+    assert_eq!(store.is_revoked("ca", &serial(9)).unwrap(), None);
+    assert_eq!(store.is_revoked("other", &s).unwrap(), None);
     store
         .revoke(
             "ca",
@@ -666,6 +669,7 @@ pub(crate) fn revocation_keeps_the_first_record(fx: &dyn Fixture) {
         .unwrap();
     let rec = store.get_cert("ca", &s).unwrap().unwrap();
     assert_eq!(rec.status(), CertStatus::Revoked);
+    assert_eq!(store.is_revoked("ca", &s).unwrap(), Some(true));
     let first = *rec.revocation().unwrap();
     assert_eq!(first.reason, RevocationReason::KeyCompromise);
     assert_eq!(first.revoked_at, t(50));
@@ -731,6 +735,7 @@ pub(crate) fn hold_can_be_lifted(fx: &dyn Fixture) {
         .revoke("ca", &s, RevocationReason::CertificateHold, t(10), None)
         .unwrap();
     assert_eq!(store.list_revoked("ca").unwrap().len(), 1);
+    assert_eq!(store.is_revoked("ca", &s).unwrap(), Some(true));
     // A hold is a revocation record like any other until lifted.
     match store.revoke("ca", &s, RevocationReason::KeyCompromise, t(11), None) {
         Err(Error::AlreadyRevoked { revocation, .. }) => {
@@ -740,6 +745,7 @@ pub(crate) fn hold_can_be_lifted(fx: &dyn Fixture) {
         other => panic!("expected AlreadyRevoked, got {other:?}"),
     }
     store.unrevoke("ca", &s).unwrap();
+    assert_eq!(store.is_revoked("ca", &s).unwrap(), Some(false));
     let rec = store.get_cert("ca", &s).unwrap().unwrap();
     assert_eq!(rec.status(), CertStatus::Issued);
     assert_eq!(rec.revocation(), None);
