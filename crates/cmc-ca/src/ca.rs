@@ -38,6 +38,7 @@ pub struct LoadedCa {
     not_before: UnixTime,
     not_after: UnixTime,
     path_len: Option<u8>,
+    signer: cmc_codec::SignerIdentity,
 }
 
 impl fmt::Debug for LoadedCa {
@@ -128,6 +129,15 @@ impl LoadedCa {
         }
         let key_id = certificate_key_identifier(&cert)?;
         let validity = tbs.validity();
+        // What its CMS signatures carry, encoded once: this certificate and
+        // its chain (each validated above).
+        let chain = record
+            .chain_der
+            .iter()
+            .map(|der| decode_certificate("CA chain certificate", der))
+            .collect::<Result<Vec<_>>>()?;
+        let signer = cmc_codec::SignerIdentity::new(&cert, &chain)
+            .map_err(|e| Error::bad("CA certificate", e))?;
         Ok(Self {
             not_before: unix_time(&validity.not_before),
             not_after: unix_time(&validity.not_after),
@@ -137,6 +147,7 @@ impl LoadedCa {
             key_config,
             key_id,
             path_len,
+            signer,
         })
     }
 
@@ -169,6 +180,14 @@ impl LoadedCa {
     #[must_use]
     pub fn chain_der(&self) -> &[Vec<u8>] {
         &self.record.chain_der
+    }
+
+    /// What a CMS message signed with the CA key signs as: its
+    /// issuerAndSerialNumber, and this certificate and its chain, encoded
+    /// once when the CA was loaded.
+    #[must_use]
+    pub fn signer_identity(&self) -> &cmc_codec::SignerIdentity {
+        &self.signer
     }
 
     /// The signing key.

@@ -21,6 +21,7 @@ pub struct Responder {
     key: Arc<dyn SigningKey>,
     not_before: UnixTime,
     not_after: UnixTime,
+    signer: cmc_codec::SignerIdentity,
 }
 
 impl std::fmt::Debug for Responder {
@@ -81,11 +82,23 @@ impl Responder {
             )));
         }
         let validity = cert.tbs_certificate().validity();
+        // Its CMS signatures carry it, the CA certificate and the CA's
+        // chain, encoded once here.
+        let mut chain = vec![ca.certificate().clone()];
+        for der in ca.chain_der() {
+            chain.push(
+                Certificate::from_der(der)
+                    .map_err(|e| bad(format!("the CA chain does not decode: {e}")))?,
+            );
+        }
+        let signer =
+            cmc_codec::SignerIdentity::new(&cert, &chain).map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             not_before: unix_time(&validity.not_before),
             not_after: unix_time(&validity.not_after),
             cert,
             key,
+            signer,
         })
     }
 
@@ -99,6 +112,13 @@ impl Responder {
     #[must_use]
     pub fn key(&self) -> &Arc<dyn SigningKey> {
         &self.key
+    }
+
+    /// What a CMS message it signs signs as: its certificate, the CA
+    /// certificate and the CA's chain, encoded once when it was opened.
+    #[must_use]
+    pub fn signer_identity(&self) -> &cmc_codec::SignerIdentity {
+        &self.signer
     }
 
     /// Whether the certificate is valid at `now`.

@@ -28,6 +28,6 @@ pub use response::{
     sign_response_with_crls, statuses,
 };
 pub use signed::{
-    CmsAlgorithmProtection, CmsSigner, Limits, SignerSource, VerifiedSigner, VerifyOptions,
-    key_identifier,
+    CmsAlgorithmProtection, CmsSigner, Limits, SignerIdentity, SignerSource, VerifiedSigner,
+    VerifyOptions, key_identifier,
 };

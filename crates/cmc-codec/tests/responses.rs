@@ -265,3 +265,116 @@ fn certs_only_simple_response() {
         Err(Error::WrongContentType { .. })
     ));
 }
+
+/// A CRL of `issuer` signed with `key`, with no entries.
+fn empty_crl(
+    key: &dyn SigningKey,
+    issuer: &x509_cert::Certificate,
+) -> x509_cert::crl::CertificateList {
+    let tbs = x509_cert::crl::TbsCertList {
+        version: x509_cert::Version::V2,
+        signature: key.signature_algorithm().clone(),
+        issuer: issuer.tbs_certificate().subject().clone(),
+        this_update: x509_cert::time::Time::try_from(SystemTime::now()).unwrap(),
+        next_update: None,
+        revoked_certificates: None,
+        crl_extensions: None,
+    };
+    let signature = key.sign(&tbs.to_der().unwrap()).unwrap();
+    x509_cert::crl::CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm: key.signature_algorithm().clone(),
+        signature: der::asn1::BitString::from_bytes(&signature).unwrap(),
+    }
+}
+
+#[test]
+fn a_signer_identity_built_once_writes_canonical_der_every_time() {
+    use cmc_codec::{SignerIdentity, sign_response_with_crls};
+    use der::Decode;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root_key = FileKey::generate(KeySpec::P384).unwrap();
+    let root = ca_cert(&root_key, "Root");
+    let inter_key = FileKey::generate(KeySpec::P256).unwrap();
+    let inter = common::issue_ca(&root_key, &root, &inter_key, "Intermediate");
+    let now = SystemTime::now();
+    let response = sample_response();
+    // The chain names the root twice: it is carried once.
+    let identity = SignerIdentity::new(&inter, &[root.clone(), root.clone()]).unwrap();
+    let crl = empty_crl(&inter_key, &inter);
+
+    for n in 1..=3 {
+        let issued: Vec<_> = (0..n)
+            .map(|i| {
+                let k = FileKey::generate(KeySpec::P256).unwrap();
+                issue(&inter_key, &inter, &k, &format!("leaf {i}"))
+            })
+            .collect();
+        // An issued certificate that is also in the chain is carried once.
+        let mut extra = issued.clone();
+        extra.push(inter.clone());
+        let signer = CmsSigner::with_identity(&inter_key, &identity).unwrap();
+        let der =
+            sign_response_with_crls(&response, &signer, now, &extra, std::slice::from_ref(&crl))
+                .unwrap();
+
+        // Each certificate is in the message once, in DER SET OF order (ascending
+        // encodings, RFC 5652's CertificateSet is a SET OF; X.690 §11.6).
+        let mut want: Vec<Vec<u8>> = [&inter, &root]
+            .into_iter()
+            .chain(&issued)
+            .map(|c| c.to_der().unwrap())
+            .collect();
+        want.sort();
+        let mut found: Vec<(usize, Vec<u8>)> = want
+            .iter()
+            .map(|d| {
+                let at: Vec<usize> = der
+                    .windows(d.len())
+                    .enumerate()
+                    .filter(|(_, w)| *w == d.as_slice())
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(at.len(), 1, "each certificate once");
+                (at[0], d.clone())
+            })
+            .collect();
+        found.sort();
+        let order: Vec<Vec<u8>> = found.into_iter().map(|(_, d)| d).collect();
+        assert_eq!(order, want, "{n} issued: certificates in DER order");
+
+        // The RustCrypto types read the same SignedData.
+        let ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
+        let sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+        let mut carried: Vec<Vec<u8>> = sd
+            .certificates
+            .as_ref()
+            .unwrap()
+            .0
+            .iter()
+            .map(|c| c.to_der().unwrap())
+            .collect();
+        carried.sort();
+        assert_eq!(carried, want);
+        assert_eq!(sd.crls.as_ref().unwrap().0.len(), 1);
+
+        // OpenSSL verifies it against the root, and so do we.
+        assert_eq!(
+            openssl_verify(dir.path(), &format!("identity-{n}"), &der, &root),
+            response.to_der().unwrap()
+        );
+        decode_response(
+            &der,
+            &ResponseVerifyOptions::new(now, std::slice::from_ref(&root)),
+        )
+        .unwrap();
+    }
+
+    // An identity is for one key.
+    let other = FileKey::generate(KeySpec::P256).unwrap();
+    assert!(matches!(
+        CmsSigner::with_identity(&other, &identity),
+        Err(Error::SignerKeyMismatch)
+    ));
+}

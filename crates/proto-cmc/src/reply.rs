@@ -64,15 +64,9 @@ impl Cmc<'_> {
         out.nested(outcome.nested, outcome.batch)
             .map_err(encode_failed)?;
         let (response, statuses) = out.finish();
-        // The CA's issuers (the CA's own certificate is the signer's, or
-        // goes first under a responder's).
-        let mut chain = self.engine.ca_chain(ca.name()).map_err(|e| {
-            tracing::error!(ca = ca.name(), error = %e, "no CA chain for a CMC response");
-            NotCmc::Internal
-        })?;
-        chain.remove(0);
         // The configured CMC responder while its certificate is valid, else
-        // the CA itself (which the client trusts either way).
+        // the CA itself (which the client trusts either way); each carries
+        // its chain, encoded when it was loaded.
         let responder = self.engine.responder(ca.name()).filter(|r| {
             let valid = r.is_valid_at(now);
             if !valid {
@@ -81,12 +75,9 @@ impl Cmc<'_> {
             }
             valid
         });
-        let signer = match responder {
-            Some(r) => {
-                chain.insert(0, ca.certificate().clone());
-                CmsSigner::new(r.key().as_ref(), r.certificate(), &chain)
-            }
-            None => CmsSigner::new(ca.key().as_ref(), ca.certificate(), &chain),
+        let signer = match &responder {
+            Some(r) => CmsSigner::with_identity(r.key().as_ref(), r.signer_identity()),
+            None => CmsSigner::with_identity(ca.key().as_ref(), ca.signer_identity()),
         }
         .map_err(|e| {
             tracing::error!(ca = ca.name(), error = %e, "cannot set up the CMC response signer");

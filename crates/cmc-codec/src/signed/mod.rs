@@ -17,7 +17,7 @@ mod sign;
 mod verify;
 
 pub use options::{Limits, VerifyOptions};
-pub use sign::CmsSigner;
+pub use sign::{CmsSigner, SignerIdentity};
 pub(crate) use sign::{certs_only, sign, unsigned};
 pub(crate) use verify::{RequestKey, check_validity, parse, verify_signer};
 pub use verify::{SignerSource, VerifiedSigner};

@@ -1,21 +1,30 @@
-//! Producing a `SignedData`: who signs ([`CmsSigner`]), a signed message
-//! with its signed attributes ([`sign`]), a message without signers
+//! Producing a `SignedData`: who signs ([`CmsSigner`], with the certificates
+//! it carries encoded once in a [`SignerIdentity`]), a signed message with
+//! its signed attributes ([`sign`]), a message without signers
 //! ([`unsigned`]) and a certs-only message ([`certs_only`]).
+//!
+//! The certificates a signer carries are the same in every message it signs;
+//! they are encoded to DER once, when its [`SignerIdentity`] is built, and a
+//! message's `certificates` field is assembled from those bytes (and the
+//! message's own certificates, encoded once each), sorted as DER requires
+//! for a SET OF, without decoding or encoding them again.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cmc_keys::SigningKey;
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
+use cms::cert::IssuerAndSerialNumber;
+use cms::content_info::CmsVersion;
 use cms::revocation::{RevocationInfoChoice, RevocationInfoChoices};
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+    EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME};
 use const_oid::db::rfc6211::ID_AA_CMS_ALGORITHM_PROTECTION;
 use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode};
+use der::{Any, Decode, Encode, Length};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::{Attribute, Attributes};
 use x509_cert::crl::CertificateList;
@@ -26,13 +35,84 @@ use super::{CmsAlgorithmProtection, cert_ski, key_identifier};
 use crate::error::encode_err;
 use crate::{Error, Result};
 
-/// Who signs a message we produce: the key, the signer identifier that names it, and the
-/// certificates to put in the message (the signer certificate and its chain).
+/// What a signer signs as, built once and reused for every message it signs: the signer
+/// identifier, the public key it must sign with, and the DER of the certificates it carries
+/// (its certificate and chain, each once).
+#[derive(Clone, Debug)]
+pub struct SignerIdentity {
+    sid: SignerIdentifier,
+    public_key: Option<SubjectPublicKeyInfoOwned>,
+    certificates: Arc<[Vec<u8>]>,
+}
+
+impl SignerIdentity {
+    /// Signs as `certificate`'s subject, naming it by issuerAndSerialNumber (SignerInfo
+    /// version 1), carrying `certificate` and `chain`.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] if a certificate does not encode.
+    pub fn new(certificate: &Certificate, chain: &[Certificate]) -> Result<Self> {
+        let tbs = certificate.tbs_certificate();
+        Self::build(
+            SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: tbs.issuer().clone(),
+                serial_number: tbs.serial_number().clone(),
+            }),
+            certificate,
+            chain,
+        )
+    }
+
+    /// Like [`SignerIdentity::new`], but names the certificate by its subjectKeyIdentifier
+    /// (SignerInfo version 3).
+    ///
+    /// # Errors
+    /// [`Error::MissingSubjectKeyIdentifier`] if it has no subjectKeyIdentifier extension;
+    /// [`Error::Encode`].
+    pub fn with_subject_key_identifier(
+        certificate: &Certificate,
+        chain: &[Certificate],
+    ) -> Result<Self> {
+        let ski = cert_ski(certificate).ok_or(Error::MissingSubjectKeyIdentifier)?;
+        Self::build(ski_sid(&ski)?, certificate, chain)
+    }
+
+    fn build(
+        sid: SignerIdentifier,
+        certificate: &Certificate,
+        chain: &[Certificate],
+    ) -> Result<Self> {
+        let mut certificates = Vec::with_capacity(1 + chain.len());
+        for c in std::iter::once(certificate).chain(chain) {
+            let der = c.to_der().map_err(encode_err)?;
+            if !certificates.contains(&der) {
+                certificates.push(der);
+            }
+        }
+        Ok(Self {
+            sid,
+            public_key: Some(
+                certificate
+                    .tbs_certificate()
+                    .subject_public_key_info()
+                    .clone(),
+            ),
+            certificates: certificates.into(),
+        })
+    }
+
+    /// The signer identifier this identity writes.
+    #[must_use]
+    pub fn sid(&self) -> &SignerIdentifier {
+        &self.sid
+    }
+}
+
+/// Who signs a message we produce: the key and the [`SignerIdentity`] it signs as.
 #[derive(Clone, Debug)]
 pub struct CmsSigner<'a> {
     key: &'a dyn SigningKey,
-    sid: SignerIdentifier,
-    certificates: Vec<Certificate>,
+    identity: SignerIdentity,
 }
 
 impl<'a> CmsSigner<'a> {
@@ -47,15 +127,7 @@ impl<'a> CmsSigner<'a> {
         chain: &[Certificate],
     ) -> Result<Self> {
         check_cert_key(key, certificate)?;
-        let tbs = certificate.tbs_certificate();
-        Ok(Self {
-            key,
-            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-                issuer: tbs.issuer().clone(),
-                serial_number: tbs.serial_number().clone(),
-            }),
-            certificates: std::iter::once(certificate).chain(chain).cloned().collect(),
-        })
+        Self::with_identity(key, &SignerIdentity::new(certificate, chain)?)
     }
 
     /// Like [`CmsSigner::new`], but names the certificate by its subjectKeyIdentifier
@@ -70,11 +142,28 @@ impl<'a> CmsSigner<'a> {
         chain: &[Certificate],
     ) -> Result<Self> {
         check_cert_key(key, certificate)?;
-        let ski = cert_ski(certificate).ok_or(Error::MissingSubjectKeyIdentifier)?;
+        Self::with_identity(
+            key,
+            &SignerIdentity::with_subject_key_identifier(certificate, chain)?,
+        )
+    }
+
+    /// Signs with `key` as `identity`, built once beforehand (the certificates it carries
+    /// are not encoded again; cloning an identity copies no certificate).
+    ///
+    /// # Errors
+    /// [`Error::SignerKeyMismatch`] if the identity's certificate is not for `key`.
+    pub fn with_identity(key: &'a dyn SigningKey, identity: &SignerIdentity) -> Result<Self> {
+        if identity
+            .public_key
+            .as_ref()
+            .is_some_and(|p| p != key.public_key())
+        {
+            return Err(Error::SignerKeyMismatch);
+        }
         Ok(Self {
             key,
-            sid: ski_sid(&ski)?,
-            certificates: std::iter::once(certificate).chain(chain).cloned().collect(),
+            identity: identity.clone(),
         })
     }
 
@@ -87,15 +176,18 @@ impl<'a> CmsSigner<'a> {
     pub fn self_signed(key: &'a dyn SigningKey) -> Result<Self> {
         Ok(Self {
             key,
-            sid: ski_sid(&key_identifier(key.public_key()))?,
-            certificates: Vec::new(),
+            identity: SignerIdentity {
+                sid: ski_sid(&key_identifier(key.public_key()))?,
+                public_key: None,
+                certificates: Arc::from(Vec::new()),
+            },
         })
     }
 
     /// The signer identifier this signer writes.
     #[must_use]
     pub fn sid(&self) -> &SignerIdentifier {
-        &self.sid
+        &self.identity.sid
     }
 
     /// The key.
@@ -134,28 +226,86 @@ pub(crate) fn signing_time_value(time: SystemTime) -> Result<Time> {
     Time::try_from(time).map_err(|e| Error::TimeOutOfRange(e.to_string()))
 }
 
-fn certificate_set(certs: impl IntoIterator<Item = Certificate>) -> Result<Option<CertificateSet>> {
-    let mut set = SetOfVec::new();
-    let mut seen: Vec<Vec<u8>> = Vec::new();
+/// The DER of `certs` after `encoded`, each once, in DER SET OF order (ascending
+/// octets, RFC 5652's `CertificateSet` is a SET OF).
+fn certificate_ders(encoded: &[Vec<u8>], certs: &[Certificate]) -> Result<Vec<Vec<u8>>> {
+    let mut all: Vec<Vec<u8>> = encoded.to_vec();
     for c in certs {
         let der = c.to_der().map_err(encode_err)?;
-        if seen.contains(&der) {
-            continue;
+        if !all.contains(&der) {
+            all.push(der);
         }
-        seen.push(der);
-        set.insert(CertificateChoices::Certificate(c))
-            .map_err(encode_err)?;
     }
-    Ok((!set.is_empty()).then_some(CertificateSet(set)))
+    all.sort();
+    Ok(all)
 }
 
-fn content_info(sd: &SignedData) -> Result<Vec<u8>> {
-    ContentInfo {
-        content_type: ID_SIGNED_DATA,
-        content: Any::encode_from(sd).map_err(encode_err)?,
+/// `tag`, the DER length of the concatenated `parts`, then the parts.
+fn tlv(tag: u8, parts: &[&[u8]]) -> Result<Vec<u8>> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let len_der = Length::try_from(len)
+        .and_then(|l| l.to_der())
+        .map_err(encode_err)?;
+    let mut out = Vec::with_capacity(1 + len_der.len() + len);
+    out.push(tag);
+    out.extend_from_slice(&len_der);
+    for p in parts {
+        out.extend_from_slice(p);
     }
-    .to_der()
-    .map_err(encode_err)
+    Ok(out)
+}
+
+/// DER tags of the fields written here by hand.
+const SEQUENCE: u8 = 0x30;
+/// `[0]` constructed: `certificates [0] IMPLICIT CertificateSet` and the ContentInfo's
+/// `content [0] EXPLICIT`.
+const CONTEXT_0: u8 = 0xA0;
+/// `[1]` constructed: `crls [1] IMPLICIT RevocationInfoChoices`.
+const CONTEXT_1: u8 = 0xA1;
+
+/// The DER `ContentInfo` of a `SignedData` (RFC 5652 §5.1) whose certificates are given
+/// as DER in SET OF order: the other fields are encoded by their types, the certificates
+/// are copied.
+fn signed_data_content_info(sd: &SignedData, certificates: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let version = sd.version.to_der().map_err(encode_err)?;
+    let digest_algorithms = sd.digest_algorithms.to_der().map_err(encode_err)?;
+    let encap = sd.encap_content_info.to_der().map_err(encode_err)?;
+    let certs = if certificates.is_empty() {
+        Vec::new()
+    } else {
+        let parts: Vec<&[u8]> = certificates.iter().map(Vec::as_slice).collect();
+        tlv(CONTEXT_0, &parts)?
+    };
+    let crls = match &sd.crls {
+        // IMPLICIT [1]: the SET's elements (already in order) under the context tag.
+        Some(crls) => {
+            let elements = crls
+                .0
+                .iter()
+                .map(|c| c.to_der().map_err(encode_err))
+                .collect::<Result<Vec<_>>>()?;
+            let parts: Vec<&[u8]> = elements.iter().map(Vec::as_slice).collect();
+            tlv(CONTEXT_1, &parts)?
+        }
+        None => Vec::new(),
+    };
+    let signer_infos = sd.signer_infos.to_der().map_err(encode_err)?;
+    let signed_data = tlv(
+        SEQUENCE,
+        &[
+            &version,
+            &digest_algorithms,
+            &encap,
+            &certs,
+            &crls,
+            &signer_infos,
+        ],
+    )?;
+    let content_type = ID_SIGNED_DATA.to_der().map_err(encode_err)?;
+    tlv(
+        SEQUENCE,
+        &[&content_type, &tlv(CONTEXT_0, &[&signed_data])?],
+    )
 }
 
 /// Signs `econtent` (the DER of a PKIData or PKIResponse) as a `SignedData` with eContentType
@@ -193,13 +343,13 @@ pub(crate) fn sign(
         attrs.insert(a).map_err(encode_err)?;
     }
     let signature = key.sign(&attrs.to_der().map_err(encode_err)?)?;
-    let version = match signer.sid {
+    let version = match signer.identity.sid {
         SignerIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V1,
         SignerIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V3,
     };
     let si = SignerInfo {
         version,
-        sid: signer.sid.clone(),
+        sid: signer.identity.sid.clone(),
         digest_alg: digest_alg.clone(),
         signed_attrs: Some(attrs),
         signature_algorithm: signature_alg,
@@ -220,17 +370,12 @@ pub(crate) fn sign(
                     .map_err(encode_err)?,
             ),
         },
-        certificates: certificate_set(
-            signer
-                .certificates
-                .iter()
-                .chain(extra_certificates)
-                .cloned(),
-        )?,
+        certificates: None,
         crls: revocation_info(crls)?,
         signer_infos: SignerInfos(signer_infos),
     };
-    content_info(&sd)
+    let certificates = certificate_ders(&signer.identity.certificates, extra_certificates)?;
+    signed_data_content_info(&sd, &certificates)
 }
 
 /// `econtent` as a SignedData without signers (RFC 5272 §3.2.1.3 allows a
@@ -252,7 +397,7 @@ pub(crate) fn unsigned(econtent_type: ObjectIdentifier, econtent: &[u8]) -> Resu
         crls: None,
         signer_infos: SignerInfos(SetOfVec::new()),
     };
-    content_info(&sd)
+    signed_data_content_info(&sd, &[])
 }
 
 /// The `crls` field: absent when there are none.
@@ -278,9 +423,9 @@ pub(crate) fn certs_only(certificates: &[Certificate]) -> Result<Vec<u8>> {
             econtent_type: const_oid::db::rfc5911::ID_DATA,
             econtent: None,
         },
-        certificates: certificate_set(certificates.iter().cloned())?,
+        certificates: None,
         crls: None,
         signer_infos: SignerInfos(SetOfVec::new()),
     };
-    content_info(&sd)
+    signed_data_content_info(&sd, &certificate_ders(&[], certificates)?)
 }
