@@ -114,7 +114,11 @@ pub(crate) fn openssl_verify_at(dir: &Path, ca: &Certificate, leaf: &Certificate
     std::fs::write(&ca_path, pem(ca)).unwrap();
     std::fs::write(&leaf_path, pem(leaf)).unwrap();
     let at = at.unwrap_or_else(|| {
-        let not_before = leaf.tbs_certificate().validity().not_before.to_unix_duration();
+        let not_before = leaf
+            .tbs_certificate()
+            .validity()
+            .not_before
+            .to_unix_duration();
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap();
