@@ -119,6 +119,23 @@ impl PkiHeader {
         }
     }
 
+    /// The header of an answer to a message with header `request` (RFC 4210 §5.1.1,
+    /// RFC 9483 §3.1): same `pvno` and `transactionID`, `recipient` the request's sender,
+    /// `recipNonce` its `senderNonce`, and a fresh 16-octet `senderNonce`. `messageTime`,
+    /// `senderKID` and the protection are left to the caller.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the random generator fails.
+    pub fn response_to(request: &Self, sender: GeneralName) -> Result<Self, Error> {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(Error::Random)?;
+        let mut header = Self::new(request.pvno, sender, request.sender.clone());
+        header.transaction_id.clone_from(&request.transaction_id);
+        header.recip_nonce.clone_from(&request.sender_nonce);
+        header.sender_nonce = Some(OctetString::new(nonce).map_err(Error::Encode)?);
+        Ok(header)
+    }
+
     /// The `generalInfo` entries of type `oid`.
     pub fn general_info_of(
         &self,
