@@ -11,14 +11,17 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::thread;
 
+use cmc_keys::{FileKey, SigningKey};
 use der::asn1::{GeneralizedTime, Null};
-use der::{DecodePem, Encode};
+use der::{Decode, DecodePem, Encode};
 use proto_cmp::{
     CertRepMessage, CertResponse, CertifiedKeyPair, Error, ErrorMsgContent, FailureBit, Limits,
     MacAlgorithm, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatusInfo, Received,
     RevRepContent, decode_message,
 };
 use sha2::{Digest, Sha256};
+use spki::SubjectPublicKeyInfoOwned;
+use std::sync::Arc;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 
@@ -306,17 +309,70 @@ fn protect(header: PkiHeader, body: PkiBody, secret: &str) -> PkiMessage {
     PkiMessage::protect_with_mac(header, body, &alg, secret.as_bytes(), None).unwrap()
 }
 
+/// How the test CA checks requests and protects its answers.
+enum Answer {
+    /// Requests carry PBM under [`SECRET`]; answers are protected with PBM under this secret.
+    Mac(&'static str),
+    /// Requests are signed by `client`'s key; answers are signed with `key`, whose
+    /// certificate `cert` goes into extraCerts.
+    Signed {
+        key: Arc<FileKey>,
+        cert: Box<Certificate>,
+        client: SubjectPublicKeyInfoOwned,
+    },
+}
+
+impl Answer {
+    fn check(&self, request: &Received) {
+        match self {
+            Self::Mac(_) => {
+                request
+                    .verify_mac(SECRET.as_bytes(), &Limits::default().mac)
+                    .unwrap();
+            }
+            Self::Signed { client, .. } => request.verify_signature(client).unwrap(),
+        }
+    }
+
+    fn protect(&self, mut header: PkiHeader, body: PkiBody) -> PkiMessage {
+        match self {
+            Self::Mac(secret) => protect(header, body, secret),
+            Self::Signed { key, cert, .. } => {
+                header.sender_kid = Some(subject_key_id(cert));
+                PkiMessage::protect_with_signature(
+                    header,
+                    body,
+                    key.signature_algorithm().clone(),
+                    Some(vec![cert.as_ref().clone()]),
+                    |data| Ok::<_, Error>(key.sign(data).unwrap()),
+                )
+                .unwrap()
+            }
+        }
+    }
+}
+
+fn subject_key_id(cert: &Certificate) -> der::asn1::OctetString {
+    let ext = cert
+        .tbs_certificate()
+        .extensions()
+        .unwrap()
+        .iter()
+        .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
+        .unwrap();
+    der::asn1::OctetString::from_der(ext.extn_value.as_bytes()).unwrap()
+}
+
 /// Answers ir with `leaf` (and certConf with pkiconf after checking its hash), rr with an
-/// accepted rp, genm with an empty genp; everything protected with PBM under `secret`.
+/// accepted rp, genm with an empty genp; requests checked and answers protected as
+/// `answer` says.
 fn ca_responder(
     leaf: Certificate,
-    secret: &'static str,
+    answer: Answer,
     implicit: bool,
 ) -> impl FnMut(&Received) -> PkiMessage + Send + 'static {
     move |request| {
-        request
-            .verify_mac(SECRET.as_bytes(), &Limits::default().mac)
-            .unwrap();
+        answer.check(request);
         let mut header = reply_header(request);
         let body = match &request.message.body {
             PkiBody::Ir(reqs) | PkiBody::Cr(reqs) => {
@@ -352,7 +408,7 @@ fn ca_responder(
             PkiBody::Genm(_) => PkiBody::Genp(Vec::new()),
             other => panic!("unexpected {}", other.name()),
         };
-        protect(header, body, secret)
+        answer.protect(header, body)
     }
 }
 
@@ -389,7 +445,7 @@ fn openssl_enrolls_with_our_pbm_protected_ip_and_pkiconf() {
     }
     let pki = Pki::new();
     let leaf = pki.cert("leaf.crt");
-    let (port, server) = serve(2, ca_responder(leaf.clone(), SECRET, false));
+    let (port, server) = serve(2, ca_responder(leaf.clone(), Answer::Mac(SECRET), false));
     let out = client(&pki, port, "ir", IR);
     assert!(out.status.success(), "{}", log(&out));
     let seen = server.join().unwrap();
@@ -406,7 +462,7 @@ fn openssl_enrolls_with_implicit_confirm() {
     let pki = Pki::new();
     let leaf = pki.cert("leaf.crt");
     // One exchange only: no certConf follows.
-    let (port, server) = serve(1, ca_responder(leaf.clone(), SECRET, true));
+    let (port, server) = serve(1, ca_responder(leaf.clone(), Answer::Mac(SECRET), true));
     let mut args = IR.to_vec();
     args.push("-implicit_confirm");
     let out = client(&pki, port, "cr", &args);
@@ -422,12 +478,57 @@ fn openssl_accepts_our_rp_and_genp() {
     }
     let pki = Pki::new();
     let leaf = pki.cert("leaf.crt");
-    let (port, server) = serve(2, ca_responder(leaf, SECRET, false));
+    let (port, server) = serve(2, ca_responder(leaf, Answer::Mac(SECRET), false));
     let out = client(&pki, port, "rr", &["-oldcert", "ee.crt"]);
     assert!(out.status.success(), "rr: {}", log(&out));
     let out = client(&pki, port, "genm", &[]);
     assert!(out.status.success(), "genm: {}", log(&out));
     server.join().unwrap();
+}
+
+#[test]
+fn openssl_enrolls_with_our_signature_protected_ip_and_pkiconf() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.cert("leaf.crt");
+    let answer = Answer::Signed {
+        key: Arc::new(FileKey::load_unencrypted(&pki.path().join("ca.key")).unwrap()),
+        cert: Box::new(pki.cert("ca.crt")),
+        client: pki
+            .cert("ee.crt")
+            .tbs_certificate()
+            .subject_public_key_info()
+            .clone(),
+    };
+    let (port, server) = serve(2, ca_responder(leaf.clone(), answer, false));
+    let server_arg = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "cmp",
+        "-cmd",
+        "ir",
+        "-server",
+        &server_arg,
+        "-path",
+        "pkix/",
+        "-cert",
+        "ee.crt",
+        "-key",
+        "ee.key",
+        "-trusted",
+        "ca.crt",
+        "-recipient",
+        "/CN=tst_sub_ca",
+        "-certout",
+        "out.pem",
+    ];
+    args.extend(IR);
+    let out = openssl(pki.path(), &args);
+    assert!(out.status.success(), "{}", log(&out));
+    let seen = server.join().unwrap();
+    assert!(matches!(seen[1].message.body, PkiBody::CertConf(_)));
+    assert_eq!(pki.cert("out.pem"), leaf);
 }
 
 #[test]
@@ -438,7 +539,7 @@ fn openssl_refuses_our_ip_under_the_wrong_secret() {
     let pki = Pki::new();
     let (port, server) = serve(
         1,
-        ca_responder(pki.cert("leaf.crt"), "not-the-secret", false),
+        ca_responder(pki.cert("leaf.crt"), Answer::Mac("not-the-secret"), false),
     );
     let out = client(&pki, port, "ir", IR);
     assert!(!out.status.success());
