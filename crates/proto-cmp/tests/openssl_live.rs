@@ -371,6 +371,16 @@ fn ca_responder(
     answer: Answer,
     implicit: bool,
 ) -> impl FnMut(&Received) -> PkiMessage + Send + 'static {
+    ca_responder_p10(leaf, answer, implicit, -1)
+}
+
+/// [`ca_responder`], answering p10cr with `p10cr_id` as `certReqId`.
+fn ca_responder_p10(
+    leaf: Certificate,
+    answer: Answer,
+    implicit: bool,
+    p10cr_id: i64,
+) -> impl FnMut(&Received) -> PkiMessage + Send + 'static {
     move |request| {
         answer.check(request);
         let mut header = reply_header(request);
@@ -395,6 +405,15 @@ fn ca_responder(
                     PkiBody::Cp(rep)
                 }
             }
+            PkiBody::P10cr(_) => PkiBody::Cp(CertRepMessage {
+                ca_pubs: None,
+                response: vec![CertResponse {
+                    cert_req_id: p10cr_id,
+                    status: PkiStatusInfo::accepted(),
+                    certified_key_pair: Some(CertifiedKeyPair::certificate(leaf.clone())),
+                    rsp_info: None,
+                }],
+            }),
             PkiBody::CertConf(statuses) => {
                 let hash = Sha256::digest(leaf.to_der().unwrap());
                 assert_eq!(statuses[0].cert_hash.as_bytes(), hash.as_slice());
@@ -529,6 +548,30 @@ fn openssl_enrolls_with_our_signature_protected_ip_and_pkiconf() {
     let seen = server.join().unwrap();
     assert!(matches!(seen[1].message.body, PkiBody::CertConf(_)));
     assert_eq!(pki.cert("out.pem"), leaf);
+}
+
+#[test]
+fn openssl_enrolls_by_p10cr_with_cert_req_id_minus_one() {
+    if !have_openssl() {
+        return;
+    }
+    // RFC 9483 §4.1.4: the cp answering a p10cr has certReqId -1. OpenSSL 3.0 accepts it
+    // (and 0, what OpenSSL itself used before 3.2).
+    let pki = Pki::new();
+    let leaf = pki.cert("leaf.crt");
+    for id in [-1, 0] {
+        let responder = ca_responder_p10(leaf.clone(), Answer::Mac(SECRET), false, id);
+        let (port, server) = serve(2, responder);
+        let out = client(&pki, port, "p10cr", &["-csr", "new.csr"]);
+        assert!(out.status.success(), "certReqId {id}: {}", log(&out));
+        let seen = server.join().unwrap();
+        let PkiBody::CertConf(statuses) = &seen[1].message.body else {
+            panic!("no certConf");
+        };
+        // It confirms with the certReqId it was given.
+        assert_eq!(statuses[0].cert_req_id, id);
+        assert_eq!(pki.cert("out.pem"), leaf);
+    }
 }
 
 #[test]
