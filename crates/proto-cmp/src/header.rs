@@ -9,8 +9,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use const_oid::ObjectIdentifier;
-use der::Sequence;
 use der::asn1::{Any, GeneralizedTime, OctetString};
+use der::{Decode, Encode, Sequence};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
 
@@ -243,19 +243,32 @@ impl InfoTypeAndValue {
         }
     }
 
-    /// Decodes the value as `T`.
+    /// An entry of type `info_type` whose value is `value`, encoded.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] if `value` does not encode.
+    pub fn new<T: Encode>(info_type: ObjectIdentifier, value: &T) -> Result<Self, Error> {
+        let der = value.to_der().map_err(Error::Encode)?;
+        Ok(Self {
+            info_type,
+            info_value: Some(Any::from_der(&der).map_err(Error::Encode)?),
+        })
+    }
+
+    /// Decodes the value as `T` (for example a [`crate::CaCertsValue`]).
     ///
     /// # Errors
     /// [`Error::BadGeneralInfo`] if there is no value or it does not decode as `T`.
-    pub fn value_as<'a, T>(&'a self) -> Result<T, Error>
+    pub fn value_as<T>(&self) -> Result<T, Error>
     where
-        T: der::Choice<'a> + der::DecodeValue<'a>,
+        T: for<'a> Decode<'a, Error = der::Error>,
     {
         let value = self.info_value.as_ref().ok_or(Error::BadGeneralInfo {
             info_type: self.info_type,
             reason: "has no value",
         })?;
-        value.decode_as::<T>().map_err(|_| Error::BadGeneralInfo {
+        let der = value.to_der().map_err(Error::Encode)?;
+        T::from_der(&der).map_err(|_| Error::BadGeneralInfo {
             info_type: self.info_type,
             reason: "value does not decode as the expected type",
         })

@@ -7,6 +7,7 @@ mod body;
 mod cert_rep;
 mod content;
 mod error;
+mod genm;
 mod header;
 mod mac;
 mod message;
@@ -23,6 +24,10 @@ pub use content::{
     PollReq, PollReqContent, RevDetails, RevRepContent, RevReqContent,
 };
 pub use error::Error;
+pub use genm::{
+    CaCertsValue, CertProfileValue, CertReqTemplateContent, CrlSource, CrlStatus,
+    CrlStatusListValue, CrlsValue, GenmRequest, RootCaCertValue, RootCaKeyUpdateContent,
+};
 pub use header::{
     InfoTypeAndValue, KeyIdentifier, PVNO_CMP2000, PVNO_CMP2021, PkiFreeText, PkiHeader,
 };

@@ -28,6 +28,7 @@ for prot in mac sig; do
     openssl cmp -cmd rr $common $p -oldcert ee.crt -reqout rr-$prot.der >/dev/null 2>&1 || true
     openssl cmp -cmd genm $common $p -reqout genm-$prot.der >/dev/null 2>&1 || true
 done
+openssl cmp -cmd genm $common $mac -infotype caCerts -reqout genm-cacerts-mac.der >/dev/null 2>&1 || true
 
 port=18790
 openssl cmp -port $port -srv_ref 1234 -srv_secret pass:s3cret -srv_cert ca.crt \

@@ -172,3 +172,39 @@ fn encrypted_cert_alternatives_are_tagged_as_the_rfc_says() {
     assert_eq!(&der[..5], &[0xa1, 0x0c, 0x30, 0x0a, 0x82]);
     assert_eq!(CertOrEncCert::from_der(&der).unwrap(), alt);
 }
+
+#[test]
+fn genm_values_round_trip_with_their_tags() {
+    use proto_cmp::{
+        CrlSource, CrlStatus, InfoTypeAndValue, RootCaKeyUpdateContent, oid::ID_IT_CRL_STATUS_LIST,
+    };
+    use x509_cert::ext::pkix::name::DistributionPointName;
+
+    let status: Vec<CrlStatus> = vec![
+        CrlStatus {
+            source: CrlSource::Issuer(vec![GeneralName::DirectoryName("CN=ca".parse().unwrap())]),
+            this_update: None,
+        },
+        CrlStatus {
+            source: CrlSource::Dpn(DistributionPointName::FullName(vec![
+                GeneralName::UniformResourceIdentifier(
+                    der::asn1::Ia5String::new("http://crl.example/ca.crl").unwrap(),
+                ),
+            ])),
+            this_update: None,
+        },
+    ];
+    let itav = InfoTypeAndValue::new(ID_IT_CRL_STATUS_LIST, &status).unwrap();
+    let der = itav.to_der().unwrap();
+    let back = InfoTypeAndValue::from_der(&der).unwrap();
+    assert_eq!(back.value_as::<Vec<CrlStatus>>().unwrap(), status);
+    // issuer [1] EXPLICIT GeneralNames: A1 len 30 len A4 …
+    let value = back.info_value.as_ref().unwrap().to_der().unwrap();
+    assert_eq!(value[0], 0x30);
+    assert_eq!((value[4], value[6]), (0xa1, 0x30));
+    // The wrong type is an error, not a panic.
+    assert!(matches!(
+        back.value_as::<RootCaKeyUpdateContent>(),
+        Err(Error::BadGeneralInfo { .. })
+    ));
+}

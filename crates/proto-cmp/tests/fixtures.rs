@@ -5,8 +5,8 @@
 
 use der::{Decode, Encode};
 use proto_cmp::{
-    CertOrEncCert, Error, FailureBit, Limits, MacAlgorithm, PkiBody, PkiStatus, ProofOfPossession,
-    Protection, Received, decode_message,
+    CertOrEncCert, Error, FailureBit, GenmRequest, Limits, MacAlgorithm, PkiBody, PkiStatus,
+    ProofOfPossession, Protection, Received, decode_message,
 };
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
@@ -220,6 +220,18 @@ fn genm_decodes_and_verifies() {
         panic!("sender");
     };
     assert!(sender.is_empty());
+}
+
+#[test]
+fn genm_asking_for_ca_certs_is_recognised() {
+    let received = check_mac("genm-cacerts-mac.der");
+    let PkiBody::Genm(items) = &received.message.body else {
+        panic!("genm");
+    };
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].info_type, proto_cmp::oid::ID_IT_CA_CERTS);
+    assert_eq!(GenmRequest::of(&items[0]), Some(GenmRequest::CaCerts));
+    assert!(items[0].info_value.is_none());
 }
 
 #[test]

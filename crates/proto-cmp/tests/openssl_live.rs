@@ -15,9 +15,9 @@ use cmc_keys::{FileKey, SigningKey};
 use der::asn1::{GeneralizedTime, Null};
 use der::{Decode, DecodePem, Encode};
 use proto_cmp::{
-    CertRepMessage, CertResponse, CertifiedKeyPair, Error, ErrorMsgContent, FailureBit, Limits,
-    MacAlgorithm, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatusInfo, Received,
-    RevRepContent, decode_message,
+    CaCertsValue, CertRepMessage, CertResponse, CertifiedKeyPair, Error, ErrorMsgContent,
+    FailureBit, GenmRequest, InfoTypeAndValue, Limits, MacAlgorithm, PkiBody, PkiFailureInfo,
+    PkiHeader, PkiMessage, PkiStatusInfo, Received, RevRepContent, decode_message,
 };
 use sha2::{Digest, Sha256};
 use spki::SubjectPublicKeyInfoOwned;
@@ -363,24 +363,26 @@ fn subject_key_id(cert: &Certificate) -> der::asn1::OctetString {
     der::asn1::OctetString::from_der(ext.extn_value.as_bytes()).unwrap()
 }
 
-/// Answers ir with `leaf` (and certConf with pkiconf after checking its hash), rr with an
-/// accepted rp, genm with an empty genp; requests checked and answers protected as
+/// Answers ir/cr with `pki`'s leaf.crt (and certConf with pkiconf after checking its hash),
+/// rr with an accepted rp, genm with a genp holding ca.crt for each caCerts asked for; requests checked and answers protected as
 /// `answer` says.
 fn ca_responder(
-    leaf: Certificate,
+    pki: &Pki,
     answer: Answer,
     implicit: bool,
 ) -> impl FnMut(&Received) -> PkiMessage + Send + 'static {
-    ca_responder_p10(leaf, answer, implicit, -1)
+    ca_responder_p10(pki, answer, implicit, -1)
 }
 
 /// [`ca_responder`], answering p10cr with `p10cr_id` as `certReqId`.
 fn ca_responder_p10(
-    leaf: Certificate,
+    pki: &Pki,
     answer: Answer,
     implicit: bool,
     p10cr_id: i64,
 ) -> impl FnMut(&Received) -> PkiMessage + Send + 'static {
+    let leaf = pki.cert("leaf.crt");
+    let issuer = pki.cert("ca.crt");
     move |request| {
         answer.check(request);
         let mut header = reply_header(request);
@@ -424,7 +426,16 @@ fn ca_responder_p10(
                 rev_certs: None,
                 crls: None,
             }),
-            PkiBody::Genm(_) => PkiBody::Genp(Vec::new()),
+            PkiBody::Genm(items) => PkiBody::Genp(
+                items
+                    .iter()
+                    .filter(|itav| GenmRequest::of(itav) == Some(GenmRequest::CaCerts))
+                    .map(|itav| {
+                        let certs: CaCertsValue = vec![issuer.clone()];
+                        InfoTypeAndValue::new(itav.info_type, &certs).unwrap()
+                    })
+                    .collect(),
+            ),
             other => panic!("unexpected {}", other.name()),
         };
         answer.protect(header, body)
@@ -464,7 +475,7 @@ fn openssl_enrolls_with_our_pbm_protected_ip_and_pkiconf() {
     }
     let pki = Pki::new();
     let leaf = pki.cert("leaf.crt");
-    let (port, server) = serve(2, ca_responder(leaf.clone(), Answer::Mac(SECRET), false));
+    let (port, server) = serve(2, ca_responder(&pki, Answer::Mac(SECRET), false));
     let out = client(&pki, port, "ir", IR);
     assert!(out.status.success(), "{}", log(&out));
     let seen = server.join().unwrap();
@@ -481,7 +492,7 @@ fn openssl_enrolls_with_implicit_confirm() {
     let pki = Pki::new();
     let leaf = pki.cert("leaf.crt");
     // One exchange only: no certConf follows.
-    let (port, server) = serve(1, ca_responder(leaf.clone(), Answer::Mac(SECRET), true));
+    let (port, server) = serve(1, ca_responder(&pki, Answer::Mac(SECRET), true));
     let mut args = IR.to_vec();
     args.push("-implicit_confirm");
     let out = client(&pki, port, "cr", &args);
@@ -496,13 +507,30 @@ fn openssl_accepts_our_rp_and_genp() {
         return;
     }
     let pki = Pki::new();
-    let leaf = pki.cert("leaf.crt");
-    let (port, server) = serve(2, ca_responder(leaf, Answer::Mac(SECRET), false));
+    let (port, server) = serve(2, ca_responder(&pki, Answer::Mac(SECRET), false));
     let out = client(&pki, port, "rr", &["-oldcert", "ee.crt"]);
     assert!(out.status.success(), "rr: {}", log(&out));
     let out = client(&pki, port, "genm", &[]);
     assert!(out.status.success(), "genm: {}", log(&out));
     server.join().unwrap();
+}
+
+#[test]
+fn openssl_asks_for_ca_certs_and_accepts_our_genp() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let (port, server) = serve(1, ca_responder(&pki, Answer::Mac(SECRET), false));
+    let out = client(&pki, port, "genm", &["-infotype", "caCerts"]);
+    assert!(out.status.success(), "genm: {}", log(&out));
+    let seen = server.join().unwrap();
+    let PkiBody::Genm(items) = &seen[0].message.body else {
+        panic!("genm");
+    };
+    assert_eq!(GenmRequest::of(&items[0]), Some(GenmRequest::CaCerts));
+    assert!(items[0].info_value.is_none());
+    assert!(log(&out).contains("caCerts"), "{}", log(&out));
 }
 
 #[test]
@@ -521,7 +549,7 @@ fn openssl_enrolls_with_our_signature_protected_ip_and_pkiconf() {
             .subject_public_key_info()
             .clone(),
     };
-    let (port, server) = serve(2, ca_responder(leaf.clone(), answer, false));
+    let (port, server) = serve(2, ca_responder(&pki, answer, false));
     let server_arg = format!("127.0.0.1:{port}");
     let mut args = vec![
         "cmp",
@@ -560,7 +588,7 @@ fn openssl_enrolls_by_p10cr_with_cert_req_id_minus_one() {
     let pki = Pki::new();
     let leaf = pki.cert("leaf.crt");
     for id in [-1, 0] {
-        let responder = ca_responder_p10(leaf.clone(), Answer::Mac(SECRET), false, id);
+        let responder = ca_responder_p10(&pki, Answer::Mac(SECRET), false, id);
         let (port, server) = serve(2, responder);
         let out = client(&pki, port, "p10cr", &["-csr", "new.csr"]);
         assert!(out.status.success(), "certReqId {id}: {}", log(&out));
@@ -580,10 +608,7 @@ fn openssl_refuses_our_ip_under_the_wrong_secret() {
         return;
     }
     let pki = Pki::new();
-    let (port, server) = serve(
-        1,
-        ca_responder(pki.cert("leaf.crt"), Answer::Mac("not-the-secret"), false),
-    );
+    let (port, server) = serve(1, ca_responder(&pki, Answer::Mac("not-the-secret"), false));
     let out = client(&pki, port, "ir", IR);
     assert!(!out.status.success());
     let stderr = log(&out);
