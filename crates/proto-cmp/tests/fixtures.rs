@@ -335,25 +335,43 @@ fn truncated_and_corrupted_fixtures_are_errors_not_panics() {
             decode_message(&longer, &limits),
             Err(Error::Decode(_))
         ));
-        // Every single-octet change either fails to decode or fails the MAC check.
-        for at in 0..bytes.len() {
+        // Every single-octet change up to the end of `protection` either fails to decode or
+        // fails verification (extraCerts, after it, is not covered by the protection).
+        let protected_end = {
+            let body_end = body_offset(&bytes) + tlv_len(&bytes[body_offset(&bytes)..]);
+            body_end + tlv_len(&bytes[body_end..])
+        };
+        let ee = cert("ee.crt");
+        let spki = ee.tbs_certificate().subject_public_key_info();
+        let mut decoded = 0;
+        for at in 0..protected_end {
             for delta in [0x01u8, 0x80, 0xff] {
                 let mut changed = bytes.clone();
                 changed[at] ^= delta;
                 if let Ok(received) = decode_message(&changed, &limits) {
-                    assert!(
-                        received.verify_mac(SECRET, &limits.mac).is_err()
-                            || received
-                                .verify_signature(
-                                    cert("ee.crt").tbs_certificate().subject_public_key_info()
-                                )
-                                .is_err(),
-                        "{file}: change at {at} went unnoticed"
-                    );
+                    decoded += 1;
+                    let verified = if file.contains("-mac") {
+                        received.verify_mac(SECRET, &limits.mac).is_ok()
+                    } else {
+                        received.verify_signature(spki).is_ok()
+                    };
+                    assert!(!verified, "{file}: change at {at} went unnoticed");
                 }
             }
         }
+        // Many changes (nonces, salt, names, keys) still decode: the check has teeth.
+        assert!(
+            decoded > protected_end,
+            "{file}: only {decoded} changes decoded"
+        );
     }
+}
+
+/// Length of the TLV at the start of `bytes`.
+fn tlv_len(bytes: &[u8]) -> usize {
+    let mut reader = der::SliceReader::new(bytes).unwrap();
+    let header = der::Header::decode(&mut reader).unwrap();
+    usize::try_from((header.encoded_len().unwrap() + header.length()).unwrap()).unwrap()
 }
 
 #[test]
