@@ -387,7 +387,7 @@ fn ca_responder_p10(
         answer.check(request);
         let mut header = reply_header(request);
         let body = match &request.message.body {
-            PkiBody::Ir(reqs) | PkiBody::Cr(reqs) => {
+            PkiBody::Ir(reqs) | PkiBody::Cr(reqs) | PkiBody::Kur(reqs) => {
                 if implicit {
                     assert!(request.message.header.implicit_confirm());
                     header.set_implicit_confirm();
@@ -401,10 +401,10 @@ fn ca_responder_p10(
                         rsp_info: None,
                     }],
                 };
-                if matches!(request.message.body, PkiBody::Ir(_)) {
-                    PkiBody::Ip(rep)
-                } else {
-                    PkiBody::Cp(rep)
+                match request.message.body {
+                    PkiBody::Ir(_) => PkiBody::Ip(rep),
+                    PkiBody::Cr(_) => PkiBody::Cp(rep),
+                    _ => PkiBody::Kup(rep),
                 }
             }
             PkiBody::P10cr(_) => PkiBody::Cp(CertRepMessage {
@@ -502,12 +502,20 @@ fn openssl_enrolls_with_implicit_confirm() {
 }
 
 #[test]
-fn openssl_accepts_our_rp_and_genp() {
+fn openssl_accepts_our_kup_rp_and_genp() {
     if !have_openssl() {
         return;
     }
     let pki = Pki::new();
-    let (port, server) = serve(2, ca_responder(&pki, Answer::Mac(SECRET), false));
+    let (port, server) = serve(4, ca_responder(&pki, Answer::Mac(SECRET), false));
+    let out = client(
+        &pki,
+        port,
+        "kur",
+        &["-oldcert", "ee.crt", "-newkey", "new.key"],
+    );
+    assert!(out.status.success(), "kur: {}", log(&out));
+    assert_eq!(pki.cert("out.pem"), pki.cert("leaf.crt"));
     let out = client(&pki, port, "rr", &["-oldcert", "ee.crt"]);
     assert!(out.status.success(), "rr: {}", log(&out));
     let out = client(&pki, port, "genm", &[]);
