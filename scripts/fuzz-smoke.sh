@@ -22,7 +22,7 @@ trap 'rm -rf "$CORPORA"' EXIT
 # PKIData and PKIResponse (the peer files are whole ContentInfos).
 SEEDS=$CORPORA/seeds
 mkdir -p "$SEEDS"
-find "$ROOT/testdata" -type f \( -name '*.der' -o -name '*.bin' \) -exec cp -t "$SEEDS" {} +
+find "$ROOT/testdata" "$ROOT/crates/proto-cmp/testdata" -type f \( -name '*.der' -o -name '*.bin' \) -exec cp -t "$SEEDS" {} +
 cargo run --quiet --locked -p cmc-asn1 --example emit_samples -- "$SEEDS" >/dev/null
 
 # engine_cmc also reads structured inputs (first byte 0x80 and above): the
