@@ -15,6 +15,11 @@ use cmc_server::routes::{App, Settings};
 use cmc_server::server::{Limits, Server};
 use cmc_server::{bootstrap, purge, shutdown_signal, tls};
 
+/// mimalloc with the default `mimalloc` feature (see Cargo.toml).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let config_path = match cli::parse(std::env::args_os().skip(1)) {
         Ok(Command::Run { config }) => config,
