@@ -1,7 +1,8 @@
 //! The embedded backend: one SQLite file in WAL mode.
 //!
 //! Bytes written: small pages, a 4 MiB checkpoint interval (see
-//! [`PAGE_SIZE`]).
+//! [`PAGE_SIZE`]); the writer's checkpoints run on a thread of their own
+//! ([`crate::checkpoint`]), not inside a commit.
 //!
 //! Durability: `synchronous=FULL`. In WAL mode NORMAL only syncs at
 //! checkpoints, so a power cut can lose the last commits; for a CA that could
@@ -29,6 +30,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
+use crate::checkpoint::Checkpointer;
 use crate::db::{Backend, Conn, Dialect, Row, SqlError, SqlResult, Value, Violation};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
@@ -47,7 +49,10 @@ const PAGE_SIZE: i64 = 1024;
 /// Pages in the WAL before a checkpoint copies them into the database
 /// (4 MiB at [`PAGE_SIZE`], as SQLite's default of 1000 pages is at 4 KiB):
 /// a page changed by many commits between two checkpoints is copied once.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 4096;
+/// The writer's checkpoints run on a thread of their own
+/// ([`crate::checkpoint`]); this is the automatic checkpoint of the other
+/// connections (which write only outside the hot path).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = crate::checkpoint::REQUEST_PAGES as i64;
 
 /// The WAL file is truncated to at most this many bytes after a checkpoint
 /// (it is reused from the start, so this only bounds the disk it keeps).
@@ -59,6 +64,8 @@ pub(crate) struct Sqlite {
     pool: Pool<Connection>,
     /// The one connection transactions run on, opened on first use.
     writer: Mutex<Option<Connection>>,
+    /// Runs the writer's checkpoints off the commit path.
+    checkpointer: Checkpointer,
 }
 
 impl fmt::Debug for Sqlite {
@@ -80,12 +87,16 @@ impl Sqlite {
     ) -> Result<Self> {
         create_file(path)?;
         let p = path.to_path_buf();
-        let connect = move || connect(&p, busy_timeout);
+        let connect_reader = move || connect(&p, busy_timeout);
+        let p = path.to_path_buf();
+        let checkpointer = Checkpointer::start(move || connect(&p, busy_timeout))
+            .map_err(|e| Error::Backend(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
             busy_timeout,
-            pool: Pool::new(pool_size, pool_wait, Box::new(connect), |_| true),
+            pool: Pool::new(pool_size, pool_wait, Box::new(connect_reader), |_| true),
             writer: Mutex::new(None),
+            checkpointer,
         })
     }
 }
@@ -344,7 +355,9 @@ impl Backend for Sqlite {
         // `Transaction`; the connection itself stays usable.
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.is_none() {
-            *writer = Some(connect(&self.path, self.busy_timeout)?);
+            let mut conn = connect(&self.path, self.busy_timeout)?;
+            self.checkpointer.hook(&mut conn).map_err(backend)?;
+            *writer = Some(conn);
         }
         let Some(conn) = writer.as_mut() else {
             unreachable!("the writer connection was opened above");
@@ -368,6 +381,40 @@ mod tests {
             rewrite("SELECT $1, $12 FROM t WHERE a = '$' AND ($2::text IS NULL OR b = $2)"),
             "SELECT ?1, ?12 FROM t WHERE a = '$' AND (?2 IS NULL OR b = ?2)"
         );
+    }
+
+    #[test]
+    fn the_writers_checkpoints_run_on_their_own_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Sqlite::open(&path, 2, Duration::from_secs(1), Duration::from_secs(1)).unwrap();
+        db.with_tx(|c| Ok(c.batch("CREATE TABLE b (v BLOB NOT NULL)")?))
+            .unwrap();
+        // About 10 MiB through the WAL in 1 KiB pages: past the request
+        // threshold twice, far from the inline one.
+        let blob = vec![7u8; 16 * 1024];
+        for _ in 0..640 {
+            db.with_tx(|c| {
+                c.execute(
+                    "INSERT INTO b (v) VALUES ($1)",
+                    &[Value::Blob(blob.clone())],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        }
+        // Only a checkpoint grows the database file.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::fs::metadata(&path).unwrap().len() < 3 * 1024 * 1024 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint reached the database file"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(db.checkpointer.runs() >= 1);
+        // Dropping the store stops and joins the thread.
+        drop(db);
     }
 
     #[test]
