@@ -15,7 +15,7 @@
 //! secrets (`cmc_ca` secret.rs), and PBM/PBMAC1 need the secret itself.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use cmc_ca::{
     Engine, Enrolled, EnrollmentRequest, LoadedCa, Principal, ProofOfPossession, Reason, Refused,
@@ -149,39 +149,6 @@ const fn fail_bit(reason: Reason) -> FailureBit {
         Reason::AlreadyPending => FailureBit::DuplicateCertReq,
         Reason::Internal => FailureBit::SystemFailure,
     }
-}
-
-/// Who protects answers for a CA: its certificate chain and key.
-struct Signer {
-    key: Arc<dyn cmc_keys::SigningKey>,
-    certs: Vec<Certificate>,
-    subject: x509_cert::name::Name,
-}
-
-fn signer(engine: &Engine, ca: &LoadedCa) -> Result<Signer, Refusal> {
-    let mut certs = Vec::new();
-    let (key, subject) = match engine.responder(ca.name()) {
-        Some(responder) if responder.is_valid_at(engine.now()) => {
-            certs.push(responder.certificate().clone());
-            (
-                Arc::clone(responder.key()),
-                responder.certificate().tbs_certificate().subject().clone(),
-            )
-        }
-        _ => (Arc::clone(ca.key()), ca.subject().clone()),
-    };
-    certs.push(ca.certificate().clone());
-    for der in ca.chain_der() {
-        certs.push(
-            Certificate::from_der(der)
-                .map_err(|_| Refusal::new(FailureBit::SystemFailure, "CA chain"))?,
-        );
-    }
-    Ok(Signer {
-        key,
-        certs,
-        subject,
-    })
 }
 
 impl CmpDoor {
@@ -646,22 +613,40 @@ fn respond(
     request: &PkiHeader,
     body: PkiBody,
 ) -> Result<Vec<u8>, Refusal> {
-    let signer = signer(engine, ca)?;
-    let mut header =
-        PkiHeader::response_to(request, GeneralName::DirectoryName(signer.subject.clone()))?;
+    // The configured CMC responder signs while it is valid, else the CA key.
+    let responder = engine
+        .responder(ca.name())
+        .filter(|r| r.is_valid_at(engine.now()));
+    let mut certs = Vec::new();
+    let (key, subject) = match responder {
+        Some(r) => {
+            certs.push(r.certificate().clone());
+            (r.key(), r.certificate().tbs_certificate().subject().clone())
+        }
+        None => (ca.key(), ca.subject().clone()),
+    };
+    certs.push(ca.certificate().clone());
+    for der in ca.chain_der() {
+        certs.push(
+            Certificate::from_der(der)
+                .map_err(|_| Refusal::new(FailureBit::SystemFailure, "CA chain"))?,
+        );
+    }
+    let mut header = PkiHeader::response_to(request, GeneralName::DirectoryName(subject))?;
     let now = std::time::SystemTime::UNIX_EPOCH
         + std::time::Duration::from_secs(u64::try_from(engine.now().secs()).unwrap_or(0));
     header.message_time = GeneralizedTime::from_system_time(now).ok();
-    if let Some(ski) = signer_key_id(&signer.certs[0]) {
-        header.sender_kid = Some(ski);
-    }
-    let alg = signer.key.signature_algorithm().clone();
-    let key = Arc::clone(&signer.key);
-    let message =
-        PkiMessage::protect_with_signature(header, body, alg, Some(signer.certs), |data| {
+    header.sender_kid = signer_key_id(&certs[0]);
+    let message = PkiMessage::protect_with_signature(
+        header,
+        body,
+        key.signature_algorithm().clone(),
+        Some(certs),
+        |data| {
             key.sign(data)
                 .map_err(|e| Refusal::new(FailureBit::SystemFailure, e.to_string()))
-        })?;
+        },
+    )?;
     Ok(message.to_der_bytes()?)
 }
 
