@@ -454,3 +454,79 @@ fn mac_protection_is_refused_for_now() {
     assert!(out.contains("wrongIntegrity"), "{out}");
     assert!(!out_cert.exists());
 }
+
+/// The acme2certifier command of issue 16 with signature protection by
+/// the RA instead of `-ref/-secret` (MAC is not served yet): ir with
+/// `-recipient`, only the public key of the new key (`-newkey
+/// pubkey.pem`), raVerified, `-extracertsout`; with `-implicit_confirm`
+/// the server does not grant implicit confirmation and the client
+/// confirms. Then cr by the holder of that certificate (renewal with a
+/// new key), and genm, which is answered "not supported yet".
+#[test]
+fn acme2certifier_style_ir_then_holder_renewal_and_genm() {
+    if !have_openssl_cmp() {
+        return;
+    }
+    let cmp = Cmp::start();
+    cmp.add_client("ra", "ra", "CN=CMP RA");
+    let key = cmp.key("acme");
+    let pubkey = cmp.file("pubkey.pem");
+    let (ok, out) = openssl(
+        &cmp.dir,
+        &["pkey", "-in", s(&key), "-pubout", "-out", s(&pubkey)],
+    );
+    assert!(ok, "{out}");
+    let out_cert = cmp.file("test-cert.pem");
+    let ca_certs = cmp.file("ca_certs.pem");
+    let (ok, out) = cmp.cmp(
+        "ra",
+        &[
+            "-cmd",
+            "ir",
+            "-recipient",
+            "/CN=tst_sub_ca",
+            "-newkey",
+            s(&pubkey),
+            "-popo",
+            "0",
+            "-subject",
+            "/CN=test-cert",
+            "-implicit_confirm",
+            "-extracertsout",
+            s(&ca_certs),
+            "-certout",
+            s(&out_cert),
+        ],
+    );
+    assert!(ok, "{out}");
+    cmp.verify(&out_cert);
+    let (ok, out) = openssl(&cmp.dir, &["verify", "-CAfile", s(&ca_certs), s(&out_cert)]);
+    assert!(ok, "ca_certs.pem holds the chain: {out}");
+
+    // The holder renews with a new key, protected by the certificate
+    // being renewed.
+    std::fs::copy(&out_cert, cmp.file("holder.pem")).unwrap();
+    std::fs::copy(&key, cmp.file("holder.key")).unwrap();
+    let new_key = cmp.key("renewed");
+    let renewed = cmp.file("renewed.pem");
+    let (ok, out) = cmp.cmp(
+        "holder",
+        &[
+            "-cmd",
+            "cr",
+            "-newkey",
+            s(&new_key),
+            "-subject",
+            "/CN=test-cert",
+            "-certout",
+            s(&renewed),
+        ],
+    );
+    assert!(ok, "{out}");
+    cmp.verify(&renewed);
+    assert_eq!(cmp.subject(&renewed), "CN=test-cert");
+
+    let (ok, out) = cmp.cmp("ra", &["-cmd", "genm"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("not supported yet"), "{out}");
+}
