@@ -57,6 +57,10 @@ pub struct CmpReply {
     pub issued: usize,
     /// A short summary for the log line (body type or failure).
     pub summary: String,
+    /// Whether the request was refused because its sender could not be authenticated
+    /// (unprotected, the protection does not verify, or the signer is unknown): what a
+    /// server counts against the source's limit of unauthenticated failures.
+    pub unauthenticated: bool,
 }
 
 impl CmpReply {
@@ -67,6 +71,7 @@ impl CmpReply {
             body: format!("{reason}\n").into_bytes(),
             issued: 0,
             summary: format!("http {status}"),
+            unauthenticated: false,
         }
     }
 }
@@ -107,6 +112,8 @@ pub struct CmpDoor {
 struct Refusal {
     bit: FailureBit,
     text: String,
+    /// Refused before the sender was authenticated.
+    unauthenticated: bool,
 }
 
 impl Refusal {
@@ -114,7 +121,13 @@ impl Refusal {
         Self {
             bit,
             text: text.into(),
+            unauthenticated: false,
         }
+    }
+
+    fn unauthenticated(mut self) -> Self {
+        self.unauthenticated = true;
+        self
     }
 }
 
@@ -188,11 +201,13 @@ impl CmpDoor {
         let name = received.message.body.name();
         let mut issued = 0;
         let outcome = self.answer(engine, &ca, &received, request.limits, &mut issued);
+        let mut unauthenticated = false;
         let (body, summary) = match outcome {
             Ok(body) => (body, name.to_owned()),
             Err(refusal) => {
                 tracing::info!(ca = ca.name(), body = name, bit = refusal.bit.name(),
                     why = %refusal.text, "CMP request refused");
+                unauthenticated = refusal.unauthenticated;
                 let summary = format!("{name} refused {}", refusal.bit.name());
                 (error_body(&refusal), summary)
             }
@@ -204,6 +219,7 @@ impl CmpDoor {
                 body: bytes,
                 issued,
                 summary,
+                unauthenticated,
             },
             Err(r) => {
                 tracing::error!(ca = ca.name(), why = %r.text, "cannot sign a CMP answer");
@@ -233,6 +249,7 @@ impl CmpDoor {
                 body: bytes,
                 issued: 0,
                 summary: format!("body {number} unsupported"),
+                unauthenticated: false,
             },
             Err(_) => CmpReply::text(500, "the CA cannot answer now"),
         }
@@ -260,7 +277,8 @@ impl CmpDoor {
             .map(OctetString::as_bytes)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Refusal::new(FailureBit::BadSenderNonce, "no senderNonce"))?;
-        let principal = authenticate(engine, ca.name(), received, limits)?;
+        let principal =
+            authenticate(engine, ca.name(), received, limits).map_err(Refusal::unauthenticated)?;
         let replay = engine.check_replay(
             ca.name(),
             principal.credential(),

@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use cmc_ca::{ClientCredential, Engine, EngineConfig};
 use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
-use cmc_store::{ClientRole, Serial};
+use cmc_store::{ClientRole, RevocationReason, Serial};
 use common::Env;
 use der::asn1::{Null, OctetString};
 use der::{Decode, Encode};
@@ -106,12 +106,19 @@ fn signed(header: PkiHeader, body: PkiBody, key: &FileKey, cert: &[u8]) -> Vec<u
 
 /// A cr for `subject` with a new key and a signature POPO (or raVerified).
 fn cr_body(subject: &str, ra_verified: bool) -> PkiBody {
-    let key = FileKey::generate(KeySpec::P256).unwrap();
+    cr_body_for(
+        &FileKey::generate(KeySpec::P256).unwrap(),
+        subject,
+        ra_verified,
+    )
+}
+
+fn cr_body_for(key: &FileKey, subject: &str, ra_verified: bool) -> PkiBody {
     let template = CertTemplate {
         subject: Some(Name::from_str(subject).unwrap()),
         ..CertTemplate::default()
     };
-    let mut msg = cmc_codec::build_crmf(&key, 0, template).unwrap();
+    let mut msg = cmc_codec::build_crmf(key, 0, template).unwrap();
     if ra_verified {
         msg.popo = Some(ProofOfPossession::RaVerified(Null));
     }
@@ -284,6 +291,7 @@ fn refusals_before_the_engine() {
     };
     let reply = setup.send(&unprotected.to_der().unwrap());
     assert_eq!(failure(&reply), [FailureBit::BadMessageCheck]);
+    assert!(reply.unauthenticated);
     // Signed by one key, claiming another's certificate.
     let reply = setup.send(&signed(
         header(Some(b"t"), Some(b"n")),
@@ -292,6 +300,30 @@ fn refusals_before_the_engine() {
         &cred.certificate_der,
     ));
     assert_eq!(failure(&reply), [FailureBit::BadMessageCheck]);
+    assert!(reply.unauthenticated);
+    // A certificate of this CA, revoked: neither a client nor a holder.
+    let holder = FileKey::generate(KeySpec::P256).unwrap();
+    let reply = setup.send(&signed(
+        header(Some(b"t-h"), Some(b"n-h")),
+        cr_body_for(&holder, "CN=holder.example.test", false),
+        &key,
+        &cred.certificate_der,
+    ));
+    let holder_cert = issued(&reply);
+    let serial =
+        Serial::from_be_bytes(holder_cert.tbs_certificate().serial_number().as_bytes()).unwrap();
+    setup
+        .engine
+        .revoke("ca", &serial, RevocationReason::Superseded, None, "test")
+        .unwrap();
+    let reply = setup.send(&signed(
+        header(Some(b"t-s"), Some(b"n-s")),
+        cr_body("CN=holder.example.test", false),
+        &holder,
+        &holder_cert.to_der().unwrap(),
+    ));
+    assert_eq!(failure(&reply), [FailureBit::SignerNotTrusted]);
+    assert!(reply.unauthenticated);
     // An end entity vouching for a key.
     let reply = setup.send(&signed(
         header(Some(b"t2"), Some(b"n2")),
@@ -300,6 +332,7 @@ fn refusals_before_the_engine() {
         &ee.certificate_der,
     ));
     assert_eq!(failure(&reply), [FailureBit::BadPop]);
+    assert!(!reply.unauthenticated, "the sender was authenticated");
     // Unsupported bodies.
     let reply = setup.send(&signed(
         header(Some(b"t3"), Some(b"n3")),

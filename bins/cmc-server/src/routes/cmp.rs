@@ -1,7 +1,12 @@
 //! The CMP front door (RFC 6712 transport, RFC 9811 paths):
 //! `POST /.well-known/cmp` (the default CA) and `POST /.well-known/cmp/p/{ca}`.
 //! Every CMP answer is `proto_cmp`'s; this file picks the CA, reads the
-//! body, runs the door on the blocking pool and copies the answer back.
+//! body, runs the door on the blocking pool and copies the answer back. A
+//! request whose sender is not authenticated counts against its source
+//! like an unauthenticated CMC failure ([`crate::limit`]); a source over
+//! its limit gets 429.
+
+use std::time::Instant;
 
 use hyper::body::{Body, Bytes};
 use hyper::header::{self, HeaderValue};
@@ -10,7 +15,7 @@ use proto_cmp::{CmpRequest, Limits};
 
 use super::blocking::Unserved;
 use super::reply::{internal_error, text, unavailable, with_header};
-use super::{App, BoxError, Reply, Summary};
+use super::{App, BoxError, ConnInfo, Reply, Summary};
 
 /// The path prefix of the CMP door (RFC 6712 §3.6, RFC 9811 §3).
 const PREFIX: &str = "/.well-known/cmp";
@@ -34,11 +39,26 @@ pub(super) fn target(path: &str) -> Option<Option<&str>> {
 
 impl App {
     /// Answers one CMP request for CA `label` (the default CA if `None`).
-    pub(super) async fn cmp<B>(&self, label: Option<String>, req: Request<B>) -> (Reply, Summary)
+    pub(super) async fn cmp<B>(
+        &self,
+        conn: &ConnInfo,
+        label: Option<String>,
+        req: Request<B>,
+    ) -> (Reply, Summary)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
+        let source = conn.peer.map(|p| p.ip());
+        if let Some(ip) = source
+            && let Err(wait) = self.limiter.check(ip, Instant::now())
+        {
+            self.metrics.rate_limited();
+            return (
+                super::cmc::too_many_failures(wait),
+                Summary::cmp("rate-limited"),
+            );
+        }
         if req.method() != Method::POST {
             let reply = with_header(
                 text(StatusCode::METHOD_NOT_ALLOWED, "CMP requests are POSTed\n"),
@@ -87,6 +107,9 @@ impl App {
             .await;
         match result {
             Ok(answer) => {
+                if answer.unauthenticated {
+                    self.unauthenticated_failure(source);
+                }
                 self.metrics
                     .issued(u64::try_from(answer.issued).unwrap_or(u64::MAX));
                 let mut reply =

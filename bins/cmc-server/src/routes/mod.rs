@@ -10,7 +10,7 @@
 //! | `POST /ocsp/{ca}` | OCSP (RFC 6960): `application/ocsp-request` in, `application/ocsp-response` out (200, also for malformedRequest), or 404/405/413/415 | `ocsp.rs` |
 //! | `GET /ocsp/{ca}/{request}` | OCSP with the request's DER in base64, URL-encoded (RFC 6960 Appendix A.1); cacheable until nextUpdate when it has no nonce | `ocsp.rs` |
 //! | `GET/POST /.well-known/est/[{ca}/]{op}` | EST (RFC 7030): cacerts, csrattrs, simpleenroll, simplereenroll, fullcmc, serverkeygen; 200, 202 with Retry-After while held, or 400/401/403/404/405/409/413/415/501 with a short reason | `est.rs` |
-//! | `POST /.well-known/cmp`, `POST /.well-known/cmp/p/{ca}` | CMP (RFC 6712, RFC 9811 paths; RFC 9483): `application/pkixcmp` in and out; ir, cr, p10cr answered with ip/cp, certConf with pkiConf, everything else that is CMP with a signed `error` message (200); 400/404/405/413/415 with a short reason for what is not CMP | `cmp.rs` |
+//! | `POST /.well-known/cmp`, `POST /.well-known/cmp/p/{ca}` | CMP (RFC 6712, RFC 9811 paths; RFC 9483): `application/pkixcmp` in and out; ir, cr, p10cr answered with ip/cp, certConf with pkiConf, everything else that is CMP with a signed `error` message (200); 400/404/405/413/415 with a short reason for what is not CMP, 429 while the source is over its limit of unauthenticated failures | `cmp.rs` |
 //! | `GET /healthz` | `ok` when the store answers | `health.rs` |
 //! | `GET /metrics` | Prometheus text | `health.rs` |
 //!
@@ -246,7 +246,7 @@ impl App {
         }
         if let Some(rest) = cmp::target(&path) {
             let rest = rest.map(str::to_owned);
-            let (reply, outcome) = self.cmp(rest, req).await;
+            let (reply, outcome) = self.cmp(conn, rest, req).await;
             return (Route::Cmp, reply, outcome);
         }
         if let Some(rest) = path.strip_prefix("/ocsp/") {
