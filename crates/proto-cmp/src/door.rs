@@ -406,7 +406,8 @@ impl CmpDoor {
         cert_req_id: i64,
         issued: &mut usize,
     ) -> Result<CertRepMessage, Refusal> {
-        if self.lock().contains_key(&key) {
+        let now = engine.now();
+        if self.lock().get(&key).is_some_and(|u| u.expires > now) {
             return Err(Refusal::new(
                 FailureBit::TransactionIdInUse,
                 "a certificate of this transaction waits for its certConf",
@@ -441,7 +442,6 @@ impl CmpDoor {
         *issued += 1;
         tracing::info!(ca = ca.name(), requester = principal.requester(),
             serial = %issued_cert.serial, "CMP enrollment issued");
-        let now = engine.now();
         let mut map = self.lock();
         map.retain(|_, u| u.expires > now);
         if map.len() >= MAX_UNCONFIRMED

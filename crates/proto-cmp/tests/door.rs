@@ -354,3 +354,36 @@ fn refusals_before_the_engine() {
     assert_eq!(reply.status, 400);
     assert_eq!(reply.issued, 0);
 }
+
+/// Past [`proto_cmp::CONFIRM_WAIT_SECS`] the door forgets the certificate:
+/// a late certConf is refused and the transaction may be used again.
+#[test]
+fn an_unconfirmed_certificate_is_forgotten_after_the_wait() {
+    let setup = Setup::new();
+    let (key, cred) = ra(&setup, "ra1");
+    let reply = setup.send(&signed(
+        header(Some(b"tx-late"), Some(b"nonce-1")),
+        cr_body("CN=late.example.test", true),
+        &key,
+        &cred.certificate_der,
+    ));
+    let cert = issued(&reply);
+    setup.env.clock.advance(proto_cmp::CONFIRM_WAIT_SECS + 1);
+    let reply = setup.send(&signed(
+        header(Some(b"tx-late"), Some(b"nonce-2")),
+        cert_conf(&cert, false),
+        &key,
+        &cred.certificate_der,
+    ));
+    assert_eq!(failure(&reply), [FailureBit::BadRequest]);
+    let reply = setup.send(&signed(
+        header(Some(b"tx-late"), Some(b"nonce-3")),
+        cr_body("CN=late2.example.test", true),
+        &key,
+        &cred.certificate_der,
+    ));
+    assert_eq!(reply.issued, 1);
+    // The unconfirmed certificate stays valid (revocation of unconfirmed
+    // certificates is not done yet).
+    assert!(!setup.revoked(&cert));
+}
