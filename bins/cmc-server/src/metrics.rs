@@ -32,6 +32,8 @@ pub enum Route {
     Ocsp,
     /// `/.well-known/est/[{ca}/]{operation}` (RFC 7030).
     Est,
+    /// `POST /.well-known/cmp[/p/{ca}]` (RFC 6712, RFC 9811).
+    Cmp,
     /// `GET /healthz`.
     Health,
     /// `GET /metrics`.
@@ -41,12 +43,13 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 8] = [
+    const ALL: [Route; 9] = [
         Route::Cmc,
         Route::CaCert,
         Route::Crl,
         Route::Ocsp,
         Route::Est,
+        Route::Cmp,
         Route::Health,
         Route::Metrics,
         Route::Other,
@@ -61,6 +64,7 @@ impl Route {
             Route::Crl => "crl",
             Route::Ocsp => "ocsp",
             Route::Est => "est",
+            Route::Cmp => "cmp",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::Other => "other",
@@ -567,14 +571,14 @@ mod tests {
             got,
             want.map(|(n, k)| (n.to_owned(), k.to_owned())).to_vec()
         );
-        // Every label set exists from the start: 8 routes x 17 statuses,
-        // 8 CMC statuses and 14 fail infos with their `other`, 8 routes x
+        // Every label set exists from the start: 9 routes x 17 statuses,
+        // 8 CMC statuses and 14 fail infos with their `other`, 9 routes x
         // (11 buckets + +Inf + sum + count).
         let count = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
-        assert_eq!(count("cmc_http_requests_total{"), 8 * 17);
+        assert_eq!(count("cmc_http_requests_total{"), 9 * 17);
         assert_eq!(count("cmc_responses_total{"), 9);
         assert_eq!(count("cmc_fail_info_total{"), 15);
-        assert_eq!(count("cmc_http_request_duration_seconds_"), 8 * 14);
+        assert_eq!(count("cmc_http_request_duration_seconds_"), 9 * 14);
         assert!(text.contains("cmc_http_requests_total{route=\"ca_cert\",status=\"other\"} 0\n"));
         assert!(text.contains("cmc_fail_info_total{fail_info=\"authDataFail\"} 0\n"));
     }

@@ -6,6 +6,7 @@ extern crate alloc;
 mod body;
 mod cert_rep;
 mod content;
+mod door;
 mod error;
 mod genm;
 mod header;
@@ -23,6 +24,7 @@ pub use content::{
     CertConfirmContent, CertId, CertStatus, GenMsgContent, GenRepContent, PollRep, PollRepContent,
     PollReq, PollReqContent, RevDetails, RevRepContent, RevReqContent,
 };
+pub use door::{CONFIRM_WAIT_SECS, CONTENT_TYPE, CmpDoor, CmpReply, CmpRequest, MAX_UNCONFIRMED};
 pub use error::Error;
 pub use genm::{
     CaCertsValue, CertProfileValue, CertReqTemplateContent, CrlSource, CrlStatus,

@@ -10,6 +10,7 @@
 //! | `POST /ocsp/{ca}` | OCSP (RFC 6960): `application/ocsp-request` in, `application/ocsp-response` out (200, also for malformedRequest), or 404/405/413/415 | `ocsp.rs` |
 //! | `GET /ocsp/{ca}/{request}` | OCSP with the request's DER in base64, URL-encoded (RFC 6960 Appendix A.1); cacheable until nextUpdate when it has no nonce | `ocsp.rs` |
 //! | `GET/POST /.well-known/est/[{ca}/]{op}` | EST (RFC 7030): cacerts, csrattrs, simpleenroll, simplereenroll, fullcmc, serverkeygen; 200, 202 with Retry-After while held, or 400/401/403/404/405/409/413/415/501 with a short reason | `est.rs` |
+//! | `POST /.well-known/cmp`, `POST /.well-known/cmp/p/{ca}` | CMP (RFC 6712, RFC 9811 paths; RFC 9483): `application/pkixcmp` in and out; ir, cr, p10cr answered with ip/cp, certConf with pkiConf, everything else that is CMP with a signed `error` message (200); 400/404/405/413/415 with a short reason for what is not CMP, 429 while the source is over its limit of unauthenticated failures | `cmp.rs` |
 //! | `GET /healthz` | `ok` when the store answers | `health.rs` |
 //! | `GET /metrics` | Prometheus text | `health.rs` |
 //!
@@ -21,6 +22,7 @@
 mod blocking;
 mod body;
 pub mod cmc;
+mod cmp;
 mod est;
 mod health;
 pub mod ocsp;
@@ -99,6 +101,7 @@ pub struct App {
     metrics: Arc<Metrics>,
     permits: Arc<Semaphore>,
     limiter: FailureLimiter,
+    cmp: Arc<proto_cmp::CmpDoor>,
 }
 
 /// Facts about the connection a request came on.
@@ -121,6 +124,7 @@ struct Summary {
     cmc: Option<String>,
     ocsp: Option<String>,
     est: Option<String>,
+    cmp: Option<String>,
 }
 
 impl Summary {
@@ -141,6 +145,13 @@ impl Summary {
     fn est(summary: impl Into<String>) -> Self {
         Self {
             est: Some(summary.into()),
+            ..Self::default()
+        }
+    }
+
+    fn cmp(summary: impl Into<String>) -> Self {
+        Self {
+            cmp: Some(summary.into()),
             ..Self::default()
         }
     }
@@ -165,6 +176,7 @@ impl App {
             metrics,
             permits: Arc::new(Semaphore::new(max_concurrency)),
             limiter,
+            cmp: Arc::new(proto_cmp::CmpDoor::new()),
         }
     }
 
@@ -202,6 +214,7 @@ impl App {
             cmc = outcome.cmc.as_deref().unwrap_or("-"),
             ocsp = outcome.ocsp.as_deref().unwrap_or("-"),
             est = outcome.est.as_deref().unwrap_or("-"),
+            cmp = outcome.cmp.as_deref().unwrap_or("-"),
             peer = %conn.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
             "request"
         );
@@ -231,6 +244,11 @@ impl App {
             let (reply, outcome) = self.est(conn, req).await;
             return (Route::Est, reply, outcome);
         }
+        if let Some(rest) = cmp::target(&path) {
+            let rest = rest.map(str::to_owned);
+            let (reply, outcome) = self.cmp(conn, rest, req).await;
+            return (Route::Cmp, reply, outcome);
+        }
         if let Some(rest) = path.strip_prefix("/ocsp/") {
             let (reply, outcome) = self.ocsp(rest, req).await;
             return (Route::Ocsp, reply, outcome);
@@ -255,7 +273,7 @@ impl App {
             Route::Metrics => self.metrics_text(),
             Route::CaCert => self.ca_cert(&path["/ca/".len()..]),
             Route::Crl => self.crl(&path["/crl/".len()..]).await,
-            Route::Cmc | Route::Ocsp | Route::Est | Route::Other => not_found(),
+            Route::Cmc | Route::Ocsp | Route::Est | Route::Cmp | Route::Other => not_found(),
         };
         let reply = if req.method() == Method::HEAD {
             let (parts, _) = reply.into_parts();

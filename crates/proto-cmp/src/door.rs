@@ -1,0 +1,680 @@
+//! The CMP front door over the engine (RFC 4210/9480, Lightweight CMP Profile RFC 9483,
+//! transport RFC 6712): one request message in, one answer out.
+//!
+//! [`CmpDoor::handle`] decodes the message, identifies the sender by the certificate that
+//! protects it (`extraCerts[0]`, [`Engine::principal_by_certificate`]: a registered client,
+//! or the holder of a certificate of this CA), checks its nonce against the engine's replay
+//! store, and answers ir, cr and p10cr with the engine's certificate (ip/cp) and certConf
+//! with pkiConf. What is not CMP at all is an HTTP 4xx ([`CmpReply::status`]); every other
+//! refusal is an `error` message signed like every answer, with HTTP 200 (RFC 6712 §3.6).
+//!
+//! Answers are signed with the CA's configured CMC responder when it has one, else with the
+//! CA key; `extraCerts` holds the signer's certificate and its chain.
+//!
+//! MAC protection is refused (`wrongIntegrity`): the store keeps only hashes of one-time
+//! secrets (`cmc_ca` secret.rs), and PBM/PBMAC1 need the secret itself.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use cmc_ca::{
+    Engine, Enrolled, EnrollmentRequest, LoadedCa, Principal, ProofOfPossession, Reason, Refused,
+    RequestForm, RevocationReason, Serial, UnixTime,
+};
+use cmc_codec::Pop;
+use der::asn1::{GeneralizedTime, Null, OctetString};
+use der::{Decode, Encode};
+use sha2::Digest;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::{
+    CertConfirmContent, CertRepMessage, CertReqMessages, CertResponse, CertifiedKeyPair,
+    ErrorMsgContent, FailureBit, Limits, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatus,
+    PkiStatusInfo, Protection, Received, decode_message,
+};
+
+/// The media type of CMP over HTTP (RFC 6712 §3.4).
+pub const CONTENT_TYPE: &str = "application/pkixcmp";
+
+/// How long an issued certificate waits for its certConf before the door forgets it.
+pub const CONFIRM_WAIT_SECS: i64 = 300;
+
+/// How many issued certificates wait for a certConf at most; past this the oldest
+/// transaction is forgotten (its certificate stays valid, unconfirmed).
+pub const MAX_UNCONFIRMED: usize = 10_000;
+
+/// One HTTP exchange's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CmpReply {
+    /// The HTTP status: 200 for every CMP answer, 4xx for what is not CMP.
+    pub status: u16,
+    /// [`CONTENT_TYPE`] for a CMP answer, `text/plain` otherwise.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+    /// How many certificates were issued.
+    pub issued: usize,
+    /// A short summary for the log line (body type or failure).
+    pub summary: String,
+    /// Whether the request was refused because its sender could not be authenticated
+    /// (unprotected, the protection does not verify, or the signer is unknown): what a
+    /// server counts against the source's limit of unauthenticated failures.
+    pub unauthenticated: bool,
+}
+
+impl CmpReply {
+    fn text(status: u16, reason: &str) -> Self {
+        Self {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("{reason}\n").into_bytes(),
+            issued: 0,
+            summary: format!("http {status}"),
+            unauthenticated: false,
+        }
+    }
+}
+
+/// One CMP request, as the server read it.
+#[derive(Clone, Copy, Debug)]
+pub struct CmpRequest<'a> {
+    /// The CA (from the path, or the default CA).
+    pub ca: &'a str,
+    /// The Content-Type header's value.
+    pub content_type: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+    /// Decoding limits.
+    pub limits: &'a Limits,
+}
+
+/// An issued certificate waiting for its certConf.
+#[derive(Debug)]
+struct Unconfirmed {
+    /// Who asked: the DER of the certificate that protected the request.
+    credential: Vec<u8>,
+    cert_req_id: i64,
+    certificate: Certificate,
+    serial: Serial,
+    requester: String,
+    expires: UnixTime,
+}
+
+/// The CMP door: the engine's answers and the transactions waiting for a certConf.
+#[derive(Debug, Default)]
+pub struct CmpDoor {
+    unconfirmed: Mutex<HashMap<(String, Vec<u8>), Unconfirmed>>,
+}
+
+/// A refusal: the failure bit and a text for `statusString`.
+#[derive(Debug)]
+struct Refusal {
+    bit: FailureBit,
+    text: String,
+    /// Refused before the sender was authenticated.
+    unauthenticated: bool,
+}
+
+impl Refusal {
+    fn new(bit: FailureBit, text: impl Into<String>) -> Self {
+        Self {
+            bit,
+            text: text.into(),
+            unauthenticated: false,
+        }
+    }
+
+    fn unauthenticated(mut self) -> Self {
+        self.unauthenticated = true;
+        self
+    }
+}
+
+impl From<crate::Error> for Refusal {
+    fn from(e: crate::Error) -> Self {
+        Self::new(e.fail_info(), e.to_string())
+    }
+}
+
+impl From<Refused> for Refusal {
+    fn from(r: Refused) -> Self {
+        if r.is_replay() {
+            return Self::new(FailureBit::BadSenderNonce, r.detail);
+        }
+        Self::new(fail_bit(r.reason), r.detail)
+    }
+}
+
+/// The `PKIFailureInfo` bit of an engine refusal.
+const fn fail_bit(reason: Reason) -> FailureBit {
+    match reason {
+        Reason::BadRequest | Reason::NotSupported => FailureBit::BadRequest,
+        Reason::UnsupportedExtension => FailureBit::UnacceptedExtension,
+        Reason::BadAlg => FailureBit::BadAlg,
+        Reason::BadIdentity => FailureBit::SignerNotTrusted,
+        Reason::NotAuthorized | Reason::Rejected => FailureBit::NotAuthorized,
+        Reason::PopFailed => FailureBit::BadPop,
+        Reason::NoKeyReuse => FailureBit::BadCertTemplate,
+        Reason::UnknownCertificate => FailureBit::BadCertId,
+        Reason::BadTime => FailureBit::BadTime,
+        Reason::TryLater => FailureBit::SystemUnavail,
+        Reason::AlreadyPending => FailureBit::DuplicateCertReq,
+        Reason::Internal => FailureBit::SystemFailure,
+    }
+}
+
+impl CmpDoor {
+    /// A door with no transaction waiting.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answers one CMP request (see the module documentation).
+    #[must_use]
+    pub fn handle(&self, engine: &Engine, request: &CmpRequest<'_>) -> CmpReply {
+        let media = request
+            .content_type
+            .and_then(|v| v.split(';').next())
+            .map(str::trim);
+        if !media.is_some_and(|m| m.eq_ignore_ascii_case(CONTENT_TYPE)) {
+            return CmpReply::text(415, "CMP requests are application/pkixcmp");
+        }
+        let received = match decode_message(request.body, request.limits) {
+            Ok(r) => r,
+            Err(crate::Error::TooLarge { .. }) => {
+                return CmpReply::text(413, "CMP message too large");
+            }
+            Err(crate::Error::UnsupportedBody { number }) => {
+                // A PKIMessage with a body outside the profile: a CMP error, but its header
+                // was not decoded; answer from a minimal header.
+                return self.unsupported_body(engine, request, number);
+            }
+            Err(_) => return CmpReply::text(400, "not a DER PKIMessage"),
+        };
+        let ca = match engine.ca(request.ca) {
+            Ok(ca) => ca,
+            Err(_) => return CmpReply::text(404, "no such CA"),
+        };
+        let header = &received.message.header;
+        let name = received.message.body.name();
+        let mut issued = 0;
+        let outcome = self.answer(engine, &ca, &received, request.limits, &mut issued);
+        let mut unauthenticated = false;
+        let (body, summary) = match outcome {
+            Ok(body) => (body, name.to_owned()),
+            Err(refusal) => {
+                tracing::info!(ca = ca.name(), body = name, bit = refusal.bit.name(),
+                    why = %refusal.text, "CMP request refused");
+                unauthenticated = refusal.unauthenticated;
+                let summary = format!("{name} refused {}", refusal.bit.name());
+                (error_body(&refusal), summary)
+            }
+        };
+        match respond(engine, &ca, header, body) {
+            Ok(bytes) => CmpReply {
+                status: 200,
+                content_type: CONTENT_TYPE,
+                body: bytes,
+                issued,
+                summary,
+                unauthenticated,
+            },
+            Err(r) => {
+                tracing::error!(ca = ca.name(), why = %r.text, "cannot sign a CMP answer");
+                CmpReply::text(500, "the CA cannot answer now")
+            }
+        }
+    }
+
+    fn unsupported_body(&self, engine: &Engine, request: &CmpRequest<'_>, number: u32) -> CmpReply {
+        let Ok(ca) = engine.ca(request.ca) else {
+            return CmpReply::text(404, "no such CA");
+        };
+        let header = PkiHeader::new(
+            crate::PVNO_CMP2000,
+            GeneralName::DirectoryName(x509_cert::name::Name::default()),
+            GeneralName::DirectoryName(x509_cert::name::Name::default()),
+        );
+        let text = format!(
+            "body type {number} ({}) is not supported yet",
+            crate::body_type_name(number).unwrap_or("unknown")
+        );
+        let body = error_body(&Refusal::new(FailureBit::BadRequest, text));
+        match respond(engine, &ca, &header, body) {
+            Ok(bytes) => CmpReply {
+                status: 200,
+                content_type: CONTENT_TYPE,
+                body: bytes,
+                issued: 0,
+                summary: format!("body {number} unsupported"),
+                unauthenticated: false,
+            },
+            Err(_) => CmpReply::text(500, "the CA cannot answer now"),
+        }
+    }
+
+    /// The answer's body, or the refusal.
+    fn answer(
+        &self,
+        engine: &Engine,
+        ca: &LoadedCa,
+        received: &Received,
+        limits: &Limits,
+        issued: &mut usize,
+    ) -> Result<PkiBody, Refusal> {
+        let header = &received.message.header;
+        let transaction_id = header
+            .transaction_id
+            .as_ref()
+            .map(OctetString::as_bytes)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Refusal::new(FailureBit::BadDataFormat, "no transactionID"))?;
+        let nonce = header
+            .sender_nonce
+            .as_ref()
+            .map(OctetString::as_bytes)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Refusal::new(FailureBit::BadSenderNonce, "no senderNonce"))?;
+        let principal =
+            authenticate(engine, ca.name(), received, limits).map_err(Refusal::unauthenticated)?;
+        let replay = engine.check_replay(
+            ca.name(),
+            principal.credential(),
+            Some(nonce),
+            Some(transaction_id),
+        )?;
+        let key = (ca.name().to_owned(), transaction_id.to_vec());
+        match &received.message.body {
+            PkiBody::Ir(reqs) => self
+                .crmf(engine, ca, &principal, reqs, received, &replay, key, issued)
+                .map(PkiBody::Ip),
+            PkiBody::Cr(reqs) => self
+                .crmf(engine, ca, &principal, reqs, received, &replay, key, issued)
+                .map(PkiBody::Cp),
+            PkiBody::P10cr(csr) => {
+                cmc_codec::verify_pkcs10(csr, 1)
+                    .map_err(|e| Refusal::new(FailureBit::BadPop, e.to_string()))?;
+                let form = RequestForm::Pkcs10 {
+                    reference: 1,
+                    csr: Box::new(csr.clone()),
+                };
+                let raw = csr
+                    .to_der()
+                    .map_err(|e| Refusal::new(FailureBit::BadDataFormat, e.to_string()))?;
+                let rep = self.enroll(
+                    engine,
+                    ca,
+                    &principal,
+                    form,
+                    ProofOfPossession::Signature,
+                    &raw,
+                    &replay,
+                    key,
+                    -1,
+                    issued,
+                )?;
+                Ok(PkiBody::Cp(rep))
+            }
+            PkiBody::CertConf(statuses) => {
+                let body = self.confirm(engine, ca, &principal, statuses, &key)?;
+                engine.record_replay(ca.name(), &replay)?;
+                Ok(body)
+            }
+            other => Err(Refusal::new(
+                FailureBit::BadRequest,
+                format!("{} is not supported yet", other.name()),
+            )),
+        }
+    }
+
+    /// ir and cr: exactly one `CertReqMsg` (RFC 9483 §4.1.1), its POPO checked here, the
+    /// rest by the engine.
+    #[allow(clippy::too_many_arguments)]
+    fn crmf(
+        &self,
+        engine: &Engine,
+        ca: &LoadedCa,
+        principal: &Principal,
+        reqs: &CertReqMessages,
+        received: &Received,
+        replay: &cmc_ca::Replay,
+        key: (String, Vec<u8>),
+        issued: &mut usize,
+    ) -> Result<CertRepMessage, Refusal> {
+        let [msg] = reqs.as_slice() else {
+            return Err(Refusal::new(
+                FailureBit::BadRequest,
+                "exactly one certificate request per message (RFC 9483 §4.1.1)",
+            ));
+        };
+        let cert_req_id = msg
+            .cert_req
+            .body_part_id()
+            .map(i64::from)
+            .map_err(|_| Refusal::new(FailureBit::BadDataFormat, "certReqId out of range"))?;
+        let pop = match cmc_codec::verify_crmf_pop(msg) {
+            Ok(Pop::CrmfSignature { sender: None }) => ProofOfPossession::Signature,
+            Ok(Pop::CrmfSignature { sender: Some(_) }) => {
+                return Err(Refusal::new(
+                    FailureBit::BadPop,
+                    "a POPOSigningKeyInput with sender is not supported",
+                ));
+            }
+            Ok(Pop::RaVerified) => ProofOfPossession::RaVerified,
+            Ok(Pop::KeyEncipherment | Pop::KeyAgreement) => ProofOfPossession::NotYetProven,
+            Ok(_) => {
+                return Err(Refusal::new(
+                    FailureBit::BadPop,
+                    "the request carries no proof of possession",
+                ));
+            }
+            Err(e) => return Err(Refusal::new(FailureBit::BadPop, e.to_string())),
+        };
+        let raw = received
+            .message
+            .body
+            .to_der()
+            .map_err(crate::Error::Encode)?;
+        let form = RequestForm::Crmf(Box::new(msg.clone()));
+        self.enroll(
+            engine,
+            ca,
+            principal,
+            form,
+            pop,
+            &raw,
+            replay,
+            key,
+            cert_req_id,
+            issued,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enroll(
+        &self,
+        engine: &Engine,
+        ca: &LoadedCa,
+        principal: &Principal,
+        form: RequestForm,
+        pop: ProofOfPossession,
+        raw: &[u8],
+        replay: &cmc_ca::Replay,
+        key: (String, Vec<u8>),
+        cert_req_id: i64,
+        issued: &mut usize,
+    ) -> Result<CertRepMessage, Refusal> {
+        let now = engine.now();
+        if self.lock().get(&key).is_some_and(|u| u.expires > now) {
+            return Err(Refusal::new(
+                FailureBit::TransactionIdInUse,
+                "a certificate of this transaction waits for its certConf",
+            ));
+        }
+        let enrolled = engine.enroll(EnrollmentRequest {
+            ca: ca.name(),
+            principal,
+            form,
+            pop,
+            raw,
+            replay: Some(replay),
+        })?;
+        let issued_cert = match enrolled {
+            Enrolled::Issued(i) => i,
+            Enrolled::Held(held) => {
+                return Err(Refusal::new(
+                    FailureBit::SystemUnavail,
+                    format!(
+                        "the request is held for approval (token {}); CMP polling is not supported yet",
+                        held.token
+                    ),
+                ));
+            }
+            Enrolled::ProveByDecryption => {
+                return Err(Refusal::new(
+                    FailureBit::BadPop,
+                    "the key cannot sign: indirect proof of possession is not supported yet",
+                ));
+            }
+        };
+        *issued += 1;
+        tracing::info!(ca = ca.name(), requester = principal.requester(),
+            serial = %issued_cert.serial, "CMP enrollment issued");
+        let mut map = self.lock();
+        map.retain(|_, u| u.expires > now);
+        if map.len() >= MAX_UNCONFIRMED
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, u)| u.expires.secs())
+                .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(
+            key,
+            Unconfirmed {
+                credential: principal.credential().to_vec(),
+                cert_req_id,
+                certificate: issued_cert.certificate.clone(),
+                serial: issued_cert.serial.clone(),
+                requester: principal.requester(),
+                expires: now.plus_secs(CONFIRM_WAIT_SECS),
+            },
+        );
+        Ok(CertRepMessage {
+            ca_pubs: None,
+            response: vec![CertResponse {
+                cert_req_id,
+                status: PkiStatusInfo::accepted(),
+                certified_key_pair: Some(CertifiedKeyPair::certificate(issued_cert.certificate)),
+                rsp_info: None,
+            }],
+        })
+    }
+
+    /// certConf: the hash must match the certificate issued in this transaction to this
+    /// sender; an accepted one is confirmed, a rejected one revoked (RFC 9483 §4.1).
+    fn confirm(
+        &self,
+        engine: &Engine,
+        ca: &LoadedCa,
+        principal: &Principal,
+        statuses: &CertConfirmContent,
+        key: &(String, Vec<u8>),
+    ) -> Result<PkiBody, Refusal> {
+        let [status] = statuses.as_slice() else {
+            return Err(Refusal::new(
+                FailureBit::BadRequest,
+                "exactly one CertStatus per certConf",
+            ));
+        };
+        let mut map = self.lock();
+        let waiting = map
+            .get(key)
+            .filter(|u| u.expires > engine.now() && u.credential == principal.credential())
+            .ok_or_else(|| {
+                Refusal::new(
+                    FailureBit::BadRequest,
+                    "no certificate of this transaction waits for a certConf from this sender",
+                )
+            })?;
+        if status.cert_req_id != waiting.cert_req_id {
+            return Err(Refusal::new(
+                FailureBit::BadCertId,
+                "certReqId does not match",
+            ));
+        }
+        let hash = cert_hash(&waiting.certificate, status.hash_alg.as_ref())?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            hash.as_slice(),
+            status.cert_hash.as_bytes(),
+        )) {
+            return Err(Refusal::new(
+                FailureBit::BadCertId,
+                "certHash does not match the certificate issued",
+            ));
+        }
+        let rejected = status
+            .status_info
+            .as_ref()
+            .is_some_and(|s| s.status == PkiStatus::Rejection);
+        let Some(done) = map.remove(key) else {
+            return Err(Refusal::new(
+                FailureBit::SystemFailure,
+                "transaction vanished",
+            ));
+        };
+        drop(map);
+        if rejected {
+            engine
+                .revoke(
+                    ca.name(),
+                    &done.serial,
+                    RevocationReason::CessationOfOperation,
+                    None,
+                    &done.requester,
+                )
+                .map_err(|e| Refusal::new(FailureBit::SystemFailure, e.to_string()))?;
+            tracing::info!(ca = ca.name(), serial = %done.serial,
+                "CMP certificate rejected by its requester and revoked");
+        }
+        Ok(PkiBody::PkiConf(Null))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Vec<u8>), Unconfirmed>> {
+        // The map holds plain data; a panic elsewhere leaves it consistent.
+        self.unconfirmed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The sender: signature protection by `extraCerts[0]`, which must be a registered client
+/// of the CA or a holder of one of its certificates.
+fn authenticate(
+    engine: &Engine,
+    ca: &str,
+    received: &Received,
+    limits: &Limits,
+) -> Result<Principal, Refusal> {
+    match received.protection(&limits.mac)? {
+        Protection::None => Err(Refusal::new(
+            FailureBit::BadMessageCheck,
+            "unprotected requests are not accepted",
+        )),
+        Protection::Mac(_) => Err(Refusal::new(
+            FailureBit::WrongIntegrity,
+            "MAC protection is not supported yet (the CA keeps only hashes of its secrets): sign the request",
+        )),
+        Protection::Signature(_) => {
+            let cert = received
+                .message
+                .extra_certs
+                .as_ref()
+                .and_then(|c| c.first())
+                .ok_or_else(|| {
+                    Refusal::new(
+                        FailureBit::SignerNotTrusted,
+                        "the protecting certificate must be the first of extraCerts",
+                    )
+                })?;
+            received.verify_signature(cert.tbs_certificate().subject_public_key_info())?;
+            Ok(engine.principal_by_certificate(ca, cert)?)
+        }
+    }
+}
+
+/// The hash a certConf carries for `cert`: with `hashAlg` when given (RFC 9480), else the
+/// hash of the certificate's signature algorithm (RFC 4210 §5.3.18).
+fn cert_hash(
+    cert: &Certificate,
+    hash_alg: Option<&spki::AlgorithmIdentifierOwned>,
+) -> Result<Vec<u8>, Refusal> {
+    use const_oid::db::rfc5912 as o;
+    let der = cert.to_der().map_err(crate::Error::Encode)?;
+    let oid = hash_alg.map_or(cert.signature_algorithm().oid, |a| a.oid);
+    let hash = match oid {
+        o::ID_SHA_256 | o::ECDSA_WITH_SHA_256 | o::SHA_256_WITH_RSA_ENCRYPTION => {
+            sha2::Sha256::digest(&der).to_vec()
+        }
+        o::ID_SHA_384 | o::ECDSA_WITH_SHA_384 | o::SHA_384_WITH_RSA_ENCRYPTION => {
+            sha2::Sha384::digest(&der).to_vec()
+        }
+        o::ID_SHA_512 | o::ECDSA_WITH_SHA_512 | o::SHA_512_WITH_RSA_ENCRYPTION => {
+            sha2::Sha512::digest(&der).to_vec()
+        }
+        _ => {
+            return Err(Refusal::new(
+                FailureBit::BadAlg,
+                "certConf hash algorithm not supported (use hashAlg SHA-256)",
+            ));
+        }
+    };
+    Ok(hash)
+}
+
+/// An `error` body for `refusal`.
+fn error_body(refusal: &Refusal) -> PkiBody {
+    PkiBody::Error(ErrorMsgContent {
+        pki_status_info: PkiStatusInfo::rejection(PkiFailureInfo::of(refusal.bit), &refusal.text),
+        error_code: None,
+        error_details: None,
+    })
+}
+
+/// The signed answer with `body` to a request with header `request`.
+fn respond(
+    engine: &Engine,
+    ca: &LoadedCa,
+    request: &PkiHeader,
+    body: PkiBody,
+) -> Result<Vec<u8>, Refusal> {
+    // The configured CMC responder signs while it is valid, else the CA key.
+    let responder = engine
+        .responder(ca.name())
+        .filter(|r| r.is_valid_at(engine.now()));
+    let mut certs = Vec::new();
+    let (key, subject) = match responder {
+        Some(r) => {
+            certs.push(r.certificate().clone());
+            (r.key(), r.certificate().tbs_certificate().subject().clone())
+        }
+        None => (ca.key(), ca.subject().clone()),
+    };
+    certs.push(ca.certificate().clone());
+    for der in ca.chain_der() {
+        certs.push(
+            Certificate::from_der(der)
+                .map_err(|_| Refusal::new(FailureBit::SystemFailure, "CA chain"))?,
+        );
+    }
+    let mut header = PkiHeader::response_to(request, GeneralName::DirectoryName(subject))?;
+    let now = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(engine.now().secs()).unwrap_or(0));
+    header.message_time = GeneralizedTime::from_system_time(now).ok();
+    header.sender_kid = signer_key_id(&certs[0]);
+    let message = PkiMessage::protect_with_signature(
+        header,
+        body,
+        key.signature_algorithm().clone(),
+        Some(certs),
+        |data| {
+            key.sign(data)
+                .map_err(|e| Refusal::new(FailureBit::SystemFailure, e.to_string()))
+        },
+    )?;
+    Ok(message.to_der_bytes()?)
+}
+
+/// The subject key identifier of `cert`, for `senderKID` (RFC 9483 §3.1).
+fn signer_key_id(cert: &Certificate) -> Option<OctetString> {
+    use x509_cert::ext::pkix::SubjectKeyIdentifier;
+    let (_, ski) = cert
+        .tbs_certificate()
+        .get_extension::<SubjectKeyIdentifier>()
+        .ok()
+        .flatten()?;
+    Some(ski.0)
+}
