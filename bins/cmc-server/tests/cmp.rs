@@ -12,7 +12,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{Server, cmc_tool, openssl, s, start};
 use der::Decode;
@@ -24,18 +23,6 @@ struct Cmp {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
     server: Server,
-}
-
-/// Whether `openssl cmp` exists here (OpenSSL 3.0 or later).
-fn have_openssl_cmp() -> bool {
-    let ok = Command::new("openssl")
-        .args(["cmp", "-help"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("openssl cmp is not available: test skipped");
-    }
-    ok
 }
 
 impl Cmp {
@@ -185,7 +172,9 @@ fn error_of(body: &[u8]) -> (PkiStatus, Vec<FailureBit>, String) {
 /// entity cannot vouch for a key it may not hold).
 #[test]
 fn ra_raverified_issues_and_end_entity_raverified_is_refused() {
-    if !have_openssl_cmp() {
+    if !cmc_testkit::openssl_cmp_available(
+        "ra_raverified_issues_and_end_entity_raverified_is_refused",
+    ) {
         return;
     }
     let cmp = Cmp::start();
@@ -286,7 +275,7 @@ fn ra_raverified_issues_and_end_entity_raverified_is_refused() {
 /// p10cr with a CSR made by `openssl req`, signed by the RA.
 #[test]
 fn p10cr_with_a_csr_issues() {
-    if !have_openssl_cmp() {
+    if !cmc_testkit::openssl_cmp_available("p10cr_with_a_csr_issues") {
         return;
     }
     let cmp = Cmp::start();
@@ -322,7 +311,7 @@ fn p10cr_with_a_csr_issues() {
 /// another media type 415, a GET 405, an unknown CA 404.
 #[test]
 fn replayed_message_and_non_cmp_input() {
-    if !have_openssl_cmp() {
+    if !cmc_testkit::openssl_cmp_available("replayed_message_and_non_cmp_input") {
         return;
     }
     let cmp = Cmp::start();
@@ -374,7 +363,7 @@ fn replayed_message_and_non_cmp_input() {
 /// verify against `-out_trusted`) is revoked: the CRL lists it.
 #[test]
 fn rejected_certificate_is_revoked() {
-    if !have_openssl_cmp() {
+    if !cmc_testkit::openssl_cmp_available("rejected_certificate_is_revoked") {
         return;
     }
     let cmp = Cmp::start();
@@ -421,7 +410,7 @@ fn rejected_certificate_is_revoked() {
 /// now, in a signed error message, and issues nothing.
 #[test]
 fn mac_protection_is_refused_for_now() {
-    if !have_openssl_cmp() {
+    if !cmc_testkit::openssl_cmp_available("mac_protection_is_refused_for_now") {
         return;
     }
     let cmp = Cmp::start();
@@ -464,7 +453,7 @@ fn mac_protection_is_refused_for_now() {
 /// new key), and genm, which is answered "not supported yet".
 #[test]
 fn acme2certifier_style_ir_then_holder_renewal_and_genm() {
-    if !have_openssl_cmp() {
+    if !cmc_testkit::openssl_cmp_available("acme2certifier_style_ir_then_holder_renewal_and_genm") {
         return;
     }
     let cmp = Cmp::start();

@@ -1,5 +1,5 @@
 //! Helpers for the workspace's integration tests: the independent tools
-//! (pkilint) that check what the CA produces. A dev-dependency only; nothing
+//! (pkilint, `openssl cmp`) that check what the CA produces. A dev-dependency only; nothing
 //! here belongs in a release build.
 
 // Test helpers: failing loudly is the point.
@@ -23,6 +23,25 @@ pub fn pkilint_available(test: &str) -> bool {
             "{test}: pkilint is missing and CI is set (python3 -m pip install pkilint)"
         );
         println!("{test}: skipped the pkilint check: python3 -m pip install pkilint");
+    }
+    ok
+}
+
+/// Whether `openssl cmp` runs (OpenSSL 3.0 or later). Without it the
+/// caller's test prints a skip line, unless `CI` is set, where it fails: CI
+/// installs OpenSSL (`scripts/test.sh`).
+#[must_use]
+pub fn openssl_cmp_available(test: &str) -> bool {
+    let ok = Command::new("openssl")
+        .args(["cmp", "-help"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: `openssl cmp` is missing and CI is set (apt-get install openssl)"
+        );
+        println!("{test}: skipped: `openssl cmp` is not available (OpenSSL 3.0 or later)");
     }
     ok
 }

@@ -27,17 +27,6 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 const SECRET: &str = "s3cret";
 
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .args(["cmp", "-help"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("openssl with the cmp command not found: test skipped");
-    }
-    ok
-}
-
 fn openssl(dir: &Path, args: &[&str]) -> Output {
     Command::new("openssl")
         .current_dir(dir)
@@ -155,7 +144,7 @@ fn decode_checked(bytes: &[u8], what: &str) -> Received {
 
 #[test]
 fn fresh_openssl_requests_decode_round_trip_and_verify() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("fresh_openssl_requests_decode_round_trip_and_verify") {
         return;
     }
     let pki = Pki::new();
@@ -470,7 +459,8 @@ const IR: &[&str] = &["-newkey", "new.key", "-subject", "/CN=test-cert"];
 
 #[test]
 fn openssl_enrolls_with_our_pbm_protected_ip_and_pkiconf() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("openssl_enrolls_with_our_pbm_protected_ip_and_pkiconf")
+    {
         return;
     }
     let pki = Pki::new();
@@ -486,7 +476,7 @@ fn openssl_enrolls_with_our_pbm_protected_ip_and_pkiconf() {
 
 #[test]
 fn openssl_enrolls_with_implicit_confirm() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("openssl_enrolls_with_implicit_confirm") {
         return;
     }
     let pki = Pki::new();
@@ -503,7 +493,7 @@ fn openssl_enrolls_with_implicit_confirm() {
 
 #[test]
 fn openssl_accepts_our_kup_rp_and_genp() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("openssl_accepts_our_kup_rp_and_genp") {
         return;
     }
     let pki = Pki::new();
@@ -525,7 +515,7 @@ fn openssl_accepts_our_kup_rp_and_genp() {
 
 #[test]
 fn openssl_asks_for_ca_certs_and_accepts_our_genp() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("openssl_asks_for_ca_certs_and_accepts_our_genp") {
         return;
     }
     let pki = Pki::new();
@@ -543,7 +533,9 @@ fn openssl_asks_for_ca_certs_and_accepts_our_genp() {
 
 #[test]
 fn openssl_enrolls_with_our_signature_protected_ip_and_pkiconf() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available(
+        "openssl_enrolls_with_our_signature_protected_ip_and_pkiconf",
+    ) {
         return;
     }
     let pki = Pki::new();
@@ -588,7 +580,7 @@ fn openssl_enrolls_with_our_signature_protected_ip_and_pkiconf() {
 
 #[test]
 fn openssl_enrolls_by_p10cr_with_cert_req_id_minus_one() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("openssl_enrolls_by_p10cr_with_cert_req_id_minus_one") {
         return;
     }
     // RFC 9483 §4.1.4: the cp answering a p10cr has certReqId -1. OpenSSL 3.0 accepts it
@@ -612,7 +604,7 @@ fn openssl_enrolls_by_p10cr_with_cert_req_id_minus_one() {
 
 #[test]
 fn openssl_refuses_our_ip_under_the_wrong_secret() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("openssl_refuses_our_ip_under_the_wrong_secret") {
         return;
     }
     let pki = Pki::new();
@@ -627,7 +619,7 @@ fn openssl_refuses_our_ip_under_the_wrong_secret() {
 
 #[test]
 fn openssl_reports_our_error_message() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("openssl_reports_our_error_message") {
         return;
     }
     let pki = Pki::new();
@@ -651,7 +643,7 @@ fn openssl_reports_our_error_message() {
 
 #[test]
 fn pbmac1_matches_openssl_kdf_and_mac() {
-    if !have_openssl() {
+    if !cmc_testkit::openssl_cmp_available("pbmac1_matches_openssl_kdf_and_mac") {
         return;
     }
     // PBMAC1 (RFC 9481 §6.1.2) recomputed by `openssl kdf PBKDF2` and `openssl mac HMAC`:
