@@ -13,7 +13,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Server, cmc_tool, openssl, s, start};
+use common::{Server, openssl, s, start};
 use der::Decode;
 use proto_cmp::{FailureBit, PkiBody, PkiStatus};
 
@@ -42,30 +42,9 @@ impl Cmp {
         self.dir.join(name)
     }
 
-    fn admin(&self, args: &[&str]) -> String {
-        let config = self.file("cmc.toml");
-        let mut all = vec!["--config", s(&config)];
-        all.extend_from_slice(args);
-        cmc_tool(&all).unwrap_or_else(|e| panic!("cmc-tool {args:?}: {e}"))
-    }
-
     /// A registered client ID with role ROLE: ID.pem and ID.key.
     fn add_client(&self, id: &str, role: &str, subject: &str) {
-        self.admin(&[
-            "client",
-            "add",
-            id,
-            "--role",
-            role,
-            "--ca",
-            "root",
-            "--issue",
-            "--subject",
-            subject,
-            "--out-dir",
-            s(&self.dir),
-            "--unencrypted-key",
-        ]);
+        common::add_root_client(&self.file("cmc.toml"), &self.dir, id, role, subject);
     }
 
     /// A fresh P-256 key NAME.key.

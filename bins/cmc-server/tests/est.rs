@@ -131,33 +131,14 @@ impl Est {
 
     /// `cmc-tool --config cmc.toml ARGS`: what it printed.
     fn admin(&self, args: &[&str]) -> String {
-        let config = self.file("cmc.toml");
-        let mut all = vec!["--config", s(&config)];
-        all.extend_from_slice(args);
-        cmc_tool(&all).unwrap_or_else(|e| panic!("cmc-tool {args:?}: {e}"))
+        common::admin(&self.file("cmc.toml"), args)
     }
 
     /// `cmc-tool client add ID --role ROLE --issue --subject SUBJECT`: the
     /// credential ID.pem and its key ID.key (unencrypted) in the test
     /// directory.
     fn add_client(&self, id: &str, role: &str, subject: &str) {
-        self.admin(&[
-            "client",
-            "add",
-            id,
-            "--role",
-            role,
-            "--ca",
-            "root",
-            "--issue",
-            "--subject",
-            subject,
-            "--out-dir",
-            s(&self.dir),
-            "--unencrypted-key",
-        ]);
-        assert!(self.file(&format!("{id}.pem")).exists());
-        assert!(self.file(&format!("{id}.key")).exists());
+        common::add_root_client(&self.file("cmc.toml"), &self.dir, id, role, subject);
     }
 
     /// `cmc-tool secret add --ca root --identification ID [--profile P]`:

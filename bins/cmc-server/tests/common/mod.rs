@@ -294,6 +294,40 @@ pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// An operator command, `cmc-tool --config CONFIG ARGS`, which must
+/// succeed: what it printed.
+pub fn admin(config: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--config", s(config)];
+    all.extend_from_slice(args);
+    cmc_tool(&all).unwrap_or_else(|e| panic!("cmc-tool {args:?}: {e}"))
+}
+
+/// `cmc-tool --config CONFIG client add ID --role ROLE --ca root --issue
+/// --subject SUBJECT`: the credential DIR/ID.pem and its key DIR/ID.key
+/// (unencrypted).
+pub fn add_root_client(config: &Path, dir: &Path, id: &str, role: &str, subject: &str) {
+    admin(
+        config,
+        &[
+            "client",
+            "add",
+            id,
+            "--role",
+            role,
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            subject,
+            "--out-dir",
+            s(dir),
+            "--unencrypted-key",
+        ],
+    );
+    assert!(dir.join(format!("{id}.pem")).exists());
+    assert!(dir.join(format!("{id}.key")).exists());
+}
+
 /// `cmc-tool --config CONFIG secret add --ca root --identification ID
 /// EXTRA...`: the one-time secret it printed (once, on stdout; stderr says
 /// it is shown only now).
