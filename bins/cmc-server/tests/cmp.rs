@@ -599,6 +599,130 @@ fn one_time_secret_over_cmp() {
     assert!(!again.exists());
 }
 
+/// acme2certifier's own CMP CA handler (PyPI `acme2certifier` 0.46.3,
+/// driven by `scripts/cmp_peer.py`, which calls its `enroll` with the CSR
+/// as an ACME server would) enrolls through the server unchanged,
+/// configured as its documentation shows: `cmp_server`, `cmp_path` (our
+/// alias `pkix/`), `cmp_ref`/`cmp_secret` (the RA's MAC credential),
+/// `cmp_recipient`, `cmp_trusted`. The certificate it returns verifies and
+/// has the CSR's names and key; its bundle holds the chain.
+#[test]
+fn acme2certifier_cmp_handler_enrolls() {
+    let test = "acme2certifier_cmp_handler_enrolls";
+    if !cmc_testkit::openssl_cmp_available(test)
+        || !common::acme2certifier_handler_available(test, "cmp")
+    {
+        return;
+    }
+    let cmp = Cmp::start_with("[ca.root.cmp]\npaths = [\"pkix/\"]\n");
+    let secret = "acme2certifier-ra-secret-5678";
+    let secret_file = cmp.file("acme-ra-secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    common::admin(
+        &cmp.file("cmc.toml"),
+        &[
+            "client",
+            "add",
+            "acme-ra",
+            "--role",
+            "ra",
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            "CN=acme2certifier",
+            "--out-dir",
+            s(&cmp.dir),
+            "--unencrypted-key",
+            "--reference",
+            "5678",
+            "--mac-secret-file",
+            s(&secret_file),
+        ],
+    );
+    let key = cmp.key("acme-client");
+    let csr = cmp.file("acme.csr");
+    let (ok, out) = openssl(
+        &cmp.dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            s(&key),
+            "-subj",
+            "/CN=www.acme.example.test",
+            "-addext",
+            "subjectAltName=DNS:www.acme.example.test,DNS:acme.example.test",
+            "-out",
+            s(&csr),
+        ],
+    );
+    assert!(ok, "{out}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/cmp_peer.py");
+    let cert = cmp.file("acme.pem");
+    let bundle = cmp.file("acme-bundle.pem");
+    let root = cmp.file("cmc-data/root.pem");
+    let run = std::process::Command::new("python3")
+        .arg(&script)
+        .args([
+            "--server",
+            &cmp.server.addr,
+            "--path",
+            "pkix/",
+            "--ref",
+            "5678",
+        ])
+        .args(["--recipient", "/CN=root", "--trusted", s(&root)])
+        .args([
+            "--csr",
+            s(&csr),
+            "--out",
+            s(&cert),
+            "--bundle-out",
+            s(&bundle),
+        ])
+        .env("CMP_SECRET", format!("pass:{secret}"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(run.status.success(), "cmp_peer:\n{stdout}\n{stderr}");
+    cmp.verify(&cert);
+    assert_eq!(cmp.subject(&cert), "CN=www.acme.example.test");
+    let (ok, text) = openssl(
+        &cmp.dir,
+        &["x509", "-in", s(&cert), "-noout", "-ext", "subjectAltName"],
+    );
+    assert!(ok && text.contains("DNS:acme.example.test"), "{text}");
+    let (_, cert_key) = openssl(&cmp.dir, &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
+    let (_, csr_key) = openssl(&cmp.dir, &["req", "-in", s(&csr), "-noout", "-pubkey"]);
+    assert_eq!(cert_key, csr_key, "the certificate is for the CSR's key");
+    let (ok, out) = openssl(&cmp.dir, &["verify", "-CAfile", s(&bundle), s(&cert)]);
+    assert!(ok, "the bundle holds the chain: {out}");
+
+    // The same handler with a wrong secret gets nothing.
+    let refused = cmp.file("refused.pem");
+    let run = std::process::Command::new("python3")
+        .arg(&script)
+        .args([
+            "--server",
+            &cmp.server.addr,
+            "--path",
+            "pkix/",
+            "--ref",
+            "5678",
+        ])
+        .args(["--recipient", "/CN=root", "--trusted", s(&root)])
+        .args(["--csr", s(&csr), "--out", s(&refused)])
+        .env("CMP_SECRET", "pass:not-the-secret-of-acme2certifier")
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(!refused.exists());
+}
+
 /// The acme2certifier command of issue 16 with signature protection by
 /// the RA instead of `-ref/-secret` (MAC is not served yet): ir with
 /// `-recipient`, only the public key of the new key (`-newkey
