@@ -982,7 +982,7 @@ fn mac_credentials_are_registered_sealed() {
             .any(|l| l.starts_with("MAC reference (CMP):") && l.ends_with(" 1234")),
         "{text}"
     );
-    assert_eq!(common::mode(&env.path("data/secrets.key")), 0o600);
+    assert_eq!(mode(&env.path("data/secrets.key")), 0o600);
     let db = std::fs::read(env.path("data/cmc.db")).unwrap();
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
 
