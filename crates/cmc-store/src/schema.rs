@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 struct Migration {
     version: i64,
@@ -256,6 +256,25 @@ CREATE UNIQUE INDEX clients_mac_reference ON clients (mac_reference);
 ALTER TABLE secrets ADD COLUMN mac_secret BLOB;
 ",
     },
+    Migration {
+        version: 8,
+        description: "CMP: certificates waiting for their certConf",
+        sql: r"
+CREATE TABLE cmp_confirmations (
+    signer          BLOB NOT NULL,
+    transaction_id  BLOB NOT NULL,
+    ca              TEXT NOT NULL REFERENCES cas (name),
+    serial          BLOB NOT NULL,
+    cert_req_id     INTEGER NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('waiting', 'confirmed', 'rejected', 'expired')),
+    created_at      INTEGER NOT NULL,
+    deadline        INTEGER NOT NULL,
+    settled_at      INTEGER,
+    PRIMARY KEY (signer, transaction_id)
+) STRICT;
+CREATE INDEX cmp_confirmations_waiting ON cmp_confirmations (deadline) WHERE state = 'waiting';
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -495,6 +514,25 @@ ALTER TABLE clients ADD COLUMN mac_reference TEXT;
 ALTER TABLE clients ADD COLUMN mac_secret BYTEA;
 CREATE UNIQUE INDEX clients_mac_reference ON clients (mac_reference);
 ALTER TABLE secrets ADD COLUMN mac_secret BYTEA;
+",
+    },
+    Migration {
+        version: 8,
+        description: "CMP: certificates waiting for their certConf",
+        sql: r"
+CREATE TABLE cmp_confirmations (
+    signer          BYTEA NOT NULL,
+    transaction_id  BYTEA NOT NULL,
+    ca              TEXT NOT NULL REFERENCES cas (name),
+    serial          BYTEA NOT NULL,
+    cert_req_id     BIGINT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('waiting', 'confirmed', 'rejected', 'expired')),
+    created_at      BIGINT NOT NULL,
+    deadline        BIGINT NOT NULL,
+    settled_at      BIGINT,
+    PRIMARY KEY (signer, transaction_id)
+);
+CREATE INDEX cmp_confirmations_waiting ON cmp_confirmations (deadline) WHERE state = 'waiting';
 ",
     },
 ];

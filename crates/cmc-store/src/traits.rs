@@ -8,10 +8,10 @@
 use crate::error::Result;
 use crate::types::{
     AuditEvent, AuditFilter, AuditRecord, BulkCert, CaRecord, CertFilter, CertRecord, ClientRecord,
-    CrlRecord, Fingerprint, IssuedCert, NewClient, NewPending, NewReservation, NewSecret, Page,
-    PageRequest, PendingFilter, PendingRecord, RevocationReason, RevokedEntry, SecretFailures,
-    SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState, UnixTime,
-    WriteStats, WriteUnit,
+    ConfirmationRecord, ConfirmationState, CrlRecord, Fingerprint, IssuedCert, NewClient,
+    NewConfirmation, NewPending, NewReservation, NewSecret, Page, PageRequest, PendingFilter,
+    PendingRecord, RevocationReason, RevokedEntry, SecretFailures, SecretRecord, Serial,
+    TransactionOpen, TransactionRecord, TransactionState, UnixTime, WriteStats, WriteUnit,
 };
 
 /// The CAs this installation serves.
@@ -336,6 +336,50 @@ pub trait EngineKeyStore: Send + Sync {
     fn engine_key(&self, name: &str, candidate: &[u8], now: UnixTime) -> Result<Vec<u8>>;
 }
 
+/// Certificates waiting for their requester's confirmation (CMP certConf).
+pub trait ConfirmationStore: Send + Sync {
+    /// Records that the certificate `new.serial` waits for confirmation
+    /// until `new.deadline`. A settled record of the same transaction is
+    /// replaced; a waiting one is kept and this fails.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) while a
+    /// certificate of the transaction waits; database failures.
+    fn await_confirmation(&self, new: &NewConfirmation, now: UnixTime) -> Result<()>;
+
+    /// The record of the transaction, if any (settled too).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_confirmation(
+        &self,
+        signer: &Fingerprint,
+        transaction_id: &[u8],
+    ) -> Result<Option<ConfirmationRecord>>;
+
+    /// Settles a waiting record as `to`: `true` if this call did (it was
+    /// waiting), `false` if it had been settled already, so that of two
+    /// nodes settling one record exactly one acts on it.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) without a record;
+    /// database failures.
+    fn settle_confirmation(
+        &self,
+        signer: &Fingerprint,
+        transaction_id: &[u8],
+        to: ConfirmationState,
+        now: UnixTime,
+    ) -> Result<bool>;
+
+    /// Up to `limit` records still waiting whose deadline is at or before
+    /// `now`, oldest deadline first.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn overdue_confirmations(&self, now: UnixTime, limit: u32) -> Result<Vec<ConfirmationRecord>>;
+}
+
 /// Nonces and transactionIds, against replay.
 pub trait ReplayStore: Send + Sync {
     /// Remembers a senderNonce of a signer until `expires_at`. The database's
@@ -588,6 +632,7 @@ pub trait Store:
     CaStore
     + CertStore
     + ClientStore
+    + ConfirmationStore
     + SecretStore
     + ReplayStore
     + PendingStore

@@ -36,6 +36,7 @@ mod bulk;
 mod ca;
 mod cert;
 mod client;
+mod confirmation;
 mod crl;
 mod engine_key;
 mod pending;

@@ -150,7 +150,13 @@ impl<B: Backend> ReplayStore for SqlStore<B> {
                 "DELETE FROM transactions WHERE expires_at <= $1",
                 params![now],
             )?;
-            Ok(nonces + txs)
+            // Settled confirmations answer a repeated certConf until their
+            // deadline; waiting ones are the engine's to settle.
+            let confirmations = c.execute(
+                "DELETE FROM cmp_confirmations WHERE state <> 'waiting' AND deadline <= $1",
+                params![now],
+            )?;
+            Ok(nonces + txs + confirmations)
         })
     }
 }

@@ -37,6 +37,7 @@ mod bulk;
 mod ca;
 mod cert;
 mod client;
+mod confirmation;
 mod crl;
 mod page;
 mod pending;
@@ -53,6 +54,7 @@ pub use cert::{
     RevocationReason, RevokedEntry,
 };
 pub use client::{ClientRecord, ClientRole, Grant, MacCredential, NewClient, Scope};
+pub use confirmation::{ConfirmationRecord, ConfirmationState, NewConfirmation};
 pub use crl::CrlRecord;
 pub(crate) use page::page_from;
 pub use page::{Cursor, Page, PageRequest};

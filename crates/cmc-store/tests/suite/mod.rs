@@ -11,10 +11,10 @@ use std::thread;
 
 use cmc_store::{
     AuditEvent, AuditFilter, AuditKind, CaRecord, CertFilter, CertState, CertStatus, ClientRole,
-    CrlRecord, Error, Grant, IssuedCert, MacCredential, NewClient, NewPending, NewReservation,
-    NewSecret, Outcome, PageRequest, PendingFilter, PendingState, PendingStatus, RevocationReason,
-    SCHEMA_VERSION, Scope, SecretPurpose, Serial, Store, TransactionOpen, TransactionState,
-    UnixTime, fingerprint,
+    ConfirmationState, CrlRecord, Error, Grant, IssuedCert, MacCredential, NewClient,
+    NewConfirmation, NewPending, NewReservation, NewSecret, Outcome, PageRequest, PendingFilter,
+    PendingState, PendingStatus, RevocationReason, SCHEMA_VERSION, Scope, SecretPurpose, Serial,
+    Store, TransactionOpen, TransactionState, UnixTime, fingerprint,
 };
 
 mod units;
@@ -75,6 +75,7 @@ macro_rules! backend_tests {
             engine_key_is_shared,
             client_uniqueness,
             mac_credentials_are_found_by_reference,
+            confirmations_wait_settle_once_and_fall_due,
             secret_is_consumed_once,
             auto_approvals_are_taken_once_each,
             secret_locks_after_failures,
@@ -846,6 +847,85 @@ fn new_client(id: &str, cert: &[u8], role: ClientRole) -> NewClient {
         names: None,
         mac: None,
     }
+}
+
+pub(crate) fn confirmations_wait_settle_once_and_fall_due(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let signer = fingerprint(b"cmp client");
+    let new = |tx: &[u8], serial: u8, deadline: i64| NewConfirmation {
+        signer,
+        transaction_id: tx.to_vec(),
+        ca: "ca".into(),
+        serial: Serial::from_be_bytes(&[serial; 8]).unwrap(),
+        cert_req_id: 0,
+        deadline: t(deadline),
+    };
+    store
+        .await_confirmation(&new(b"tx-1", 1, 100), t(10))
+        .unwrap();
+    store
+        .await_confirmation(&new(b"tx-2", 2, 50), t(10))
+        .unwrap();
+    // One waiting certificate per transaction.
+    assert!(matches!(
+        store.await_confirmation(&new(b"tx-1", 3, 100), t(11)),
+        Err(Error::AlreadyExists(_))
+    ));
+    let rec = store.get_confirmation(&signer, b"tx-1").unwrap().unwrap();
+    assert_eq!(rec.state, ConfirmationState::Waiting);
+    assert_eq!(rec.serial, Serial::from_be_bytes(&[1; 8]).unwrap());
+    assert_eq!(rec.deadline, t(100));
+    assert_eq!(store.get_confirmation(&signer, b"tx-9").unwrap(), None);
+
+    // Due: only waiting ones past their deadline, oldest first.
+    assert!(store.overdue_confirmations(t(49), 10).unwrap().is_empty());
+    let due = store.overdue_confirmations(t(100), 10).unwrap();
+    let txs: Vec<&[u8]> = due.iter().map(|r| r.transaction_id.as_slice()).collect();
+    assert_eq!(txs, [&b"tx-2"[..], &b"tx-1"[..]]);
+    assert_eq!(store.overdue_confirmations(t(100), 1).unwrap().len(), 1);
+
+    // Settled once: the second settlement (another node) does nothing.
+    assert!(
+        store
+            .settle_confirmation(&signer, b"tx-1", ConfirmationState::Confirmed, t(20))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .settle_confirmation(&signer, b"tx-1", ConfirmationState::Expired, t(21))
+            .unwrap()
+    );
+    let rec = store.get_confirmation(&signer, b"tx-1").unwrap().unwrap();
+    assert_eq!(rec.state, ConfirmationState::Confirmed);
+    assert_eq!(rec.settled_at, Some(t(20)));
+    assert!(matches!(
+        store.settle_confirmation(&signer, b"tx-9", ConfirmationState::Confirmed, t(20)),
+        Err(Error::NotFound(_))
+    ));
+    let due = store.overdue_confirmations(t(100), 10).unwrap();
+    assert_eq!(due.len(), 1, "a settled record is not due");
+
+    // A settled transaction may wait again; the purge drops settled records
+    // past their deadline only.
+    store
+        .await_confirmation(&new(b"tx-1", 4, 200), t(30))
+        .unwrap();
+    assert!(
+        store
+            .settle_confirmation(&signer, b"tx-2", ConfirmationState::Expired, t(60))
+            .unwrap()
+    );
+    store.purge_expired(t(150)).unwrap();
+    assert!(store.get_confirmation(&signer, b"tx-2").unwrap().is_none());
+    assert_eq!(
+        store
+            .get_confirmation(&signer, b"tx-1")
+            .unwrap()
+            .unwrap()
+            .state,
+        ConfirmationState::Waiting
+    );
 }
 
 pub(crate) fn mac_credentials_are_found_by_reference(fx: &dyn Fixture) {
