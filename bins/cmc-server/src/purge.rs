@@ -1,7 +1,8 @@
 //! The schedule that deletes expired replay records (senderNonces and
 //! transactionIds past their lifetime) every
 //! `[requests].purge_interval_secs`, so the replay tables do not grow
-//! without bound.
+//! without bound, and every [`SWEEP_EVERY`] revokes the CMP certificates
+//! whose certConf did not come in time (`Engine::revoke_unconfirmed`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,9 @@ use tokio::sync::watch;
 /// How long after the start the first purge runs: soon, but after the
 /// server has started listening.
 pub const FIRST_PURGE_AFTER: Duration = Duration::from_secs(5);
+
+/// How often certificates past their confirmation deadline are looked for.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// When the purges run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,22 +57,55 @@ pub async fn purge_once(engine: &Arc<Engine>) -> Option<u64> {
     }
 }
 
-/// Purges on `schedule` until `stop` changes (or its sender is dropped);
-/// returns how many purges ran. A purge in progress is finished first.
+/// Revokes, on the blocking pool, the certificates whose confirmation did
+/// not come in time; logs a failure. Returns how many were revoked, `None`
+/// when the sweep failed.
+pub async fn sweep_once(engine: &Arc<Engine>) -> Option<usize> {
+    let engine = Arc::clone(engine);
+    match tokio::task::spawn_blocking(move || engine.revoke_unconfirmed()).await {
+        Ok(Ok(revoked)) => Some(revoked),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "revoking unconfirmed certificates failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the confirmation sweep panicked or was cancelled");
+            None
+        }
+    }
+}
+
+/// Purges on `schedule`, and sweeps unconfirmed certificates every
+/// [`SWEEP_EVERY`] (or the purge interval when shorter), until `stop`
+/// changes (or its sender is dropped); returns how many purges ran. Work in
+/// progress is finished first.
 pub async fn run(engine: Arc<Engine>, schedule: Schedule, mut stop: watch::Receiver<bool>) -> u64 {
+    let sweep_every = SWEEP_EVERY.min(schedule.every);
+    let start = tokio::time::Instant::now();
+    let mut next_purge = start + schedule.first;
+    let mut next_sweep = start + schedule.first.min(sweep_every);
     let mut runs = 0;
-    let mut wait = schedule.first;
     loop {
+        let wait = next_purge
+            .min(next_sweep)
+            .saturating_duration_since(tokio::time::Instant::now());
         if !wait.is_zero() {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => return runs,
             }
         }
-        purge_once(&engine).await;
-        runs += 1;
-        wait = schedule.every;
-        // Checked after every purge too, so that a stop sent while it ran
+        let now = tokio::time::Instant::now();
+        if now >= next_sweep {
+            sweep_once(&engine).await;
+            next_sweep = now + sweep_every;
+        }
+        if now >= next_purge {
+            purge_once(&engine).await;
+            runs += 1;
+            next_purge = now + schedule.every;
+        }
+        // Checked after every round too, so that a stop sent while it ran
         // is not missed even with a zero interval.
         if stop.has_changed().unwrap_or(true) {
             return runs;

@@ -393,6 +393,68 @@ fn rejected_certificate_is_revoked() {
     );
 }
 
+/// A certificate whose certConf never comes (`openssl cmp -disable_confirm`) is revoked
+/// by the running server once `confirm_wait_secs` has passed: the sweep runs on its own,
+/// and the next CRL lists the serial.
+#[test]
+fn unconfirmed_certificate_is_revoked_by_the_server() {
+    if !cmc_testkit::openssl_cmp_available("unconfirmed_certificate_is_revoked_by_the_server") {
+        return;
+    }
+    let cmp = Cmp::start_with("[ca.root.cmp]\nconfirm_wait_secs = 10\n");
+    cmp.add_client("ra", "ra", "CN=CMP RA");
+    let key = cmp.key("unconfirmed");
+    let out_cert = cmp.file("unconfirmed.pem");
+    let (ok, out) = cmp.cmp(
+        "ra",
+        &[
+            "-cmd",
+            "cr",
+            "-newkey",
+            s(&key),
+            "-subject",
+            "/CN=unconfirmed.example.test",
+            "-popo",
+            "0",
+            "-disable_confirm",
+            "-certout",
+            s(&out_cert),
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains("CERTCONF"), "{out}");
+    let (ok, serial) = openssl(
+        &cmp.dir,
+        &["x509", "-in", s(&out_cert), "-noout", "-serial"],
+    );
+    assert!(ok, "{serial}");
+    let serial = serial
+        .trim()
+        .trim_start_matches("serial=")
+        .to_ascii_uppercase();
+    let crl = cmp.file("root.crl");
+    let started = std::time::Instant::now();
+    loop {
+        let r = cmp.server.get("/crl/root.crl");
+        assert_eq!(r.status, 200);
+        std::fs::write(&crl, &r.body).unwrap();
+        let (ok, text) = openssl(
+            &cmp.dir,
+            &["crl", "-inform", "DER", "-in", s(&crl), "-noout", "-text"],
+        );
+        assert!(ok, "{text}");
+        if text.to_ascii_uppercase().contains(&serial) {
+            assert!(text.contains("Cessation Of Operation"), "{text}");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "not revoked after 90 s: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
 /// `openssl cmp` with MAC protection (`-ref`/`-secret`, PBM) against
 /// `PATH` (`-path`), plus `args`. Returns (success, output).
 fn cmp_mac(cmp: &Cmp, path: &str, reference: &str, secret: &str, args: &[&str]) -> (bool, String) {
@@ -427,7 +489,7 @@ fn acme2certifier_command_with_an_ra_mac_credential() {
     if !cmc_testkit::openssl_cmp_available("acme2certifier_command_with_an_ra_mac_credential") {
         return;
     }
-    let cmp = Cmp::start_with("[ca.root.cmp]\npaths = [\"pkix/\"]\n");
+    let cmp = Cmp::start_with("[ca.root.cmp]\npaths = [\"pkix/\"]\nimplicit_confirm = true\n");
     let secret = "correct-horse-battery-staple-1234";
     let secret_file = cmp.file("ra-secret");
     std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
@@ -500,10 +562,39 @@ fn acme2certifier_command_with_an_ra_mac_credential() {
         ],
     );
     assert!(ok, "{out}");
+    assert!(
+        out.contains("sending CERTCONF"),
+        "not asked, not granted: {out}"
+    );
     cmp.verify(&out_cert);
     assert_eq!(cmp.subject(&out_cert), "CN=test-cert");
     let (ok, out) = openssl(&cmp.dir, &["verify", "-CAfile", s(&ca_certs), s(&out_cert)]);
     assert!(ok, "ca_certs.pem holds the chain: {out}");
+
+    // Implicit confirmation, asked for and granted: no certConf.
+    let implicit_cert = cmp.file("implicit.pem");
+    let (ok, out) = cmp_mac(
+        &cmp,
+        "pkix/",
+        "1234",
+        secret,
+        &[
+            "-cmd",
+            "ir",
+            "-newkey",
+            s(&pubkey),
+            "-popo",
+            "0",
+            "-subject",
+            "/CN=implicit-cert",
+            "-implicit_confirm",
+            "-certout",
+            s(&implicit_cert),
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains("CERTCONF"), "granted: {out}");
+    cmp.verify(&implicit_cert);
 
     // The same request again: refused, in an answer MAC-protected with
     // the RA's secret (the sender was authenticated).

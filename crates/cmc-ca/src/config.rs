@@ -56,8 +56,10 @@
 //! responder_validity_hours = 168
 //! responder_renew_hours = 48               # renewed when less than this remains
 //!
-//! [ca.root.cmp]                            # optional: more paths for this CA's CMP door
+//! [ca.root.cmp]                            # optional: this CA's CMP door
 //! paths = ["pkix/"]                        # POST /pkix/ as well as /.well-known/cmp/p/root
+//! implicit_confirm = false                 # grant implicitConfirm when a client asks
+//! confirm_wait_secs = 300                  # an unconfirmed certificate is revoked after this
 //! ```
 
 use std::collections::BTreeMap;
@@ -261,7 +263,7 @@ pub struct CaSettings {
 }
 
 /// `[ca.NAME.cmp]`: the CMP door of one CA.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CmpSettings {
     /// URL paths that answer as this CA's CMP door besides
@@ -270,6 +272,27 @@ pub struct CmpSettings {
     /// `/pkix`). Letters, digits and `-._~/`; not under `.well-known`,
     /// `ca`, `crl`, `ocsp`, `healthz` or `metrics`; each path one CA's.
     pub paths: Vec<String>,
+    /// Grant implicit confirmation to a client that asks for it
+    /// (`implicitConfirm`, RFC 9483 §4.1.1): its certificate counts as
+    /// confirmed when sent. Off by default: every certificate waits for its
+    /// certConf.
+    pub implicit_confirm: bool,
+    /// How long an issued certificate waits for its certConf before it is
+    /// revoked, in seconds (10 to 86400).
+    pub confirm_wait_secs: i64,
+}
+
+/// The default of [`CmpSettings::confirm_wait_secs`].
+pub const DEFAULT_CONFIRM_WAIT_SECS: i64 = 300;
+
+impl Default for CmpSettings {
+    fn default() -> Self {
+        Self {
+            paths: Vec::new(),
+            implicit_confirm: false,
+            confirm_wait_secs: DEFAULT_CONFIRM_WAIT_SECS,
+        }
+    }
 }
 
 impl CmpSettings {
@@ -280,6 +303,9 @@ impl CmpSettings {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
+        if !(10..=86_400).contains(&self.confirm_wait_secs) {
+            return Err("confirm_wait_secs: must be between 10 and 86400".into());
+        }
         const RESERVED: [&str; 6] = [".well-known", "ca", "crl", "ocsp", "healthz", "metrics"];
         for raw in &self.paths {
             let path = Self::normalize(raw);

@@ -6,6 +6,7 @@ mod ca;
 mod client;
 mod clock;
 pub mod config;
+mod confirm;
 mod crl;
 mod crl_encode;
 mod embedded;
@@ -34,6 +35,7 @@ pub use authz::{Action, Authorization, DenyReason, authorize, decide};
 pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
 pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use confirm::{Settled, UNCONFIRMED_REQUESTER, Unconfirmed};
 pub use crl::{CrlConfig, build_crl, crl_reason};
 pub use embedded::{
     EmbeddedSetup, Files as EmbeddedFiles, RA_CLIENT_ID, RA_DAYS, RA_SUBJECT, ROOT_DAYS, ROOT_NAME,

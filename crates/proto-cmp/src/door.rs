@@ -15,12 +15,9 @@
 //! sender was authenticated, is signed with the CA's configured CMC responder when it has
 //! one, else with the CA key; `extraCerts` holds the signer's certificate and its chain.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 use cmc_ca::{
     Engine, Enrolled, EnrollmentRequest, LoadedCa, Principal, ProofOfPossession, Reason, Refused,
-    RequestForm, RevocationReason, Serial, UnixTime,
+    RequestForm,
 };
 use cmc_codec::Pop;
 use der::asn1::{GeneralizedTime, Null, OctetString};
@@ -38,13 +35,6 @@ use crate::{
 
 /// The media type of CMP over HTTP (RFC 6712 §3.4).
 pub const CONTENT_TYPE: &str = "application/pkixcmp";
-
-/// How long an issued certificate waits for its certConf before the door forgets it.
-pub const CONFIRM_WAIT_SECS: i64 = 300;
-
-/// How many issued certificates wait for a certConf at most; past this the oldest
-/// transaction is forgotten (its certificate stays valid, unconfirmed).
-pub const MAX_UNCONFIRMED: usize = 10_000;
 
 /// One HTTP exchange's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,23 +81,19 @@ pub struct CmpRequest<'a> {
     pub limits: &'a Limits,
 }
 
-/// An issued certificate waiting for its certConf.
-#[derive(Debug)]
-struct Unconfirmed {
-    /// Who asked: the DER of the certificate that protected the request.
-    credential: Vec<u8>,
-    cert_req_id: i64,
-    certificate: Certificate,
-    serial: Serial,
-    requester: String,
-    expires: UnixTime,
+/// The transaction a certificate request came in.
+#[derive(Clone, Copy, Debug)]
+struct Transaction<'a> {
+    /// Its `transactionID`.
+    id: &'a [u8],
+    /// Whether the requester asked for implicit confirmation and the CA grants it.
+    implicit: bool,
 }
 
-/// The CMP door: the engine's answers and the transactions waiting for a certConf.
+/// The CMP door: stateless; what lives between the messages of a transaction (replay
+/// records, certificates waiting for their certConf) is in the engine's store.
 #[derive(Debug, Default)]
-pub struct CmpDoor {
-    unconfirmed: Mutex<HashMap<(String, Vec<u8>), Unconfirmed>>,
-}
+pub struct CmpDoor {}
 
 /// A refusal: the failure bit and a text for `statusString`.
 #[derive(Debug)]
@@ -167,7 +153,7 @@ const fn fail_bit(reason: Reason) -> FailureBit {
 }
 
 impl CmpDoor {
-    /// A door with no transaction waiting.
+    /// The door.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -222,7 +208,10 @@ impl CmpDoor {
                 (error_body(&refusal), summary)
             }
         };
-        match respond(engine, &ca, header, body, mac.as_ref()) {
+        // Implicit confirmation is granted on a certificate response only.
+        let implicit = implicit_granted(engine, &ca, header)
+            && matches!(&body, PkiBody::Ip(_) | PkiBody::Cp(_) | PkiBody::Kup(_));
+        match respond(engine, &ca, header, body, mac.as_ref(), implicit) {
             Ok(bytes) => CmpReply {
                 status: 200,
                 content_type: CONTENT_TYPE,
@@ -252,7 +241,7 @@ impl CmpDoor {
             crate::body_type_name(number).unwrap_or("unknown")
         );
         let body = error_body(&Refusal::new(FailureBit::BadRequest, text));
-        match respond(engine, &ca, &header, body, None) {
+        match respond(engine, &ca, &header, body, None, false) {
             Ok(bytes) => CmpReply {
                 status: 200,
                 content_type: CONTENT_TYPE,
@@ -298,13 +287,16 @@ impl CmpDoor {
             Some(nonce),
             Some(transaction_id),
         )?;
-        let key = (ca.name().to_owned(), transaction_id.to_vec());
+        let tx = Transaction {
+            id: transaction_id,
+            implicit: implicit_granted(engine, ca, header),
+        };
         match &received.message.body {
             PkiBody::Ir(reqs) => self
-                .crmf(engine, ca, &principal, reqs, received, &replay, key, issued)
+                .crmf(engine, ca, &principal, reqs, received, &replay, tx, issued)
                 .map(PkiBody::Ip),
             PkiBody::Cr(reqs) => self
-                .crmf(engine, ca, &principal, reqs, received, &replay, key, issued)
+                .crmf(engine, ca, &principal, reqs, received, &replay, tx, issued)
                 .map(PkiBody::Cp),
             PkiBody::P10cr(csr) => {
                 cmc_codec::verify_pkcs10(csr, 1)
@@ -324,14 +316,14 @@ impl CmpDoor {
                     ProofOfPossession::Signature,
                     &raw,
                     &replay,
-                    key,
+                    tx,
                     -1,
                     issued,
                 )?;
                 Ok(PkiBody::Cp(rep))
             }
             PkiBody::CertConf(statuses) => {
-                let body = self.confirm(engine, ca, &principal, statuses, &key)?;
+                let body = self.confirm(engine, ca, &principal, statuses, tx.id)?;
                 engine.record_replay(ca.name(), &replay)?;
                 Ok(body)
             }
@@ -353,7 +345,7 @@ impl CmpDoor {
         reqs: &CertReqMessages,
         received: &Received,
         replay: &cmc_ca::Replay,
-        key: (String, Vec<u8>),
+        tx: Transaction<'_>,
         issued: &mut usize,
     ) -> Result<CertRepMessage, Refusal> {
         let [msg] = reqs.as_slice() else {
@@ -399,7 +391,7 @@ impl CmpDoor {
             pop,
             &raw,
             replay,
-            key,
+            tx,
             cert_req_id,
             issued,
         )
@@ -415,12 +407,14 @@ impl CmpDoor {
         pop: ProofOfPossession,
         raw: &[u8],
         replay: &cmc_ca::Replay,
-        key: (String, Vec<u8>),
+        tx: Transaction<'_>,
         cert_req_id: i64,
         issued: &mut usize,
     ) -> Result<CertRepMessage, Refusal> {
-        let now = engine.now();
-        if self.lock().get(&key).is_some_and(|u| u.expires > now) {
+        if engine
+            .awaiting_confirmation(ca.name(), principal, tx.id)?
+            .is_some()
+        {
             return Err(Refusal::new(
                 FailureBit::TransactionIdInUse,
                 "a certificate of this transaction waits for its certConf",
@@ -455,27 +449,22 @@ impl CmpDoor {
         *issued += 1;
         tracing::info!(ca = ca.name(), requester = principal.requester(),
             serial = %issued_cert.serial, "CMP enrollment issued");
-        let mut map = self.lock();
-        map.retain(|_, u| u.expires > now);
-        if map.len() >= MAX_UNCONFIRMED
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, u)| u.expires.secs())
-                .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
-        }
-        map.insert(
-            key,
-            Unconfirmed {
-                credential: principal.credential().to_vec(),
+        if !tx.implicit {
+            let wait = engine
+                .config()
+                .ca_settings(ca.name())
+                .cmp
+                .unwrap_or_default()
+                .confirm_wait_secs;
+            engine.await_confirmation(
+                ca.name(),
+                principal,
+                tx.id,
+                &issued_cert.serial,
                 cert_req_id,
-                certificate: issued_cert.certificate.clone(),
-                serial: issued_cert.serial.clone(),
-                requester: principal.requester(),
-                expires: now.plus_secs(CONFIRM_WAIT_SECS),
-            },
-        );
+                wait,
+            )?;
+        }
         Ok(CertRepMessage {
             ca_pubs: None,
             response: vec![CertResponse {
@@ -495,7 +484,7 @@ impl CmpDoor {
         ca: &LoadedCa,
         principal: &Principal,
         statuses: &CertConfirmContent,
-        key: &(String, Vec<u8>),
+        transaction_id: &[u8],
     ) -> Result<PkiBody, Refusal> {
         let [status] = statuses.as_slice() else {
             return Err(Refusal::new(
@@ -503,10 +492,8 @@ impl CmpDoor {
                 "exactly one CertStatus per certConf",
             ));
         };
-        let mut map = self.lock();
-        let waiting = map
-            .get(key)
-            .filter(|u| u.expires > engine.now() && u.credential == principal.credential())
+        let waiting = engine
+            .awaiting_confirmation(ca.name(), principal, transaction_id)?
             .ok_or_else(|| {
                 Refusal::new(
                     FailureBit::BadRequest,
@@ -533,35 +520,20 @@ impl CmpDoor {
             .status_info
             .as_ref()
             .is_some_and(|s| s.status == PkiStatus::Rejection);
-        let Some(done) = map.remove(key) else {
-            return Err(Refusal::new(
-                FailureBit::SystemFailure,
-                "transaction vanished",
-            ));
-        };
-        drop(map);
-        if rejected {
-            engine
-                .revoke(
-                    ca.name(),
-                    &done.serial,
-                    RevocationReason::CessationOfOperation,
-                    None,
-                    &done.requester,
-                )
-                .map_err(|e| Refusal::new(FailureBit::SystemFailure, e.to_string()))?;
-            tracing::info!(ca = ca.name(), serial = %done.serial,
-                "CMP certificate rejected by its requester and revoked");
-        }
+        engine.settle_confirmation(ca.name(), principal, transaction_id, !rejected)?;
         Ok(PkiBody::PkiConf(Null))
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Vec<u8>), Unconfirmed>> {
-        // The map holds plain data; a panic elsewhere leaves it consistent.
-        self.unconfirmed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
+/// Whether the requester asks for implicit confirmation (`implicitConfirm` in
+/// `generalInfo`) and CA `ca` grants it (`[ca.NAME.cmp] implicit_confirm`).
+fn implicit_granted(engine: &Engine, ca: &LoadedCa, header: &PkiHeader) -> bool {
+    header.implicit_confirm()
+        && engine
+            .config()
+            .ca_settings(ca.name())
+            .cmp
+            .is_some_and(|c| c.implicit_confirm)
 }
 
 /// How an answer to a MAC-protected request is protected: the request's secret, the same
@@ -680,13 +652,14 @@ fn error_body(refusal: &Refusal) -> PkiBody {
 }
 
 /// The answer with `body` to a request with header `request`: MAC-protected as `mac` says,
-/// else signed.
+/// else signed; with `implicitConfirm` in `generalInfo` when `implicit` (RFC 9483 §4.1.1).
 fn respond(
     engine: &Engine,
     ca: &LoadedCa,
     request: &PkiHeader,
     body: PkiBody,
     mac: Option<&MacAnswer>,
+    implicit: bool,
 ) -> Result<Vec<u8>, Refusal> {
     let chain = || -> Result<Vec<Certificate>, Refusal> {
         let mut certs = vec![ca.certificate().clone()];
@@ -705,6 +678,9 @@ fn respond(
             PkiHeader::response_to(request, GeneralName::DirectoryName(ca.subject().clone()))?;
         header.message_time = GeneralizedTime::from_system_time(now).ok();
         header.recip_kid.clone_from(&request.sender_kid);
+        if implicit {
+            header.set_implicit_confirm();
+        }
         let message =
             PkiMessage::protect_with_mac(header, body, &mac.alg, &mac.secret, Some(chain()?))?;
         return Ok(message.to_der_bytes()?);
@@ -725,6 +701,9 @@ fn respond(
     let mut header = PkiHeader::response_to(request, GeneralName::DirectoryName(subject))?;
     header.message_time = GeneralizedTime::from_system_time(now).ok();
     header.sender_kid = signer_key_id(&certs[0]);
+    if implicit {
+        header.set_implicit_confirm();
+    }
     let message = PkiMessage::protect_with_signature(
         header,
         body,

@@ -24,7 +24,7 @@ pub use content::{
     CertConfirmContent, CertId, CertStatus, GenMsgContent, GenRepContent, PollRep, PollRepContent,
     PollReq, PollReqContent, RevDetails, RevRepContent, RevReqContent,
 };
-pub use door::{CONFIRM_WAIT_SECS, CONTENT_TYPE, CmpDoor, CmpReply, CmpRequest, MAX_UNCONFIRMED};
+pub use door::{CONTENT_TYPE, CmpDoor, CmpReply, CmpRequest};
 pub use error::Error;
 pub use genm::{
     CaCertsValue, CertProfileValue, CertReqTemplateContent, CrlSource, CrlStatus,

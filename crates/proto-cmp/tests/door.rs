@@ -37,12 +37,25 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
+        Self::with_cmp(cmc_ca::config::CmpSettings::default())
+    }
+
+    /// A CA "ca" with `cmp` as its `[ca.ca.cmp]` settings.
+    fn with_cmp(cmp: cmc_ca::config::CmpSettings) -> Self {
         let env = Env::new();
         env.create("ca", KeySpec::P256, P256, None, 365);
+        let mut config = EngineConfig::default();
+        config.cas.insert(
+            "ca".into(),
+            cmc_ca::config::CaSettings {
+                cmp: Some(cmp),
+                ..cmc_ca::config::CaSettings::default()
+            },
+        );
         let engine = Engine::load(
             std::sync::Arc::clone(&env.store),
             std::sync::Arc::new(env.clock.clone()),
-            EngineConfig::default(),
+            config,
         )
         .unwrap();
         Self {
@@ -355,10 +368,12 @@ fn refusals_before_the_engine() {
     assert_eq!(reply.issued, 0);
 }
 
-/// Past [`proto_cmp::CONFIRM_WAIT_SECS`] the door forgets the certificate:
-/// a late certConf is refused and the transaction may be used again.
+/// Past the confirmation wait (`[ca.NAME.cmp] confirm_wait_secs`, 300 s by default) a late
+/// certConf is refused, the transaction may be used again, and the sweep the server runs
+/// revokes the unconfirmed certificate (RFC 9483 §4.1: handled like a rejection), once;
+/// a confirmed certificate is left alone.
 #[test]
-fn an_unconfirmed_certificate_is_forgotten_after_the_wait() {
+fn an_unconfirmed_certificate_is_revoked_after_the_wait() {
     let setup = Setup::new();
     let (key, cred) = ra(&setup, "ra1");
     let reply = setup.send(&signed(
@@ -368,7 +383,27 @@ fn an_unconfirmed_certificate_is_forgotten_after_the_wait() {
         &cred.certificate_der,
     ));
     let cert = issued(&reply);
-    setup.env.clock.advance(proto_cmp::CONFIRM_WAIT_SECS + 1);
+    let reply = setup.send(&signed(
+        header(Some(b"tx-kept"), Some(b"nonce-k")),
+        cr_body("CN=kept.example.test", true),
+        &key,
+        &cred.certificate_der,
+    ));
+    let kept = issued(&reply);
+    let reply = setup.send(&signed(
+        header(Some(b"tx-kept"), Some(b"nonce-k2")),
+        cert_conf(&kept, false),
+        &key,
+        &cred.certificate_der,
+    ));
+    assert!(matches!(answer(&reply).body, PkiBody::PkiConf(_)));
+    // Before the deadline the sweep revokes nothing.
+    assert_eq!(setup.engine.revoke_unconfirmed().unwrap(), 0);
+
+    setup
+        .env
+        .clock
+        .advance(cmc_ca::config::DEFAULT_CONFIRM_WAIT_SECS + 1);
     let reply = setup.send(&signed(
         header(Some(b"tx-late"), Some(b"nonce-2")),
         cert_conf(&cert, false),
@@ -376,6 +411,10 @@ fn an_unconfirmed_certificate_is_forgotten_after_the_wait() {
         &cred.certificate_der,
     ));
     assert_eq!(failure(&reply), [FailureBit::BadRequest]);
+    assert_eq!(setup.engine.revoke_unconfirmed().unwrap(), 1);
+    assert!(setup.revoked(&cert));
+    assert!(!setup.revoked(&kept));
+    assert_eq!(setup.engine.revoke_unconfirmed().unwrap(), 0, "once");
     let reply = setup.send(&signed(
         header(Some(b"tx-late"), Some(b"nonce-3")),
         cr_body("CN=late2.example.test", true),
@@ -383,7 +422,34 @@ fn an_unconfirmed_certificate_is_forgotten_after_the_wait() {
         &cred.certificate_der,
     ));
     assert_eq!(reply.issued, 1);
-    // The unconfirmed certificate stays valid (revocation of unconfirmed
-    // certificates is not done yet).
-    assert!(!setup.revoked(&cert));
+}
+
+/// A client that asks for implicit confirmation gets it where the CA grants it: the
+/// answer says so and the certificate waits for nothing; elsewhere it must confirm.
+#[test]
+fn implicit_confirmation_is_granted_only_where_configured() {
+    for granted in [false, true] {
+        let env_setup = Setup::with_cmp(cmc_ca::config::CmpSettings {
+            implicit_confirm: granted,
+            ..cmc_ca::config::CmpSettings::default()
+        });
+        let (key, cred) = ra(&env_setup, "ra1");
+        let mut h = header(Some(b"tx-implicit"), Some(b"nonce-i"));
+        h.set_implicit_confirm();
+        let reply = env_setup.send(&signed(
+            h,
+            cr_body("CN=implicit.example.test", true),
+            &key,
+            &cred.certificate_der,
+        ));
+        let cert = issued(&reply);
+        assert_eq!(answer(&reply).header.implicit_confirm(), granted);
+        env_setup
+            .env
+            .clock
+            .advance(cmc_ca::config::DEFAULT_CONFIRM_WAIT_SECS + 1);
+        let swept = env_setup.engine.revoke_unconfirmed().unwrap();
+        assert_eq!(swept, usize::from(!granted), "granted: {granted}");
+        assert_eq!(env_setup.revoked(&cert), !granted);
+    }
 }
