@@ -30,13 +30,21 @@ impl Cmp {
         Self::start_with("")
     }
 
-    /// A server whose configuration also has `extra`.
+    /// A server whose configuration also has `extra` (top-level keys and sections).
     fn start_with(extra: &str) -> Self {
+        Self::start_with_files(extra, &[])
+    }
+
+    /// [`Cmp::start_with`], with `files` (name, contents) written beside the configuration.
+    fn start_with_files(extra: &str, files: &[(&str, &str)]) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
+        for (name, contents) in files {
+            std::fs::write(dir.join(name), contents).unwrap();
+        }
         common::write_config(
             &dir,
-            &format!("[server]\nlisten = \"127.0.0.1:0\"\n{extra}"),
+            &format!("{extra}[server]\nlisten = \"127.0.0.1:0\"\n"),
         );
         let server = start(&dir);
         Self {
@@ -453,6 +461,97 @@ fn unconfirmed_certificate_is_revoked_by_the_server() {
         );
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
+}
+
+/// A request the profile holds for approval: the server answers "waiting", `openssl cmp`
+/// polls (pollReq/pollRep, `checkAfter` from `pending_poll_secs`) until an operator
+/// approves it with `cmc-tool pending approve`, then gets the certificate and confirms it;
+/// a rejected one ends the client's polling with the agent's reason.
+#[test]
+fn held_request_is_polled_until_approved_or_rejected() {
+    if !cmc_testkit::openssl_cmp_available("held_request_is_polled_until_approved_or_rejected") {
+        return;
+    }
+    let cmp = Cmp::start_with_files(
+        "profiles = \"profiles.toml\"\n[requests]\npending_poll_secs = 1\n",
+        &[(
+            "profiles.toml",
+            "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n",
+        )],
+    );
+    cmp.add_client("ra", "ra", "CN=CMP RA");
+    let config = cmp.file("cmc.toml");
+    let waiting = || loop {
+        let list = common::admin(&config, &["pending", "list", "--waiting", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+        if let Some(id) = v.get(0).and_then(|e| e["id"].as_str()) {
+            return id.to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // `openssl cmp` on its own thread (it polls until the decision), with the arguments
+    // Cmp::cmp would give it.
+    let ask = |name: &str| {
+        let key = cmp.key(name);
+        let cert = cmp.file(&format!("{name}.pem"));
+        let args: Vec<String> = [
+            "cmp",
+            "-server",
+            &cmp.server.addr,
+            "-path",
+            ".well-known/cmp",
+            "-cert",
+            s(&cmp.file("ra.pem")),
+            "-key",
+            s(&cmp.file("ra.key")),
+            "-cmd",
+            "ir",
+            "-newkey",
+            s(&key),
+            "-subject",
+            &format!("/CN={name}.example.test"),
+            "-popo",
+            "0",
+            "-total_timeout",
+            "60",
+            "-certout",
+            s(&cert),
+            "-trusted",
+            s(&cmp.file("cmc-data/root.pem")),
+            "-ignore_keyusage",
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        let dir = cmp.dir.clone();
+        std::thread::spawn(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (ok, out) = openssl(&dir, &args);
+            (ok, out, cert)
+        })
+    };
+
+    let client = ask("approved");
+    let id = waiting();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    common::admin(&config, &["pending", "approve", &id]);
+    let (ok, out, cert) = client.join().unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("received POLLREP"), "polled: {out}");
+    assert!(out.contains("sending CERTCONF"), "{out}");
+    cmp.verify(&cert);
+    assert_eq!(cmp.subject(&cert), "CN=approved.example.test");
+
+    let client = ask("rejected");
+    let id = waiting();
+    common::admin(
+        &config,
+        &["pending", "reject", &id, "--reason", "not known here"],
+    );
+    let (ok, out, cert) = client.join().unwrap();
+    assert!(!ok, "{out}");
+    assert!(out.contains("not known here"), "{out}");
+    assert!(!cert.exists());
 }
 
 /// `openssl cmp` with MAC protection (`-ref`/`-secret`, PBM) against

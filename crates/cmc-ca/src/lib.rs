@@ -14,6 +14,7 @@ mod engine;
 mod enroll;
 mod enrollment;
 mod error;
+mod held_transaction;
 mod identify;
 mod issue;
 mod key_config;
@@ -46,6 +47,7 @@ pub use enrollment::{
     Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm, ServerKey,
 };
 pub use error::{Error, Result};
+pub use held_transaction::HeldTransaction;
 pub use identify::{IdentityProof, Principal, PrincipalKind};
 pub use issue::Issued;
 pub use key_config::{KeyConfig, SecretRef};

@@ -88,6 +88,9 @@ struct Transaction<'a> {
     id: &'a [u8],
     /// Whether the requester asked for implicit confirmation and the CA grants it.
     implicit: bool,
+    /// The body type of the certificate response (`ip`, `cp`, `kup`), for the final answer
+    /// to a poll of a held request.
+    answer: &'static str,
 }
 
 /// The CMP door: stateless; what lives between the messages of a transaction (replay
@@ -290,6 +293,11 @@ impl CmpDoor {
         let tx = Transaction {
             id: transaction_id,
             implicit: implicit_granted(engine, ca, header),
+            answer: match &received.message.body {
+                PkiBody::Ir(_) => "ip",
+                PkiBody::Kur(_) => "kup",
+                _ => "cp",
+            },
         };
         match &received.message.body {
             PkiBody::Ir(reqs) => self
@@ -321,6 +329,11 @@ impl CmpDoor {
                     issued,
                 )?;
                 Ok(PkiBody::Cp(rep))
+            }
+            PkiBody::PollReq(polls) => {
+                let body = self.poll(engine, ca, &principal, polls, tx)?;
+                engine.record_replay(ca.name(), &replay)?;
+                Ok(body)
             }
             PkiBody::CertConf(statuses) => {
                 let body = self.confirm(engine, ca, &principal, statuses, tx.id)?;
@@ -431,13 +444,30 @@ impl CmpDoor {
         let issued_cert = match enrolled {
             Enrolled::Issued(i) => i,
             Enrolled::Held(held) => {
-                return Err(Refusal::new(
-                    FailureBit::SystemUnavail,
-                    format!(
-                        "the request is held for approval (token {}); CMP polling is not supported yet",
-                        held.token
-                    ),
-                ));
+                // Delayed delivery (RFC 9483 §4.4): "waiting" now, the certificate by
+                // pollReq once an agent approves it.
+                engine.note_held_transaction(
+                    ca.name(),
+                    principal,
+                    tx.id,
+                    &held.token,
+                    tx.answer,
+                )?;
+                tracing::info!(ca = ca.name(), requester = principal.requester(),
+                    token = %held.token, "CMP request held for approval");
+                return Ok(CertRepMessage {
+                    ca_pubs: None,
+                    response: vec![CertResponse {
+                        cert_req_id,
+                        status: PkiStatusInfo {
+                            status: PkiStatus::Waiting,
+                            status_string: Some(vec!["held for approval: poll".into()]),
+                            fail_info: None,
+                        },
+                        certified_key_pair: None,
+                        rsp_info: None,
+                    }],
+                });
             }
             Enrolled::ProveByDecryption => {
                 return Err(Refusal::new(
@@ -473,6 +503,83 @@ impl CmpDoor {
                 certified_key_pair: Some(CertifiedKeyPair::certificate(issued_cert.certificate)),
                 rsp_info: None,
             }],
+        })
+    }
+
+    /// pollReq for the held request of this transaction (RFC 9483 §4.4): pollRep with
+    /// `checkAfter` while it waits, the certificate response (ip, cp or kup, as the request
+    /// was) once approved, an error once rejected.
+    fn poll(
+        &self,
+        engine: &Engine,
+        ca: &LoadedCa,
+        principal: &Principal,
+        polls: &crate::PollReqContent,
+        tx: Transaction<'_>,
+    ) -> Result<PkiBody, Refusal> {
+        let [poll] = polls.as_slice() else {
+            return Err(Refusal::new(
+                FailureBit::BadRequest,
+                "exactly one pollReq entry per message",
+            ));
+        };
+        let held = engine
+            .held_transaction(ca.name(), principal, tx.id)?
+            .ok_or_else(|| {
+                Refusal::new(
+                    FailureBit::BadRequest,
+                    "no request of this transaction is held for this sender",
+                )
+            })?;
+        let status =
+            engine.query_pending(ca.name(), &principal.requester(), held.token.as_bytes())?;
+        let certificate = match status {
+            cmc_ca::PendingStatus::Waiting(h) => {
+                let check_after = (h.poll_at.secs() - engine.now().secs()).max(1);
+                return Ok(PkiBody::PollRep(vec![crate::PollRep {
+                    cert_req_id: poll.cert_req_id,
+                    check_after,
+                    reason: Some(vec!["waiting for an agent's approval".into()]),
+                }]));
+            }
+            cmc_ca::PendingStatus::Issued(cert) => *cert,
+        };
+        let serial = cmc_ca::x509::store_serial(certificate.tbs_certificate().serial_number())
+            .map_err(|_| Refusal::new(FailureBit::SystemFailure, "issued serial"))?;
+        // Confirmed like any certificate; a second poll after this one finds it waiting.
+        if !tx.implicit
+            && engine
+                .awaiting_confirmation(ca.name(), principal, tx.id)?
+                .is_none()
+        {
+            let wait = engine
+                .config()
+                .ca_settings(ca.name())
+                .cmp
+                .unwrap_or_default()
+                .confirm_wait_secs;
+            engine.await_confirmation(
+                ca.name(),
+                principal,
+                tx.id,
+                &serial,
+                poll.cert_req_id,
+                wait,
+            )?;
+        }
+        let rep = CertRepMessage {
+            ca_pubs: None,
+            response: vec![CertResponse {
+                cert_req_id: poll.cert_req_id,
+                status: PkiStatusInfo::accepted(),
+                certified_key_pair: Some(CertifiedKeyPair::certificate(certificate)),
+                rsp_info: None,
+            }],
+        };
+        Ok(match held.answer.as_str() {
+            "ip" => PkiBody::Ip(rep),
+            "kup" => PkiBody::Kup(rep),
+            _ => PkiBody::Cp(rep),
         })
     }
 
@@ -572,8 +679,11 @@ fn authenticate(
                     )
                 })?;
             // A one-time secret spent on this transaction's certificate still
-            // confirms it.
-            let after_issuance = matches!(received.message.body, PkiBody::CertConf(_));
+            // fetches (a held request approved) and confirms it.
+            let after_issuance = matches!(
+                received.message.body,
+                PkiBody::CertConf(_) | PkiBody::PollReq(_)
+            );
             let proven = engine
                 .principal_by_mac(ca, reference, after_issuance, |secret| {
                     received.verify_mac(secret, &limits.mac).is_ok()
