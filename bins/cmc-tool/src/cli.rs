@@ -14,6 +14,7 @@ use crate::commands::bench_load::BenchLoadArgs;
 use crate::commands::ca::CaCommand;
 use crate::commands::cert::CertCommand;
 use crate::commands::client::ClientCommand;
+use crate::commands::cmp::CmpCommand;
 use crate::commands::crl::CrlCommand;
 use crate::commands::enroll::EnrollArgs;
 use crate::commands::pending::PendingCommand;
@@ -71,6 +72,11 @@ pub enum Command {
     /// RFC 5272 §6.11), signed by an RA, agent or the holder, or unsigned
     /// with the certificate's revocation secret.
     Revoke(Box<RevokeArgs>),
+    /// CMP client (RFC 4210/9480, Lightweight CMP Profile RFC 9483): ir,
+    /// cr, kur, p10cr, rr and genm against a CMP server, with signature or
+    /// MAC protection, certConf, implicit confirmation and polling.
+    #[command(subcommand)]
+    Cmp(CmpCommand),
     /// Decode a CMC request or response and print what it holds.
     Show(ShowArgs),
     /// CMC client: a load generator for a server on this host (loopback
