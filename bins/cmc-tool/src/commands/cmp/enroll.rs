@@ -32,21 +32,21 @@ pub(crate) enum Kind {
     Kur,
 }
 
-/// `cmp ir`, `cmp cr` and (with `oldcert`) `cmp kur`.
+/// `cmp ir`, `cmp cr` and `cmp kur` (which renews `oldcert`, default
+/// `--cert`).
 pub(crate) fn run_crmf(
     kind: Kind,
     args: &EnrollArgs,
-    oldcert: Option<Option<&Path>>,
+    oldcert: Option<&Path>,
     io: &mut Io<'_>,
 ) -> Result<()> {
-    let old = match oldcert {
-        Some(path) => {
-            let Some(path) = path.or(args.common.cert.as_deref()) else {
-                bail!("kur needs the certificate to renew: --oldcert PEM, or --cert");
-            };
-            Some(read_one_cert(path, "--oldcert")?)
-        }
-        None => None,
+    let old = if kind == Kind::Kur {
+        let Some(path) = oldcert.or(args.common.cert.as_deref()) else {
+            bail!("kur needs the certificate to renew: --oldcert PEM, or --cert");
+        };
+        Some(read_one_cert(path, "--oldcert")?)
+    } else {
+        None
     };
     let subject = match (&args.subject, &old) {
         (Some(dn), _) => parse_dn(dn)?,

@@ -247,12 +247,9 @@ pub(crate) fn run(cmd: &CmpCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {
         CmpCommand::Ir(args) => enroll::run_crmf(enroll::Kind::Ir, args, None, io),
         CmpCommand::Cr(args) => enroll::run_crmf(enroll::Kind::Cr, args, None, io),
-        CmpCommand::Kur(args) => enroll::run_crmf(
-            enroll::Kind::Kur,
-            &args.enroll,
-            Some(args.oldcert.as_deref()),
-            io,
-        ),
+        CmpCommand::Kur(args) => {
+            enroll::run_crmf(enroll::Kind::Kur, &args.enroll, args.oldcert.as_deref(), io)
+        }
         CmpCommand::P10cr(args) => enroll::run_p10cr(args, io),
         CmpCommand::Rr(args) => enroll::run_rr(args, io),
         CmpCommand::Genm(args) => enroll::run_genm(args, io),

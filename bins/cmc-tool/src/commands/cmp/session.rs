@@ -5,7 +5,6 @@
 //! anything in it is used.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -48,7 +47,7 @@ pub(crate) enum Protector {
     },
     /// A signature by the key of the first certificate of `chain`.
     Signature {
-        key: Arc<FileKey>,
+        key: Box<FileKey>,
         chain: Vec<Certificate>,
     },
 }
@@ -119,7 +118,7 @@ impl Session {
                     bail!("--key does not belong to --cert");
                 }
                 Protector::Signature {
-                    key: Arc::new(key),
+                    key: Box::new(key),
                     chain: chain.clone(),
                 }
             }
@@ -338,7 +337,11 @@ impl Session {
             _ => None,
         };
         let candidates = extra.iter().chain(&self.trusted).filter(|c| match kid {
-            Some(kid) => subject_key_id(c).as_deref() == Some(kid),
+            // The subjectKeyIdentifier, or the key's SHA-1 (RFC 5280
+            // §4.2.1.2 method 1) for a certificate without one.
+            Some(kid) => {
+                cmc_ca::x509::certificate_key_identifier(c).is_ok_and(|id| id.as_slice() == kid)
+            }
             None => sender.is_none_or(|s| c.tbs_certificate().subject() == s),
         });
         let now = SystemTime::now();
