@@ -198,6 +198,40 @@ mod tests {
     }
 
     #[test]
+    fn cmp_takes_openssl_popo_numbers_and_no_secret_on_the_command_line() {
+        use crate::commands::cmp::{CmpCommand, PopoArg};
+        let base = [
+            "cmc-tool",
+            "cmp",
+            "ir",
+            "--server",
+            "http://ca.example/pkix/",
+            "--ref",
+            "1234",
+            "--newkey",
+            "k.pem",
+            "--subject",
+            "/CN=x",
+            "--certout",
+            "c.pem",
+        ];
+        let with = |extra: &[&'static str]| {
+            Cli::try_parse_from(base.iter().copied().chain(extra.iter().copied()))
+        };
+        for (popo, expected) in [("0", PopoArg::Raverified), ("1", PopoArg::Signature)] {
+            let cli = with(&["--secret-file", "s", "--popo", popo]).unwrap();
+            let Command::Cmp(CmpCommand::Ir(args)) = cli.command else {
+                panic!("parsed as {:?}", cli.command);
+            };
+            assert_eq!(args.popo, expected);
+        }
+        let err = with(&["--secret", "pass:x"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+        let err = with(&["--secret-file", "s", "--secret-env", "V"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
     fn client_add_needs_a_certificate_or_issue() {
         let err = Cli::try_parse_from(["cmc-tool", "client", "add", "c", "--role", "client"])
             .unwrap_err();

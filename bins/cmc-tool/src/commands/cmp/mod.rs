@@ -119,10 +119,14 @@ pub enum MacArg {
 /// How the request proves possession of the new key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PopoArg {
-    /// The new key signs the request (POPOSigningKey).
+    /// The new key signs the request (POPOSigningKey); `1` as in
+    /// `openssl cmp -popo 1`.
+    #[value(alias = "1")]
     Signature,
     /// An RA vouches for the key (raVerified): for an RA, e.g. with a
-    /// public key taken from an end entity's CSR.
+    /// public key taken from an end entity's CSR; `0` as in `openssl cmp
+    /// -popo 0`.
+    #[value(alias = "0")]
     Raverified,
 }
 
