@@ -6,7 +6,12 @@
 //! signatures), the transaction, the certConf hash and, for kur and rr, that
 //! the request names that certificate.
 //!
-//! Skipped (with a message) where `openssl cmp` is not installed.
+//! PBMAC1, which OpenSSL 3.0 does not have, and answers with a wrong
+//! transactionID or recipNonce are tested against a loopback responder
+//! built from proto-cmp.
+//!
+//! The mock-server tests are skipped (with a message) where `openssl cmp`
+//! is not installed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -623,4 +628,182 @@ fn a_certificate_for_another_key_is_rejected() {
     fails(&run, "cr for a generated key");
     assert!(!env.path("gen.key").exists());
     assert!(!env.path("cr.pem").exists());
+}
+
+/// What a loopback CMP responder in this test does wrong, if anything.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    /// Answers with another transactionID.
+    TransactionId,
+    /// Answers with a recipNonce that is not our senderNonce.
+    RecipNonce,
+}
+
+/// A CMP responder made from proto-cmp on a loopback port (one request
+/// per connection): checks PBMAC1 protection under SECRET, answers an ir
+/// with `cert` and a certConf (whose certHash must be SHA-256 of `cert`)
+/// with pkiConf, each PBMAC1-protected; reports what it saw.
+fn pbmac1_responder(
+    cert: x509_cert::Certificate,
+    fault: Fault,
+) -> (String, mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+
+    use der::{Decode, Encode};
+    use proto_cmp::{
+        CertRepMessage, CertResponse, CertifiedKeyPair, Limits, MacAlgorithm, PkiBody, PkiHeader,
+        PkiMessage, PkiStatusInfo, decode_message,
+    };
+    use sha2::Digest;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let end = loop {
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                let n = stream.read(&mut chunk).unwrap();
+                assert!(n > 0);
+                buf.extend_from_slice(&chunk[..n]);
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            assert!(
+                head.contains("content-type: application/pkixcmp\r\n"),
+                "{head}"
+            );
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            while buf.len() < end + length {
+                let n = stream.read(&mut chunk).unwrap();
+                assert!(n > 0);
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let limits = Limits::default();
+            let request = decode_message(&buf[end..end + length], &limits).unwrap();
+            // Our encoding is DER: it re-encodes to the bytes sent.
+            let again = PkiMessage::from_der(&buf[end..end + length]).unwrap();
+            assert_eq!(again.to_der().unwrap(), &buf[end..end + length]);
+            let alg = request.verify_mac(SECRET.as_bytes(), &limits.mac).unwrap();
+            assert!(matches!(alg, MacAlgorithm::Pbmac1 { .. }));
+            let body = match &request.message.body {
+                PkiBody::Ir(_) => PkiBody::Ip(CertRepMessage {
+                    ca_pubs: None,
+                    response: vec![CertResponse {
+                        cert_req_id: 0,
+                        status: PkiStatusInfo::accepted(),
+                        certified_key_pair: Some(CertifiedKeyPair::certificate(cert.clone())),
+                        rsp_info: None,
+                    }],
+                }),
+                PkiBody::CertConf(statuses) => {
+                    let hash = sha2::Sha256::digest(cert.to_der().unwrap());
+                    assert_eq!(statuses[0].cert_hash.as_bytes(), hash.as_slice());
+                    assert_eq!(statuses[0].cert_req_id, 0);
+                    PkiBody::PkiConf(der::asn1::Null)
+                }
+                other => panic!("unexpected {}", other.name()),
+            };
+            tx.send(request.message.body.name().to_owned()).unwrap();
+            let sender = x509_cert::ext::pkix::name::GeneralName::DirectoryName(
+                cert.tbs_certificate().issuer().clone(),
+            );
+            let mut header = PkiHeader::response_to(&request.message.header, sender).unwrap();
+            match fault {
+                Fault::None => {}
+                Fault::TransactionId => {
+                    header.transaction_id = Some(der::asn1::OctetString::new([7u8; 16]).unwrap());
+                }
+                Fault::RecipNonce => {
+                    header.recip_nonce = Some(der::asn1::OctetString::new([7u8; 16]).unwrap());
+                }
+            }
+            let alg = MacAlgorithm::pbmac1_sha256(1_000).unwrap();
+            let answer = PkiMessage::protect_with_mac(header, body, &alg, SECRET.as_bytes(), None)
+                .unwrap()
+                .to_der()
+                .unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pkixcmp\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
+                answer.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&answer).unwrap();
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), rx)
+}
+
+/// PBMAC1 (which OpenSSL 3.0 lacks) both ways, against a responder built
+/// from proto-cmp; and answers with another transactionID or recipNonce
+/// are refused.
+#[test]
+fn pbmac1_and_the_header_checks_against_a_proto_cmp_responder() {
+    let env = pki();
+    let cert = {
+        use der::DecodePem;
+        x509_cert::Certificate::from_pem(std::fs::read(env.path("ee.pem")).unwrap()).unwrap()
+    };
+    let args = |url: &str, out: &str| -> Vec<String> {
+        [
+            "cmp",
+            "ir",
+            "--server",
+            url,
+            "--ref",
+            "1234",
+            "--secret-file",
+            "secret",
+            "--mac",
+            "pbmac1",
+            "--unencrypted-key",
+            "--newkey",
+            "ee.key",
+            "--subject",
+            "CN=ee.example",
+            "--certout",
+            out,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    };
+    let run = |args: Vec<String>| env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let (url, seen) = pbmac1_responder(cert.clone(), Fault::None);
+    let r = run(args(&url, "ir.pem"));
+    ok(&r, "ir with PBMAC1");
+    assert_eq!(seen.try_iter().collect::<Vec<_>>(), ["ir", "certConf"]);
+    check_is_ee(&env, "ir.pem");
+
+    for (fault, text) in [
+        (
+            Fault::TransactionId,
+            "the answer's transactionID is not ours",
+        ),
+        (
+            Fault::RecipNonce,
+            "the answer's recipNonce is not the senderNonce we sent",
+        ),
+    ] {
+        let (url, seen) = pbmac1_responder(cert.clone(), fault);
+        let r = run(args(&url, "refused.pem"));
+        fails(&r, text);
+        assert!(r.stderr.contains(text), "{}", r.stderr);
+        // Nothing was confirmed, nothing written.
+        assert_eq!(seen.try_iter().collect::<Vec<_>>(), ["ir"]);
+        assert!(!env.path("refused.pem").exists());
+    }
 }
