@@ -14,6 +14,7 @@ use crate::commands::bench_load::BenchLoadArgs;
 use crate::commands::ca::CaCommand;
 use crate::commands::cert::CertCommand;
 use crate::commands::client::ClientCommand;
+use crate::commands::cmp::CmpCommand;
 use crate::commands::crl::CrlCommand;
 use crate::commands::enroll::EnrollArgs;
 use crate::commands::pending::PendingCommand;
@@ -71,6 +72,11 @@ pub enum Command {
     /// RFC 5272 §6.11), signed by an RA, agent or the holder, or unsigned
     /// with the certificate's revocation secret.
     Revoke(Box<RevokeArgs>),
+    /// CMP client (RFC 4210/9480, Lightweight CMP Profile RFC 9483): ir,
+    /// cr, kur, p10cr, rr and genm against a CMP server, with signature or
+    /// MAC protection, certConf, implicit confirmation and polling.
+    #[command(subcommand)]
+    Cmp(CmpCommand),
     /// Decode a CMC request or response and print what it holds.
     Show(ShowArgs),
     /// CMC client: a load generator for a server on this host (loopback
@@ -189,6 +195,40 @@ mod tests {
             RevocationReason::KeyCompromise
         );
         assert_eq!(invalidity_date, Some(UnixTime::from_secs(1_767_323_045)));
+    }
+
+    #[test]
+    fn cmp_takes_openssl_popo_numbers_and_no_secret_on_the_command_line() {
+        use crate::commands::cmp::{CmpCommand, PopoArg};
+        let base = [
+            "cmc-tool",
+            "cmp",
+            "ir",
+            "--server",
+            "http://ca.example/pkix/",
+            "--ref",
+            "1234",
+            "--newkey",
+            "k.pem",
+            "--subject",
+            "/CN=x",
+            "--certout",
+            "c.pem",
+        ];
+        let with = |extra: &[&'static str]| {
+            Cli::try_parse_from(base.iter().copied().chain(extra.iter().copied()))
+        };
+        for (popo, expected) in [("0", PopoArg::Raverified), ("1", PopoArg::Signature)] {
+            let cli = with(&["--secret-file", "s", "--popo", popo]).unwrap();
+            let Command::Cmp(CmpCommand::Ir(args)) = cli.command else {
+                panic!("parsed as {:?}", cli.command);
+            };
+            assert_eq!(args.popo, expected);
+        }
+        let err = with(&["--secret", "pass:x"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+        let err = with(&["--secret-file", "s", "--secret-env", "V"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

@@ -225,9 +225,23 @@ impl Client {
     /// An https:// URL without a TLS configuration, a connection, TLS or
     /// HTTP failure, a timeout, or a response body over [`MAX_RESPONSE`].
     pub(crate) fn post(&self, url: &Url, content_type: &str, body: &[u8]) -> Result<Response> {
+        self.post_accepting(url, content_type, "application/pkcs7-mime", body)
+    }
+
+    /// [`Client::post`] with another `Accept` header (`application/pkixcmp` for CMP).
+    ///
+    /// # Errors
+    /// As [`Client::post`].
+    pub(crate) fn post_accepting(
+        &self,
+        url: &Url,
+        content_type: &str,
+        accept: &str,
+        body: &[u8],
+    ) -> Result<Response> {
         let request = hyper::Request::post(url.uri()?)
             .header(CONTENT_TYPE, content_type)
-            .header(ACCEPT, "application/pkcs7-mime");
+            .header(ACCEPT, accept);
         self.send(url, request, Bytes::copy_from_slice(body))
     }
 

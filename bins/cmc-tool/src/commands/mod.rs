@@ -8,6 +8,7 @@ pub mod bench_load;
 pub mod ca;
 pub mod cert;
 pub mod client;
+pub mod cmp;
 pub mod crl;
 pub mod enroll;
 pub(crate) mod exchange;

@@ -255,7 +255,7 @@ pub(crate) fn signer_key(path: &Path, p: &PassphraseArgs) -> Result<FileKey> {
     key.with_context(|| format!("loading the signer key {}", path.display()))
 }
 
-fn new_key_source(p: &NewKeyPassphraseArgs) -> Result<Option<SecretSource>> {
+pub(crate) fn new_key_source(p: &NewKeyPassphraseArgs) -> Result<Option<SecretSource>> {
     match (
         &p.new_key_passphrase_env,
         &p.new_key_passphrase_file,
@@ -276,7 +276,7 @@ fn new_key_source(p: &NewKeyPassphraseArgs) -> Result<Option<SecretSource>> {
     }
 }
 
-fn read_csr(path: &Path) -> Result<CertReq> {
+pub(crate) fn read_csr(path: &Path) -> Result<CertReq> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let csr = if bytes.starts_with(b"-----BEGIN") {
         CertReq::from_pem(&bytes)
