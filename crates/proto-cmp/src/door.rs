@@ -5,8 +5,9 @@
 //! protects it (`extraCerts[0]`, [`Engine::principal_by_certificate`]: a registered client,
 //! or the holder of a certificate of this CA) or by the MAC credential its `senderKID` names
 //! ([`Engine::principal_by_mac`]: a client's long-lived credential, or a one-time secret),
-//! checks its nonce against the engine's replay store, and answers ir, cr and p10cr with the engine's certificate (ip/cp) and certConf
-//! with pkiConf. What is not CMP at all is an HTTP 4xx ([`CmpReply::status`]); every other
+//! checks its nonce against the engine's replay store, and answers ir, cr and p10cr with the
+//! engine's certificate (ip/cp), "waiting" for a request held for approval, pollReq and
+//! certConf (`door_confirm.rs`). What is not CMP at all is an HTTP 4xx ([`CmpReply::status`]); every other
 //! refusal is an `error` message signed like every answer, with HTTP 200 (RFC 6712 §3.6).
 //!
 //! Answers to MAC-protected requests are protected with the same secret and the same kind
@@ -20,17 +21,17 @@ use cmc_ca::{
     RequestForm,
 };
 use cmc_codec::Pop;
-use der::asn1::{GeneralizedTime, Null, OctetString};
+use der::asn1::{GeneralizedTime, OctetString};
 use der::{Decode, Encode};
-use sha2::Digest;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use zeroize::Zeroizing;
 
+use crate::door_confirm::implicit_granted;
 use crate::{
-    CertConfirmContent, CertRepMessage, CertReqMessages, CertResponse, CertifiedKeyPair,
-    ErrorMsgContent, FailureBit, Limits, MacAlgorithm, PkiBody, PkiFailureInfo, PkiHeader,
-    PkiMessage, PkiStatus, PkiStatusInfo, Protection, Received, decode_message,
+    CertRepMessage, CertReqMessages, CertResponse, CertifiedKeyPair, ErrorMsgContent, FailureBit,
+    Limits, MacAlgorithm, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatus, PkiStatusInfo,
+    Protection, Received, decode_message,
 };
 
 /// The media type of CMP over HTTP (RFC 6712 §3.4).
@@ -83,14 +84,14 @@ pub struct CmpRequest<'a> {
 
 /// The transaction a certificate request came in.
 #[derive(Clone, Copy, Debug)]
-struct Transaction<'a> {
+pub(crate) struct Transaction<'a> {
     /// Its `transactionID`.
-    id: &'a [u8],
+    pub(crate) id: &'a [u8],
     /// Whether the requester asked for implicit confirmation and the CA grants it.
-    implicit: bool,
+    pub(crate) implicit: bool,
     /// The body type of the certificate response (`ip`, `cp`, `kup`), for the final answer
     /// to a poll of a held request.
-    answer: &'static str,
+    pub(crate) answer: &'static str,
 }
 
 /// The CMP door: stateless; what lives between the messages of a transaction (replay
@@ -100,7 +101,7 @@ pub struct CmpDoor {}
 
 /// A refusal: the failure bit and a text for `statusString`.
 #[derive(Debug)]
-struct Refusal {
+pub(crate) struct Refusal {
     bit: FailureBit,
     text: String,
     /// Refused before the sender was authenticated.
@@ -108,7 +109,7 @@ struct Refusal {
 }
 
 impl Refusal {
-    fn new(bit: FailureBit, text: impl Into<String>) -> Self {
+    pub(crate) fn new(bit: FailureBit, text: impl Into<String>) -> Self {
         Self {
             bit,
             text: text.into(),
@@ -505,142 +506,6 @@ impl CmpDoor {
             }],
         })
     }
-
-    /// pollReq for the held request of this transaction (RFC 9483 §4.4): pollRep with
-    /// `checkAfter` while it waits, the certificate response (ip, cp or kup, as the request
-    /// was) once approved, an error once rejected.
-    fn poll(
-        &self,
-        engine: &Engine,
-        ca: &LoadedCa,
-        principal: &Principal,
-        polls: &crate::PollReqContent,
-        tx: Transaction<'_>,
-    ) -> Result<PkiBody, Refusal> {
-        let [poll] = polls.as_slice() else {
-            return Err(Refusal::new(
-                FailureBit::BadRequest,
-                "exactly one pollReq entry per message",
-            ));
-        };
-        let held = engine
-            .held_transaction(ca.name(), principal, tx.id)?
-            .ok_or_else(|| {
-                Refusal::new(
-                    FailureBit::BadRequest,
-                    "no request of this transaction is held for this sender",
-                )
-            })?;
-        let status =
-            engine.query_pending(ca.name(), &principal.requester(), held.token.as_bytes())?;
-        let certificate = match status {
-            cmc_ca::PendingStatus::Waiting(h) => {
-                let check_after = (h.poll_at.secs() - engine.now().secs()).max(1);
-                return Ok(PkiBody::PollRep(vec![crate::PollRep {
-                    cert_req_id: poll.cert_req_id,
-                    check_after,
-                    reason: Some(vec!["waiting for an agent's approval".into()]),
-                }]));
-            }
-            cmc_ca::PendingStatus::Issued(cert) => *cert,
-        };
-        let serial = cmc_ca::x509::store_serial(certificate.tbs_certificate().serial_number())
-            .map_err(|_| Refusal::new(FailureBit::SystemFailure, "issued serial"))?;
-        // Confirmed like any certificate; a second poll after this one finds it waiting.
-        if !tx.implicit
-            && engine
-                .awaiting_confirmation(ca.name(), principal, tx.id)?
-                .is_none()
-        {
-            let wait = engine
-                .config()
-                .ca_settings(ca.name())
-                .cmp
-                .unwrap_or_default()
-                .confirm_wait_secs;
-            engine.await_confirmation(
-                ca.name(),
-                principal,
-                tx.id,
-                &serial,
-                poll.cert_req_id,
-                wait,
-            )?;
-        }
-        let rep = CertRepMessage {
-            ca_pubs: None,
-            response: vec![CertResponse {
-                cert_req_id: poll.cert_req_id,
-                status: PkiStatusInfo::accepted(),
-                certified_key_pair: Some(CertifiedKeyPair::certificate(certificate)),
-                rsp_info: None,
-            }],
-        };
-        Ok(match held.answer.as_str() {
-            "ip" => PkiBody::Ip(rep),
-            "kup" => PkiBody::Kup(rep),
-            _ => PkiBody::Cp(rep),
-        })
-    }
-
-    /// certConf: the hash must match the certificate issued in this transaction to this
-    /// sender; an accepted one is confirmed, a rejected one revoked (RFC 9483 §4.1).
-    fn confirm(
-        &self,
-        engine: &Engine,
-        ca: &LoadedCa,
-        principal: &Principal,
-        statuses: &CertConfirmContent,
-        transaction_id: &[u8],
-    ) -> Result<PkiBody, Refusal> {
-        let [status] = statuses.as_slice() else {
-            return Err(Refusal::new(
-                FailureBit::BadRequest,
-                "exactly one CertStatus per certConf",
-            ));
-        };
-        let waiting = engine
-            .awaiting_confirmation(ca.name(), principal, transaction_id)?
-            .ok_or_else(|| {
-                Refusal::new(
-                    FailureBit::BadRequest,
-                    "no certificate of this transaction waits for a certConf from this sender",
-                )
-            })?;
-        if status.cert_req_id != waiting.cert_req_id {
-            return Err(Refusal::new(
-                FailureBit::BadCertId,
-                "certReqId does not match",
-            ));
-        }
-        let hash = cert_hash(&waiting.certificate, status.hash_alg.as_ref())?;
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            hash.as_slice(),
-            status.cert_hash.as_bytes(),
-        )) {
-            return Err(Refusal::new(
-                FailureBit::BadCertId,
-                "certHash does not match the certificate issued",
-            ));
-        }
-        let rejected = status
-            .status_info
-            .as_ref()
-            .is_some_and(|s| s.status == PkiStatus::Rejection);
-        engine.settle_confirmation(ca.name(), principal, transaction_id, !rejected)?;
-        Ok(PkiBody::PkiConf(Null))
-    }
-}
-
-/// Whether the requester asks for implicit confirmation (`implicitConfirm` in
-/// `generalInfo`) and CA `ca` grants it (`[ca.NAME.cmp] implicit_confirm`).
-fn implicit_granted(engine: &Engine, ca: &LoadedCa, header: &PkiHeader) -> bool {
-    header.implicit_confirm()
-        && engine
-            .config()
-            .ca_settings(ca.name())
-            .cmp
-            .is_some_and(|c| c.implicit_confirm)
 }
 
 /// How an answer to a MAC-protected request is protected: the request's secret, the same
@@ -721,35 +586,6 @@ fn authenticate(
             Ok((engine.principal_by_certificate(ca, cert)?, None))
         }
     }
-}
-
-/// The hash a certConf carries for `cert`: with `hashAlg` when given (RFC 9480), else the
-/// hash of the certificate's signature algorithm (RFC 4210 §5.3.18).
-fn cert_hash(
-    cert: &Certificate,
-    hash_alg: Option<&spki::AlgorithmIdentifierOwned>,
-) -> Result<Vec<u8>, Refusal> {
-    use const_oid::db::rfc5912 as o;
-    let der = cert.to_der().map_err(crate::Error::Encode)?;
-    let oid = hash_alg.map_or(cert.signature_algorithm().oid, |a| a.oid);
-    let hash = match oid {
-        o::ID_SHA_256 | o::ECDSA_WITH_SHA_256 | o::SHA_256_WITH_RSA_ENCRYPTION => {
-            sha2::Sha256::digest(&der).to_vec()
-        }
-        o::ID_SHA_384 | o::ECDSA_WITH_SHA_384 | o::SHA_384_WITH_RSA_ENCRYPTION => {
-            sha2::Sha384::digest(&der).to_vec()
-        }
-        o::ID_SHA_512 | o::ECDSA_WITH_SHA_512 | o::SHA_512_WITH_RSA_ENCRYPTION => {
-            sha2::Sha512::digest(&der).to_vec()
-        }
-        _ => {
-            return Err(Refusal::new(
-                FailureBit::BadAlg,
-                "certConf hash algorithm not supported (use hashAlg SHA-256)",
-            ));
-        }
-    };
-    Ok(hash)
 }
 
 /// An `error` body for `refusal`.
