@@ -109,15 +109,15 @@ pub struct CmpDoor {
 
 /// A refusal: the failure bit and a text for `statusString`.
 #[derive(Debug)]
-struct Refusal {
-    bit: FailureBit,
-    text: String,
+pub(crate) struct Refusal {
+    pub(crate) bit: FailureBit,
+    pub(crate) text: String,
     /// Refused before the sender was authenticated.
     unauthenticated: bool,
 }
 
 impl Refusal {
-    fn new(bit: FailureBit, text: impl Into<String>) -> Self {
+    pub(crate) fn new(bit: FailureBit, text: impl Into<String>) -> Self {
         Self {
             bit,
             text: text.into(),
@@ -317,6 +317,9 @@ impl CmpDoor {
                 )?;
                 Ok(PkiBody::Cp(rep))
             }
+            PkiBody::Rr(details) => {
+                crate::door_revoke::revoke(engine, ca, &principal, details, &replay)
+            }
             PkiBody::CertConf(statuses) => {
                 let body = self.confirm(engine, ca, &principal, statuses, &key)?;
                 engine.record_replay(ca.name(), &replay)?;
@@ -332,7 +335,7 @@ impl CmpDoor {
     /// ir and cr: exactly one `CertReqMsg` (RFC 9483 §4.1.1), its POPO checked here, the
     /// rest by the engine.
     #[allow(clippy::too_many_arguments)]
-    fn crmf(
+    pub(crate) fn crmf(
         &self,
         engine: &Engine,
         ca: &LoadedCa,

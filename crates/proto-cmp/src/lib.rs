@@ -7,6 +7,7 @@ mod body;
 mod cert_rep;
 mod content;
 mod door;
+mod door_revoke;
 mod error;
 mod genm;
 mod header;
@@ -25,6 +26,7 @@ pub use content::{
     PollReq, PollReqContent, RevDetails, RevRepContent, RevReqContent,
 };
 pub use door::{CONFIRM_WAIT_SECS, CONTENT_TYPE, CmpDoor, CmpReply, CmpRequest, MAX_UNCONFIRMED};
+pub use door_revoke::MAX_REV_DETAILS;
 pub use error::Error;
 pub use genm::{
     CaCertsValue, CertProfileValue, CertReqTemplateContent, CrlSource, CrlStatus,
