@@ -251,3 +251,98 @@ fn rr_by_holder_and_ra() {
     assert!(!ok, "{out}");
     assert!(out.contains("badCertId"), "{out}");
 }
+
+/// `openssl cmp -cmd kur`, protected by the certificate being updated:
+/// the new certificate verifies, keeps the subject and carries the new
+/// key. Refused: another subject (badCertTemplate), a kur by the RA's
+/// credential (notAuthorized), and one protected by the old certificate
+/// once it is revoked.
+#[test]
+fn kur_by_the_holder() {
+    if !cmc_testkit::openssl_cmp_available("kur_by_the_holder") {
+        return;
+    }
+    let cmp = Cmp::start();
+    cmp.add_client("ra", "ra", "CN=CMP RA");
+    let old = cmp.issue("old", "/CN=kur.example.test");
+    let new_key = cmp.key("new");
+    let updated = cmp.file("updated.pem");
+    let (ok, out) = cmp.cmp(
+        "old",
+        &[
+            "-cmd",
+            "kur",
+            "-newkey",
+            s(&new_key),
+            "-certout",
+            s(&updated),
+        ],
+    );
+    assert!(ok, "{out}");
+    let root = cmp.file("cmc-data/root.pem");
+    let (ok, out) = openssl(&cmp.dir, &["verify", "-CAfile", s(&root), s(&updated)]);
+    assert!(ok && out.contains(": OK"), "{out}");
+    assert_eq!(
+        cmp.x509(&updated, "-subject"),
+        "subject=CN=kur.example.test"
+    );
+    assert_ne!(cmp.serial(&updated), cmp.serial(&old));
+    let (ok, new_pub) = openssl(&cmp.dir, &["pkey", "-in", s(&new_key), "-pubout"]);
+    assert!(ok, "{new_pub}");
+    assert_eq!(cmp.x509(&updated, "-pubkey"), new_pub.trim());
+
+    // Another subject.
+    let other = cmp.file("other.pem");
+    let (ok, out) = cmp.cmp(
+        "old",
+        &[
+            "-cmd",
+            "kur",
+            "-newkey",
+            s(&cmp.key("new2")),
+            "-subject",
+            "/CN=someone-else.example.test",
+            "-certout",
+            s(&other),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("badCertTemplate"), "{out}");
+    assert!(!other.exists());
+
+    // The RA's own credential is not updated by kur.
+    let (ok, out) = cmp.cmp(
+        "ra",
+        &[
+            "-cmd",
+            "kur",
+            "-newkey",
+            s(&cmp.key("new3")),
+            "-certout",
+            s(&other),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("notAuthorized"), "{out}");
+
+    // The old certificate revoked, it protects nothing.
+    let (ok, out) = cmp.cmp(
+        "old",
+        &["-cmd", "rr", "-oldcert", s(&old), "-revreason", "4"],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = cmp.cmp(
+        "old",
+        &[
+            "-cmd",
+            "kur",
+            "-newkey",
+            s(&cmp.key("new4")),
+            "-certout",
+            s(&other),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("signerNotTrusted"), "{out}");
+    assert!(!other.exists());
+}

@@ -317,6 +317,9 @@ impl CmpDoor {
                 )?;
                 Ok(PkiBody::Cp(rep))
             }
+            PkiBody::Kur(reqs) => self
+                .key_update(engine, ca, &principal, reqs, received, &replay, key, issued)
+                .map(PkiBody::Kup),
             PkiBody::Rr(details) => {
                 crate::door_revoke::revoke(engine, ca, &principal, details, &replay)
             }

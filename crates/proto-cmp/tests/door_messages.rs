@@ -6,14 +6,20 @@
 
 mod support;
 
+use std::str::FromStr;
+
+use cmc_keys::{FileKey, KeySpec, SigningKey};
 use cmc_store::ClientRole;
 use der::asn1::{Int, OctetString};
 use der::{Decode, Encode};
-use proto_cmp::{CertTemplate, FailureBit, PkiBody, PkiStatus, RevDetails};
-use support::{Setup, answer, failure};
+use proto_cmp::{CertId, CertTemplate, FailureBit, PkiBody, PkiStatus, RevDetails};
+use support::{Setup, answer, cert_conf, failure, issued};
 use x509_cert::Certificate;
+use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::CrlReason;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::name::Name;
 
 /// A RevDetails for `cert` with `reason`.
 fn rev_details(cert: &Certificate, reason: Option<CrlReason>) -> RevDetails {
@@ -188,4 +194,121 @@ fn rr_refusals() {
     );
     assert_eq!(rp(&setup.send(&msg)), [(PkiStatus::Accepted, vec![])]);
     assert_eq!(failure(&setup.send(&msg)), [FailureBit::BadSenderNonce]);
+}
+
+/// A kur for `subject` with `key`, with an oldCertID control naming `old` when given.
+fn kur_body(key: &FileKey, subject: &str, old: Option<&Certificate>) -> PkiBody {
+    let template = CertTemplate {
+        subject: Some(Name::from_str(subject).unwrap()),
+        ..CertTemplate::default()
+    };
+    let controls = old
+        .map(|c| {
+            let tbs = c.tbs_certificate();
+            let id = CertId {
+                issuer: GeneralName::DirectoryName(tbs.issuer().clone()),
+                serial_number: Int::from_der(&tbs.serial_number().to_der().unwrap()).unwrap(),
+            };
+            vec![AttributeTypeAndValue {
+                oid: const_oid::db::rfc5912::ID_REG_CTRL_OLD_CERT_ID,
+                value: der::Any::encode_from(&id).unwrap(),
+            }]
+        })
+        .unwrap_or_default();
+    PkiBody::Kur(vec![
+        cmc_codec::build_crmf_with_controls(key, 0, template, controls).unwrap(),
+    ])
+}
+
+/// The holder updates its key: the kup's certificate has the old subject and the new key,
+/// and is confirmed like an ip; the oldCertID control, when present, must name the
+/// protecting certificate.
+#[test]
+fn kur_by_the_holder_keeps_the_subject_and_takes_the_new_key() {
+    let setup = Setup::new();
+    let ra = setup.ra("ra1");
+    let (old_key, old) = setup.issue(&ra, "CN=kur.example.test");
+    let (_, other) = setup.issue(&ra, "CN=other.example.test");
+    let old_der = old.to_der().unwrap();
+    let new_key = FileKey::generate(KeySpec::P256).unwrap();
+
+    // oldCertID naming another certificate.
+    let reply = setup.send_signed(
+        b"kur-1",
+        kur_body(&new_key, "CN=kur.example.test", Some(&other)),
+        &old_key,
+        &old_der,
+    );
+    assert_eq!(failure(&reply), [FailureBit::BadCertId]);
+
+    let reply = setup.send_signed(
+        b"kur-2",
+        kur_body(&new_key, "CN=kur.example.test", Some(&old)),
+        &old_key,
+        &old_der,
+    );
+    assert_eq!(reply.issued, 1);
+    assert!(matches!(answer(&reply).body, PkiBody::Kup(_)));
+    let new = issued(&reply);
+    assert_eq!(
+        new.tbs_certificate().subject(),
+        old.tbs_certificate().subject()
+    );
+    assert_eq!(
+        new.tbs_certificate().subject_public_key_info(),
+        new_key.public_key()
+    );
+    let reply = setup.send_signed(b"kur-2", cert_conf(&new), &old_key, &old_der);
+    assert!(matches!(answer(&reply).body, PkiBody::PkiConf(_)));
+    // The old certificate is left as it is (RFC 4210 does not revoke it).
+    assert_eq!(setup.revocation(&old), None);
+}
+
+/// Refused: another subject or the old key (badCertTemplate), a kur by a registered
+/// client's credential (notAuthorized), by a revoked certificate (signerNotTrusted).
+#[test]
+fn kur_refusals() {
+    let setup = Setup::new();
+    let ra = setup.ra("ra1");
+    let (old_key, old) = setup.issue(&ra, "CN=kur.example.test");
+    let old_der = old.to_der().unwrap();
+    let new_key = FileKey::generate(KeySpec::P256).unwrap();
+
+    let reply = setup.send_signed(
+        b"kur-s",
+        kur_body(&new_key, "CN=someone-else.example.test", None),
+        &old_key,
+        &old_der,
+    );
+    assert_eq!(failure(&reply), [FailureBit::BadCertTemplate]);
+    let reply = setup.send_signed(
+        b"kur-k",
+        kur_body(&old_key, "CN=kur.example.test", None),
+        &old_key,
+        &old_der,
+    );
+    assert_eq!(failure(&reply), [FailureBit::BadCertTemplate]);
+    let reply = setup.send_signed(
+        b"kur-ra",
+        kur_body(&new_key, "CN=ra1", None),
+        &ra.0,
+        &ra.1.certificate_der,
+    );
+    assert_eq!(failure(&reply), [FailureBit::NotAuthorized]);
+
+    let reply = setup.send_signed(
+        b"kur-rr",
+        PkiBody::Rr(vec![rev_details(&old, Some(CrlReason::Superseded))]),
+        &old_key,
+        &old_der,
+    );
+    assert_eq!(rp(&reply), [(PkiStatus::Accepted, vec![])]);
+    let reply = setup.send_signed(
+        b"kur-r",
+        kur_body(&new_key, "CN=kur.example.test", None),
+        &old_key,
+        &old_der,
+    );
+    assert_eq!(failure(&reply), [FailureBit::SignerNotTrusted]);
+    assert_eq!(reply.issued, 0);
 }
