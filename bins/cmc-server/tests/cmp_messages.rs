@@ -346,3 +346,171 @@ fn kur_by_the_holder() {
     assert!(out.contains("signerNotTrusted"), "{out}");
     assert!(!other.exists());
 }
+
+/// The genp that `openssl cmp -cmd genm ARGS -rspout` saved: (infoType,
+/// value DER) of each entry.
+fn genp_of(cmp: &Cmp, args: &[&str]) -> Vec<(String, Option<Vec<u8>>)> {
+    use der::{Decode, Encode};
+    let rsp = cmp.file("genp.der");
+    let _ = std::fs::remove_file(&rsp);
+    let mut all = vec!["-cmd", "genm", "-rspout", s(&rsp)];
+    all.extend_from_slice(args);
+    let (ok, out) = cmp.cmp("ra", &all);
+    assert!(ok, "{out}");
+    let message = proto_cmp::PkiMessage::from_der(&std::fs::read(&rsp).unwrap()).unwrap();
+    let proto_cmp::PkiBody::Genp(content) = message.body else {
+        panic!("not a genp: {}", message.body.name());
+    };
+    content
+        .into_iter()
+        .map(|i| {
+            (
+                i.info_type.to_string(),
+                i.info_value.map(|v| v.to_der().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// `openssl cmp -cmd genm`: without -infotype (the CA certificates),
+/// caCerts, rootCaKeyUpdate (no update: no value), certReqTemplate (the
+/// default profile's key types, P-256 among them), currentCRL (the CRL
+/// the server publishes), and an infoType the CA does not answer
+/// (signKeyPairTypes: an empty genp). crlStatusList, which OpenSSL 3.0
+/// cannot send, is posted as a message built here and signed with the
+/// RA's key.
+#[test]
+fn genm_answers() {
+    use der::{Decode, Encode};
+    if !cmc_testkit::openssl_cmp_available("genm_answers") {
+        return;
+    }
+    let cmp = Cmp::start();
+    cmp.add_client("ra", "ra", "CN=CMP RA");
+    let root_pem = cmp.file("cmc-data/root.pem");
+    let root_der = cmp.file("root.der");
+    let (ok, out) = openssl(
+        &cmp.dir,
+        &[
+            "x509",
+            "-in",
+            s(&root_pem),
+            "-outform",
+            "DER",
+            "-out",
+            s(&root_der),
+        ],
+    );
+    assert!(ok, "{out}");
+    let root = x509_cert::Certificate::from_der(&std::fs::read(&root_der).unwrap()).unwrap();
+
+    const CA_CERTS: &str = "1.3.6.1.5.5.7.4.17";
+    for args in [&[][..], &["-infotype", "caCerts"]] {
+        let answer = genp_of(&cmp, args);
+        assert_eq!(answer.len(), 1, "{args:?}");
+        assert_eq!(answer[0].0, CA_CERTS);
+        let chain = Vec::<x509_cert::Certificate>::from_der(answer[0].1.as_ref().unwrap()).unwrap();
+        assert_eq!(chain, vec![root.clone()]);
+    }
+
+    let answer = genp_of(&cmp, &["-infotype", "rootCaKeyUpdate"]);
+    assert_eq!(answer, vec![("1.3.6.1.5.5.7.4.18".to_owned(), None)]);
+
+    let answer = genp_of(&cmp, &["-infotype", "certReqTemplate"]);
+    assert_eq!(answer.len(), 1);
+    assert_eq!(answer[0].0, "1.3.6.1.5.5.7.4.19");
+    let template =
+        proto_cmp::CertReqTemplateContent::from_der(answer[0].1.as_ref().unwrap()).unwrap();
+    // id-ecPublicKey with namedCurve P-256 (RFC 5480).
+    let p256 = x509_cert::spki::AlgorithmIdentifierOwned {
+        oid: der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1"),
+        parameters: Some(
+            der::Any::encode_from(&der::oid::ObjectIdentifier::new_unwrap(
+                "1.2.840.10045.3.1.7",
+            ))
+            .unwrap(),
+        ),
+    };
+    let key_spec = template.key_spec.unwrap();
+    assert!(
+        key_spec
+            .iter()
+            .any(|c| c.oid == proto_cmp::oid::ID_REG_CTRL_ALG_ID
+                && c.value
+                    .decode_as::<x509_cert::spki::AlgorithmIdentifierOwned>()
+                    .unwrap()
+                    == p256),
+        "{key_spec:?}"
+    );
+
+    let answer = genp_of(&cmp, &["-infotype", "currentCRL"]);
+    assert_eq!(answer.len(), 1);
+    assert_eq!(answer[0].0, "1.3.6.1.5.5.7.4.6");
+    let published = cmp.server.get("/crl/root.crl");
+    assert_eq!(published.status, 200);
+    assert_eq!(answer[0].1.as_deref(), Some(&published.body[..]));
+
+    assert_eq!(genp_of(&cmp, &["-infotype", "signKeyPairTypes"]), vec![]);
+
+    // crlStatusList naming the root, with no thisUpdate: the CRL.
+    let key = cmc_keys::FileKey::load_unencrypted(&cmp.file("ra.key")).unwrap();
+    let ra_der = cmp.file("ra.der");
+    let (ok, out) = openssl(
+        &cmp.dir,
+        &[
+            "x509",
+            "-in",
+            s(&cmp.file("ra.pem")),
+            "-outform",
+            "DER",
+            "-out",
+            s(&ra_der),
+        ],
+    );
+    assert!(ok, "{out}");
+    let ra = x509_cert::Certificate::from_der(&std::fs::read(&ra_der).unwrap()).unwrap();
+    let status = vec![proto_cmp::CrlStatus {
+        source: proto_cmp::CrlSource::Issuer(vec![
+            x509_cert::ext::pkix::name::GeneralName::DirectoryName(
+                root.tbs_certificate().subject().clone(),
+            ),
+        ]),
+        this_update: None,
+    }];
+    let mut header = proto_cmp::PkiHeader::new(
+        proto_cmp::PVNO_CMP2000,
+        x509_cert::ext::pkix::name::GeneralName::DirectoryName(
+            ra.tbs_certificate().subject().clone(),
+        ),
+        x509_cert::ext::pkix::name::GeneralName::DirectoryName(
+            root.tbs_certificate().subject().clone(),
+        ),
+    );
+    header.transaction_id = Some(der::asn1::OctetString::new(*b"crl-status-list-").unwrap());
+    header.sender_nonce = Some(der::asn1::OctetString::new(*b"nonce-crl-status").unwrap());
+    let itav =
+        proto_cmp::InfoTypeAndValue::new(proto_cmp::oid::ID_IT_CRL_STATUS_LIST, &status).unwrap();
+    let message = proto_cmp::PkiMessage::protect_with_signature(
+        header,
+        proto_cmp::PkiBody::Genm(vec![itav]),
+        cmc_keys::SigningKey::signature_algorithm(&key).clone(),
+        Some(vec![ra]),
+        |d| Ok::<_, proto_cmp::Error>(cmc_keys::SigningKey::sign(&key, d).unwrap()),
+    )
+    .unwrap();
+    let r = cmp.server.post(
+        "/.well-known/cmp",
+        "application/pkixcmp",
+        &message.to_der_bytes().unwrap(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let answer = proto_cmp::PkiMessage::from_der(&r.body).unwrap();
+    let proto_cmp::PkiBody::Genp(content) = answer.body else {
+        panic!("not a genp: {}", answer.body.name());
+    };
+    assert_eq!(content.len(), 1);
+    assert_eq!(content[0].info_type, proto_cmp::oid::ID_IT_CRLS);
+    let crls: Vec<x509_cert::crl::CertificateList> = content[0].value_as().unwrap();
+    let published = cmp.server.get("/crl/root.crl");
+    assert_eq!(crls[0].to_der().unwrap(), published.body);
+}

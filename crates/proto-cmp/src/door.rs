@@ -5,7 +5,8 @@
 //! protects it (`extraCerts[0]`, [`Engine::principal_by_certificate`]: a registered client,
 //! or the holder of a certificate of this CA), checks its nonce against the engine's replay
 //! store, and answers ir, cr and p10cr with the engine's certificate (ip/cp) and certConf
-//! with pkiConf. What is not CMP at all is an HTTP 4xx ([`CmpReply::status`]); every other
+//! with pkiConf; rr, kur and genm are answered in `door_revoke.rs`, `door_kur.rs` and
+//! `door_general.rs`. What is not CMP at all is an HTTP 4xx ([`CmpReply::status`]); every other
 //! refusal is an `error` message signed like every answer, with HTTP 200 (RFC 6712 §3.6).
 //!
 //! Answers are signed with the CA's configured CMC responder when it has one, else with the
@@ -320,6 +321,7 @@ impl CmpDoor {
             PkiBody::Kur(reqs) => self
                 .key_update(engine, ca, &principal, reqs, received, &replay, key, issued)
                 .map(PkiBody::Kup),
+            PkiBody::Genm(content) => crate::door_general::general(engine, ca, content, &replay),
             PkiBody::Rr(details) => {
                 crate::door_revoke::revoke(engine, ca, &principal, details, &replay)
             }

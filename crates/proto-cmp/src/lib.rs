@@ -7,6 +7,7 @@ mod body;
 mod cert_rep;
 mod content;
 mod door;
+mod door_general;
 mod door_kur;
 mod door_revoke;
 mod error;

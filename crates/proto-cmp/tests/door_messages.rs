@@ -12,7 +12,10 @@ use cmc_keys::{FileKey, KeySpec, SigningKey};
 use cmc_store::ClientRole;
 use der::asn1::{Int, OctetString};
 use der::{Decode, Encode};
-use proto_cmp::{CertId, CertTemplate, FailureBit, PkiBody, PkiStatus, RevDetails};
+use proto_cmp::{
+    CertId, CertReqTemplateContent, CertTemplate, CrlSource, CrlStatus, FailureBit,
+    InfoTypeAndValue, PkiBody, PkiStatus, RevDetails,
+};
 use support::{Setup, answer, cert_conf, failure, issued};
 use x509_cert::Certificate;
 use x509_cert::attr::AttributeTypeAndValue;
@@ -311,4 +314,192 @@ fn kur_refusals() {
     );
     assert_eq!(failure(&reply), [FailureBit::SignerNotTrusted]);
     assert_eq!(reply.issued, 0);
+}
+
+/// The genp's entries: (infoType, value DER).
+fn genp(reply: &proto_cmp::CmpReply) -> Vec<(const_oid::ObjectIdentifier, Option<Vec<u8>>)> {
+    let PkiBody::Genp(content) = answer(reply).body else {
+        panic!("not a genp: {:?}", answer(reply).body);
+    };
+    content
+        .into_iter()
+        .map(|i| (i.info_type, i.info_value.map(|v| v.to_der().unwrap())))
+        .collect()
+}
+
+/// An empty genm gets the CA certificates; each profile request is answered once, in the
+/// order asked, unknown types left out; rootCaKeyUpdate has no value (no root update); the
+/// template's keySpec is the default profile's key types; currentCRL is the CA's CRL.
+#[test]
+fn genm_answers_what_it_knows() {
+    use proto_cmp::oid::*;
+    let setup = Setup::new();
+    let ra = setup.ra("ra1");
+    let ra_der = &ra.1.certificate_der;
+    let reply = setup.send_signed(b"g-0", PkiBody::Genm(vec![]), &ra.0, ra_der);
+    let answer = genp(&reply);
+    assert_eq!(answer.len(), 1);
+    assert_eq!(answer[0].0, ID_IT_CA_CERTS);
+    let chain = Vec::<Certificate>::from_der(answer[0].1.as_ref().unwrap()).unwrap();
+    assert_eq!(chain, setup.engine.ca_chain("ca").unwrap());
+    assert_eq!(chain[0], setup.ca_cert());
+
+    let ask = |oid| InfoTypeAndValue::request(oid);
+    let reply = setup.send_signed(
+        b"g-1",
+        PkiBody::Genm(vec![
+            ask(ID_IT_CA_CERTS),
+            ask(const_oid::ObjectIdentifier::new_unwrap(
+                "1.3.6.1.5.5.7.4.99",
+            )),
+            InfoTypeAndValue::new(ID_IT_ROOT_CA_CERT, &setup.ca_cert()).unwrap(),
+            ask(ID_IT_CA_CERTS),
+            ask(ID_IT_CERT_REQ_TEMPLATE),
+            ask(const_oid::db::rfc5912::ID_IT_CURRENT_CRL),
+        ]),
+        &ra.0,
+        ra_der,
+    );
+    let answer = genp(&reply);
+    let types: Vec<_> = answer.iter().map(|(t, _)| *t).collect();
+    assert_eq!(
+        types,
+        [
+            ID_IT_CA_CERTS,
+            ID_IT_ROOT_CA_KEY_UPDATE,
+            ID_IT_CERT_REQ_TEMPLATE,
+            const_oid::db::rfc5912::ID_IT_CURRENT_CRL
+        ]
+    );
+    assert_eq!(answer[1].1, None, "no root CA key update");
+    let template = CertReqTemplateContent::from_der(answer[2].1.as_ref().unwrap()).unwrap();
+    assert_eq!(template.cert_template, CertTemplate::default());
+    let config = setup.engine.config();
+    let profile = config
+        .profiles
+        .get(&config.default_profile_name("ca"))
+        .unwrap();
+    let mut curves = Vec::new();
+    let mut rsa = Vec::new();
+    for control in template.key_spec.unwrap() {
+        if control.oid == ID_REG_CTRL_ALG_ID {
+            let alg: spki::AlgorithmIdentifierOwned = control.value.decode_as().unwrap();
+            assert_eq!(alg.oid, const_oid::db::rfc5912::ID_EC_PUBLIC_KEY);
+            let curve: const_oid::ObjectIdentifier = alg.parameters.unwrap().decode_as().unwrap();
+            curves.push(curve);
+        } else {
+            assert_eq!(control.oid, ID_REG_CTRL_RSA_KEY_LEN);
+            rsa.push(control.value.decode_as::<u32>().unwrap());
+        }
+    }
+    let want_curves: Vec<_> = profile.allowed_curves().iter().map(|c| c.oid()).collect();
+    let want_rsa: Vec<_> = profile.allowed_rsa_sizes().iter().copied().collect();
+    assert!(!want_curves.is_empty() || !want_rsa.is_empty());
+    assert_eq!((curves, rsa), (want_curves, want_rsa));
+    let crl: x509_cert::crl::CertificateList =
+        Decode::from_der(answer[3].1.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        crl.to_der().unwrap(),
+        setup.engine.current_crl("ca").unwrap().der
+    );
+}
+
+/// crlStatusList: the current CRL for a status naming this CA without thisUpdate or with
+/// an older one; no value when the client has it or names only another issuer.
+#[test]
+fn genm_crl_update() {
+    use proto_cmp::oid::{ID_IT_CRL_STATUS_LIST, ID_IT_CRLS};
+    let setup = Setup::new();
+    let ra = setup.ra("ra1");
+    let ca_name = setup.ca_cert().tbs_certificate().subject().clone();
+    let current = setup.engine.current_crl("ca").unwrap();
+    let at = |secs: i64| {
+        Some(x509_cert::time::Time::GeneralTime(
+            der::asn1::GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(
+                u64::try_from(secs).unwrap(),
+            ))
+            .unwrap(),
+        ))
+    };
+    let status = |name: &Name, this_update| CrlStatus {
+        source: CrlSource::Issuer(vec![GeneralName::DirectoryName(name.clone())]),
+        this_update,
+    };
+    let other = Name::from_str("CN=another CA").unwrap();
+    let cases = [
+        (vec![status(&ca_name, None)], true),
+        (
+            vec![status(&ca_name, at(current.this_update.secs() - 60))],
+            true,
+        ),
+        (
+            vec![status(&ca_name, at(current.this_update.secs()))],
+            false,
+        ),
+        (vec![status(&other, None)], false),
+        (vec![status(&other, None), status(&ca_name, None)], true),
+    ];
+    for (n, (statuses, fresh)) in cases.into_iter().enumerate() {
+        let itav = InfoTypeAndValue::new(ID_IT_CRL_STATUS_LIST, &statuses).unwrap();
+        let reply = setup.send_signed(
+            format!("g-crl-{n}").as_bytes(),
+            PkiBody::Genm(vec![itav]),
+            &ra.0,
+            &ra.1.certificate_der,
+        );
+        let answer = genp(&reply);
+        assert_eq!(answer.len(), 1, "case {n}");
+        assert_eq!(answer[0].0, ID_IT_CRLS, "case {n}");
+        match (&answer[0].1, fresh) {
+            (Some(v), true) => {
+                let crls: Vec<x509_cert::crl::CertificateList> = Decode::from_der(v).unwrap();
+                assert_eq!(crls.len(), 1);
+                assert_eq!(crls[0].to_der().unwrap(), current.der, "case {n}");
+            }
+            (None, false) => {}
+            (v, _) => panic!("case {n}: {v:?}"),
+        }
+    }
+    // A crlStatusList without a value is malformed.
+    let reply = setup.send_signed(
+        b"g-crl-bad",
+        PkiBody::Genm(vec![InfoTypeAndValue::request(ID_IT_CRL_STATUS_LIST)]),
+        &ra.0,
+        &ra.1.certificate_der,
+    );
+    assert_eq!(failure(&reply), [FailureBit::BadDataFormat]);
+}
+
+/// A genm is authenticated like every request: unprotected, or from a certificate the CA
+/// does not know, it gets an error and no genp.
+#[test]
+fn genm_must_be_authenticated() {
+    let setup = Setup::new();
+    let unprotected = proto_cmp::PkiMessage {
+        header: support::header(Some(b"g-u"), Some(b"n-u")),
+        body: PkiBody::Genm(vec![]),
+        protection: None,
+        extra_certs: None,
+    };
+    let reply = setup.send(&unprotected.to_der().unwrap());
+    assert_eq!(failure(&reply), [FailureBit::BadMessageCheck]);
+    assert!(reply.unauthenticated);
+    // A certificate of this CA, revoked.
+    let ra = setup.ra("ra1");
+    let (key, cert) = setup.issue(&ra, "CN=gone.example.test");
+    let serial =
+        cmc_store::Serial::from_be_bytes(cert.tbs_certificate().serial_number().as_bytes())
+            .unwrap();
+    setup
+        .engine
+        .revoke(
+            "ca",
+            &serial,
+            cmc_store::RevocationReason::Superseded,
+            None,
+            "test",
+        )
+        .unwrap();
+    let reply = setup.send_signed(b"g-s", PkiBody::Genm(vec![]), &key, &cert.to_der().unwrap());
+    assert_eq!(failure(&reply), [FailureBit::SignerNotTrusted]);
 }
