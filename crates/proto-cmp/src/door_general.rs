@@ -8,11 +8,12 @@
 //! | `id-it-certReqTemplate` (§4.3.3) | an empty `certTemplate` and, in `keySpec`, the key types of the CA's default profile (`id-regCtrl-algId` per EC curve, `id-regCtrl-rsaKeyLen` per RSA size); no value when the profile names none |
 //! | `id-it-crlStatusList` (§4.3.4) | `id-it-crls` with the CA's current CRL, unless every `CRLStatus` for this CA says the client has it (`thisUpdate` not older); no value then |
 //! | `id-it-currentCRL` (RFC 4210 §5.3.19.6) | the CA's current CRL |
-//! | nothing (an empty genm) | `caCerts`: RFC 4210 §5.3.19 lets the CA send what it wishes |
+//! | nothing (an empty genm) | `caCerts`, what this CA wishes to send |
 //!
-//! Any other `infoType` is left out of the genp: "the receiver is free to ignore any
-//! contained OIDs that it does not recognize" (RFC 4210 §5.3.19). Each type is answered
-//! once however often it is asked.
+//! Any other `infoType` is left out of the genp: "The receiver is free to ignore any
+//! contained OBJ. IDs that it does not recognize. If sent from EE to CA, the empty set
+//! indicates that the CA may send any/all information that it wishes." (RFC 4210
+//! §5.3.19). Each type is answered once however often it is asked.
 
 use cmc_ca::{Engine, LoadedCa, Refused, Replay};
 use const_oid::ObjectIdentifier;
