@@ -38,7 +38,7 @@ fi
 echo "openssl: $(openssl version)"
 
 # --- 2. Python tools for independent checks -----------------------------------
-step "python tools (pyasn1-modules, pkilint, acme2certifier's EST handler)"
+step "python tools (pyasn1-modules, pkilint, acme2certifier's EST and CMP handlers)"
 PY=${PYTHON:-python3}
 pip_missing=()
 "$PY" -c 'import pyasn1_modules.rfc6402' 2>/dev/null || pip_missing+=(pyasn1-modules)
@@ -47,15 +47,16 @@ if ((${#pip_missing[@]})); then
     [ "${CMC_SKIP_INSTALL:-0}" = 1 ] && die "missing python packages: ${pip_missing[*]}"
     "$PY" -m pip install -q "${pip_missing[@]}"
 fi
-# acme2certifier's EST CA handler: the EST client nobody here wrote, driven by
-# scripts/est_peer.py in bins/cmc-server/tests/est.rs (which fails under CI
-# without it). Installed without its declared dependencies (acme, josepy,
+# acme2certifier's EST and CMP CA handlers: the EST and CMP clients nobody
+# here wrote, driven by scripts/est_peer.py and scripts/cmp_peer.py in
+# bins/cmc-server/tests/est.rs and cmp.rs (which fail under CI without them). Installed without its declared dependencies (acme, josepy,
 # pyOpenSSL, werkzeug, xmltodict serve its ACME server, not the handler), with
 # the packages the handler module imports when it loads; pip's note that those
 # declared dependencies are missing is expected.
 EST_PEER_VERSION=0.46.3
 est_peer_imports() {
     "$PY" -c "import importlib.metadata as m, acme2certifier.cahandlers.est_ca_handler
+import acme2certifier.cahandlers.cmp_ca_handler
 assert m.version('acme2certifier') == '$EST_PEER_VERSION'" 2>/dev/null
 }
 if ! est_peer_imports; then
@@ -63,7 +64,7 @@ if ! est_peer_imports; then
     "$PY" -m pip install -q requests requests_pkcs12 cryptography python-dateutil \
         pyasn1 pyasn1_modules jwcrypto pysocks dnspython pyyaml
     "$PY" -m pip install -q --no-deps "acme2certifier==$EST_PEER_VERSION"
-    est_peer_imports || die "acme2certifier's EST handler does not import after pip install"
+    est_peer_imports || die "acme2certifier's EST or CMP handler does not import after pip install"
 fi
 
 # --- 3. Cargo tools -----------------------------------------------------------

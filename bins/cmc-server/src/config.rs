@@ -170,8 +170,30 @@ impl Config {
         let engine = cmc_ca::config::Config::from_toml(text)?;
         let Owned { server } = toml::from_str(text)?;
         server.validate()?;
+        check_cmp_paths(&engine, &server)?;
         Ok(Self { engine, server })
     }
+}
+
+/// A CMP path (`[ca.NAME.cmp] paths`) must not be one the CMC door answers.
+fn check_cmp_paths(engine: &cmc_ca::config::Config, server: &ServerConfig) -> Result<()> {
+    use cmc_ca::config::CmpSettings;
+    let base = CmpSettings::normalize(&server.base_path);
+    let default = server.default_path.as_deref().map(CmpSettings::normalize);
+    for (name, settings) in &engine.ca {
+        for path in settings.cmp.iter().flat_map(|c| &c.paths) {
+            let p = CmpSettings::normalize(path);
+            let under_base = p
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+            if under_base || Some(p) == default {
+                bail!(
+                    "ca.{name}.cmp.paths: {path:?} is a CMC path (server.base_path or server.default_path)"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 impl ServerConfig {
@@ -247,6 +269,16 @@ mod tests {
         let Owned { server } = toml::from_str(text)?;
         server.validate()?;
         Ok(server)
+    }
+
+    #[test]
+    fn cmp_paths_must_not_shadow_cmc_paths() {
+        for path in ["cmc", "/cmc/root", "cmc01/"] {
+            let text = format!("[ca.root.cmp]\npaths = [\"{path}\"]\n");
+            let e = format!("{:#}", Config::from_toml(&text).unwrap_err());
+            assert!(e.contains("is a CMC path"), "{path}: {e}");
+        }
+        Config::from_toml("[ca.root.cmp]\npaths = [\"pkix/\", \"cmcx\"]\n").unwrap();
     }
 
     #[test]

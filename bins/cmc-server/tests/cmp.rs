@@ -27,9 +27,17 @@ struct Cmp {
 
 impl Cmp {
     fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// A server whose configuration also has `extra`.
+    fn start_with(extra: &str) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        common::write_config(&dir, "[server]\nlisten = \"127.0.0.1:0\"\n");
+        common::write_config(
+            &dir,
+            &format!("[server]\nlisten = \"127.0.0.1:0\"\n{extra}"),
+        );
         let server = start(&dir);
         Self {
             _tmp: tmp,
@@ -385,42 +393,334 @@ fn rejected_certificate_is_revoked() {
     );
 }
 
-/// MAC protection (`-ref`/`-secret`) is refused with wrongIntegrity for
-/// now, in a signed error message, and issues nothing.
-#[test]
-fn mac_protection_is_refused_for_now() {
-    if !cmc_testkit::openssl_cmp_available("mac_protection_is_refused_for_now") {
-        return;
-    }
-    let cmp = Cmp::start();
-    let secret = common::add_root_secret(&cmp.file("cmc.toml"), "device-9", &[]);
-    let key = cmp.key("mac");
-    let out_cert = cmp.file("mac.pem");
+/// `openssl cmp` with MAC protection (`-ref`/`-secret`, PBM) against
+/// `PATH` (`-path`), plus `args`. Returns (success, output).
+fn cmp_mac(cmp: &Cmp, path: &str, reference: &str, secret: &str, args: &[&str]) -> (bool, String) {
     let pass = format!("pass:{secret}");
-    let (ok, out) = cmp.cmp_raw(&[
+    let mut all = vec![
         "cmp",
         "-server",
         &cmp.server.addr,
         "-path",
-        ".well-known/cmp",
-        "-cmd",
-        "ir",
+        path,
         "-ref",
-        "device-9",
+        reference,
         "-secret",
         &pass,
         "-recipient",
-        "/CN=anything",
-        "-newkey",
-        s(&key),
-        "-subject",
-        "/CN=device-9.example.test",
-        "-certout",
-        s(&out_cert),
-    ]);
-    assert!(!ok, "{out}");
-    assert!(out.contains("wrongIntegrity"), "{out}");
+        "/CN=tst_sub_ca",
+    ];
+    all.extend_from_slice(args);
+    cmp.cmp_raw(&all)
+}
+
+/// The acme2certifier command of issue 16, as its CMP handler runs it: an
+/// RA with a long-lived MAC credential (reference 1234, registered with
+/// `cmc-tool client add --reference --mac-secret-file`), a CA-specific path
+/// alias (`[ca.root.cmp] paths = ["pkix/"]`), only the public key of the new
+/// key and raVerified. The answer is MAC-protected with the same secret and
+/// carries the chain. Then the refusals: a wrong secret and an unknown
+/// reference (one answer, badMessageCheck, nothing issued), and the request
+/// replayed byte for byte (badSenderNonce).
+#[test]
+fn acme2certifier_command_with_an_ra_mac_credential() {
+    if !cmc_testkit::openssl_cmp_available("acme2certifier_command_with_an_ra_mac_credential") {
+        return;
+    }
+    let cmp = Cmp::start_with("[ca.root.cmp]\npaths = [\"pkix/\"]\n");
+    let secret = "correct-horse-battery-staple-1234";
+    let secret_file = cmp.file("ra-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    let registered = common::admin(
+        &cmp.file("cmc.toml"),
+        &[
+            "client",
+            "add",
+            "ra",
+            "--role",
+            "ra",
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            "CN=CMP RA",
+            "--out-dir",
+            s(&cmp.dir),
+            "--unencrypted-key",
+            "--reference",
+            "1234",
+            "--mac-secret-file",
+            s(&secret_file),
+        ],
+    );
+    assert!(registered.contains("MAC reference"), "{registered}");
+    assert!(!registered.contains(secret), "{registered}");
+    // The secret is sealed: neither the database nor the key file holds it.
+    let db = std::fs::read(cmp.file("cmc-data/cmc.db")).unwrap();
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    let key_file = cmp.file("cmc-data/secrets.key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+
+    let key = cmp.key("acme");
+    let pubkey = cmp.file("pubkey.pem");
+    let (ok, out) = openssl(
+        &cmp.dir,
+        &["pkey", "-in", s(&key), "-pubout", "-out", s(&pubkey)],
+    );
+    assert!(ok, "{out}");
+    let out_cert = cmp.file("test-cert.pem");
+    let ca_certs = cmp.file("ca_certs.pem");
+    let request = cmp.file("ir.der");
+    let ra_cert = cmp.file("ra.pem");
+    let (ok, out) = cmp_mac(
+        &cmp,
+        "pkix/",
+        "1234",
+        secret,
+        &[
+            "-cmd",
+            "ir",
+            "-newkey",
+            s(&pubkey),
+            "-cert",
+            s(&ra_cert),
+            "-popo",
+            "0",
+            "-subject",
+            "/CN=test-cert",
+            "-extracertsout",
+            s(&ca_certs),
+            "-certout",
+            s(&out_cert),
+            "-reqout",
+            s(&request),
+        ],
+    );
+    assert!(ok, "{out}");
+    cmp.verify(&out_cert);
+    assert_eq!(cmp.subject(&out_cert), "CN=test-cert");
+    let (ok, out) = openssl(&cmp.dir, &["verify", "-CAfile", s(&ca_certs), s(&out_cert)]);
+    assert!(ok, "ca_certs.pem holds the chain: {out}");
+
+    // The same request again: refused, in an answer MAC-protected with
+    // the RA's secret (the sender was authenticated).
+    let ir = std::fs::read(&request).unwrap();
+    let reply = cmp.post("/pkix/", PKIXCMP, &ir);
+    assert_eq!(reply.status, 200);
+    let answer = proto_cmp::PkiMessage::from_der(&reply.body).unwrap();
+    let alg = answer.header.protection_alg.as_ref().unwrap();
+    assert!(proto_cmp::MacAlgorithm::is_mac(alg), "{alg:?}");
+    let (status, bits, text) = error_of(&reply.body);
+    assert_eq!(status, PkiStatus::Rejection);
+    assert!(
+        bits.contains(&FailureBit::BadSenderNonce)
+            || bits.contains(&FailureBit::TransactionIdInUse),
+        "{bits:?} {text}"
+    );
+
+    // A wrong secret and an unknown reference: the same answer, signed
+    // (the sender is not authenticated), nothing issued.
+    for (reference, secret) in [("1234", "not-the-secret-of-the-ra"), ("4321", secret)] {
+        let refused = cmp.file(&format!("refused-{reference}.pem"));
+        let (ok, out) = cmp_mac(
+            &cmp,
+            "pkix/",
+            reference,
+            secret,
+            &[
+                "-cmd",
+                "ir",
+                "-newkey",
+                s(&pubkey),
+                "-popo",
+                "0",
+                "-subject",
+                "/CN=test-cert",
+                "-certout",
+                s(&refused),
+            ],
+        );
+        assert!(!ok, "{reference}: {out}");
+        assert!(out.contains("badMessageCheck"), "{reference}: {out}");
+        assert!(!refused.exists());
+    }
+}
+
+/// A one-time secret from `cmc-tool secret add` works over CMP with its
+/// identification as the reference: raVerified is refused (its owner is no
+/// RA), a name outside the secret's registration is refused, the right
+/// request issues one certificate, and the spent secret issues no second.
+#[test]
+fn one_time_secret_over_cmp() {
+    if !cmc_testkit::openssl_cmp_available("one_time_secret_over_cmp") {
+        return;
+    }
+    let cmp = Cmp::start();
+    let secret = common::add_root_secret(
+        &cmp.file("cmc.toml"),
+        "device-9",
+        &["--subject", "CN=device-9.example.test"],
+    );
+    let key = cmp.key("device-9");
+    let ir = |subject: &str, popo: Option<&str>, out_cert: &Path| {
+        let mut args = vec!["-cmd", "ir", "-newkey", s(&key), "-subject", subject];
+        if let Some(p) = popo {
+            args.extend_from_slice(&["-popo", p]);
+        }
+        args.extend_from_slice(&["-certout", s(out_cert)]);
+        cmp_mac(&cmp, ".well-known/cmp", "device-9", &secret, &args)
+    };
+
+    let out_cert = cmp.file("device-9.pem");
+    let (ok, out) = ir("/CN=device-9.example.test", Some("0"), &out_cert);
+    assert!(
+        !ok && out.contains("badPOP"),
+        "raVerified from a secret owner: {out}"
+    );
+    let (ok, out) = ir("/CN=someone-else.example.test", None, &out_cert);
+    assert!(
+        !ok && out.contains("badRequest"),
+        "a name outside the secret's: {out}"
+    );
     assert!(!out_cert.exists());
+
+    let (ok, out) = ir("/CN=device-9.example.test", None, &out_cert);
+    assert!(ok, "{out}");
+    cmp.verify(&out_cert);
+    assert_eq!(cmp.subject(&out_cert), "CN=device-9.example.test");
+
+    let again = cmp.file("device-9-again.pem");
+    let (ok, out) = ir("/CN=device-9.example.test", None, &again);
+    assert!(!ok, "a spent secret: {out}");
+    assert!(out.contains("badMessageCheck"), "{out}");
+    assert!(!again.exists());
+}
+
+/// acme2certifier's own CMP CA handler (PyPI `acme2certifier` 0.46.3,
+/// driven by `scripts/cmp_peer.py`, which calls its `enroll` with the CSR
+/// as an ACME server would) enrolls through the server unchanged,
+/// configured as its documentation shows: `cmp_server`, `cmp_path` (our
+/// alias `pkix/`), `cmp_ref`/`cmp_secret` (the RA's MAC credential),
+/// `cmp_recipient`, `cmp_trusted`. The certificate it returns verifies and
+/// has the CSR's names and key; its bundle holds the chain.
+#[test]
+fn acme2certifier_cmp_handler_enrolls() {
+    let test = "acme2certifier_cmp_handler_enrolls";
+    if !cmc_testkit::openssl_cmp_available(test)
+        || !common::acme2certifier_handler_available(test, "cmp")
+    {
+        return;
+    }
+    let cmp = Cmp::start_with("[ca.root.cmp]\npaths = [\"pkix/\"]\n");
+    let secret = "acme2certifier-ra-secret-5678";
+    let secret_file = cmp.file("acme-ra-secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    common::admin(
+        &cmp.file("cmc.toml"),
+        &[
+            "client",
+            "add",
+            "acme-ra",
+            "--role",
+            "ra",
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            "CN=acme2certifier",
+            "--out-dir",
+            s(&cmp.dir),
+            "--unencrypted-key",
+            "--reference",
+            "5678",
+            "--mac-secret-file",
+            s(&secret_file),
+        ],
+    );
+    let key = cmp.key("acme-client");
+    let csr = cmp.file("acme.csr");
+    let (ok, out) = openssl(
+        &cmp.dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            s(&key),
+            "-subj",
+            "/CN=www.acme.example.test",
+            "-addext",
+            "subjectAltName=DNS:www.acme.example.test,DNS:acme.example.test",
+            "-out",
+            s(&csr),
+        ],
+    );
+    assert!(ok, "{out}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/cmp_peer.py");
+    let cert = cmp.file("acme.pem");
+    let bundle = cmp.file("acme-bundle.pem");
+    let root = cmp.file("cmc-data/root.pem");
+    let run = std::process::Command::new("python3")
+        .arg(&script)
+        .args([
+            "--server",
+            &cmp.server.addr,
+            "--path",
+            "pkix/",
+            "--ref",
+            "5678",
+        ])
+        .args(["--recipient", "/CN=root", "--trusted", s(&root)])
+        .args([
+            "--csr",
+            s(&csr),
+            "--out",
+            s(&cert),
+            "--bundle-out",
+            s(&bundle),
+        ])
+        .env("CMP_SECRET", format!("pass:{secret}"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(run.status.success(), "cmp_peer:\n{stdout}\n{stderr}");
+    cmp.verify(&cert);
+    assert_eq!(cmp.subject(&cert), "CN=www.acme.example.test");
+    let (ok, text) = openssl(
+        &cmp.dir,
+        &["x509", "-in", s(&cert), "-noout", "-ext", "subjectAltName"],
+    );
+    assert!(ok && text.contains("DNS:acme.example.test"), "{text}");
+    let (_, cert_key) = openssl(&cmp.dir, &["x509", "-in", s(&cert), "-noout", "-pubkey"]);
+    let (_, csr_key) = openssl(&cmp.dir, &["req", "-in", s(&csr), "-noout", "-pubkey"]);
+    assert_eq!(cert_key, csr_key, "the certificate is for the CSR's key");
+    let (ok, out) = openssl(&cmp.dir, &["verify", "-CAfile", s(&bundle), s(&cert)]);
+    assert!(ok, "the bundle holds the chain: {out}");
+
+    // The same handler with a wrong secret gets nothing.
+    let refused = cmp.file("refused.pem");
+    let run = std::process::Command::new("python3")
+        .arg(&script)
+        .args([
+            "--server",
+            &cmp.server.addr,
+            "--path",
+            "pkix/",
+            "--ref",
+            "5678",
+        ])
+        .args(["--recipient", "/CN=root", "--trusted", s(&root)])
+        .args(["--csr", s(&csr), "--out", s(&refused)])
+        .env("CMP_SECRET", "pass:not-the-secret-of-acme2certifier")
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(!refused.exists());
 }
 
 /// The acme2certifier command of issue 16 with signature protection by

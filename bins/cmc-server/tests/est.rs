@@ -706,35 +706,6 @@ fn hex_decode(hex: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Whether acme2certifier's EST handler can be imported. Without it the
-/// caller prints a skip line, unless `CI` is set, where it fails:
-/// `scripts/test.sh` installs it.
-fn est_peer_available(test: &str) -> bool {
-    let out = Command::new("python3")
-        .args(["-c", "import acme2certifier.cahandlers.est_ca_handler"])
-        .output();
-    let why = match out {
-        Ok(o) if o.status.success() => return true,
-        Ok(o) => String::from_utf8_lossy(&o.stderr)
-            .lines()
-            .last()
-            .unwrap_or("")
-            .to_owned(),
-        Err(e) => format!("python3: {e}"),
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: acme2certifier's EST handler is missing and CI is set ({why}); \
-         scripts/test.sh installs it"
-    );
-    println!(
-        "{test}: SKIPPED: acme2certifier's EST handler cannot be imported ({why}); install it as \
-         scripts/test.sh does: python3 -m pip install --no-deps acme2certifier==0.46.3 and its \
-         import-time packages (scripts/est_peer.py lists them)"
-    );
-    false
-}
-
 /// `cacerts` (with and without the CA's label) is the CA certificate, the
 /// same as the root the server created; `csrattrs` is what the default
 /// profile's key rules say, read with `openssl asn1parse`.
@@ -1407,7 +1378,7 @@ fn the_operator_can_require_the_link() {
 #[test]
 fn acme2certifier_est_handler_enrolls_by_client_certificate_and_by_password() {
     let test = "acme2certifier_est_handler_enrolls_by_client_certificate_and_by_password";
-    if !est_peer_available(test) {
+    if !common::acme2certifier_handler_available(test, "est") {
         return;
     }
     let est = Est::start();

@@ -931,3 +931,97 @@ fn names_are_registered_for_end_entities_and_secrets_and_secrets_unlock() {
     ]);
     assert!(r.stdout.contains("unlocked"), "{}", r.stdout);
 }
+
+/// `client add --reference` gives a client a CMP MAC credential whose
+/// secret comes from the environment or a file (never argv), is sealed
+/// under `data/secrets.key` (0600) and never shown; a reference is one
+/// client's and no one-time secret's.
+#[test]
+fn mac_credentials_are_registered_sealed() {
+    let env = Env::new();
+    env.root("root");
+    let pass = env.passphrase.display().to_string();
+    let out_dir = env.p("out");
+    let config = env.config.display().to_string();
+    let add = |id: &str, extra: &[&str], vars: &[(&str, &str)]| {
+        let subject = format!("CN={id}");
+        let mut args = vec![
+            "--config",
+            &config,
+            "client",
+            "add",
+            id,
+            "--role",
+            "ra",
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            &subject,
+            "--out-dir",
+            &out_dir,
+            "--passphrase-file",
+            &pass,
+        ];
+        args.extend_from_slice(extra);
+        env.run_bare(&args, vars)
+    };
+    let secret = "the RA's secret, long enough";
+    let r = add(
+        "ra1",
+        &["--reference", "1234", "--mac-secret-env", "RA_SECRET"],
+        &[("RA_SECRET", secret)],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    let show = env.ok(&["client", "show", "ra1", "--json"]).json();
+    assert_eq!(show["mac_reference"], "1234", "{show}");
+    let text = env.ok(&["client", "show", "ra1"]).stdout;
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("MAC reference (CMP):") && l.ends_with(" 1234")),
+        "{text}"
+    );
+    assert_eq!(mode(&env.path("data/secrets.key")), 0o600);
+    let db = std::fs::read(env.path("data/cmc.db")).unwrap();
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    let file = env.path("ra2-secret");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let file = file.display().to_string();
+    for (extra, why) in [
+        (
+            vec!["--reference", "1234", "--mac-secret-file", &file],
+            "already has the MAC reference",
+        ),
+        (
+            vec!["--reference", "5678"],
+            "needs --mac-secret-file or --mac-secret-env",
+        ),
+        (vec!["--mac-secret-file", &file], "--reference"),
+    ] {
+        let r = add("ra2", &extra, &[]);
+        assert_ne!(r.code, Some(0), "{extra:?}");
+        assert!(r.stderr.contains(why), "{extra:?}: {}", r.stderr);
+    }
+    let short = env.path("short");
+    std::fs::write(&short, "short").unwrap();
+    let r = add(
+        "ra2",
+        &[
+            "--reference",
+            "5678",
+            "--mac-secret-file",
+            short.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(r.stderr.contains("at least 16 characters"), "{}", r.stderr);
+    // Nothing was registered by the refusals.
+    let r = env.run(&["client", "show", "ra2"]);
+    assert_ne!(r.code, Some(0));
+    // A one-time secret cannot take an RA's reference.
+    let r = env.run(&["secret", "add", "--ca", "root", "--identification", "1234"]);
+    assert_ne!(r.code, Some(0));
+    assert!(r.stderr.contains("MAC credential"), "{}", r.stderr);
+}

@@ -398,6 +398,7 @@ mod tests {
             created_at: UnixTime::from_secs(0),
             subject: Some("CN=c1".into()),
             names: None,
+            mac_reference: None,
         }
     }
 

@@ -47,6 +47,9 @@ pub struct ClientCredentialRequest {
     /// what the profile's name rules allow). RAs and agents ask for others
     /// and are bound by the profiles' rules.
     pub names: Option<cmc_policy::NameSpace>,
+    /// A MAC credential for CMP besides the certificate
+    /// ([`crate::seal_client_mac`]).
+    pub mac: Option<cmc_store::MacCredential>,
 }
 
 /// An issued and registered client credential.
@@ -145,6 +148,7 @@ impl Engine {
                 expires_at: Some(not_after),
                 subject: subject_text,
                 names: crate::secret::names_json(req.names.as_ref())?,
+                mac: req.mac.clone(),
             },
             now,
         )?;

@@ -10,6 +10,7 @@
 //! store = "sqlite:///var/lib/cmc/cmc.db"   # default: cmc.db in data_dir
 //! profiles = "profiles.toml"               # default: the built-in profile set
 //! default_ca = "root"                      # the CA behind [server].default_path
+//! secrets_key = "/var/lib/cmc/secrets.key" # default: secrets.key in data_dir; seals CMP MAC secrets
 //!
 //! [server]                               # cmc-server's own section (see cmc_server::config)
 //! listen = "127.0.0.1:8080"
@@ -54,6 +55,9 @@
 //! responder_subject = "CN=root OCSP responder"   # default "CN={ca} OCSP responder"
 //! responder_validity_hours = 168
 //! responder_renew_hours = 48               # renewed when less than this remains
+//!
+//! [ca.root.cmp]                            # optional: more paths for this CA's CMP door
+//! paths = ["pkix/"]                        # POST /pkix/ as well as /.well-known/cmp/p/root
 //! ```
 
 use std::collections::BTreeMap;
@@ -91,6 +95,11 @@ pub struct Config {
     /// The CA that answers on the default CMC path.
     #[serde(default)]
     pub default_ca: Option<String>,
+    /// The key file that seals the secrets the CA must read back (CMP MAC
+    /// credentials, `cmc_ca::seal`); default: `secrets.key` in `data_dir`.
+    /// Nodes sharing one store need the same file.
+    #[serde(default)]
+    pub secrets_key: Option<PathBuf>,
     /// `[server]`, the HTTP front door's section: `cmc-server` reads and
     /// checks it (`cmc_server::config`); the engine only lets it stand in
     /// the shared file.
@@ -118,6 +127,7 @@ impl Default for Config {
             store: None,
             profiles: None,
             default_ca: None,
+            secrets_key: None,
             server: None,
             requests: RequestsConfig::default(),
             crl: CrlSettings::default(),
@@ -246,6 +256,54 @@ pub struct CaSettings {
     /// How this CA's OCSP responses are dated and who signs them (the
     /// defaults of [`OcspSettings`] when absent).
     pub ocsp: Option<OcspSettings>,
+    /// Where this CA's CMP door also answers (`[ca.NAME.cmp]`).
+    pub cmp: Option<CmpSettings>,
+}
+
+/// `[ca.NAME.cmp]`: the CMP door of one CA.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CmpSettings {
+    /// URL paths that answer as this CA's CMP door besides
+    /// `/.well-known/cmp/p/{ca}`, for clients configured with a fixed path
+    /// (`openssl cmp -path pkix/`): `"pkix/"` serves `POST /pkix/` (and
+    /// `/pkix`). Letters, digits and `-._~/`; not under `.well-known`,
+    /// `ca`, `crl`, `ocsp`, `healthz` or `metrics`; each path one CA's.
+    pub paths: Vec<String>,
+}
+
+impl CmpSettings {
+    /// A path as it is matched: without leading and trailing slashes.
+    #[must_use]
+    pub fn normalize(path: &str) -> &str {
+        path.trim_matches('/')
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        const RESERVED: [&str; 6] = [".well-known", "ca", "crl", "ocsp", "healthz", "metrics"];
+        for raw in &self.paths {
+            let path = Self::normalize(raw);
+            let first = path.split('/').next().unwrap_or_default();
+            if path.is_empty()
+                || !path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
+                || path
+                    .split('/')
+                    .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+            {
+                return Err(format!(
+                    "paths: {raw:?} is not a path of letters, digits and -._~/"
+                ));
+            }
+            if RESERVED.contains(&first) {
+                return Err(format!(
+                    "paths: {raw:?} is under /{first}, which the server answers itself"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[ca.NAME.ocsp]`: the CA's OCSP responder (RFC 6960), served at
@@ -377,6 +435,9 @@ impl Config {
         if let Some(p) = &mut self.profiles {
             fix(p);
         }
+        if let Some(p) = &mut self.secrets_key {
+            fix(p);
+        }
         for settings in self.ca.values_mut() {
             if let Some(r) = &mut settings.responder {
                 fix(&mut r.certificate);
@@ -395,6 +456,15 @@ impl Config {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("cmc.db").display()),
         }
+    }
+
+    /// The secrets key file: the configured one, or `secrets.key` in the
+    /// data directory.
+    #[must_use]
+    pub fn secrets_key_path(&self) -> PathBuf {
+        self.secrets_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(crate::seal::DEFAULT_FILE))
     }
 
     /// The settings of CA `name` (the defaults when it has no section).
@@ -433,6 +503,21 @@ impl Config {
             if let Some(ocsp) = &settings.ocsp {
                 ocsp.validate()
                     .map_err(|e| Error::Config(format!("ca.{name}.ocsp: {e}")))?;
+            }
+            if let Some(cmp) = &settings.cmp {
+                cmp.validate()
+                    .map_err(|e| Error::Config(format!("ca.{name}.cmp.{e}")))?;
+            }
+        }
+        let mut cmp_paths = BTreeMap::new();
+        for (name, settings) in &self.ca {
+            for path in settings.cmp.iter().flat_map(|c| &c.paths) {
+                if let Some(other) = cmp_paths.insert(CmpSettings::normalize(path), name) {
+                    return bad(
+                        &format!("ca.{name}.cmp.paths"),
+                        &format!("{path:?} is also a CMP path of CA {other:?}"),
+                    );
+                }
             }
         }
         let r = &self.requests;
@@ -551,6 +636,39 @@ mod tests {
         let ocsp = c.ca_settings("root").ocsp.unwrap();
         assert_eq!(ocsp.to_ocsp_config(), OcspConfig::default());
         assert!(matches!(ocsp.key, Some(KeyConfig::File { .. })));
+        assert_eq!(c.ca_settings("root").cmp.unwrap().paths, ["pkix/"]);
+        assert_eq!(c.secrets_key_path(), Path::new("/var/lib/cmc/secrets.key"));
+    }
+
+    #[test]
+    fn cmp_paths_are_checked() {
+        let ok = "[ca.a.cmp]\npaths = [\"pkix/\", \"/x/y\"]\n[ca.b.cmp]\npaths = [\"b\"]\n";
+        Config::from_toml(ok).unwrap().validate().unwrap();
+        for (paths, why) in [
+            ("[\"\"]", "is not a path"),
+            ("[\"a//b\"]", "is not a path"),
+            ("[\"../x\"]", "is not a path"),
+            ("[\"x y\"]", "is not a path"),
+            ("[\"ocsp/x\"]", "server answers itself"),
+            ("[\".well-known/cmp\"]", "server answers itself"),
+            ("[\"crl\"]", "server answers itself"),
+        ] {
+            let text = format!("[ca.a.cmp]\npaths = {paths}\n");
+            let e = Config::from_toml(&text)
+                .and_then(|c| c.validate())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("ca.a.cmp.paths") && e.contains(why),
+                "{paths}: {e}"
+            );
+        }
+        let twice = "[ca.a.cmp]\npaths = [\"pkix/\"]\n[ca.b.cmp]\npaths = [\"/pkix\"]\n";
+        let e = Config::from_toml(twice)
+            .and_then(|c| c.validate())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("also a CMP path of CA"), "{e}");
     }
 
     #[test]

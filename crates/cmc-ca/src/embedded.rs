@@ -204,6 +204,7 @@ impl Engine {
             }],
             validity_days: RA_DAYS,
             requester: "cmc-server bootstrap".to_owned(),
+            mac: None,
         })?;
         let pem = pem_certificate(&credential.certificate_der)?;
         write_new_private(&abs.ra_cert, pem.as_bytes())?;

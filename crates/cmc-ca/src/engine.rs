@@ -30,6 +30,10 @@ pub struct EngineConfig {
     /// its `max_body_bytes`, so that one cap holds from the socket to the
     /// decoder ([`DEFAULT_MAX_REQUEST_BYTES`] otherwise).
     pub max_request_bytes: usize,
+    /// The key file that seals secrets the CA reads back (`cmc_ca::seal`);
+    /// `None`: no such secrets (CMP MAC protection is refused, one-time
+    /// secrets are kept as derived keys only).
+    pub secrets_key: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +44,7 @@ impl Default for EngineConfig {
             cas: BTreeMap::new(),
             requests: crate::config::RequestsConfig::default(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            secrets_key: None,
         }
     }
 }
@@ -99,6 +104,8 @@ pub struct Engine {
     /// Signed OCSP responses for reuse until their nextUpdate or the next
     /// revocation ([`Engine::ocsp`]).
     ocsp_cache: OcspCache,
+    /// The secrets key, read when first needed (`crate::seal`).
+    sealing: crate::mac_credential::SealingSlot,
 }
 
 impl std::fmt::Debug for Engine {
@@ -188,9 +195,15 @@ impl Engine {
             pop_key,
             crls: CrlCache::default(),
             ocsp_cache: OcspCache::default(),
+            sealing: crate::mac_credential::SealingSlot::default(),
         };
         engine.backfill_client_subjects()?;
         Ok(engine)
+    }
+
+    /// The slot of the secrets key ([`Engine::sealing_key`]).
+    pub(crate) const fn sealing_slot(&self) -> &crate::mac_credential::SealingSlot {
+        &self.sealing
     }
 
     /// The delegated OCSP responders, by CA name.

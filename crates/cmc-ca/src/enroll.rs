@@ -37,6 +37,7 @@ impl EngineConfig {
             cas: config.ca.clone(),
             requests: config.requests,
             max_request_bytes: crate::engine::DEFAULT_MAX_REQUEST_BYTES,
+            secrets_key: Some(config.secrets_key_path()),
         };
         engine.check_profiles()?;
         Ok(engine)

@@ -251,6 +251,23 @@ impl Engine {
                 .holder(&loaded, cert, cert_der)?
                 .ok_or_else(|| bad_identity("neither a registered client nor a holder"));
         };
+        self.client_principal(ca, client, cert, cert_der)
+    }
+
+    /// The principal of registered client `client` (its certificate
+    /// `cert`), proven by `credential`: active, not revoked, granted this
+    /// CA.
+    pub(crate) fn client_principal(
+        &self,
+        ca: &str,
+        client: ClientRecord,
+        cert: &Certificate,
+        credential: Vec<u8>,
+    ) -> Result<Principal, Refused> {
+        let bad_identity = |why: &str| {
+            tracing::info!(ca, why, "client principal refused");
+            Refused::new(Reason::BadIdentity, "the signer is not authorised")
+        };
         // An action the role permits, so that `decide` goes on to check the
         // CA grant; the profile and the action of each request are checked
         // with that request.
@@ -267,7 +284,7 @@ impl Engine {
             | Authorization::Denied(
                 DenyReason::WrongRole { .. } | DenyReason::ProfileNotGranted { .. },
             ) => Ok(Principal {
-                credential: cert_der,
+                credential,
                 who: Who::Client(client),
             }),
             Authorization::Denied(reason) => Err(bad_identity(&reason.to_string())),
@@ -337,7 +354,7 @@ impl Engine {
             Some(hash),
             proof.credential,
             proof.query_only,
-            |key, _| hash.verify_hmac(key, proof.message, proof.witness),
+            |key, _, _| hash.verify_hmac(key, proof.message, proof.witness),
         )
     }
 
@@ -357,24 +374,34 @@ impl Engine {
         secret: &[u8],
     ) -> Result<Principal, Refused> {
         let credential = identification.as_bytes().to_vec();
-        self.secret_principal(ca, identification, None, credential, true, |key, hash| {
-            let presented = identity_key(hash, secret, Some(identification));
-            subtle::ConstantTimeEq::ct_eq(presented.as_slice(), key).into()
-        })
+        self.secret_principal(
+            ca,
+            identification,
+            None,
+            credential,
+            true,
+            |key, hash, _| {
+                let presented = identity_key(hash, secret, Some(identification));
+                subtle::ConstantTimeEq::ct_eq(presented.as_slice(), key).into()
+            },
+        )
     }
 
     /// The common part of the secret proofs: the same work for every
     /// identification, known or not (one check under a throwaway key when
     /// there is no usable secret, one failure count), so that neither the
     /// answer nor its timing tells which identifications exist.
-    fn secret_principal(
+    /// `verify` gets the stored key, the hash family and the stored record
+    /// (`None` when there is no usable secret: it must then do the same
+    /// work and fail).
+    pub(crate) fn secret_principal(
         &self,
         ca: &str,
         identification: &str,
         hash: Option<ProofHash>,
         credential: Vec<u8>,
         query_only: bool,
-        verify: impl FnOnce(&[u8], ProofHash) -> bool,
+        verify: impl FnOnce(&[u8], ProofHash, Option<&SecretRecord>) -> bool,
     ) -> Result<Principal, Refused> {
         let loaded = self.ca(ca).map_err(|e| Refused::from_error(&e, ca))?;
         let now = self.now();
@@ -404,7 +431,8 @@ impl Engine {
             (Some(r), None) => r.derived_key.clone(),
             _ => vec![0; 32],
         };
-        let verified = verify(&key, family) && why_not.is_none();
+        let usable = record.as_ref().filter(|_| why_not.is_none());
+        let verified = verify(&key, family, usable) && why_not.is_none();
         let record = match record {
             Some(record) if verified => record,
             _ => {

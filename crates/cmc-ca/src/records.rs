@@ -22,9 +22,9 @@ use crate::error::{Error, Result};
 pub mod types {
     pub use cmc_store::{
         BulkCert, CaRecord, CertFilter, CertRecord, CertState, CertStatus, ClientRecord,
-        ClientRole, CrlRecord, Grant, IssuedCert, NewClient, PendingFilter, PendingRecord,
-        PendingState, PendingStatus, Revocation, RevocationReason, Scope, SecretPurpose,
-        SecretRecord, Serial, UnixTime,
+        ClientRole, CrlRecord, Grant, IssuedCert, MacCredential, NewClient, PendingFilter,
+        PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason, Scope,
+        SecretPurpose, SecretRecord, Serial, UnixTime,
     };
 }
 
@@ -158,6 +158,17 @@ impl Records {
     /// Store errors.
     pub fn client(&self, id: &str) -> Result<Option<ClientRecord>> {
         Ok(self.store.get_client(id)?)
+    }
+
+    /// The client whose MAC credential has `reference`, if any.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn client_by_mac_reference(&self, reference: &str) -> Result<Option<ClientRecord>> {
+        Ok(self
+            .store
+            .get_client_by_mac_reference(reference)?
+            .map(|(client, _)| client))
     }
 
     /// The secrets registered for CA `ca`, or for every CA (their derived

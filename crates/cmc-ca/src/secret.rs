@@ -1,8 +1,10 @@
 //! One-time enrollment secrets (RFC 5272 §6.2): what `cmc-tool secret add`
-//! stores. The secret itself is handed to its holder once and never
-//! stored: the store keeps the identityProofV2 key H(secret ‖
-//! identification) and the popLinkWitnessV2 key H(secret), which is what
-//! verification needs and does not give the secret back.
+//! stores. The secret itself is handed to its holder once; the store keeps
+//! the identityProofV2 key H(secret ‖ identification) and the
+//! popLinkWitnessV2 key H(secret), which is what CMC and EST verification
+//! need and does not give the secret back, and, for CMP's MAC protections
+//! that need the secret itself, the secret sealed under the secrets key
+//! outside the store ([`crate::seal`]).
 
 use cmc_codec::identity::{ProofHash, identity_key, link_key};
 use cmc_store::{
@@ -176,6 +178,7 @@ impl Engine {
                 profile: None,
                 expires_at: new.expires_at,
                 names: None,
+                mac_secret: None,
             },
             now,
         )?;
@@ -273,7 +276,26 @@ impl Engine {
             }
             None => None,
         };
+        if let Some((client, _)) = self.store().get_client_by_mac_reference(id)? {
+            return invalid(format!(
+                "{id:?} is the reference of client {:?}'s MAC credential",
+                client.id
+            ));
+        }
         let secret = new.secret.as_bytes();
+        // Sealed too, for MAC protections that need the secret itself (CMP).
+        let mac_secret = self
+            .sealing_key(true)?
+            .map(|key| {
+                key.seal(
+                    crate::seal::SealedFor::Secret {
+                        ca: ca.name(),
+                        identification: id,
+                    },
+                    secret,
+                )
+            })
+            .transpose()?;
         let record = NewSecret {
             ca: ca.name().to_owned(),
             identification: id.clone(),
@@ -284,6 +306,7 @@ impl Engine {
             profile: profile.clone(),
             expires_at: new.expires_at,
             names: names_json(new.names.as_ref())?,
+            mac_secret,
         };
         self.store().add_secret(&record, now)?;
         let detail = serde_json::json!({

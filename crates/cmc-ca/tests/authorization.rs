@@ -53,6 +53,7 @@ fn credential(
             grants,
             validity_days: days,
             requester: "test-admin".into(),
+            mac: None,
         })
         .unwrap()
 }
@@ -349,6 +350,7 @@ fn disabled_and_expired_clients_are_refused() {
                 role: ClientRole::Client,
                 grants: vec![named("*", "*")],
                 expires_at: Some(env.engine.now().plus_secs(3600)),
+                mac: None,
             },
             env.engine.now(),
         )
@@ -446,6 +448,7 @@ fn credential_requests_are_checked() {
         grants: vec![named("issuing", "*")],
         validity_days: 10,
         requester: "test-admin".into(),
+        mac: None,
     };
     env.engine.issue_client_credential(&base).unwrap();
     // A taken id is refused before anything is signed.

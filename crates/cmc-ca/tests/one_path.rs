@@ -254,6 +254,7 @@ fn a_credential_for_a_key_its_profile_refuses_is_refused_and_audited() {
             validity_days: 30,
             requester: "test-admin".into(),
             names: None,
+            mac: None,
         })
         .unwrap_err();
     assert!(

@@ -40,6 +40,7 @@ fn issue_leaf(env: &Env, ca: &LoadedCa, id: &str) -> (Serial, Vec<u8>) {
             }],
             validity_days: 30,
             requester: "test-admin".into(),
+            mac: None,
         })
         .unwrap();
     (cred.serial, cred.certificate_der)

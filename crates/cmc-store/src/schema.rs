@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 struct Migration {
     version: i64,
@@ -246,6 +246,16 @@ CREATE INDEX certificates_revoked ON certificates
     WHERE status = 'revoked';
 ",
     },
+    Migration {
+        version: 7,
+        description: "MAC credentials: sealed secrets of RA references and one-time secrets (CMP)",
+        sql: r"
+ALTER TABLE clients ADD COLUMN mac_reference TEXT;
+ALTER TABLE clients ADD COLUMN mac_secret BLOB;
+CREATE UNIQUE INDEX clients_mac_reference ON clients (mac_reference);
+ALTER TABLE secrets ADD COLUMN mac_secret BLOB;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -475,6 +485,16 @@ DROP INDEX certificates_revoked;
 CREATE INDEX certificates_revoked ON certificates (issuer, id)
     INCLUDE (serial, revocation_reason, revoked_at, invalidity_date, not_after)
     WHERE status = 'revoked';
+",
+    },
+    Migration {
+        version: 7,
+        description: "MAC credentials: sealed secrets of RA references and one-time secrets (CMP)",
+        sql: r"
+ALTER TABLE clients ADD COLUMN mac_reference TEXT;
+ALTER TABLE clients ADD COLUMN mac_secret BYTEA;
+CREATE UNIQUE INDEX clients_mac_reference ON clients (mac_reference);
+ALTER TABLE secrets ADD COLUMN mac_secret BYTEA;
 ",
     },
 ];

@@ -225,6 +225,16 @@ pub trait ClientStore: Send + Sync {
     /// Database failures.
     fn get_client_by_fingerprint(&self, fingerprint: &Fingerprint) -> Result<Option<ClientRecord>>;
 
+    /// The client whose MAC credential has this reference, with the
+    /// credential's sealed secret, if any (disabled and expired ones too).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn get_client_by_mac_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(ClientRecord, Vec<u8>)>>;
+
     /// A page of clients, in registration order.
     ///
     /// # Errors

@@ -124,6 +124,7 @@ fn an_ra_may_not_revoke_a_certificate_registered_as_a_client() {
                     profile: Scope::Any,
                 }],
                 expires_at: None,
+                mac: None,
             },
             rig.now(),
         )

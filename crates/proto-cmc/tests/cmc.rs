@@ -93,6 +93,7 @@ fn register_peer_signer(env: &Env) {
                 role: ClientRole::Ra,
                 grants: any_grant(),
                 expires_at: None,
+                mac: None,
             },
             env.clock.now(),
         )
@@ -465,6 +466,7 @@ fn signers_that_are_not_active_clients_are_bad_identity() {
                 role: ClientRole::Ra,
                 grants: any_grant(),
                 expires_at: Some(at.plus_secs(60)),
+                mac: None,
             },
             UnixTime::from_secs(JAN_2023),
         )
@@ -487,6 +489,7 @@ fn signers_that_are_not_active_clients_are_bad_identity() {
                     profile: Scope::Any,
                 }],
                 expires_at: None,
+                mac: None,
             },
             UnixTime::from_secs(JAN_2023),
         )
@@ -522,6 +525,7 @@ fn own_ra(env: &Env, role: ClientRole) -> (FileKey, Certificate) {
             grants: any_grant(),
             validity_days: 30,
             requester: "test-admin".into(),
+            mac: None,
         })
         .unwrap();
     (key, Certificate::from_der(&cred.certificate_der).unwrap())

@@ -133,6 +133,7 @@ fn ra(engine: &Engine) -> (FileKey, Certificate) {
             }],
             validity_days: 30,
             requester: "test-admin".into(),
+            mac: None,
         })
         .unwrap();
     (key, Certificate::from_der(&cred.certificate_der).unwrap())

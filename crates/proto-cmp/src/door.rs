@@ -3,17 +3,19 @@
 //!
 //! [`CmpDoor::handle`] decodes the message, identifies the sender by the certificate that
 //! protects it (`extraCerts[0]`, [`Engine::principal_by_certificate`]: a registered client,
-//! or the holder of a certificate of this CA), checks its nonce against the engine's replay
-//! store, and answers ir, cr and p10cr with the engine's certificate (ip/cp) and certConf
-//! with pkiConf; rr, kur and genm are answered in `door_revoke.rs`, `door_kur.rs` and
-//! `door_general.rs`. What is not CMP at all is an HTTP 4xx ([`CmpReply::status`]); every other
+//! or the holder of a certificate of this CA) or by the MAC credential its `senderKID` names
+//! ([`Engine::principal_by_mac`]: a client's long-lived credential, or a one-time secret),
+//! checks its nonce against the engine's replay store, and answers ir, cr and p10cr with
+//! the engine's certificate (ip/cp) and certConf with pkiConf; rr, kur and genm are
+//! answered in `door_revoke.rs`, `door_kur.rs` and `door_general.rs`. What is not CMP at
+//! all is an HTTP 4xx ([`CmpReply::status`]); every other
 //! refusal is an `error` message signed like every answer, with HTTP 200 (RFC 6712 §3.6).
 //!
-//! Answers are signed with the CA's configured CMC responder when it has one, else with the
-//! CA key; `extraCerts` holds the signer's certificate and its chain.
-//!
-//! MAC protection is refused (`wrongIntegrity`): the store keeps only hashes of one-time
-//! secrets (`cmc_ca` secret.rs), and PBM/PBMAC1 need the secret itself.
+//! Answers to MAC-protected requests are protected with the same secret and the same kind
+//! of MAC (fresh salt, the request's iteration count; RFC 9483 §3.2), with the CA's
+//! certificate and chain in `extraCerts`. Every other answer, and every refusal before the
+//! sender was authenticated, is signed with the CA's configured CMC responder when it has
+//! one, else with the CA key; `extraCerts` holds the signer's certificate and its chain.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -28,11 +30,12 @@ use der::{Decode, Encode};
 use sha2::Digest;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
+use zeroize::Zeroizing;
 
 use crate::{
     CertConfirmContent, CertRepMessage, CertReqMessages, CertResponse, CertifiedKeyPair,
-    ErrorMsgContent, FailureBit, Limits, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatus,
-    PkiStatusInfo, Protection, Received, decode_message,
+    ErrorMsgContent, FailureBit, Limits, MacAlgorithm, PkiBody, PkiFailureInfo, PkiHeader,
+    PkiMessage, PkiStatus, PkiStatusInfo, Protection, Received, decode_message,
 };
 
 /// The media type of CMP over HTTP (RFC 6712 §3.4).
@@ -201,7 +204,15 @@ impl CmpDoor {
         let header = &received.message.header;
         let name = received.message.body.name();
         let mut issued = 0;
-        let outcome = self.answer(engine, &ca, &received, request.limits, &mut issued);
+        let mut mac = None;
+        let outcome = self.answer(
+            engine,
+            &ca,
+            &received,
+            request.limits,
+            &mut issued,
+            &mut mac,
+        );
         let mut unauthenticated = false;
         let (body, summary) = match outcome {
             Ok(body) => (body, name.to_owned()),
@@ -213,7 +224,7 @@ impl CmpDoor {
                 (error_body(&refusal), summary)
             }
         };
-        match respond(engine, &ca, header, body) {
+        match respond(engine, &ca, header, body, mac.as_ref()) {
             Ok(bytes) => CmpReply {
                 status: 200,
                 content_type: CONTENT_TYPE,
@@ -243,7 +254,7 @@ impl CmpDoor {
             crate::body_type_name(number).unwrap_or("unknown")
         );
         let body = error_body(&Refusal::new(FailureBit::BadRequest, text));
-        match respond(engine, &ca, &header, body) {
+        match respond(engine, &ca, &header, body, None) {
             Ok(bytes) => CmpReply {
                 status: 200,
                 content_type: CONTENT_TYPE,
@@ -256,7 +267,8 @@ impl CmpDoor {
         }
     }
 
-    /// The answer's body, or the refusal.
+    /// The answer's body, or the refusal; `mac` is set to the answer's MAC protection once a
+    /// MAC-protected request is authenticated.
     fn answer(
         &self,
         engine: &Engine,
@@ -264,6 +276,7 @@ impl CmpDoor {
         received: &Received,
         limits: &Limits,
         issued: &mut usize,
+        mac: &mut Option<MacAnswer>,
     ) -> Result<PkiBody, Refusal> {
         let header = &received.message.header;
         let transaction_id = header
@@ -278,8 +291,9 @@ impl CmpDoor {
             .map(OctetString::as_bytes)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Refusal::new(FailureBit::BadSenderNonce, "no senderNonce"))?;
-        let principal =
+        let (principal, answer_mac) =
             authenticate(engine, ca.name(), received, limits).map_err(Refusal::unauthenticated)?;
+        *mac = answer_mac;
         let replay = engine.check_replay(
             ca.name(),
             principal.credential(),
@@ -559,23 +573,65 @@ impl CmpDoor {
     }
 }
 
+/// How an answer to a MAC-protected request is protected: the request's secret, the same
+/// kind of MAC with a fresh salt.
+struct MacAnswer {
+    alg: MacAlgorithm,
+    secret: Zeroizing<Vec<u8>>,
+}
+
 /// The sender: signature protection by `extraCerts[0]`, which must be a registered client
-/// of the CA or a holder of one of its certificates.
+/// of the CA or a holder of one of its certificates; or MAC protection with the secret of
+/// the credential `senderKID` names (then also how the answer is protected).
 fn authenticate(
     engine: &Engine,
     ca: &str,
     received: &Received,
     limits: &Limits,
-) -> Result<Principal, Refusal> {
+) -> Result<(Principal, Option<MacAnswer>), Refusal> {
     match received.protection(&limits.mac)? {
         Protection::None => Err(Refusal::new(
             FailureBit::BadMessageCheck,
             "unprotected requests are not accepted",
         )),
-        Protection::Mac(_) => Err(Refusal::new(
-            FailureBit::WrongIntegrity,
-            "MAC protection is not supported yet (the CA keeps only hashes of its secrets): sign the request",
-        )),
+        Protection::Mac(alg) => {
+            let reference = received
+                .message
+                .header
+                .sender_kid
+                .as_ref()
+                .map(OctetString::as_bytes)
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| {
+                    Refusal::new(
+                        FailureBit::BadDataFormat,
+                        "a MAC-protected request names its reference in senderKID",
+                    )
+                })?;
+            // A one-time secret spent on this transaction's certificate still
+            // confirms it.
+            let after_issuance = matches!(received.message.body, PkiBody::CertConf(_));
+            let proven = engine
+                .principal_by_mac(ca, reference, after_issuance, |secret| {
+                    received.verify_mac(secret, &limits.mac).is_ok()
+                })
+                .map_err(|r| match r.reason {
+                    // One answer for an unknown reference and a wrong secret.
+                    Reason::BadIdentity => Refusal::new(FailureBit::BadMessageCheck, r.detail),
+                    _ => Refusal::from(r),
+                })?;
+            let answer_alg = match alg {
+                MacAlgorithm::Pbm { iterations, .. } => MacAlgorithm::pbm_sha256(iterations)?,
+                MacAlgorithm::Pbmac1 { iterations, .. } => MacAlgorithm::pbmac1_sha256(iterations)?,
+            };
+            Ok((
+                proven.principal,
+                Some(MacAnswer {
+                    alg: answer_alg,
+                    secret: proven.secret,
+                }),
+            ))
+        }
         Protection::Signature(_) => {
             let cert = received
                 .message
@@ -589,7 +645,7 @@ fn authenticate(
                     )
                 })?;
             received.verify_signature(cert.tbs_certificate().subject_public_key_info())?;
-            Ok(engine.principal_by_certificate(ca, cert)?)
+            Ok((engine.principal_by_certificate(ca, cert)?, None))
         }
     }
 }
@@ -632,13 +688,36 @@ fn error_body(refusal: &Refusal) -> PkiBody {
     })
 }
 
-/// The signed answer with `body` to a request with header `request`.
+/// The answer with `body` to a request with header `request`: MAC-protected as `mac` says,
+/// else signed.
 fn respond(
     engine: &Engine,
     ca: &LoadedCa,
     request: &PkiHeader,
     body: PkiBody,
+    mac: Option<&MacAnswer>,
 ) -> Result<Vec<u8>, Refusal> {
+    let chain = || -> Result<Vec<Certificate>, Refusal> {
+        let mut certs = vec![ca.certificate().clone()];
+        for der in ca.chain_der() {
+            certs.push(
+                Certificate::from_der(der)
+                    .map_err(|_| Refusal::new(FailureBit::SystemFailure, "CA chain"))?,
+            );
+        }
+        Ok(certs)
+    };
+    let now = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(engine.now().secs()).unwrap_or(0));
+    if let Some(mac) = mac {
+        let mut header =
+            PkiHeader::response_to(request, GeneralName::DirectoryName(ca.subject().clone()))?;
+        header.message_time = GeneralizedTime::from_system_time(now).ok();
+        header.recip_kid.clone_from(&request.sender_kid);
+        let message =
+            PkiMessage::protect_with_mac(header, body, &mac.alg, &mac.secret, Some(chain()?))?;
+        return Ok(message.to_der_bytes()?);
+    }
     // The configured CMC responder signs while it is valid, else the CA key.
     let responder = engine
         .responder(ca.name())
@@ -651,16 +730,8 @@ fn respond(
         }
         None => (ca.key(), ca.subject().clone()),
     };
-    certs.push(ca.certificate().clone());
-    for der in ca.chain_der() {
-        certs.push(
-            Certificate::from_der(der)
-                .map_err(|_| Refusal::new(FailureBit::SystemFailure, "CA chain"))?,
-        );
-    }
+    certs.extend(chain()?);
     let mut header = PkiHeader::response_to(request, GeneralName::DirectoryName(subject))?;
-    let now = std::time::SystemTime::UNIX_EPOCH
-        + std::time::Duration::from_secs(u64::try_from(engine.now().secs()).unwrap_or(0));
     header.message_time = GeneralizedTime::from_system_time(now).ok();
     header.sender_kid = signer_key_id(&certs[0]);
     let message = PkiMessage::protect_with_signature(

@@ -35,6 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cmc_ca::Engine;
+use cmc_ca::config::CmpSettings;
 use http_body_util::Full;
 use hyper::body::{Body, Bytes};
 use hyper::header;
@@ -102,6 +103,9 @@ pub struct App {
     permits: Arc<Semaphore>,
     limiter: FailureLimiter,
     cmp: Arc<proto_cmp::CmpDoor>,
+    /// `[ca.NAME.cmp] paths`: more paths of a CA's CMP door, without their
+    /// leading and trailing slashes, to the CA's name.
+    cmp_paths: std::collections::HashMap<String, String>,
 }
 
 /// Facts about the connection a request came on.
@@ -170,6 +174,13 @@ impl App {
             settings.unauthenticated_failures_per_minute,
             limit::DEFAULT_CAPACITY,
         );
+        let cmp_paths = engine
+            .config()
+            .cas
+            .iter()
+            .flat_map(|(ca, s)| s.cmp.iter().flat_map(|c| &c.paths).map(move |p| (p, ca)))
+            .map(|(path, ca)| (CmpSettings::normalize(path).to_owned(), ca.clone()))
+            .collect();
         Self {
             engine,
             settings,
@@ -177,6 +188,7 @@ impl App {
             permits: Arc::new(Semaphore::new(max_concurrency)),
             limiter,
             cmp: Arc::new(proto_cmp::CmpDoor::new()),
+            cmp_paths,
         }
     }
 
@@ -247,6 +259,10 @@ impl App {
         if let Some(rest) = cmp::target(&path) {
             let rest = rest.map(str::to_owned);
             let (reply, outcome) = self.cmp(conn, rest, req).await;
+            return (Route::Cmp, reply, outcome);
+        }
+        if let Some(ca) = self.cmp_paths.get(CmpSettings::normalize(&path)) {
+            let (reply, outcome) = self.cmp(conn, Some(ca.clone()), req).await;
             return (Route::Cmp, reply, outcome);
         }
         if let Some(rest) = path.strip_prefix("/ocsp/") {

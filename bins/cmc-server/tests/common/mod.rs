@@ -416,3 +416,31 @@ impl Drop for TestStore {
         }
     }
 }
+
+/// Whether acme2certifier's `KIND` CA handler (`est` or `cmp`) can be
+/// imported. Without it the caller prints a skip line, unless `CI` is set,
+/// where it fails: `scripts/test.sh` installs it.
+pub fn acme2certifier_handler_available(test: &str, kind: &str) -> bool {
+    let module = format!("import acme2certifier.cahandlers.{kind}_ca_handler");
+    let out = Command::new("python3").args(["-c", &module]).output();
+    let why = match out {
+        Ok(o) if o.status.success() => return true,
+        Ok(o) => String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_owned(),
+        Err(e) => format!("python3: {e}"),
+    };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: acme2certifier's {kind} handler is missing and CI is set ({why}); \
+         scripts/test.sh installs it"
+    );
+    println!(
+        "{test}: SKIPPED: acme2certifier's {kind} handler cannot be imported ({why}); install it \
+         as scripts/test.sh does: python3 -m pip install --no-deps acme2certifier==0.46.3 and its \
+         import-time packages (scripts/est_peer.py lists them)"
+    );
+    false
+}

@@ -42,6 +42,28 @@ pub struct GivenSecretArgs {
     pub secret_file: Option<PathBuf>,
 }
 
+/// A client's MAC credential for CMP (`client add --reference`): the secret
+/// is read from a file or an environment variable, never the command line.
+#[derive(Debug, Default, Args)]
+pub struct MacCredentialArgs {
+    /// Give the client a MAC credential for CMP (PBM/PBMAC1 protection):
+    /// the reference number it sends in senderKID (e.g. `openssl cmp -ref`).
+    #[arg(long, value_name = "REF")]
+    pub reference: Option<String>,
+    /// Read the credential's secret from this environment variable.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "reference",
+        conflicts_with = "mac_secret_file"
+    )]
+    pub mac_secret_env: Option<String>,
+    /// Read the credential's secret from this file (less one trailing
+    /// newline).
+    #[arg(long, value_name = "PATH", requires = "reference")]
+    pub mac_secret_file: Option<PathBuf>,
+}
+
 /// The subjectAltNames a registered client or secret may be issued: with
 /// none of them and no subject, only what the profile's name rules allow.
 #[derive(Debug, Args, Default)]

@@ -4,14 +4,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use cmc_ca::types::{ClientRecord, ClientRole, Grant, NewClient, Scope, UnixTime};
+use cmc_ca::types::{ClientRecord, ClientRole, Grant, MacCredential, NewClient, Scope, UnixTime};
 use cmc_ca::{ClientCredentialRequest, Clock, Records, SystemClock};
 use cmc_keys::{FileKey, KeySpec, SigningKey};
 use serde::Serialize;
 
 use crate::Io;
-use crate::commands::args::{JsonFlag, NameArgs, PassphraseArgs};
+use crate::commands::args::{
+    GivenSecretArgs, JsonFlag, MacCredentialArgs, NameArgs, PassphraseArgs,
+};
 use crate::commands::ca::passphrase_ref;
+use crate::commands::secret::given_secret;
 use crate::context::{Context, absolute, create_private_dir, requester};
 use crate::inspect::{cert_serial, decode_cert, not_after, pem, read_certificates, summarize};
 use crate::output::{Fields, Table, hex, json};
@@ -117,6 +120,9 @@ pub struct ClientAddArgs {
     /// (RAs and agents ask for others: the profiles' name rules bind them).
     #[command(flatten)]
     pub names: NameArgs,
+    /// A MAC credential for CMP.
+    #[command(flatten)]
+    pub mac: MacCredentialArgs,
 }
 
 /// Validity of an issued client credential when none is asked for.
@@ -244,6 +250,7 @@ fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>)
     };
     let records = ctx.records()?;
     let grants = check_grants(ctx, &records, args)?;
+    let mac = mac_credential(ctx, &records, &args.mac)?;
     let role: ClientRole = args.role.into();
     let detail = format!(
         "client {:?}, role {role}, existing certificate {}",
@@ -263,6 +270,7 @@ fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>)
                 role,
                 grants,
                 expires_at: Some(expires_at),
+                mac,
             },
             Some(cert_serial(&cert)?),
             &requester(),
@@ -272,6 +280,41 @@ fn register(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>)
         .with_context(|| format!("registering client {:?}", args.id))?;
     writeln!(io.out, "registered client {:?}", client.id)?;
     ClientInfo::of(&client, now)?.print(io)
+}
+
+/// The MAC credential `args` ask for, its secret sealed with the secrets
+/// key of the configuration: the reference must be free (no client has it,
+/// and no one-time secret is identified by it, which would make it
+/// ambiguous).
+fn mac_credential(
+    ctx: &Context,
+    records: &Records,
+    args: &MacCredentialArgs,
+) -> Result<Option<MacCredential>> {
+    let Some(reference) = &args.reference else {
+        return Ok(None);
+    };
+    cmc_ca::check_reference(reference)?;
+    let secret = given_secret(&GivenSecretArgs {
+        secret_env: args.mac_secret_env.clone(),
+        secret_file: args.mac_secret_file.clone(),
+    })?
+    .ok_or_else(|| anyhow::anyhow!("--reference needs --mac-secret-file or --mac-secret-env"))?;
+    if records.client_by_mac_reference(reference)?.is_some() {
+        bail!("another client already has the MAC reference {reference:?}");
+    }
+    if records
+        .secrets(None)?
+        .iter()
+        .any(|s| &s.identification == reference)
+    {
+        bail!("a one-time secret is identified by {reference:?}; choose another reference");
+    }
+    Ok(Some(cmc_ca::seal_client_mac(
+        &ctx.config,
+        reference,
+        &secret,
+    )?))
 }
 
 /// Files of an issued credential.
@@ -335,6 +378,7 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
     if records.client(&args.id)?.is_some() {
         bail!("client {:?} already exists", args.id);
     }
+    let mac = mac_credential(ctx, &records, &args.mac)?;
     let out_dir = absolute(out_dir)?;
     create_private_dir(&out_dir)?;
     let files = CredentialFiles::new(&out_dir, &args.id)?;
@@ -355,6 +399,7 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         validity_days,
         requester: requester(),
         names,
+        mac,
     };
     let credential = match engine.issue_client_credential(&request) {
         Ok(c) => c,
@@ -406,6 +451,8 @@ struct ClientInfo {
     expires_at: Option<String>,
     disabled_at: Option<String>,
     created_at: String,
+    /// The reference of its CMP MAC credential, if it has one.
+    mac_reference: Option<String>,
 }
 
 /// One grant; `*` for any.
@@ -454,6 +501,7 @@ impl ClientInfo {
             expires_at: c.expires_at.map(format_rfc3339),
             disabled_at: c.disabled_at.map(format_rfc3339),
             created_at: format_rfc3339(c.created_at),
+            mac_reference: c.mac_reference.clone(),
         })
     }
 
@@ -487,6 +535,9 @@ impl ClientInfo {
         f.add("certificate not after", &self.certificate_not_after);
         f.add("sha256 fingerprint", &self.sha256_fingerprint);
         f.add("grants", self.grants_text());
+        if let Some(reference) = &self.mac_reference {
+            f.add("MAC reference (CMP)", reference);
+        }
         f.add(
             "expires",
             self.expires_at.as_deref().unwrap_or("never").to_owned(),

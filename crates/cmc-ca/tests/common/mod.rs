@@ -188,6 +188,7 @@ pub fn credential_with_names(
             }],
             validity_days: 30,
             requester: "test-admin".into(),
+            mac: None,
         })
         .unwrap();
     (key, cred)

@@ -13,11 +13,11 @@ use crate::types::{
 macro_rules! client_cols {
     () => {
         "seq, id, cert_der, fingerprint, role, expires_at, disabled_at, created_at, subject, \
-         names"
+         names, mac_reference"
     };
 }
 
-fn client_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<(i64, ClientRecord)> {
+fn client_from_row(conn: &mut dyn Conn, r: &mut Row) -> Result<(i64, ClientRecord)> {
     let seq = r.i64()?;
     let id = r.text()?;
     let grants = conn
@@ -45,6 +45,7 @@ fn client_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<(i64, ClientRecord
             created_at: r.time()?,
             subject: r.opt_text()?,
             names: r.opt_text()?,
+            mac_reference: r.opt_text()?,
             grants,
         },
     ))
@@ -59,8 +60,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         self.backend.with_tx(|c| {
             let inserted = c.execute(
                 "INSERT INTO clients (id, cert_der, fingerprint, role, expires_at, created_at,
-                                      subject, names)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                      subject, names, mac_reference, mac_secret)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 params![
                     &client.id,
                     &client.cert_der,
@@ -69,13 +70,15 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                     client.expires_at,
                     now,
                     &client.subject,
-                    client.names.as_ref()
+                    client.names.as_ref(),
+                    client.mac.as_ref().map(|m| &m.reference),
+                    client.mac.as_ref().map(|m| &m.sealed_secret)
                 ],
             );
             if let Err(e) = inserted {
                 return Err(if e.is_unique() {
                     Error::AlreadyExists(format!(
-                        "client {} or a client with the same certificate",
+                        "client {}, a client with the same certificate or with the same MAC reference",
                         client.id
                     ))
                 } else {
@@ -102,6 +105,28 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             created_at: now,
             subject: Some(client.subject.clone()),
             names: client.names.clone(),
+            mac_reference: client.mac.as_ref().map(|m| m.reference.clone()),
+        })
+    }
+
+    fn get_client_by_mac_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(ClientRecord, Vec<u8>)>> {
+        self.backend.with_conn(|c| {
+            c.query_opt(
+                concat!(
+                    "SELECT ",
+                    client_cols!(),
+                    ", mac_secret FROM clients WHERE mac_reference = $1"
+                ),
+                params![reference],
+            )?
+            .map(|mut r| {
+                let (_, record) = client_from_row(c, &mut r)?;
+                Ok((record, r.blob()?))
+            })
+            .transpose()
         })
     }
 
@@ -111,7 +136,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 concat!("SELECT ", client_cols!(), " FROM clients WHERE id = $1"),
                 params![id],
             )?
-            .map(|r| client_from_row(c, r).map(|(_, rec)| rec))
+            .map(|mut r| client_from_row(c, &mut r).map(|(_, rec)| rec))
             .transpose()
         })
     }
@@ -126,7 +151,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 ),
                 params![fp],
             )?
-            .map(|r| client_from_row(c, r).map(|(_, rec)| rec))
+            .map(|mut r| client_from_row(c, &mut r).map(|(_, rec)| rec))
             .transpose()
         })
     }
@@ -144,7 +169,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             )?;
             let items = rows
                 .into_iter()
-                .map(|r| client_from_row(c, r))
+                .map(|mut r| client_from_row(c, &mut r))
                 .collect::<Result<Vec<_>>>()?;
             Ok(page_from(items, limit))
         })
@@ -178,7 +203,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 params![subject],
             )?;
             rows.into_iter()
-                .map(|r| client_from_row(c, r).map(|(_, rec)| rec))
+                .map(|mut r| client_from_row(c, &mut r).map(|(_, rec)| rec))
                 .collect()
         })
     }

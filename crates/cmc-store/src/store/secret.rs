@@ -13,7 +13,8 @@ use crate::types::{
 macro_rules! secret_cols {
     () => {
         "ca, identification, derived_key, hash_alg, purpose, revoke_issuer, revoke_serial, \
-         profile, created_at, expires_at, used_at, failed_attempts, locked, link_key, names"
+         profile, created_at, expires_at, used_at, failed_attempts, locked, link_key, names, \
+         mac_secret"
     };
 }
 
@@ -47,6 +48,7 @@ fn secret_from_row(mut r: Row) -> Result<SecretRecord> {
         locked: r.bool()?,
         link_key: r.opt_blob()?,
         names: r.opt_text()?,
+        mac_secret: r.opt_blob()?,
     })
 }
 
@@ -110,8 +112,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
             c.execute(
                 "INSERT INTO secrets (ca, identification, derived_key, hash_alg, purpose,
                                       revoke_issuer, revoke_serial, profile, created_at,
-                                      expires_at, link_key, names)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                      expires_at, link_key, names, mac_secret)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 params![
                     &s.ca,
                     &s.identification,
@@ -124,7 +126,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
                     now,
                     s.expires_at,
                     s.link_key.as_ref(),
-                    s.names.as_ref()
+                    s.names.as_ref(),
+                    s.mac_secret.as_ref()
                 ],
             )
             .map_err(|e| {

@@ -83,6 +83,28 @@ pub struct NewClient {
     /// The names it may ask for (the engine's JSON name space), if
     /// registered; without it only the profile's name rules apply.
     pub names: Option<String>,
+    /// Its MAC credential (CMP PBM/PBMAC1 protection), if it has one.
+    pub mac: Option<MacCredential>,
+}
+
+/// A long-lived MAC credential of a client (CMP MAC-based protection, RFC
+/// 4210 §5.1.3.1): the reference it names in `senderKID` and its secret,
+/// sealed by the engine (the store never sees the secret in clear).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MacCredential {
+    /// The reference number (unique among clients).
+    pub reference: String,
+    /// The secret, sealed by the engine.
+    pub sealed_secret: Vec<u8>,
+}
+
+impl fmt::Debug for MacCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MacCredential")
+            .field("reference", &self.reference)
+            .field("sealed_secret", &"<sealed>")
+            .finish()
+    }
 }
 
 /// A registered CMC client.
@@ -112,6 +134,8 @@ pub struct ClientRecord {
     pub subject: Option<String>,
     /// The names it may ask for (JSON), if registered.
     pub names: Option<String>,
+    /// The reference of its MAC credential, if it has one.
+    pub mac_reference: Option<String>,
 }
 
 impl ClientRecord {
@@ -156,6 +180,7 @@ mod tests {
             created_at: UnixTime(0),
             subject: Some("CN=c".into()),
             names: None,
+            mac_reference: None,
         };
         assert!(c.may_use("a", "anything"));
         assert!(c.may_use("b", "tls"));

@@ -52,7 +52,7 @@ pub use cert::{
     CertFilter, CertRecord, CertState, CertStatus, IssuedCert, NewReservation, Revocation,
     RevocationReason, RevokedEntry,
 };
-pub use client::{ClientRecord, ClientRole, Grant, NewClient, Scope};
+pub use client::{ClientRecord, ClientRole, Grant, MacCredential, NewClient, Scope};
 pub use crl::CrlRecord;
 pub(crate) use page::page_from;
 pub use page::{Cursor, Page, PageRequest};

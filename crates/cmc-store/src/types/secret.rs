@@ -45,6 +45,9 @@ pub struct NewSecret {
     /// The names its holder may ask for (the engine's JSON name space), if
     /// registered.
     pub names: Option<String>,
+    /// The secret itself, sealed by the engine, for MAC protections that
+    /// need it (CMP PBM/PBMAC1); `None` when only the derived keys are kept.
+    pub mac_secret: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for NewSecret {
@@ -59,6 +62,7 @@ impl fmt::Debug for NewSecret {
             .field("profile", &self.profile)
             .field("expires_at", &self.expires_at)
             .field("names", &self.names)
+            .field("mac_secret", &self.mac_secret.as_ref().map(|_| "<sealed>"))
             .finish()
     }
 }
@@ -92,6 +96,8 @@ pub struct SecretRecord {
     pub locked: bool,
     /// The names its holder may ask for (JSON), if registered.
     pub names: Option<String>,
+    /// The sealed secret, if stored (see [`NewSecret::mac_secret`]).
+    pub mac_secret: Option<Vec<u8>>,
 }
 
 impl SecretRecord {

@@ -11,9 +11,10 @@ use std::thread;
 
 use cmc_store::{
     AuditEvent, AuditFilter, AuditKind, CaRecord, CertFilter, CertState, CertStatus, ClientRole,
-    CrlRecord, Error, Grant, IssuedCert, NewClient, NewPending, NewReservation, NewSecret, Outcome,
-    PageRequest, PendingFilter, PendingState, PendingStatus, RevocationReason, SCHEMA_VERSION,
-    Scope, SecretPurpose, Serial, Store, TransactionOpen, TransactionState, UnixTime, fingerprint,
+    CrlRecord, Error, Grant, IssuedCert, MacCredential, NewClient, NewPending, NewReservation,
+    NewSecret, Outcome, PageRequest, PendingFilter, PendingState, PendingStatus, RevocationReason,
+    SCHEMA_VERSION, Scope, SecretPurpose, Serial, Store, TransactionOpen, TransactionState,
+    UnixTime, fingerprint,
 };
 
 mod units;
@@ -73,6 +74,7 @@ macro_rules! backend_tests {
             secret_release_and_unlock,
             engine_key_is_shared,
             client_uniqueness,
+            mac_credentials_are_found_by_reference,
             secret_is_consumed_once,
             auto_approvals_are_taken_once_each,
             secret_locks_after_failures,
@@ -178,6 +180,7 @@ fn secret(ca: &str, ident: &str, expires: i64) -> NewSecret {
         profile: Some("tls".into()),
         expires_at: t(expires),
         names: None,
+        mac_secret: None,
     }
 }
 
@@ -841,7 +844,65 @@ fn new_client(id: &str, cert: &[u8], role: ClientRole) -> NewClient {
         expires_at: Some(t(1000)),
         subject: format!("CN={id}"),
         names: None,
+        mac: None,
     }
+}
+
+pub(crate) fn mac_credentials_are_found_by_reference(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let mut ra = new_client("ra-mac", b"ra mac cert", ClientRole::Ra);
+    ra.mac = Some(MacCredential {
+        reference: "1234".into(),
+        sealed_secret: b"sealed one".to_vec(),
+    });
+    let added = store.add_client(&ra, t(1)).unwrap();
+    assert_eq!(added.mac_reference.as_deref(), Some("1234"));
+    let (found, sealed) = store.get_client_by_mac_reference("1234").unwrap().unwrap();
+    assert_eq!(found, added);
+    assert_eq!(sealed, b"sealed one");
+    assert_eq!(store.get_client("ra-mac").unwrap().unwrap(), added);
+    assert!(store.get_client_by_mac_reference("4321").unwrap().is_none());
+
+    // Clients without a credential do not collide on the absent reference.
+    store
+        .add_client(&new_client("plain-1", b"plain 1", ClientRole::Client), t(2))
+        .unwrap();
+    store
+        .add_client(&new_client("plain-2", b"plain 2", ClientRole::Client), t(2))
+        .unwrap();
+    // A reference is one client's.
+    let mut twin = new_client("ra-twin", b"ra twin cert", ClientRole::Ra);
+    twin.mac = Some(MacCredential {
+        reference: "1234".into(),
+        sealed_secret: b"sealed two".to_vec(),
+    });
+    assert!(matches!(
+        store.add_client(&twin, t(3)),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(
+        store.get_client("ra-twin").unwrap().is_none(),
+        "nothing half-written"
+    );
+
+    // A one-time secret keeps its sealed form beside the derived keys.
+    let mut s = secret("ca", "one-time", 100);
+    s.mac_secret = Some(b"sealed secret".to_vec());
+    store.add_secret(&s, t(4)).unwrap();
+    let got = store.get_secret("ca", "one-time").unwrap().unwrap();
+    assert_eq!(got.mac_secret.as_deref(), Some(&b"sealed secret"[..]));
+    store
+        .add_secret(&secret("ca", "hash-only", 100), t(4))
+        .unwrap();
+    assert_eq!(
+        store
+            .get_secret("ca", "hash-only")
+            .unwrap()
+            .unwrap()
+            .mac_secret,
+        None
+    );
 }
 
 pub(crate) fn clients_add_get_list_disable(fx: &dyn Fixture) {
