@@ -88,6 +88,33 @@ impl Cmp {
         openssl(&self.dir, &all)
     }
 
+    /// `openssl cmp` with MAC protection (`-ref`/`-secret`, PBM), trusting
+    /// the root for the certificates it receives.
+    fn cmp_mac(&self, reference: &str, secret: &str, args: &[&str]) -> (bool, String) {
+        let pass = format!("pass:{secret}");
+        let root = self.file("cmc-data/root.pem");
+        let mut all = vec![
+            "cmp",
+            "-server",
+            &self.server.addr,
+            "-path",
+            ".well-known/cmp",
+            "-ref",
+            reference,
+            "-secret",
+            &pass,
+        ];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[
+            "-trusted",
+            s(&root),
+            "-ignore_keyusage",
+            "-msg_timeout",
+            "60",
+        ]);
+        openssl(&self.dir, &all)
+    }
+
     /// NAME.pem (and NAME.key) for SUBJECT, issued to the RA "ra" with
     /// raVerified.
     fn issue(&self, name: &str, subject: &str) -> PathBuf {
@@ -513,4 +540,93 @@ fn genm_answers() {
     let crls: Vec<x509_cert::crl::CertificateList> = content[0].value_as().unwrap();
     let published = cmp.server.get("/crl/root.crl");
     assert_eq!(crls[0].to_der().unwrap(), published.body);
+}
+
+/// The same messages MAC-protected: an RA with a long-lived MAC credential
+/// (`cmc-tool client add --reference --mac-secret-file`) revokes an end
+/// entity's certificate and asks for the CA certificates, but cannot
+/// update a key (kur is protected by the certificate it updates); the
+/// owner of a one-time secret may revoke nothing.
+#[test]
+fn rr_genm_and_kur_with_mac_protection() {
+    if !cmc_testkit::openssl_cmp_available("rr_genm_and_kur_with_mac_protection") {
+        return;
+    }
+    let cmp = Cmp::start();
+    let secret = "correct-horse-battery-staple-5678";
+    let secret_file = cmp.file("ra-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    common::admin(
+        &cmp.file("cmc.toml"),
+        &[
+            "client",
+            "add",
+            "ra",
+            "--role",
+            "ra",
+            "--ca",
+            "root",
+            "--issue",
+            "--subject",
+            "CN=CMP RA",
+            "--out-dir",
+            s(&cmp.dir),
+            "--unencrypted-key",
+            "--reference",
+            "5678",
+            "--mac-secret-file",
+            s(&secret_file),
+        ],
+    );
+    let a = cmp.issue("a", "/CN=a.example.test");
+
+    let (ok, out) = cmp.cmp_mac(
+        "5678",
+        secret,
+        &["-cmd", "rr", "-oldcert", s(&a), "-revreason", "5"],
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        cmp.crl_reason(&cmp.serial(&a)).as_deref(),
+        Some("Cessation Of Operation")
+    );
+
+    let (ok, out) = cmp.cmp_mac(
+        "5678",
+        secret,
+        &["-cmd", "genm", "-recipient", "/CN=anything"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("id-it-caCerts"), "{out}");
+
+    let b = cmp.issue("b", "/CN=b.example.test");
+    let updated = cmp.file("updated.pem");
+    let (ok, out) = cmp.cmp_mac(
+        "5678",
+        secret,
+        &[
+            "-cmd",
+            "kur",
+            "-oldcert",
+            s(&b),
+            "-newkey",
+            s(&cmp.key("b-new")),
+            "-certout",
+            s(&updated),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("notAuthorized"), "{out}");
+    assert!(!updated.exists());
+
+    // A one-time secret proves who may enroll, not who may revoke.
+    let one_time = common::add_root_secret(&cmp.file("cmc.toml"), "device-7", &[]);
+    let (ok, out) = cmp.cmp_mac(
+        "device-7",
+        &one_time,
+        &["-cmd", "rr", "-oldcert", s(&b), "-revreason", "1"],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("notAuthorized"), "{out}");
+    assert_eq!(cmp.crl_reason(&cmp.serial(&b)), None);
 }

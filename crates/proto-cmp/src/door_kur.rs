@@ -7,7 +7,8 @@
 //! ir or cr by that holder, and so through the engine's renewal rules of CMC
 //! (`Engine::enroll`: the subject of the old certificate, a subset of its names, a new key
 //! unless the profile allows reuse, the profile it was issued with). A registered client's
-//! credential is not updated here: the operator renews credentials (`cmc-tool client`).
+//! credential is not updated here: the operator renews credentials (`cmc-tool client`); a
+//! MAC-protected kur proves no certificate and is refused the same way.
 //!
 //! The `id-regCtrl-oldCertID` control (RFC 4211 §6.5), when present, must name the
 //! protecting certificate (badCertId otherwise). A certConf follows as after an ir.
