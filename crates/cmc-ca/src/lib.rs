@@ -59,7 +59,7 @@ pub use refusal::{Reason, Refused};
 pub use replay::Replay;
 pub use responder::Responder;
 pub use revoke::RevokeOutcome;
-pub use revoke_request::RevocationRequest;
+pub use revoke_request::{RevocationDone, RevocationRequest};
 pub use secret::{
     EnrollSecret, MAX_IDENTIFICATION_LEN, MIN_SECRET_LEN, RevocationSecret, generate_secret,
     revocation_identification,

@@ -32,6 +32,18 @@ pub struct RevocationRequest<'a> {
     pub invalidity: Option<UnixTime>,
 }
 
+/// What an authorised revocation request came to ([`Engine::revoke_as_reporting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationDone {
+    /// The certificate is revoked now.
+    Revoked,
+    /// It already was; the first record stands (RFC 9483 §4.2 answers
+    /// this with certRevoked, CMC with success).
+    AlreadyRevoked,
+    /// Its certificateHold was lifted (removeFromCRL).
+    HoldLifted,
+}
+
 fn unknown_certificate() -> Refused {
     Refused::new(Reason::UnknownCertificate, "no such certificate of this CA")
 }
@@ -99,6 +111,23 @@ impl Engine {
         principal: &Principal,
         revocation: &RevocationRequest<'_>,
     ) -> Result<(), Refused> {
+        self.revoke_as_reporting(ca, principal, revocation)
+            .map(drop)
+    }
+
+    /// [`Engine::revoke_as`], saying whether the certificate was revoked
+    /// now, already revoked before, or released from hold: for a front
+    /// door whose protocol answers a repeated revocation differently
+    /// (CMP's certRevoked).
+    ///
+    /// # Errors
+    /// As [`Engine::revoke_as`].
+    pub fn revoke_as_reporting(
+        &self,
+        ca: &str,
+        principal: &Principal,
+        revocation: &RevocationRequest<'_>,
+    ) -> Result<RevocationDone, Refused> {
         let loaded = self.ca(ca).map_err(|e| Refused::from_error(&e, ca))?;
         let internal = |e: Error| Refused::from_error(&e, ca);
         let serial = store_serial(revocation.serial).ok();
@@ -264,7 +293,7 @@ impl Engine {
         revocation: &RevocationRequest<'_>,
         requester: &str,
         may_lift_hold: bool,
-    ) -> Result<(), Refused> {
+    ) -> Result<RevocationDone, Refused> {
         if revocation.reason == RevocationReason::RemoveFromCrl {
             if !may_lift_hold {
                 return Err(Refused::new(
@@ -275,7 +304,7 @@ impl Engine {
             return match self.unrevoke(ca, stored, requester) {
                 Ok(()) => {
                     tracing::info!(ca, serial = %serial, client = requester, "hold lifted on request");
-                    Ok(())
+                    Ok(RevocationDone::HoldLifted)
                 }
                 Err(Error::Store(
                     cmc_store::Error::InvalidState(_) | cmc_store::Error::NotFound(_),
@@ -286,15 +315,20 @@ impl Engine {
                 Err(e) => Err(Refused::from_error(&e, ca)),
             };
         }
-        self.revoke(
-            ca,
-            stored,
-            revocation.reason,
-            revocation.invalidity,
-            requester,
-        )
-        .map_err(|e| Refused::from_error(&e, ca))?;
+        let outcome = self
+            .revoke(
+                ca,
+                stored,
+                revocation.reason,
+                revocation.invalidity,
+                requester,
+            )
+            .map_err(|e| Refused::from_error(&e, ca))?;
         tracing::info!(ca, serial = %serial, client = requester, "revoked on request");
-        Ok(())
+        Ok(if outcome.was_already_revoked() {
+            RevocationDone::AlreadyRevoked
+        } else {
+            RevocationDone::Revoked
+        })
     }
 }

@@ -6,8 +6,10 @@
 //! or the holder of a certificate of this CA) or by the MAC credential its `senderKID` names
 //! ([`Engine::principal_by_mac`]: a client's long-lived credential, or a one-time secret),
 //! checks its nonce against the engine's replay store, and answers ir, cr and p10cr with the
-//! engine's certificate (ip/cp), "waiting" for a request held for approval, pollReq and
-//! certConf (`door_confirm.rs`). What is not CMP at all is an HTTP 4xx ([`CmpReply::status`]); every other
+//! engine's certificate (ip/cp), "waiting" for a request held for approval; pollReq and
+//! certConf are answered in `door_confirm.rs`, rr, kur and genm in `door_revoke.rs`,
+//! `door_kur.rs` and `door_general.rs`. What is not CMP at all is an HTTP 4xx
+//! ([`CmpReply::status`]); every other
 //! refusal is an `error` message signed like every answer, with HTTP 200 (RFC 6712 §3.6).
 //!
 //! Answers to MAC-protected requests are protected with the same secret and the same kind
@@ -102,8 +104,8 @@ pub struct CmpDoor {}
 /// A refusal: the failure bit and a text for `statusString`.
 #[derive(Debug)]
 pub(crate) struct Refusal {
-    bit: FailureBit,
-    text: String,
+    pub(crate) bit: FailureBit,
+    pub(crate) text: String,
     /// Refused before the sender was authenticated.
     unauthenticated: bool,
 }
@@ -336,6 +338,13 @@ impl CmpDoor {
                 engine.record_replay(ca.name(), &replay)?;
                 Ok(body)
             }
+            PkiBody::Kur(reqs) => self
+                .key_update(engine, ca, &principal, reqs, received, &replay, tx, issued)
+                .map(PkiBody::Kup),
+            PkiBody::Genm(content) => crate::door_general::general(engine, ca, content, &replay),
+            PkiBody::Rr(details) => {
+                crate::door_revoke::revoke(engine, ca, &principal, details, &replay)
+            }
             PkiBody::CertConf(statuses) => {
                 let body = self.confirm(engine, ca, &principal, statuses, tx.id)?;
                 engine.record_replay(ca.name(), &replay)?;
@@ -351,7 +360,7 @@ impl CmpDoor {
     /// ir and cr: exactly one `CertReqMsg` (RFC 9483 §4.1.1), its POPO checked here, the
     /// rest by the engine.
     #[allow(clippy::too_many_arguments)]
-    fn crmf(
+    pub(crate) fn crmf(
         &self,
         engine: &Engine,
         ca: &LoadedCa,

@@ -8,6 +8,9 @@ mod cert_rep;
 mod content;
 mod door;
 mod door_confirm;
+mod door_general;
+mod door_kur;
+mod door_revoke;
 mod error;
 mod genm;
 mod header;
@@ -26,6 +29,7 @@ pub use content::{
     PollReq, PollReqContent, RevDetails, RevRepContent, RevReqContent,
 };
 pub use door::{CONTENT_TYPE, CmpDoor, CmpReply, CmpRequest};
+pub use door_revoke::MAX_REV_DETAILS;
 pub use error::Error;
 pub use genm::{
     CaCertsValue, CertProfileValue, CertReqTemplateContent, CrlSource, CrlStatus,

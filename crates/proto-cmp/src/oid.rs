@@ -63,3 +63,13 @@ pub const ID_IT_CRL_STATUS_LIST: ObjectIdentifier =
 
 /// `id-it-crls` (RFC 9480 §2.16, RFC 9483 §4.3.4): `1.3.6.1.5.5.7.4.23`.
 pub const ID_IT_CRLS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.4.23");
+
+/// `id-regCtrl-algId` (RFC 9480 §2.15): in a `certReqTemplate`'s `keySpec`, a key algorithm
+/// (not RSA) the CA accepts: `1.3.6.1.5.5.7.5.1.11`.
+pub const ID_REG_CTRL_ALG_ID: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.5.1.11");
+
+/// `id-regCtrl-rsaKeyLen` (RFC 9480 §2.15): in a `certReqTemplate`'s `keySpec`, an RSA
+/// modulus length the CA accepts: `1.3.6.1.5.5.7.5.1.12`.
+pub const ID_REG_CTRL_RSA_KEY_LEN: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.5.1.12");

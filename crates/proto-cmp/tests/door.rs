@@ -349,7 +349,7 @@ fn refusals_before_the_engine() {
     // Unsupported bodies.
     let reply = setup.send(&signed(
         header(Some(b"t3"), Some(b"n3")),
-        PkiBody::Genm(vec![]),
+        PkiBody::PollReq(vec![]),
         &key,
         &cred.certificate_der,
     ));
