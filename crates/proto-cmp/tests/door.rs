@@ -6,190 +6,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../cmc-ca/tests/common/mod.rs"]
-mod common;
+mod support;
 
-use std::str::FromStr;
-
-use cmc_ca::{ClientCredential, Engine, EngineConfig};
-use cmc_keys::{FileKey, HashAlg, KeySpec, SignatureScheme, SigningKey};
+use cmc_keys::{FileKey, KeySpec};
 use cmc_store::{ClientRole, RevocationReason, Serial};
-use common::Env;
-use der::asn1::{Null, OctetString};
 use der::{Decode, Encode};
-use proto_cmp::{
-    CertStatus, CertTemplate, CmpDoor, CmpReply, CmpRequest, FailureBit, Limits, PVNO_CMP2000,
-    PkiBody, PkiHeader, PkiMessage, PkiStatus, PkiStatusInfo, ProofOfPossession,
-};
-use sha2::Digest;
+use proto_cmp::{CmpRequest, FailureBit, PkiBody, PkiMessage};
+use support::common;
+use support::{Setup, answer, cert_conf, cr_body, cr_body_for, failure, header, issued, signed};
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::name::Name;
-
-const P256: SignatureScheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
-
-struct Setup {
-    env: Env,
-    engine: Engine,
-    door: CmpDoor,
-    limits: Limits,
-}
-
-impl Setup {
-    fn new() -> Self {
-        Self::with_cmp(cmc_ca::config::CmpSettings::default())
-    }
-
-    /// A CA "ca" with `cmp` as its `[ca.ca.cmp]` settings.
-    fn with_cmp(cmp: cmc_ca::config::CmpSettings) -> Self {
-        let env = Env::new();
-        env.create("ca", KeySpec::P256, P256, None, 365);
-        let mut config = EngineConfig::default();
-        config.cas.insert(
-            "ca".into(),
-            cmc_ca::config::CaSettings {
-                cmp: Some(cmp),
-                ..cmc_ca::config::CaSettings::default()
-            },
-        );
-        let engine = Engine::load(
-            std::sync::Arc::clone(&env.store),
-            std::sync::Arc::new(env.clock.clone()),
-            config,
-        )
-        .unwrap();
-        Self {
-            env,
-            engine,
-            door: CmpDoor::new(),
-            limits: Limits::default(),
-        }
-    }
-
-    fn send(&self, der: &[u8]) -> CmpReply {
-        self.door.handle(
-            &self.engine,
-            &CmpRequest {
-                ca: "ca",
-                content_type: Some("application/pkixcmp"),
-                body: der,
-                limits: &self.limits,
-            },
-        )
-    }
-
-    fn revoked(&self, cert: &Certificate) -> bool {
-        let serial =
-            Serial::from_be_bytes(cert.tbs_certificate().serial_number().as_bytes()).unwrap();
-        self.env
-            .store
-            .get_cert("ca", &serial)
-            .unwrap()
-            .unwrap()
-            .revocation()
-            .is_some()
-    }
-}
-
-/// A header with `transactionID` and `senderNonce` (either may be left out).
-fn header(txid: Option<&[u8]>, nonce: Option<&[u8]>) -> PkiHeader {
-    let mut h = PkiHeader::new(
-        PVNO_CMP2000,
-        GeneralName::DirectoryName(Name::default()),
-        GeneralName::DirectoryName(Name::default()),
-    );
-    h.transaction_id = txid.map(|t| OctetString::new(t).unwrap());
-    h.sender_nonce = nonce.map(|n| OctetString::new(n).unwrap());
-    h
-}
-
-/// `body` under `header`, signed by `key` with `cert` first in extraCerts.
-fn signed(header: PkiHeader, body: PkiBody, key: &FileKey, cert: &[u8]) -> Vec<u8> {
-    PkiMessage::protect_with_signature(
-        header,
-        body,
-        key.signature_algorithm().clone(),
-        Some(vec![Certificate::from_der(cert).unwrap()]),
-        |d| Ok::<_, proto_cmp::Error>(key.sign(d).unwrap()),
-    )
-    .unwrap()
-    .to_der_bytes()
-    .unwrap()
-}
-
-/// A cr for `subject` with a new key and a signature POPO (or raVerified).
-fn cr_body(subject: &str, ra_verified: bool) -> PkiBody {
-    cr_body_for(
-        &FileKey::generate(KeySpec::P256).unwrap(),
-        subject,
-        ra_verified,
-    )
-}
-
-fn cr_body_for(key: &FileKey, subject: &str, ra_verified: bool) -> PkiBody {
-    let template = CertTemplate {
-        subject: Some(Name::from_str(subject).unwrap()),
-        ..CertTemplate::default()
-    };
-    let mut msg = cmc_codec::build_crmf(key, 0, template).unwrap();
-    if ra_verified {
-        msg.popo = Some(ProofOfPossession::RaVerified(Null));
-    }
-    PkiBody::Cr(vec![msg])
-}
-
-fn answer(reply: &CmpReply) -> PkiMessage {
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
-    PkiMessage::from_der(&reply.body).unwrap()
-}
-
-fn failure(reply: &CmpReply) -> Vec<FailureBit> {
-    match answer(reply).body {
-        PkiBody::Error(e) => {
-            assert_eq!(e.pki_status_info.status, PkiStatus::Rejection);
-            e.pki_status_info.fail_info.unwrap().bits().collect()
-        }
-        other => panic!("not an error: {}", other.name()),
-    }
-}
-
-fn issued(reply: &CmpReply) -> Certificate {
-    let PkiBody::Cp(rep) = answer(reply).body else {
-        panic!("not a cp");
-    };
-    let cert = rep.response[0].certified_key_pair.clone().unwrap();
-    match cert.cert_or_enc_cert {
-        proto_cmp::CertOrEncCert::Certificate(c) => c,
-        proto_cmp::CertOrEncCert::EncryptedCert(_) => panic!("encrypted"),
-    }
-}
-
-fn cert_conf(cert: &Certificate, reject: bool) -> PkiBody {
-    let hash = sha2::Sha256::digest(cert.to_der().unwrap());
-    PkiBody::CertConf(vec![CertStatus {
-        cert_hash: OctetString::new(hash.to_vec()).unwrap(),
-        cert_req_id: 0,
-        status_info: reject.then(|| {
-            PkiStatusInfo::rejection(FailureBit::IncorrectData.into(), "not what I asked")
-        }),
-        hash_alg: None,
-    }])
-}
-
-fn ra(setup: &Setup, id: &str) -> (FileKey, ClientCredential) {
-    common::credential(&setup.engine, "ca", id, &format!("CN={id}"), ClientRole::Ra)
-}
 
 #[test]
 fn cert_conf_must_match_the_certificate_and_its_requester() {
     let setup = Setup::new();
-    let (key, cred) = ra(&setup, "ra1");
-    let (other_key, other) = ra(&setup, "ra2");
+    let (key, cred) = setup.ra("ra1");
+    let (other_key, other) = setup.ra("ra2");
     let reply = setup.send(&signed(
         header(Some(b"tx-1"), Some(b"nonce-1")),
         cr_body("CN=device.example.test", true),
@@ -250,7 +81,7 @@ fn cert_conf_must_match_the_certificate_and_its_requester() {
 #[test]
 fn a_rejecting_cert_conf_revokes() {
     let setup = Setup::new();
-    let (key, cred) = ra(&setup, "ra1");
+    let (key, cred) = setup.ra("ra1");
     let reply = setup.send(&signed(
         header(Some(b"tx-r"), Some(b"nonce-1")),
         cr_body("CN=unwanted.example.test", true),
@@ -271,7 +102,7 @@ fn a_rejecting_cert_conf_revokes() {
 #[test]
 fn refusals_before_the_engine() {
     let setup = Setup::new();
-    let (key, cred) = ra(&setup, "ra1");
+    let (key, cred) = setup.ra("ra1");
     let (ee_key, ee) = common::credential(
         &setup.engine,
         "ca",
@@ -375,7 +206,7 @@ fn refusals_before_the_engine() {
 #[test]
 fn an_unconfirmed_certificate_is_revoked_after_the_wait() {
     let setup = Setup::new();
-    let (key, cred) = ra(&setup, "ra1");
+    let (key, cred) = setup.ra("ra1");
     let reply = setup.send(&signed(
         header(Some(b"tx-late"), Some(b"nonce-1")),
         cr_body("CN=late.example.test", true),
@@ -433,7 +264,7 @@ fn implicit_confirmation_is_granted_only_where_configured() {
             implicit_confirm: granted,
             ..cmc_ca::config::CmpSettings::default()
         });
-        let (key, cred) = ra(&env_setup, "ra1");
+        let (key, cred) = env_setup.ra("ra1");
         let mut h = header(Some(b"tx-implicit"), Some(b"nonce-i"));
         h.set_implicit_confirm();
         let reply = env_setup.send(&signed(

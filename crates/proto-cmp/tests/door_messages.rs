@@ -261,7 +261,7 @@ fn kur_by_the_holder_keeps_the_subject_and_takes_the_new_key() {
         new.tbs_certificate().subject_public_key_info(),
         new_key.public_key()
     );
-    let reply = setup.send_signed(b"kur-2", cert_conf(&new), &old_key, &old_der);
+    let reply = setup.send_signed(b"kur-2", cert_conf(&new, false), &old_key, &old_der);
     assert!(matches!(answer(&reply).body, PkiBody::PkiConf(_)));
     // The old certificate is left as it is (RFC 4210 does not revoke it).
     assert_eq!(setup.revocation(&old), None);

@@ -1,5 +1,5 @@
 //! A door over a real engine (SQLite store, file-key CA "ca") and messages built by hand,
-//! for the door tests of rr, kur and genm (`door_messages.rs`).
+//! for the door tests (`door.rs`, `door_messages.rs`).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -33,12 +33,25 @@ pub struct Setup {
 
 impl Setup {
     pub fn new() -> Self {
+        Self::with_cmp(cmc_ca::config::CmpSettings::default())
+    }
+
+    /// A CA "ca" with `cmp` as its `[ca.ca.cmp]` settings.
+    pub fn with_cmp(cmp: cmc_ca::config::CmpSettings) -> Self {
         let env = common::Env::new();
         env.create("ca", KeySpec::P256, P256, None, 365);
+        let mut config = EngineConfig::default();
+        config.cas.insert(
+            "ca".into(),
+            cmc_ca::config::CaSettings {
+                cmp: Some(cmp),
+                ..cmc_ca::config::CaSettings::default()
+            },
+        );
         let engine = Engine::load(
             std::sync::Arc::clone(&env.store),
             std::sync::Arc::new(env.clock.clone()),
-            EngineConfig::default(),
+            config,
         )
         .unwrap();
         Self {
@@ -92,7 +105,7 @@ impl Setup {
         let cert = issued(&reply);
         let reply = self.send_signed(
             txid.as_bytes(),
-            cert_conf(&cert),
+            cert_conf(&cert, false),
             &ra.0,
             &ra.1.certificate_der,
         );
@@ -111,6 +124,11 @@ impl Setup {
             .unwrap()
             .revocation()
             .map(|r| r.reason.code())
+    }
+
+    /// Whether `cert` is revoked in the store.
+    pub fn revoked(&self, cert: &Certificate) -> bool {
+        self.revocation(cert).is_some()
     }
 
     /// The CA certificate.
@@ -196,14 +214,28 @@ pub fn issued(reply: &CmpReply) -> Certificate {
     }
 }
 
-/// An accepting certConf for `cert` (certReqId 0, SHA-256).
-pub fn cert_conf(cert: &Certificate) -> PkiBody {
+/// A certConf for `cert` (certReqId 0, SHA-256): accepting, or rejecting when `reject`.
+pub fn cert_conf(cert: &Certificate, reject: bool) -> PkiBody {
     use sha2::Digest;
     let hash = sha2::Sha256::digest(cert.to_der().unwrap());
     PkiBody::CertConf(vec![proto_cmp::CertStatus {
         cert_hash: OctetString::new(hash.to_vec()).unwrap(),
         cert_req_id: 0,
-        status_info: None,
+        status_info: reject.then(|| {
+            proto_cmp::PkiStatusInfo::rejection(
+                FailureBit::IncorrectData.into(),
+                "not what I asked",
+            )
+        }),
         hash_alg: None,
     }])
+}
+
+/// A cr for `subject` with a new key and a signature POPO (or raVerified).
+pub fn cr_body(subject: &str, ra_verified: bool) -> PkiBody {
+    cr_body_for(
+        &FileKey::generate(KeySpec::P256).unwrap(),
+        subject,
+        ra_verified,
+    )
 }
