@@ -554,6 +554,93 @@ fn held_request_is_polled_until_approved_or_rejected() {
     assert!(!cert.exists());
 }
 
+/// Indirect proof of possession (`openssl cmp -popo 2`, keyEncipherment with
+/// `subsequentMessage encrCert`) for an RSA key: the certificate comes back encrypted to
+/// that key, the client decrypts it and proves possession with its certConf. An EC key
+/// cannot receive it (badPOP), and a certificate whose confirmation does not come is
+/// revoked like any other.
+#[test]
+fn indirect_pop_with_an_encrypted_certificate() {
+    if !cmc_testkit::openssl_cmp_available("indirect_pop_with_an_encrypted_certificate") {
+        return;
+    }
+    let cmp = Cmp::start();
+    cmp.add_client("device-1", "client", "CN=device-1.example.test");
+    let key = cmp.file("rsa.key");
+    let (ok, out) = openssl(
+        &cmp.dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            s(&key),
+        ],
+    );
+    assert!(ok, "{out}");
+    let out_cert = cmp.file("indirect.pem");
+    let (ok, out) = cmp.cmp(
+        "device-1",
+        &[
+            "-cmd",
+            "cr",
+            "-newkey",
+            s(&key),
+            "-subject",
+            "/CN=device-1.example.test",
+            "-popo",
+            "2",
+            "-reqout",
+            s(&cmp.file("cr.der")),
+            "-rspout",
+            s(&cmp.file("cp.der")),
+            "-certout",
+            s(&out_cert),
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("sending CERTCONF"), "{out}");
+    cmp.verify(&out_cert);
+    // The answer held the certificate encrypted, not in clear.
+    let cp = std::fs::read(cmp.file("cp.der")).unwrap();
+    let cp = proto_cmp::PkiMessage::from_der(&cp).unwrap();
+    let PkiBody::Cp(rep) = cp.body else {
+        panic!("not a cp: {}", cp.body.name());
+    };
+    let pair = rep.response[0].certified_key_pair.as_ref().unwrap();
+    assert!(
+        matches!(
+            pair.cert_or_enc_cert,
+            proto_cmp::CertOrEncCert::EncryptedCert(_)
+        ),
+        "{pair:?}"
+    );
+
+    // An EC key cannot be sent an encrypted certificate.
+    let ec = cmp.key("ec-indirect");
+    let refused = cmp.file("ec-indirect.pem");
+    let (ok, out) = cmp.cmp(
+        "device-1",
+        &[
+            "-cmd",
+            "cr",
+            "-newkey",
+            s(&ec),
+            "-subject",
+            "/CN=device-1.example.test",
+            "-popo",
+            "2",
+            "-certout",
+            s(&refused),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("badPOP"), "{out}");
+    assert!(!refused.exists());
+}
+
 /// `openssl cmp` with MAC protection (`-ref`/`-secret`, PBM) against
 /// `PATH` (`-path`), plus `args`. Returns (success, output).
 fn cmp_mac(cmp: &Cmp, path: &str, reference: &str, secret: &str, args: &[&str]) -> (bool, String) {

@@ -37,6 +37,14 @@ pub enum ProofOfPossession {
     /// engine checks everything else and answers
     /// [`Enrolled::ProveByDecryption`].
     NotYetProven,
+    /// The key cannot sign; the certificate is issued and goes to the
+    /// requester encrypted to that key, and possession is proven by the
+    /// requester's confirmation with the certificate's hash (CMP's indirect
+    /// method, RFC 4210 §5.2.8.3). The front door must send the certificate
+    /// only encrypted, never grant implicit confirmation, and register it
+    /// with [`Engine::await_confirmation`], so that a certificate whose
+    /// confirmation does not come is revoked ([`Engine::revoke_unconfirmed`]).
+    ByConfirmation,
 }
 
 /// The request, in the form the engine keeps for held requests.

@@ -30,9 +30,10 @@ use x509_cert::ext::pkix::name::GeneralName;
 use zeroize::Zeroizing;
 
 use crate::door_confirm::implicit_granted;
+use crate::door_indirect;
 use crate::{
-    CertRepMessage, CertReqMessages, CertResponse, CertifiedKeyPair, ErrorMsgContent, FailureBit,
-    Limits, MacAlgorithm, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatus, PkiStatusInfo,
+    CertRepMessage, CertReqMessages, CertResponse, ErrorMsgContent, FailureBit, Limits,
+    MacAlgorithm, PkiBody, PkiFailureInfo, PkiHeader, PkiMessage, PkiStatus, PkiStatusInfo,
     Protection, Received, decode_message,
 };
 
@@ -94,6 +95,9 @@ pub(crate) struct Transaction<'a> {
     /// The body type of the certificate response (`ip`, `cp`, `kup`), for the final answer
     /// to a poll of a held request.
     pub(crate) answer: &'static str,
+    /// Whether the certificate goes back encrypted to the requested key (indirect POP,
+    /// `door_indirect.rs`).
+    pub(crate) encrypt: bool,
 }
 
 /// The CMP door: stateless; what lives between the messages of a transaction (replay
@@ -301,6 +305,7 @@ impl CmpDoor {
                 PkiBody::Kur(_) => "kup",
                 _ => "cp",
             },
+            encrypt: false,
         };
         match &received.message.body {
             PkiBody::Ir(reqs) => self
@@ -391,6 +396,29 @@ impl CmpDoor {
                 ));
             }
             Ok(Pop::RaVerified) => ProofOfPossession::RaVerified,
+            Ok(Pop::KeyEncipherment | Pop::KeyAgreement)
+                if door_indirect::asks_for_encrypted_cert(msg.popo.as_ref()) =>
+            {
+                let rsa = msg
+                    .cert_req
+                    .cert_template
+                    .public_key
+                    .as_ref()
+                    .is_some_and(door_indirect::can_receive);
+                if !rsa {
+                    return Err(Refusal::new(
+                        FailureBit::BadPop,
+                        "an encrypted certificate (indirect POP) goes to an RSA key only",
+                    ));
+                }
+                if tx.implicit {
+                    return Err(Refusal::new(
+                        FailureBit::BadRequest,
+                        "indirect POP is proven by the confirmation: do not ask for implicitConfirm",
+                    ));
+                }
+                ProofOfPossession::ByConfirmation
+            }
             Ok(Pop::KeyEncipherment | Pop::KeyAgreement) => ProofOfPossession::NotYetProven,
             Ok(_) => {
                 return Err(Refusal::new(
@@ -406,6 +434,10 @@ impl CmpDoor {
             .to_der()
             .map_err(crate::Error::Encode)?;
         let form = RequestForm::Crmf(Box::new(msg.clone()));
+        let tx = Transaction {
+            encrypt: pop == ProofOfPossession::ByConfirmation,
+            ..tx
+        };
         self.enroll(
             engine,
             ca,
@@ -456,13 +488,12 @@ impl CmpDoor {
             Enrolled::Held(held) => {
                 // Delayed delivery (RFC 9483 §4.4): "waiting" now, the certificate by
                 // pollReq once an agent approves it.
-                engine.note_held_transaction(
-                    ca.name(),
-                    principal,
-                    tx.id,
-                    &held.token,
-                    tx.answer,
-                )?;
+                let answer = if tx.encrypt {
+                    format!("{}{}", tx.answer, door_indirect::ENCRYPTED_SUFFIX)
+                } else {
+                    tx.answer.to_owned()
+                };
+                engine.note_held_transaction(ca.name(), principal, tx.id, &held.token, &answer)?;
                 tracing::info!(ca = ca.name(), requester = principal.requester(),
                     token = %held.token, "CMP request held for approval");
                 return Ok(CertRepMessage {
@@ -482,7 +513,8 @@ impl CmpDoor {
             Enrolled::ProveByDecryption => {
                 return Err(Refusal::new(
                     FailureBit::BadPop,
-                    "the key cannot sign: indirect proof of possession is not supported yet",
+                    "the key cannot sign: ask for the certificate encrypted (POPOPrivKey \
+                     subsequentMessage encrCert) with an RSA key",
                 ));
             }
         };
@@ -510,7 +542,10 @@ impl CmpDoor {
             response: vec![CertResponse {
                 cert_req_id,
                 status: PkiStatusInfo::accepted(),
-                certified_key_pair: Some(CertifiedKeyPair::certificate(issued_cert.certificate)),
+                certified_key_pair: Some(door_indirect::key_pair(
+                    issued_cert.certificate,
+                    tx.encrypt,
+                )?),
                 rsp_info: None,
             }],
         })

@@ -10,8 +10,8 @@ use x509_cert::Certificate;
 
 use crate::door::{CmpDoor, Refusal, Transaction};
 use crate::{
-    CertConfirmContent, CertRepMessage, CertResponse, CertifiedKeyPair, FailureBit, PkiBody,
-    PkiHeader, PkiStatus, PkiStatusInfo,
+    CertConfirmContent, CertRepMessage, CertResponse, FailureBit, PkiBody, PkiHeader, PkiStatus,
+    PkiStatusInfo,
 };
 
 impl CmpDoor {
@@ -53,6 +53,19 @@ impl CmpDoor {
             }
             cmc_ca::PendingStatus::Issued(cert) => *cert,
         };
+        let (kind, encrypt) = match held
+            .answer
+            .strip_suffix(crate::door_indirect::ENCRYPTED_SUFFIX)
+        {
+            Some(kind) => (kind, true),
+            None => (held.answer.as_str(), false),
+        };
+        if encrypt && tx.implicit {
+            return Err(Refusal::new(
+                FailureBit::BadRequest,
+                "indirect POP is proven by the confirmation: do not ask for implicitConfirm",
+            ));
+        }
         let serial = cmc_ca::x509::store_serial(certificate.tbs_certificate().serial_number())
             .map_err(|_| Refusal::new(FailureBit::SystemFailure, "issued serial"))?;
         // Confirmed like any certificate; a second poll after this one finds it waiting.
@@ -81,11 +94,11 @@ impl CmpDoor {
             response: vec![CertResponse {
                 cert_req_id: poll.cert_req_id,
                 status: PkiStatusInfo::accepted(),
-                certified_key_pair: Some(CertifiedKeyPair::certificate(certificate)),
+                certified_key_pair: Some(crate::door_indirect::key_pair(certificate, encrypt)?),
                 rsp_info: None,
             }],
         };
-        Ok(match held.answer.as_str() {
+        Ok(match kind {
             "ip" => PkiBody::Ip(rep),
             "kup" => PkiBody::Kup(rep),
             _ => PkiBody::Cp(rep),

@@ -9,6 +9,7 @@ mod content;
 mod door;
 mod door_confirm;
 mod door_general;
+mod door_indirect;
 mod door_kur;
 mod door_revoke;
 mod error;

@@ -284,3 +284,62 @@ fn implicit_confirmation_is_granted_only_where_configured() {
         assert_eq!(env_setup.revoked(&cert), !granted);
     }
 }
+
+/// Indirect POP at the door: the certificate goes to an RSA key encrypted (and only
+/// there), implicit confirmation is refused for it, and without its certConf it is revoked
+/// like any unconfirmed certificate.
+#[test]
+fn indirect_pop_needs_the_confirmation() {
+    use cmc_asn1::{PopoPrivKey, ProofOfPossession, SubsequentMessage};
+    let setup = Setup::with_cmp(cmc_ca::config::CmpSettings {
+        implicit_confirm: true,
+        ..cmc_ca::config::CmpSettings::default()
+    });
+    let (key, cred) = setup.ra("ra1");
+    let indirect = |subject: &str| {
+        let rsa = FileKey::generate(KeySpec::Rsa2048).unwrap();
+        let PkiBody::Cr(mut msgs) = cr_body_for(&rsa, subject, false) else {
+            unreachable!()
+        };
+        msgs[0].popo = Some(ProofOfPossession::KeyEncipherment(
+            PopoPrivKey::SubsequentMessage(SubsequentMessage::EncrCert),
+        ));
+        PkiBody::Cr(msgs)
+    };
+    // Asking for implicit confirmation as well: refused.
+    let mut h = header(Some(b"tx-ind-1"), Some(b"nonce-ind-1"));
+    h.set_implicit_confirm();
+    let reply = setup.send(&signed(
+        h,
+        indirect("CN=indirect1.example.test"),
+        &key,
+        &cred.certificate_der,
+    ));
+    assert_eq!(failure(&reply), [FailureBit::BadRequest]);
+    assert_eq!(reply.issued, 0);
+
+    let reply = setup.send(&signed(
+        header(Some(b"tx-ind-2"), Some(b"nonce-ind-2")),
+        indirect("CN=indirect2.example.test"),
+        &key,
+        &cred.certificate_der,
+    ));
+    assert_eq!(reply.issued, 1);
+    let PkiBody::Cp(rep) = answer(&reply).body else {
+        panic!("not a cp");
+    };
+    assert!(matches!(
+        rep.response[0]
+            .certified_key_pair
+            .as_ref()
+            .unwrap()
+            .cert_or_enc_cert,
+        proto_cmp::CertOrEncCert::EncryptedCert(_)
+    ));
+    // Never confirmed (the requester could not decrypt): revoked after the wait.
+    setup
+        .env
+        .clock
+        .advance(cmc_ca::config::DEFAULT_CONFIRM_WAIT_SECS + 1);
+    assert_eq!(setup.engine.revoke_unconfirmed().unwrap(), 1);
+}
