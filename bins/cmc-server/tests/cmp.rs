@@ -13,7 +13,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Server, openssl, s, start};
+use common::{Backend, Server, TestStore, openssl, s, start};
 use der::Decode;
 use proto_cmp::{FailureBit, PkiBody, PkiStatus};
 
@@ -23,6 +23,8 @@ struct Cmp {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
     server: Server,
+    /// Dropped after the server: its PostgreSQL schema, if any.
+    _store: Option<TestStore>,
 }
 
 impl Cmp {
@@ -37,20 +39,33 @@ impl Cmp {
 
     /// [`Cmp::start_with`], with `files` (name, contents) written beside the configuration.
     fn start_with_files(extra: &str, files: &[(&str, &str)]) -> Self {
+        Self::start_on(None, extra, files)
+    }
+
+    /// [`Cmp::start_with_files`] on `backend`'s store; `None` when the test is skipped
+    /// (PostgreSQL without `CMC_TEST_PG_URL`, outside CI).
+    fn on(backend: Backend, test: &str, extra: &str, files: &[(&str, &str)]) -> Option<Self> {
+        let store = TestStore::new(backend, test)?;
+        Some(Self::start_on(Some(store), extra, files))
+    }
+
+    fn start_on(store: Option<TestStore>, extra: &str, files: &[(&str, &str)]) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         for (name, contents) in files {
             std::fs::write(dir.join(name), contents).unwrap();
         }
+        let store_line = store.as_ref().map_or("", |s| s.config_line.as_str());
         common::write_config(
             &dir,
-            &format!("{extra}[server]\nlisten = \"127.0.0.1:0\"\n"),
+            &format!("{store_line}{extra}[server]\nlisten = \"127.0.0.1:0\"\n"),
         );
         let server = start(&dir);
         Self {
             _tmp: tmp,
             dir,
             server,
+            _store: store,
         }
     }
 
@@ -406,10 +421,32 @@ fn rejected_certificate_is_revoked() {
 /// and the next CRL lists the serial.
 #[test]
 fn unconfirmed_certificate_is_revoked_by_the_server() {
-    if !cmc_testkit::openssl_cmp_available("unconfirmed_certificate_is_revoked_by_the_server") {
+    unconfirmed_certificate_is_revoked_by_the_server_on(
+        Backend::Sqlite,
+        "unconfirmed_certificate_is_revoked_by_the_server",
+    );
+}
+
+#[test]
+fn unconfirmed_certificate_is_revoked_by_the_server_on_postgresql() {
+    unconfirmed_certificate_is_revoked_by_the_server_on(
+        Backend::Postgres,
+        "unconfirmed_certificate_is_revoked_by_the_server_on_postgresql",
+    );
+}
+
+fn unconfirmed_certificate_is_revoked_by_the_server_on(backend: Backend, test: &str) {
+    if !cmc_testkit::openssl_cmp_available(test) {
         return;
     }
-    let cmp = Cmp::start_with("[ca.root.cmp]\nconfirm_wait_secs = 10\n");
+    let Some(cmp) = Cmp::on(
+        backend,
+        test,
+        "[ca.root.cmp]\nconfirm_wait_secs = 10\n",
+        &[],
+    ) else {
+        return;
+    };
     cmp.add_client("ra", "ra", "CN=CMP RA");
     let key = cmp.key("unconfirmed");
     let out_cert = cmp.file("unconfirmed.pem");
@@ -469,16 +506,35 @@ fn unconfirmed_certificate_is_revoked_by_the_server() {
 /// a rejected one ends the client's polling with the agent's reason.
 #[test]
 fn held_request_is_polled_until_approved_or_rejected() {
-    if !cmc_testkit::openssl_cmp_available("held_request_is_polled_until_approved_or_rejected") {
+    held_request_is_polled_until_approved_or_rejected_on(
+        Backend::Sqlite,
+        "held_request_is_polled_until_approved_or_rejected",
+    );
+}
+
+#[test]
+fn held_request_is_polled_until_approved_or_rejected_on_postgresql() {
+    held_request_is_polled_until_approved_or_rejected_on(
+        Backend::Postgres,
+        "held_request_is_polled_until_approved_or_rejected_on_postgresql",
+    );
+}
+
+fn held_request_is_polled_until_approved_or_rejected_on(backend: Backend, test: &str) {
+    if !cmc_testkit::openssl_cmp_available(test) {
         return;
     }
-    let cmp = Cmp::start_with_files(
+    let Some(cmp) = Cmp::on(
+        backend,
+        test,
         "profiles = \"profiles.toml\"\n[requests]\npending_poll_secs = 1\n",
         &[(
             "profiles.toml",
             "default_profile = \"held\"\n[profile.held]\nrequire_approval = true\n",
         )],
-    );
+    ) else {
+        return;
+    };
     cmp.add_client("ra", "ra", "CN=CMP RA");
     let config = cmp.file("cmc.toml");
     let waiting = || loop {
@@ -672,10 +728,32 @@ fn cmp_mac(cmp: &Cmp, path: &str, reference: &str, secret: &str, args: &[&str]) 
 /// replayed byte for byte (badSenderNonce).
 #[test]
 fn acme2certifier_command_with_an_ra_mac_credential() {
-    if !cmc_testkit::openssl_cmp_available("acme2certifier_command_with_an_ra_mac_credential") {
+    acme2certifier_command_with_an_ra_mac_credential_on(
+        Backend::Sqlite,
+        "acme2certifier_command_with_an_ra_mac_credential",
+    );
+}
+
+#[test]
+fn acme2certifier_command_with_an_ra_mac_credential_on_postgresql() {
+    acme2certifier_command_with_an_ra_mac_credential_on(
+        Backend::Postgres,
+        "acme2certifier_command_with_an_ra_mac_credential_on_postgresql",
+    );
+}
+
+fn acme2certifier_command_with_an_ra_mac_credential_on(backend: Backend, test: &str) {
+    if !cmc_testkit::openssl_cmp_available(test) {
         return;
     }
-    let cmp = Cmp::start_with("[ca.root.cmp]\npaths = [\"pkix/\"]\nimplicit_confirm = true\n");
+    let Some(cmp) = Cmp::on(
+        backend,
+        test,
+        "[ca.root.cmp]\npaths = [\"pkix/\"]\nimplicit_confirm = true\n",
+        &[],
+    ) else {
+        return;
+    };
     let secret = "correct-horse-battery-staple-1234";
     let secret_file = cmp.file("ra-secret");
     std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
@@ -703,9 +781,11 @@ fn acme2certifier_command_with_an_ra_mac_credential() {
     );
     assert!(registered.contains("MAC reference"), "{registered}");
     assert!(!registered.contains(secret), "{registered}");
-    // The secret is sealed: neither the database nor the key file holds it.
-    let db = std::fs::read(cmp.file("cmc-data/cmc.db")).unwrap();
-    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    // The secret is sealed: the database does not hold it.
+    if backend == Backend::Sqlite {
+        let db = std::fs::read(cmp.file("cmc-data/cmc.db")).unwrap();
+        assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
     let key_file = cmp.file("cmc-data/secrets.key");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&key_file).unwrap().permissions(),
