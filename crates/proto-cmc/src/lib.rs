@@ -126,6 +126,7 @@ pub use respond::{
 use respond::{Failure, ResponseBuilder};
 
 mod certify;
+pub mod compliance;
 mod controls;
 mod encrypted_pop;
 mod fetch;
