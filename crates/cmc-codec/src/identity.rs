@@ -306,26 +306,7 @@ pub fn pop_link_witness_v2(hash: ProofHash, key: &[u8], random: &[u8]) -> Result
 /// [`Error::MalformedContent`] if there is more than one, or it does not
 /// decode.
 pub fn find_pop_link_witness(request: &TaggedRequest) -> Result<Option<PopLinkWitnessV2>> {
-    let values: Vec<&Any> = match request {
-        TaggedRequest::Tcr(tcr) => tcr
-            .certification_request
-            .info
-            .attributes
-            .iter()
-            .filter(|a| a.oid == oid::ID_CMC_POP_LINK_WITNESS_V2)
-            .flat_map(|a| a.values.iter())
-            .collect(),
-        TaggedRequest::Crm(crm) => crm
-            .cert_req
-            .controls
-            .iter()
-            .flatten()
-            .filter(|c| c.oid == oid::ID_CMC_POP_LINK_WITNESS_V2)
-            .map(|c| &c.value)
-            .collect(),
-        TaggedRequest::Orm(_) => Vec::new(),
-    };
-    match values.as_slice() {
+    match link_witness_values(request, oid::ID_CMC_POP_LINK_WITNESS_V2).as_slice() {
         [] => Ok(None),
         [one] => one
             .decode_as::<PopLinkWitnessV2>()
@@ -335,6 +316,68 @@ pub fn find_pop_link_witness(request: &TaggedRequest) -> Result<Option<PopLinkWi
             "more than one popLinkWitnessV2 in one request".into(),
         )),
     }
+}
+
+/// The popLinkWitness (version 1, RFC 5272 §6.3.1.1: HMAC-SHA1(SHA-1(secret),
+/// popLinkRandom)) of one certification request, if it has one.
+///
+/// # Errors
+/// [`Error::MalformedContent`] if there is more than one, or it does not
+/// decode.
+pub fn find_pop_link_witness_v1(request: &TaggedRequest) -> Result<Option<OctetString>> {
+    match link_witness_values(request, oid::ID_CMC_POP_LINK_WITNESS).as_slice() {
+        [] => Ok(None),
+        [one] => one
+            .decode_as::<OctetString>()
+            .map(Some)
+            .map_err(|e| Error::MalformedContent(format!("popLinkWitness: {e}"))),
+        _ => Err(Error::MalformedContent(
+            "more than one popLinkWitness in one request".into(),
+        )),
+    }
+}
+
+/// The values of the attribute (PKCS #10) or control (CRMF) `id` of one
+/// certification request.
+fn link_witness_values(request: &TaggedRequest, id: ObjectIdentifier) -> Vec<&Any> {
+    match request {
+        TaggedRequest::Tcr(tcr) => tcr
+            .certification_request
+            .info
+            .attributes
+            .iter()
+            .filter(|a| a.oid == id)
+            .flat_map(|a| a.values.iter())
+            .collect(),
+        TaggedRequest::Crm(crm) => crm
+            .cert_req
+            .controls
+            .iter()
+            .flatten()
+            .filter(|c| c.oid == id)
+            .map(|c| &c.value)
+            .collect(),
+        TaggedRequest::Orm(_) => Vec::new(),
+    }
+}
+
+/// A popLinkWitness (version 1) as a PKCS #10 attribute: `witness` is
+/// HMAC-SHA1(SHA-1(secret), popLinkRandom).
+///
+/// # Errors
+/// [`Error::Encode`].
+pub fn pop_link_witness_v1_attribute(witness: &[u8]) -> Result<Attribute> {
+    let mut values = SetOfVec::new();
+    values
+        .insert(
+            Any::encode_from(&OctetString::new(witness).map_err(encode_err)?)
+                .map_err(encode_err)?,
+        )
+        .map_err(encode_err)?;
+    Ok(Attribute {
+        oid: oid::ID_CMC_POP_LINK_WITNESS,
+        values,
+    })
 }
 
 /// A popLinkWitnessV2 as a PKCS #10 attribute (for

@@ -189,20 +189,50 @@ pub(super) fn fingerprint(credential: &[u8]) -> Vec<u8> {
 /// The popLinkWitnessV2 of one request of a shared-secret signer (RFC 5272
 /// §6.3.1.1): HMAC(H(secret), popLinkRandom) inside the signed request,
 /// required in every certification request authenticated by a secret
-/// (missing: badRequest; wrong: popFailed).
+/// (missing: badRequest; wrong: popFailed). The version 1 popLinkWitness
+/// (SHA-1 and HMAC-SHA1 implied) is taken from a signer whose secret is a
+/// SHA-1 one, which only a CA with `allow_sha1_identity_proof` accepts.
 fn check_pop_link(
     signer: &Principal,
     tagged: &TaggedRequest,
     random: Option<&[u8]>,
 ) -> Result<(), Failure> {
     let bad_request = |text: &str| Failure::failed(CmcFailInfo::BadRequest, text);
-    let witness = find_pop_link_witness(tagged)
-        .map_err(|e| bad_request(&e.to_string()))?
-        .ok_or_else(|| {
-            bad_request(
+    let v2 = find_pop_link_witness(tagged).map_err(|e| bad_request(&e.to_string()))?;
+    let v1 = find_pop_link_witness_v1(tagged).map_err(|e| bad_request(&e.to_string()))?;
+    let witness = match (v2, v1) {
+        (Some(_), Some(_)) => {
+            return Err(bad_request(
+                "a request carries popLinkWitnessV2 or popLinkWitness, not both",
+            ));
+        }
+        (None, Some(v1)) => {
+            if signer.proof_hash() != Some(ProofHash::Sha1) {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadAlg,
+                    "popLinkWitness (version 1) is SHA-1: only for a secret registered with SHA-1",
+                ));
+            }
+            let random = random
+                .ok_or_else(|| bad_request("popLinkWitness without a popLinkRandom control"))?;
+            return match signer.verify_link_witness(random, v1.as_bytes()) {
+                Some(true) => Ok(()),
+                Some(false) => Err(Failure::failed(
+                    CmcFailInfo::PopFailed,
+                    "the popLinkWitness does not verify",
+                )),
+                None => Err(bad_request(
+                    "this shared secret was registered without a POP link key",
+                )),
+            };
+        }
+        (Some(v2), None) => v2,
+        (None, None) => {
+            return Err(bad_request(
                 "a request authenticated by a shared secret needs popLinkRandom and a popLinkWitnessV2 in each certification request",
-            )
-        })?;
+            ));
+        }
+    };
     let random =
         random.ok_or_else(|| bad_request("popLinkWitnessV2 without a popLinkRandom control"))?;
     let family = proof_family(&witness.key_gen_algorithm, &witness.mac_algorithm)

@@ -117,11 +117,11 @@ pub const CONTROLS: &[ControlSupport] = &[
         true,
         "certify.rs (an attribute of the certification request)",
     ),
-    not_yet(
+    handled(
         "popLinkWitness",
         oid::ID_CMC_POP_LINK_WITNESS,
         true,
-        "not yet (issue 17): the SHA-1 version, to be allowed where SHA-1 identity proofs are",
+        "certify.rs (version 1, SHA-1: for secrets registered with SHA-1, where allow_sha1_identity_proof)",
     ),
     handled(
         "dataReturn",
@@ -353,7 +353,10 @@ mod tests {
         let mut handled: Vec<ObjectIdentifier> = CONTROLS
             .iter()
             .filter(|c| c.in_requests && matches!(c.support, Support::Handled { .. }))
-            .filter(|c| c.oid != oid::ID_CMC_POP_LINK_WITNESS_V2)
+            // Attributes of a certification request, not controls of the PKIData.
+            .filter(|c| {
+                c.oid != oid::ID_CMC_POP_LINK_WITNESS_V2 && c.oid != oid::ID_CMC_POP_LINK_WITNESS
+            })
             .map(|c| c.oid)
             .collect();
         let mut accepted = crate::controls::SUPPORTED_CONTROLS.to_vec();

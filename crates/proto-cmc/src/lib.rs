@@ -107,7 +107,9 @@ use cmc_asn1::{
 use cmc_ca::config::RequestsConfig;
 use cmc_ca::{Engine, LoadedCa, PendingStatus, Principal, PrincipalKind, Refused, UnixTime};
 use cmc_codec::envelope;
-use cmc_codec::identity::{ProofHash, find_pop_link_witness, proof_family, req_sequence_der};
+use cmc_codec::identity::{
+    ProofHash, find_pop_link_witness, find_pop_link_witness_v1, proof_family, req_sequence_der,
+};
 use cmc_codec::{
     CmsSigner, FullRequest, Pop, SignedRequest, VerifyOptions, certs_only_response,
     decode_full_request, decode_simple_request, sign_response_with_crls,

@@ -153,6 +153,9 @@ struct Proof<'a> {
     /// popLinkRandom + a popLinkWitnessV2 in the CSR, made with this
     /// secret.
     link: Option<&'a str>,
+    /// The version 1 popLinkWitness (HMAC-SHA1(SHA-1(secret), random))
+    /// instead of popLinkWitnessV2.
+    link_v1: bool,
     /// Append a request after computing the proof (the reqSequence no
     /// longer matches).
     tamper: bool,
@@ -167,6 +170,7 @@ impl Default for Proof<'_> {
             legacy: false,
             // Every request authenticated by a secret links its POP to it.
             link: Some(SECRET),
+            link_v1: false,
             tamper: false,
         }
     }
@@ -180,6 +184,17 @@ fn request(f: &Fixture, proof: &Proof<'_>) -> (Vec<u8>, FileKey) {
     let subject = Name::from_str("CN=alice.example.test").unwrap();
     let random = [0x5a; 64];
     let csr = match proof.link {
+        Some(secret) if proof.link_v1 => {
+            // HMAC-SHA1(SHA-1(secret), random), computed by Python.
+            let witness = python_hmac(ProofHash::Sha1, &[secret.as_bytes()], &random);
+            build_csr_with_attributes(
+                &key,
+                subject,
+                Vec::new(),
+                vec![cmc_codec::identity::pop_link_witness_v1_attribute(&witness).unwrap()],
+            )
+            .unwrap()
+        }
         Some(secret) => {
             let witness = pop_link_witness_v2(
                 proof.hash,
@@ -550,6 +565,44 @@ fn sha1_proofs_need_the_ca_setting() {
         },
     );
     let reply = lenient.send(&der);
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+}
+
+/// The version 1 popLinkWitness (RFC 5272 §6.3.1.1, SHA-1 implied) links a request to a
+/// SHA-1 secret on a CA that allows SHA-1 proofs; a wrong one fails POP, and one for a
+/// SHA-256 secret is a bad algorithm.
+#[test]
+fn pop_link_witness_version_1_for_sha1_secrets() {
+    let f = fixture(true);
+    f.add_secret("legacy", ProofHash::Sha1, None);
+    f.add_secret("modern", ProofHash::Sha256, None);
+    let v1 = Proof {
+        identification: Some("legacy"),
+        legacy: true,
+        hash: ProofHash::Sha1,
+        link_v1: true,
+        ..Proof::default()
+    };
+    let (der, _) = request(
+        &f,
+        &Proof {
+            link: Some("not the secret, but long"),
+            ..v1.clone()
+        },
+    );
+    assert_eq!(f.refused(&f.send(&der)), (CmcFailInfo::PopFailed, vec![2]));
+    let (der, _) = request(
+        &f,
+        &Proof {
+            identification: Some("modern"),
+            legacy: false,
+            hash: ProofHash::Sha256,
+            ..v1.clone()
+        },
+    );
+    assert_eq!(f.refused(&f.send(&der)), (CmcFailInfo::BadAlg, vec![2]));
+    let (der, _) = request(&f, &v1);
+    let reply = f.send(&der);
     assert!(reply.all_succeeded(), "{:?}", reply.statuses);
 }
 
