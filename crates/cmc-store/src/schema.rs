@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 struct Migration {
     version: i64,
@@ -275,6 +275,13 @@ CREATE TABLE cmp_confirmations (
 CREATE INDEX cmp_confirmations_waiting ON cmp_confirmations (deadline) WHERE state = 'waiting';
 ",
     },
+    Migration {
+        version: 9,
+        description: "certificates accepted by their holder (CMC confirmCertAcceptance)",
+        sql: r"
+ALTER TABLE certificates ADD COLUMN accepted_at INTEGER;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -533,6 +540,13 @@ CREATE TABLE cmp_confirmations (
     PRIMARY KEY (signer, transaction_id)
 );
 CREATE INDEX cmp_confirmations_waiting ON cmp_confirmations (deadline) WHERE state = 'waiting';
+",
+    },
+    Migration {
+        version: 9,
+        description: "certificates accepted by their holder (CMC confirmCertAcceptance)",
+        sql: r"
+ALTER TABLE certificates ADD COLUMN accepted_at BIGINT;
 ",
     },
 ];

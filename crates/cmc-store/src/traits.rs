@@ -147,6 +147,22 @@ pub trait CertStore: Send + Sync {
     /// Database failures.
     fn is_revoked(&self, issuer: &str, serial: &Serial) -> Result<Option<bool>>;
 
+    /// Records that the holder accepted certificate `serial` of `issuer` at
+    /// `at` (CMC confirmCertAcceptance): `true` the first time, `false`
+    /// when it was accepted before (the first time stays).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for a serial that is not
+    /// an issued certificate of `issuer`; database failures.
+    fn accept_certificate(&self, issuer: &str, serial: &Serial, at: UnixTime) -> Result<bool>;
+
+    /// When the holder accepted certificate `serial` of `issuer`, if it did.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown serial;
+    /// database failures.
+    fn accepted_at(&self, issuer: &str, serial: &Serial) -> Result<Option<UnixTime>>;
+
     /// Issued (or revoked) certificates with exactly this subject, oldest
     /// first, across all CAs.
     ///

@@ -198,11 +198,11 @@ pub const CONTROLS: &[ControlSupport] = &[
         "reply.rs (the request's regInfo)",
     ),
     handled("queryPending", oid::ID_CMC_QUERY_PENDING, true, "query.rs"),
-    not_yet(
+    handled(
         "confirmCertAcceptance",
         oid::ID_CMC_CONFIRM_CERT_ACCEPTANCE,
         true,
-        "not yet (issue 17): issued → accepted",
+        "revoke.rs (accept), cmc-ca accept.rs: by the requester or holder, recorded once and audited",
     ),
     not_yet(
         "trustedAnchors",

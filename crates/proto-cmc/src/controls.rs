@@ -14,6 +14,7 @@
 //! | lraPOPWitness (§6.8) | `witnessed`, `nested_witnessed` | `certify.rs`, `nested.rs` |
 //! | decryptedPOP (§6.7) | `decrypted` | `encrypted_pop.rs` |
 //! | revokeRequest (§6.11) | `revocations` | `revoke.rs` |
+//! | confirmCertAcceptance (§6.14) | `acceptances` | `revoke.rs` (`accept`), cmc-ca `accept.rs` |
 //! | getCert (§6.9), getCRL (§6.10) | `get_certs`, `get_crls` | `fetch.rs` |
 //! | queryPending (§6.13) | `queries` | `query.rs` |
 //! | batchRequests (§6.17) | `batch` | `nested.rs`, `respond.rs` (batchResponses) |
@@ -26,7 +27,7 @@
 use super::*;
 
 /// The controls this CA processes; any other fails the request.
-pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 16] = [
+pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 17] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -43,6 +44,7 @@ pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 16] = [
     oid::ID_CMC_BATCH_REQUESTS,
     oid::ID_CMC_DECRYPTED_POP,
     oid::ID_CMC_QUERY_PENDING,
+    oid::ID_CMC_CONFIRM_CERT_ACCEPTANCE,
 ];
 
 /// The processed controls of one PKIData, decoded (see the module table).
@@ -65,6 +67,8 @@ pub(super) struct Controls {
     pub(super) decrypted: BTreeMap<BodyPartId, DecryptedPop>,
     /// revokeRequests, by control body part id.
     pub(super) revocations: Vec<(BodyPartId, RevokeRequest)>,
+    /// confirmCertAcceptance controls.
+    pub(super) acceptances: Vec<(BodyPartId, CmcCertId)>,
     /// getCert controls.
     pub(super) get_certs: Vec<(BodyPartId, GetCert)>,
     /// getCRL controls.
@@ -157,6 +161,9 @@ impl Controls {
             revocations: pki_data
                 .controls_of::<RevokeRequest>()
                 .map_err(|_| malformed("malformed revokeRequest"))?,
+            acceptances: pki_data
+                .controls_of::<CmcCertId>()
+                .map_err(|_| malformed("malformed confirmCertAcceptance"))?,
             get_certs: pki_data
                 .controls_of::<GetCert>()
                 .map_err(|_| malformed("malformed getCert"))?,

@@ -99,10 +99,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cmc_asn1::{
-    BatchRequests, BodyPartId, CmcFailInfo, CmcStatus, DataReturn, DecryptedPop, EncryptedPop,
-    GetCert, GetCrl, Identification, IdentityProof, IdentityProofV2, LraPopWitness, PendInfo,
-    PkiData, PopLinkRandom, QueryPending, RecipientNonce, RegInfo, ResponseInfo, RevokeRequest,
-    SenderNonce, TaggedContentInfo, TaggedRequest, TransactionId, oid,
+    BatchRequests, BodyPartId, CmcCertId, CmcFailInfo, CmcStatus, DataReturn, DecryptedPop,
+    EncryptedPop, GetCert, GetCrl, Identification, IdentityProof, IdentityProofV2, LraPopWitness,
+    PendInfo, PkiData, PopLinkRandom, QueryPending, RecipientNonce, RegInfo, ResponseInfo,
+    RevokeRequest, SenderNonce, TaggedContentInfo, TaggedRequest, TransactionId, oid,
 };
 use cmc_ca::config::RequestsConfig;
 use cmc_ca::{Engine, LoadedCa, PendingStatus, Principal, PrincipalKind, Refused, UnixTime};
@@ -614,6 +614,12 @@ impl Cmc<'_> {
         self.record_replay(ca, &replay, &requester)?;
         for (id, revoke) in &controls.revocations {
             match self.revoke_requested(ca, signer, revoke) {
+                Ok(()) => outcome.succeeded.push(*id),
+                Err(failure) => outcome.failed.push((failure, *id)),
+            }
+        }
+        for (id, accepted) in &controls.acceptances {
+            match self.accept(ca, signer, accepted) {
                 Ok(()) => outcome.succeeded.push(*id),
                 Err(failure) => outcome.failed.push((failure, *id)),
             }

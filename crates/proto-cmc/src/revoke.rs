@@ -23,6 +23,24 @@ fn revocation(revoke: &RevokeRequest) -> Result<RevocationRequest<'_>, Failure> 
 }
 
 impl Cmc<'_> {
+    /// One confirmCertAcceptance control (RFC 5272 §6.14): the signer accepts a certificate
+    /// of this CA that was issued to it (`Engine::accept_certificate`).
+    pub(super) fn accept(
+        &self,
+        ca: &LoadedCa,
+        signer: &Principal,
+        accepted: &CmcCertId,
+    ) -> Result<(), Failure> {
+        let unknown = || Failure::failed(CmcFailInfo::BadCertId, "no such certificate of this CA");
+        if accepted.0.issuer != *ca.subject() {
+            return Err(unknown());
+        }
+        let serial =
+            cmc_ca::x509::store_serial(&accepted.0.serial_number).map_err(|_| unknown())?;
+        self.engine.accept_certificate(ca.name(), signer, &serial)?;
+        Ok(())
+    }
+
     /// One revokeRequest control of a signed request.
     pub(super) fn revoke_requested(
         &self,

@@ -37,6 +37,8 @@ pub enum AuditKind {
     CaAdded,
     /// A CRL was issued.
     CrlIssued,
+    /// A certificate's holder accepted it (CMC confirmCertAcceptance).
+    Accepted,
     /// A kind this build does not know (written by another version, or by the
     /// engine for something new).
     Other(String),
@@ -60,6 +62,7 @@ impl AuditKind {
             Self::SecretUnlocked => "secret-unlocked",
             Self::CaAdded => "ca-added",
             Self::CrlIssued => "crl-issued",
+            Self::Accepted => "accepted",
             Self::Other(s) => s,
         }
     }
@@ -81,6 +84,7 @@ impl AuditKind {
             "secret-unlocked" => Self::SecretUnlocked,
             "ca-added" => Self::CaAdded,
             "crl-issued" => Self::CrlIssued,
+            "accepted" => Self::Accepted,
             other => Self::Other(other.to_owned()),
         }
     }

@@ -68,6 +68,7 @@ macro_rules! backend_tests {
             find_and_list_certificates,
             revocation_keeps_the_first_record,
             hold_can_be_lifted,
+            acceptance_is_recorded_once,
             revocation_epoch_counts_changes,
             clients_add_get_list_disable,
             clients_by_subject_and_backfill,
@@ -728,6 +729,31 @@ pub(crate) fn revocation_keeps_the_first_record(fx: &dyn Fixture) {
     assert_eq!(revoked[0].revocation, first);
     assert_eq!(revoked[0].not_after, t(1000));
     assert!(store.list_revoked("other").unwrap().is_empty());
+}
+
+pub(crate) fn acceptance_is_recorded_once(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let s = serial(1);
+    issue(&*store, "ca", &s, "CN=a", &[]);
+    assert_eq!(store.accepted_at("ca", &s).unwrap(), None);
+    assert!(store.accept_certificate("ca", &s, t(10)).unwrap());
+    assert!(!store.accept_certificate("ca", &s, t(20)).unwrap(), "once");
+    assert_eq!(store.accepted_at("ca", &s).unwrap(), Some(t(10)));
+    assert!(matches!(
+        store.accept_certificate("ca", &serial(2), t(10)),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.accepted_at("ca", &serial(2)),
+        Err(Error::NotFound(_))
+    ));
+    // Another issuer's serial is not this one's.
+    add_ca(&*store, "ca2");
+    assert!(matches!(
+        store.accept_certificate("ca2", &s, t(10)),
+        Err(Error::NotFound(_))
+    ));
 }
 
 pub(crate) fn hold_can_be_lifted(fx: &dyn Fixture) {
