@@ -186,6 +186,7 @@ fn build_fixture() -> Fixture {
                 validity_days: 30,
                 requester: "fuzz".into(),
                 names: None,
+                mac: None,
             }),
         );
         let cert = setup_step("credential", Certificate::from_der(&cred.certificate_der));
