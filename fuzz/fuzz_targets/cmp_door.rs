@@ -298,7 +298,7 @@ fn forge(cert: &Certificate, key: &FileKey) -> Certificate {
 /// salt (length-prefixed), which MAC reference, header flags, transactionID
 /// and senderNonce (length-prefixed), body kind and its details, then the
 /// certConf flags.
-pub const SEEDS: [&[u8]; 14] = [
+pub const SEEDS: [&[u8]; 17] = [
     // The RA signs an ir for CN=fuzz.example with key 0, raVerified, and
     // confirms it.
     &[0, 0, 8, 0, 0, 7, 1, 1, 1, 2, 0, 0, 0, 0, 1, 0, 1],
@@ -328,6 +328,12 @@ pub const SEEDS: [&[u8]; 14] = [
     &[1, 0, 8, 0, 0, 7, 0, 0, 0, 2, 0, 2, 0, 0, 0],
     // The MAC RA's pollReq.
     &[6, 0, 8, 0, 0, 7, 0, 0, 0, 7, 1, 0],
+    // The RA's ir with DNS:fuzz.example, raVerified, confirmed.
+    &[0, 0, 8, 0, 0, 7, 0, 0, 0, 0, 0, 0, 5, 0, 1],
+    // The client's p10cr for CN=fuzz.example, DNS:fuzz.example.
+    &[1, 0, 8, 0, 0, 7, 0, 0, 1, 3, 0, 2, 0],
+    // The MAC RA's cr with DNS:bank.example.test, signature POPO, confirmed.
+    &[6, 0, 8, 2, 9, 9, 0, 7, 0, 0, 2, 1, 0, 0, 8, 0, 1],
 ];
 
 /// The seed messages, built and protected now; the last is a certConf for

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cmc_ca::Clock;
 use cmc_keys::{FileKey, SigningKey};
-use der::asn1::{Any, GeneralizedTime, Int, Null, OctetString};
+use const_oid::AssociatedOid;
+use der::asn1::{Any, GeneralizedTime, Ia5String, Int, Null, OctetString};
 use der::{Decode, Encode};
 use proto_cmp::oid as cmp_oid;
 use proto_cmp::{
@@ -17,6 +18,8 @@ use proto_cmp::{
 };
 use sha2::Digest;
 use x509_cert::Certificate;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 use x509_cert::spki::AlgorithmIdentifierOwned;
@@ -295,8 +298,10 @@ fn body(f: &Fixture, r: &mut Input<'_>, key: usize) -> Option<Body> {
         }
         3 => {
             let subject = subject(f, r);
-            let mut csr = cmc_codec::build_csr(&f.keys[key], subject, Vec::new()).ok()?;
-            if r.u8() & 1 == 1 {
+            let flags = r.u8();
+            let extensions = san(flags >> 1).into_iter().collect();
+            let mut csr = cmc_codec::build_csr(&f.keys[key], subject, extensions).ok()?;
+            if flags & 1 == 1 {
                 // A CSR whose signature no longer matches.
                 csr.info.subject = Name::from_str("CN=changed").unwrap_or_default();
             }
@@ -364,9 +369,32 @@ fn status_info(b: u8) -> Option<PkiStatusInfo> {
     }
 }
 
+/// A subjectAltName with one dNSName, or none (`choice` 0 and 7).
+fn san(choice: u8) -> Option<Extension> {
+    let dns = match choice % 8 {
+        1 => "fuzz.example",
+        2 => "bank.example.test",
+        3 => "*.example",
+        4 => "device.example.test",
+        5 => "localhost",
+        6 => "xn--bcher-kva.example",
+        _ => return None,
+    };
+    let name = Ia5String::new(dns).ok()?;
+    let value = SubjectAltName(vec![GeneralName::DnsName(name)])
+        .to_der()
+        .ok()?;
+    Some(Extension {
+        extn_id: SubjectAltName::OID,
+        critical: false,
+        extn_value: OctetString::new(value).ok()?,
+    })
+}
+
 /// ir/cr/kur content: normally one request (none or two are refused);
 /// each with the key, a subject, a POPO (signature, raVerified, none, a
-/// signature that no longer matches) and a certReqId.
+/// signature that no longer matches; the bits above choose a
+/// subjectAltName) and a certReqId.
 fn cert_req_messages(f: &Fixture, r: &mut Input<'_>, key: usize) -> Option<CertReqMessages> {
     let count = match r.u8() % 8 {
         6 => 0,
@@ -376,11 +404,13 @@ fn cert_req_messages(f: &Fixture, r: &mut Input<'_>, key: usize) -> Option<CertR
     let mut reqs = Vec::new();
     for i in 0..count {
         let key = &f.keys[(key + i) % f.keys.len()];
+        let subject = Some(subject(f, r));
+        let popo = r.u8();
         let template = CertTemplate {
-            subject: Some(subject(f, r)),
+            subject,
+            extensions: san(popo >> 2).map(|e| vec![e]),
             ..CertTemplate::default()
         };
-        let popo = r.u8();
         let id = r.u8();
         let mut msg = cmc_codec::build_crmf(key, u32::from(id % 4), template).ok()?;
         match popo % 4 {
