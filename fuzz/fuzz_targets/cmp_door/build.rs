@@ -210,7 +210,7 @@ pub(super) fn build_message(f: &Fixture, r: &mut Input<'_>) -> Option<(Vec<u8>, 
             && (protect != Protect::Holder || holder(f, key).is_some()),
     };
     let der = match body(f, r, key)? {
-        Body::Known(body) => protect_message(f, &plan, header, body)?,
+        Body::Known(body) => protect_message(f, &plan, header, *body)?,
         Body::Raw(tlv) => {
             // Outside the profile: unprotected, the door answers before it
             // looks at the protection.
@@ -266,7 +266,7 @@ fn header(f: &Fixture, protect: Protect, flags: u8) -> PkiHeader {
 }
 
 enum Body {
-    Known(PkiBody),
+    Known(Box<PkiBody>),
     /// A whole body TLV of a type outside the profile.
     Raw(Vec<u8>),
 }
@@ -350,7 +350,7 @@ fn body(f: &Fixture, r: &mut Input<'_>, key: usize) -> Option<Body> {
             return Some(Body::Raw(tlv_of(tag, r.bytes())));
         }
     };
-    Some(Body::Known(body))
+    Some(Body::Known(Box::new(body)))
 }
 
 fn status_info(b: u8) -> Option<PkiStatusInfo> {
@@ -609,7 +609,7 @@ pub(super) fn confirmation(
         } else {
             PkiStatusInfo::accepted()
         }),
-        hash_alg: (flags & 16 == 16).then(|| AlgorithmIdentifierOwned {
+        hash_alg: (flags & 16 == 16).then_some(AlgorithmIdentifierOwned {
             oid: cmp_oid::ID_SHA256,
             parameters: None,
         }),
