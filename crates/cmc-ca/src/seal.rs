@@ -1,7 +1,7 @@
 //! Secrets the CA must be able to read back, sealed at rest.
 //!
 //! CMC identity proofs and EST passwords are checked against derived keys
-//! ([`crate::secret`]), so those secrets are never stored. CMP's MAC
+//! (`secret.rs`), so those secrets are never stored. CMP's MAC
 //! protections (PBM, RFC 4210 §5.1.3.1; PBMAC1, RFC 9481 §6.1.2) derive
 //! their key from the secret with a salt and an iteration count the client
 //! chooses per message, so the CA needs the secret itself. It keeps it
