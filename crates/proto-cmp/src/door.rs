@@ -29,7 +29,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use zeroize::Zeroizing;
 
-use crate::door_confirm::implicit_granted;
+use crate::door_confirm::{await_confirmation, implicit_granted};
 use crate::door_indirect;
 use crate::{
     CertRepMessage, CertReqMessages, CertResponse, ErrorMsgContent, FailureBit, Limits,
@@ -522,20 +522,7 @@ impl CmpDoor {
         tracing::info!(ca = ca.name(), requester = principal.requester(),
             serial = %issued_cert.serial, "CMP enrollment issued");
         if !tx.implicit {
-            let wait = engine
-                .config()
-                .ca_settings(ca.name())
-                .cmp
-                .unwrap_or_default()
-                .confirm_wait_secs;
-            engine.await_confirmation(
-                ca.name(),
-                principal,
-                tx.id,
-                &issued_cert.serial,
-                cert_req_id,
-                wait,
-            )?;
+            await_confirmation(engine, ca, principal, tx, &issued_cert.serial, cert_req_id)?;
         }
         Ok(CertRepMessage {
             ca_pubs: None,

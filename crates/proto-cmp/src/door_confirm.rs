@@ -74,20 +74,7 @@ impl CmpDoor {
                 .awaiting_confirmation(ca.name(), principal, tx.id)?
                 .is_none()
         {
-            let wait = engine
-                .config()
-                .ca_settings(ca.name())
-                .cmp
-                .unwrap_or_default()
-                .confirm_wait_secs;
-            engine.await_confirmation(
-                ca.name(),
-                principal,
-                tx.id,
-                &serial,
-                poll.cert_req_id,
-                wait,
-            )?;
+            await_confirmation(engine, ca, principal, tx, &serial, poll.cert_req_id)?;
         }
         let rep = CertRepMessage {
             ca_pubs: None,
@@ -152,6 +139,26 @@ impl CmpDoor {
         engine.settle_confirmation(ca.name(), principal, transaction_id, !rejected)?;
         Ok(PkiBody::PkiConf(Null))
     }
+}
+
+/// Makes certificate `serial`, issued to `principal` in transaction `tx` for request
+/// `cert_req_id`, wait for its certConf for the CA's `[ca.NAME.cmp] confirm_wait_secs`.
+pub(crate) fn await_confirmation(
+    engine: &Engine,
+    ca: &LoadedCa,
+    principal: &Principal,
+    tx: Transaction<'_>,
+    serial: &cmc_ca::Serial,
+    cert_req_id: i64,
+) -> Result<(), Refusal> {
+    let wait = engine
+        .config()
+        .ca_settings(ca.name())
+        .cmp
+        .unwrap_or_default()
+        .confirm_wait_secs;
+    engine.await_confirmation(ca.name(), principal, tx.id, serial, cert_req_id, wait)?;
+    Ok(())
 }
 
 /// Whether the requester asks for implicit confirmation (`implicitConfirm` in
