@@ -11,154 +11,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{Backend, Server, TestStore, openssl, s, start};
+use common::cmp::Cmp;
+use common::{Backend, openssl, s};
 use der::Decode;
 use proto_cmp::{FailureBit, PkiBody, PkiStatus};
 
 const PKIXCMP: &str = "application/pkixcmp";
-
-struct Cmp {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    server: Server,
-    /// Dropped after the server: its PostgreSQL schema, if any.
-    _store: Option<TestStore>,
-}
-
-impl Cmp {
-    fn start() -> Self {
-        Self::start_with("")
-    }
-
-    /// A server whose configuration also has `extra` (top-level keys and sections).
-    fn start_with(extra: &str) -> Self {
-        Self::start_with_files(extra, &[])
-    }
-
-    /// [`Cmp::start_with`], with `files` (name, contents) written beside the configuration.
-    fn start_with_files(extra: &str, files: &[(&str, &str)]) -> Self {
-        Self::start_on(None, extra, files)
-    }
-
-    /// [`Cmp::start_with_files`] on `backend`'s store; `None` when the test is skipped
-    /// (PostgreSQL without `CMC_TEST_PG_URL`, outside CI).
-    fn on(backend: Backend, test: &str, extra: &str, files: &[(&str, &str)]) -> Option<Self> {
-        let store = TestStore::new(backend, test)?;
-        Some(Self::start_on(Some(store), extra, files))
-    }
-
-    fn start_on(store: Option<TestStore>, extra: &str, files: &[(&str, &str)]) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        for (name, contents) in files {
-            std::fs::write(dir.join(name), contents).unwrap();
-        }
-        let store_line = store.as_ref().map_or("", |s| s.config_line.as_str());
-        common::write_config(
-            &dir,
-            &format!("{store_line}{extra}[server]\nlisten = \"127.0.0.1:0\"\n"),
-        );
-        let server = start(&dir);
-        Self {
-            _tmp: tmp,
-            dir,
-            server,
-            _store: store,
-        }
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// A registered client ID with role ROLE: ID.pem and ID.key.
-    fn add_client(&self, id: &str, role: &str, subject: &str) {
-        common::add_root_client(&self.file("cmc.toml"), &self.dir, id, role, subject);
-    }
-
-    /// A fresh P-256 key NAME.key.
-    fn key(&self, name: &str) -> PathBuf {
-        let path = self.file(&format!("{name}.key"));
-        let (ok, out) = openssl(
-            &self.dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                s(&path),
-            ],
-        );
-        assert!(ok, "{out}");
-        path
-    }
-
-    /// `openssl cmp` against the server's default CMP path, signed with
-    /// the credential SIGNER (SIGNER.pem, SIGNER.key); `args` add the
-    /// command and its request. Returns (success, output).
-    fn cmp(&self, signer: &str, args: &[&str]) -> (bool, String) {
-        let cert = self.file(&format!("{signer}.pem"));
-        let key = self.file(&format!("{signer}.key"));
-        let mut all = vec![
-            "cmp",
-            "-server",
-            &self.server.addr,
-            "-path",
-            ".well-known/cmp",
-            "-cert",
-            s(&cert),
-            "-key",
-            s(&key),
-        ];
-        all.extend_from_slice(args);
-        self.cmp_raw(&all)
-    }
-
-    fn cmp_raw(&self, args: &[&str]) -> (bool, String) {
-        let root = self.file("cmc-data/root.pem");
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend_from_slice(&[
-            "-trusted",
-            s(&root),
-            "-ignore_keyusage",
-            "-msg_timeout",
-            "60",
-        ]);
-        openssl(&self.dir, &all)
-    }
-
-    /// `openssl verify -CAfile cmc-data/root.pem CERT` succeeds.
-    fn verify(&self, cert: &Path) {
-        let root = self.file("cmc-data/root.pem");
-        let (ok, out) = openssl(&self.dir, &["verify", "-CAfile", s(&root), s(cert)]);
-        assert!(ok && out.contains(": OK"), "{out}");
-    }
-
-    fn subject(&self, cert: &Path) -> String {
-        let (ok, out) = openssl(
-            &self.dir,
-            &[
-                "x509",
-                "-in",
-                s(cert),
-                "-noout",
-                "-subject",
-                "-nameopt",
-                "RFC2253",
-            ],
-        );
-        assert!(ok, "{out}");
-        out.trim().trim_start_matches("subject=").to_owned()
-    }
-
-    fn post(&self, path: &str, content_type: &str, body: &[u8]) -> common::Response {
-        self.server.post(path, content_type, body)
-    }
-}
 
 /// The `error` body of a CMP answer: its status and failure bits.
 fn error_of(body: &[u8]) -> (PkiStatus, Vec<FailureBit>, String) {
@@ -697,27 +557,6 @@ fn indirect_pop_with_an_encrypted_certificate() {
     assert!(!refused.exists());
 }
 
-/// `openssl cmp` with MAC protection (`-ref`/`-secret`, PBM) against
-/// `PATH` (`-path`), plus `args`. Returns (success, output).
-fn cmp_mac(cmp: &Cmp, path: &str, reference: &str, secret: &str, args: &[&str]) -> (bool, String) {
-    let pass = format!("pass:{secret}");
-    let mut all = vec![
-        "cmp",
-        "-server",
-        &cmp.server.addr,
-        "-path",
-        path,
-        "-ref",
-        reference,
-        "-secret",
-        &pass,
-        "-recipient",
-        "/CN=tst_sub_ca",
-    ];
-    all.extend_from_slice(args);
-    cmp.cmp_raw(&all)
-}
-
 /// The acme2certifier command of issue 16, as its CMP handler runs it: an
 /// RA with a long-lived MAC credential (reference 1234, registered with
 /// `cmc-tool client add --reference --mac-secret-file`), a CA-specific path
@@ -803,8 +642,7 @@ fn acme2certifier_command_with_an_ra_mac_credential_on(backend: Backend, test: &
     let ca_certs = cmp.file("ca_certs.pem");
     let request = cmp.file("ir.der");
     let ra_cert = cmp.file("ra.pem");
-    let (ok, out) = cmp_mac(
-        &cmp,
+    let (ok, out) = cmp.mac(
         "pkix/",
         "1234",
         secret,
@@ -839,8 +677,7 @@ fn acme2certifier_command_with_an_ra_mac_credential_on(backend: Backend, test: &
 
     // Implicit confirmation, asked for and granted: no certConf.
     let implicit_cert = cmp.file("implicit.pem");
-    let (ok, out) = cmp_mac(
-        &cmp,
+    let (ok, out) = cmp.mac(
         "pkix/",
         "1234",
         secret,
@@ -882,8 +719,7 @@ fn acme2certifier_command_with_an_ra_mac_credential_on(backend: Backend, test: &
     // (the sender is not authenticated), nothing issued.
     for (reference, secret) in [("1234", "not-the-secret-of-the-ra"), ("4321", secret)] {
         let refused = cmp.file(&format!("refused-{reference}.pem"));
-        let (ok, out) = cmp_mac(
-            &cmp,
+        let (ok, out) = cmp.mac(
             "pkix/",
             reference,
             secret,
@@ -928,7 +764,7 @@ fn one_time_secret_over_cmp() {
             args.extend_from_slice(&["-popo", p]);
         }
         args.extend_from_slice(&["-certout", s(out_cert)]);
-        cmp_mac(&cmp, ".well-known/cmp", "device-9", &secret, &args)
+        cmp.mac(".well-known/cmp", "device-9", &secret, &args)
     };
 
     let out_cert = cmp.file("device-9.pem");

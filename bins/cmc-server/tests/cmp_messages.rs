@@ -11,110 +11,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Server, openssl, s, start};
-
-struct Cmp {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    server: Server,
-}
+use common::cmp::Cmp;
+use common::{openssl, s};
 
 impl Cmp {
-    fn start() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        common::write_config(&dir, "[server]\nlisten = \"127.0.0.1:0\"\n");
-        let server = start(&dir);
-        Self {
-            _tmp: tmp,
-            dir,
-            server,
-        }
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// A registered client ID with role ROLE: ID.pem and ID.key.
-    fn add_client(&self, id: &str, role: &str, subject: &str) {
-        common::add_root_client(&self.file("cmc.toml"), &self.dir, id, role, subject);
-    }
-
-    /// A fresh P-256 key NAME.key.
-    fn key(&self, name: &str) -> PathBuf {
-        let path = self.file(&format!("{name}.key"));
-        let (ok, out) = openssl(
-            &self.dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                s(&path),
-            ],
-        );
-        assert!(ok, "{out}");
-        path
-    }
-
-    /// `openssl cmp` against the default CMP path, protected by
-    /// SIGNER.pem/SIGNER.key, trusting the root. Returns (success, output).
-    fn cmp(&self, signer: &str, args: &[&str]) -> (bool, String) {
-        let cert = self.file(&format!("{signer}.pem"));
-        let key = self.file(&format!("{signer}.key"));
-        let root = self.file("cmc-data/root.pem");
-        let mut all = vec![
-            "cmp",
-            "-server",
-            &self.server.addr,
-            "-path",
-            ".well-known/cmp",
-            "-cert",
-            s(&cert),
-            "-key",
-            s(&key),
-        ];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&[
-            "-trusted",
-            s(&root),
-            "-ignore_keyusage",
-            "-msg_timeout",
-            "60",
-        ]);
-        openssl(&self.dir, &all)
-    }
-
-    /// `openssl cmp` with MAC protection (`-ref`/`-secret`, PBM), trusting
-    /// the root for the certificates it receives.
-    fn cmp_mac(&self, reference: &str, secret: &str, args: &[&str]) -> (bool, String) {
-        let pass = format!("pass:{secret}");
-        let root = self.file("cmc-data/root.pem");
-        let mut all = vec![
-            "cmp",
-            "-server",
-            &self.server.addr,
-            "-path",
-            ".well-known/cmp",
-            "-ref",
-            reference,
-            "-secret",
-            &pass,
-        ];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&[
-            "-trusted",
-            s(&root),
-            "-ignore_keyusage",
-            "-msg_timeout",
-            "60",
-        ]);
-        openssl(&self.dir, &all)
-    }
-
     /// NAME.pem (and NAME.key) for SUBJECT, issued to the RA "ra" with
     /// raVerified.
     fn issue(&self, name: &str, subject: &str) -> PathBuf {
@@ -580,7 +480,8 @@ fn rr_genm_and_kur_with_mac_protection() {
     );
     let a = cmp.issue("a", "/CN=a.example.test");
 
-    let (ok, out) = cmp.cmp_mac(
+    let (ok, out) = cmp.mac(
+        ".well-known/cmp",
         "5678",
         secret,
         &["-cmd", "rr", "-oldcert", s(&a), "-revreason", "5"],
@@ -591,7 +492,8 @@ fn rr_genm_and_kur_with_mac_protection() {
         Some("Cessation Of Operation")
     );
 
-    let (ok, out) = cmp.cmp_mac(
+    let (ok, out) = cmp.mac(
+        ".well-known/cmp",
         "5678",
         secret,
         &["-cmd", "genm", "-recipient", "/CN=anything"],
@@ -601,7 +503,8 @@ fn rr_genm_and_kur_with_mac_protection() {
 
     let b = cmp.issue("b", "/CN=b.example.test");
     let updated = cmp.file("updated.pem");
-    let (ok, out) = cmp.cmp_mac(
+    let (ok, out) = cmp.mac(
+        ".well-known/cmp",
         "5678",
         secret,
         &[
@@ -621,7 +524,8 @@ fn rr_genm_and_kur_with_mac_protection() {
 
     // A one-time secret proves who may enroll, not who may revoke.
     let one_time = common::add_root_secret(&cmp.file("cmc.toml"), "device-7", &[]);
-    let (ok, out) = cmp.cmp_mac(
+    let (ok, out) = cmp.mac(
+        ".well-known/cmp",
         "device-7",
         &one_time,
         &["-cmd", "rr", "-oldcert", s(&b), "-revreason", "1"],

@@ -10,6 +10,7 @@
     clippy::panic
 )]
 
+pub mod cmp;
 pub mod load;
 
 use std::io::{BufRead, BufReader, Read, Write};
