@@ -30,14 +30,11 @@ result is not one certificate; 2 for bad arguments or a handler that cannot be i
 """
 
 import argparse
-import logging
 import os
-import pathlib
 import shutil
 import sys
-import tempfile
 
-from est_peer import csr_base64url, single_certificate_pem
+from est_peer import run_handler
 
 HANDLER_MODULE = "acme2certifier.cahandlers.cmp_ca_handler"
 
@@ -89,47 +86,19 @@ def handler_config(args, openssl):
 
 def main(argv):
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logger = logging.getLogger("cmp_peer")
-    try:
-        handler_mod = __import__(HANDLER_MODULE, fromlist=["CAhandler"])
-    except ImportError as err:
-        print(f"cmp_peer: cannot import {HANDLER_MODULE}: {err}", file=sys.stderr)
-        return 2
     openssl = shutil.which("openssl")
     if openssl is None:
         print("cmp_peer: no openssl on PATH", file=sys.stderr)
         return 2
-    csr = csr_base64url(args.csr)
-
-    with tempfile.TemporaryDirectory(prefix="cmp-peer-") as tmp:
-        cfg = pathlib.Path(tmp) / "acme_srv.cfg"
-        cfg.write_text(handler_config(args, openssl), encoding="utf-8")
-        # load_config() reads the file named by ACME_SRV_CONFIGFILE.
-        os.environ["ACME_SRV_CONFIGFILE"] = str(cfg)
-        with handler_mod.CAhandler(None, logger) as handler:
-            error, cert_bundle, cert_raw, _poll_id = handler.enroll(csr)
-
-    if error:
-        print(f"cmp_peer: enroll failed: {error}", file=sys.stderr)
-        return 1
-    if not cert_raw or not cert_bundle:
-        print("cmp_peer: enroll returned no certificate and no error", file=sys.stderr)
-        return 1
-    try:
-        pem = single_certificate_pem(cert_raw)
-    except ValueError as err:
-        print(f"cmp_peer: {err}", file=sys.stderr)
-        return 1
-    pathlib.Path(args.out).write_text(pem, encoding="ascii")
-    if args.bundle_out:
-        pathlib.Path(args.bundle_out).write_text(cert_bundle, encoding="ascii")
-    print(f"cmp_peer: enrolled, certificate written to {args.out}")
-    return 0
+    return run_handler(
+        "cmp_peer",
+        HANDLER_MODULE,
+        handler_config(args, openssl),
+        args.csr,
+        args.out,
+        args.bundle_out,
+        args.verbose,
+    )
 
 
 if __name__ == "__main__":

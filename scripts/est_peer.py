@@ -143,49 +143,66 @@ def single_certificate_pem(cert_raw):
     return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
 
 
-def main(argv):
-    args = parse_args(argv)
+def run_handler(prog, module, config_text, csr_path, out, bundle_out, verbose):
+    """Enters acme2certifier's CA handler `module` with `config_text` as its configuration,
+    calls enroll() with the CSR at `csr_path`, and writes the certificate (and the bundle).
+    Returns the exit status of the command line: 0, 1 (enroll failed or its result is not
+    one certificate) or 2 (the handler cannot be imported or its configuration is bad)."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logger = logging.getLogger("est_peer")
+    logger = logging.getLogger(prog)
     try:
-        handler_mod = __import__(HANDLER_MODULE, fromlist=["CAhandler"])
+        handler_mod = __import__(module, fromlist=["CAhandler"])
     except ImportError as err:
-        print(f"est_peer: cannot import {HANDLER_MODULE}: {err}", file=sys.stderr)
+        print(f"{prog}: cannot import {module}: {err}", file=sys.stderr)
         return 2
-    csr = csr_base64url(args.csr)
+    csr = csr_base64url(csr_path)
 
-    with tempfile.TemporaryDirectory(prefix="est-peer-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{prog}-") as tmp:
         cfg = pathlib.Path(tmp) / "acme_srv.cfg"
-        cfg.write_text(handler_config(args), encoding="utf-8")
+        cfg.write_text(config_text, encoding="utf-8")
         # load_config() reads the file named by ACME_SRV_CONFIGFILE.
         os.environ["ACME_SRV_CONFIGFILE"] = str(cfg)
         with handler_mod.CAhandler(None, logger) as handler:
-            config_error = handler.handler_check()
+            # Not every handler has a configuration check (the CMP one has none).
+            config_error = handler.handler_check() if hasattr(handler, "handler_check") else None
             if config_error:
-                print(f"est_peer: handler configuration: {config_error}", file=sys.stderr)
+                print(f"{prog}: handler configuration: {config_error}", file=sys.stderr)
                 return 2
             error, cert_bundle, cert_raw, _poll_id = handler.enroll(csr)
 
     if error:
-        print(f"est_peer: enroll failed: {error}", file=sys.stderr)
+        print(f"{prog}: enroll failed: {error}", file=sys.stderr)
         return 1
     if not cert_raw or not cert_bundle:
-        print("est_peer: enroll returned no certificate and no error", file=sys.stderr)
+        print(f"{prog}: enroll returned no certificate and no error", file=sys.stderr)
         return 1
     try:
         pem = single_certificate_pem(cert_raw)
     except ValueError as err:
-        print(f"est_peer: {err}", file=sys.stderr)
+        print(f"{prog}: {err}", file=sys.stderr)
         return 1
-    pathlib.Path(args.out).write_text(pem, encoding="ascii")
-    if args.bundle_out:
-        pathlib.Path(args.bundle_out).write_text(cert_bundle, encoding="ascii")
-    print(f"est_peer: enrolled, certificate written to {args.out}")
+    pathlib.Path(out).write_text(pem, encoding="ascii")
+    if bundle_out:
+        pathlib.Path(bundle_out).write_text(cert_bundle, encoding="ascii")
+    print(f"{prog}: enrolled, certificate written to {out}")
     return 0
+
+
+def main(argv):
+    args = parse_args(argv)
+    return run_handler(
+        "est_peer",
+        HANDLER_MODULE,
+        handler_config(args),
+        args.csr,
+        args.out,
+        args.bundle_out,
+        args.verbose,
+    )
 
 
 if __name__ == "__main__":
