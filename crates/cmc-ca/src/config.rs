@@ -67,6 +67,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::cmp_config::{CmpSettings, DEFAULT_CONFIRM_WAIT_SECS};
 use crate::crl::CrlConfig;
 use crate::error::{Error, Result};
 use crate::key_config::KeyConfig;
@@ -260,76 +261,6 @@ pub struct CaSettings {
     pub ocsp: Option<OcspSettings>,
     /// Where this CA's CMP door also answers (`[ca.NAME.cmp]`).
     pub cmp: Option<CmpSettings>,
-}
-
-/// `[ca.NAME.cmp]`: the CMP door of one CA.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CmpSettings {
-    /// URL paths that answer as this CA's CMP door besides
-    /// `/.well-known/cmp/p/{ca}`, for clients configured with a fixed path
-    /// (`openssl cmp -path pkix/`): `"pkix/"` serves `POST /pkix/` (and
-    /// `/pkix`). Letters, digits and `-._~/`; not under `.well-known`,
-    /// `ca`, `crl`, `ocsp`, `healthz` or `metrics`; each path one CA's.
-    pub paths: Vec<String>,
-    /// Grant implicit confirmation to a client that asks for it
-    /// (`implicitConfirm`, RFC 9483 §4.1.1): its certificate counts as
-    /// confirmed when sent. Off by default: every certificate waits for its
-    /// certConf.
-    pub implicit_confirm: bool,
-    /// How long an issued certificate waits for its certConf before it is
-    /// revoked, in seconds (10 to 86400).
-    pub confirm_wait_secs: i64,
-}
-
-/// The default of [`CmpSettings::confirm_wait_secs`].
-pub const DEFAULT_CONFIRM_WAIT_SECS: i64 = 300;
-
-impl Default for CmpSettings {
-    fn default() -> Self {
-        Self {
-            paths: Vec::new(),
-            implicit_confirm: false,
-            confirm_wait_secs: DEFAULT_CONFIRM_WAIT_SECS,
-        }
-    }
-}
-
-impl CmpSettings {
-    /// A path as it is matched: without leading and trailing slashes.
-    #[must_use]
-    pub fn normalize(path: &str) -> &str {
-        path.trim_matches('/')
-    }
-
-    fn validate(&self) -> std::result::Result<(), String> {
-        if !(10..=86_400).contains(&self.confirm_wait_secs) {
-            return Err("confirm_wait_secs: must be between 10 and 86400".into());
-        }
-        const RESERVED: [&str; 6] = [".well-known", "ca", "crl", "ocsp", "healthz", "metrics"];
-        for raw in &self.paths {
-            let path = Self::normalize(raw);
-            let first = path.split('/').next().unwrap_or_default();
-            if path.is_empty()
-                || !path
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
-                || path
-                    .split('/')
-                    .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-            {
-                return Err(format!(
-                    "paths: {raw:?} is not a path of letters, digits and -._~/"
-                ));
-            }
-            if RESERVED.contains(&first) {
-                return Err(format!(
-                    "paths: {raw:?} is under /{first}, which the server answers itself"
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// `[ca.NAME.ocsp]`: the CA's OCSP responder (RFC 6960), served at
@@ -535,17 +466,7 @@ impl Config {
                     .map_err(|e| Error::Config(format!("ca.{name}.cmp.{e}")))?;
             }
         }
-        let mut cmp_paths = BTreeMap::new();
-        for (name, settings) in &self.ca {
-            for path in settings.cmp.iter().flat_map(|c| &c.paths) {
-                if let Some(other) = cmp_paths.insert(CmpSettings::normalize(path), name) {
-                    return bad(
-                        &format!("ca.{name}.cmp.paths"),
-                        &format!("{path:?} is also a CMP path of CA {other:?}"),
-                    );
-                }
-            }
-        }
+        crate::cmp_config::check_unique_paths(&self.ca)?;
         let r = &self.requests;
         if !(1..=1_000_000).contains(&r.max_pending_per_ca)
             || !(1..=1_000_000).contains(&r.max_pending_per_client)
@@ -664,37 +585,6 @@ mod tests {
         assert!(matches!(ocsp.key, Some(KeyConfig::File { .. })));
         assert_eq!(c.ca_settings("root").cmp.unwrap().paths, ["pkix/"]);
         assert_eq!(c.secrets_key_path(), Path::new("/var/lib/cmc/secrets.key"));
-    }
-
-    #[test]
-    fn cmp_paths_are_checked() {
-        let ok = "[ca.a.cmp]\npaths = [\"pkix/\", \"/x/y\"]\n[ca.b.cmp]\npaths = [\"b\"]\n";
-        Config::from_toml(ok).unwrap().validate().unwrap();
-        for (paths, why) in [
-            ("[\"\"]", "is not a path"),
-            ("[\"a//b\"]", "is not a path"),
-            ("[\"../x\"]", "is not a path"),
-            ("[\"x y\"]", "is not a path"),
-            ("[\"ocsp/x\"]", "server answers itself"),
-            ("[\".well-known/cmp\"]", "server answers itself"),
-            ("[\"crl\"]", "server answers itself"),
-        ] {
-            let text = format!("[ca.a.cmp]\npaths = {paths}\n");
-            let e = Config::from_toml(&text)
-                .and_then(|c| c.validate())
-                .unwrap_err()
-                .to_string();
-            assert!(
-                e.contains("ca.a.cmp.paths") && e.contains(why),
-                "{paths}: {e}"
-            );
-        }
-        let twice = "[ca.a.cmp]\npaths = [\"pkix/\"]\n[ca.b.cmp]\npaths = [\"/pkix\"]\n";
-        let e = Config::from_toml(twice)
-            .and_then(|c| c.validate())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("also a CMP path of CA"), "{e}");
     }
 
     #[test]

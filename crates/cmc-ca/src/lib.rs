@@ -6,6 +6,7 @@ mod authz;
 mod ca;
 mod client;
 mod clock;
+mod cmp_config;
 pub mod config;
 mod confirm;
 mod crl;
