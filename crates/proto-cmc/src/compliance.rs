@@ -202,7 +202,7 @@ pub const CONTROLS: &[ControlSupport] = &[
         "confirmCertAcceptance",
         oid::ID_CMC_CONFIRM_CERT_ACCEPTANCE,
         true,
-        "revoke.rs (accept), cmc-ca accept.rs: by the requester or holder, recorded once and audited",
+        "revoke.rs (accept), cmc-ca accept.rs: by the requester or holder, recorded once and audited; a profile may withhold OCSP \"good\" until then (require_acceptance)",
     ),
     not_yet(
         "trustedAnchors",
