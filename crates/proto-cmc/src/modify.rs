@@ -561,3 +561,85 @@ fn change_subject_name(tagged: &TaggedRequest) -> Result<Option<ChangeSubjectNam
     }
     Ok(Some(rename))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn ext(oid: ObjectIdentifier, value: &[u8]) -> Extension {
+        Extension {
+            extn_id: oid,
+            critical: false,
+            extn_value: OctetString::new(value).unwrap(),
+        }
+    }
+
+    const KU: ObjectIdentifier = const_oid::db::rfc5280::ID_CE_KEY_USAGE;
+
+    #[test]
+    fn replace_sets_and_remove_clears_only_the_fields_present() {
+        let mut t = CertTemplate {
+            subject: Some(Name::from_str("CN=asked").unwrap()),
+            extensions: Some(vec![ext(KU, b"ku"), ext(ID_CE_SUBJECT_ALT_NAME, b"san")]),
+            ..CertTemplate::default()
+        };
+        change_template(
+            &mut t,
+            &Change::Template {
+                replace: true,
+                template: Box::new(CertTemplate {
+                    subject: Some(Name::from_str("CN=given").unwrap()),
+                    extensions: Some(vec![ext(ID_CE_SUBJECT_ALT_NAME, b"ra")]),
+                    ..CertTemplate::default()
+                }),
+            },
+        );
+        assert_eq!(t.subject.as_ref().unwrap().to_string(), "CN=given");
+        assert_eq!(
+            t.extensions.as_ref().unwrap(),
+            &[ext(KU, b"ku"), ext(ID_CE_SUBJECT_ALT_NAME, b"ra")]
+        );
+        // replace = FALSE: the keyUsage named is removed (whatever its
+        // value in the control), the subject absent from the control stays.
+        change_template(
+            &mut t,
+            &Change::Template {
+                replace: false,
+                template: Box::new(CertTemplate {
+                    extensions: Some(vec![ext(KU, b"")]),
+                    ..CertTemplate::default()
+                }),
+            },
+        );
+        assert_eq!(t.subject.as_ref().unwrap().to_string(), "CN=given");
+        assert_eq!(
+            t.extensions.as_ref().unwrap(),
+            &[ext(ID_CE_SUBJECT_ALT_NAME, b"ra")]
+        );
+        // addExtensions adds, replacing one of the same type.
+        change_template(
+            &mut t,
+            &Change::Extensions(vec![ext(ID_CE_SUBJECT_ALT_NAME, b"added"), ext(KU, b"k2")]),
+        );
+        assert_eq!(
+            t.extensions.as_ref().unwrap(),
+            &[ext(ID_CE_SUBJECT_ALT_NAME, b"added"), ext(KU, b"k2")]
+        );
+        change_template(
+            &mut t,
+            &Change::Template {
+                replace: false,
+                template: Box::new(CertTemplate {
+                    subject: Some(Name::default()),
+                    extensions: Some(vec![ext(KU, b""), ext(ID_CE_SUBJECT_ALT_NAME, b"")]),
+                    ..CertTemplate::default()
+                }),
+            },
+        );
+        assert_eq!((t.subject, t.extensions), (None, None));
+    }
+}

@@ -341,6 +341,41 @@ fn mod_cert_template_gets_an_ra_nothing_the_profile_forbids() {
 }
 
 #[test]
+fn possession_is_proven_on_the_crmf_request_as_signed() {
+    let (rig, ra) = rig();
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let signed =
+        cmc_codec::build_crmf(&key, 1, template_subject("CN=signed.example.test")).unwrap();
+    // The RA renames a CRMF request whose POPO signature covers the
+    // original template: issued under the new name.
+    let reply = rig.send(&ra, |b| {
+        b.crmf(signed.clone()).unwrap();
+        b.control(
+            CTL,
+            &modify(0, &[1], true, template_subject("CN=new.example.test")),
+        )
+        .unwrap();
+    });
+    assert_eq!(subject(&issued(&rig, &reply)), "CN=new.example.test");
+    // A template changed after signing fails its POP, whatever the RA's
+    // control says afterwards.
+    let mut tampered = signed;
+    tampered.cert_req.cert_template.subject =
+        Some(Name::from_str("CN=other.example.test").unwrap());
+    rig.env.clock.advance(1);
+    let reply = rig.send(&ra, |b| {
+        b.crmf(tampered).unwrap();
+        b.control(
+            CTL,
+            &modify(0, &[1], true, template_subject("CN=new.example.test")),
+        )
+        .unwrap();
+    });
+    assert_eq!(rig.refused(&reply), (CmcFailInfo::PopFailed, vec![1]));
+    assert_eq!(rig.issued().len(), 1);
+}
+
+#[test]
 fn mod_cert_template_reaches_into_a_nested_request_after_its_pop() {
     let (rig, ra) = rig();
     // The end entity's PKCS #10 is signed over "CN=ee.example.test"; the
