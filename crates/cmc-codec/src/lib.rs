@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alg;
+pub mod authenticated;
 pub mod ber;
 mod client;
 pub mod envelope;
