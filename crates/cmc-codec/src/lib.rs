@@ -12,6 +12,7 @@ mod pop;
 mod request;
 mod response;
 mod signed;
+pub mod trust_anchors;
 
 pub use ber::Encoding;
 pub use client::{
