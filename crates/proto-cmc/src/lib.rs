@@ -127,6 +127,7 @@ pub use respond::{
 };
 use respond::{Failure, ResponseBuilder};
 
+mod authenticated;
 mod certify;
 pub mod compliance;
 mod controls;
@@ -331,6 +332,9 @@ struct PartResults {
     /// answers are then named in batchResponses, else each in a
     /// responseBody control).
     batch: bool,
+    /// The shared secret the request was authenticated with, for the
+    /// authData control of the answer (`authenticated.rs`).
+    shared_secret: Option<cmc_ca::SharedSecret>,
 }
 
 /// What one certification request came to.
@@ -456,6 +460,9 @@ impl Cmc<'_> {
             .ca(ca)
             .map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
         let now = self.engine.now();
+        if let Some(reply) = self.handle_authenticated(&ca, body, transport, now) {
+            return reply;
+        }
         let opts =
             VerifyOptions::new(now.to_system_time()).with_limits(self.engine.config().limits());
         let mut decoded = decode_full_request(body, &opts);
@@ -546,21 +553,22 @@ impl Cmc<'_> {
             return self.process_unsigned(ca, request.pki_data());
         };
         let signer = self.identify(ca, signed, transport)?;
-        self.process_signed(ca, signed, &signer, now)
+        let time = signed.signer().signing_time();
+        self.process_signed(ca, &signed.pki_data, time, &signer, now)
             .map_err(MessageFailure::authenticated)
     }
 
-    /// The message-level checks after the signer is known, then every body
-    /// part.
+    /// The message-level checks after the signer is known (by a signature
+    /// or a MAC dated `signing_time`), then every body part.
     fn process_signed(
         &self,
         ca: &LoadedCa,
-        signed: &SignedRequest,
+        pki_data: &PkiData,
+        signing_time: Option<std::time::SystemTime>,
         signer: &Principal,
         now: UnixTime,
     ) -> Result<PartResults, MessageFailure> {
-        self.check_signing_time(signed)?;
-        let pki_data = &signed.pki_data;
+        self.check_signing_time(signing_time)?;
         let ids = body_part_ids(pki_data)?;
         let limits = self.engine.config().requests;
         let max = limits.max_requests_per_pki_data;
@@ -597,7 +605,10 @@ impl Cmc<'_> {
         let mut controls = Controls::decode(pki_data)?;
         let requester = signer.requester();
         let replay = self.check_replay(ca, &controls, signer.credential(), &requester)?;
-        let mut outcome = PartResults::default();
+        let mut outcome = PartResults {
+            shared_secret: self.secret_for_reply(ca, signer),
+            ..PartResults::default()
+        };
         let context = PartContext {
             signer: certify::fingerprint(signer.credential()),
             transaction_id: controls.transaction_id.as_deref().unwrap_or_default(),
@@ -607,7 +618,7 @@ impl Cmc<'_> {
             replay: &replay,
             replayed: std::cell::Cell::new(false),
         };
-        self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
+        self.certify_all(ca, signer, pki_data, &ids, &context, &mut outcome);
         if context.replayed.get() {
             return Err(replay::replayed(ca, &requester));
         }

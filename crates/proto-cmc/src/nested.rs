@@ -91,7 +91,7 @@ impl Cmc<'_> {
         inner: &SignedRequest,
         witnessed: &BTreeSet<BodyPartId>,
     ) -> Result<PartResults, MessageFailure> {
-        self.check_signing_time(inner)?;
+        self.check_signing_time(inner.signer().signing_time())?;
         let pki_data = &inner.pki_data;
         let ids = body_part_ids(pki_data)?;
         check_control_limits(pki_data, &self.engine.config().requests)?;
@@ -116,7 +116,7 @@ impl Cmc<'_> {
             replay: &replay,
             replayed: std::cell::Cell::new(false),
         };
-        self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
+        self.certify_all(ca, signer, pki_data, &ids, &context, &mut outcome);
         if context.replayed.get() {
             return Err(replay::replayed(ca, requester));
         }
