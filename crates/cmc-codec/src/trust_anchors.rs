@@ -162,6 +162,33 @@ pub fn verify_auth_publish(
     })
 }
 
+/// For a client without a trust anchor: the trust anchors the authData
+/// control of the Full PKI Response `input` proves with `password`, and
+/// the certificates of the response they name, to verify the response's
+/// signature with next ([`crate::decode_response`]). Nothing in the
+/// response is trusted before the MAC verifies. `None` when the response
+/// has no authData control.
+///
+/// # Errors
+/// The errors of the SignedData's decoding (within `limits`), of
+/// [`auth_publish`] and of [`verify_auth_publish`].
+pub fn anchors_in_response(
+    input: &[u8],
+    password: &[u8],
+    limits: &crate::Limits,
+) -> Result<Option<(ProvenAnchors, Vec<Certificate>)>> {
+    let parsed = crate::signed::parse(input, limits)?;
+    let econtent = parsed.econtent.ok_or(Error::MissingContent)?;
+    let response =
+        PkiResponse::from_der(&econtent).map_err(|e| Error::MalformedContent(e.to_string()))?;
+    let Some(message) = auth_publish(&response)? else {
+        return Ok(None);
+    };
+    let proven = verify_auth_publish(&message, password)?;
+    let certificates = matching_anchors(&proven.anchors, &parsed.certificates);
+    Ok(Some((proven, certificates)))
+}
+
 /// The certificates among `certificates` whose SHA-256 is one of
 /// `anchors`' hashes.
 #[must_use]
