@@ -82,8 +82,15 @@
 //! responseInfo, carries the issued certificates, the CA chain and at most
 //! one CRL, and is signed by the CA key at the engine clock's time.
 //!
+//! A Full PKI Request may also come in an AuthenticatedData keyed by a
+//! shared secret instead of a SignedData (RFC 5272 §3.2); it is then
+//! checked by its MAC instead of step 1 and 2, and answers to shared-secret
+//! requests carry the CA's trust anchors in an authData control (§6.15,
+//! §6.16): see `authenticated`.
+//!
 //! Where each part lives: this file checks a Full PKI Request as a whole
 //! (decode, signer, limits, the control list) and dispatches its parts;
+//! `authenticated` the AuthenticatedData wrapper and the authData answer;
 //! `replay` checks signingTime, senderNonces and transactionIds and audits
 //! refusals; `identify` finds who signed (the engine resolves the
 //! principal: clients, holders, one-time secrets); `certify` handles one

@@ -419,3 +419,60 @@ fn an_identity_proof_answer_carries_the_anchors_unless_the_ca_says_no() {
         }
     }
 }
+
+#[test]
+fn an_ra_authenticates_with_its_mac_credential() {
+    use cmc_ca::ClientCredentialRequest;
+    use cmc_ca::config::Config;
+    use cmc_keys::SigningKey;
+    use cmc_store::{ClientRole, Grant, Scope};
+
+    const RA_SECRET: &str = "ra-mac-secret-of-some-length";
+    let f = fixture(CaSettings::default());
+    let config = Config {
+        data_dir: f.env.dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    f.engine
+        .issue_client_credential(&ClientCredentialRequest {
+            ca: "ca".into(),
+            client_id: "ra".into(),
+            subject: "CN=MAC RA".into(),
+            public_key: key.public_key().clone(),
+            role: ClientRole::Ra,
+            grants: vec![Grant {
+                ca: Scope::Any,
+                profile: Scope::Any,
+            }],
+            validity_days: 30,
+            requester: "test-admin".into(),
+            names: None,
+            mac: Some(cmc_ca::seal_client_mac(&config, "ref-1", RA_SECRET).unwrap()),
+        })
+        .unwrap();
+    let before = f.issued_count();
+    // The RA names its credential's reference; its requests need no POP
+    // link (no one-time secret).
+    let req = Req {
+        identification: Some("ref-1"),
+        mac_with: ("ref-1", RA_SECRET),
+        link: None,
+        ..Req::default()
+    };
+    let reply = f.send(&request(&f, &req));
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+    assert!(reply.authenticated);
+    let resp = f.verified(&reply);
+    let (_, anchors) = proven_anchors(&resp, "ref-1", RA_SECRET).unwrap();
+    assert_eq!(anchors, vec![f.ca.certificate().clone()]);
+    // The wrong secret for the reference: the same answer as for a
+    // one-time secret.
+    let wrong = Req {
+        mac_with: ("ref-1", "ra-mac-secret-of-some-lengtX"),
+        ..req
+    };
+    let reply = f.send(&request(&f, &wrong));
+    assert_eq!(f.refused(&reply), CmcFailInfo::AuthDataFail);
+    assert_eq!(f.issued_count(), before + 1);
+}
