@@ -31,13 +31,13 @@ fn setup() -> (Env, String) {
     (env, secret)
 }
 
-fn enroll(env: &Env, url: &str, secret: &str, extra: &[&str]) -> common::Run {
+fn enroll(env: &Env, url: &str, id: &str, secret: &str, extra: &[&str]) -> common::Run {
     let mut args = vec![
         "enroll",
         "--url",
         url,
         "--identification",
-        "alice",
+        id,
         "--secret-file",
         secret,
     ];
@@ -106,6 +106,25 @@ fn start_tampering_server(env: &Env) -> String {
     format!("http://{addr}")
 }
 
+/// POSTs a request the way any client would, returning the body.
+fn post_raw(url: &str, path: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/pkcs7-mime; smime-type=CMC-request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let i = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert!(all.starts_with(b"HTTP/1.1 200"));
+    all.split_off(i + 4)
+}
+
 #[test]
 fn a_client_without_a_trust_anchor_enrolls_with_authenticated_data() {
     let (env, secret) = setup();
@@ -139,12 +158,40 @@ fn a_client_without_a_trust_anchor_enrolls_with_authenticated_data() {
     ] {
         assert!(shown.contains(want), "{want}: {shown}");
     }
+    // Its answer, as any client gets it, shown with the authData.
+    let answer = post_raw(
+        &url,
+        "/cmc/root",
+        &std::fs::read(env.p("request.der")).unwrap(),
+    );
+    std::fs::write(env.p("response.der"), answer).unwrap();
+    let shown = env.ok(&["show", &env.p("response.der")]).stdout;
+    for want in [
+        "authData",
+        "AuthenticatedData (authData body part",
+        "controls: id-cmc-trustedAnchors",
+        "publishTrustAnchors: seqNumber",
+        "hmacWithSHA256",
+    ] {
+        assert!(shown.contains(want), "{want}: {shown}");
+    }
+    // A second secret for the enrollment (the first is spent).
+    let r = env.ok(&[
+        "secret",
+        "add",
+        "--ca",
+        "root",
+        "--identification",
+        "alice2",
+    ]);
+    std::fs::write(&secret, r.stdout.trim()).unwrap();
 
     // No --ca-cert: the anchors the secret proves check the response.
     let anchors = env.p("anchors.pem");
     let r = enroll(
         &env,
         &format!("{url}/cmc/root"),
+        "alice2",
         &secret,
         &["--authenticated-data", "--trust-anchors-out", &anchors],
     );
@@ -177,6 +224,7 @@ fn identity_proof_answers_carry_the_anchors_too() {
     let r = enroll(
         &env,
         &format!("{url}/cmc/root"),
+        "alice",
         &secret,
         &["--ca-cert", &root_pem, "--trust-anchors-out", &anchors],
     );
@@ -201,6 +249,7 @@ fn a_tampered_auth_data_is_refused() {
     let r = enroll(
         &env,
         &format!("{url}/cmc/root"),
+        "alice",
         &secret,
         &["--authenticated-data", "--trust-anchors-out", &anchors],
     );
