@@ -63,7 +63,7 @@ pub const ID_ALG_PWRI_KEK: ObjectIdentifier =
 /// 1000).
 pub const MIN_ITERATIONS: u32 = 1_000;
 /// Most PBKDF2 iterations accepted: what one unauthenticated request can
-/// make the server compute is bounded (about 60 ms with SHA-256).
+/// make the server compute is bounded (four times [`DEFAULT_ITERATIONS`]).
 pub const MAX_ITERATIONS: u32 = 200_000;
 /// The iterations produced. The secrets are at least 16 characters (the
 /// generated ones 160 random bits), so the count slows guessing without
