@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use cmc_asn1::oid::ID_CCT_PKI_DATA;
 
 use super::*;
+use crate::pwri::{Aes, blocks};
 
 const SECRET: &[u8] = b"0123456789ABCDEFGHJK";
 

@@ -9,6 +9,7 @@ pub mod envelope;
 mod error;
 pub mod identity;
 mod pop;
+mod pwri;
 mod request;
 mod response;
 mod signed;
