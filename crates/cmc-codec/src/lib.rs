@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alg;
+pub mod authenticated;
 pub mod ber;
 mod client;
 pub mod dhpop;
@@ -9,9 +10,11 @@ pub mod envelope;
 mod error;
 pub mod identity;
 mod pop;
+mod pwri;
 mod request;
 mod response;
 mod signed;
+pub mod trust_anchors;
 
 pub use ber::Encoding;
 pub use client::{

@@ -8,19 +8,20 @@ use cmc_ca::{Enrolled, EnrollmentRequest, ProofOfPossession, Replay, RequestForm
 use super::*;
 
 impl Cmc<'_> {
-    /// Every certification request of `signed`: POP, the signer's right,
+    /// Every certification request of `pki_data`: POP, the signer's right,
     /// issuance; each gets its own entry in `outcome`.
     pub(super) fn certify_all(
         &self,
         ca: &LoadedCa,
         signer: &Principal,
-        signed: &SignedRequest,
+        pki_data: &PkiData,
         ids: &[BodyPartId],
         context: &PartContext<'_>,
         outcome: &mut PartResults,
     ) {
-        let requests = signed.pki_data.req_sequence.iter().zip(signed.pops());
-        for ((tagged, (_, pop)), id) in requests.zip(ids.iter().copied()) {
+        let requests = pki_data.req_sequence.iter();
+        for (tagged, id) in requests.zip(ids.iter().copied()) {
+            let pop = cmc_codec::verify_request_pop(tagged);
             if context.replayed.get() {
                 return;
             }

@@ -204,17 +204,17 @@ pub const CONTROLS: &[ControlSupport] = &[
         true,
         "revoke.rs (accept), cmc-ca accept.rs: by the requester or holder, recorded once and audited; a profile may withhold OCSP \"good\" until then (require_acceptance)",
     ),
-    not_yet(
+    handled(
         "trustedAnchors",
         oid::ID_CMC_TRUSTED_ANCHORS,
         false,
-        "not yet (issue 17): publishTrustAnchors signed with the CA key",
+        "authenticated.rs, cmc-ca trust_anchors.rs: the root's SHA-256 in the authData PKIData answering a shared-secret request (`publish_trust_anchors`)",
     ),
-    not_yet(
+    handled(
         "authData",
         oid::ID_CMC_AUTH_DATA,
-        true,
-        "not yet (issue 17): AuthenticatedData with PasswordRecipientInfo",
+        false,
+        "authenticated.rs, reply.rs: an AuthenticatedData keyed by the request's shared secret; requests in an AuthenticatedData (PasswordRecipientInfo, PBKDF2, AES key wrap) are taken",
     ),
     handled(
         "batchRequests",

@@ -84,8 +84,15 @@
 //! responseInfo, carries the issued certificates, the CA chain and at most
 //! one CRL, and is signed by the CA key at the engine clock's time.
 //!
+//! A Full PKI Request may also come in an AuthenticatedData keyed by a
+//! shared secret instead of a SignedData (RFC 5272 §3.2); it is then
+//! checked by its MAC instead of step 1 and 2, and answers to shared-secret
+//! requests carry the CA's trust anchors in an authData control (§6.15,
+//! §6.16): see `authenticated`.
+//!
 //! Where each part lives: this file checks a Full PKI Request as a whole
 //! (decode, signer, limits, the control list) and dispatches its parts;
+//! `authenticated` the AuthenticatedData wrapper and the authData answer;
 //! `replay` checks signingTime, senderNonces and transactionIds and audits
 //! refusals; `identify` finds who signed (the engine resolves the
 //! principal: clients, holders, one-time secrets); `certify` handles one
@@ -131,6 +138,7 @@ pub use respond::{
 };
 use respond::{Failure, ResponseBuilder};
 
+mod authenticated;
 mod certify;
 pub mod compliance;
 mod controls;
@@ -339,6 +347,9 @@ struct PartResults {
     /// answers are then named in batchResponses, else each in a
     /// responseBody control).
     batch: bool,
+    /// The shared secret the request was authenticated with, for the
+    /// authData control of the answer (`authenticated.rs`).
+    shared_secret: Option<cmc_ca::SharedSecret>,
 }
 
 /// What one certification request came to.
@@ -464,6 +475,9 @@ impl Cmc<'_> {
             .ca(ca)
             .map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
         let now = self.engine.now();
+        if let Some(reply) = self.handle_authenticated(&ca, body, transport, now) {
+            return reply;
+        }
         let opts =
             VerifyOptions::new(now.to_system_time()).with_limits(self.engine.config().limits());
         let mut decoded = decode_full_request(body, &opts);
@@ -554,21 +568,28 @@ impl Cmc<'_> {
             return self.process_unsigned(ca, request.pki_data());
         };
         let signer = self.identify(ca, signed, transport)?;
-        self.process_signed(ca, signed, &signer, now)
+        let time = signed.signer().signing_time();
+        let subject = signed
+            .signer()
+            .certificate()
+            .map(|c| c.tbs_certificate().subject());
+        self.process_signed(ca, &signed.pki_data, time, subject, &signer, now)
             .map_err(MessageFailure::authenticated)
     }
 
-    /// The message-level checks after the signer is known, then every body
-    /// part.
+    /// The message-level checks after the signer is known (by a signature
+    /// or a MAC dated `signing_time`; `signer_subject` is the signing
+    /// certificate's subject, none for a MAC), then every body part.
     fn process_signed(
         &self,
         ca: &LoadedCa,
-        signed: &SignedRequest,
+        pki_data: &PkiData,
+        signing_time: Option<std::time::SystemTime>,
+        signer_subject: Option<&x509_cert::name::Name>,
         signer: &Principal,
         now: UnixTime,
     ) -> Result<PartResults, MessageFailure> {
-        self.check_signing_time(signed)?;
-        let pki_data = &signed.pki_data;
+        self.check_signing_time(signing_time)?;
         let ids = body_part_ids(pki_data)?;
         let limits = self.engine.config().requests;
         let max = limits.max_requests_per_pki_data;
@@ -606,7 +627,10 @@ impl Cmc<'_> {
         let mut controls = Controls::decode(pki_data)?;
         let requester = signer.requester();
         let replay = self.check_replay(ca, &controls, signer.credential(), &requester)?;
-        let mut outcome = PartResults::default();
+        let mut outcome = PartResults {
+            shared_secret: self.secret_for_reply(ca, signer),
+            ..PartResults::default()
+        };
         let context = PartContext {
             signer: certify::fingerprint(signer.credential()),
             transaction_id: controls.transaction_id.as_deref().unwrap_or_default(),
@@ -617,14 +641,11 @@ impl Cmc<'_> {
             replayed: std::cell::Cell::new(false),
             modify: modify::Modify {
                 changes: &ra.outer_changes(),
-                signer_subject: signed
-                    .signer()
-                    .certificate()
-                    .map(|c| c.tbs_certificate().subject()),
+                signer_subject,
                 ca: ca.name(),
             },
         };
-        self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
+        self.certify_all(ca, signer, pki_data, &ids, &context, &mut outcome);
         if context.replayed.get() {
             return Err(replay::replayed(ca, &requester));
         }

@@ -91,7 +91,7 @@ impl Cmc<'_> {
         inner: &SignedRequest,
         from_ra: &modify::FromRa,
     ) -> Result<PartResults, MessageFailure> {
-        self.check_signing_time(inner)?;
+        self.check_signing_time(inner.signer().signing_time())?;
         let ids = body_part_ids(&inner.pki_data)?;
         check_control_limits(&inner.pki_data, &self.engine.config().requests)?;
         // The controls the RA handled (controlProcessed, and the identity
@@ -128,7 +128,7 @@ impl Cmc<'_> {
                 ca: ca.name(),
             },
         };
-        self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
+        self.certify_all(ca, signer, pki_data, &ids, &context, &mut outcome);
         if context.replayed.get() {
             return Err(replay::replayed(ca, requester));
         }

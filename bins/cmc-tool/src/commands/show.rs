@@ -18,7 +18,7 @@ use cmc_policy::KeyKind;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
-use const_oid::db::rfc5911::{ID_SIGNED_DATA, ID_SIGNING_TIME};
+use const_oid::db::rfc5911::{ID_CT_AUTH_DATA, ID_SIGNED_DATA, ID_SIGNING_TIME};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use serde::Serialize;
@@ -28,6 +28,7 @@ use x509_cert::time::Time;
 
 use crate::Io;
 use crate::commands::exchange::body_list;
+use crate::commands::show_auth;
 use crate::inspect::oid_name;
 use crate::output::{self, Fields, hex};
 use crate::time::format_rfc3339;
@@ -63,6 +64,10 @@ struct Shown {
     statuses: Vec<StatusShown>,
     requests: Vec<RequestShown>,
     certificates: Vec<CertShown>,
+    /// AuthenticatedData: the request's wrapper, or what an authData
+    /// control names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authenticated: Vec<show_auth::AuthShown>,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,6 +141,24 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
     let (der, encoding) =
         cmc_codec::ber::to_der(input).map_err(|e| anyhow!("not DER or BER: {e}"))?;
     let ci = ContentInfo::from_der(&der).map_err(|e| anyhow!("not a CMS ContentInfo: {e}"))?;
+    if ci.content_type == ID_CT_AUTH_DATA {
+        let (auth, pki) = show_auth::request(&ci.content)?;
+        return Ok(Shown {
+            content_type: "PKIData (in an AuthenticatedData)".into(),
+            encoding: match encoding {
+                Encoding::Der => "DER",
+                Encoding::Ber => "BER",
+            },
+            signature_valid: None,
+            signature: "none: a MAC (AuthenticatedData), not checked without the secret".into(),
+            signers: Vec::new(),
+            controls: controls(&pki.control_sequence),
+            statuses: Vec::new(),
+            requests: pki.req_sequence.iter().map(request).collect(),
+            certificates: Vec::new(),
+            authenticated: vec![auth],
+        });
+    }
     if ci.content_type != ID_SIGNED_DATA {
         bail!(
             "a ContentInfo of type {}, not SignedData",
@@ -193,6 +216,7 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
         statuses: Vec::new(),
         requests: Vec::new(),
         certificates,
+        authenticated: Vec::new(),
     };
     if ect == oid::ID_CCT_PKI_DATA {
         let pki = PkiData::from_der(econtent.as_bytes())
@@ -211,6 +235,7 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
             .map_err(|e| anyhow!("eContent is not a PKIResponse: {e}"))?;
         shown.content_type = "PKIResponse".into();
         shown.controls = controls(&resp.control_sequence);
+        shown.authenticated = show_auth::in_response(&resp);
         shown.statuses = statuses(&resp)
             .map_err(|e| anyhow!("a status control does not decode: {e}"))?
             .into_iter()
@@ -410,5 +435,5 @@ fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
         )
         .context("writing output")?;
     }
-    Ok(())
+    show_auth::print(out, &s.authenticated)
 }
