@@ -90,7 +90,9 @@
 //! certification request (POP as CMC carries it, popLink, encryptedPOP,
 //! then `Engine::enroll`); `nested` the RA-wrapped PKIData; `revoke`
 //! revokeRequest, signed or by secret; `fetch` getCert and getCRL;
-//! `simple` Simple PKI Requests; `controls` the checks on controls and
+//! `simple` Simple PKI Requests; `admin` the admin requests of the
+//! swedenconnect client (JSON in regInfo, answered in responseInfo, to an
+//! RA or agent only); `controls` the checks on controls and
 //! body parts; `respond` the reply types and the CMCFailInfo mapping;
 //! `reply` the signed PKIResponse.
 
@@ -127,6 +129,7 @@ pub use respond::{
 };
 use respond::{Failure, ResponseBuilder};
 
+mod admin;
 mod certify;
 pub mod compliance;
 mod controls;
@@ -318,6 +321,8 @@ struct PartResults {
     fetched: Vec<Certificate>,
     /// CRLs asked for with getCRL.
     crls: Vec<CertificateList>,
+    /// Answers to admin requests, each a responseInfo control (`admin`).
+    response_info: Vec<OctetString>,
     /// encryptedPOP challenges for keys that cannot sign.
     challenges: Vec<EncryptedPop>,
     /// Requests held for approval (and queryPending answers still
@@ -625,6 +630,7 @@ impl Cmc<'_> {
             }
         }
         self.fetch_all(ca, &controls, now, &mut outcome);
+        self.answer_admin(ca, signer, pki_data, &mut outcome);
         self.answer_queries(ca, signer, &controls.queries, &mut outcome);
         outcome.batch = controls.batch.is_some();
         for tagged in &pki_data.cms_sequence {
