@@ -21,12 +21,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use attack_support::{Party, Rig, echoed};
 use base64ct::{Base64, Encoding};
-use cmc_asn1::{BodyPartId, CmcFailInfo, CmcStatus, RecipientNonce, RegInfo, SenderNonce};
+use cmc_asn1::{
+    BodyPartId, CmcFailInfo, CmcStatus, RecipientNonce, RegInfo, SenderNonce, TaggedContentInfo,
+};
 use cmc_ca::config::CaSettings;
-use cmc_codec::{CmsSigner, RequestBuilder, VerifiedResponse};
+use cmc_codec::{
+    CmsSigner, RequestBuilder, ResponseVerifyOptions, VerifiedResponse, decode_response,
+};
+use cmc_keys::{FileKey, KeySpec};
 use cmc_store::{BulkCert, ClientRole, IssuedCert, RevocationReason, Serial};
-use der::Encode;
+use cms::content_info::ContentInfo;
 use der::asn1::OctetString;
+use der::{Decode, Encode};
 use proto_cmc::CmcFrontDoor;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -524,4 +530,136 @@ fn other_reg_info_is_still_echoed() {
     assert_eq!(echoed(&resp).response_info, [b"crmf".to_vec()]);
     let s = common::statuses(&resp);
     assert_eq!((s.len(), s[0].status), (1, CmcStatus::Success));
+}
+
+#[test]
+fn nested_and_unsigned_admin_requests_are_not_answered() {
+    let ca = Ca::new();
+    let reg_info = admin_json("allCertSerials", None);
+
+    // An end entity's request, wrapped by the RA: the inner admin request
+    // is refused in the inner response, which echoes nothing of it.
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let mut inner = RequestBuilder::new();
+    inner
+        .control(NONCE_ID, &SenderNonce(OctetString::new(nonce()).unwrap()))
+        .unwrap()
+        .control(
+            REG_INFO_ID,
+            &RegInfo(OctetString::new(reg_info.as_bytes()).unwrap()),
+        )
+        .unwrap()
+        .pkcs10(
+            2,
+            attack_support::csr(&key, "CN=nested.example.test,O=Admin Tests", &[]),
+        )
+        .unwrap();
+    let inner = inner
+        .sign(
+            &CmsSigner::self_signed(&key).unwrap(),
+            ca.rig.now().to_system_time(),
+        )
+        .unwrap();
+    let reply = ca.rig.send(&ca.ra, |b| {
+        b.content(TaggedContentInfo {
+            body_part_id: 10,
+            content_info: ContentInfo::from_der(&inner).unwrap(),
+        })
+        .unwrap();
+    });
+    let outer = ca.rig.verify(&reply);
+    assert!(echoed(&outer).response_info.is_empty());
+    let nested = &outer.pki_response.cms_sequence;
+    assert_eq!(nested.len(), 1, "{:?}", common::statuses(&outer));
+    let trusted = [ca.rig.ca.certificate().clone()];
+    let inner_resp = decode_response(
+        &nested[0].content_info.to_der().unwrap(),
+        &ResponseVerifyOptions::new(ca.rig.now().to_system_time(), &trusted),
+    )
+    .unwrap();
+    let s = common::statuses(&inner_resp);
+    let failed: Vec<_> = s
+        .iter()
+        .filter(|s| s.status == CmcStatus::Failed)
+        .map(|s| (s.fail_info, common::ids(&s.body_list)))
+        .collect();
+    assert_eq!(
+        failed,
+        [(Some(CmcFailInfo::BadRequest), vec![REG_INFO_ID])],
+        "{s:?}"
+    );
+    assert!(echoed(&inner_resp).response_info.is_empty());
+
+    // Unsigned: nobody is known, badIdentity for the whole PKIData.
+    let mut unsigned = RequestBuilder::new();
+    unsigned
+        .control(NONCE_ID, &SenderNonce(OctetString::new(nonce()).unwrap()))
+        .unwrap()
+        .control(
+            REG_INFO_ID,
+            &RegInfo(OctetString::new(reg_info.as_bytes()).unwrap()),
+        )
+        .unwrap();
+    let resp = ca.rig.verify(&ca.rig.post(&unsigned.unsigned().unwrap()));
+    assert_eq!(
+        common::single_failure(&resp),
+        (CmcFailInfo::BadIdentity, vec![0])
+    );
+    assert!(echoed(&resp).response_info.is_empty());
+}
+
+#[test]
+fn all_cert_serials_is_bounded() {
+    let rig = Rig::new();
+    let ra = rig.client("ra", "CN=ra,O=Admin Tests", ClientRole::Ra, None);
+    let now = rig.now();
+    let row = |n: u32| BulkCert {
+        issuer: "ca".into(),
+        serial: Serial::from_be_bytes(&[&[0x3c, 0x5a][..], &n.to_be_bytes()].concat()).unwrap(),
+        requester: "bulk".into(),
+        profile: "default".into(),
+        request_hash: vec![0; 32],
+        cert: IssuedCert {
+            cert_der: n.to_be_bytes().to_vec(),
+            subject: format!("CN=bulk {n}"),
+            sans: vec![],
+            not_before: now,
+            not_after: now.plus_secs(86_400),
+            issued_at: now,
+        },
+        revocation: None,
+    };
+    // With the RA's credential, exactly MAX_SERIALS certificates: answered.
+    let max = cmc_ca::MAX_SERIALS;
+    for start in (0..max - 1).step_by(10_000) {
+        let rows: Vec<BulkCert> = (start..(start + 10_000).min(max - 1)).map(row).collect();
+        rig.engine.records().bulk_insert(&rows).unwrap();
+    }
+    // About 1.7 MB (4.5 MB with 20-byte serials): more than our own
+    // client's default response limit, so read it with a larger one.
+    let (der, _) = admin_request(&rig, &ra, &admin_json("allCertSerials", None));
+    let reply = rig.post(&der);
+    let trusted = [rig.ca.certificate().clone()];
+    let mut opts = ResponseVerifyOptions::new(rig.now().to_system_time(), &trusted);
+    opts.limits.max_input = 8 << 20;
+    let resp = decode_response(&reply.der, &opts).unwrap();
+    let s = common::statuses(&resp);
+    assert_eq!((s.len(), s[0].status), (1, CmcStatus::Success), "{s:?}");
+    let answer: AdminCmcData = serde_json::from_slice(&echoed(&resp).response_info[0]).unwrap();
+    let serials: Vec<String> = serde_json::from_str(&answer.data.unwrap()).unwrap();
+    assert_eq!(serials.len(), max as usize);
+    // One more: noSupport, with a status naming the regInfo.
+    rig.engine.records().bulk_insert(&[row(max)]).unwrap();
+    let resp = ask(&rig, &ra, &admin_json("allCertSerials", None));
+    let s = common::statuses(&resp);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(s[0].status, CmcStatus::NoSupport);
+    assert_eq!(common::ids(&s[0].body_list), [REG_INFO_ID]);
+    assert!(echoed(&resp).response_info.is_empty());
+    // The listing still pages through them: 100001, the last page of a
+    // thousand holds one.
+    let json = list_certs(1000, 100, "serialNumber", false, false);
+    let data = answered(&rig, &ra, "listCerts", Some(&json));
+    let page: Vec<CertificateData> = serde_json::from_str(&data).unwrap();
+    assert_eq!(page.len(), 1);
 }
