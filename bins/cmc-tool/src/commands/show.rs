@@ -78,6 +78,9 @@ struct ControlShown {
     body_part_id: u32,
     name: String,
     oid: String,
+    /// The value of a regInfo or responseInfo as text (the JSON of an
+    /// admin request or answer, `crmf`, ...), when it is UTF-8.
+    text: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -285,8 +288,24 @@ fn controls(list: &[TaggedAttribute]) -> Vec<ControlShown> {
             name: oid::control_name(&c.attr_type)
                 .map_or_else(|| c.attr_type.to_string(), str::to_owned),
             oid: c.attr_type.to_string(),
+            text: info_text(c),
         })
         .collect()
+}
+
+/// The value of a regInfo or responseInfo control as text, when it is
+/// UTF-8 (the swedenconnect client's admin requests and answers are JSON).
+fn info_text(c: &TaggedAttribute) -> Option<String> {
+    if c.attr_type != oid::ID_CMC_REG_INFO && c.attr_type != oid::ID_CMC_RESPONSE_INFO {
+        return None;
+    }
+    let value = c
+        .attr_values
+        .iter()
+        .next()?
+        .decode_as::<OctetString>()
+        .ok()?;
+    String::from_utf8(value.as_bytes().to_vec()).ok()
 }
 
 fn request(r: &TaggedRequest) -> RequestShown {
@@ -345,7 +364,11 @@ fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
     }
     writeln!(out, "\ncontrols:").context("writing output")?;
     for c in &s.controls {
-        writeln!(out, "  {} (body part {})", c.name, c.body_part_id).context("writing output")?;
+        match &c.text {
+            Some(text) => writeln!(out, "  {} (body part {}): {text}", c.name, c.body_part_id),
+            None => writeln!(out, "  {} (body part {})", c.name, c.body_part_id),
+        }
+        .context("writing output")?;
     }
     for st in &s.statuses {
         let mut line = format!(
