@@ -25,7 +25,8 @@
 //!
 //! Only an RA or an agent is answered; anyone else's admin request fails
 //! with badRequest (the engine's notAuthorized), a malformed one with
-//! badRequest, each with a status naming its regInfo control. A success
+//! badRequest, each with a status naming its regInfo control; so is every
+//! admin request of a PKIData that holds more than one. A success
 //! status names the regInfo control, as the swedenconnect CA does. A page
 //! holds at most [`cmc_ca::MAX_PAGE_SIZE`] certificates (a larger pageSize,
 //! zero or a negative index is badRequest), and `allCertSerials` answers
@@ -183,7 +184,20 @@ impl Cmc<'_> {
         pki_data: &PkiData,
         outcome: &mut PartResults,
     ) {
-        for (id, json) in admin_requests(pki_data) {
+        let requests = admin_requests(pki_data);
+        // One answer per message: the bounds on a page or the serials
+        // would mean nothing if one PKIData could ask sixty-four times.
+        if requests.len() > 1 {
+            let ids: BTreeSet<BodyPartId> = requests.iter().map(|(id, _)| *id).collect();
+            for id in ids {
+                outcome.failed.push((
+                    Failure::failed(CmcFailInfo::BadRequest, "one admin request per PKIData"),
+                    id,
+                ));
+            }
+            return;
+        }
+        for (id, json) in requests {
             let answer = serde_json::from_value::<AdminCmcData>(json)
                 .map_err(|e| {
                     Failure::failed(

@@ -663,3 +663,25 @@ fn all_cert_serials_is_bounded() {
     let page: Vec<CertificateData> = serde_json::from_str(&data).unwrap();
     assert_eq!(page.len(), 1);
 }
+
+#[test]
+fn one_admin_request_per_pki_data() {
+    let ca = Ca::new();
+    let list = list_certs(1000, 0, "issueDate", false, false);
+    let one = admin_json("allCertSerials", None);
+    let two = admin_json("listCerts", Some(&list));
+    let reply = ca.rig.send(&ca.ra, |b| {
+        b.control(1, &RegInfo(OctetString::new(one.as_bytes()).unwrap()))
+            .unwrap()
+            .control(2, &RegInfo(OctetString::new(two.as_bytes()).unwrap()))
+            .unwrap();
+    });
+    assert_eq!(
+        ca.rig.outcome(&reply),
+        [
+            (CmcStatus::Failed, Some(CmcFailInfo::BadRequest), vec![1]),
+            (CmcStatus::Failed, Some(CmcFailInfo::BadRequest), vec![2]),
+        ]
+    );
+    assert!(echoed(&ca.rig.verify(&reply)).response_info.is_empty());
+}
