@@ -317,9 +317,9 @@ fn peer_requests_are_shown_with_their_signature_checked() {
         .iter()
         .find(|c| c["name"] == "id-cmc-regInfo")
         .unwrap();
-    assert_eq!(reg_info["text"], "crmf");
+    assert_eq!(reg_info["detail"], "crmf");
     assert!(r.stdout.contains("regInfo (body part"), "{}", r.stdout);
-    assert!(r.stdout.contains("): crmf"), "{}", r.stdout);
+    assert!(r.stdout.contains("\n    crmf\n"), "{}", r.stdout);
 
     let bad = dir
         .join("test_cmc_pkcs10_req_bad_signature.der")

@@ -4,6 +4,7 @@
 pub mod alg;
 pub mod ber;
 mod client;
+pub mod dhpop;
 pub mod envelope;
 mod error;
 pub mod identity;

@@ -115,6 +115,9 @@ impl Cmc<'_> {
         if pop == ProofOfPossession::Decrypted {
             self.check_decrypted_pop(ca, tagged, id, context)?;
         }
+        // Possession was proven on the request as signed; what the engine is
+        // asked for may then differ (RFC 5272 §6.5, §7).
+        let form = context.modify.apply(form, tagged, id)?;
         let raw = tagged
             .to_der()
             .map_err(|e| Failure::from_engine(&cmc_ca::Error::encode("request", e), ca.name()))?;
@@ -179,6 +182,9 @@ pub(super) struct PartContext<'a> {
     /// copy of the message: the message is refused as a whole (nothing
     /// of it was written).
     pub(super) replayed: std::cell::Cell<bool>,
+    /// What changes the requests after their proof of possession
+    /// (changeSubjectName, the RA's modCertTemplate and addExtensions).
+    pub(super) modify: modify::Modify<'a>,
 }
 
 /// The SHA-256 fingerprint of a credential.

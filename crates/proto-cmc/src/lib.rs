@@ -45,7 +45,9 @@
 //! 8. every control is one this CA processes (senderNonce, recipientNonce,
 //!    transactionId, dataReturn, regInfo, lraPOPWitness, revokeRequest,
 //!    getCert, getCRL, identification, identityProof(V2), popLinkRandom,
-//!    batchRequests, decryptedPOP, queryPending); any other fails the
+//!    batchRequests, decryptedPOP, queryPending, confirmCertAcceptance, and
+//!    from an RA only modCertTemplate, addExtensions, controlProcessed and
+//!    raIdentityWitness, see `modify`); any other fails the
 //!    request with badRequest naming those controls, since CMC controls
 //!    have no criticality flag. Identity proof and popLinkRandom controls
 //!    in a request not authenticated by a secret are refused the same way.
@@ -88,7 +90,9 @@
 //! refusals; `identify` finds who signed (the engine resolves the
 //! principal: clients, holders, one-time secrets); `certify` handles one
 //! certification request (POP as CMC carries it, popLink, encryptedPOP,
-//! then `Engine::enroll`); `nested` the RA-wrapped PKIData; `revoke`
+//! then `Engine::enroll`); `nested` the RA-wrapped PKIData; `modify` what
+//! an RA changes in the requests it forwards or reports as handled, and
+//! changeSubjectName; `revoke`
 //! revokeRequest, signed or by secret; `fetch` getCert and getCRL;
 //! `simple` Simple PKI Requests; `admin` the admin requests of the
 //! swedenconnect client (JSON in regInfo, answered in responseInfo, to an
@@ -136,6 +140,7 @@ mod controls;
 mod encrypted_pop;
 mod fetch;
 mod identify;
+mod modify;
 mod nested;
 mod query;
 mod replay;
@@ -159,7 +164,10 @@ const UNSIGNED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
     oid::ID_CMC_REVOKE_REQUEST,
 ];
 
-/// The controls a nested (end-entity) request may carry.
+/// The controls a nested (end-entity) request may carry. The RA controls
+/// (`modify::RA_CONTROLS`) are not among them: a nested PKIData is signed
+/// by an end entity, and a second RA layer is deeper nesting, which is not
+/// supported.
 const NESTED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
@@ -599,6 +607,7 @@ impl Cmc<'_> {
             )?;
         }
         // Everything decoded and cross-checked before anything changes.
+        let ra = modify::RaControls::decode(pki_data, signer.kind(), &ids)?;
         let mut controls = Controls::decode(pki_data)?;
         let requester = signer.requester();
         let replay = self.check_replay(ca, &controls, signer.credential(), &requester)?;
@@ -611,6 +620,14 @@ impl Cmc<'_> {
             decrypted: &controls.decrypted,
             replay: &replay,
             replayed: std::cell::Cell::new(false),
+            modify: modify::Modify {
+                changes: &ra.outer_changes(),
+                signer_subject: signed
+                    .signer()
+                    .certificate()
+                    .map(|c| c.tbs_certificate().subject()),
+                ca: ca.name(),
+            },
         };
         self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
         if context.replayed.get() {
@@ -636,7 +653,8 @@ impl Cmc<'_> {
         for tagged in &pki_data.cms_sequence {
             let id = tagged.body_part_id;
             let witnessed = controls.nested_witnessed.remove(&id).unwrap_or_default();
-            match self.nested(ca, signer, tagged, &witnessed, &budget, now) {
+            let from_ra = ra.nested(id, witnessed);
+            match self.nested(ca, signer, tagged, &from_ra, &budget, now) {
                 Ok(nested) => {
                     outcome.succeeded.push(id);
                     outcome.nested_issued += nested.issued;

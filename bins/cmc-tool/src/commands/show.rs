@@ -33,6 +33,9 @@ use crate::output::{self, Fields, hex};
 use crate::time::format_rfc3339;
 use crate::time::parse_rfc3339;
 
+#[path = "show_ra.rs"]
+mod ra;
+
 /// `show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -78,9 +81,11 @@ struct ControlShown {
     body_part_id: u32,
     name: String,
     oid: String,
-    /// The value of a regInfo or responseInfo as text (the JSON of an
-    /// admin request or answer, `crmf`, ...), when it is UTF-8.
-    text: Option<String>,
+    /// What the control says, for the controls described in detail (a
+    /// regInfo or responseInfo: its value as text, such as the JSON of an
+    /// admin request or answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -98,6 +103,9 @@ struct RequestShown {
     body_part_id: Option<u32>,
     subject: Option<String>,
     key_type: Option<String>,
+    /// The request's changeSubjectName attribute (RFC 6402), described.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change_subject_name: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -288,7 +296,7 @@ fn controls(list: &[TaggedAttribute]) -> Vec<ControlShown> {
             name: oid::control_name(&c.attr_type)
                 .map_or_else(|| c.attr_type.to_string(), str::to_owned),
             oid: c.attr_type.to_string(),
-            text: info_text(c),
+            detail: ra::describe(c).or_else(|| info_text(c)),
         })
         .collect()
 }
@@ -309,6 +317,13 @@ fn info_text(c: &TaggedAttribute) -> Option<String> {
 }
 
 fn request(r: &TaggedRequest) -> RequestShown {
+    RequestShown {
+        change_subject_name: ra::change_subject_name(r),
+        ..request_fields(r)
+    }
+}
+
+fn request_fields(r: &TaggedRequest) -> RequestShown {
     match r {
         TaggedRequest::Tcr(tcr) => {
             let info = &tcr.certification_request.info;
@@ -317,6 +332,7 @@ fn request(r: &TaggedRequest) -> RequestShown {
                 body_part_id: Some(tcr.body_part_id),
                 subject: Some(info.subject.to_string()),
                 key_type: Some(KeyKind::of(&info.public_key).to_string()),
+                change_subject_name: None,
             }
         }
         TaggedRequest::Crm(crm) => {
@@ -326,6 +342,7 @@ fn request(r: &TaggedRequest) -> RequestShown {
                 body_part_id: crm.cert_req.body_part_id().ok(),
                 subject: t.subject.as_ref().map(ToString::to_string),
                 key_type: t.public_key.as_ref().map(|k| KeyKind::of(k).to_string()),
+                change_subject_name: None,
             }
         }
         TaggedRequest::Orm(_) => RequestShown {
@@ -333,6 +350,7 @@ fn request(r: &TaggedRequest) -> RequestShown {
             body_part_id: r.body_part_id().ok(),
             subject: None,
             key_type: None,
+            change_subject_name: None,
         },
     }
 }
@@ -364,11 +382,10 @@ fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
     }
     writeln!(out, "\ncontrols:").context("writing output")?;
     for c in &s.controls {
-        match &c.text {
-            Some(text) => writeln!(out, "  {} (body part {}): {text}", c.name, c.body_part_id),
-            None => writeln!(out, "  {} (body part {})", c.name, c.body_part_id),
+        writeln!(out, "  {} (body part {})", c.name, c.body_part_id).context("writing output")?;
+        if let Some(detail) = &c.detail {
+            writeln!(out, "    {detail}").context("writing output")?;
         }
-        .context("writing output")?;
     }
     for st in &s.statuses {
         let mut line = format!(
@@ -396,6 +413,9 @@ fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
                 r.key_type.as_deref().unwrap_or("(none)")
             )
             .context("writing output")?;
+            if let Some(rename) = &r.change_subject_name {
+                writeln!(out, "    changeSubjectName: {rename}").context("writing output")?;
+            }
         }
     }
     writeln!(out, "\ncertificates:").context("writing output")?;
