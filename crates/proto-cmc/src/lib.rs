@@ -81,7 +81,8 @@
 //!
 //! The response echoes the senderNonce as recipientNonce, adds a fresh
 //! senderNonce, echoes transactionId and dataReturn, returns regInfo as
-//! responseInfo, carries the issued certificates, the CA chain and at most
+//! responseInfo (or, for an admin request, its answer: `admin`), carries
+//! the issued certificates, the CA chain and at most
 //! one CRL, and is signed by the CA key at the engine clock's time.
 //!
 //! Where each part lives: this file checks a Full PKI Request as a whole
