@@ -310,6 +310,16 @@ fn peer_requests_are_shown_with_their_signature_checked() {
         .json();
     assert_eq!(json["signature_valid"], true);
     assert_eq!(json["signers"][0]["signing_time"], "2023-01-11T12:32:42Z");
+    // regInfo is shown as text (the admin requests of this client are JSON).
+    let reg_info = json["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "id-cmc-regInfo")
+        .unwrap();
+    assert_eq!(reg_info["detail"], "crmf");
+    assert!(r.stdout.contains("regInfo (body part"), "{}", r.stdout);
+    assert!(r.stdout.contains("\n    crmf\n"), "{}", r.stdout);
 
     let bad = dir
         .join("test_cmc_pkcs10_req_bad_signature.der")

@@ -4,6 +4,7 @@
 mod accept;
 mod authz;
 mod ca;
+mod catalog;
 mod client;
 mod clock;
 mod cmp_config;
@@ -37,6 +38,7 @@ pub mod x509;
 
 pub use authz::{Action, Authorization, DenyReason, authorize, decide};
 pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
+pub use catalog::{CaDescription, CertListing, MAX_PAGE_SIZE, MAX_SERIALS};
 pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use confirm::{Settled, UNCONFIRMED_REQUESTER, Unconfirmed};
@@ -72,4 +74,6 @@ pub use trust_anchors::{SharedSecret, TrustAnchors};
 /// The store's vocabulary that the engine's API speaks in: times, serials,
 /// revocation reasons, roles and records, so that front doors and
 /// binaries need not depend on the store crate.
-pub use cmc_store::{RevocationReason, Serial, UnixTime, WriteStats};
+pub use cmc_store::{
+    CertCounts, CertOrder, ListedCert, Revocation, RevocationReason, Serial, UnixTime, WriteStats,
+};

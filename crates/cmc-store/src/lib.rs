@@ -20,18 +20,18 @@ use std::time::Duration;
 pub use error::{Error, Result};
 pub use schema::SCHEMA_VERSION;
 pub use traits::{
-    AuditLog, BulkLoad, CaStore, CertStore, ClientStore, ConfirmationStore, CrlStore,
+    AuditLog, BulkLoad, CaStore, CertCatalog, CertStore, ClientStore, ConfirmationStore, CrlStore,
     EngineKeyStore, PendingStore, ReplayStore, SecretStore, Store, UnitStore,
 };
 pub use types::{
-    AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaRecord, CertFilter, CertRecord,
-    CertState, CertStatus, ClientRecord, ClientRole, ConfirmationRecord, ConfirmationState,
-    CrlRecord, Cursor, Fingerprint, Grant, IssuedCert, MAX_NONCE_LEN, MacCredential, NewClient,
-    NewConfirmation, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
-    PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
-    RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit, check_ca_name,
-    fingerprint,
+    AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaRecord, CertCounts, CertFilter,
+    CertOrder, CertRange, CertRecord, CertState, CertStatus, ClientRecord, ClientRole,
+    ConfirmationRecord, ConfirmationState, CrlRecord, Cursor, Fingerprint, Grant, IssuedCert,
+    ListedCert, MAX_NONCE_LEN, MacCredential, NewClient, NewConfirmation, NewPending,
+    NewReservation, NewSecret, Outcome, Page, PageRequest, PendingFilter, PendingRecord,
+    PendingState, PendingStatus, Revocation, RevocationReason, RevokedEntry, Scope, SecretFailures,
+    SecretPurpose, SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState,
+    UnixTime, Write, WriteStats, WriteUnit, check_ca_name, fingerprint,
 };
 
 /// How [`open_with`] sets up the connections.

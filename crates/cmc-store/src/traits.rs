@@ -7,11 +7,12 @@
 
 use crate::error::Result;
 use crate::types::{
-    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaRecord, CertFilter, CertRecord, ClientRecord,
-    ConfirmationRecord, ConfirmationState, CrlRecord, Fingerprint, IssuedCert, NewClient,
-    NewConfirmation, NewPending, NewReservation, NewSecret, Page, PageRequest, PendingFilter,
-    PendingRecord, RevocationReason, RevokedEntry, SecretFailures, SecretRecord, Serial,
-    TransactionOpen, TransactionRecord, TransactionState, UnixTime, WriteStats, WriteUnit,
+    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaRecord, CertCounts, CertFilter, CertRange,
+    CertRecord, ClientRecord, ConfirmationRecord, ConfirmationState, CrlRecord, Fingerprint,
+    IssuedCert, ListedCert, NewClient, NewConfirmation, NewPending, NewReservation, NewSecret,
+    Page, PageRequest, PendingFilter, PendingRecord, RevocationReason, RevokedEntry,
+    SecretFailures, SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState,
+    UnixTime, WriteStats, WriteUnit,
 };
 
 /// The CAs this installation serves.
@@ -216,6 +217,36 @@ pub trait CertStore: Send + Sync {
     /// # Errors
     /// Database failures.
     fn revocation_epoch(&self, issuer: &str) -> Result<u64>;
+}
+
+/// A CA's issued certificates read by position: counts, one sorted page
+/// at an offset, every serial (for clients that page by index, such as the
+/// admin requests of the swedenconnect ca-cmc client). Only issued and
+/// revoked certificates are listed, never a reservation or a failure.
+pub trait CertCatalog: Send + Sync {
+    /// How many certificates `issuer` has issued, and how many of them are
+    /// valid at `at` (not revoked nor on hold, `notBefore <= at <
+    /// notAfter`).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn count_issued(&self, issuer: &str, at: UnixTime) -> Result<CertCounts>;
+
+    /// One page of `range.issuer`'s certificates, in `range.order`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for a limit of 0 or above
+    /// [`CertRange::MAX_LIMIT`], or an offset beyond `i64`; database
+    /// failures.
+    fn issued_range(&self, range: &CertRange) -> Result<Vec<ListedCert>>;
+
+    /// The serials of `issuer`'s certificates in numeric order, at most
+    /// `limit` of them (ask for one more than you answer with to learn
+    /// whether there are more).
+    ///
+    /// # Errors
+    /// Database failures.
+    fn issued_serials(&self, issuer: &str, limit: u32) -> Result<Vec<Serial>>;
 }
 
 /// Registered CMC clients (end entities, RAs, agents).
@@ -647,6 +678,7 @@ pub trait BulkLoad: Send + Sync {
 pub trait Store:
     CaStore
     + CertStore
+    + CertCatalog
     + ClientStore
     + ConfirmationStore
     + SecretStore

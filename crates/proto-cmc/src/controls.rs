@@ -8,7 +8,7 @@
 //! | senderNonce (§6.6) | `sender_nonce` | `replay.rs` (remembered per signer), `reply.rs` (echoed as recipientNonce) |
 //! | recipientNonce (§6.6) | — | accepted; the CA keeps no nonce of its own to compare |
 //! | transactionId (§6.6) | `transaction_id` | `replay.rs` (recorded), `encrypted_pop.rs` (binds the challenge), `reply.rs` (echoed) |
-//! | dataReturn (§6.4), regInfo (§6.12) | — | `reply.rs` (echoed; regInfo as responseInfo), read by `Echo` |
+//! | dataReturn (§6.4), regInfo (§6.12) | — | `reply.rs` (echoed; regInfo as responseInfo), read by `Echo`; a regInfo holding an admin request's JSON is answered in `admin.rs` instead |
 //! | identification, identityProof, identityProofV2 (§6.2) | — | `identify.rs` (read before the signer is known) |
 //! | popLinkRandom (§6.3.1) | `link_random` | `certify.rs` (popLinkWitnessV2) |
 //! | lraPOPWitness (§6.8) | `witnessed`, `nested_witnessed` | `certify.rs`, `nested.rs` |

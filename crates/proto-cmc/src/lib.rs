@@ -81,7 +81,8 @@
 //!
 //! The response echoes the senderNonce as recipientNonce, adds a fresh
 //! senderNonce, echoes transactionId and dataReturn, returns regInfo as
-//! responseInfo, carries the issued certificates, the CA chain and at most
+//! responseInfo (or, for an admin request, its answer: `admin`), carries
+//! the issued certificates, the CA chain and at most
 //! one CRL, and is signed by the CA key at the engine clock's time.
 //!
 //! A Full PKI Request may also come in an AuthenticatedData keyed by a
@@ -101,7 +102,9 @@
 //! an RA changes in the requests it forwards or reports as handled, and
 //! changeSubjectName; `revoke`
 //! revokeRequest, signed or by secret; `fetch` getCert and getCRL;
-//! `simple` Simple PKI Requests; `controls` the checks on controls and
+//! `simple` Simple PKI Requests; `admin` the admin requests of the
+//! swedenconnect client (JSON in regInfo, answered in responseInfo, to an
+//! RA or agent only); `controls` the checks on controls and
 //! body parts; `respond` the reply types and the CMCFailInfo mapping;
 //! `reply` the signed PKIResponse.
 
@@ -138,6 +141,7 @@ pub use respond::{
 };
 use respond::{Failure, ResponseBuilder};
 
+mod admin;
 mod authenticated;
 mod certify;
 pub mod compliance;
@@ -334,6 +338,8 @@ struct PartResults {
     fetched: Vec<Certificate>,
     /// CRLs asked for with getCRL.
     crls: Vec<CertificateList>,
+    /// Answers to admin requests, each a responseInfo control (`admin`).
+    response_info: Vec<OctetString>,
     /// encryptedPOP challenges for keys that cannot sign.
     challenges: Vec<EncryptedPop>,
     /// Requests held for approval (and queryPending answers still
@@ -663,6 +669,7 @@ impl Cmc<'_> {
             }
         }
         self.fetch_all(ca, &controls, now, &mut outcome);
+        self.answer_admin(ca, signer, pki_data, &mut outcome);
         self.answer_queries(ca, signer, &controls.queries, &mut outcome);
         outcome.batch = controls.batch.is_some();
         for tagged in &pki_data.cms_sequence {

@@ -133,6 +133,7 @@ impl Cmc<'_> {
             return Err(replay::replayed(ca, requester));
         }
         self.record_replay(ca, &replay, requester)?;
+        admin::refuse_admin(pki_data, &mut outcome);
         for id in pki_data
             .cms_sequence
             .iter()

@@ -52,8 +52,17 @@ impl Cmc<'_> {
         for d in &echo.data_return {
             out.control(d).map_err(encode_failed)?;
         }
-        for r in &echo.reg_info {
+        // An admin request is answered (below), never echoed.
+        for r in echo
+            .reg_info
+            .iter()
+            .filter(|r| !admin::is_admin(r.0.as_bytes()))
+        {
             out.control(&ResponseInfo(r.0.clone()))
+                .map_err(encode_failed)?;
+        }
+        for info in &outcome.response_info {
+            out.control(&ResponseInfo(info.clone()))
                 .map_err(encode_failed)?;
         }
         for challenge in &outcome.challenges {

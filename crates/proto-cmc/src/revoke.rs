@@ -82,6 +82,7 @@ impl Cmc<'_> {
             |oid| !UNSIGNED_CONTROLS.contains(oid),
         )?;
         let mut outcome = PartResults::default();
+        admin::refuse_admin(pki_data, &mut outcome);
         for (id, revoke) in revocations {
             match self.revoke_by_secret(ca, &revoke) {
                 Ok(()) => outcome.succeeded.push(id),

@@ -86,7 +86,9 @@ struct ControlShown {
     body_part_id: u32,
     name: String,
     oid: String,
-    /// What the control says, for the controls described in detail.
+    /// What the control says, for the controls described in detail (a
+    /// regInfo or responseInfo: its value as text, such as the JSON of an
+    /// admin request or answer).
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
 }
@@ -319,9 +321,24 @@ fn controls(list: &[TaggedAttribute]) -> Vec<ControlShown> {
             name: oid::control_name(&c.attr_type)
                 .map_or_else(|| c.attr_type.to_string(), str::to_owned),
             oid: c.attr_type.to_string(),
-            detail: ra::describe(c),
+            detail: ra::describe(c).or_else(|| info_text(c)),
         })
         .collect()
+}
+
+/// The value of a regInfo or responseInfo control as text, when it is
+/// UTF-8 (the swedenconnect client's admin requests and answers are JSON).
+fn info_text(c: &TaggedAttribute) -> Option<String> {
+    if c.attr_type != oid::ID_CMC_REG_INFO && c.attr_type != oid::ID_CMC_RESPONSE_INFO {
+        return None;
+    }
+    let value = c
+        .attr_values
+        .iter()
+        .next()?
+        .decode_as::<OctetString>()
+        .ok()?;
+    String::from_utf8(value.as_bytes().to_vec()).ok()
 }
 
 fn request(r: &TaggedRequest) -> RequestShown {

@@ -34,6 +34,7 @@ macro_rules! open_transaction_upsert {
 mod audit;
 mod bulk;
 mod ca;
+mod catalog;
 mod cert;
 mod client;
 mod confirmation;

@@ -35,6 +35,7 @@ macro_rules! text_enum {
 mod audit;
 mod bulk;
 mod ca;
+mod catalog;
 mod cert;
 mod client;
 mod confirmation;
@@ -49,6 +50,7 @@ mod values;
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Outcome};
 pub use bulk::BulkCert;
 pub use ca::{CaRecord, check_ca_name};
+pub use catalog::{CertCounts, CertOrder, CertRange, ListedCert};
 pub use cert::{
     CertFilter, CertRecord, CertState, CertStatus, IssuedCert, NewReservation, Revocation,
     RevocationReason, RevokedEntry,

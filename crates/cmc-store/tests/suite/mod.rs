@@ -21,6 +21,8 @@ mod units;
 pub(crate) use units::*;
 mod bulk;
 pub(crate) use bulk::*;
+mod catalog;
+pub(crate) use catalog::*;
 
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
@@ -98,6 +100,7 @@ macro_rules! backend_tests {
             a_refused_unit_fails_alone_in_its_batch,
             bulk_load_stores_issued_and_revoked_rows,
             bulk_load_is_all_or_nothing,
+            catalog_counts_pages_and_serials,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
