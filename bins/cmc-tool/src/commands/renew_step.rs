@@ -371,7 +371,7 @@ pub(crate) fn renew_now(args: &RenewArgs) -> Result<Renewed> {
     let mut notes = Vec::new();
     if let Some(path) = &args.ca_bundle {
         notes.push(match refresh_bundle(path, &trusted, &answer.others) {
-            Ok(n) => format!("CA bundle {} refreshed ({n} certificates)", path.display()),
+            Ok(n) => format!("CA bundle {} refreshed (certificates: {n})", path.display()),
             Err(e) => format!("CA bundle {} not refreshed: {e:#}", path.display()),
         });
     }
