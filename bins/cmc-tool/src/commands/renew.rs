@@ -6,8 +6,8 @@
 //! as the old one; `--same-key` keeps it where the profile allows key reuse)
 //! with the certificate's subject and subjectAltNames, signed by the current
 //! certificate and key, goes to the CA (a renewal, RFC 5272 §6.3.3); the new
-//! key and certificate are written over the old ones ([`crate::commands::renew_step`]
-//! says in which order), the CA bundle and CRL file refreshed, and the
+//! key and certificate are written over the old ones (`renew_step.rs` says
+//! in which order), the CA bundle and CRL file refreshed, and the
 //! `--on-renew` command run.
 //!
 //! `--once` checks once (for cron or a systemd timer) and exits with
@@ -184,9 +184,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text:?}: too long"))
 }
 
-/// The delay before retry number `failures` (1 for the first retry):
-/// [`BACKOFF_BASE`] doubled per earlier failure, at most [`BACKOFF_MAX`],
-/// then scaled by `jitter` (0.0 to 1.0 maps to 75% to 125%).
+/// The delay before retry number `failures` (1 for the first retry): 10 s
+/// doubled per earlier failure, at most an hour, then scaled by `jitter`
+/// (0.0 to 1.0 maps to 75% to 125%).
 #[must_use]
 pub fn backoff(failures: u32, jitter: f64) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
