@@ -310,9 +310,29 @@ fn once_says_not_due_and_same_key_is_refused_without_touching_the_files() {
         "{}",
         r.stderr
     );
-    assert_ne!(snapshot(&env)[0], before[0]);
+    let renewed = snapshot(&env);
+    assert_ne!(renewed[0], before[0]);
+    assert_ne!(renewed[1], before[1]);
     let verified = openssl(&["verify", "-CAfile", &env.p("bundle.pem"), &env.p("web.pem")]);
     assert!(verified.contains(": OK"), "{verified}");
+
+    // A crash between replacing the key and the certificate: the old
+    // certificate with the new key, the new certificate staged. The next
+    // run finishes the renewal before anything else.
+    let staged = env.path(".web.pem.renew-pending");
+    std::fs::write(env.path("web.pem"), &before[0]).unwrap();
+    std::fs::write(&staged, &renewed[0]).unwrap();
+    let r = run(&env, &renew_args(&env, &url, &["--once"]));
+    assert_eq!(r.code, Some(3), "stderr: {}", r.stderr);
+    assert_eq!(std::fs::read(env.path("web.pem")).unwrap(), renewed[0]);
+    assert!(!staged.exists());
+    // A crash before the key was replaced: the staged certificate is not
+    // for the key, and is dropped.
+    std::fs::write(&staged, &before[0]).unwrap();
+    let r = run(&env, &renew_args(&env, &url, &["--once"]));
+    assert_eq!(r.code, Some(3), "stderr: {}", r.stderr);
+    assert_eq!(snapshot(&env)[..2], renewed[..2]);
+    assert!(!staged.exists());
 }
 
 #[test]

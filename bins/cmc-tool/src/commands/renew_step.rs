@@ -93,8 +93,11 @@ fn beside(path: &Path, suffix: &str) -> Result<PathBuf> {
     Ok(dir.join(format!(".{name}.{suffix}")))
 }
 
+/// The suffix of the staged certificate.
+const PENDING: &str = "renew-pending";
+
 fn pending_path(cert: &Path) -> Result<PathBuf> {
-    beside(cert, "renew-pending")
+    beside(cert, PENDING)
 }
 
 /// Step 3 of an interrupted renewal (module documentation).
@@ -344,25 +347,28 @@ pub(crate) fn renew_now(args: &RenewArgs) -> Result<Renewed> {
         );
     }
 
+    // The CA certificates of the answer (not, say, a CMC responder's).
+    let ca_certs: Vec<Certificate> = answer.others.into_iter().filter(is_ca).collect();
     // The certificate file: the new certificate, and the CA chain where
     // the old file carried one.
     let mut cert_pem = pem("CERTIFICATE", &to_der(new_cert)?)?;
     if !rest.is_empty() {
-        for c in &answer.others {
+        for c in &ca_certs {
             cert_pem.push_str(&pem("CERTIFICATE", &to_der(c)?)?);
         }
     }
-    let pending = pending_path(&args.cert)?;
-    let staged = stage(&args.cert, cert_pem.as_bytes(), 0o644, "renew-pending")?;
-    debug_assert_eq!(staged, pending);
+    let staged = stage(&args.cert, cert_pem.as_bytes(), 0o644, PENDING)?;
     if let Some(key) = &new_key {
-        write_atomically(&args.key, key_pem(key, args)?.as_bytes(), 0o600)
-            .context("writing the new key")?;
+        if let Err(e) = write_atomically(&args.key, key_pem(key, args)?.as_bytes(), 0o600) {
+            // The old key stays: so must the old certificate.
+            let _ = std::fs::remove_file(&staged);
+            return Err(e).context("writing the new key");
+        }
     }
-    std::fs::rename(&pending, &args.cert).with_context(|| {
+    std::fs::rename(&staged, &args.cert).with_context(|| {
         format!(
             "renaming {} to {} (the new key is written; the next run finishes this)",
-            pending.display(),
+            staged.display(),
             args.cert.display()
         )
     })?;
@@ -370,7 +376,7 @@ pub(crate) fn renew_now(args: &RenewArgs) -> Result<Renewed> {
 
     let mut notes = Vec::new();
     if let Some(path) = &args.ca_bundle {
-        notes.push(match refresh_bundle(path, &trusted, &answer.others) {
+        notes.push(match refresh_bundle(path, &trusted, &ca_certs) {
             Ok(n) => format!("CA bundle {} refreshed (certificates: {n})", path.display()),
             Err(e) => format!("CA bundle {} not refreshed: {e:#}", path.display()),
         });
@@ -386,6 +392,15 @@ pub(crate) fn renew_now(args: &RenewArgs) -> Result<Renewed> {
         not_after: unix_time(&new_tbs.validity().not_after).secs(),
         notes,
     })
+}
+
+/// Whether `c` says it is a CA (basicConstraints cA).
+fn is_ca(c: &Certificate) -> bool {
+    matches!(
+        c.tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::BasicConstraints>(),
+        Ok(Some((_, b))) if b.ca
+    )
 }
 
 fn to_der(c: &Certificate) -> Result<Vec<u8>> {
