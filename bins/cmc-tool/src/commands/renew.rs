@@ -241,6 +241,9 @@ fn secs_text(d: Duration) -> String {
 /// `renew`.
 pub(crate) fn run(args: &RenewArgs, io: &mut Io<'_>) -> Result<()> {
     crate::http::parse_url(&args.url)?;
+    if args.cert == args.key {
+        bail!("--cert and --key name the same file: renew replaces each on its own");
+    }
     if args.once {
         return check_and_renew(args, io).and_then(|renewed| {
             if renewed {
@@ -338,15 +341,14 @@ fn watch(args: &RenewArgs, io: &mut Io<'_>) -> Result<()> {
         let pause = match check_and_renew(args, io) {
             Ok(renewed) => {
                 failures = 0;
-                let pause = match current_certificate(args) {
-                    Ok(c) => {
-                        let due = args.threshold.due_at(c.not_before, c.not_after);
-                        let wait = u64::try_from(due - now_secs()).unwrap_or(0);
-                        Duration::from_secs(wait).clamp(min_sleep, MAX_SLEEP.max(min_sleep))
-                    }
-                    Err(_) => min_sleep,
-                };
-                if renewed && pause == min_sleep {
+                // Seconds until due; 0 when due already (or unreadable:
+                // the next check says why).
+                let wait = current_certificate(args).map_or(0, |c| {
+                    let due = args.threshold.due_at(c.not_before, c.not_after);
+                    u64::try_from(due - now_secs()).unwrap_or(0)
+                });
+                let pause = Duration::from_secs(wait).clamp(min_sleep, MAX_SLEEP.max(min_sleep));
+                if renewed && wait == 0 {
                     log(
                         io,
                         "the new certificate is due at once: is --threshold longer than the \
@@ -433,6 +435,43 @@ mod tests {
         assert_eq!(
             Threshold::Remaining(Duration::from_secs(u64::MAX)).due_at(0, 100),
             100 - i64::MAX
+        );
+    }
+
+    #[test]
+    fn renew_takes_one_mode_and_defaults_to_thirty_percent() {
+        use clap::Parser as _;
+        use clap::error::ErrorKind;
+        let base = [
+            "cmc-tool",
+            "renew",
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+            "--url",
+            "http://h/cmc/r",
+        ];
+        let parse = |extra: &[&'static str]| {
+            crate::Cli::try_parse_from(base.iter().copied().chain(extra.iter().copied()))
+        };
+        let cli = parse(&["--once"]).unwrap();
+        let crate::cli::Command::Renew(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.threshold, Threshold::Percent(30));
+        assert_eq!(args.min_sleep_secs, 60);
+        assert!(args.once && !args.watch && !args.same_key);
+        let kind = |extra| parse(extra).unwrap_err().kind();
+        assert_eq!(kind(&[]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(kind(&["--once", "--watch"]), ErrorKind::ArgumentConflict);
+        assert_eq!(
+            kind(&["--once", "--threshold", "3w"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            kind(&["--once", "--passphrase", "x"]),
+            ErrorKind::UnknownArgument
         );
     }
 
