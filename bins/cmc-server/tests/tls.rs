@@ -381,3 +381,97 @@ fn cmc_tool_enrolls_over_https_presenting_the_signer_certificate() {
     let (ok, out) = openssl(dir, &["verify", "-CAfile", &file("root.pem"), &cert]);
     assert!(ok && out.contains(": OK"), "{out}");
 }
+
+#[test]
+fn cmc_tool_renews_over_https_with_its_certificate_as_the_tls_client() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    make_tls_files(dir);
+    write_config(dir, "[server]\nlisten = \"127.0.0.1:0\"\n");
+    let server = start(dir);
+    assert_eq!(server.terminate().code(), Some(0));
+    let data = dir.join("cmc-data");
+    write_config(
+        dir,
+        "[server]\nlisten = \"127.0.0.1:0\"\n[server.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n\
+         client_ca = \"cmc-data/root.pem\"\nrequire_client_cert = true\n",
+    );
+    let server = start(dir);
+    let url = format!("https://{}/cmc/root", server.addr);
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let (cert, key, bundle, crl) = (
+        path("svc.pem"),
+        path("svc.key"),
+        path("bundle.pem"),
+        path("root.crl"),
+    );
+    let tls_ca = path("tls-ca.pem");
+    std::fs::copy(data.join("root.pem"), &bundle).unwrap();
+    let signer = common::bootstrap_enroll_args(&data);
+    let mut args = vec![
+        "enroll",
+        "--url",
+        &url,
+        "--new-key",
+        &key,
+        "--new-key-unencrypted",
+        "--subject",
+        "CN=renewed-over-https.example.test",
+        "--out-cert",
+        &cert,
+        "--tls-ca",
+        &tls_ca,
+        "--tls-client-auth",
+    ];
+    args.extend(signer.iter().map(String::as_str));
+    common::cmc_tool(&args).unwrap();
+    let (_, before) = openssl(dir, &["x509", "-in", &cert, "-noout", "-serial"]);
+
+    let renew = |extra: &[&str]| {
+        let mut args = vec![
+            "renew",
+            "--once",
+            "--threshold",
+            "400d",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--unencrypted-key",
+            "--url",
+            &url,
+            "--ca-bundle",
+            &bundle,
+            "--crl-out",
+            &crl,
+            "--tls-ca",
+            &tls_ca,
+        ];
+        args.extend_from_slice(extra);
+        common::cmc_tool_io(&args)
+    };
+    // Without a client certificate the server ends the handshake.
+    let e = renew(&[]).unwrap_err();
+    assert!(
+        ["CertificateRequired", "Broken pipe", "Connection reset"]
+            .iter()
+            .any(|m| e.contains(m)),
+        "{e}"
+    );
+    // The certificate being renewed as the TLS client: renewed, and the
+    // CRL fetched over the same TLS set-up.
+    let (_, log) = renew(&["--tls-client-auth"]).unwrap();
+    assert!(log.contains("renewed"), "{log}");
+    assert!(!log.contains("not refreshed"), "{log}");
+    let (ok, out) = openssl(dir, &["verify", "-CAfile", &bundle, &cert]);
+    assert!(ok && out.contains(": OK"), "{out}");
+    let (_, after) = openssl(dir, &["x509", "-in", &cert, "-noout", "-serial"]);
+    assert_ne!(before, after);
+    let (ok, out) = openssl(
+        dir,
+        &[
+            "crl", "-inform", "DER", "-in", &crl, "-CAfile", &bundle, "-noout",
+        ],
+    );
+    assert!(ok && out.contains("verify OK"), "{out}");
+}

@@ -19,6 +19,7 @@ use crate::commands::crl::CrlCommand;
 use crate::commands::enroll::EnrollArgs;
 use crate::commands::pending::PendingCommand;
 use crate::commands::profile::ProfileCommand;
+use crate::commands::renew::RenewArgs;
 use crate::commands::request::RequestArgs;
 use crate::commands::revoke::RevokeArgs;
 use crate::commands::secret::SecretCommand;
@@ -72,6 +73,11 @@ pub enum Command {
     /// RFC 5272 §6.11), signed by an RA, agent or the holder, or unsigned
     /// with the certificate's revocation secret.
     Revoke(Box<RevokeArgs>),
+    /// CMC client: renew a certificate signed by itself when it is due,
+    /// once (`--once`, for cron: exit 0 renewed, 3 not due, 1 failed) or
+    /// as a daemon (`--watch`), writing the new key and certificate
+    /// atomically and running an `--on-renew` command.
+    Renew(Box<RenewArgs>),
     /// CMP client (RFC 4210/9480, Lightweight CMP Profile RFC 9483): ir,
     /// cr, kur, p10cr, rr and genm against a CMP server, with signature or
     /// MAC protection, certConf, implicit confirmation and polling.

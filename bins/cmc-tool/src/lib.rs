@@ -67,6 +67,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Request(args) => commands::request::run(args, io),
         Command::Enroll(args) => commands::enroll::run(args, io),
         Command::Revoke(args) => commands::revoke::run(args, io),
+        Command::Renew(args) => commands::renew::run(args, io),
         Command::Cmp(cmd) => commands::cmp::run(cmd, io),
         Command::Show(args) => commands::show::run(args, io),
         Command::Bench(args) => commands::bench::run(args, io),

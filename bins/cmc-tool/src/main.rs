@@ -23,6 +23,10 @@ fn main() -> ExitCode {
     };
     match cmc_tool::run(&cli, &mut io) {
         Ok(()) => ExitCode::SUCCESS,
+        // `renew --once` found nothing due: its own status, no error.
+        Err(e) if e.is::<cmc_tool::commands::renew::NotDue>() => {
+            ExitCode::from(cmc_tool::commands::renew::EXIT_NOT_DUE)
+        }
         Err(e) => {
             eprintln!("cmc-tool: error: {e:#}");
             ExitCode::FAILURE

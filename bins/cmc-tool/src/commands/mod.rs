@@ -14,6 +14,8 @@ pub mod enroll;
 pub(crate) mod exchange;
 pub mod pending;
 pub mod profile;
+pub mod renew;
+pub(crate) mod renew_step;
 pub mod request;
 pub mod revoke;
 pub mod secret;
