@@ -300,6 +300,8 @@ pub(crate) fn renew_now(args: &RenewArgs) -> Result<Renewed> {
         signer_chain: chain.clone(),
         new_key: None,
         transaction_id: None,
+        // Signed by the certificate being renewed: no shared secret.
+        password: None,
     };
     let endpoint = Endpoint::new(&args.url, url, args.timeout, tls.as_ref())?;
     // The exchange prints each status; the renewal logs one line instead.
