@@ -4,6 +4,8 @@
 pub mod alg;
 pub mod ber;
 mod client;
+pub mod decrypt;
+pub mod encrypt;
 pub mod envelope;
 mod error;
 pub mod identity;
