@@ -6,7 +6,7 @@
 //! ```toml
 //! [ca.root.encryption]
 //! certificate = "cmc-encryption.pem"   # RSA (keyEncipherment) or P-256/P-384 (keyAgreement)
-//! key = { backend = "file", path = "cmc-encryption.key", passphrase = { file = "enc-pass" }, scheme = "rsa-pkcs1-sha256" }
+//! key = { backend = "file", path = "cmc-encryption.key", passphrase = { file = "enc-pass" }, scheme = "rsa-pkcs1v15-sha256" }
 //! ```
 //!
 //! The key is configured as a CA key is; its `scheme` must fit the key

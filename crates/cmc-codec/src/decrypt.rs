@@ -167,44 +167,111 @@ pub fn open(
     key: &FileKey,
     max_input: usize,
 ) -> Result<Opened> {
-    if input.len() > max_input {
-        return Err(Error::TooLarge {
-            len: input.len(),
-            max: max_input,
-        });
+    let env = Envelope::parse(input, max_input)?;
+    let cek = content_key(&env.infos, &env.content, certificate, key)?;
+    env.decrypt(&cek)
+}
+
+/// Opens the envelope `input` with `key` alone, as `openssl cms -decrypt
+/// -inkey` does without `-recip`: every key transport or agreement the key
+/// can do is tried, and the first content key that decrypts the content
+/// wins. For a client reading its own messages; a server uses [`open`],
+/// which has no such oracle.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_with_key(input: &[u8], key: &FileKey, max_input: usize) -> Result<Opened> {
+    let env = Envelope::parse(input, max_input)?;
+    let (len, _) = content_cipher(&env.content.content_enc_alg)?;
+    let mut last = Error::Undecryptable("no RecipientInfo is for this key");
+    for info in env.infos.0.iter() {
+        let candidates = match info {
+            RecipientInfo::Ktri(k) => vec![open_ktri(k, key)],
+            RecipientInfo::Kari(k) => k
+                .recipient_enc_keys
+                .iter()
+                .map(|r| open_kari(k, r.enc_key.as_bytes(), key))
+                .collect(),
+            _ => continue,
+        };
+        for cek in candidates {
+            match cek {
+                Ok(Some(cek)) if cek.len() == len => match env.decrypt(&cek) {
+                    Ok(opened) => return Ok(opened),
+                    Err(e) => last = e,
+                },
+                Ok(_) => {}
+                Err(e) => last = e,
+            }
+        }
     }
-    let (der, _) = ber::to_der(input)?;
-    let ci = ContentInfo::from_der(&der).map_err(|e| Error::NotCms(e.to_string()))?;
-    let malformed = |_| Error::Undecryptable("the envelope does not decode");
-    match EnvelopeKind::of(&ci.content_type) {
-        Some(EnvelopeKind::Enveloped) => {
-            let env: EnvelopedData = ci.content.decode_as().map_err(malformed)?;
-            let content = &env.encrypted_content;
-            let cek = content_key(&env.recip_infos, content, certificate, key)?;
-            Ok(Opened {
-                kind: EnvelopeKind::Enveloped,
-                content_type: content.content_type,
-                content: decrypt_cbc(content, &cek)?,
-            })
+    Err(last)
+}
+
+/// An envelope, decoded.
+struct Envelope {
+    kind: EnvelopeKind,
+    infos: RecipientInfos,
+    content: EncryptedContentInfo,
+    /// The authenticated attributes (AuthEnvelopedData), DER.
+    aad: Vec<u8>,
+    /// The GCM tag (AuthEnvelopedData).
+    mac: Vec<u8>,
+}
+
+impl Envelope {
+    fn parse(input: &[u8], max_input: usize) -> Result<Self> {
+        if input.len() > max_input {
+            return Err(Error::TooLarge {
+                len: input.len(),
+                max: max_input,
+            });
         }
-        Some(EnvelopeKind::AuthEnveloped) => {
-            let env: AuthEnvelopedData = ci.content.decode_as().map_err(malformed)?;
-            let content = &env.auth_encrypted_content_info;
-            let cek = content_key(&env.recip_infos, content, certificate, key)?;
-            let aad = match &env.auth_attrs {
-                Some(attrs) => attrs.to_der().map_err(crate::error::encode_err)?,
-                None => Vec::new(),
-            };
-            Ok(Opened {
-                kind: EnvelopeKind::AuthEnveloped,
-                content_type: content.content_type,
-                content: decrypt_gcm(content, &cek, &aad, env.mac.as_bytes())?,
-            })
+        let (der, _) = ber::to_der(input)?;
+        let ci = ContentInfo::from_der(&der).map_err(|e| Error::NotCms(e.to_string()))?;
+        let malformed = |_| Error::Undecryptable("the envelope does not decode");
+        match EnvelopeKind::of(&ci.content_type) {
+            Some(EnvelopeKind::Enveloped) => {
+                let env: EnvelopedData = ci.content.decode_as().map_err(malformed)?;
+                Ok(Self {
+                    kind: EnvelopeKind::Enveloped,
+                    infos: env.recip_infos,
+                    content: env.encrypted_content,
+                    aad: Vec::new(),
+                    mac: Vec::new(),
+                })
+            }
+            Some(EnvelopeKind::AuthEnveloped) => {
+                let env: AuthEnvelopedData = ci.content.decode_as().map_err(malformed)?;
+                let aad = match &env.auth_attrs {
+                    Some(attrs) => attrs.to_der().map_err(crate::error::encode_err)?,
+                    None => Vec::new(),
+                };
+                Ok(Self {
+                    kind: EnvelopeKind::AuthEnveloped,
+                    infos: env.recip_infos,
+                    content: env.auth_encrypted_content_info,
+                    aad,
+                    mac: env.mac.as_bytes().to_vec(),
+                })
+            }
+            None => Err(Error::NotCms(format!(
+                "ContentInfo holds {}, not an EnvelopedData or AuthEnvelopedData",
+                ci.content_type
+            ))),
         }
-        None => Err(Error::NotCms(format!(
-            "ContentInfo holds {}, not an EnvelopedData or AuthEnvelopedData",
-            ci.content_type
-        ))),
+    }
+
+    fn decrypt(&self, cek: &[u8]) -> Result<Opened> {
+        let content = match self.kind {
+            EnvelopeKind::Enveloped => decrypt_cbc(&self.content, cek)?,
+            EnvelopeKind::AuthEnveloped => decrypt_gcm(&self.content, cek, &self.aad, &self.mac)?,
+        };
+        Ok(Opened {
+            kind: self.kind,
+            content_type: self.content.content_type,
+            content,
+        })
     }
 }
 

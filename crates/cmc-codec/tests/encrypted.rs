@@ -144,6 +144,14 @@ fn openssl_envelopes_open() {
         assert_eq!(opened.content_type, ID_DATA, "{tag}");
         assert_eq!(opened.content.as_slice(), content.as_slice(), "{tag}");
         assert_eq!(opened.content_info_der().unwrap(), content, "{tag}");
+        // The key alone finds its recipient, as `openssl cms -decrypt -inkey`.
+        let by_key = decrypt::open_with_key(&env, &to.key, MAX).unwrap();
+        assert_eq!(by_key.content.as_slice(), content.as_slice(), "{tag}");
+        let stranger = common::key(KeySpec::P256);
+        assert!(
+            decrypt::open_with_key(&env, &stranger, MAX).is_err(),
+            "{tag}"
+        );
     }
 }
 

@@ -243,5 +243,6 @@ fn second_round(built: &Built, challenges: &[EncryptedPop]) -> Result<Built> {
         signer_chain: built.signer_chain.clone(),
         new_key: None,
         transaction_id: built.transaction_id.clone(),
+        encrypt_to: built.encrypt_to.clone(),
     })
 }

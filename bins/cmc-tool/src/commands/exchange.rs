@@ -68,7 +68,7 @@ pub(crate) fn exchange(
 ) -> Result<Answer> {
     let reply = endpoint
         .client
-        .post(&endpoint.url, CMC_REQUEST_CONTENT_TYPE, &built.der)
+        .post(&endpoint.url, CMC_REQUEST_CONTENT_TYPE, &built.wire()?)
         .with_context(|| format!("POST {}", endpoint.text))?;
     if reply.status != 200 {
         let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(512)])
@@ -95,8 +95,9 @@ pub(crate) fn exchange(
             other.unwrap_or("(none)")
         ),
     }
+    let body = crate::commands::encryption::open_answer(reply.body, built)?;
     let response = decode_response(
-        &reply.body,
+        &body,
         &ResponseVerifyOptions::new(SystemTime::now(), trusted),
     )
     .map_err(|e| anyhow!("the response does not verify: {e}"))?;

@@ -10,6 +10,7 @@ pub mod cert;
 pub mod client;
 pub mod cmp;
 pub mod crl;
+pub mod encryption;
 pub mod enroll;
 pub(crate) mod exchange;
 pub mod pending;
