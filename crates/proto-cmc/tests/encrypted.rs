@@ -372,6 +372,23 @@ fn envelopes_that_do_not_open_are_refused() {
     );
     assert_eq!(refused(&body), (CmcFailInfo::BadAlg, vec![0]));
 
+    // Envelopes inside envelopes open layer by layer, up to three.
+    let mut body = request(&env, &ra, &[]);
+    for layer in 0..4 {
+        body = encrypt(
+            &env,
+            &format!("layer{layer}"),
+            &enc.cert_path,
+            &["-aes128"],
+            &body,
+        );
+        if layer == 1 {
+            let reply = handle(&engine, &body).unwrap();
+            assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+        }
+    }
+    assert_eq!(refused(&body), (CmcFailInfo::BadMessageCheck, vec![0]));
+
     // Truncated: not CMS.
     assert!(matches!(
         handle(&engine, &body[..body.len() / 2]),
