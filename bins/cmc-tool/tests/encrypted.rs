@@ -275,3 +275,70 @@ fn cmc_tool_encrypts_and_shows_encrypted_requests() {
     assert!(text.contains("success"), "{text}");
     assert!(text.contains("CN=mail.example"), "{text}");
 }
+
+#[test]
+fn the_ca_issues_its_own_encryption_certificate() {
+    for (key_type, opts) in [
+        (
+            "rsa2048",
+            vec!["-aes256", "-keyopt", "rsa_padding_mode:oaep"],
+        ),
+        ("p256", vec!["-aes256", "-keyopt", "ecdh_kdf_md:sha256"]),
+    ] {
+        let env = Env::with_config("data_dir = \"data\"\nprofiles = \"profiles.toml\"\n");
+        std::fs::write(
+            env.path("profiles.toml"),
+            "[profile.default]\n[profile.encryption-ec]\nkey_usage = [\"keyAgreement\"]\n",
+        )
+        .unwrap();
+        env.root("root");
+        env.issue_client("ra", "ra", "root");
+        let key = env.p("enc.key");
+        let cert = env.p("enc.pem");
+        let pass = env.p("passphrase");
+        let mut args = vec![
+            "ca",
+            "encryption-cert",
+            "root",
+            "--key-type",
+            key_type,
+            "--key-file",
+            &key,
+            "-o",
+            &cert,
+            "--passphrase-file",
+            &pass,
+        ];
+        if key_type == "p256" {
+            // The default profile's keyUsage has no keyAgreement: refused,
+            // nothing written.
+            let r = env.fails(1, &args);
+            assert!(r.stderr.contains("keyAgreement"), "{}", r.stderr);
+            assert!(!env.path("enc.key").exists());
+            args.extend_from_slice(&["--profile", "encryption-ec"]);
+        }
+        let r = env.ok(&args);
+        // The section it prints goes into the configuration as it is.
+        let section = r.stdout.split("\n\n").nth(1).expect("a TOML section");
+        assert!(section.starts_with("[ca.root.encryption]"), "{}", r.stdout);
+        let mut config = std::fs::read_to_string(&env.config).unwrap();
+        config.push('\n');
+        config.push_str(section);
+        std::fs::write(&env.config, config).unwrap();
+        assert_eq!(common::mode(&env.path("enc.key")), 0o600);
+        let text = openssl(&["x509", "-in", &cert, "-noout", "-text"]);
+        let usage = if key_type == "p256" {
+            "Key Agreement"
+        } else {
+            "Key Encipherment"
+        };
+        assert!(text.contains(usage), "{key_type}: {text}");
+
+        let url = start_server(&env);
+        let req = request(&env, "svc", &[]);
+        let answer = post(&url, &encrypt(&req, &cert, &opts));
+        let text = show(&env, "svc", &answer);
+        assert!(text.contains("success"), "{key_type}: {text}");
+        assert!(text.contains("CN=svc.example"), "{key_type}: {text}");
+    }
+}

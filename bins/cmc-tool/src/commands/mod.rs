@@ -6,6 +6,7 @@ pub mod args;
 pub mod bench;
 pub mod bench_load;
 pub mod ca;
+pub mod ca_encryption;
 pub mod cert;
 pub mod client;
 pub mod cmp;
