@@ -1,5 +1,6 @@
-//! Encrypted CMC (`cmc_codec::decrypt`): opening an EnvelopedData or
-//! AuthEnvelopedData with the CA's encryption credential, as the CMC door
+//! Encrypted CMC (`cmc_codec::decrypt`, `cmc_codec::wrapped`): opening an
+//! EnvelopedData or AuthEnvelopedData (alone or inside a SignedData) with
+//! the CA's encryption credential, as the CMC door
 //! does before it verifies the request inside, and with a key alone, as
 //! `cmc-tool show --decrypt-key` does.
 //!
@@ -125,6 +126,9 @@ fn fixture() -> &'static Fixture {
 /// Opens `input` every way there is; checks what opens.
 fn open_all(f: &Fixture, input: &[u8], pristine: bool) {
     let _ = decrypt::envelope_kind(input);
+    // "Option 2": the same envelope inside a SignedData.
+    let opts = cmc_codec::VerifyOptions::new(std::time::SystemTime::now());
+    let _ = cmc_codec::wrapped::signed_envelope(input, &opts);
     for (key, cert) in &f.credentials {
         for opened in [
             decrypt::open(input, cert, key, MAX),

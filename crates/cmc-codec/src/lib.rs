@@ -13,6 +13,7 @@ mod pop;
 mod request;
 mod response;
 mod signed;
+pub mod wrapped;
 
 pub use ber::Encoding;
 pub use client::{

@@ -4,7 +4,9 @@
 //! layer (at most [`MAX_LAYERS`] envelopes, each no larger than the body
 //! the server accepted), and the signed request inside is then handled as
 //! if it had come in the clear. Nested requests in cmsSequence may be
-//! encrypted the same way.
+//! encrypted the same way. An envelope may come inside a SignedData of
+//! its own ("Option 2"): those signatures are verified (badMessageCheck if
+//! one does not), but the request inside is authorized by its own signer.
 //!
 //! Refusals, answered with a signed PKIResponse, bodyList `[0]`, as the
 //! RFC prescribes for an envelope that does not open: a CA without an
@@ -46,9 +48,20 @@ impl Cmc<'_> {
         ca: &LoadedCa,
         body: &[u8],
     ) -> Result<Option<Vec<u8>>, Unopened> {
-        if codec::envelope_kind(body).is_none() {
-            return Ok(None);
-        }
+        // "Option 2": a SignedData around the envelope. Its signatures are
+        // checked; the request inside is authorized by its own.
+        let opts = VerifyOptions::new(self.engine.now().to_system_time())
+            .with_limits(self.engine.config().limits());
+        let outer = match cmc_codec::wrapped::signed_envelope(body, &opts) {
+            Ok(outer) => outer,
+            Err(e) => return Err(Unopened::Refused(codec_failure(&e, ca.name()))),
+        };
+        let signed_outer = outer.is_some();
+        let body = match &outer {
+            Some(outer) => outer.envelope.as_slice(),
+            None if codec::envelope_kind(body).is_some() => body,
+            None => return Ok(None),
+        };
         let Some(credential) = self.engine.encryption(ca.name()) else {
             return Err(Unopened::Refused(Failure::failed(
                 CmcFailInfo::BadMessageCheck,
@@ -63,7 +76,7 @@ impl Cmc<'_> {
                     Ok(opened) => opened,
                     // The outer envelope is the body: BER that does not
                     // decode is not CMS, as for a signed request.
-                    Err(e) if e.is_not_cms() && layer == 0 => {
+                    Err(e) if e.is_not_cms() && layer == 0 && !signed_outer => {
                         return Err(Unopened::NotCmc(not_cms(&e)));
                     }
                     Err(e) => {

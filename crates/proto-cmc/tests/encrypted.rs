@@ -504,3 +504,67 @@ fn pkcs11_encryption_keys_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn a_signed_envelope_is_opened() {
+    // RFC 5272 §5 "Option 2": SignedData(EnvelopedData(SignedData(PKIData))).
+    let (env, ca) = setup();
+    let enc = credential(&env, "enc", "CN=ca encryption", KeySpec::Rsa2048);
+    let engine = engine_with(&env, Some(enc.settings.clone())).unwrap();
+    let ra = ra(&engine);
+    let ra_key = env.path("ra-plain.key");
+    std::fs::write(&ra_key, ra.0.to_unencrypted_pem().unwrap().as_bytes()).unwrap();
+    let ra_cert = env.write_cert("ra.pem", &ra.1.to_der().unwrap());
+    let envelope = encrypt(
+        &env,
+        "inner",
+        &enc.cert_path,
+        &["-aes256"],
+        &request(&env, &ra, &[]),
+    );
+    // The eContent is the EnvelopedData (RFC 5652 §5.2); its ContentInfo is
+    // taken too.
+    let enveloped_data = ContentInfo::from_der(&envelope)
+        .unwrap()
+        .content
+        .to_der()
+        .unwrap();
+    for (tag, content) in [("bare", &enveloped_data), ("content-info", &envelope)] {
+        let input = env.write_der(&format!("{tag}.in"), content);
+        let out = env.path(&format!("{tag}.der"));
+        openssl(&[
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-in",
+            p(&input),
+            "-econtent_type",
+            "1.2.840.113549.1.7.3",
+            "-signer",
+            p(&ra_cert),
+            "-inkey",
+            p(&ra_key),
+            "-md",
+            "sha256",
+            "-outform",
+            "DER",
+            "-out",
+            p(&out),
+        ]);
+        let signed = std::fs::read(&out).unwrap();
+        let reply = handle(&engine, &signed).unwrap();
+        assert!(reply.all_succeeded(), "{tag}: {:?}", reply.statuses);
+        assert_eq!(reply.issued, 1, "{tag}");
+    }
+    let signed = std::fs::read(env.path("bare.der")).unwrap();
+
+    // The outer signature must verify.
+    let mut bad = signed.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01;
+    let reply = handle(&engine, &bad).unwrap();
+    let (info, ids) = common::single_failure(&common::verify(&reply, &ca, env.clock.now()));
+    assert_eq!((info, ids), (CmcFailInfo::BadMessageCheck, vec![0]));
+    assert_eq!(reply.issued, 0);
+}
