@@ -312,6 +312,9 @@ fn content_key(
         KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(i) => *i == ias,
         KeyAgreeRecipientIdentifier::RKeyId(r) => Some(&r.subject_key_identifier) == ski.as_ref(),
     };
+    // Drawn before anything is decrypted, so that a key that does not
+    // come out costs the same as one that does.
+    let fallback = random_key(len)?;
     for info in infos.0.iter() {
         let recovered = match info {
             RecipientInfo::Ktri(k) if ours_ktri(&k.rid) => open_ktri(k, key)?,
@@ -323,10 +326,10 @@ fn content_key(
             }
             _ => continue,
         };
-        return match recovered {
-            Some(cek) if cek.len() == len => Ok(cek),
-            _ => random_key(len),
-        };
+        return Ok(match recovered {
+            Some(cek) if cek.len() == len => cek,
+            _ => fallback,
+        });
     }
     Err(Error::Undecryptable(
         "no RecipientInfo is addressed to the CA's encryption certificate",

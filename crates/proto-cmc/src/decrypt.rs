@@ -88,6 +88,8 @@ impl Cmc<'_> {
                 .content_info_der()
                 .map_err(|e| Unopened::Refused(codec_failure(&e, ca.name())))?;
             if codec::envelope_kind(&current).is_none() {
+                tracing::debug!(ca = ca.name(), layers = layer + 1, signed_outer,
+                    kind = ?opened.kind, "opened an encrypted CMC request");
                 return Ok(Some(current));
             }
         }
