@@ -274,6 +274,58 @@ fn cmc_tool_encrypts_and_shows_encrypted_requests() {
     let text = show(&env, "mail", &answer);
     assert!(text.contains("success"), "{text}");
     assert!(text.contains("CN=mail.example"), "{text}");
+
+    // A new encrypted request signed by the RA once more (RFC 5272 §5
+    // "Option 2") shows and is answered too (the one above would be a
+    // replay).
+    let req = request(&env, "news", &["--encrypt-to", &enc]);
+    let signed = env.p("news.signed");
+    let ra_key_pem = env.p("ra-plain.key");
+    openssl(&[
+        "pkey",
+        "-in",
+        &env.p("out/ra.key"),
+        "-passin",
+        &format!("file:{}", env.p("passphrase")),
+        "-out",
+        &ra_key_pem,
+    ]);
+    openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-in",
+        &req,
+        "-econtent_type",
+        "1.2.840.113549.1.7.3",
+        "-signer",
+        &env.p("out/ra.pem"),
+        "-inkey",
+        &ra_key_pem,
+        "-outform",
+        "DER",
+        "-out",
+        &signed,
+    ]);
+    let text = env
+        .ok(&[
+            "show",
+            &signed,
+            "--decrypt-key",
+            &env.p("enc.key"),
+            "--unencrypted-key",
+        ])
+        .stdout;
+    for want in ["inside a SignedData", "PKIData", "CN=news.example"] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    let text = show(
+        &env,
+        "mail-signed",
+        &post(&url, &std::fs::read(&signed).unwrap()),
+    );
+    assert!(text.contains("success"), "{text}");
 }
 
 #[test]

@@ -138,6 +138,16 @@ pub(crate) fn run(args: &ShowArgs, io: &mut Io<'_>) -> Result<()> {
 /// The message inside an envelope, opened with --decrypt-key, and what
 /// the envelope was; `input` as it is when it is no envelope.
 fn open_envelope(input: Vec<u8>, args: &ShowArgs) -> Result<(Vec<u8>, Option<String>)> {
+    // RFC 5272 §5 "Option 2": a SignedData around the envelope.
+    let opts = VerifyOptions::new(SystemTime::now());
+    let (input, signed) = match cmc_codec::wrapped::signed_envelope(&input, &opts) {
+        Ok(Some(outer)) => (
+            outer.envelope,
+            " inside a SignedData whose signature is valid",
+        ),
+        Ok(None) => (input, ""),
+        Err(e) => bail!("{}: a signed envelope: {e}", args.file.display()),
+    };
     let Some(kind) = cmc_codec::decrypt::envelope_kind(&input) else {
         return Ok((input, None));
     };
@@ -151,7 +161,7 @@ fn open_envelope(input: Vec<u8>, args: &ShowArgs) -> Result<(Vec<u8>, Option<Str
     let opened = cmc_codec::decrypt::open_with_key(&input, &key, input.len())
         .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     let what = format!(
-        "{kind:?}Data holding {}, opened with {}",
+        "{kind:?}Data{signed} holding {}, opened with {}",
         oid_name(&opened.content_type),
         path.display()
     );
