@@ -9,7 +9,7 @@
 //!   5084) in AuthEnvelopedData, authenticated attributes as AAD;
 //! - KeyTransRecipientInfo for an RSA key: rsaEncryption (PKCS #1 v1.5)
 //!   and RSAES-OAEP with SHA-1 (the default parameters), SHA-256, SHA-384
-//!   or SHA-512, MGF1 over the same hash, no label (RFC 4055);
+//!   or SHA-512, MGF1 over any of them, no label (RFC 4055);
 //! - KeyAgreeRecipientInfo for a P-256 or P-384 key: ephemeral-static
 //!   ECDH, dhSinglePass-stdDH-sha1kdf (OpenSSL's default), -sha256kdf,
 //!   -sha384kdf or -sha512kdf, and aes128/192/256-wrap (RFC 5753).
@@ -385,17 +385,17 @@ fn rsa_padding(alg: &AlgorithmIdentifierOwned) -> Result<RsaKeyTransport> {
             .ok_or_else(bad)?,
         Some(_) => return Err(bad()),
     };
-    if hash != mgf_hash {
-        return Err(bad());
-    }
-    let hash = match hash {
-        h if h == ID_SHA1 => OaepHash::Sha1,
-        h if h == ID_SHA256 => OaepHash::Sha256,
-        h if h == ID_SHA384 => OaepHash::Sha384,
-        h if h == ID_SHA512 => OaepHash::Sha512,
-        oid => return Err(Error::UnsupportedAlgorithm { oid }),
+    let of = |oid| match oid {
+        h if h == ID_SHA1 => Ok(OaepHash::Sha1),
+        h if h == ID_SHA256 => Ok(OaepHash::Sha256),
+        h if h == ID_SHA384 => Ok(OaepHash::Sha384),
+        h if h == ID_SHA512 => Ok(OaepHash::Sha512),
+        oid => Err(Error::UnsupportedAlgorithm { oid }),
     };
-    Ok(RsaKeyTransport::Oaep(hash))
+    Ok(RsaKeyTransport::Oaep {
+        hash: of(hash)?,
+        mgf1: of(mgf_hash)?,
+    })
 }
 
 /// The content key of a KeyTransRecipientInfo addressed to us; `None` if

@@ -105,6 +105,21 @@ fn openssl_envelopes_open() {
             EnvelopeKind::Enveloped,
         ),
         (
+            // Java's OAEPWithSHA-256AndMGF1Padding: MGF1 stays SHA-1.
+            "oaep-sha256-mgf1-sha1",
+            &rsa,
+            vec![
+                "-aes256",
+                "-keyopt",
+                "rsa_padding_mode:oaep",
+                "-keyopt",
+                "rsa_oaep_md:sha256",
+                "-keyopt",
+                "rsa_mgf1_md:sha1",
+            ],
+            EnvelopeKind::Enveloped,
+        ),
+        (
             "v15-gcm",
             &rsa,
             vec!["-aes-256-gcm"],
