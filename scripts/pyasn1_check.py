@@ -18,7 +18,12 @@ Known deviations of pyasn1-modules 0.4.2 rfc6402 from RFC 6402:
   CHOICE ambiguous (pendInfo is a SEQUENCE too): pyasn1 then cannot decode any
   CMCStatusInfoV2 that has a statusString or otherInfo ("PostponedError"). This script
   replaces that one definition with RFC 6402's (see fix_status_info_v2) and says so.
-- ChangeSubjectName's subjectAlt lacks its [1] tag (not used by the samples).
+- ChangeSubjectName's subjectAlt lacks its [1] tag, so that even a value with a subject
+  only does not decode (the subject's SEQUENCE is taken for GeneralNames): the script
+  decodes it with the definition of erratum 3943 and the rfc5272bis module (see
+  change_subject_name_spec), as cmc-asn1 encodes it.
+- id-cmc-raIdentityWitness and id-cmc-changeSubjectName have no open-type entry: their
+  values are decoded with rfc6402.BodyPartPath and that ChangeSubjectName by hand.
 - id_kp_cmcArchive is .28 instead of .29 (not used here).
 identityProofV2 = .34 and popLinkWitnessV2 = .33 there, as in RFC 5272's text and in
 cmc-asn1.
@@ -29,7 +34,7 @@ import sys
 
 from pyasn1.codec.der import decoder, encoder
 from pyasn1.type import char, namedtype, tag, univ
-from pyasn1_modules import rfc5652, rfc6402
+from pyasn1_modules import rfc5280, rfc5652, rfc6402
 
 ID_SHA256 = "2.16.840.1.101.3.4.2.1"
 ID_HMAC_SHA256 = "1.2.840.113549.2.9"
@@ -241,9 +246,57 @@ def check_pki_response_pending(resp):
     expect("cmsSequence bodyPartID", int(resp["cmsSequence"][0]["bodyPartID"]), 0x3002)
 
 
+def change_subject_name_spec():
+    """ChangeSubjectName with subjectAlt [1] IMPLICIT GeneralNames (RFC 6402 erratum 3943)."""
+    return univ.Sequence(
+        componentType=namedtype.NamedTypes(
+            namedtype.OptionalNamedType("subject", rfc5280.Name()),
+            namedtype.OptionalNamedType(
+                "subjectAlt",
+                rfc5280.GeneralNames().subtype(
+                    implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, 1)
+                ),
+            ),
+        )
+    )
+
+
+def raw(value, spec):
+    """A value pyasn1-modules has no open-type entry for, decoded with `spec`."""
+    return decode(bytes(value), spec)
+
+
+def check_pki_data_ra(pd):
+    ctl = controls(pd)
+    mod = only(ctl, rfc6402.id_cmc_modCertTemplate)
+    expect("modCertTemplate.pkiDataReference", [int(i) for i in mod["pkiDataReference"]], [10])
+    expect("modCertTemplate.certReferences", [int(i) for i in mod["certReferences"]], [2, 3])
+    expect("modCertTemplate.replace", bool(mod["replace"]), False)
+    t = mod["certTemplate"]
+    expect("modCertTemplate subject RDNs", len(t["subject"]["rdnSequence"]), 3)
+    expect("modCertTemplate extensions", [str(e["extnID"]) for e in t["extensions"]], ["2.5.29.15", "2.5.29.17"])
+    expect("modCertTemplate publicKey present", t["publicKey"].isValue, False)
+    add = only(ctl, rfc6402.id_cmc_addExtensions)
+    expect("addExtensions.pkiDataReference", int(add["pkiDataReference"]), 0)
+    expect("addExtensions.certReferences", [int(i) for i in add["certReferences"]], [0x2001])
+    expect("addExtensions.extensions", [str(e["extnID"]) for e in add["extensions"]], ["2.5.29.15", "2.5.29.17"])
+    done = only(ctl, rfc6402.id_cmc_controlProcessed)
+    refs = [(r.getName(), [int(i) for i in r["bodyPartPath"]] if r.getName() == "bodyPartPath" else int(r["bodyPartID"])) for r in done["bodyList"]]
+    expect("controlProcessed.bodyList", refs, [("bodyPartPath", [10, 4]), ("bodyPartID", 7)])
+    witness = raw(only(ctl, rfc6402.id_cmc_raIdentityWitness), rfc6402.BodyPartPath())
+    expect("raIdentityWitness", [int(i) for i in witness], [10, 4])
+    tcr = pd["reqSequence"][0]["tcr"]
+    attrs = {str(a["attrType"]): a["attrValues"] for a in tcr["certificationRequest"]["certificationRequestInfo"]["attributes"]}
+    rename = raw(attrs[str(rfc6402.id_cmc_changeSubjectName)][0], change_subject_name_spec())
+    expect("changeSubjectName subject RDNs", len(rename["subject"]["rdnSequence"]), 3)
+    expect("changeSubjectName subjectAlt", [str(n["dNSName"]) for n in rename["subjectAlt"]], ["renamed.example"])
+    expect("cmsSequence bodyPartID", int(pd["cmsSequence"][0]["bodyPartID"]), 10)
+
+
 CHECKS = {
     "pki_data_full": check_pki_data_full,
     "pki_data_popo": check_pki_data_popo,
+    "pki_data_ra": check_pki_data_ra,
     "pki_response_success": check_pki_response_success,
     "pki_response_failed": check_pki_response_failed,
     "pki_response_failed_extended": check_pki_response_failed_extended,

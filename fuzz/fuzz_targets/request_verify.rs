@@ -1,7 +1,8 @@
 //! The whole server-side decode-and-verify path on arbitrary input: Full PKI Request
 //! (BER normalisation, SignedData, every signer check, POP of every request), Simple PKI
-//! Request, and client-side response verification. Nothing may panic; the BER normaliser's
-//! output must be DER that it leaves unchanged.
+//! Request, AuthenticatedData (parameters bounded before any derivation, then the MAC and
+//! messageDigest checks), and client-side response verification. Nothing may panic; the BER
+//! normaliser's output must be DER that it leaves unchanged.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -40,6 +41,22 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             let _ = (e.fail_info(), e.is_not_cms(), e.to_string());
+        }
+    }
+    match cmc_codec::authenticated::parse_authenticated(data, Limits::DEFAULT_MAX_INPUT) {
+        Ok(msg) => {
+            let _ = (msg.content_type(), msg.unverified_content().len());
+            // The full derivation only for cheap parameters, to keep the fuzzer fast;
+            // parse_authenticated has bounded them all already.
+            if msg.params.iterations <= 2 * cmc_codec::authenticated::MIN_ITERATIONS {
+                let password = cmc_codec::authenticated::password("fuzz", b"0123456789abcdef");
+                if let Err(e) = msg.verify(&password) {
+                    let _ = (e.fail_info(), e.to_string());
+                }
+            }
+        }
+        Err(e) => {
+            let _ = (e.fail_info(), e.is_not_cms());
         }
     }
     let _ = cmc_codec::decode_simple_request(data, &Limits::default());

@@ -64,6 +64,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             oid::ID_CCT_PKI_DATA,
             common::sample_popo_pki_data().to_der()?,
         ),
+        (
+            "pki_data_ra",
+            oid::ID_CCT_PKI_DATA,
+            common::sample_ra_pki_data().to_der()?,
+        ),
     ];
     for (name, response) in common::sample_responses() {
         files.push((name, oid::ID_CCT_PKI_RESPONSE, response.to_der()?));

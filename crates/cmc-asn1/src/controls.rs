@@ -401,7 +401,7 @@ impl AssociatedOid for DecryptedPop {
 pub struct AddExtensions {
     /// The PKIData holding the requests (0: this one).
     pub pki_data_reference: BodyPartId,
-    /// The requests to modify (empty: all of them).
+    /// The requests to modify (RFC 5272 gives no meaning to an empty list).
     pub cert_references: Vec<BodyPartId>,
     /// Extensions to add.
     pub extensions: Vec<Extension>,
@@ -434,7 +434,8 @@ pub struct ModCertTemplate {
     pub pki_data_reference: BodyPartPath,
     /// The requests to modify.
     pub cert_references: BodyPartList,
-    /// Replace the request's fields (TRUE) or merge into them (FALSE).
+    /// TRUE: the fields present in `cert_template` replace the request's; FALSE: the
+    /// fields present are removed from the request (each extension is a field of its own).
     #[asn1(default = "default_true")]
     pub replace: bool,
     /// The fields to set.

@@ -9,6 +9,7 @@ mod macros;
 mod body;
 mod controls;
 mod crmf;
+pub mod dhpop;
 mod error;
 mod message;
 pub mod ocsp;

@@ -31,6 +31,7 @@ fn sample_messages_round_trip() {
     let pd = sample_pki_data();
     round_trip(&pd);
     round_trip(&sample_popo_pki_data());
+    round_trip(&sample_ra_pki_data());
     for (_, resp) in sample_responses() {
         round_trip(&resp);
     }

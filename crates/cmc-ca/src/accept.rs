@@ -51,6 +51,67 @@ impl Engine {
                 "only the certificate's requester or holder accepts it",
             ));
         }
+        self.record_acceptance(ca, serial, &record.profile, &principal.requester(), "")
+    }
+
+    /// Records that certificate `serial` of `ca` reached its requester by a protocol that
+    /// confirms it (CMP certConf) or has no acceptance message (EST; CMP with
+    /// implicitConfirm), which counts as its acceptance where its profile requires
+    /// acceptance (`how` names the protocol, for the audit log). Nothing is written for
+    /// other profiles.
+    ///
+    /// # Errors
+    /// unknownCertificate for a serial this CA did not issue; internal for store failures.
+    pub fn accept_delivered(&self, ca: &str, serial: &Serial, how: &str) -> Result<(), Refused> {
+        let record = self
+            .store()
+            .get_cert(ca, serial)
+            .map_err(|e| Refused::from_error(&e.into(), ca))?
+            .ok_or_else(|| {
+                Refused::new(
+                    Reason::UnknownCertificate,
+                    "this CA issued no such certificate",
+                )
+            })?;
+        if self.requires_acceptance(&record.profile) {
+            self.record_acceptance(ca, serial, &record.profile, &record.requester, how)?;
+        }
+        Ok(())
+    }
+
+    /// Whether certificates of profile `name` wait for their acceptance (a profile that
+    /// is no longer configured does not).
+    #[must_use]
+    pub fn requires_acceptance(&self, name: &str) -> bool {
+        self.config()
+            .profiles
+            .get(name)
+            .is_ok_and(|p| p.requires_acceptance())
+    }
+
+    /// [`Engine::accept_delivered`] for a door that has already handed the certificate
+    /// out: a failure is logged, not returned (the certificate then stays unpublished,
+    /// the safe side).
+    pub fn note_delivered(&self, ca: &str, serial: &Serial, profile: Option<&str>, how: &str) {
+        if profile.is_some_and(|p| !self.requires_acceptance(p)) {
+            return;
+        }
+        if let Err(e) = self.accept_delivered(ca, serial, how) {
+            tracing::warn!(ca, %serial, how, reason = %e.detail,
+                "the delivered certificate's acceptance was not recorded");
+        }
+    }
+
+    /// Sets the acceptance time once, with its audit event.
+    pub(crate) fn record_acceptance(
+        &self,
+        ca: &str,
+        serial: &Serial,
+        profile: &str,
+        requester: &str,
+        detail: &str,
+    ) -> Result<bool, Refused> {
+        let internal = |e: Error| Refused::from_error(&e, ca);
         let now = self.now();
         let first = self
             .store()
@@ -63,10 +124,10 @@ impl Engine {
                     kind: AuditKind::Accepted,
                     issuer: Some(ca.to_owned()),
                     serial: Some(serial.clone()),
-                    profile: Some(record.profile.clone()),
-                    requester: Some(principal.requester()),
+                    profile: Some(profile.to_owned()),
+                    requester: Some(requester.to_owned()),
                     outcome: Outcome::Success,
-                    detail: String::new(),
+                    detail: detail.to_owned(),
                 })
                 .map_err(|e| internal(e.into()))?;
             tracing::info!(ca, %serial, "certificate accepted by its holder");

@@ -38,6 +38,8 @@
 //! default_profile = "default"
 //! allow_simple_requests = false            # application/pkcs10 without CMC
 //! allow_sha1_identity_proof = false        # shared-secret proofs with SHA-1 (legacy identityProof)
+//! publish_trust_anchors = true             # authData + publishTrustAnchors to shared-secret requesters
+//! # trust_anchors_seq = 7                  # their seqNumber (default: the root's notBefore, Unix seconds)
 //! crl_url = "http://ca.example/crl/root.crl"
 //! ocsp_url = "http://ca.example/ocsp/root"
 //! ca_issuers_url = "http://ca.example/ca/root.der"
@@ -269,6 +271,13 @@ pub struct CaSettings {
     /// The certificate and file key encrypted CMC requests are addressed
     /// to (`[ca.NAME.encryption]`, see [`crate::EncryptionSettings`]).
     pub encryption: Option<crate::EncryptionSettings>,
+    /// Answer a request authenticated by a shared secret with the CA's
+    /// trust anchor in an authData control (RFC 5272 §6.15, §6.16); on
+    /// when absent. See [`crate::trust_anchors`].
+    pub publish_trust_anchors: Option<bool>,
+    /// The seqNumber of the published trust anchors; the root
+    /// certificate's notBefore (Unix seconds) when absent.
+    pub trust_anchors_seq: Option<u64>,
 }
 
 /// `[ca.NAME.ocsp]`: the CA's OCSP responder (RFC 6960), served at

@@ -160,6 +160,9 @@ impl Engine {
         {
             return Ok(Settled::Before);
         }
+        if accepted {
+            self.accept_delivered(ca, &record.serial, "CMP certConf")?;
+        }
         if !accepted {
             self.revoke(
                 ca,

@@ -33,6 +33,7 @@ mod revoke;
 mod revoke_request;
 pub mod seal;
 mod secret;
+pub mod trust_anchors;
 pub mod x509;
 
 pub use authz::{Action, Authorization, DenyReason, authorize, decide};
@@ -68,6 +69,7 @@ pub use secret::{
     EnrollSecret, MAX_IDENTIFICATION_LEN, MIN_SECRET_LEN, RevocationSecret, generate_secret,
     revocation_identification,
 };
+pub use trust_anchors::{SharedSecret, TrustAnchors};
 
 /// The store's vocabulary that the engine's API speaks in: times, serials,
 /// revocation reasons, roles and records, so that front doors and

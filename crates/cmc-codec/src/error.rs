@@ -126,6 +126,18 @@ pub enum Error {
     #[error("messageDigest does not match the eContent")]
     MessageDigestMismatch,
 
+    /// An AuthenticatedData (RFC 5652 §9) that does not decode, lacks what CMC needs (one
+    /// PasswordRecipientInfo with PBKDF2), or has parameters out of bounds (iteration count,
+    /// salt length, key length), found before anything is derived.
+    #[error("AuthenticatedData: {0}")]
+    MalformedAuthenticatedData(String),
+
+    /// An AuthenticatedData does not authenticate with the secret: the key does not unwrap
+    /// or the MAC does not verify (one error for both, so that the answer does not say
+    /// which).
+    #[error("AuthenticatedData: the MAC does not verify with this secret")]
+    AuthDataMac,
+
     /// The CMSAlgorithmProtection attribute (RFC 6211) names other algorithms than the
     /// SignerInfo uses.
     #[error("CMSAlgorithmProtection disagrees with the SignerInfo's {which} algorithm")]
@@ -260,6 +272,8 @@ impl Error {
     /// - malformed or unacceptable content: `badRequest`;
     /// - signer certificate outside its validity: `badTime`;
     /// - proof of possession: `popFailed`;
+    /// - an AuthenticatedData that does not authenticate with the secret: `authDataFail`
+    ///   (RFC 5272 §6.1.4: "failure occurred during processing of authenticated data");
     /// - our own encoding or signing, and misuse of the builders: `internalCAError`.
     #[must_use]
     pub fn fail_info(&self) -> CmcFailInfo {
@@ -276,7 +290,9 @@ impl Error {
             | Self::TooManySigners { .. }
             | Self::TooManyCertificates { .. }
             | Self::MissingPublicKey { .. }
+            | Self::MalformedAuthenticatedData(_)
             | Self::DuplicateBodyPartId(_) => CmcFailInfo::BadRequest,
+            Self::AuthDataMac => CmcFailInfo::AuthDataFail,
             Self::MissingSignedAttributes
             | Self::MissingAttribute { .. }
             | Self::DuplicateAttribute { .. }

@@ -2,17 +2,21 @@
 #![forbid(unsafe_code)]
 
 pub mod alg;
+pub mod authenticated;
 pub mod ber;
 mod client;
 pub mod decrypt;
+pub mod dhpop;
 pub mod encrypt;
 pub mod envelope;
 mod error;
 pub mod identity;
 mod pop;
+mod pwri;
 mod request;
 mod response;
 mod signed;
+pub mod trust_anchors;
 pub mod wrapped;
 
 pub use ber::Encoding;

@@ -48,6 +48,9 @@ pub enum Pop {
     KeyAgreement,
     /// An `orm` request of another format: nothing this crate can check.
     OtherRequest,
+    /// A PKCS #10 request with a static-ECDH proof (RFC 6955 §6): verified by the holder of
+    /// the CA's ECDH key with [`crate::dhpop::verify_dh_pop`].
+    Pkcs10DhPop(crate::dhpop::DhPop),
 }
 
 /// Verifies the self-signature of a PKCS #10 request (over the DER of
@@ -188,7 +191,8 @@ pub fn verify_crmf_pop(msg: &CertReqMsg) -> Result<Pop> {
 }
 
 /// Checks the proof of possession of any `TaggedRequest`: the PKCS #10 self-signature of a
-/// `tcr` (one with `id-alg-noSignature` is reported as [`Pop::Pkcs10NoSignature`]), the POPO
+/// `tcr` (one with `id-alg-noSignature` is reported as [`Pop::Pkcs10NoSignature`], one with
+/// a static-ECDH proof decoded as [`Pop::Pkcs10DhPop`] for the caller to verify), the POPO
 /// of a `crm`; an `orm` is reported as [`Pop::OtherRequest`].
 ///
 /// # Errors
@@ -201,6 +205,11 @@ pub fn verify_request_pop(req: &TaggedRequest) -> Result<Pop> {
             Ok(Pop::Pkcs10NoSignature)
         }
         TaggedRequest::Tcr(tcr) => {
+            if let Some(dh) =
+                crate::dhpop::decode_dh_pop(&tcr.certification_request, tcr.body_part_id)?
+            {
+                return Ok(Pop::Pkcs10DhPop(dh));
+            }
             verify_pkcs10(&tcr.certification_request, tcr.body_part_id)?;
             Ok(Pop::Pkcs10Signature)
         }

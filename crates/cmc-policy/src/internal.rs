@@ -175,6 +175,8 @@ impl Profile {
             honour_requested_validity: true,
             allow_key_reuse: false,
             require_approval: false,
+            // The engine's own certificates are in use when it makes them.
+            require_acceptance: false,
             // The engine makes its own certificates' keys where it makes
             // them at all; no subject asks it to.
             server_key_generation: false,

@@ -8,19 +8,20 @@ use cmc_ca::{Enrolled, EnrollmentRequest, ProofOfPossession, Replay, RequestForm
 use super::*;
 
 impl Cmc<'_> {
-    /// Every certification request of `signed`: POP, the signer's right,
+    /// Every certification request of `pki_data`: POP, the signer's right,
     /// issuance; each gets its own entry in `outcome`.
     pub(super) fn certify_all(
         &self,
         ca: &LoadedCa,
         signer: &Principal,
-        signed: &SignedRequest,
+        pki_data: &PkiData,
         ids: &[BodyPartId],
         context: &PartContext<'_>,
         outcome: &mut PartResults,
     ) {
-        let requests = signed.pki_data.req_sequence.iter().zip(signed.pops());
-        for ((tagged, (_, pop)), id) in requests.zip(ids.iter().copied()) {
+        let requests = pki_data.req_sequence.iter();
+        for (tagged, id) in requests.zip(ids.iter().copied()) {
+            let pop = cmc_codec::verify_request_pop(tagged);
             if context.replayed.get() {
                 return;
             }
@@ -115,6 +116,9 @@ impl Cmc<'_> {
         if pop == ProofOfPossession::Decrypted {
             self.check_decrypted_pop(ca, tagged, id, context)?;
         }
+        // Possession was proven on the request as signed; what the engine is
+        // asked for may then differ (RFC 5272 §6.5, §7).
+        let form = context.modify.apply(form, tagged, id)?;
         let raw = tagged
             .to_der()
             .map_err(|e| Failure::from_engine(&cmc_ca::Error::encode("request", e), ca.name()))?;
@@ -179,6 +183,9 @@ pub(super) struct PartContext<'a> {
     /// copy of the message: the message is refused as a whole (nothing
     /// of it was written).
     pub(super) replayed: std::cell::Cell<bool>,
+    /// What changes the requests after their proof of possession
+    /// (changeSubjectName, the RA's modCertTemplate and addExtensions).
+    pub(super) modify: modify::Modify<'a>,
 }
 
 /// The SHA-256 fingerprint of a credential.

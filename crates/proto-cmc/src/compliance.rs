@@ -129,17 +129,17 @@ pub const CONTROLS: &[ControlSupport] = &[
         true,
         "reply.rs (echoed)",
     ),
-    not_yet(
+    handled(
         "modCertTemplate",
         oid::ID_CMC_MOD_CERT_TEMPLATE,
         true,
-        "not yet (issue 17): an RA's changes within the profile",
+        "modify.rs (`RaControls`, `Modify::apply`): from an RA only, after POP, through the profile and name rules",
     ),
-    not_yet(
+    handled(
         "addExtensions",
         oid::ID_CMC_ADD_EXTENSIONS,
         true,
-        "not yet (issue 17): an RA's extensions within the profile",
+        "modify.rs (`RaControls`, `Modify::apply`): from an RA only, filtered by the profile like requested extensions",
     ),
     handled(
         "transactionId",
@@ -202,19 +202,19 @@ pub const CONTROLS: &[ControlSupport] = &[
         "confirmCertAcceptance",
         oid::ID_CMC_CONFIRM_CERT_ACCEPTANCE,
         true,
-        "revoke.rs (accept), cmc-ca accept.rs: by the requester or holder, recorded once and audited",
+        "revoke.rs (accept), cmc-ca accept.rs: by the requester or holder, recorded once and audited; a profile may withhold OCSP \"good\" until then (require_acceptance)",
     ),
-    not_yet(
+    handled(
         "trustedAnchors",
         oid::ID_CMC_TRUSTED_ANCHORS,
         false,
-        "not yet (issue 17): publishTrustAnchors signed with the CA key",
+        "authenticated.rs, cmc-ca trust_anchors.rs: the root's SHA-256 in the authData PKIData answering a shared-secret request (`publish_trust_anchors`)",
     ),
-    not_yet(
+    handled(
         "authData",
         oid::ID_CMC_AUTH_DATA,
-        true,
-        "not yet (issue 17): AuthenticatedData with PasswordRecipientInfo",
+        false,
+        "authenticated.rs, reply.rs: an AuthenticatedData keyed by the request's shared secret; requests in an AuthenticatedData (PasswordRecipientInfo, PBKDF2, AES key wrap) are taken",
     ),
     handled(
         "batchRequests",
@@ -234,23 +234,23 @@ pub const CONTROLS: &[ControlSupport] = &[
         true,
         "not yet (issue 17): publicationInfo",
     ),
-    not_yet(
+    handled(
         "controlProcessed",
         oid::ID_CMC_CONTROL_PROCESSED,
         true,
-        "not yet (issue 17): what nested RA layers report as handled",
+        "modify.rs (`RaControls`, `FromRa::view`): the nested controls an RA handled are not processed again",
     ),
-    not_yet(
+    handled(
         "raIdentityWitness",
         oid::ID_CMC_RA_IDENTITY_WITNESS,
         true,
-        "not yet (issue 17)",
+        "modify.rs (`RaControls`): an RA's witness of a nested identity proof",
     ),
-    not_yet(
+    handled(
         "changeSubjectName",
         oid::ID_CMC_CHANGE_SUBJECT_NAME,
         true,
-        "not yet (issue 17)",
+        "modify.rs (`Modify::apply`): the attribute of a request signed by the certificate it renames, within the signer's names",
     ),
     handled(
         "responseBody",
@@ -355,7 +355,12 @@ mod tests {
             .filter(|c| c.in_requests && matches!(c.support, Support::Handled { .. }))
             // Attributes of a certification request, not controls of the PKIData.
             .filter(|c| {
-                c.oid != oid::ID_CMC_POP_LINK_WITNESS_V2 && c.oid != oid::ID_CMC_POP_LINK_WITNESS
+                ![
+                    oid::ID_CMC_POP_LINK_WITNESS_V2,
+                    oid::ID_CMC_POP_LINK_WITNESS,
+                    oid::ID_CMC_CHANGE_SUBJECT_NAME,
+                ]
+                .contains(&c.oid)
             })
             .map(|c| c.oid)
             .collect();

@@ -18,6 +18,7 @@
 //! | getCert (§6.9), getCRL (§6.10) | `get_certs`, `get_crls` | `fetch.rs` |
 //! | queryPending (§6.13) | `queries` | `query.rs` |
 //! | batchRequests (§6.17) | `batch` | `nested.rs`, `respond.rs` (batchResponses) |
+//! | modCertTemplate, addExtensions (§6.5), controlProcessed (§6.19), raIdentityWitness (RFC 6402) | — | `modify.rs` (`RaControls`, from an RA only) |
 //!
 //! Any other control fails the request (CMC controls have no criticality
 //! flag). Every control is decoded, and every cross-reference checked,
@@ -27,7 +28,7 @@
 use super::*;
 
 /// The controls this CA processes; any other fails the request.
-pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 17] = [
+pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 21] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -45,6 +46,10 @@ pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 17] = [
     oid::ID_CMC_DECRYPTED_POP,
     oid::ID_CMC_QUERY_PENDING,
     oid::ID_CMC_CONFIRM_CERT_ACCEPTANCE,
+    oid::ID_CMC_MOD_CERT_TEMPLATE,
+    oid::ID_CMC_ADD_EXTENSIONS,
+    oid::ID_CMC_CONTROL_PROCESSED,
+    oid::ID_CMC_RA_IDENTITY_WITNESS,
 ];
 
 /// The processed controls of one PKIData, decoded (see the module table).

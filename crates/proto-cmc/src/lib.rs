@@ -50,7 +50,9 @@
 //! 8. every control is one this CA processes (senderNonce, recipientNonce,
 //!    transactionId, dataReturn, regInfo, lraPOPWitness, revokeRequest,
 //!    getCert, getCRL, identification, identityProof(V2), popLinkRandom,
-//!    batchRequests, decryptedPOP, queryPending); any other fails the
+//!    batchRequests, decryptedPOP, queryPending, confirmCertAcceptance, and
+//!    from an RA only modCertTemplate, addExtensions, controlProcessed and
+//!    raIdentityWitness, see `modify`); any other fails the
 //!    request with badRequest naming those controls, since CMC controls
 //!    have no criticality flag. Identity proof and popLinkRandom controls
 //!    in a request not authenticated by a secret are refused the same way.
@@ -87,14 +89,23 @@
 //! responseInfo, carries the issued certificates, the CA chain and at most
 //! one CRL, and is signed by the CA key at the engine clock's time.
 //!
+//! A Full PKI Request may also come in an AuthenticatedData keyed by a
+//! shared secret instead of a SignedData (RFC 5272 §3.2); it is then
+//! checked by its MAC instead of step 1 and 2, and answers to shared-secret
+//! requests carry the CA's trust anchors in an authData control (§6.15,
+//! §6.16): see `authenticated`.
+//!
 //! Where each part lives: this file checks a Full PKI Request as a whole
 //! (decode, signer, limits, the control list) and dispatches its parts;
 //! `decrypt` opens encrypted requests and encrypts their answers;
+//! `authenticated` the AuthenticatedData wrapper and the authData answer;
 //! `replay` checks signingTime, senderNonces and transactionIds and audits
 //! refusals; `identify` finds who signed (the engine resolves the
 //! principal: clients, holders, one-time secrets); `certify` handles one
 //! certification request (POP as CMC carries it, popLink, encryptedPOP,
-//! then `Engine::enroll`); `nested` the RA-wrapped PKIData; `revoke`
+//! then `Engine::enroll`); `nested` the RA-wrapped PKIData; `modify` what
+//! an RA changes in the requests it forwards or reports as handled, and
+//! changeSubjectName; `revoke`
 //! revokeRequest, signed or by secret; `fetch` getCert and getCRL;
 //! `simple` Simple PKI Requests; `controls` the checks on controls and
 //! body parts; `respond` the reply types and the CMCFailInfo mapping;
@@ -133,6 +144,7 @@ pub use respond::{
 };
 use respond::{Failure, ResponseBuilder};
 
+mod authenticated;
 mod certify;
 pub mod compliance;
 mod controls;
@@ -140,6 +152,7 @@ mod decrypt;
 mod encrypted_pop;
 mod fetch;
 mod identify;
+mod modify;
 mod nested;
 mod query;
 mod replay;
@@ -163,7 +176,10 @@ const UNSIGNED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
     oid::ID_CMC_REVOKE_REQUEST,
 ];
 
-/// The controls a nested (end-entity) request may carry.
+/// The controls a nested (end-entity) request may carry. The RA controls
+/// (`modify::RA_CONTROLS`) are not among them: a nested PKIData is signed
+/// by an end entity, and a second RA layer is deeper nesting, which is not
+/// supported.
 const NESTED_CONTROLS: [der::asn1::ObjectIdentifier; 5] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
@@ -338,6 +354,9 @@ struct PartResults {
     /// answers are then named in batchResponses, else each in a
     /// responseBody control).
     batch: bool,
+    /// The shared secret the request was authenticated with, for the
+    /// authData control of the answer (`authenticated.rs`).
+    shared_secret: Option<cmc_ca::SharedSecret>,
 }
 
 /// What one certification request came to.
@@ -463,7 +482,10 @@ impl Cmc<'_> {
             .ca(ca)
             .map_err(|_| NotCmc::UnknownCa(ca.to_owned()))?;
         let now = self.engine.now();
-        // An encrypted request is opened first (`decrypt`).
+        if let Some(reply) = self.handle_authenticated(&ca, body, transport, now) {
+            return reply;
+        }
+        // An encrypted request is opened (`decrypt`).
         let opened = match self.open_envelopes(&ca, body) {
             Ok(opened) => opened,
             Err(decrypt::Unopened::NotCmc(e)) => return Err(e),
@@ -575,21 +597,28 @@ impl Cmc<'_> {
             return self.process_unsigned(ca, request.pki_data());
         };
         let signer = self.identify(ca, signed, transport)?;
-        self.process_signed(ca, signed, &signer, now)
+        let time = signed.signer().signing_time();
+        let subject = signed
+            .signer()
+            .certificate()
+            .map(|c| c.tbs_certificate().subject());
+        self.process_signed(ca, &signed.pki_data, time, subject, &signer, now)
             .map_err(MessageFailure::authenticated)
     }
 
-    /// The message-level checks after the signer is known, then every body
-    /// part.
+    /// The message-level checks after the signer is known (by a signature
+    /// or a MAC dated `signing_time`; `signer_subject` is the signing
+    /// certificate's subject, none for a MAC), then every body part.
     fn process_signed(
         &self,
         ca: &LoadedCa,
-        signed: &SignedRequest,
+        pki_data: &PkiData,
+        signing_time: Option<std::time::SystemTime>,
+        signer_subject: Option<&x509_cert::name::Name>,
         signer: &Principal,
         now: UnixTime,
     ) -> Result<PartResults, MessageFailure> {
-        self.check_signing_time(signed)?;
-        let pki_data = &signed.pki_data;
+        self.check_signing_time(signing_time)?;
         let ids = body_part_ids(pki_data)?;
         let limits = self.engine.config().requests;
         let max = limits.max_requests_per_pki_data;
@@ -623,10 +652,14 @@ impl Cmc<'_> {
             )?;
         }
         // Everything decoded and cross-checked before anything changes.
+        let ra = modify::RaControls::decode(pki_data, signer.kind(), &ids)?;
         let mut controls = Controls::decode(pki_data)?;
         let requester = signer.requester();
         let replay = self.check_replay(ca, &controls, signer.credential(), &requester)?;
-        let mut outcome = PartResults::default();
+        let mut outcome = PartResults {
+            shared_secret: self.secret_for_reply(ca, signer),
+            ..PartResults::default()
+        };
         let context = PartContext {
             signer: certify::fingerprint(signer.credential()),
             transaction_id: controls.transaction_id.as_deref().unwrap_or_default(),
@@ -635,8 +668,13 @@ impl Cmc<'_> {
             decrypted: &controls.decrypted,
             replay: &replay,
             replayed: std::cell::Cell::new(false),
+            modify: modify::Modify {
+                changes: &ra.outer_changes(),
+                signer_subject,
+                ca: ca.name(),
+            },
         };
-        self.certify_all(ca, signer, signed, &ids, &context, &mut outcome);
+        self.certify_all(ca, signer, pki_data, &ids, &context, &mut outcome);
         if context.replayed.get() {
             return Err(replay::replayed(ca, &requester));
         }
@@ -659,7 +697,8 @@ impl Cmc<'_> {
         for tagged in &pki_data.cms_sequence {
             let id = tagged.body_part_id;
             let witnessed = controls.nested_witnessed.remove(&id).unwrap_or_default();
-            match self.nested(ca, signer, tagged, &witnessed, &budget, now) {
+            let from_ra = ra.nested(id, witnessed);
+            match self.nested(ca, signer, tagged, &from_ra, &budget, now) {
                 Ok(nested) => {
                     outcome.succeeded.push(id);
                     outcome.nested_issued += nested.issued;

@@ -14,7 +14,7 @@ impl Cmc<'_> {
         ca: &LoadedCa,
         signer: &Principal,
         tagged: &TaggedContentInfo,
-        witnessed: &BTreeSet<BodyPartId>,
+        from_ra: &modify::FromRa,
         budget: &std::cell::Cell<usize>,
         now: UnixTime,
     ) -> Result<NestedReply, Failure> {
@@ -79,7 +79,7 @@ impl Cmc<'_> {
         };
         budget.set(left);
         let echo = Echo::of(&inner.pki_data);
-        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, witnessed) {
+        let (outcome, refusal) = match self.process_inner(ca, signer, &inner, from_ra) {
             Ok(outcome) => (outcome, None),
             Err(refusal) => (PartResults::default(), Some(refusal)),
         };
@@ -105,12 +105,16 @@ impl Cmc<'_> {
         ca: &LoadedCa,
         signer: &Principal,
         inner: &SignedRequest,
-        witnessed: &BTreeSet<BodyPartId>,
+        from_ra: &modify::FromRa,
     ) -> Result<PartResults, MessageFailure> {
-        self.check_signing_time(inner)?;
-        let pki_data = &inner.pki_data;
-        let ids = body_part_ids(pki_data)?;
-        check_control_limits(pki_data, &self.engine.config().requests)?;
+        self.check_signing_time(inner.signer().signing_time())?;
+        let ids = body_part_ids(&inner.pki_data)?;
+        check_control_limits(&inner.pki_data, &self.engine.config().requests)?;
+        // The controls the RA handled (controlProcessed, and the identity
+        // proof under raIdentityWitness) are neither refused nor processed
+        // again.
+        let view = from_ra.view(&inner.pki_data);
+        let pki_data = &view;
         refuse_controls(pki_data, "unsupported control in a nested request", |oid| {
             !NESTED_CONTROLS.contains(oid)
         })?;
@@ -126,13 +130,21 @@ impl Cmc<'_> {
         let context = PartContext {
             signer: certify::fingerprint(&credential),
             transaction_id: controls.transaction_id.as_deref().unwrap_or_default(),
-            witnessed,
+            witnessed: &from_ra.pop_witnessed,
             link_random: None,
             decrypted: &controls.decrypted,
             replay: &replay,
             replayed: std::cell::Cell::new(false),
+            modify: modify::Modify {
+                changes: &from_ra.changes,
+                signer_subject: inner
+                    .signer()
+                    .certificate()
+                    .map(|c| c.tbs_certificate().subject()),
+                ca: ca.name(),
+            },
         };
-        self.certify_all(ca, signer, inner, &ids, &context, &mut outcome);
+        self.certify_all(ca, signer, pki_data, &ids, &context, &mut outcome);
         if context.replayed.get() {
             return Err(replay::replayed(ca, requester));
         }

@@ -51,8 +51,11 @@ impl Cmc<'_> {
 
     /// signingTime present and within `signing_time_window_secs`, else
     /// badTime.
-    pub(super) fn check_signing_time(&self, signed: &SignedRequest) -> Result<(), MessageFailure> {
-        match signed.signer().signing_time().map(UnixTime::from) {
+    pub(super) fn check_signing_time(
+        &self,
+        signing_time: Option<std::time::SystemTime>,
+    ) -> Result<(), MessageFailure> {
+        match signing_time.map(UnixTime::from) {
             Some(t) if self.engine.within_signing_window(t) => Ok(()),
             Some(_) => Err(MessageFailure::message(
                 CmcFailInfo::BadTime,

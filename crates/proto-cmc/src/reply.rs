@@ -63,6 +63,8 @@ impl Cmc<'_> {
         // after every other control.
         out.nested(outcome.nested, outcome.batch)
             .map_err(encode_failed)?;
+        self.publish_anchors(ca, &mut out, outcome.shared_secret.as_ref(), now)
+            .map_err(encode_failed)?;
         let (response, statuses) = out.finish();
         // The configured CMC responder while its certificate is valid, else
         // the CA itself (which the client trusts either way); each carries

@@ -348,6 +348,37 @@ impl ResponseBuilder {
         Ok(())
     }
 
+    /// Adds `content_info` (an AuthenticatedData) to the cmsSequence and an
+    /// id-cmc-authData control naming it (RFC 5272 §6.16), with ids after
+    /// every other control and body part: call it last.
+    pub(crate) fn authenticated_content(
+        &mut self,
+        content_info: cms::content_info::ContentInfo,
+    ) -> Result<(), cmc_asn1::Error> {
+        let last = self
+            .response
+            .control_sequence
+            .iter()
+            .map(|c| c.body_part_id)
+            .chain(self.response.cms_sequence.iter().map(|c| c.body_part_id))
+            .max()
+            .unwrap_or(0);
+        let (control_id, content_id) = (last.saturating_add(1), last.saturating_add(2));
+        self.response
+            .control_sequence
+            .push(TaggedAttribute::from_value(
+                control_id,
+                &cmc_asn1::AuthPublish(content_id),
+            )?);
+        self.response
+            .cms_sequence
+            .push(cmc_asn1::TaggedContentInfo {
+                body_part_id: content_id,
+                content_info,
+            });
+        Ok(())
+    }
+
     pub(crate) fn finish(self) -> (PkiResponse, Vec<PartStatus>) {
         (self.response, self.statuses)
     }

@@ -521,7 +521,14 @@ impl CmpDoor {
         *issued += 1;
         tracing::info!(ca = ca.name(), requester = principal.requester(),
             serial = %issued_cert.serial, "CMP enrollment issued");
-        if !tx.implicit {
+        if tx.implicit {
+            engine.note_delivered(
+                ca.name(),
+                &issued_cert.serial,
+                Some(&issued_cert.decision.profile),
+                "CMP implicitConfirm",
+            );
+        } else {
             await_confirmation(engine, ca, principal, tx, &issued_cert.serial, cert_req_id)?;
         }
         Ok(CertRepMessage {

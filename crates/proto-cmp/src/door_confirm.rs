@@ -68,6 +68,9 @@ impl CmpDoor {
         }
         let serial = cmc_ca::x509::store_serial(certificate.tbs_certificate().serial_number())
             .map_err(|_| Refusal::new(FailureBit::SystemFailure, "issued serial"))?;
+        if tx.implicit {
+            engine.note_delivered(ca.name(), &serial, None, "CMP implicitConfirm");
+        }
         // Confirmed like any certificate; a second poll after this one finds it waiting.
         if !tx.implicit
             && engine

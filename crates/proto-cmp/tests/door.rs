@@ -343,3 +343,51 @@ fn indirect_pop_needs_the_confirmation() {
         .advance(cmc_ca::config::DEFAULT_CONFIRM_WAIT_SECS + 1);
     assert_eq!(setup.engine.revoke_unconfirmed().unwrap(), 1);
 }
+
+/// Under a profile that requires acceptance, a certificate is accepted by the certConf that
+/// accepts it, or on delivery where implicitConfirm was granted; not before.
+#[test]
+fn cert_conf_and_implicit_confirmation_are_acceptance() {
+    for implicit in [false, true] {
+        let setup = Setup::with(
+            cmc_ca::config::CmpSettings {
+                implicit_confirm: implicit,
+                ..cmc_ca::config::CmpSettings::default()
+            },
+            |c| {
+                c.profiles = cmc_policy::ProfileSet::from_toml(
+                    "default_profile = \"device\"\n[profile.device]\nrequire_acceptance = true\n",
+                )
+                .unwrap();
+            },
+        );
+        let (key, cred) = setup.ra("ra1");
+        let mut h = header(Some(b"tx-accept"), Some(b"nonce-a"));
+        if implicit {
+            h.set_implicit_confirm();
+        }
+        let reply = setup.send(&signed(
+            h,
+            cr_body("CN=accepted.example.test", true),
+            &key,
+            &cred.certificate_der,
+        ));
+        let cert = issued(&reply);
+        let serial =
+            Serial::from_be_bytes(cert.tbs_certificate().serial_number().as_bytes()).unwrap();
+        let accepted = || setup.env.store.accepted_at("ca", &serial).unwrap();
+        if implicit {
+            assert_eq!(accepted(), Some(setup.engine.now()));
+            continue;
+        }
+        assert_eq!(accepted(), None);
+        let reply = setup.send(&signed(
+            header(Some(b"tx-accept"), Some(b"nonce-b")),
+            cert_conf(&cert, false),
+            &key,
+            &cred.certificate_der,
+        ));
+        assert!(matches!(answer(&reply).body, PkiBody::PkiConf(_)));
+        assert_eq!(accepted(), Some(setup.engine.now()));
+    }
+}

@@ -3,6 +3,7 @@
 //! then HTTP Basic with a one-time secret), then the engine's answer as an
 //! EST [`Reply`]. `fullcmc` is the CMC door's (`proto_cmc`), byte for byte.
 
+use cmc_ca::x509::store_serial;
 use cmc_ca::{
     Engine, Enrolled, EnrollmentRequest, PendingStatus, Principal, PrincipalKind,
     ProofOfPossession, Refused, RequestForm,
@@ -200,7 +201,12 @@ fn enroll(engine: &Engine, request: &EstRequest<'_>, renewal: bool) -> Result<Re
     {
         return match status {
             PendingStatus::Waiting(held) => Ok(pending(engine, &held)),
-            PendingStatus::Issued(cert) => Ok(enrolled_reply(&cert)?),
+            PendingStatus::Issued(cert) => {
+                if let Ok(serial) = store_serial(cert.tbs_certificate().serial_number()) {
+                    engine.note_delivered(request.ca, &serial, None, "EST");
+                }
+                Ok(enrolled_reply(&cert)?)
+            }
         };
     }
     let enrolled = engine
@@ -219,6 +225,13 @@ fn enroll(engine: &Engine, request: &EstRequest<'_>, renewal: bool) -> Result<Re
                 serial = %issued.serial, "EST enrollment issued");
             let mut reply = enrolled_reply(&issued.certificate)?;
             reply.issued = 1;
+            // EST has no acceptance message: delivery is acceptance.
+            engine.note_delivered(
+                request.ca,
+                &issued.serial,
+                Some(&issued.decision.profile),
+                "EST",
+            );
             Ok(reply)
         }
         Enrolled::Held(held) => Ok(pending(engine, &held)),

@@ -441,3 +441,49 @@ fn a_held_request_answers_only_its_requester() {
         key.public_key()
     );
 }
+
+/// EST has no acceptance message: under a profile that requires acceptance, delivery
+/// (directly or after approval) is the acceptance; under other profiles nothing is recorded.
+#[test]
+fn delivery_is_acceptance_where_the_profile_requires_it() {
+    let serial_of = |cert: &Certificate| {
+        cmc_store::Serial::from_be_bytes(cert.tbs_certificate().serial_number().as_bytes()).unwrap()
+    };
+    for (profiles, required) in [
+        (
+            "default_profile = \"d\"\n[profile.d]\nrequire_acceptance = true\n",
+            true,
+        ),
+        ("", false),
+    ] {
+        let (env, engine) = setup(profiles);
+        let (_, cred) = common::credential(&engine, "ca", "ra1", "CN=RA One", ClientRole::Ra);
+        let key = FileKey::generate(KeySpec::P256).unwrap();
+        let body = csr_body(&key, "CN=accept.example.com");
+        let mut req = request(Operation::SimpleEnroll, &body);
+        req.tls_client_cert = Some(&cred.certificate_der);
+        let issued = certs(&engine.handle_est(&req));
+        let at = env.store.accepted_at("ca", &serial_of(&issued[0])).unwrap();
+        assert_eq!(at, required.then(|| engine.now()), "{profiles}");
+    }
+
+    // Held, approved, then fetched: accepted when fetched.
+    let (env, engine) = setup(&format!("{HELD}require_acceptance = true\n"));
+    add_secret(&env, &engine, "device-9");
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let body = csr_body(&key, "CN=device-9");
+    let auth = basic("device-9", SECRET);
+    let mut req = request(Operation::SimpleEnroll, &body);
+    req.authorization = Some(&auth);
+    assert_eq!(engine.handle_est(&req).status, 202);
+    let pending = held(&env);
+    engine
+        .approve_pending(&pending[0].id, "agent", &cmc_ca::Approval::default())
+        .unwrap();
+    let issued = certs(&engine.handle_est(&req));
+    let serial = serial_of(&issued[0]);
+    assert_eq!(
+        env.store.accepted_at("ca", &serial).unwrap(),
+        Some(engine.now())
+    );
+}

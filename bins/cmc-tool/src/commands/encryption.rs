@@ -99,6 +99,7 @@ mod tests {
             new_key: None,
             transaction_id: None,
             encrypt_to: Some(cert),
+            password: None,
         };
         // What goes out is encrypted; it opens as the answer would.
         let wire = built.wire().unwrap();

@@ -10,6 +10,7 @@ use clap::Args;
 use cmc_asn1::{DecryptedPop, EncryptedPop, TaggedRequest, TransactionId};
 use cmc_codec::envelope::{open_challenge, the_pop};
 use cmc_codec::identity::ProofHash;
+use cmc_codec::trust_anchors::{ProvenAnchors, seq_number};
 use cmc_keys::SigningKey;
 use der::Encode;
 use der::asn1::OctetString;
@@ -30,9 +31,22 @@ pub struct EnrollArgs {
     /// `https://ca.example/cmc/root`.
     #[arg(long)]
     pub url: String,
-    /// The certificate(s) the response signer must be or chain to (PEM or DER).
-    #[arg(long, value_name = "PEM")]
-    pub ca_cert: PathBuf,
+    /// The certificate(s) the response signer must be or chain to (PEM or
+    /// DER). May be left out with --trust-anchors-out: the anchors the
+    /// secret proves are used instead.
+    #[arg(
+        long,
+        value_name = "PEM",
+        required_unless_present = "trust_anchors_out"
+    )]
+    pub ca_cert: Option<PathBuf>,
+    /// With a shared secret (--identification): check the trust anchors the
+    /// CA publishes in its authData control with the secret (RFC 5272
+    /// §6.15, §6.16), write the certificates they name here (PEM), and
+    /// verify the response with them when there is no --ca-cert. A response
+    /// whose authData does not verify is refused.
+    #[arg(long, value_name = "FILE", requires = "identification")]
+    pub trust_anchors_out: Option<PathBuf>,
     /// What the request is built from.
     #[command(flatten)]
     pub build: BuildArgs,
@@ -59,9 +73,15 @@ pub struct EnrollArgs {
 /// `enroll`.
 pub(crate) fn run(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
     let url = http::parse_url(&args.url)?;
-    let trusted = read_cert_file(&args.ca_cert, "--ca-cert")?;
+    let trusted = match &args.ca_cert {
+        Some(path) => read_cert_file(path, "--ca-cert")?,
+        None => Vec::new(),
+    };
     if !url.tls && (args.tls_ca.is_some() || args.tls_client_auth) {
         bail!("--tls-ca and --tls-client-auth need an https:// URL");
+    }
+    if url.tls && trusted.is_empty() && args.tls_ca.is_none() {
+        bail!("an https:// URL without --ca-cert needs --tls-ca");
     }
     let built = build(&args.build)?;
     let tls = if url.tls {
@@ -122,6 +142,7 @@ pub(crate) fn run(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
         others,
         failures,
         pending,
+        anchors,
         ..
     } = match first {
         Ok(answer) => answer,
@@ -134,6 +155,11 @@ pub(crate) fn run(args: &EnrollArgs, io: &mut Io<'_>) -> Result<()> {
             return Err(e);
         }
     };
+    if let Some((proven, certificates)) = &anchors {
+        write_anchors(proven, certificates, args.trust_anchors_out.as_deref(), io)?;
+    } else if args.trust_anchors_out.is_some() {
+        bail!("the response carries no authData control with trust anchors");
+    }
     if issued.is_empty() {
         // Held for approval: nothing to write yet; the new key is kept for
         // the certificate to come.
@@ -244,5 +270,34 @@ fn second_round(built: &Built, challenges: &[EncryptedPop]) -> Result<Built> {
         new_key: None,
         transaction_id: built.transaction_id.clone(),
         encrypt_to: built.encrypt_to.clone(),
+        password: None,
     })
+}
+
+/// Prints the trust anchors a shared secret proved and writes them (PEM)
+/// to `out`.
+fn write_anchors(
+    proven: &ProvenAnchors,
+    certificates: &[x509_cert::Certificate],
+    out: Option<&std::path::Path>,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let seq = seq_number(&proven.anchors).map_or_else(|| "(too large)".into(), |n| n.to_string());
+    let mut text = String::new();
+    for c in certificates {
+        let der = c.to_der().map_err(|e| anyhow!("re-encoding: {e}"))?;
+        writeln!(
+            io.out,
+            "trust anchor (seqNumber {seq}, proven by the shared secret): {}",
+            c.tbs_certificate().subject()
+        )
+        .context("writing output")?;
+        text.push_str(&pem("CERTIFICATE", &der)?);
+    }
+    if let Some(path) = out {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        writeln!(io.out, "trust anchors written to {}", path.display())
+            .context("writing output")?;
+    }
+    Ok(())
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use cmc_asn1::{BodyPartReference, EncryptedPop, RecipientNonce};
-use cmc_codec::{ResponseStatus, ResponseVerifyOptions, VerifiedResponse, decode_response};
+use cmc_codec::trust_anchors::{ProvenAnchors, anchors_in_response};
+use cmc_codec::{Limits, ResponseStatus, ResponseVerifyOptions, VerifiedResponse, decode_response};
+use const_oid::db::rfc5911::ID_SIGNED_DATA;
 use der::Encode;
 use x509_cert::Certificate;
 
@@ -56,6 +58,46 @@ pub(crate) struct Answer {
     pub(crate) challenges: Vec<EncryptedPop>,
     /// pendTokens of requests the CA holds for approval.
     pub(crate) pending: Vec<String>,
+    /// The trust anchors the authData control proved with the shared
+    /// secret, and the response's certificates they name.
+    pub(crate) anchors: Option<(ProvenAnchors, Vec<Certificate>)>,
+}
+
+/// How far the authData's signingTime may be from now.
+const ANCHORS_MAX_SKEW: Duration = Duration::from_secs(3600);
+
+/// The trust anchors the authData control of the response `body` proves
+/// with the request's shared secret (RFC 5272 §6.15, §6.16): refused when
+/// the MAC does not verify, when it names none of the response's
+/// certificates, or when its signingTime is missing or more than an hour
+/// from now.
+fn proven_anchors(built: &Built, body: &[u8]) -> Result<Option<(ProvenAnchors, Vec<Certificate>)>> {
+    let Some(password) = &built.password else {
+        return Ok(None);
+    };
+    let limits = Limits::default().with_max_input(body.len().max(Limits::DEFAULT_MAX_INPUT));
+    let Some((proven, certificates)) =
+        anchors_in_response(body, password, &limits).map_err(|e| {
+            anyhow!("refusing the response: its authData does not verify with the secret: {e}")
+        })?
+    else {
+        return Ok(None);
+    };
+    if certificates.is_empty() {
+        bail!("refusing the response: its authData names no certificate the response carries");
+    }
+    let now = SystemTime::now();
+    let Some(time) = proven.signing_time else {
+        bail!("refusing the response: its authData has no signingTime");
+    };
+    let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
+    if skew > ANCHORS_MAX_SKEW {
+        bail!(
+            "refusing the response: its authData was made {}s from now",
+            skew.as_secs()
+        );
+    }
+    Ok(Some((proven, certificates)))
 }
 
 /// Sends the request and checks the response: the certificates issued by
@@ -96,6 +138,17 @@ pub(crate) fn exchange(
         ),
     }
     let body = crate::commands::encryption::open_answer(reply.body, built)?;
+    let anchors = proven_anchors(built, &body)?;
+    // Without a trust anchor of its own, the client trusts what the
+    // secret proved.
+    let trusted: &[Certificate] = match (&anchors, trusted.is_empty()) {
+        (_, false) => trusted,
+        (Some((_, proven)), true) => proven,
+        (None, true) => bail!(
+            "no --ca-cert, and the response carries no authData control with trust anchors to \
+             check it with"
+        ),
+    };
     let response = decode_response(
         &body,
         &ResponseVerifyOptions::new(SystemTime::now(), trusted),
@@ -123,6 +176,10 @@ pub(crate) fn exchange(
     // Answers to nested requests (RFC 5272 §7.1), each a signed PKIResponse
     // in the cmsSequence.
     for item in &response.pki_response.cms_sequence {
+        // The authData's AuthenticatedData was checked above.
+        if item.content_info.content_type != ID_SIGNED_DATA {
+            continue;
+        }
         let der = item
             .content_info
             .to_der()
@@ -158,6 +215,7 @@ pub(crate) fn exchange(
         failures,
         challenges,
         pending,
+        anchors,
     })
 }
 

@@ -20,3 +20,4 @@ pub mod request;
 pub mod revoke;
 pub mod secret;
 pub mod show;
+pub(crate) mod show_auth;

@@ -13,6 +13,7 @@ use cmc_asn1::{
     BatchRequests, BodyPartId, CertTemplate, Identification, PopLinkRandom, QueryPending,
     SenderNonce, TaggedContentInfo, TransactionId,
 };
+use cmc_codec::authenticated::{authenticate, password};
 use cmc_codec::identity::{
     ProofHash, identity_key, link_key, pop_link_witness_attribute, pop_link_witness_control,
     pop_link_witness_v2,
@@ -24,7 +25,7 @@ use cmc_codec::{
 use cmc_keys::{FileKey, KeySpec, SecretSource, SigningKey};
 use cms::content_info::ContentInfo;
 use der::asn1::{Int, OctetString};
-use der::{Decode, DecodePem};
+use der::{Decode, DecodePem, Encode};
 use x509_cert::Certificate;
 use x509_cert::request::CertReq;
 use zeroize::Zeroizing;
@@ -84,6 +85,12 @@ pub struct BuildArgs {
     /// Where the enrollment secret is (with --identification).
     #[command(flatten)]
     pub secret: GivenSecretArgs,
+    /// With --identification: wrap the PKIData in an AuthenticatedData
+    /// keyed by the secret (RFC 5272 §3.2: PBKDF2-HMAC-SHA256 over the
+    /// identification and the secret, aes256-wrap, HMAC-SHA256) instead of
+    /// signing it with the new key and adding identityProofV2.
+    #[arg(long, requires = "identification")]
+    pub authenticated_data: bool,
     /// Sign with the new key and prove nothing more: an end entity's
     /// request for an RA to wrap (`enroll --nested`).
     #[arg(
@@ -223,6 +230,9 @@ pub(crate) struct Built {
     pub(crate) transaction_id: Option<Int>,
     /// The certificate the request is encrypted to (--encrypt-to).
     pub(crate) encrypt_to: Option<Certificate>,
+    /// The shared secret's PBKDF2 password (identification ‖ secret), to
+    /// check the authData control of the answer with.
+    pub(crate) password: Option<Zeroizing<Vec<u8>>>,
 }
 
 /// `request`.
@@ -511,18 +521,39 @@ pub(crate) fn build(args: &BuildArgs) -> Result<Built> {
         }
         _ => bail!("give either --csr FILE or --new-key OUT_KEY --subject DN"),
     };
-    let (der, signer_key, signer_chain) = match auth {
+    let (der, signer_key, signer_chain, password) = match auth {
         Auth::Certificate { key, chain } => (
             sign_with_certificate(&builder, &key, &chain)?,
             Some(key),
             chain,
+            None,
         ),
         Auth::SelfSigned => {
             let Some(new_key) = &new_key else {
                 bail!("--self-signed needs --new-key: the new key signs the request");
             };
             let der = builder.sign(&CmsSigner::self_signed(new_key)?, SystemTime::now())?;
-            (der, None, Vec::new())
+            (der, None, Vec::new(), None)
+        }
+        Auth::Secret {
+            identification,
+            secret,
+            ..
+        } if args.authenticated_data => {
+            // The identification names the secret; the MAC covers the
+            // whole PKIData (RFC 5272 §3.2), so no key signs it.
+            builder.control(IDENTIFICATION_ID, &Identification(identification.clone()))?;
+            let password = password(&identification, secret.as_bytes());
+            let der = authenticate(
+                cmc_asn1::oid::ID_CCT_PKI_DATA,
+                &builder
+                    .pki_data()
+                    .to_der()
+                    .map_err(|e| anyhow!("PKIData: {e}"))?,
+                &password,
+                SystemTime::now(),
+            )?;
+            (der, None, Vec::new(), Some(password))
         }
         Auth::Secret {
             identification,
@@ -548,7 +579,12 @@ pub(crate) fn build(args: &BuildArgs) -> Result<Built> {
             let key = identity_key(hash, secret.as_bytes(), Some(&identification));
             builder.identity_proof_v2(IDENTITY_PROOF_ID, hash, &key)?;
             let der = builder.sign(&CmsSigner::self_signed(signing_key)?, SystemTime::now())?;
-            (der, None, Vec::new())
+            (
+                der,
+                None,
+                Vec::new(),
+                Some(password(&identification, secret.as_bytes())),
+            )
         }
     };
     let encrypt_to = match &args.encrypt_to {
@@ -569,6 +605,7 @@ pub(crate) fn build(args: &BuildArgs) -> Result<Built> {
         new_key,
         transaction_id,
         encrypt_to,
+        password,
     })
 }
 

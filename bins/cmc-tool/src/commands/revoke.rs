@@ -135,6 +135,7 @@ pub(crate) fn run(args: &RevokeArgs, io: &mut Io<'_>) -> Result<()> {
         new_key: None,
         transaction_id: None,
         encrypt_to: None,
+        password: None,
     };
     let tls = if url.tls {
         Some(tls::client_config(&trusted, None)?)

@@ -18,7 +18,7 @@ use cmc_policy::KeyKind;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
-use const_oid::db::rfc5911::{ID_SIGNED_DATA, ID_SIGNING_TIME};
+use const_oid::db::rfc5911::{ID_CT_AUTH_DATA, ID_SIGNED_DATA, ID_SIGNING_TIME};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use serde::Serialize;
@@ -28,10 +28,14 @@ use x509_cert::time::Time;
 
 use crate::Io;
 use crate::commands::exchange::body_list;
+use crate::commands::show_auth;
 use crate::inspect::oid_name;
 use crate::output::{self, Fields, hex};
 use crate::time::format_rfc3339;
 use crate::time::parse_rfc3339;
+
+#[path = "show_ra.rs"]
+mod ra;
 
 /// `show`.
 #[derive(Debug, Args)]
@@ -70,6 +74,10 @@ struct Shown {
     statuses: Vec<StatusShown>,
     requests: Vec<RequestShown>,
     certificates: Vec<CertShown>,
+    /// AuthenticatedData: the request's wrapper, or what an authData
+    /// control names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authenticated: Vec<show_auth::AuthShown>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +96,9 @@ struct ControlShown {
     body_part_id: u32,
     name: String,
     oid: String,
+    /// What the control says, for the controls described in detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +116,9 @@ struct RequestShown {
     body_part_id: Option<u32>,
     subject: Option<String>,
     key_type: Option<String>,
+    /// The request's changeSubjectName attribute (RFC 6402), described.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change_subject_name: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +189,25 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
     let (der, encoding) =
         cmc_codec::ber::to_der(input).map_err(|e| anyhow!("not DER or BER: {e}"))?;
     let ci = ContentInfo::from_der(&der).map_err(|e| anyhow!("not a CMS ContentInfo: {e}"))?;
+    if ci.content_type == ID_CT_AUTH_DATA {
+        let (auth, pki) = show_auth::request(&ci.content)?;
+        return Ok(Shown {
+            envelope: None,
+            content_type: "PKIData (in an AuthenticatedData)".into(),
+            encoding: match encoding {
+                Encoding::Der => "DER",
+                Encoding::Ber => "BER",
+            },
+            signature_valid: None,
+            signature: "none: a MAC (AuthenticatedData), not checked without the secret".into(),
+            signers: Vec::new(),
+            controls: controls(&pki.control_sequence),
+            statuses: Vec::new(),
+            requests: pki.req_sequence.iter().map(request).collect(),
+            certificates: Vec::new(),
+            authenticated: vec![auth],
+        });
+    }
     if ci.content_type != ID_SIGNED_DATA {
         bail!(
             "a ContentInfo of type {}, not SignedData",
@@ -233,6 +266,7 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
         statuses: Vec::new(),
         requests: Vec::new(),
         certificates,
+        authenticated: Vec::new(),
     };
     if ect == oid::ID_CCT_PKI_DATA {
         let pki = PkiData::from_der(econtent.as_bytes())
@@ -251,6 +285,7 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
             .map_err(|e| anyhow!("eContent is not a PKIResponse: {e}"))?;
         shown.content_type = "PKIResponse".into();
         shown.controls = controls(&resp.control_sequence);
+        shown.authenticated = show_auth::in_response(&resp);
         shown.statuses = statuses(&resp)
             .map_err(|e| anyhow!("a status control does not decode: {e}"))?
             .into_iter()
@@ -334,11 +369,19 @@ fn controls(list: &[TaggedAttribute]) -> Vec<ControlShown> {
             name: oid::control_name(&c.attr_type)
                 .map_or_else(|| c.attr_type.to_string(), str::to_owned),
             oid: c.attr_type.to_string(),
+            detail: ra::describe(c),
         })
         .collect()
 }
 
 fn request(r: &TaggedRequest) -> RequestShown {
+    RequestShown {
+        change_subject_name: ra::change_subject_name(r),
+        ..request_fields(r)
+    }
+}
+
+fn request_fields(r: &TaggedRequest) -> RequestShown {
     match r {
         TaggedRequest::Tcr(tcr) => {
             let info = &tcr.certification_request.info;
@@ -347,6 +390,7 @@ fn request(r: &TaggedRequest) -> RequestShown {
                 body_part_id: Some(tcr.body_part_id),
                 subject: Some(info.subject.to_string()),
                 key_type: Some(KeyKind::of(&info.public_key).to_string()),
+                change_subject_name: None,
             }
         }
         TaggedRequest::Crm(crm) => {
@@ -356,6 +400,7 @@ fn request(r: &TaggedRequest) -> RequestShown {
                 body_part_id: crm.cert_req.body_part_id().ok(),
                 subject: t.subject.as_ref().map(ToString::to_string),
                 key_type: t.public_key.as_ref().map(|k| KeyKind::of(k).to_string()),
+                change_subject_name: None,
             }
         }
         TaggedRequest::Orm(_) => RequestShown {
@@ -363,6 +408,7 @@ fn request(r: &TaggedRequest) -> RequestShown {
             body_part_id: r.body_part_id().ok(),
             subject: None,
             key_type: None,
+            change_subject_name: None,
         },
     }
 }
@@ -398,6 +444,9 @@ fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
     writeln!(out, "\ncontrols:").context("writing output")?;
     for c in &s.controls {
         writeln!(out, "  {} (body part {})", c.name, c.body_part_id).context("writing output")?;
+        if let Some(detail) = &c.detail {
+            writeln!(out, "    {detail}").context("writing output")?;
+        }
     }
     for st in &s.statuses {
         let mut line = format!(
@@ -425,6 +474,9 @@ fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
                 r.key_type.as_deref().unwrap_or("(none)")
             )
             .context("writing output")?;
+            if let Some(rename) = &r.change_subject_name {
+                writeln!(out, "    changeSubjectName: {rename}").context("writing output")?;
+            }
         }
     }
     writeln!(out, "\ncertificates:").context("writing output")?;
@@ -436,5 +488,5 @@ fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
         )
         .context("writing output")?;
     }
-    Ok(())
+    show_auth::print(out, &s.authenticated)
 }

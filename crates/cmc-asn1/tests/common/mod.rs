@@ -8,6 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cmc_asn1::{
+    AddExtensions, BodyPartList, ChangeSubjectName, ControlsProcessed, ModCertTemplate,
+    RaIdentityWitness,
+};
+use cmc_asn1::{
     BodyPartPath, BodyPartReference, CertReqMsg, CertRequest, CertTemplate, CmcFailInfo, CmcStatus,
     CmcStatusInfoV2, DataReturn, ExtendedFailInfo, GetCert, GetCrl, Identification,
     IdentityProofV2, LraPopWitness, OptionalValidity, OtherMsg, OtherRequestMsg, OtherStatusInfo,
@@ -463,6 +467,70 @@ pub(crate) fn sample_responses() -> Vec<(&'static str, PkiResponse)> {
             },
         ),
     ]
+}
+
+/// An RA's PKIData (issue 17): modCertTemplate, addExtensions, controlProcessed and
+/// raIdentityWitness about nested request 10, and a PKCS #10 request of its own carrying a
+/// changeSubjectName attribute.
+pub(crate) fn sample_ra_pki_data() -> PkiData {
+    let mut req = cert_req();
+    let rename = ChangeSubjectName {
+        subject: Some(name("CN=Renamed Client,O=Example,C=SE")),
+        subject_alt: Some(vec![GeneralName::DnsName(
+            Ia5String::new("renamed.example").unwrap(),
+        )]),
+    };
+    req.info
+        .attributes
+        .insert(Attribute {
+            oid: cmc_asn1::oid::ID_CMC_CHANGE_SUBJECT_NAME,
+            values: SetOfVec::try_from(vec![Any::encode_from(&rename).unwrap()]).unwrap(),
+        })
+        .unwrap();
+    PkiData {
+        control_sequence: vec![
+            control(
+                1,
+                &ModCertTemplate {
+                    pki_data_reference: BodyPartPath(vec![10]),
+                    cert_references: BodyPartList(vec![2, 3]),
+                    replace: false,
+                    cert_template: CertTemplate {
+                        subject: Some(name("CN=RA Given,O=Example,C=SE")),
+                        extensions: Some(extensions()),
+                        ..CertTemplate::default()
+                    },
+                },
+            ),
+            control(
+                2,
+                &AddExtensions {
+                    pki_data_reference: 0,
+                    cert_references: vec![0x2001],
+                    extensions: extensions(),
+                },
+            ),
+            control(
+                3,
+                &ControlsProcessed {
+                    body_list: vec![
+                        BodyPartReference::BodyPartPath(BodyPartPath(vec![10, 4])),
+                        BodyPartReference::BodyPartId(7),
+                    ],
+                },
+            ),
+            control(4, &RaIdentityWitness(vec![10, 4])),
+        ],
+        req_sequence: vec![TaggedRequest::Tcr(Box::new(TaggedCertificationRequest {
+            body_part_id: 0x2001,
+            certification_request: req,
+        }))],
+        cms_sequence: vec![TaggedContentInfo {
+            body_part_id: 10,
+            content_info: enveloped_content_info(),
+        }],
+        other_msg_sequence: Vec::new(),
+    }
 }
 
 /// Decodes `T` from DER, checks it equals `value` and re-encodes to the same bytes.

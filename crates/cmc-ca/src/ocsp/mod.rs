@@ -480,7 +480,15 @@ impl Engine {
         let Ok(serial) = Serial::from_be_bytes(bytes) else {
             return Ok(CertStatus::Unknown(Null));
         };
-        stored_status(self.store().get_cert(ca.name(), &serial)?.as_ref())
+        let record = self.store().get_cert(ca.name(), &serial)?;
+        // A certificate whose profile waits for acceptance is not published before it.
+        if let Some(r) = record.as_ref().filter(|r| {
+            matches!(r.state, CertState::Issued(_)) && self.requires_acceptance(&r.profile)
+        }) && self.store().accepted_at(ca.name(), &r.serial)?.is_none()
+        {
+            return Ok(CertStatus::Unknown(Null));
+        }
+        stored_status(record.as_ref())
     }
 
     fn ocsp_signer(&self, ca: &LoadedCa, config: &OcspConfig, now: UnixTime) -> Signer {

@@ -107,6 +107,7 @@ pub struct Profile {
     pub(crate) honour_requested_validity: bool,
     pub(crate) allow_key_reuse: bool,
     pub(crate) require_approval: bool,
+    pub(crate) require_acceptance: bool,
     pub(crate) server_key_generation: bool,
     pub(crate) on_refused_extension: OnRefusedExtension,
     pub(crate) on_issuer_expiry: OnIssuerExpiry,
@@ -143,6 +144,7 @@ impl Profile {
             honour_requested_validity: true,
             allow_key_reuse: false,
             require_approval: false,
+            require_acceptance: false,
             server_key_generation: false,
             on_refused_extension: OnRefusedExtension::Drop,
             on_issuer_expiry: OnIssuerExpiry::Clamp,
@@ -252,6 +254,16 @@ impl Profile {
     #[must_use]
     pub const fn requires_approval(&self) -> bool {
         self.require_approval
+    }
+
+    /// Whether a certificate of this profile counts as published only once its holder
+    /// accepts it (CMC confirmCertAcceptance, RFC 5272 §6.14; a CMP certConf that
+    /// accepts it): until then the OCSP responder answers "unknown" for it. EST and CMP
+    /// with implicitConfirm have no acceptance message, so their certificates count as
+    /// accepted when delivered.
+    #[must_use]
+    pub const fn requires_acceptance(&self) -> bool {
+        self.require_acceptance
     }
 
     /// Whether the CA may generate the subject's key pair and hand it out

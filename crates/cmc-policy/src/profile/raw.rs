@@ -35,6 +35,7 @@ pub(super) struct RawProfile {
     require_pop_link_witness: Option<bool>,
     allow_key_reuse: Option<bool>,
     require_approval: Option<bool>,
+    require_acceptance: Option<bool>,
     server_key_generation: Option<bool>,
     on_refused_extension: Option<OnRefusedExtension>,
     on_issuer_expiry: Option<OnIssuerExpiry>,
@@ -270,6 +271,7 @@ impl Profile {
                 .unwrap_or(base.honour_requested_validity),
             allow_key_reuse: raw.allow_key_reuse.unwrap_or(base.allow_key_reuse),
             require_approval: raw.require_approval.unwrap_or(base.require_approval),
+            require_acceptance: raw.require_acceptance.unwrap_or(base.require_acceptance),
             server_key_generation: raw
                 .server_key_generation
                 .unwrap_or(base.server_key_generation),

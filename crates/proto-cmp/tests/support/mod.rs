@@ -38,9 +38,15 @@ impl Setup {
 
     /// A CA "ca" with `cmp` as its `[ca.ca.cmp]` settings.
     pub fn with_cmp(cmp: cmc_ca::config::CmpSettings) -> Self {
+        Self::with(cmp, |_| {})
+    }
+
+    /// [`Setup::with_cmp`], the engine's configuration changed by `tweak`.
+    pub fn with(cmp: cmc_ca::config::CmpSettings, tweak: impl FnOnce(&mut EngineConfig)) -> Self {
         let env = common::Env::new();
         env.create("ca", KeySpec::P256, P256, None, 365);
         let mut config = EngineConfig::default();
+        tweak(&mut config);
         config.cas.insert(
             "ca".into(),
             cmc_ca::config::CaSettings {
