@@ -81,6 +81,11 @@ for target in $("${FUZZ[@]}" list); do
             printf '%b' "${ENGINE_SEEDS[$i]}" >"$dir/structured-$i"
         done
     fi
+    if [ "$target" = envelope_open ]; then
+        # 0x80, then which envelope made at setup (0 RSA, 1 ECDH), untouched.
+        printf '\x80\x00' >"$dir/structured-rsa"
+        printf '\x80\x01' >"$dir/structured-ecdh"
+    fi
     if [ "$target" = cmp_door ]; then
         for i in "${!CMP_DOOR_SEEDS[@]}"; do
             printf '%b' "${CMP_DOOR_SEEDS[$i]}" >"$dir/structured-$i"

@@ -48,6 +48,11 @@
 //! certificate = "cmc-responder.pem"        # certificate (issued by this CA) instead
 //! key = { backend = "file", path = "cmc-responder.key", passphrase = { file = "responder-pass" }, scheme = "ecdsa-sha256" }
 //!
+//! [ca.root.encryption]                     # optional: encrypted CMC requests (RFC 5272 §5)
+//! certificate = "cmc-encryption.pem"       # are addressed to this certificate (RSA or P-256/P-384);
+//! key = { backend = "file", path = "cmc-encryption.key", passphrase = { file = "enc-pass" }, scheme = "ecdsa-sha256" }
+//!                                          # file keys only: PKCS#11 encryption keys are refused
+//!
 //! [ca.root.ocsp]                           # optional: OCSP at /ocsp/root (always on; these are the defaults)
 //! validity_minutes = 60                    # nextUpdate - thisUpdate of each response
 //! # A delegated responder: with a key, the CA issues itself a short-lived
@@ -263,6 +268,9 @@ pub struct CaSettings {
     pub ocsp: Option<OcspSettings>,
     /// Where this CA's CMP door also answers (`[ca.NAME.cmp]`).
     pub cmp: Option<CmpSettings>,
+    /// The certificate and file key encrypted CMC requests are addressed
+    /// to (`[ca.NAME.encryption]`, see [`crate::EncryptionSettings`]).
+    pub encryption: Option<crate::EncryptionSettings>,
     /// Answer a request authenticated by a shared secret with the CA's
     /// trust anchor in an authData control (RFC 5272 §6.15, §6.16); on
     /// when absent. See [`crate::trust_anchors`].
@@ -412,6 +420,10 @@ impl Config {
             if let Some(key) = settings.ocsp.as_mut().and_then(|o| o.key.as_mut()) {
                 key.resolve_paths(base);
             }
+            if let Some(e) = &mut settings.encryption {
+                fix(&mut e.certificate);
+                e.key.resolve_paths(base);
+            }
         }
     }
 
@@ -469,6 +481,10 @@ impl Config {
             if let Some(ocsp) = &settings.ocsp {
                 ocsp.validate()
                     .map_err(|e| Error::Config(format!("ca.{name}.ocsp: {e}")))?;
+            }
+            if let Some(e) = &settings.encryption {
+                e.validate()
+                    .map_err(|e| Error::Config(format!("ca.{name}.encryption.{e}")))?;
             }
             if let Some(cmp) = &settings.cmp {
                 cmp.validate()

@@ -93,6 +93,8 @@ pub struct Engine {
     responders: BTreeMap<String, Arc<Responder>>,
     /// Delegated OCSP responders by CA name (`[ca.NAME.ocsp]` with a key).
     ocsp_responders: BTreeMap<String, Arc<DelegatedResponder>>,
+    /// Encryption credentials by CA name (`[ca.NAME.encryption]`).
+    encryption: BTreeMap<String, Arc<crate::EncryptionCredential>>,
     /// The secret x of RFC 5272 §6.7's stateless encryptedPOP: a
     /// challenge is HMAC-SHA256(x, CA, signer, transactionId, period and
     /// request), so no challenge is stored anywhere. Kept in the store, so
@@ -176,6 +178,24 @@ impl Engine {
             responders.insert(name.clone(), Arc::new(responder));
         }
         let ocsp_responders = open_responders(&config, &cas, store.as_ref(), clock.now())?;
+        let mut encryption = BTreeMap::new();
+        for (name, settings) in &config.cas {
+            let Some(settings) = &settings.encryption else {
+                continue;
+            };
+            if !cas.contains_key(name) {
+                return Err(Error::Config(format!(
+                    "ca.{name}.encryption: there is no CA {name:?}"
+                )));
+            }
+            let credential =
+                crate::EncryptionCredential::open(name, settings).map_err(|e| Error::CaLoad {
+                    ca: name.clone(),
+                    source: Box::new(e),
+                })?;
+            tracing::info!(ca = name, credential = ?credential, "CMC encryption credential loaded");
+            encryption.insert(name.clone(), Arc::new(credential));
+        }
         // The encryptedPOP challenge key is the store's, so that every
         // node sharing it answers the second round of any other.
         let mut candidate = zeroize::Zeroizing::new([0u8; 32]);
@@ -192,6 +212,7 @@ impl Engine {
             cas: RwLock::new(cas),
             responders,
             ocsp_responders,
+            encryption,
             pop_key,
             crls: CrlCache::default(),
             ocsp_cache: OcspCache::default(),
@@ -209,6 +230,13 @@ impl Engine {
     /// The delegated OCSP responders, by CA name.
     pub(crate) fn ocsp_responders(&self) -> &BTreeMap<String, Arc<DelegatedResponder>> {
         &self.ocsp_responders
+    }
+
+    /// The encryption credential of CA `ca` (`[ca.NAME.encryption]`), if
+    /// any: encrypted requests are addressed to it.
+    #[must_use]
+    pub fn encryption(&self, ca: &str) -> Option<&Arc<crate::EncryptionCredential>> {
+        self.encryption.get(ca)
     }
 
     /// The CMC responder configured for CA `ca`, if any.

@@ -13,6 +13,7 @@ mod confirm;
 mod crl;
 mod crl_encode;
 mod embedded;
+mod encryption;
 mod engine;
 mod enroll;
 mod enrollment;
@@ -47,6 +48,7 @@ pub use embedded::{
     EmbeddedSetup, Files as EmbeddedFiles, RA_CLIENT_ID, RA_DAYS, RA_SUBJECT, ROOT_DAYS, ROOT_NAME,
     ROOT_SUBJECT, ensure_data_dir,
 };
+pub use encryption::{EncryptionCredential, EncryptionSettings};
 pub use engine::{DEFAULT_MAX_REQUEST_BYTES, Engine, EngineConfig, PopBinding};
 pub use enrollment::{
     Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm, ServerKey,

@@ -153,7 +153,7 @@ fn x963_kek(curve: Curve, z: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
 fn kari(
     curve: Curve,
     recipient: &SubjectPublicKeyInfoOwned,
-    body_part_id: u32,
+    rid: IssuerAndSerialNumber,
     cek: &[u8],
 ) -> Result<RecipientInfo> {
     use aes_kw::KeyInit;
@@ -199,9 +199,7 @@ fn kari(
         ukm: None,
         key_enc_alg: kari_algorithm(curve)?,
         recipient_enc_keys: vec![RecipientEncryptedKey {
-            rid: KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial(
-                body_part_id,
-            )?),
+            rid: KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(rid),
             enc_key: OctetString::new(wrapped).map_err(encode_err)?,
         }],
     }))
@@ -304,16 +302,33 @@ pub fn envelop_challenge(
     body_part_id: u32,
     challenge: &[u8],
 ) -> Result<ContentInfo> {
+    envelop(
+        recipient,
+        issuer_and_serial(body_part_id)?,
+        ID_DATA,
+        challenge,
+    )
+}
+
+/// An EnvelopedData (AES-256-CBC) carrying `content` of `content_type` to
+/// the RSA, P-256 or P-384 key `recipient`, named by `rid`: RSAES-OAEP
+/// with SHA-256 for RSA, ECDH with the X9.63 KDF and aes256-wrap for EC.
+pub(crate) fn envelop(
+    recipient: &SubjectPublicKeyInfoOwned,
+    rid: IssuerAndSerialNumber,
+    content_type: ObjectIdentifier,
+    content: &[u8],
+) -> Result<ContentInfo> {
     use aes::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
 
     let cek = random::<32>()?;
     let recipient_info = if recipient.algorithm.oid == const_oid::db::rfc5912::RSA_ENCRYPTION {
-        ktri(recipient, body_part_id, cek.as_ref())?
+        ktri(recipient, rid, cek.as_ref())?
     } else if let Some(curve) = Curve::of(recipient) {
-        kari(curve, recipient, body_part_id, cek.as_ref())?
+        kari(curve, recipient, rid, cek.as_ref())?
     } else {
         return Err(Error::BadPublicKey(
-            "encryptedPOP is made for RSA, P-256 and P-384 keys".into(),
+            "encryption is made for RSA, P-256 and P-384 keys".into(),
         ));
     };
     let version = match recipient_info {
@@ -322,7 +337,7 @@ pub fn envelop_challenge(
     };
     let iv = random::<16>()?;
     let ciphertext = cbc::Encryptor::<aes::Aes256>::new(&(*cek).into(), &(*iv).into())
-        .encrypt_padded_vec::<Pkcs7>(challenge);
+        .encrypt_padded_vec::<Pkcs7>(content);
     let mut recip_infos = SetOfVec::new();
     recip_infos.insert(recipient_info).map_err(encode_err)?;
     let enveloped = EnvelopedData {
@@ -330,7 +345,7 @@ pub fn envelop_challenge(
         originator_info: None,
         recip_infos: RecipientInfos(recip_infos),
         encrypted_content: EncryptedContentInfo {
-            content_type: ID_DATA,
+            content_type,
             content_enc_alg: AlgorithmIdentifierOwned {
                 oid: ID_AES256_CBC,
                 parameters: Some(
@@ -351,7 +366,7 @@ pub fn envelop_challenge(
 /// RSAES-OAEP key transport of `cek` to the RSA key `recipient`.
 fn ktri(
     recipient: &SubjectPublicKeyInfoOwned,
-    body_part_id: u32,
+    rid: IssuerAndSerialNumber,
     cek: &[u8],
 ) -> Result<RecipientInfo> {
     use rsa::pkcs1::DecodeRsaPublicKey;
@@ -371,7 +386,7 @@ fn ktri(
         .map_err(|e| Error::Encode(format!("RSAES-OAEP: {e}")))?;
     Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {
         version: CmsVersion::V0,
-        rid: recipient_id(body_part_id)?,
+        rid: RecipientIdentifier::IssuerAndSerialNumber(rid),
         key_enc_alg: oaep_sha256()?,
         enc_key: OctetString::new(enc_key).map_err(encode_err)?,
     }))

@@ -250,6 +250,13 @@ pub enum Error {
     #[error("encoding failed: {0}")]
     Encode(String),
 
+    /// An encrypted message (EnvelopedData, AuthEnvelopedData) does not open: no
+    /// RecipientInfo is addressed to the recipient's certificate, the envelope does not
+    /// decode, or the content does not decrypt (RFC 5272 §3.2.1.3.2: badMessageCheck). Every
+    /// failure to recover the content key ends as the content not decrypting.
+    #[error("the encrypted message does not open: {0}")]
+    Undecryptable(&'static str),
+
     /// The signing key failed.
     #[error("signing failed: {0}")]
     Key(#[from] cmc_keys::Error),
@@ -297,7 +304,8 @@ impl Error {
             | Self::SignerNotFound
             | Self::SignerKeyUsage
             | Self::RequestKeySignerNotAlone { .. }
-            | Self::UntrustedSigner => CmcFailInfo::BadMessageCheck,
+            | Self::UntrustedSigner
+            | Self::Undecryptable(_) => CmcFailInfo::BadMessageCheck,
             Self::SignerExpired { .. } | Self::SignerNotYetValid { .. } => CmcFailInfo::BadTime,
             Self::UnsupportedAlgorithm { .. } | Self::BadPublicKey(_) => CmcFailInfo::BadAlg,
             Self::PopFailed { .. } => CmcFailInfo::PopFailed,
@@ -347,6 +355,11 @@ mod tests {
             (Error::NotPkcs10("x".into()), CmcFailInfo::BadRequest, true),
             (
                 Error::MessageDigestMismatch,
+                CmcFailInfo::BadMessageCheck,
+                false,
+            ),
+            (
+                Error::Undecryptable("x"),
                 CmcFailInfo::BadMessageCheck,
                 false,
             ),

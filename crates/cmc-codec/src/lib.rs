@@ -5,7 +5,9 @@ pub mod alg;
 pub mod authenticated;
 pub mod ber;
 mod client;
+pub mod decrypt;
 pub mod dhpop;
+pub mod encrypt;
 pub mod envelope;
 mod error;
 pub mod identity;
@@ -15,6 +17,7 @@ mod request;
 mod response;
 mod signed;
 pub mod trust_anchors;
+pub mod wrapped;
 
 pub use ber::Encoding;
 pub use client::{

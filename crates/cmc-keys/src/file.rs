@@ -180,6 +180,28 @@ impl FileKey {
             .map_err(|_| Error::Decrypt)
     }
 
+    /// Decrypts a CMS key transport `ciphertext` (RFC 5652 §6.2.1) with
+    /// this RSA key under `padding`: how the CA's encryption credential
+    /// opens the content key of an encrypted request. PKCS #1 v1.5 uses
+    /// implicit rejection (see [`crate::RsaKeyTransport::Pkcs1v15`]).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedKey`] for an EC key; [`Error::Decrypt`] if the
+    /// ciphertext does not decrypt.
+    pub fn decrypt_rsa(
+        &self,
+        padding: crate::RsaKeyTransport,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let SoftKey::Rsa(key) = &self.key else {
+            return Err(Error::UnsupportedKey(format!(
+                "{} keys do not decrypt RSA key transport",
+                self.spec
+            )));
+        };
+        crate::transport::decrypt(key, padding, ciphertext)
+    }
+
     /// The raw ECDH shared secret (the x-coordinate, RFC 5753 §3.1.1)
     /// of this P-256 or P-384 key with the peer's public point `peer`
     /// (SEC1, as in an originatorKey): how a key agreement key opens a CMS

@@ -11,6 +11,7 @@ mod hash;
 pub mod pkcs11;
 mod secret;
 mod spec;
+mod transport;
 
 pub use adapter::{KeyAdapter, PublicKey, RawSignature};
 pub use error::Error;
@@ -18,6 +19,7 @@ pub use file::FileKey;
 pub use hash::HashAlg;
 pub use secret::{Secret, SecretSource};
 pub use spec::{KeySpec, RsaPadding, SignatureScheme};
+pub use transport::{OaepHash, RsaKeyTransport};
 
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 

@@ -11,6 +11,11 @@
 //! A Full PKI Request is checked in this order, and the first failure of a
 //! message-level check answers for the whole PKIData (bodyList `[0]`):
 //!
+//! 0. an encrypted request (EnvelopedData or AuthEnvelopedData addressed
+//!    to the CA's `[ca.NAME.encryption]` certificate) is opened first; one
+//!    that does not open is badMessageCheck, an unsupported cipher badAlg,
+//!    and the answer goes back encrypted when the requester can receive
+//!    (`decrypt`);
 //! 1. decode and verify (cmc-codec, within the server's `max_body_bytes`):
 //!    not CMS at all is [`NotCmc`]; a bad digest or signature, a signer
 //!    certificate whose keyUsage lacks digitalSignature, or a PKIData
@@ -93,6 +98,7 @@
 //!
 //! Where each part lives: this file checks a Full PKI Request as a whole
 //! (decode, signer, limits, the control list) and dispatches its parts;
+//! `decrypt` opens encrypted requests and encrypts their answers;
 //! `authenticated` the AuthenticatedData wrapper and the authData answer;
 //! `replay` checks signingTime, senderNonces and transactionIds and audits
 //! refusals; `identify` finds who signed (the engine resolves the
@@ -146,6 +152,7 @@ mod authenticated;
 mod certify;
 pub mod compliance;
 mod controls;
+mod decrypt;
 mod encrypted_pop;
 mod fetch;
 mod identify;
@@ -484,6 +491,23 @@ impl Cmc<'_> {
         if let Some(reply) = self.handle_authenticated(&ca, body, transport, now) {
             return reply;
         }
+        // An encrypted request is opened (`decrypt`).
+        let opened = match self.open_envelopes(&ca, body) {
+            Ok(opened) => opened,
+            Err(decrypt::Unopened::NotCmc(e)) => return Err(e),
+            Err(decrypt::Unopened::Refused(failure)) => {
+                let refusal = MessageFailure {
+                    failure,
+                    body_list: vec![0],
+                    authenticated: false,
+                };
+                self.audit_refusal(&ca, None, &refusal);
+                let echo = Echo::default();
+                return self.reply(&ca, &echo, PartResults::default(), Some(refusal), now);
+            }
+        };
+        let encrypted = opened.is_some();
+        let body = opened.as_deref().unwrap_or(body);
         let opts =
             VerifyOptions::new(now.to_system_time()).with_limits(self.engine.config().limits());
         let mut decoded = decode_full_request(body, &opts);
@@ -502,6 +526,9 @@ impl Cmc<'_> {
             if !held.is_empty() {
                 decoded = decode_full_request(body, &opts.with_held_keys(&held));
             }
+        }
+        if encrypted {
+            decoded = decoded.map_err(decrypt::inner_error);
         }
         let request = match decoded {
             Ok(r) => r,
@@ -541,7 +568,8 @@ impl Cmc<'_> {
                 } else {
                     echo
                 };
-                self.reply(&ca, &echo, outcome, None, now)
+                let reply = self.reply(&ca, &echo, outcome, None, now);
+                self.seal_reply(&ca, encrypted, &request, reply)
             }
             Err(refusal) => {
                 tracing::info!(ca = ca.name(), peer = transport.peer,
@@ -557,7 +585,8 @@ impl Cmc<'_> {
                 } else {
                     echo.unauthenticated()
                 };
-                self.reply(&ca, &echo, PartResults::default(), Some(refusal), now)
+                let reply = self.reply(&ca, &echo, PartResults::default(), Some(refusal), now);
+                self.seal_reply(&ca, encrypted, &request, reply)
             }
         }
     }

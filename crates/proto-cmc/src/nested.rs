@@ -25,14 +25,27 @@ impl Cmc<'_> {
                 "only an RA may submit nested requests",
             ));
         }
-        if tagged.content_info.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+        let encrypted =
+            cmc_codec::decrypt::EnvelopeKind::of(&tagged.content_info.content_type).is_some();
+        if tagged.content_info.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA && !encrypted
+        {
             return Err(Failure::no_support(
-                "only signed nested requests (SignedData) are processed",
+                "only signed nested requests (SignedData, or an envelope around one) are processed",
             ));
         }
         let der = tagged.content_info.to_der().map_err(|e| {
             Failure::from_engine(&cmc_ca::Error::encode("nested request", e), ca.name())
         })?;
+        let der = match self.open_envelopes(ca, &der) {
+            Ok(opened) => opened.unwrap_or(der),
+            Err(decrypt::Unopened::Refused(failure)) => return Err(failure),
+            Err(decrypt::Unopened::NotCmc(_)) => {
+                return Err(Failure::failed(
+                    CmcFailInfo::BadMessageCheck,
+                    "the encrypted nested request does not decode",
+                ));
+            }
+        };
         let inner = match decode_full_request(
             &der,
             &VerifyOptions::new(now.to_system_time()).with_limits(self.engine.config().limits()),
@@ -43,6 +56,9 @@ impl Cmc<'_> {
                     CmcFailInfo::BadRequest,
                     "a nested request must be signed",
                 ));
+            }
+            Err(e) if encrypted => {
+                return Err(codec_failure(&decrypt::inner_error(e), ca.name()));
             }
             Err(e) if e.is_not_cms() => {
                 return Err(Failure::failed(CmcFailInfo::BadRequest, e.to_string()));

@@ -1,4 +1,5 @@
-//! `ca init`, `ca list`, `ca show`, `ca export`.
+//! `ca init`, `ca list`, `ca show`, `ca export` (`ca encryption-cert` is in
+//! `ca_encryption`).
 
 use std::path::PathBuf;
 
@@ -24,6 +25,9 @@ pub enum CaCommand {
     Init(Box<CaInitArgs>),
     /// List the CAs.
     List(JsonFlag),
+    /// Have a CA issue its own encryption certificate (a new key file), for
+    /// `[ca.NAME.encryption]`: encrypted CMC requests are addressed to it.
+    EncryptionCert(Box<crate::commands::ca_encryption::EncryptionCertArgs>),
     /// End a CA's bootstrap auto-approvals now (see `ca init --auto-approve`).
     LockAutoApprove {
         /// The CA's name.
@@ -138,6 +142,7 @@ pub(crate) fn run(ctx: &Context, cmd: &CaCommand, io: &mut Io<'_>) -> Result<()>
     match cmd {
         CaCommand::Init(args) => init(ctx, args, io),
         CaCommand::List(flag) => list(ctx, flag.json, io),
+        CaCommand::EncryptionCert(args) => crate::commands::ca_encryption::run(ctx, args, io),
         CaCommand::LockAutoApprove { name } => {
             ctx.records()?
                 .lock_auto_approvals(name)

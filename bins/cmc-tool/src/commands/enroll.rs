@@ -269,6 +269,7 @@ fn second_round(built: &Built, challenges: &[EncryptedPop]) -> Result<Built> {
         signer_chain: built.signer_chain.clone(),
         new_key: None,
         transaction_id: built.transaction_id.clone(),
+        encrypt_to: built.encrypt_to.clone(),
         password: None,
     })
 }

@@ -110,7 +110,7 @@ pub(crate) fn exchange(
 ) -> Result<Answer> {
     let reply = endpoint
         .client
-        .post(&endpoint.url, CMC_REQUEST_CONTENT_TYPE, &built.der)
+        .post(&endpoint.url, CMC_REQUEST_CONTENT_TYPE, &built.wire()?)
         .with_context(|| format!("POST {}", endpoint.text))?;
     if reply.status != 200 {
         let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(512)])
@@ -137,7 +137,8 @@ pub(crate) fn exchange(
             other.unwrap_or("(none)")
         ),
     }
-    let anchors = proven_anchors(built, &reply.body)?;
+    let body = crate::commands::encryption::open_answer(reply.body, built)?;
+    let anchors = proven_anchors(built, &body)?;
     // Without a trust anchor of its own, the client trusts what the
     // secret proved.
     let trusted: &[Certificate] = match (&anchors, trusted.is_empty()) {
@@ -149,7 +150,7 @@ pub(crate) fn exchange(
         ),
     };
     let response = decode_response(
-        &reply.body,
+        &body,
         &ResponseVerifyOptions::new(SystemTime::now(), trusted),
     )
     .map_err(|e| anyhow!("the response does not verify: {e}"))?;

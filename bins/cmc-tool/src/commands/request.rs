@@ -123,6 +123,12 @@ pub struct BuildArgs {
     /// Where the signer key's passphrase is (or --unencrypted-key).
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// Encrypt the signed request to this certificate (PEM or DER), the
+    /// CA's encryption certificate (RFC 5272 §5: an EnvelopedData around
+    /// the SignedData). An answer that comes back encrypted is opened with
+    /// the signer key.
+    #[arg(long, value_name = "PEM")]
+    pub encrypt_to: Option<PathBuf>,
     /// Send this PKCS #10 request (PEM or DER) as it is.
     #[arg(
         long,
@@ -222,6 +228,8 @@ pub(crate) struct Built {
     pub(crate) new_key: Option<FileKey>,
     /// The transactionId sent, for a second round.
     pub(crate) transaction_id: Option<Int>,
+    /// The certificate the request is encrypted to (--encrypt-to).
+    pub(crate) encrypt_to: Option<Certificate>,
     /// The shared secret's PBKDF2 password (identification ‖ secret), to
     /// check the authData control of the answer with.
     pub(crate) password: Option<Zeroizing<Vec<u8>>>,
@@ -230,12 +238,17 @@ pub(crate) struct Built {
 /// `request`.
 pub(crate) fn run(args: &RequestArgs, io: &mut Io<'_>) -> Result<()> {
     let built = build(&args.build)?;
-    std::fs::write(&args.out, &built.der)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let der = built.wire()?;
+    std::fs::write(&args.out, &der).with_context(|| format!("writing {}", args.out.display()))?;
     writeln!(
         io.err,
-        "wrote a Full PKI Request ({} bytes) to {}",
-        built.der.len(),
+        "wrote a Full PKI Request ({} bytes{}) to {}",
+        der.len(),
+        if built.encrypt_to.is_some() {
+            ", encrypted"
+        } else {
+            ""
+        },
         args.out.display()
     )
     .context("writing output")?;
@@ -574,6 +587,16 @@ pub(crate) fn build(args: &BuildArgs) -> Result<Built> {
             )
         }
     };
+    let encrypt_to = match &args.encrypt_to {
+        Some(path) => {
+            let mut certs = read_cert_file(path, "--encrypt-to")?;
+            if certs.len() != 1 {
+                bail!("--encrypt-to {}: give one certificate", path.display());
+            }
+            certs.pop()
+        }
+        None => None,
+    };
     Ok(Built {
         der,
         nonce,
@@ -581,6 +604,7 @@ pub(crate) fn build(args: &BuildArgs) -> Result<Built> {
         signer_chain,
         new_key,
         transaction_id,
+        encrypt_to,
         password,
     })
 }

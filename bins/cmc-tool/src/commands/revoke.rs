@@ -134,6 +134,7 @@ pub(crate) fn run(args: &RevokeArgs, io: &mut Io<'_>) -> Result<()> {
         signer_chain,
         new_key: None,
         transaction_id: None,
+        encrypt_to: None,
         password: None,
     };
     let tls = if url.tls {

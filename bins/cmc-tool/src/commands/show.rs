@@ -48,10 +48,20 @@ pub struct ShowArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Open an encrypted message (EnvelopedData or AuthEnvelopedData, RFC
+    /// 5272 §5) with this key file and show what it holds.
+    #[arg(long, value_name = "KEY")]
+    pub decrypt_key: Option<PathBuf>,
+    /// Where the --decrypt-key passphrase is (or --unencrypted-key).
+    #[command(flatten)]
+    pub passphrase: crate::commands::args::PassphraseArgs,
 }
 
 #[derive(Debug, Serialize)]
 struct Shown {
+    /// The envelope the message came in (opened with --decrypt-key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    envelope: Option<String>,
     /// `PKIData` (a Full PKI Request) or `PKIResponse`.
     content_type: String,
     encoding: &'static str,
@@ -131,12 +141,50 @@ pub(crate) fn run(args: &ShowArgs, io: &mut Io<'_>) -> Result<()> {
     } else {
         raw
     };
+    let (input, envelope) = open_envelope(input, args)?;
     let time = args.at.map_or_else(SystemTime::now, |t| t.to_system_time());
-    let shown = inspect(&input, time).with_context(|| format!("{}", args.file.display()))?;
+    let mut shown = inspect(&input, time).with_context(|| format!("{}", args.file.display()))?;
+    shown.envelope = envelope;
     if args.json {
         return output::json(io.out, &shown);
     }
     print(io.out, &shown)
+}
+
+/// The message inside an envelope, opened with --decrypt-key, and what
+/// the envelope was; `input` as it is when it is no envelope.
+fn open_envelope(input: Vec<u8>, args: &ShowArgs) -> Result<(Vec<u8>, Option<String>)> {
+    // RFC 5272 §5 "Option 2": a SignedData around the envelope.
+    let opts = VerifyOptions::new(SystemTime::now());
+    let (input, signed) = match cmc_codec::wrapped::signed_envelope(&input, &opts) {
+        Ok(Some(outer)) => (
+            outer.envelope,
+            " inside a SignedData whose signature is valid",
+        ),
+        Ok(None) => (input, ""),
+        Err(e) => bail!("{}: a signed envelope: {e}", args.file.display()),
+    };
+    let Some(kind) = cmc_codec::decrypt::envelope_kind(&input) else {
+        return Ok((input, None));
+    };
+    let Some(path) = &args.decrypt_key else {
+        bail!(
+            "{}: an encrypted message ({kind:?}Data); give --decrypt-key to open it",
+            args.file.display()
+        );
+    };
+    let key = crate::commands::request::signer_key(path, &args.passphrase)?;
+    let opened = cmc_codec::decrypt::open_with_key(&input, &key, input.len())
+        .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let what = format!(
+        "{kind:?}Data{signed} holding {}, opened with {}",
+        oid_name(&opened.content_type),
+        path.display()
+    );
+    let inner = opened
+        .content_info_der()
+        .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    Ok((inner, Some(what)))
 }
 
 fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
@@ -146,6 +194,7 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
     if ci.content_type == ID_CT_AUTH_DATA {
         let (auth, pki) = show_auth::request(&ci.content)?;
         return Ok(Shown {
+            envelope: None,
             content_type: "PKIData (in an AuthenticatedData)".into(),
             encoding: match encoding {
                 Encoding::Der => "DER",
@@ -206,6 +255,7 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
         .collect();
     let ect = sd.encap_content_info.econtent_type;
     let mut shown = Shown {
+        envelope: None,
         content_type: String::new(),
         encoding: match encoding {
             Encoding::Der => "DER",
@@ -382,6 +432,9 @@ fn request_fields(r: &TaggedRequest) -> RequestShown {
 
 fn print(out: &mut dyn Write, s: &Shown) -> Result<()> {
     let mut f = Fields::new();
+    if let Some(envelope) = &s.envelope {
+        f.add("encrypted", envelope);
+    }
     f.add("content type", &s.content_type);
     f.add("encoding", s.encoding);
     f.add("signature", &s.signature);

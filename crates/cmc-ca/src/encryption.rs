@@ -1,0 +1,146 @@
+//! The CA's encryption credential (`[ca.NAME.encryption]`): the
+//! certificate and key that encrypted Full PKI Requests are addressed to
+//! (RFC 5272 §5, EnvelopedData or AuthEnvelopedData around the signed
+//! request).
+//!
+//! ```toml
+//! [ca.root.encryption]
+//! certificate = "cmc-encryption.pem"   # RSA (keyEncipherment) or P-256/P-384 (keyAgreement)
+//! key = { backend = "file", path = "cmc-encryption.key", passphrase = { file = "enc-pass" }, scheme = "rsa-pkcs1v15-sha256" }
+//! ```
+//!
+//! The key is configured as a CA key is; its `scheme` must fit the key
+//! (it is not used: the key only decrypts). Only file keys (encrypted
+//! PKCS #8, or `unencrypted = true`) can be encryption keys for now: a
+//! PKCS #11 key is refused at start, since cmc-keys does not yet decrypt
+//! or derive on a token. The certificate need not be issued by the CA
+//! (`cmc-tool ca encryption-cert` has the CA issue one), but it must hold
+//! the key, and its keyUsage, if any, must allow keyEncipherment (RSA) or
+//! keyAgreement (EC).
+
+use std::path::PathBuf;
+
+use cmc_keys::{FileKey, SigningKey};
+use der::{Decode, DecodePem, Encode};
+use serde::{Deserialize, Serialize};
+use x509_cert::Certificate;
+
+use crate::error::{Error, Result};
+use crate::key_config::KeyConfig;
+
+/// `[ca.NAME.encryption]`: the certificate and key encrypted requests to
+/// this CA are addressed to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionSettings {
+    /// The encryption certificate (PEM or DER).
+    pub certificate: PathBuf,
+    /// Where its key is, as for a CA key; `backend = "file"` only.
+    pub key: KeyConfig,
+}
+
+impl EncryptionSettings {
+    /// Checks the key configuration; a PKCS #11 key is refused. The error
+    /// names the key (`key: ...`).
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
+        self.key.validate().map_err(|e| format!("key: {e}"))?;
+        if matches!(self.key, KeyConfig::Pkcs11 { .. }) {
+            return Err(
+                "key: PKCS#11 encryption keys are not supported yet (use backend = \"file\")"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// An opened encryption credential.
+pub struct EncryptionCredential {
+    cert: Certificate,
+    key: FileKey,
+}
+
+impl std::fmt::Debug for EncryptionCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptionCredential")
+            .field(
+                "subject",
+                &self.cert.tbs_certificate().subject().to_string(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl EncryptionCredential {
+    /// Reads the certificate, opens the key and checks that they belong
+    /// together and that the certificate can receive encrypted messages.
+    /// `ca` names the CA in error messages.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file and what is wrong; key errors.
+    pub fn open(ca: &str, settings: &EncryptionSettings) -> Result<Self> {
+        settings
+            .validate()
+            .map_err(|e| Error::Config(format!("ca.{ca}.encryption.{e}")))?;
+        let path = &settings.certificate;
+        let bad = |why: String| {
+            Error::Config(format!(
+                "ca.{ca}.encryption.certificate {}: {why}",
+                path.display()
+            ))
+        };
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let cert = if bytes.starts_with(b"-----BEGIN") {
+            Certificate::from_pem(&bytes)
+        } else {
+            Certificate::from_der(&bytes)
+        }
+        .map_err(|e| bad(format!("does not decode: {e}")))?;
+        let KeyConfig::File {
+            path: key_path,
+            passphrase,
+            scheme,
+            ..
+        } = &settings.key
+        else {
+            return Err(bad("the key is not a file key".into()));
+        };
+        let key = match passphrase {
+            Some(p) => FileKey::load(key_path, &p.to_source())?,
+            None => FileKey::load_unencrypted(key_path)?,
+        }
+        .with_scheme(*scheme)?;
+        let cert_spki = cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|e| Error::encode("public key", e))?;
+        let key_spki = key
+            .public_key()
+            .to_der()
+            .map_err(|e| Error::encode("public key", e))?;
+        if cert_spki != key_spki {
+            return Err(bad(format!(
+                "does not hold the public key of ca.{ca}.encryption.key"
+            )));
+        }
+        if !cmc_codec::encrypt::can_encrypt_to(&cert) {
+            return Err(bad(
+                "is not an encryption certificate: an RSA key whose keyUsage allows keyEncipherment, or a P-256/P-384 key whose keyUsage allows keyAgreement".into(),
+            ));
+        }
+        Ok(Self { cert, key })
+    }
+
+    /// The encryption certificate.
+    #[must_use]
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// Its key.
+    #[must_use]
+    pub fn key(&self) -> &FileKey {
+        &self.key
+    }
+}
