@@ -302,6 +302,8 @@ pub(crate) fn renew_now(args: &RenewArgs) -> Result<Renewed> {
         transaction_id: None,
         // Signed by the certificate being renewed: no shared secret.
         password: None,
+        // Sent signed, not encrypted.
+        encrypt_to: None,
     };
     let endpoint = Endpoint::new(&args.url, url, args.timeout, tls.as_ref())?;
     // The exchange prints each status; the renewal logs one line instead.
