@@ -26,12 +26,12 @@ pub use traits::{
 pub use types::{
     AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaRecord, CertFilter, CertRecord,
     CertState, CertStatus, ClientRecord, ClientRole, ConfirmationRecord, ConfirmationState,
-    CrlRecord, Cursor, Fingerprint, Grant, IssuedCert, MAX_NONCE_LEN, MacCredential, NewClient,
-    NewConfirmation, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
-    PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
-    RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit, check_ca_name,
-    fingerprint,
+    CrlRecord, Cursor, Fingerprint, Grant, ImportedRevocation, IssuedCert, MAX_NONCE_LEN,
+    MacCredential, NewClient, NewConfirmation, NewPending, NewReservation, NewSecret, Outcome,
+    Page, PageRequest, PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation,
+    RevocationReason, RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial,
+    TransactionOpen, TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit,
+    check_ca_name, fingerprint,
 };
 
 /// How [`open_with`] sets up the connections.

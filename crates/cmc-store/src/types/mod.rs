@@ -47,7 +47,7 @@ mod unit;
 mod values;
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Outcome};
-pub use bulk::BulkCert;
+pub use bulk::{BulkCert, ImportedRevocation};
 pub use ca::{CaRecord, check_ca_name};
 pub use cert::{
     CertFilter, CertRecord, CertState, CertStatus, IssuedCert, NewReservation, Revocation,

@@ -98,6 +98,8 @@ macro_rules! backend_tests {
             a_refused_unit_fails_alone_in_its_batch,
             bulk_load_stores_issued_and_revoked_rows,
             bulk_load_is_all_or_nothing,
+            import_skips_stored_serials_and_revokes_known_ones,
+            crl_numbers_advance_past_an_imported_one,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
