@@ -12,6 +12,7 @@ pub mod cmp;
 pub mod crl;
 pub mod enroll;
 pub(crate) mod exchange;
+pub mod import;
 pub mod pending;
 pub mod profile;
 pub mod request;
