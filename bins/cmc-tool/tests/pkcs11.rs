@@ -166,3 +166,56 @@ fn a_token_key_needs_a_pin_source_and_a_key_name() {
     );
     assert!(r.stderr.contains("--pkcs11-module"), "{}", r.stderr);
 }
+
+#[test]
+fn an_existing_ca_with_its_key_on_a_token_is_imported() {
+    let Some(hsm) = hsm("an_existing_ca_with_its_key_on_a_token_is_imported") else {
+        return;
+    };
+    // The CA as another installation made it: a key on the token, and its
+    // certificate.
+    let before = Env::new();
+    let label = unique("cmc-tool-import");
+    let token = [
+        "--pkcs11-module",
+        &hsm.module,
+        "--token",
+        &hsm.token,
+        "--key-label",
+        &label,
+        "--pin-file",
+        &hsm.pin_file,
+    ];
+    let mut init = vec![
+        "ca",
+        "init",
+        "old",
+        "--subject",
+        "CN=Token CA,O=cmc-tool tests",
+    ];
+    init.extend(token);
+    before.ok(&init);
+    let cert = before.export("old");
+    before.root("file-root");
+    let other = before.export("file-root");
+
+    let after = Env::new();
+    // Another CA's certificate does not go with the token key.
+    let mut wrong = vec!["ca", "import", "old", "--cert", &other];
+    wrong.extend(token);
+    let r = after.fails(1, &wrong);
+    assert!(r.stderr.contains("key"), "{}", r.stderr);
+    let mut import = vec!["ca", "import", "old", "--cert", &cert];
+    import.extend(token);
+    import.push("--json");
+    let done = after.ok(&import).json();
+    assert_eq!(done["signs_with"], "ecdsa-sha384");
+    let show = after.ok(&["ca", "show", "old", "--json"]).json();
+    assert_eq!(show["key"]["backend"], "pkcs11");
+    assert_eq!(show["key"]["key_label"], label.as_str());
+    // It signs: a certificate issued after the import verifies.
+    after.issue_client("after-import", "client", "old");
+    let issued = after.path("out/after-import.pem");
+    let verified = openssl(&["verify", "-CAfile", &cert, &issued.display().to_string()]);
+    assert!(verified.contains(": OK"), "{verified}");
+}
