@@ -53,6 +53,9 @@ O = Migration tests
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
+[v3_nosign]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,digitalSignature
 [leaf]
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature
@@ -622,6 +625,122 @@ fn an_openssl_ca_moves_into_postgresql() {
 }
 
 #[test]
+fn an_intermediate_comes_with_its_chain() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    openssl_ca(dir, "root", "Old Root CA");
+    openssl_ca(dir, "inter", "Old Issuing CA");
+    let p = |sub: &str, name: &str| dir.join(sub).join(name).display().to_string();
+    // The issuing CA's certificate again, signed by the root.
+    let d = dir.join("inter");
+    openssl(
+        &d,
+        &[
+            "req",
+            "-new",
+            "-config",
+            "cnf",
+            "-key",
+            "ca.key",
+            "-passin",
+            "file:srcpass",
+            "-out",
+            "ca.csr",
+        ],
+    );
+    openssl(
+        &d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "ca.csr",
+            "-CA",
+            &p("root", "ca.pem"),
+            "-CAkey",
+            &p("root", "ca.key"),
+            "-passin",
+            &format!("file:{}", p("root", "srcpass")),
+            "-set_serial",
+            "7",
+            "-days",
+            "1000",
+            "-extfile",
+            "cnf",
+            "-extensions",
+            "v3_ca",
+            "-out",
+            "signed.pem",
+        ],
+    );
+    let pass = env.passphrase.display().to_string();
+    let import = |cert: &str, chain: Option<&str>| {
+        let mut args = vec![
+            "ca".to_owned(),
+            "import".to_owned(),
+            "issuing".to_owned(),
+            "--cert".to_owned(),
+            cert.to_owned(),
+            "--key".to_owned(),
+            p("inter", "ca.key"),
+            "--source-passphrase-file".to_owned(),
+            p("inter", "srcpass"),
+            "--passphrase-file".to_owned(),
+            pass.clone(),
+            "--json".to_owned(),
+        ];
+        if let Some(c) = chain {
+            args.extend(["--chain".to_owned(), c.to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.run(&args)
+    };
+    // Without its chain, or with a chain that did not sign it: refused.
+    let r = import(&p("inter", "signed.pem"), None);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("no chain"), "{}", r.stderr);
+    let r = import(&p("inter", "signed.pem"), Some(&p("inter", "ca.pem")));
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr.contains("not signed by its issuer"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("data/keys/issuing.key").exists());
+    let r = import(&p("inter", "signed.pem"), Some(&p("root", "ca.pem")));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.json()["chain_length"], 1);
+    // The chain is served with it, and what it issues verifies up to the
+    // OpenSSL root.
+    let chain = env.p("exported.pem");
+    env.ok(&["ca", "export", "issuing", "--chain", "-o", &chain]);
+    assert_eq!(
+        std::fs::read_to_string(&chain)
+            .unwrap()
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        2
+    );
+    env.issue_client("leaf", "client", "issuing");
+    let out = Command::new("openssl")
+        .args([
+            "verify",
+            "-CAfile",
+            &p("root", "ca.pem"),
+            "-untrusted",
+            &p("inter", "signed.pem"),
+        ])
+        .arg(env.path("out/leaf.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn what_is_not_the_cas_is_refused() {
     let env = Env::new();
     let dir = env.dir.path();
@@ -664,6 +783,30 @@ fn what_is_not_the_cas_is_refused() {
     let r = run(leaf);
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("not a CA certificate"), "{}", r.stderr);
+    // A CA certificate whose keyUsage does not allow signing certificates.
+    openssl(
+        &dir.join("old"),
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-config",
+            "cnf",
+            "-extensions",
+            "v3_nosign",
+            "-key",
+            "ca.key",
+            "-passin",
+            "file:srcpass",
+            "-days",
+            "30",
+            "-out",
+            "nosign.pem",
+        ],
+    );
+    let r = run(import(&p("old", "nosign.pem"), &p("old", "ca.key")));
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("keyCertSign"), "{}", r.stderr);
     assert!(
         env.ok(&["ca", "list", "--json"])
             .json()

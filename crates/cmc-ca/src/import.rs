@@ -105,6 +105,14 @@ pub fn import_ca(store: &dyn Store, now: UnixTime, new: &ImportCa) -> Result<cra
     }
     let cert = decode_certificate("CA certificate", &new.cert_der)?;
     check_ca_certificate(&cert)?;
+    let tbs = cert.tbs_certificate();
+    if new.chain_der.is_empty() && tbs.issuer() != tbs.subject() {
+        return Err(Error::bad(
+            "CA chain",
+            "the certificate is not self-issued, and no chain is given (its issuer's \
+             certificates up to the root)",
+        ));
+    }
     let signer_spki = match new.chain_der.first() {
         Some(der) => decode_certificate("CA chain certificate", der)?
             .tbs_certificate()
