@@ -203,16 +203,23 @@ fn random_serial() -> Vec<u8> {
 }
 
 /// `n` certificates signed with the OpenSSL CA's key in `dir/sub`, each
-/// a copy of the template with its own serial and subject: (serial, DER).
+/// a copy of the template with its own random serial and subject:
+/// (serial, DER).
 fn leaves(dir: &Path, sub: &str, n: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    sign_leaves(dir, sub, (0..n).map(|_| random_serial()).collect())
+}
+
+/// [`leaves`] with these serials.
+fn sign_leaves(dir: &Path, sub: &str, serials: Vec<Vec<u8>>) -> Vec<(Vec<u8>, Vec<u8>)> {
     let d = dir.join(sub);
     let pass = SecretSource::File(d.join("srcpass")).read().unwrap();
     let key = FileKey::from_pem(&std::fs::read(d.join("ca.key")).unwrap(), Some(&pass)).unwrap();
     let template = pem_cert(&d.join("template.pem"));
     let t = template.tbs_certificate();
-    (0..n)
-        .map(|i| {
-            let serial = random_serial();
+    serials
+        .into_iter()
+        .enumerate()
+        .map(|(i, serial)| {
             let tbs = Tbs {
                 version: 2,
                 serial: SerialNumber::new(&serial).unwrap(),
@@ -826,12 +833,18 @@ fn what_is_not_the_cas_is_refused() {
     let twin = leaves(dir, "twin", 1);
     let other = leaves(dir, "other", 1);
     let ca_pem = std::fs::read_to_string(p("old", "ca.pem")).unwrap();
+    // And ours[0] again (a duplicate), and another certificate with the
+    // serial of ours[1] (a clash).
+    let clash = sign_leaves(dir, "old", vec![ours[1].0.clone()]);
+    assert_ne!(clash[0].1, ours[1].1);
     let mixed = [
         pem(&ours[0].1),
         pem(&twin[0].1),
         pem(&other[0].1),
         ca_pem,
         pem(&ours[1].1),
+        pem(&ours[0].1),
+        pem(&clash[0].1),
     ]
     .concat();
     std::fs::write(dir.join("mixed.pem"), mixed).unwrap();
@@ -843,25 +856,48 @@ fn what_is_not_the_cas_is_refused() {
         &["cert", "import", "old", &mixed_path, &junk_path, "--json"],
     );
     let report = r.json();
-    assert_eq!(report["read"], 5);
+    assert_eq!(report["read"], 7);
     assert_eq!(report["imported"], 2);
+    assert_eq!(report["duplicates"], 1);
     let reasons: Vec<&str> = report["refused"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["reason"].as_str().unwrap())
         .collect();
-    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
     assert!(
         reasons[0].contains("signature does not verify"),
         "{reasons:?}"
     );
     assert!(reasons[1].contains("not by this CA"), "{reasons:?}");
     assert!(reasons[2].contains("own certificate"), "{reasons:?}");
+    assert!(reasons[3].contains("different certificate"), "{reasons:?}");
+    assert!(reasons[4].contains("not a"), "{reasons:?}");
     assert!(
-        r.stderr.contains("4 of the inputs were refused"),
+        r.stderr.contains("5 of the inputs were refused"),
         "{}",
         r.stderr
+    );
+    // The clash again in a later run: refused against the stored one.
+    std::fs::write(dir.join("clash.pem"), pem(&clash[0].1)).unwrap();
+    let clash_path = dir.join("clash.pem").display().to_string();
+    let r = env
+        .fails(1, &["cert", "import", "old", &clash_path, "--json"])
+        .json();
+    assert_eq!(
+        (
+            r["imported"].as_u64(),
+            r["refused"].as_array().unwrap().len()
+        ),
+        (Some(0), 1)
+    );
+    assert!(
+        r["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already stored"),
+        "{r}"
     );
 
     // A CRL with our issuer name signed by the twin's key is refused, and

@@ -12,7 +12,7 @@
 //! The CRL's cRLNumber is stored so that the next CRL issued here carries a
 //! greater one.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use cmc_codec::alg::{SignatureAlg, verify_signature};
@@ -28,6 +28,7 @@ use const_oid::db::rfc5280::{
 use der::asn1::{AnyRef, BitStringRef, GeneralizedTime};
 use der::{Decode, Encode, Sequence};
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
@@ -306,9 +307,13 @@ pub struct CertImporter {
     ca_subject: Name,
     ca_spki: SubjectPublicKeyInfoOwned,
     ca_der: Vec<u8>,
-    seen: HashSet<Serial>,
+    /// The serials read in this run, with the SHA-256 of their
+    /// certificate.
+    seen: HashMap<Serial, [u8; 32]>,
     batch: Vec<BulkCert>,
     report: CertImportReport,
+    now: UnixTime,
+    requester: String,
 }
 
 impl std::fmt::Debug for CertImporter {
@@ -321,11 +326,13 @@ impl std::fmt::Debug for CertImporter {
 }
 
 impl CertImporter {
-    /// An importer into the stored CA `ca` (its key is not needed).
+    /// An importer into the stored CA `ca` (its key is not needed);
+    /// `requester` and `now` go into the audit event [`CertImporter::finish`]
+    /// writes.
     ///
     /// # Errors
     /// [`Error::UnknownCa`], store errors.
-    pub fn new(store: Arc<dyn Store>, ca: &str) -> Result<Self> {
+    pub fn new(store: Arc<dyn Store>, ca: &str, requester: &str, now: UnixTime) -> Result<Self> {
         let (record, cert) = stored_ca(store.as_ref(), ca)?;
         let tbs = cert.tbs_certificate();
         Ok(Self {
@@ -334,9 +341,11 @@ impl CertImporter {
             ca_spki: tbs.subject_public_key_info().clone(),
             ca_der: record.cert_der,
             store,
-            seen: HashSet::new(),
+            seen: HashMap::new(),
             batch: Vec::with_capacity(IMPORT_BATCH),
             report: CertImportReport::default(),
+            now,
+            requester: requester.to_owned(),
         })
     }
 
@@ -367,17 +376,35 @@ impl CertImporter {
         Ok(())
     }
 
-    /// Stores what is queued and returns the report.
+    /// Stores what is queued, writes one audit event with the counts, and
+    /// returns the report.
     ///
     /// # Errors
-    /// Store errors of the last batch.
+    /// Store errors of the last batch or of the event.
     pub fn finish(mut self) -> Result<CertImportReport> {
         self.flush()?;
+        let r = &self.report;
+        self.store.append_audit(&AuditEvent {
+            at: self.now,
+            kind: AuditKind::Other("certificates-imported".into()),
+            issuer: Some(self.ca.clone()),
+            serial: None,
+            profile: Some(IMPORTED_PROFILE.to_owned()),
+            requester: Some(self.requester.clone()),
+            outcome: Outcome::Success,
+            detail: serde_json::json!({
+                "read": r.read,
+                "imported": r.imported,
+                "duplicates": r.duplicates,
+                "refused": r.refused.len(),
+            })
+            .to_string(),
+        })?;
         Ok(self.report)
     }
 
-    /// The row to store, `None` for a serial given before in this run, or
-    /// why it is refused.
+    /// The row to store, `None` for a certificate given before in this
+    /// run, or why it is refused.
     fn check(&mut self, der: &[u8]) -> std::result::Result<Option<BulkCert>, String> {
         if der == self.ca_der {
             return Err("the CA's own certificate".into());
@@ -390,8 +417,17 @@ impl CertImporter {
         verify_signed(der, &self.ca_spki, "certificate")
             .map_err(|_| "its signature does not verify with the CA's key".to_owned())?;
         let serial = store_serial(tbs.serial_number()).map_err(|e| e.to_string())?;
-        if !self.seen.insert(serial.clone()) {
-            return Ok(None);
+        let digest: [u8; 32] = Sha256::digest(der).into();
+        match self.seen.insert(serial.clone(), digest) {
+            Some(earlier) if earlier == digest => return Ok(None),
+            Some(earlier) => {
+                // The first certificate read with this serial stays queued.
+                self.seen.insert(serial.clone(), earlier);
+                return Err(format!(
+                    "serial {serial} was read before with a different certificate"
+                ));
+            }
+            None => {}
         }
         let sans = match tbs.get_extension::<SubjectAltName>() {
             Ok(Some((_, san))) => san

@@ -248,8 +248,13 @@ impl Records {
     ///
     /// # Errors
     /// As [`crate::CertImporter::new`].
-    pub fn cert_importer(&self, ca: &str) -> Result<crate::CertImporter> {
-        crate::CertImporter::new(Arc::clone(&self.store), ca)
+    pub fn cert_importer(
+        &self,
+        clock: &dyn Clock,
+        ca: &str,
+        requester: &str,
+    ) -> Result<crate::CertImporter> {
+        crate::CertImporter::new(Arc::clone(&self.store), ca, requester, clock.now())
     }
 
     /// Records the revocations of a CRL the stored CA `ca` signed (see

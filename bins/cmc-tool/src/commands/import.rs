@@ -281,7 +281,7 @@ impl Progress {
 pub(crate) fn certs(ctx: &Context, args: &CertImportArgs, io: &mut Io<'_>) -> Result<()> {
     let records = ctx.records()?;
     let mut importer = records
-        .cert_importer(&args.name)
+        .cert_importer(&SystemClock, &args.name, &requester())
         .with_context(|| format!("importing into CA {:?}", args.name))?;
     let mut progress = Progress::new(args.quiet);
     let mut unreadable = Vec::new();
