@@ -38,7 +38,12 @@ pub struct CaImportArgs {
     pub chain: Option<PathBuf>,
     /// The CA's private key, PEM: PKCS #8 (encrypted or not), SEC1 or
     /// PKCS #1. It is stored encrypted under DATA_DIR/keys (or --key-file).
-    #[arg(long, value_name = "FILE", required_unless_present = "pkcs11_module")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "pkcs11_module",
+        conflicts_with = "pkcs11_module"
+    )]
     pub key: Option<PathBuf>,
     /// Read the passphrase of an encrypted --key from this environment
     /// variable.
