@@ -17,7 +17,12 @@ struct Hsm {
     module: String,
     token: String,
     pin_file: String,
+    /// One test at a time on the token: SoftHSM2 can miss the token in one
+    /// process while another writes objects to it.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+static TOKEN_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn hsm(test: &str) -> Option<Hsm> {
     let Some(module) = std::env::var_os("CMC_TEST_PKCS11_MODULE") else {
@@ -37,6 +42,9 @@ fn hsm(test: &str) -> Option<Hsm> {
     let pin_file = std::env::var_os("CMC_TEST_PKCS11_PIN_FILE")
         .expect("CMC_TEST_PKCS11_PIN_FILE must be set with CMC_TEST_PKCS11_MODULE");
     Some(Hsm {
+        _turn: TOKEN_TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
         module: PathBuf::from(module).display().to_string(),
         token,
         pin_file: PathBuf::from(pin_file).display().to_string(),
