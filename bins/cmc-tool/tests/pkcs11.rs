@@ -17,7 +17,12 @@ struct Hsm {
     module: String,
     token: String,
     pin_file: String,
+    /// One test at a time on the token: SoftHSM2 can miss the token in one
+    /// process while another writes objects to it.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+static TOKEN_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn hsm(test: &str) -> Option<Hsm> {
     let Some(module) = std::env::var_os("CMC_TEST_PKCS11_MODULE") else {
@@ -37,6 +42,9 @@ fn hsm(test: &str) -> Option<Hsm> {
     let pin_file = std::env::var_os("CMC_TEST_PKCS11_PIN_FILE")
         .expect("CMC_TEST_PKCS11_PIN_FILE must be set with CMC_TEST_PKCS11_MODULE");
     Some(Hsm {
+        _turn: TOKEN_TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
         module: PathBuf::from(module).display().to_string(),
         token,
         pin_file: PathBuf::from(pin_file).display().to_string(),
@@ -165,4 +173,57 @@ fn a_token_key_needs_a_pin_source_and_a_key_name() {
         ],
     );
     assert!(r.stderr.contains("--pkcs11-module"), "{}", r.stderr);
+}
+
+#[test]
+fn an_existing_ca_with_its_key_on_a_token_is_imported() {
+    let Some(hsm) = hsm("an_existing_ca_with_its_key_on_a_token_is_imported") else {
+        return;
+    };
+    // The CA as another installation made it: a key on the token, and its
+    // certificate.
+    let before = Env::new();
+    let label = unique("cmc-tool-import");
+    let token = [
+        "--pkcs11-module",
+        &hsm.module,
+        "--token",
+        &hsm.token,
+        "--key-label",
+        &label,
+        "--pin-file",
+        &hsm.pin_file,
+    ];
+    let mut init = vec![
+        "ca",
+        "init",
+        "old",
+        "--subject",
+        "CN=Token CA,O=cmc-tool tests",
+    ];
+    init.extend(token);
+    before.ok(&init);
+    let cert = before.export("old");
+    before.root("file-root");
+    let other = before.export("file-root");
+
+    let after = Env::new();
+    // Another CA's certificate does not go with the token key.
+    let mut wrong = vec!["ca", "import", "old", "--cert", &other];
+    wrong.extend(token);
+    let r = after.fails(1, &wrong);
+    assert!(r.stderr.contains("key"), "{}", r.stderr);
+    let mut import = vec!["ca", "import", "old", "--cert", &cert];
+    import.extend(token);
+    import.push("--json");
+    let done = after.ok(&import).json();
+    assert_eq!(done["signs_with"], "ecdsa-sha384");
+    let show = after.ok(&["ca", "show", "old", "--json"]).json();
+    assert_eq!(show["key"]["backend"], "pkcs11");
+    assert_eq!(show["key"]["key_label"], label.as_str());
+    // It signs: a certificate issued after the import verifies.
+    after.issue_client("after-import", "client", "old");
+    let issued = after.path("out/after-import.pem");
+    let verified = openssl(&["verify", "-CAfile", &cert, &issued.display().to_string()]);
+    assert!(verified.contains(": OK"), "{verified}");
 }

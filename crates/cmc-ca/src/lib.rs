@@ -20,6 +20,7 @@ mod enrollment;
 mod error;
 mod held_transaction;
 mod identify;
+mod import;
 mod issue;
 mod key_config;
 mod mac_credential;
@@ -56,6 +57,10 @@ pub use enrollment::{
 pub use error::{Error, Result};
 pub use held_transaction::HeldTransaction;
 pub use identify::{IdentityProof, Principal, PrincipalKind};
+pub use import::{
+    CertImportReport, CertImporter, CrlImportReport, IMPORT_BATCH, IMPORT_REQUESTER,
+    IMPORTED_PROFILE, ImportCa, ImportKey, RefusedCert, import_ca, import_crl,
+};
 pub use issue::Issued;
 pub use key_config::{KeyConfig, SecretRef};
 pub use mac_credential::{MacPrincipal, check_reference, seal_client_mac};

@@ -235,6 +235,43 @@ impl Records {
         crate::ca::create_ca(self.store.as_ref(), clock, new)
     }
 
+    /// Adopts an existing CA (see [`crate::import_ca`]).
+    ///
+    /// # Errors
+    /// As [`crate::import_ca`].
+    pub fn import_ca(&self, clock: &dyn Clock, new: &crate::ImportCa) -> Result<LoadedCa> {
+        crate::import::import_ca(self.store.as_ref(), clock.now(), new)
+    }
+
+    /// An importer of certificates issued by the stored CA `ca` (see
+    /// [`crate::CertImporter`]).
+    ///
+    /// # Errors
+    /// As [`crate::CertImporter::new`].
+    pub fn cert_importer(
+        &self,
+        clock: &dyn Clock,
+        ca: &str,
+        requester: &str,
+    ) -> Result<crate::CertImporter> {
+        crate::CertImporter::new(Arc::clone(&self.store), ca, requester, clock.now())
+    }
+
+    /// Records the revocations of a CRL the stored CA `ca` signed (see
+    /// [`crate::import_crl`]).
+    ///
+    /// # Errors
+    /// As [`crate::import_crl`].
+    pub fn import_crl(
+        &self,
+        clock: &dyn Clock,
+        ca: &str,
+        der: &[u8],
+        requester: &str,
+    ) -> Result<crate::CrlImportReport> {
+        crate::import::import_crl(self.store.as_ref(), ca, der, clock.now(), requester)
+    }
+
     /// Lets the next `count` requests that need approval on CA `ca` be
     /// issued without an agent (bootstrap), until locked.
     ///

@@ -26,12 +26,13 @@ pub use traits::{
 pub use types::{
     AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaRecord, CertCounts, CertFilter,
     CertOrder, CertRange, CertRecord, CertState, CertStatus, ClientRecord, ClientRole,
-    ConfirmationRecord, ConfirmationState, CrlRecord, Cursor, Fingerprint, Grant, IssuedCert,
-    ListedCert, MAX_NONCE_LEN, MacCredential, NewClient, NewConfirmation, NewPending,
-    NewReservation, NewSecret, Outcome, Page, PageRequest, PendingFilter, PendingRecord,
-    PendingState, PendingStatus, Revocation, RevocationReason, RevokedEntry, Scope, SecretFailures,
-    SecretPurpose, SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState,
-    UnixTime, Write, WriteStats, WriteUnit, check_ca_name, fingerprint,
+    ConfirmationRecord, ConfirmationState, CrlRecord, Cursor, Fingerprint, Grant,
+    ImportedRevocation, IssuedCert, ListedCert, MAX_NONCE_LEN, MacCredential, NewClient,
+    NewConfirmation, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
+    PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
+    RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
+    TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit, check_ca_name,
+    fingerprint,
 };
 
 /// How [`open_with`] sets up the connections.

@@ -9,10 +9,10 @@ use crate::error::Result;
 use crate::types::{
     AuditEvent, AuditFilter, AuditRecord, BulkCert, CaRecord, CertCounts, CertFilter, CertRange,
     CertRecord, ClientRecord, ConfirmationRecord, ConfirmationState, CrlRecord, Fingerprint,
-    IssuedCert, ListedCert, NewClient, NewConfirmation, NewPending, NewReservation, NewSecret,
-    Page, PageRequest, PendingFilter, PendingRecord, RevocationReason, RevokedEntry,
-    SecretFailures, SecretRecord, Serial, TransactionOpen, TransactionRecord, TransactionState,
-    UnixTime, WriteStats, WriteUnit,
+    ImportedRevocation, IssuedCert, ListedCert, NewClient, NewConfirmation, NewPending,
+    NewReservation, NewSecret, Page, PageRequest, PendingFilter, PendingRecord, Revocation,
+    RevocationReason, RevokedEntry, SecretFailures, SecretRecord, Serial, TransactionOpen,
+    TransactionRecord, TransactionState, UnixTime, WriteStats, WriteUnit,
 };
 
 /// The CAs this installation serves.
@@ -586,6 +586,16 @@ pub trait CrlStore: Send + Sync {
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown issuer.
     fn next_crl_number(&self, issuer: &str) -> Result<u64>;
 
+    /// Makes every later [`CrlStore::next_crl_number`] of `issuer` greater
+    /// than `at_least` (a CRL imported from the CA's previous software
+    /// carried that number). A counter already past it is left alone.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown issuer;
+    /// [`Error::Invalid`](crate::Error::Invalid) for a number above
+    /// `i64::MAX`.
+    fn advance_crl_number(&self, issuer: &str, at_least: u64) -> Result<()>;
+
     /// Stores a CRL as the latest unless a CRL with a higher number is
     /// already stored; returns whether it was stored.
     ///
@@ -670,6 +680,32 @@ pub trait BulkLoad: Send + Sync {
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown issuer;
     /// [`Error::Invalid`](crate::Error::Invalid) for an empty certificate.
     fn bulk_insert_certs(&self, certs: &[BulkCert]) -> Result<u64>;
+
+    /// [`BulkLoad::bulk_insert_certs`] for a migration that may run again:
+    /// a certificate whose (issuer, serial) is already stored is skipped
+    /// (left as it is), the others inserted, in one transaction. Returns the
+    /// serials inserted.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown issuer;
+    /// [`Error::Invalid`](crate::Error::Invalid) for an empty certificate;
+    /// nothing of the call is stored then.
+    fn import_certs(&self, certs: &[BulkCert]) -> Result<Vec<Serial>>;
+
+    /// Revokes the issued certificates of `issuer` named in `entries` (the
+    /// entries of an imported CRL) in one transaction, and says for each
+    /// what was done, in order. The revocation epoch moves once if any was
+    /// revoked. No audit event is written (the caller writes one for the
+    /// import).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for removeFromCRL (nothing
+    /// is stored then); database failures.
+    fn import_revocations(
+        &self,
+        issuer: &str,
+        entries: &[(Serial, Revocation)],
+    ) -> Result<Vec<ImportedRevocation>>;
 }
 
 /// Everything: what [`crate::open`] returns. `Arc<dyn Store>` coerces to

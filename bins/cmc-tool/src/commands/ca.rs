@@ -41,6 +41,9 @@ pub enum CaCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Adopt an existing CA (OpenSSL, django-ca, Dogtag): its certificate
+    /// and key (stored encrypted, or left on its token).
+    Import(Box<crate::commands::import::CaImportArgs>),
     /// Write a CA certificate (PEM unless --der), optionally with its chain.
     Export {
         /// The CA's name.
@@ -151,6 +154,7 @@ pub(crate) fn run(ctx: &Context, cmd: &CaCommand, io: &mut Io<'_>) -> Result<()>
             Ok(())
         }
         CaCommand::Show { name, json } => show(ctx, name, *json, io),
+        CaCommand::Import(args) => crate::commands::import::ca(ctx, args, io),
         CaCommand::Export {
             name,
             der,
@@ -180,7 +184,31 @@ pub(crate) fn passphrase_ref(args: &PassphraseArgs, what: &str) -> Result<Option
 }
 
 fn key_config(ctx: &Context, args: &CaInitArgs, scheme: SignatureScheme) -> Result<KeyConfig> {
-    let p = &args.pkcs11;
+    if let Some(config) = pkcs11_key_config(&args.pkcs11, scheme)? {
+        return Ok(config);
+    }
+    // Refused before anything is created.
+    let passphrase = passphrase_ref(&args.passphrase, "the CA key")?;
+    let path = match &args.key_file {
+        Some(path) => absolute(path)?,
+        None => {
+            let dir = ctx.data_dir()?.join("keys");
+            create_private_dir(&dir)?;
+            dir.join(format!("{}.key", args.name))
+        }
+    };
+    let config = match passphrase {
+        Some(secret) => KeyConfig::file(path, secret, scheme),
+        None => KeyConfig::unencrypted_file(path, scheme),
+    };
+    Ok(config)
+}
+
+/// The key on a PKCS#11 token the flags name, if they name one.
+pub(crate) fn pkcs11_key_config(
+    p: &Pkcs11Args,
+    scheme: SignatureScheme,
+) -> Result<Option<KeyConfig>> {
     if let Some(module) = &p.pkcs11_module {
         let Some(token) = &p.token else {
             bail!("a PKCS#11 key needs --token LABEL");
@@ -207,28 +235,14 @@ fn key_config(ctx: &Context, args: &CaInitArgs, scheme: SignatureScheme) -> Resu
             scheme,
         };
         config.validate()?;
-        return Ok(config);
+        return Ok(Some(config));
     }
-    // Refused before anything is created.
-    let passphrase = passphrase_ref(&args.passphrase, "the CA key")?;
-    let path = match &args.key_file {
-        Some(path) => absolute(path)?,
-        None => {
-            let dir = ctx.data_dir()?.join("keys");
-            create_private_dir(&dir)?;
-            dir.join(format!("{}.key", args.name))
-        }
-    };
-    let config = match passphrase {
-        Some(secret) => KeyConfig::file(path, secret, scheme),
-        None => KeyConfig::unencrypted_file(path, scheme),
-    };
-    Ok(config)
+    Ok(None)
 }
 
 /// The key type of an existing key: opened once with a scheme any EC key
 /// accepts; an RSA key refuses it and says its type.
-fn probe_existing(config: &KeyConfig) -> Result<KeySpec> {
+pub(crate) fn probe_existing(config: &KeyConfig) -> Result<KeySpec> {
     let probe = config
         .clone()
         .with_scheme(SignatureScheme::Ecdsa(cmc_keys::HashAlg::Sha512));

@@ -16,6 +16,9 @@ use crate::time::parse_rfc3339;
 /// `cert ...`
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
+    /// Load certificates an imported CA issued (PEM or DER files, or a
+    /// directory), each checked against the CA's key.
+    Import(crate::commands::import::CertImportArgs),
     /// List certificates (serials) of all CAs or one.
     List {
         /// Only this CA.
@@ -92,6 +95,7 @@ impl From<StatusArg> for CertStatus {
 
 pub(crate) fn run(ctx: &Context, cmd: &CertCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {
+        CertCommand::Import(args) => crate::commands::import::certs(ctx, args, io),
         CertCommand::List { ca, status, json } => {
             let filter = CertFilter {
                 issuer: ca.clone(),

@@ -27,6 +27,8 @@ pub enum CrlCommand {
         #[arg(long)]
         pem: bool,
     },
+    /// Record the revocations of an imported CA's CRL (PEM or DER).
+    Import(crate::commands::import::CrlImportArgs),
     /// Show the current CRL (a new one is issued if it is due).
     Show {
         /// The issuing CA.
@@ -42,6 +44,7 @@ pub(crate) fn run(ctx: &Context, cmd: &CrlCommand, io: &mut Io<'_>) -> Result<()
     match cmd {
         CrlCommand::Generate { ca, out, pem } => generate(ctx, ca, out.as_deref(), *pem, io),
         CrlCommand::Show { ca, json } => show(ctx, ca, *json, io),
+        CrlCommand::Import(args) => crate::commands::import::crl(ctx, args, io),
     }
 }
 

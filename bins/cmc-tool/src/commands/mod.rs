@@ -14,6 +14,7 @@ pub mod crl;
 pub mod encryption;
 pub mod enroll;
 pub(crate) mod exchange;
+pub mod import;
 pub mod pending;
 pub mod profile;
 pub mod renew;

@@ -6,11 +6,14 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::SqlStore;
-use super::cert::bump_revocation_epoch;
-use crate::db::{Backend, Conn, SqlError, Value};
+use super::cert::{bump_revocation_epoch, get_cert};
+use crate::db::{Backend, Conn, SqlError, Value, params};
 use crate::error::{Error, Result};
 use crate::traits::BulkLoad;
-use crate::types::{BulkCert, CertStatus, serial_from_db};
+use crate::types::{
+    BulkCert, CertRecord, CertState, CertStatus, ImportedRevocation, Revocation, RevocationReason,
+    Serial, serial_from_db,
+};
 
 /// Rows per INSERT: 15 parameters each stays below both databases'
 /// parameter limits (SQLite 32766, PostgreSQL 65535).
@@ -92,34 +95,46 @@ fn refused(e: SqlError, issuer: &str) -> Error {
     }
 }
 
-/// Inserts one statement's worth of certificates and their SANs.
-fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert]) -> Result<()> {
-    let sql = multi_row_insert(
-        "certificates",
-        &CERT_COLUMNS,
-        chunk.len(),
-        " RETURNING id, serial",
-    );
+/// Inserts one statement's worth of certificates and their SANs; with
+/// `skip_existing`, a serial already stored for its issuer is left alone.
+/// Returns the serials inserted.
+fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert], skip_existing: bool) -> Result<Vec<Serial>> {
+    let suffix = if skip_existing {
+        " ON CONFLICT (issuer, serial) DO NOTHING RETURNING id, serial"
+    } else {
+        " RETURNING id, serial"
+    };
+    let sql = multi_row_insert("certificates", &CERT_COLUMNS, chunk.len(), suffix);
     let mut values = Vec::with_capacity(chunk.len() * CERT_COLUMNS.len());
     for cert in chunk {
         cert_values(cert, &mut values);
     }
     let issuer = chunk.first().map_or("", |c| c.issuer.as_str());
     let rows = c.query(&sql, &values).map_err(|e| refused(e, issuer))?;
-    if chunk.iter().all(|c| c.cert.sans.is_empty()) {
-        return Ok(());
-    }
     // RETURNING gives no order guarantee in SQLite: match rows by serial.
     let mut ids = HashMap::with_capacity(rows.len());
     for mut row in rows {
         let id = row.i64()?;
         ids.insert(serial_from_db(row.blob()?)?, id);
     }
+    let inserted: Vec<Serial> = chunk
+        .iter()
+        .filter(|c| ids.contains_key(&c.serial))
+        .map(|c| c.serial.clone())
+        .collect();
+    if !skip_existing && inserted.len() != chunk.len() {
+        return Err(Error::Corrupt(format!(
+            "{} rows inserted, {} returned",
+            chunk.len(),
+            inserted.len()
+        )));
+    }
     let mut sans = Vec::new();
     for cert in chunk {
-        let id = *ids
-            .get(&cert.serial)
-            .ok_or_else(|| Error::Corrupt(format!("no id returned for serial {}", cert.serial)))?;
+        // A skipped row (already stored) keeps its SANs.
+        let Some(&id) = ids.get(&cert.serial) else {
+            continue;
+        };
         for (position, san) in (0_i64..).zip(&cert.cert.sans) {
             sans.push([Value::from(id), Value::from(position), Value::from(san)]);
         }
@@ -134,35 +149,117 @@ fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert]) -> Result<()> {
         let values: Vec<Value> = part.iter().flatten().cloned().collect();
         c.execute(&sql, &values)?;
     }
+    Ok(inserted)
+}
+
+/// Whether any of `certs` is empty (refused before anything is written).
+fn check_not_empty(certs: &[BulkCert]) -> Result<()> {
+    match certs.iter().find(|c| c.cert.cert_der.is_empty()) {
+        Some(empty) => Err(Error::Invalid(format!(
+            "certificate {} of {} is empty",
+            empty.serial, empty.issuer
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Moves the revocation epoch of every issuer of which `certs` holds a
+/// revoked row, once each.
+fn bump_epochs(c: &mut dyn Conn, certs: &[&BulkCert]) -> Result<()> {
+    let mut revoked_issuers: Vec<&str> = certs
+        .iter()
+        .filter(|c| c.revocation.is_some())
+        .map(|c| c.issuer.as_str())
+        .collect();
+    revoked_issuers.sort_unstable();
+    revoked_issuers.dedup();
+    for issuer in revoked_issuers {
+        bump_revocation_epoch(c, issuer)?;
+    }
     Ok(())
 }
 
 impl<B: Backend> BulkLoad for SqlStore<B> {
     fn bulk_insert_certs(&self, certs: &[BulkCert]) -> Result<u64> {
-        if let Some(empty) = certs.iter().find(|c| c.cert.cert_der.is_empty()) {
-            return Err(Error::Invalid(format!(
-                "certificate {} of {} is empty",
-                empty.serial, empty.issuer
-            )));
-        }
+        check_not_empty(certs)?;
         if certs.is_empty() {
             return Ok(0);
         }
         self.backend.with_tx(|c| {
             for chunk in certs.chunks(ROWS_PER_STATEMENT) {
-                insert_chunk(c, chunk)?;
+                insert_chunk(c, chunk, false)?;
             }
-            let mut revoked_issuers: Vec<&str> = certs
-                .iter()
-                .filter(|c| c.revocation.is_some())
-                .map(|c| c.issuer.as_str())
-                .collect();
-            revoked_issuers.sort_unstable();
-            revoked_issuers.dedup();
-            for issuer in revoked_issuers {
+            bump_epochs(c, &certs.iter().collect::<Vec<_>>())?;
+            Ok(certs.len() as u64)
+        })
+    }
+
+    fn import_certs(&self, certs: &[BulkCert]) -> Result<Vec<Serial>> {
+        check_not_empty(certs)?;
+        if certs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.backend.with_tx(|c| {
+            let mut inserted = Vec::with_capacity(certs.len());
+            for chunk in certs.chunks(ROWS_PER_STATEMENT) {
+                let serials = insert_chunk(c, chunk, true)?;
+                // Only the rows inserted move the epoch.
+                let rows: Vec<&BulkCert> = chunk
+                    .iter()
+                    .filter(|c| serials.contains(&c.serial))
+                    .collect();
+                bump_epochs(c, &rows)?;
+                inserted.extend(serials);
+            }
+            Ok(inserted)
+        })
+    }
+
+    fn import_revocations(
+        &self,
+        issuer: &str,
+        entries: &[(Serial, Revocation)],
+    ) -> Result<Vec<ImportedRevocation>> {
+        if entries
+            .iter()
+            .any(|(_, r)| r.reason == RevocationReason::RemoveFromCrl)
+        {
+            return Err(Error::Invalid(
+                "removeFromCRL is not a revocation reason (a delta CRL's entry)".into(),
+            ));
+        }
+        self.backend.with_tx(|c| {
+            let mut outcomes = Vec::with_capacity(entries.len());
+            for (serial, r) in entries {
+                let n = c.execute(
+                    "UPDATE certificates
+                     SET status = 'revoked', revoked_at = $3, revocation_reason = $4,
+                         invalidity_date = $5
+                     WHERE issuer = $1 AND serial = $2 AND status = 'issued'",
+                    params![
+                        issuer,
+                        serial,
+                        r.revoked_at,
+                        i64::from(r.reason.code()),
+                        r.invalidity_date
+                    ],
+                )?;
+                outcomes.push(if n == 1 {
+                    ImportedRevocation::Revoked
+                } else {
+                    match get_cert(c, issuer, serial)? {
+                        Some(CertRecord {
+                            state: CertState::Revoked { revocation, .. },
+                            ..
+                        }) => ImportedRevocation::AlreadyRevoked(revocation),
+                        _ => ImportedRevocation::NotIssued,
+                    }
+                });
+            }
+            if outcomes.contains(&ImportedRevocation::Revoked) {
                 bump_revocation_epoch(c, issuer)?;
             }
-            Ok(certs.len() as u64)
+            Ok(outcomes)
         })
     }
 }

@@ -96,7 +96,11 @@ fn cert_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<(i64, CertRecord)> {
     ))
 }
 
-fn get_cert(conn: &mut dyn Conn, issuer: &str, serial: &Serial) -> Result<Option<CertRecord>> {
+pub(super) fn get_cert(
+    conn: &mut dyn Conn,
+    issuer: &str,
+    serial: &Serial,
+) -> Result<Option<CertRecord>> {
     conn.query_opt(
         concat!(
             "SELECT ",

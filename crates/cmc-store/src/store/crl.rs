@@ -57,6 +57,26 @@ impl<B: Backend> CrlStore for SqlStore<B> {
         })
     }
 
+    fn advance_crl_number(&self, issuer: &str, at_least: u64) -> Result<()> {
+        let number = i64_of_u64(at_least, "CRL number")?;
+        self.backend.with_conn(|c| {
+            c.execute(
+                "INSERT INTO crl_numbers (issuer, last_number) VALUES ($1, $2)
+                 ON CONFLICT (issuer) DO UPDATE SET last_number = excluded.last_number
+                 WHERE crl_numbers.last_number < excluded.last_number",
+                params![issuer, number],
+            )
+            .map_err(|e| {
+                if e.is_foreign_key() {
+                    Error::NotFound(format!("CA {issuer}"))
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+
     fn store_crl(&self, crl: &CrlRecord) -> Result<bool> {
         let number = i64_of_u64(crl.crl_number, "CRL number")?;
         self.backend.with_conn(|c| {

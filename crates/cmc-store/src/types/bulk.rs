@@ -23,3 +23,17 @@ pub struct BulkCert {
     /// The revocation, for a row stored as revoked.
     pub revocation: Option<Revocation>,
 }
+
+/// What [`crate::BulkLoad::import_revocations`] did with one entry of an
+/// imported CRL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImportedRevocation {
+    /// The certificate was issued and is now revoked.
+    Revoked,
+    /// The certificate was already revoked; the stored revocation is kept.
+    AlreadyRevoked(Revocation),
+    /// No issued certificate has this serial (not imported, or only
+    /// reserved or failed): nothing was written for it.
+    NotIssued,
+}

@@ -48,7 +48,7 @@ mod unit;
 mod values;
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Outcome};
-pub use bulk::BulkCert;
+pub use bulk::{BulkCert, ImportedRevocation};
 pub use ca::{CaRecord, check_ca_name};
 pub use catalog::{CertCounts, CertOrder, CertRange, ListedCert};
 pub use cert::{

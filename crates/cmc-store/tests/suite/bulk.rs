@@ -1,6 +1,6 @@
 //! Bulk loading and the streamed listing of revoked certificates.
 
-use cmc_store::{BulkCert, Error, Revocation, RevocationReason, RevokedEntry};
+use cmc_store::{BulkCert, Error, ImportedRevocation, Revocation, RevocationReason, RevokedEntry};
 
 use super::{Fixture, add_ca, issue, issued, serial, t};
 
@@ -114,6 +114,92 @@ pub(crate) fn bulk_load_is_all_or_nothing(fx: &dyn Fixture) {
     empty.cert.cert_der.clear();
     assert!(matches!(
         store.bulk_insert_certs(&[empty]),
+        Err(Error::Invalid(_))
+    ));
+}
+
+pub(crate) fn import_skips_stored_serials_and_revokes_known_ones(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    issue(&*store, "ca", &serial(1000 + 3), "CN=ours", &[]);
+    // 600 rows: more than one statement; serial 1003 is already stored.
+    let rows: Vec<BulkCert> = (0..600).map(|n| bulk("ca", n, false)).collect();
+    let inserted = store.import_certs(&rows).unwrap();
+    assert_eq!(inserted.len(), 599);
+    assert!(!inserted.contains(&serial(1003)));
+    // The stored row is left as it was, with its own subject.
+    let kept = store.get_cert("ca", &serial(1003)).unwrap().unwrap();
+    assert_eq!(kept.certificate().unwrap().subject, "CN=ours");
+    // SANs of inserted rows are stored; running again inserts nothing.
+    let rec = store.get_cert("ca", &serial(1000 + 599)).unwrap().unwrap();
+    assert_eq!(rec.certificate().unwrap().sans.len(), 2);
+    assert!(store.import_certs(&rows).unwrap().is_empty());
+    assert_eq!(store.revocation_epoch("ca").unwrap(), 0);
+    assert!(matches!(
+        store.import_certs(&[bulk("nope", 1, false)]),
+        Err(Error::NotFound(_))
+    ));
+
+    let rev = |s: i64, reason| Revocation {
+        reason,
+        revoked_at: t(s),
+        invalidity_date: None,
+    };
+    let entries = vec![
+        (serial(1010), rev(10, RevocationReason::KeyCompromise)),
+        (serial(1011), rev(11, RevocationReason::CertificateHold)),
+        (serial(99_999), rev(12, RevocationReason::Unspecified)),
+    ];
+    let outcomes = store.import_revocations("ca", &entries).unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            ImportedRevocation::Revoked,
+            ImportedRevocation::Revoked,
+            ImportedRevocation::NotIssued
+        ]
+    );
+    assert_eq!(store.revocation_epoch("ca").unwrap(), 1);
+    let listed: Vec<_> = store
+        .list_revoked("ca")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.serial, e.revocation))
+        .collect();
+    assert_eq!(listed, entries[..2].to_vec());
+    // Again: already revoked, the first revocation kept, the epoch unmoved.
+    let again = vec![(serial(1010), rev(20, RevocationReason::Superseded))];
+    assert_eq!(
+        store.import_revocations("ca", &again).unwrap(),
+        vec![ImportedRevocation::AlreadyRevoked(entries[0].1)]
+    );
+    assert_eq!(store.revocation_epoch("ca").unwrap(), 1);
+    let remove = vec![(serial(1012), rev(20, RevocationReason::RemoveFromCrl))];
+    assert!(matches!(
+        store.import_revocations("ca", &remove),
+        Err(Error::Invalid(_))
+    ));
+}
+
+pub(crate) fn crl_numbers_advance_past_an_imported_one(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    add_ca(&*store, "fresh");
+    assert_eq!(store.next_crl_number("ca").unwrap(), 1);
+    store.advance_crl_number("ca", 4096).unwrap();
+    assert_eq!(store.next_crl_number("ca").unwrap(), 4097);
+    // A lower number never moves the counter back.
+    store.advance_crl_number("ca", 10).unwrap();
+    assert_eq!(store.next_crl_number("ca").unwrap(), 4098);
+    // A CA that never issued a CRL.
+    store.advance_crl_number("fresh", 7).unwrap();
+    assert_eq!(store.next_crl_number("fresh").unwrap(), 8);
+    assert!(matches!(
+        store.advance_crl_number("nope", 1),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.advance_crl_number("ca", u64::MAX),
         Err(Error::Invalid(_))
     ));
 }

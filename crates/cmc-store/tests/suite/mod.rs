@@ -101,6 +101,8 @@ macro_rules! backend_tests {
             bulk_load_stores_issued_and_revoked_rows,
             bulk_load_is_all_or_nothing,
             catalog_counts_pages_and_serials,
+            import_skips_stored_serials_and_revokes_known_ones,
+            crl_numbers_advance_past_an_imported_one,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
