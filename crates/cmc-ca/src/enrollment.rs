@@ -33,6 +33,10 @@ pub enum ProofOfPossession {
     /// The key cannot sign, and it decrypted the CA's challenge (CMC
     /// encryptedPOP/decryptedPOP): the front door verified the answer.
     Decrypted,
+    /// The key can only agree keys, and the request carries a MAC under a
+    /// key agreed with the CA's static ECDH key (RFC 6955 §6, DH-POP): the
+    /// front door verified it.
+    KeyAgreement,
     /// The key cannot sign and has not answered a challenge yet: the
     /// engine checks everything else and answers
     /// [`Enrolled::ProveByDecryption`].

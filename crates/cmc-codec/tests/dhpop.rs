@@ -164,3 +164,49 @@ fn wrong_recipient_content_key_or_name_fails() {
     let e = decode_dh_pop(&garbage, 1).unwrap_err();
     assert_eq!(e.fail_info(), CmcFailInfo::PopFailed);
 }
+
+/// pyasn1-modules (rfc2986, rfc6955) decodes the request we write: a CertificationRequest
+/// whose algorithm is id-alg-ecdhPop-static-sha256-hmac-sha256 and whose signature is a
+/// DhSigStatic naming the recipient, with a 32-octet hashValue.
+#[test]
+fn pyasn1_decodes_the_dh_pop_request() {
+    let ecdh = common::key(KeySpec::P256);
+    let cert = recipient(&ecdh);
+    let requester = common::key(KeySpec::P256);
+    let req = sign_dh_pop(
+        info(&requester, "agree.example"),
+        ProofHash::Sha256,
+        &cert,
+        &requester_zz(&requester, &cert),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dhpop.der");
+    std::fs::write(&path, der::Encode::to_der(&req).unwrap()).unwrap();
+    let script = r#"
+import sys
+from pyasn1.codec.der import decoder, encoder
+from pyasn1_modules import rfc2986, rfc6955
+data = open(sys.argv[1], "rb").read()
+req, rest = decoder.decode(data, asn1Spec=rfc2986.CertificationRequest())
+assert not rest and encoder.encode(req) == data
+alg = req["signatureAlgorithm"]["algorithm"]
+assert alg == rfc6955.id_alg_dhPop_static_sha256_hmac_sha256.__class__("1.3.6.1.5.5.7.6.26"), alg
+sig, rest = decoder.decode(req["signature"].asOctets(), asn1Spec=rfc6955.DhSigStatic())
+assert not rest
+print("alg", alg, "hashValue", len(sig["hashValue"]), "serial", sig["issuerAndSerial"]["serialNumber"])
+"#;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{python}: {e} (scripts/test.sh installs pyasn1-modules)"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("hashValue 32"), "{text}");
+}

@@ -78,6 +78,10 @@ impl Cmc<'_> {
                     ProofOfPossession::NotYetProven
                 }
             }
+            Ok(Pop::Pkcs10DhPop(dh)) => {
+                self.verify_dh_pop(ca, tagged, &dh, id)?;
+                ProofOfPossession::KeyAgreement
+            }
             Ok(Pop::RaVerified) => ProofOfPossession::RaVerified,
             Ok(Pop::Absent) if context.witnessed.contains(&id) => ProofOfPossession::RaVerified,
             Ok(Pop::Absent) => {

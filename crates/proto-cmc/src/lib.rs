@@ -153,6 +153,7 @@ mod certify;
 pub mod compliance;
 mod controls;
 mod decrypt;
+mod dh_pop;
 mod encrypted_pop;
 mod fetch;
 mod identify;

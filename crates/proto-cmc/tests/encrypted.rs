@@ -568,3 +568,116 @@ fn a_signed_envelope_is_opened() {
     assert_eq!((info, ids), (CmcFailInfo::BadMessageCheck, vec![0]));
     assert_eq!(reply.issued, 0);
 }
+
+/// A PKCS #10 request for `leaf`'s key with a static-ECDH proof for `recipient`, signed
+/// by `signer`.
+fn dh_pop_request(
+    env: &Env,
+    signer: &(FileKey, Certificate),
+    leaf: &FileKey,
+    recipient: &Certificate,
+    subject: &str,
+) -> Vec<u8> {
+    let info = x509_cert::request::CertReqInfo {
+        version: x509_cert::request::Version::V1,
+        subject: Name::from_str(subject).unwrap(),
+        public_key: leaf.public_key().clone(),
+        attributes: der::asn1::SetOfVec::new(),
+    };
+    let point = recipient
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    let zz = leaf.ecdh_shared_secret(point).unwrap();
+    let csr =
+        cmc_codec::dhpop::sign_dh_pop(info, cmc_codec::identity::ProofHash::Sha256, recipient, &zz)
+            .unwrap();
+    let mut b = RequestBuilder::new();
+    b.pkcs10(1, csr).unwrap();
+    let cms = CmsSigner::new(&signer.0, &signer.1, &[]).unwrap();
+    b.sign(&cms, env.clock.now().to_system_time()).unwrap()
+}
+
+/// DH-POP (RFC 6955 §6): a key-agreement key proves possession with a MAC under the
+/// agreement with the CA's static ECDH certificate, in one round; a proof for another
+/// certificate, for another key, a CA without an EC credential, and a key on another curve
+/// are refused.
+#[test]
+fn a_static_ecdh_proof_of_possession_is_verified_with_the_cas_ecdh_key() {
+    let (env, ca) = setup();
+    let ec = credential(&env, "enc-ec", "CN=ca key agreement", KeySpec::P256);
+    let engine = engine_with(&env, Some(ec.settings.clone())).unwrap();
+    let ra = ra(&engine);
+
+    let leaf = FileKey::generate(KeySpec::P256).unwrap();
+    let der = dh_pop_request(&env, &ra, &leaf, &ec.cert, "CN=agree.example.test");
+    let reply = handle(&engine, &der).unwrap();
+    assert!(reply.all_succeeded(), "{:?}", reply.statuses);
+    let resp = common::verify(&reply, &ca, env.clock.now());
+    let issued = resp.issued_by(ca.certificate());
+    assert_eq!(issued.len(), 1);
+    assert_eq!(
+        issued[0].tbs_certificate().subject_public_key_info(),
+        leaf.public_key()
+    );
+
+    // A proof made for another ECDH certificate (another CA's).
+    let other = credential(&env, "enc-other", "CN=someone else", KeySpec::P256);
+    let der = dh_pop_request(&env, &ra, &leaf, &other.cert, "CN=agree2.example.test");
+    let reply = handle(&engine, &der).unwrap();
+    assert_eq!(reply.fail_infos(), [CmcFailInfo::PopFailed]);
+    assert_eq!(reply.issued, 0);
+
+    // Someone else's key with a proof copied from a real request: the CA's agreement with
+    // the claimed key gives another MAC.
+    let thief = FileKey::generate(KeySpec::P256).unwrap();
+    let info = x509_cert::request::CertReqInfo {
+        version: x509_cert::request::Version::V1,
+        subject: Name::from_str("CN=agree3.example.test").unwrap(),
+        public_key: leaf.public_key().clone(),
+        attributes: der::asn1::SetOfVec::new(),
+    };
+    let zz = leaf
+        .ecdh_shared_secret(
+            ec.cert
+                .tbs_certificate()
+                .subject_public_key_info()
+                .subject_public_key
+                .raw_bytes(),
+        )
+        .unwrap();
+    let mut stolen =
+        cmc_codec::dhpop::sign_dh_pop(info, cmc_codec::identity::ProofHash::Sha256, &ec.cert, &zz)
+            .unwrap();
+    stolen.info.public_key = thief.public_key().clone();
+    let mut b = RequestBuilder::new();
+    b.pkcs10(1, stolen).unwrap();
+    let der = b
+        .sign(
+            &CmsSigner::new(&ra.0, &ra.1, &[]).unwrap(),
+            env.clock.now().to_system_time(),
+        )
+        .unwrap();
+    let reply = handle(&engine, &der).unwrap();
+    assert_eq!(reply.fail_infos(), [CmcFailInfo::PopFailed]);
+
+    // A P-384 key cannot agree with a P-256 certificate.
+    let p384 = FileKey::generate(KeySpec::P384).unwrap();
+    let p384_ec = credential(&env, "enc-384", "CN=ca agreement 384", KeySpec::P384);
+    let der = dh_pop_request(&env, &ra, &p384, &p384_ec.cert, "CN=agree4.example.test");
+    let reply = handle(&engine, &der).unwrap();
+    assert_eq!(reply.fail_infos(), [CmcFailInfo::PopFailed]);
+
+    // A CA with an RSA credential (or none) checks no DH-POP.
+    let rsa = credential(&env, "enc-rsa", "CN=ca encryption", KeySpec::Rsa2048);
+    let rsa_engine = engine_with(&env, Some(rsa.settings.clone())).unwrap();
+    let der = dh_pop_request(&env, &ra, &leaf, &ec.cert, "CN=agree5.example.test");
+    let reply = handle(&rsa_engine, &der).unwrap();
+    assert_eq!(reply.fail_infos(), [CmcFailInfo::PopFailed]);
+    let none = engine_with(&env, None).unwrap();
+    let reply = handle(&none, &der).unwrap();
+    assert_eq!(reply.statuses.len(), 1);
+    assert_eq!(reply.statuses[0].status, cmc_asn1::CmcStatus::NoSupport);
+    assert_eq!(reply.issued, 0);
+}
