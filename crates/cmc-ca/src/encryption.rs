@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 
 use cmc_keys::{FileKey, SigningKey};
-use der::{Decode, DecodePem, Encode};
+use der::{Decode, DecodePem};
 use serde::{Deserialize, Serialize};
 use x509_cert::Certificate;
 
@@ -110,16 +110,7 @@ impl EncryptionCredential {
             None => FileKey::load_unencrypted(key_path)?,
         }
         .with_scheme(*scheme)?;
-        let cert_spki = cert
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| Error::encode("public key", e))?;
-        let key_spki = key
-            .public_key()
-            .to_der()
-            .map_err(|e| Error::encode("public key", e))?;
-        if cert_spki != key_spki {
+        if !crate::x509::holds_key(&cert, key.public_key())? {
             return Err(bad(format!(
                 "does not hold the public key of ca.{ca}.encryption.key"
             )));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cmc_keys::SigningKey;
 use cmc_store::UnixTime;
-use der::{Decode, DecodePem, Encode};
+use der::{Decode, DecodePem};
 use x509_cert::Certificate;
 
 use crate::ca::LoadedCa;
@@ -66,16 +66,7 @@ impl Responder {
             )));
         }
         let key = settings.key.open()?;
-        let cert_spki = cert
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| Error::encode("public key", e))?;
-        let key_spki = key
-            .public_key()
-            .to_der()
-            .map_err(|e| Error::encode("public key", e))?;
-        if cert_spki != key_spki {
+        if !crate::x509::holds_key(&cert, key.public_key())? {
             return Err(bad(format!(
                 "does not hold the public key of ca.{}.responder.key",
                 ca.name()

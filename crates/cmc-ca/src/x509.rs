@@ -73,6 +73,20 @@ pub fn parse_name(subject: &str) -> Result<Name> {
     Ok(name)
 }
 
+/// Whether `cert` certifies the public key `key` (their DER compared).
+///
+/// # Errors
+/// Encoding failures.
+pub fn holds_key(cert: &Certificate, key: &SubjectPublicKeyInfoOwned) -> Result<bool> {
+    let cert_spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| Error::encode("public key", e))?;
+    let key_spki = key.to_der().map_err(|e| Error::encode("public key", e))?;
+    Ok(cert_spki == key_spki)
+}
+
 /// The RFC 5280 §4.2.1.2 method (1) key identifier: SHA-1 of the
 /// subjectPublicKey BIT STRING's bytes.
 #[must_use]

@@ -1,7 +1,7 @@
 //! `ca init`, `ca list`, `ca show`, `ca export` (`ca encryption-cert` is in
 //! `ca_encryption`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
@@ -187,21 +187,37 @@ fn key_config(ctx: &Context, args: &CaInitArgs, scheme: SignatureScheme) -> Resu
     if let Some(config) = pkcs11_key_config(&args.pkcs11, scheme)? {
         return Ok(config);
     }
-    // Refused before anything is created.
-    let passphrase = passphrase_ref(&args.passphrase, "the CA key")?;
-    let path = match &args.key_file {
+    file_key_config(
+        ctx,
+        &args.passphrase,
+        args.key_file.as_deref(),
+        &args.name,
+        scheme,
+    )
+}
+
+/// Where CA `name`'s file key goes (`key_file`, or `DATA_DIR/keys/NAME.key` in a private
+/// directory) and how it is protected (`passphrase`, checked before anything is created).
+pub(crate) fn file_key_config(
+    ctx: &Context,
+    passphrase: &PassphraseArgs,
+    key_file: Option<&Path>,
+    name: &str,
+    scheme: SignatureScheme,
+) -> Result<KeyConfig> {
+    let passphrase = passphrase_ref(passphrase, "the CA key")?;
+    let path = match key_file {
         Some(path) => absolute(path)?,
         None => {
             let dir = ctx.data_dir()?.join("keys");
             create_private_dir(&dir)?;
-            dir.join(format!("{}.key", args.name))
+            dir.join(format!("{name}.key"))
         }
     };
-    let config = match passphrase {
+    Ok(match passphrase {
         Some(secret) => KeyConfig::file(path, secret, scheme),
         None => KeyConfig::unencrypted_file(path, scheme),
-    };
-    Ok(config)
+    })
 }
 
 /// The key on a PKCS#11 token the flags name, if they name one.

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use cmc_ca::{
-    CertImportReport, CrlImportReport, ImportCa, ImportKey, KeyConfig, SecretRef, SystemClock,
-};
+use cmc_ca::{CertImportReport, CrlImportReport, ImportCa, ImportKey, SecretRef, SystemClock};
 use cmc_keys::SignatureScheme;
 use der::Decode as _;
 use serde::Serialize;
@@ -18,8 +16,8 @@ use zeroize::Zeroizing;
 
 use crate::Io;
 use crate::commands::args::PassphraseArgs;
-use crate::commands::ca::{Pkcs11Args, passphrase_ref, pkcs11_key_config, probe_existing};
-use crate::context::{Context, absolute, create_private_dir, requester};
+use crate::commands::ca::{Pkcs11Args, file_key_config, pkcs11_key_config, probe_existing};
+use crate::context::{Context, absolute, requester};
 use crate::inspect::read_certificates;
 use crate::output::{Fields, json};
 
@@ -163,19 +161,13 @@ pub(crate) fn ca(ctx: &Context, args: &CaImportArgs, io: &mut Io<'_>) -> Result<
                     (None, Some(path)) => Some(SecretRef::File(absolute(path)?)),
                     (None, None) => None,
                 };
-            let passphrase = passphrase_ref(&args.passphrase, "the CA key")?;
-            let path = match &args.key_file {
-                Some(path) => absolute(path)?,
-                None => {
-                    let dir = ctx.data_dir()?.join("keys");
-                    create_private_dir(&dir)?;
-                    dir.join(format!("{}.key", args.name))
-                }
-            };
-            let dest = match passphrase {
-                Some(secret) => KeyConfig::file(path, secret, provisional),
-                None => KeyConfig::unencrypted_file(path, provisional),
-            };
+            let dest = file_key_config(
+                ctx,
+                &args.passphrase,
+                args.key_file.as_deref(),
+                &args.name,
+                provisional,
+            )?;
             ImportKey::File {
                 pem,
                 source_passphrase,
