@@ -394,3 +394,52 @@ fn the_ca_issues_its_own_encryption_certificate() {
         assert!(text.contains("CN=svc.example"), "{key_type}: {text}");
     }
 }
+
+/// DH-POP end to end: `cmc-tool enroll --dh-pop-to` the CA's ECDH certificate gets a
+/// P-256 key-agreement key certified in one round (RFC 6955 §6); for a P-384 key (another
+/// curve than the CA's certificate) the tool says it cannot agree.
+#[test]
+fn enroll_with_a_static_ecdh_proof_of_possession() {
+    let env = setup(
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "keyAgreement",
+    );
+    let url = start_server(&env);
+    let enroll = |name: &str, extra: &[&str]| {
+        let mut args: Vec<String> = vec![
+            "enroll".into(),
+            "--url".into(),
+            format!("{url}/cmc/root"),
+            "--ca-cert".into(),
+            env.p("root.pem"),
+            "--dh-pop-to".into(),
+            env.p("enc.pem"),
+        ];
+        args.extend(signer_args(&env));
+        args.extend([
+            "--new-key".into(),
+            env.p(&format!("{name}.key")),
+            "--subject".into(),
+            format!("CN={name}.example"),
+            "--new-key-unencrypted".into(),
+            "--out-cert".into(),
+            env.p(&format!("{name}.pem")),
+        ]);
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let args = enroll("agree", &[]);
+    let r = env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(r.stdout.contains("status: success"), "{}", r.stdout);
+    let verified = openssl(&["verify", "-CAfile", &env.p("root.pem"), &env.p("agree.pem")]);
+    assert!(verified.contains(": OK"), "{verified}");
+    // The certificate is for the key the tool wrote.
+    let cert_key = openssl(&["x509", "-in", &env.p("agree.pem"), "-noout", "-pubkey"]);
+    let file_key = openssl(&["pkey", "-in", &env.p("agree.key"), "-pubout"]);
+    assert_eq!(cert_key, file_key);
+
+    let args = enroll("p384", &["--key-type", "p384"]);
+    let r = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ne!(r.code, Some(0));
+    assert!(r.stderr.contains("no key agreement"), "{}", r.stderr);
+}

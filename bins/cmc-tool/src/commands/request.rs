@@ -163,6 +163,17 @@ pub struct BuildArgs {
         conflicts_with_all = ["identification", "self_signed"]
     )]
     pub encryption_only: bool,
+    /// The new key is for key agreement (P-256, P-384): prove possession in
+    /// the PKCS #10 request with a MAC under the key agreed with this ECDH
+    /// certificate of the CA (its `[ca.NAME.encryption]` certificate; RFC
+    /// 6955 §6, DH-POP), in one round.
+    #[arg(
+        long,
+        value_name = "CERT",
+        requires = "new_key",
+        conflicts_with_all = ["crmf", "encryption_only", "self_signed"]
+    )]
+    pub dh_pop_to: Option<PathBuf>,
     /// Add a transactionId control with this value (hex, at most 16 bytes).
     #[arg(long, value_name = "HEX")]
     pub transaction_id: Option<String>,
@@ -507,10 +518,11 @@ pub(crate) fn build(args: &BuildArgs) -> Result<Built> {
                     Some(w) => vec![pop_link_witness_attribute(w)?],
                     None => Vec::new(),
                 };
-                builder.pkcs10(
-                    REQUEST_ID,
-                    build_csr_with_attributes(&new_key, subject, Vec::new(), attributes)?,
-                )?;
+                let csr = match &args.dh_pop_to {
+                    Some(cert) => dh_pop_csr(&new_key, subject, attributes, cert)?,
+                    None => build_csr_with_attributes(&new_key, subject, Vec::new(), attributes)?,
+                };
+                builder.pkcs10(REQUEST_ID, csr)?;
             }
             match &source {
                 Some(s) => new_key.store(out_key, s),
@@ -607,6 +619,50 @@ pub(crate) fn build(args: &BuildArgs) -> Result<Built> {
         encrypt_to,
         password,
     })
+}
+
+/// A PKCS #10 request for `key` whose proof of possession is a static-ECDH MAC for the CA's
+/// ECDH certificate in the file `recipient` (RFC 6955 §6), the hash matched to the curve.
+fn dh_pop_csr(
+    key: &FileKey,
+    subject: x509_cert::name::Name,
+    extra: Vec<x509_cert::attr::Attribute>,
+    recipient: &Path,
+) -> Result<CertReq> {
+    let hash = match key.spec() {
+        KeySpec::P256 => ProofHash::Sha256,
+        KeySpec::P384 => ProofHash::Sha384,
+        other => bail!("--dh-pop-to needs a P-256 or P-384 --key-type, not {other}"),
+    };
+    let bytes =
+        std::fs::read(recipient).with_context(|| format!("reading {}", recipient.display()))?;
+    let der = read_certificates(&bytes)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("{}: no certificate", recipient.display()))?;
+    let cert = Certificate::from_der(&der)?;
+    let point = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    let zz = key.ecdh_shared_secret(point).with_context(|| {
+        format!(
+            "no key agreement with the certificate in {} (another curve?)",
+            recipient.display()
+        )
+    })?;
+    let mut attributes = x509_cert::attr::Attributes::new();
+    for attr in extra {
+        attributes.insert(attr)?;
+    }
+    let info = x509_cert::request::CertReqInfo {
+        version: x509_cert::request::Version::V1,
+        subject,
+        public_key: key.public_key().clone(),
+        attributes,
+    };
+    Ok(cmc_codec::dhpop::sign_dh_pop(info, hash, &cert, &zz)?)
 }
 
 #[cfg(test)]
