@@ -24,31 +24,11 @@ impl Engine {
         principal: &Principal,
         serial: &Serial,
     ) -> Result<bool, Refused> {
-        let internal = |e: Error| Refused::from_error(&e, ca);
-        let record = self
-            .store()
-            .get_cert(ca, serial)
-            .map_err(|e| internal(e.into()))?
-            .filter(|r| r.certificate().is_some())
-            .ok_or_else(|| {
-                Refused::new(
-                    Reason::UnknownCertificate,
-                    "this CA issued no such certificate",
-                )
-            })?;
+        let record = self.own_certificate(ca, principal, serial, "accepts")?;
         if record.revocation().is_some() {
             return Err(Refused::new(
                 Reason::BadRequest,
                 "a revoked certificate cannot be accepted",
-            ));
-        }
-        let holder = matches!(&principal.who, Who::Holder { serial: s, .. } if s == serial);
-        if !holder && record.requester != principal.requester() {
-            tracing::info!(ca, %serial, requester = principal.requester(),
-                "acceptance of someone else's certificate refused");
-            return Err(Refused::new(
-                Reason::NotAuthorized,
-                "only the certificate's requester or holder accepts it",
             ));
         }
         self.record_acceptance(ca, serial, &record.profile, &principal.requester(), "")
@@ -100,6 +80,39 @@ impl Engine {
             tracing::warn!(ca, %serial, how, reason = %e.detail,
                 "the delivered certificate's acceptance was not recorded");
         }
+    }
+
+    /// The record of certificate `serial` of `ca`, when `principal` is the one it was
+    /// issued to (its requester) or its holder signing with it: who may accept it or change
+    /// its publication (`what` the principal does, for the refusal's text).
+    pub(crate) fn own_certificate(
+        &self,
+        ca: &str,
+        principal: &Principal,
+        serial: &Serial,
+        what: &str,
+    ) -> Result<cmc_store::CertRecord, Refused> {
+        let record = self
+            .store()
+            .get_cert(ca, serial)
+            .map_err(|e| Refused::from_error(&e.into(), ca))?
+            .filter(|r| r.certificate().is_some())
+            .ok_or_else(|| {
+                Refused::new(
+                    Reason::UnknownCertificate,
+                    "this CA issued no such certificate",
+                )
+            })?;
+        let holder = matches!(&principal.who, Who::Holder { serial: s, .. } if s == serial);
+        if !holder && record.requester != principal.requester() {
+            tracing::info!(ca, %serial, requester = principal.requester(), what,
+                "a request about someone else's certificate refused");
+            return Err(Refused::new(
+                Reason::NotAuthorized,
+                format!("only the certificate's requester or holder {what} it"),
+            ));
+        }
+        Ok(record)
     }
 
     /// Sets the acceptance time once, with its audit event.

@@ -27,6 +27,7 @@ mod mac_credential;
 mod ocsp;
 mod pending;
 pub mod principal;
+mod publication;
 mod records;
 mod refusal;
 mod replay;

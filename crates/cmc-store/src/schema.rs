@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 struct Migration {
     version: i64,
@@ -296,6 +296,13 @@ CREATE INDEX certificates_by_serial ON certificates (issuer, length(serial), ser
     WHERE status IN ('issued', 'revoked');
 ",
     },
+    Migration {
+        version: 11,
+        description: "certificates withdrawn from publication (CMC publicationInfo dontPublish)",
+        sql: r"
+ALTER TABLE certificates ADD COLUMN unpublished_at INTEGER;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -573,6 +580,13 @@ CREATE INDEX certificates_by_issue ON certificates (issuer, issued_at, id)
     WHERE status IN ('issued', 'revoked');
 CREATE INDEX certificates_by_serial ON certificates (issuer, length(serial), serial)
     WHERE status IN ('issued', 'revoked');
+",
+    },
+    Migration {
+        version: 11,
+        description: "certificates withdrawn from publication (CMC publicationInfo dontPublish)",
+        sql: r"
+ALTER TABLE certificates ADD COLUMN unpublished_at BIGINT;
 ",
     },
 ];

@@ -164,6 +164,29 @@ pub trait CertStore: Send + Sync {
     /// database failures.
     fn accepted_at(&self, issuer: &str, serial: &Serial) -> Result<Option<UnixTime>>;
 
+    /// Withdraws issued certificate `serial` of `issuer` from publication at
+    /// `at` (`publish` false: CMC publicationInfo dontPublish), or publishes
+    /// it again (`publish` true). `true` when that changed its state.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for a serial that is not
+    /// an issued certificate of `issuer`; database failures.
+    fn set_published(
+        &self,
+        issuer: &str,
+        serial: &Serial,
+        publish: bool,
+        at: UnixTime,
+    ) -> Result<bool>;
+
+    /// When certificate `serial` of `issuer` was withdrawn from
+    /// publication; `None` while it is published.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown serial;
+    /// database failures.
+    fn unpublished_at(&self, issuer: &str, serial: &Serial) -> Result<Option<UnixTime>>;
+
     /// Issued (or revoked) certificates with exactly this subject, oldest
     /// first, across all CAs.
     ///

@@ -228,11 +228,11 @@ pub const CONTROLS: &[ControlSupport] = &[
         false,
         "respond.rs (the answer to batchRequests)",
     ),
-    not_yet(
+    handled(
         "publishCert",
         oid::ID_CMC_PUBLISH_CERT,
         true,
-        "not yet (issue 17): publicationInfo",
+        "publish.rs, cmc-ca publication.rs: dontPublish withdraws from getCert (the requester, holder and agents still fetch it), pleasePublish restores it; x500/ldap or a pubLocation are noSupport",
     ),
     handled(
         "controlProcessed",

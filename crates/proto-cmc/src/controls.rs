@@ -15,6 +15,7 @@
 //! | decryptedPOP (§6.7) | `decrypted` | `encrypted_pop.rs` |
 //! | revokeRequest (§6.11) | `revocations` | `revoke.rs` |
 //! | confirmCertAcceptance (§6.14) | `acceptances` | `revoke.rs` (`accept`), cmc-ca `accept.rs` |
+//! | publicationInfo (§6.18) | `publications` | `publish.rs`, cmc-ca `publication.rs` |
 //! | getCert (§6.9), getCRL (§6.10) | `get_certs`, `get_crls` | `fetch.rs` |
 //! | queryPending (§6.13) | `queries` | `query.rs` |
 //! | batchRequests (§6.17) | `batch` | `nested.rs`, `respond.rs` (batchResponses) |
@@ -28,7 +29,7 @@
 use super::*;
 
 /// The controls this CA processes; any other fails the request.
-pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 21] = [
+pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 22] = [
     oid::ID_CMC_SENDER_NONCE,
     oid::ID_CMC_RECIPIENT_NONCE,
     oid::ID_CMC_TRANSACTION_ID,
@@ -50,6 +51,7 @@ pub(super) const SUPPORTED_CONTROLS: [der::asn1::ObjectIdentifier; 21] = [
     oid::ID_CMC_ADD_EXTENSIONS,
     oid::ID_CMC_CONTROL_PROCESSED,
     oid::ID_CMC_RA_IDENTITY_WITNESS,
+    oid::ID_CMC_PUBLISH_CERT,
 ];
 
 /// The processed controls of one PKIData, decoded (see the module table).
@@ -74,6 +76,8 @@ pub(super) struct Controls {
     pub(super) revocations: Vec<(BodyPartId, RevokeRequest)>,
     /// confirmCertAcceptance controls.
     pub(super) acceptances: Vec<(BodyPartId, CmcCertId)>,
+    /// publicationInfo controls.
+    pub(super) publications: Vec<(BodyPartId, cmc_asn1::CmcPublicationInfo)>,
     /// getCert controls.
     pub(super) get_certs: Vec<(BodyPartId, GetCert)>,
     /// getCRL controls.
@@ -169,6 +173,9 @@ impl Controls {
             acceptances: pki_data
                 .controls_of::<CmcCertId>()
                 .map_err(|_| malformed("malformed confirmCertAcceptance"))?,
+            publications: pki_data
+                .controls_of::<cmc_asn1::CmcPublicationInfo>()
+                .map_err(|_| malformed("malformed publicationInfo"))?,
             get_certs: pki_data
                 .controls_of::<GetCert>()
                 .map_err(|_| malformed("malformed getCert"))?,

@@ -7,12 +7,13 @@ impl Cmc<'_> {
     pub(super) fn fetch_all(
         &self,
         ca: &LoadedCa,
+        signer: &Principal,
         controls: &Controls,
         now: UnixTime,
         outcome: &mut PartResults,
     ) {
         for (id, get) in &controls.get_certs {
-            match self.get_cert(ca, get) {
+            match self.get_cert(ca, signer, get) {
                 Ok(cert) => {
                     outcome.succeeded.push(*id);
                     outcome.fetched.push(cert);
@@ -37,17 +38,27 @@ impl Cmc<'_> {
 
     /// One getCert control (RFC 5272 §6.9): a certificate this CA issued,
     /// revoked or not, for any client the CA accepts (certificates are
-    /// public).
-    pub(super) fn get_cert(&self, ca: &LoadedCa, get: &GetCert) -> Result<Certificate, Failure> {
+    /// public), unless it was withdrawn from publication (publicationInfo
+    /// dontPublish): then only for its requester, holder and agents, and
+    /// anyone else is told, as for an unknown serial, that there is none.
+    pub(super) fn get_cert(
+        &self,
+        ca: &LoadedCa,
+        signer: &Principal,
+        get: &GetCert,
+    ) -> Result<Certificate, Failure> {
+        let none = || Failure::failed(CmcFailInfo::BadCertId, "no such certificate of this CA");
         let GeneralName::DirectoryName(issuer) = &get.issuer_name else {
-            return Err(Failure::failed(
-                CmcFailInfo::BadCertId,
-                "no such certificate of this CA",
-            ));
+            return Err(none());
         };
-        Ok(self
+        let cert = self
             .engine
-            .issued_certificate(ca.name(), issuer, &get.serial_number)?)
+            .issued_certificate(ca.name(), issuer, &get.serial_number)?;
+        let serial = cmc_ca::x509::store_serial(&get.serial_number).map_err(|_| none())?;
+        if !self.engine.may_fetch(ca.name(), signer, &serial)? {
+            return Err(none());
+        }
+        Ok(cert)
     }
 
     /// One getCRL control (RFC 5272 §6.10): this CA's current CRL (made

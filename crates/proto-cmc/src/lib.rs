@@ -159,6 +159,7 @@ mod fetch;
 mod identify;
 mod modify;
 mod nested;
+mod publish;
 mod query;
 mod replay;
 mod reply;
@@ -698,7 +699,17 @@ impl Cmc<'_> {
                 Err(failure) => outcome.failed.push((failure, *id)),
             }
         }
-        self.fetch_all(ca, &controls, now, &mut outcome);
+        let requests_failed = pki_data.req_sequence.iter().any(|r| {
+            r.body_part_id()
+                .is_ok_and(|id| outcome.failed.iter().any(|(_, f)| *f == id))
+        });
+        for (id, info) in &controls.publications {
+            match self.publication(ca, signer, info, &outcome, requests_failed) {
+                Ok(()) => outcome.succeeded.push(*id),
+                Err(failure) => outcome.failed.push((failure, *id)),
+            }
+        }
+        self.fetch_all(ca, signer, &controls, now, &mut outcome);
         self.answer_admin(ca, signer, pki_data, &mut outcome);
         self.answer_queries(ca, signer, &controls.queries, &mut outcome);
         outcome.batch = controls.batch.is_some();

@@ -546,7 +546,7 @@ fn unauthenticated_failures_echo_only_the_nonce_and_the_transaction_id() {
         b.tagged_attribute(
             TaggedAttribute::new(
                 77,
-                oid::ID_CMC_PUBLISH_CERT,
+                oid::ID_CMC_ENCRYPTED_POP,
                 &OctetString::new(*b"x").unwrap(),
             )
             .unwrap(),

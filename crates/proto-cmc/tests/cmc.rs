@@ -740,7 +740,7 @@ fn unknown_controls_fail_the_request_naming_them() {
         .tagged_attribute(
             TaggedAttribute::new(
                 77,
-                oid::ID_CMC_PUBLISH_CERT,
+                oid::ID_CMC_ENCRYPTED_POP,
                 &OctetString::new(*b"token").unwrap(),
             )
             .unwrap(),

@@ -351,6 +351,59 @@ impl<B: Backend> CertStore for SqlStore<B> {
         })
     }
 
+    fn set_published(
+        &self,
+        issuer: &str,
+        serial: &Serial,
+        publish: bool,
+        at: UnixTime,
+    ) -> Result<bool> {
+        self.backend.with_conn(|c| {
+            let n = if publish {
+                c.execute(
+                    "UPDATE certificates SET unpublished_at = NULL
+                     WHERE issuer = $1 AND serial = $2 AND cert_der IS NOT NULL
+                       AND unpublished_at IS NOT NULL",
+                    params![issuer, serial],
+                )?
+            } else {
+                c.execute(
+                    "UPDATE certificates SET unpublished_at = $3
+                     WHERE issuer = $1 AND serial = $2 AND cert_der IS NOT NULL
+                       AND unpublished_at IS NULL",
+                    params![issuer, serial, at],
+                )?
+            };
+            if n == 1 {
+                return Ok(true);
+            }
+            let issued = c
+                .query_opt(
+                    "SELECT 1 FROM certificates
+                     WHERE issuer = $1 AND serial = $2 AND cert_der IS NOT NULL",
+                    params![issuer, serial],
+                )?
+                .is_some();
+            if issued {
+                Ok(false)
+            } else {
+                Err(Error::NotFound(format!("certificate {serial} of {issuer}")))
+            }
+        })
+    }
+
+    fn unpublished_at(&self, issuer: &str, serial: &Serial) -> Result<Option<UnixTime>> {
+        self.backend.with_conn(|c| {
+            c.query_opt(
+                "SELECT unpublished_at FROM certificates WHERE issuer = $1 AND serial = $2",
+                params![issuer, serial],
+            )?
+            .map(|mut r| r.opt_time())
+            .transpose()?
+            .ok_or_else(|| Error::NotFound(format!("certificate {serial} of {issuer}")))
+        })
+    }
+
     fn find_certs_by_subject(&self, subject: &str) -> Result<Vec<CertRecord>> {
         self.backend.with_conn(|c| {
             c.query(

@@ -71,6 +71,7 @@ macro_rules! backend_tests {
             revocation_keeps_the_first_record,
             hold_can_be_lifted,
             acceptance_is_recorded_once,
+            publication_is_withdrawn_and_restored,
             revocation_epoch_counts_changes,
             clients_add_get_list_disable,
             clients_by_subject_and_backfill,
@@ -757,6 +758,41 @@ pub(crate) fn acceptance_is_recorded_once(fx: &dyn Fixture) {
     add_ca(&*store, "ca2");
     assert!(matches!(
         store.accept_certificate("ca2", &s, t(10)),
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub(crate) fn publication_is_withdrawn_and_restored(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    let s = serial(1);
+    issue(&*store, "ca", &s, "CN=a", &[]);
+    assert_eq!(store.unpublished_at("ca", &s).unwrap(), None);
+    assert!(
+        !store.set_published("ca", &s, true, t(5)).unwrap(),
+        "published already"
+    );
+    assert!(store.set_published("ca", &s, false, t(10)).unwrap());
+    assert!(
+        !store.set_published("ca", &s, false, t(20)).unwrap(),
+        "once"
+    );
+    assert_eq!(store.unpublished_at("ca", &s).unwrap(), Some(t(10)));
+    assert!(store.set_published("ca", &s, true, t(30)).unwrap());
+    assert_eq!(store.unpublished_at("ca", &s).unwrap(), None);
+    for publish in [false, true] {
+        assert!(matches!(
+            store.set_published("ca", &serial(2), publish, t(10)),
+            Err(Error::NotFound(_))
+        ));
+    }
+    assert!(matches!(
+        store.unpublished_at("ca", &serial(2)),
+        Err(Error::NotFound(_))
+    ));
+    add_ca(&*store, "ca2");
+    assert!(matches!(
+        store.set_published("ca2", &s, false, t(10)),
         Err(Error::NotFound(_))
     ));
 }
