@@ -1,11 +1,13 @@
 //! What `show` prints of the controls an RA adds to the requests it
 //! forwards (RFC 5272 §6.5 modCertTemplate and addExtensions, §6.19
-//! controlProcessed, RFC 6402 raIdentityWitness) and of a request's
-//! changeSubjectName attribute (RFC 6402): one readable line each.
+//! controlProcessed, RFC 6402 raIdentityWitness), of publicationInfo (§6.18)
+//! and of a request's changeSubjectName attribute (RFC 6402): one readable
+//! line each.
 
 use cmc_asn1::{
     AddExtensions, BodyPartId, BodyPartReference, CertTemplate, ChangeSubjectName,
-    ControlsProcessed, ModCertTemplate, RaIdentityWitness, TaggedAttribute, TaggedRequest, oid,
+    CmcPublicationInfo, ControlsProcessed, ModCertTemplate, PublicationAction, RaIdentityWitness,
+    TaggedAttribute, TaggedRequest, oid,
 };
 use der::{Decode, Encode};
 use x509_cert::ext::Extension;
@@ -56,6 +58,29 @@ pub(super) fn describe(control: &TaggedAttribute) -> Option<String> {
         },
         t if t == oid::ID_CMC_RA_IDENTITY_WITNESS => match RaIdentityWitness::from_der(&value) {
             Ok(w) => format!("identity proof checked by the RA: {}", slashed(&w)),
+            Err(e) => format!("does not decode: {e}"),
+        },
+        t if t == oid::ID_CMC_PUBLISH_CERT => match CmcPublicationInfo::from_der(&value) {
+            Ok(p) => format!(
+                "{} {} certificate(s) named by {} hash{}",
+                match p.pub_info.action {
+                    PublicationAction::DontPublish => "withdraw from publication",
+                    PublicationAction::PleasePublish => "publish",
+                },
+                p.cert_hashes.len(),
+                oid_name(&p.hash_alg.oid),
+                match &p.pub_info.pub_infos {
+                    Some(infos) => format!(
+                        ", by {}",
+                        infos
+                            .iter()
+                            .map(|i| format!("{:?}", i.pub_method).to_lowercase())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => String::new(),
+                }
+            ),
             Err(e) => format!("does not decode: {e}"),
         },
         _ => return None,
@@ -228,6 +253,23 @@ mod tests {
         };
         let attr = TaggedAttribute::from_value(21, &p).unwrap();
         assert_eq!(describe(&attr).unwrap(), "handled by the RA: 10/4");
+        let p = CmcPublicationInfo {
+            hash_alg: spki::AlgorithmIdentifierOwned {
+                oid: const_oid::db::rfc5912::ID_SHA_256,
+                parameters: None,
+            },
+            cert_hashes: vec![der::asn1::OctetString::new([1u8; 32]).unwrap()],
+            pub_info: cmc_asn1::PkiPublicationInfo {
+                action: PublicationAction::DontPublish,
+                pub_infos: None,
+            },
+        };
+        let attr = TaggedAttribute::from_value(23, &p).unwrap();
+        let text = describe(&attr).unwrap();
+        assert!(
+            text.starts_with("withdraw from publication 1 certificate(s) named by "),
+            "{text}"
+        );
         let w = RaIdentityWitness(vec![10, 4]);
         let attr = TaggedAttribute::from_value(22, &w).unwrap();
         assert_eq!(
