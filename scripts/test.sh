@@ -16,6 +16,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 FUZZ_SECONDS=${CMC_FUZZ_SECONDS:-20}
 START=$(date +%s)
+# A clean build gains nothing from incremental compilation, and its cache
+# takes gigabytes beside the two builds of the workspace (aws-lc-rs and pure-rust).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 step() { printf '\n==> [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
