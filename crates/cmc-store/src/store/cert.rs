@@ -321,21 +321,7 @@ impl<B: Backend> CertStore for SqlStore<B> {
                    AND accepted_at IS NULL",
                 params![issuer, serial, at],
             )?;
-            if n == 1 {
-                return Ok(true);
-            }
-            let issued = c
-                .query_opt(
-                    "SELECT 1 FROM certificates
-                     WHERE issuer = $1 AND serial = $2 AND cert_der IS NOT NULL",
-                    params![issuer, serial],
-                )?
-                .is_some();
-            if issued {
-                Ok(false)
-            } else {
-                Err(Error::NotFound(format!("certificate {serial} of {issuer}")))
-            }
+            changed_or_issued(c, n, issuer, serial)
         })
     }
 
@@ -374,21 +360,7 @@ impl<B: Backend> CertStore for SqlStore<B> {
                     params![issuer, serial, at],
                 )?
             };
-            if n == 1 {
-                return Ok(true);
-            }
-            let issued = c
-                .query_opt(
-                    "SELECT 1 FROM certificates
-                     WHERE issuer = $1 AND serial = $2 AND cert_der IS NOT NULL",
-                    params![issuer, serial],
-                )?
-                .is_some();
-            if issued {
-                Ok(false)
-            } else {
-                Err(Error::NotFound(format!("certificate {serial} of {issuer}")))
-            }
+            changed_or_issued(c, n, issuer, serial)
         })
     }
 
@@ -567,4 +539,25 @@ pub(super) fn bump_revocation_epoch(c: &mut dyn Conn, issuer: &str) -> Result<()
         params![issuer],
     )?;
     Ok(())
+}
+
+/// The answer of an UPDATE of one issued certificate's row that changed `n` rows: `true`
+/// when it changed it, `false` when the certificate is issued but was already in that
+/// state; NotFound when `serial` is no issued certificate of `issuer`.
+fn changed_or_issued(c: &mut dyn Conn, n: u64, issuer: &str, serial: &Serial) -> Result<bool> {
+    if n == 1 {
+        return Ok(true);
+    }
+    let issued = c
+        .query_opt(
+            "SELECT 1 FROM certificates
+             WHERE issuer = $1 AND serial = $2 AND cert_der IS NOT NULL",
+            params![issuer, serial],
+        )?
+        .is_some();
+    if issued {
+        Ok(false)
+    } else {
+        Err(Error::NotFound(format!("certificate {serial} of {issuer}")))
+    }
 }
