@@ -9,16 +9,11 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::sync::Arc;
-
-use cmc_ca::{Engine, EngineConfig, SystemClock};
 use cmc_codec::trust_anchors::auth_publish;
 use cmc_codec::{ResponseVerifyOptions, decode_response};
-use common::responder::{serve, start_server};
+use common::responder::{start_server, start_server_with};
 use common::{Env, openssl};
 use der::DecodePem;
-use proto_cmc::{CmcFrontDoor, Transport};
 use x509_cert::Certificate;
 
 /// A root CA `root` and a one-time secret `alice` for it, in a file.
@@ -58,52 +53,24 @@ fn enroll(env: &Env, url: &str, id: &str, secret: &str, extra: &[&str]) -> commo
 
 /// A responder that flips one bit of the authData's MAC in every answer.
 fn start_tampering_server(env: &Env) -> String {
-    let config = cmc_ca::config::Config::load(&env.config).unwrap();
-    let engine = Arc::new(
-        Engine::open(
-            &config.store_url(),
-            Arc::new(SystemClock),
-            EngineConfig::from_config(&config).unwrap(),
+    start_server_with(env, |engine, ca, mut der| {
+        let root = engine.ca(ca).unwrap().certificate().clone();
+        let resp = decode_response(
+            &der,
+            &ResponseVerifyOptions::new(std::time::SystemTime::now(), &[root]),
         )
-        .unwrap(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let engine = Arc::clone(&engine);
-            std::thread::spawn(move || {
-                serve(stream, |ca, body| {
-                    let mut der = engine
-                        .handle_full(ca, body, &Transport::default())
-                        .unwrap()
-                        .der;
-                    let root = engine.ca(ca).unwrap().certificate().clone();
-                    let resp = decode_response(
-                        &der,
-                        &ResponseVerifyOptions::new(std::time::SystemTime::now(), &[root]),
-                    )
-                    .unwrap();
-                    let mac = auth_publish(&resp.pki_response)
-                        .unwrap()
-                        .expect("an authData control")
-                        .data
-                        .mac
-                        .as_bytes()
-                        .to_vec();
-                    let at = der.windows(mac.len()).position(|w| w == mac).unwrap();
-                    der[at] ^= 1;
-                    (
-                        200,
-                        "application/pkcs7-mime; smime-type=CMC-response".to_owned(),
-                        der,
-                    )
-                });
-            });
-        }
-    });
-    format!("http://{addr}")
+        .unwrap();
+        let mac = auth_publish(&resp.pki_response)
+            .unwrap()
+            .expect("an authData control")
+            .data
+            .mac
+            .as_bytes()
+            .to_vec();
+        let at = der.windows(mac.len()).position(|w| w == mac).unwrap();
+        der[at] ^= 1;
+        der
+    })
 }
 
 /// POSTs a request the way any client would, returning the body.

@@ -13,6 +13,16 @@ use super::Env;
 
 /// Starts a responder for the CAs in `env`'s store; returns `http://127.0.0.1:PORT`.
 pub fn start_server(env: &Env) -> String {
+    start_server_with(env, |_, _, der| der)
+}
+
+/// What a test responder does to each answer before sending it: given the
+/// engine, the CA name and the answer's DER, returns the bytes to send.
+pub type AnswerHook = fn(&Engine, &str, Vec<u8>) -> Vec<u8>;
+
+/// [`start_server`] whose successful answers pass through `hook` (a test
+/// that tampers with answers on the wire).
+pub fn start_server_with(env: &Env, hook: AnswerHook) -> String {
     let config = cmc_ca::config::Config::load(&env.config).unwrap();
     let engine = Arc::new(
         Engine::open(
@@ -31,7 +41,11 @@ pub fn start_server(env: &Env) -> String {
             std::thread::spawn(move || {
                 serve(stream, |ca, body| {
                     match engine.handle_full(ca, body, &Transport::default()) {
-                        Ok(reply) => (200, reply.content_type.to_owned(), reply.der),
+                        Ok(reply) => (
+                            200,
+                            reply.content_type.to_owned(),
+                            hook(&engine, ca, reply.der),
+                        ),
                         Err(e) => (
                             e.http_status(),
                             "text/plain".to_owned(),
