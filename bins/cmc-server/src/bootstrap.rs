@@ -43,7 +43,7 @@ pub fn describe_console(url: &str, data_dir: &std::path::Path) -> String {
         "set an operator password first: `cmc-tool console passwd --operator NAME` \
          (reads it from --password-file, $CMC_CONSOLE_PASSWORD or the terminal)"
     };
-    format!("console on {url} (from this machine only): {how}\n")
+    format!("console on {url} (password login from loopback only): {how}\n")
 }
 
 /// What to tell the operator about `outcome`; `cmc_url` is the CMC URL of

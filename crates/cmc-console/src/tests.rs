@@ -375,3 +375,63 @@ fn tls_cookies_are_secure_and_host_prefixed() {
         "{set}"
     );
 }
+
+#[test]
+fn every_page_renders_with_labelled_controls() {
+    let f = fixture();
+    let (session, _) = f.login();
+    let serial = f.bootstrap_serial();
+    let mut labelled = 0;
+    for path in [
+        "/".to_owned(),
+        "/certs".to_owned(),
+        "/certs?status=issued&ca=root&page=9".to_owned(),
+        "/pending".to_owned(),
+        "/pending?state=all".to_owned(),
+        format!("/certs/root/{serial}"),
+    ] {
+        let r = f
+            .console
+            .handle(&f.engine, &req("GET", &path, Some(&session), b""));
+        assert_eq!(r.status, 200, "{path}");
+        let page = body(&r);
+        assert!(page.contains("<main id=\"main\""), "{path}");
+        // Every visible control has a label naming its id.
+        for id in page
+            .split(" id=\"")
+            .skip(1)
+            .map(|s| &s[..s.find('"').unwrap()])
+        {
+            let is_control = ["<input", "<select", "<textarea"].iter().any(|t| {
+                page.split(*t)
+                    .skip(1)
+                    .any(|c| c[..c.find('>').unwrap()].contains(&format!("id=\"{id}\"")))
+            });
+            if is_control {
+                assert!(
+                    page.contains(&format!("for=\"{id}\"")),
+                    "{path}: #{id} has no label"
+                );
+                labelled += 1;
+            }
+        }
+    }
+    // q, ca, status, requester twice; state twice; reason and confirm.
+    assert_eq!(labelled, 12);
+    let overview = body(
+        &f.console
+            .handle(&f.engine, &req("GET", "/", Some(&session), b"")),
+    );
+    assert!(overview.contains("CN=cmc-ca embedded root"), "{overview}");
+    assert!(overview.contains("file (encrypted PKCS#8)"), "{overview}");
+    let missing = f
+        .console
+        .handle(&f.engine, &req("GET", "/pending/nope", Some(&session), b""));
+    assert_eq!(missing.status, 404);
+    // Text from the store is escaped, never markup.
+    let search = body(&f.console.handle(
+        &f.engine,
+        &req("GET", "/certs?q=%3Cscript%3Ex", Some(&session), b""),
+    ));
+    assert!(search.contains("&lt;script&gt;x") && !search.contains("<script>x"));
+}

@@ -7,7 +7,7 @@ use der::{Decode as _, EncodePem as _};
 use maud::{Markup, html};
 use x509_cert::Certificate;
 
-use super::{Nav, csrf, layout, not_found, notice, time};
+use super::{Nav, csrf, layout, not_found, notice, oid_name, time};
 use crate::form::{Form, encode};
 use crate::{Ctx, Response};
 
@@ -349,11 +349,11 @@ pub(crate) fn show(
             @if let Some(d) = &decoded {
                 @let tbs = d.tbs_certificate();
                 dt { "Issuer" } dd { (tbs.issuer().to_string()) }
-                dt { "Public key" } dd.mono { (tbs.subject_public_key_info().algorithm.oid.to_string()) }
-                dt { "Signature algorithm" } dd.mono { (d.signature_algorithm().oid.to_string()) }
+                dt { "Public key" } dd.mono { (oid_name(&tbs.subject_public_key_info().algorithm.oid)) }
+                dt { "Signature algorithm" } dd.mono { (oid_name(&d.signature_algorithm().oid)) }
                 dt { "Extensions" } dd.mono {
                     @for e in tbs.extensions().map(|v| v.as_slice()).unwrap_or_default() {
-                        (e.extn_id.to_string()) @if e.critical { " (critical)" } br;
+                        (oid_name(&e.extn_id)) @if e.critical { " (critical)" } br;
                     }
                 }
             }

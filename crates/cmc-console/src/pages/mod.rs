@@ -104,6 +104,15 @@ pub(crate) fn not_found(ctx: &Ctx<'_>, what: &str) -> Response {
     )
 }
 
+/// An OID with its name when the registry knows it: `ecPublicKey
+/// (1.2.840.10045.2.1)`.
+pub(crate) fn oid_name(oid: &const_oid::ObjectIdentifier) -> String {
+    match const_oid::db::DB.by_oid(oid) {
+        Some(name) => format!("{name} ({oid})"),
+        None => oid.to_string(),
+    }
+}
+
 /// A time as `2026-12-04 19:50:29 UTC`.
 pub(crate) fn time(t: UnixTime) -> String {
     let secs = t.secs();

@@ -8,7 +8,7 @@ use cmc_ca::types::{PendingFilter, PendingRecord, PendingState, PendingStatus};
 use der::Decode as _;
 use maud::{Markup, html};
 
-use super::{Nav, csrf, layout, not_found, notice, time};
+use super::{Nav, csrf, layout, not_found, notice, oid_name, time};
 use crate::form::Form;
 use crate::{Ctx, Response};
 
@@ -31,7 +31,7 @@ fn decode(der: &[u8]) -> (&'static str, String, String) {
             (
                 "PKCS #10",
                 info.subject.to_string(),
-                info.public_key.algorithm.oid.to_string(),
+                oid_name(&info.public_key.algorithm.oid),
             )
         }
         Ok(TaggedRequest::Crm(crm)) => {
@@ -43,7 +43,7 @@ fn decode(der: &[u8]) -> (&'static str, String, String) {
                     .map_or_else(|| "(none)".to_owned(), ToString::to_string),
                 t.public_key
                     .as_ref()
-                    .map_or_else(|| "(none)".to_owned(), |k| k.algorithm.oid.to_string()),
+                    .map_or_else(|| "(none)".to_owned(), |k| oid_name(&k.algorithm.oid)),
             )
         }
         Ok(TaggedRequest::Orm(_)) => ("other", "(unknown)".to_owned(), "(unknown)".to_owned()),
