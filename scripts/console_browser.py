@@ -24,7 +24,8 @@ What the phases check in the browser:
           reject is rejected with the reason, which its page then shows.
   revoke  the certificate page offers PEM and DER; revoking without the confirmation is
           refused; with it (reason keyCompromise), the page shows the revocation; the list
-          finds it by serial and status; the CSV export has it.
+          finds it by serial and status; the CSV export has it; the clients page lists the
+          bootstrap RA; at half the width (200 % zoom) no page scrolls sideways.
 Screenshots of each page go to --screenshots (PNG, 1024 px wide).
 """
 
@@ -166,6 +167,21 @@ def revoke(console, args, password):
     csv = page.request.get(f"{console.url}/certs.csv?status=revoked")
     check(csv.status == 200 and args.serial in csv.text() and "keyCompromise" in csv.text(),
           "the CSV export lacks the revocation")
+    console.goto("/clients")
+    check("bootstrap-ra" in page.content(), "the clients page lacks the bootstrap RA")
+    console.shot("clients")
+    # 200 % zoom: half the CSS width; no page scrolls sideways (wide tables
+    # scroll inside themselves), the menu still reachable.
+    page.set_viewport_size({"width": 512, "height": 700})
+    for path in ["/", "/certs", f"/certs/{args.ca}/{args.serial}", "/pending?state=all",
+                 "/clients"]:
+        console.goto(path)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        check(overflow <= 1, f"{path} scrolls sideways at 200 %: {overflow} px")
+        check(page.get_by_role("link", name="Certificates").is_visible(),
+              f"{path}: the menu is not visible at 200 %")
+    console.shot("overview-200pct")
 
 
 def main():

@@ -435,3 +435,67 @@ fn every_page_renders_with_labelled_controls() {
     ));
     assert!(search.contains("&lt;script&gt;x") && !search.contains("<script>x"));
 }
+
+#[test]
+fn clients_are_listed_and_disabled_with_the_token() {
+    let f = fixture();
+    let (session, csrf) = f.login();
+    let page = body(
+        &f.console
+            .handle(&f.engine, &req("GET", "/clients", Some(&session), b"")),
+    );
+    assert!(
+        page.contains("bootstrap-ra") && page.contains("active"),
+        "{page}"
+    );
+    let overview = body(
+        &f.console
+            .handle(&f.engine, &req("GET", "/", Some(&session), b"")),
+    );
+    assert!(overview.contains("number 1,"), "the CRL status: {overview}");
+    let path = "/clients/bootstrap-ra/disable";
+    let r = f
+        .console
+        .handle(&f.engine, &req("POST", path, Some(&session), b""));
+    assert_eq!(r.status, 403);
+    assert!(
+        f.engine
+            .records()
+            .client("bootstrap-ra")
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_none()
+    );
+    let token = format!("csrf={csrf}");
+    let r = f.console.handle(
+        &f.engine,
+        &req("POST", path, Some(&session), token.as_bytes()),
+    );
+    assert_eq!(r.status, 303, "{}", body(&r));
+    assert!(
+        f.engine
+            .records()
+            .client("bootstrap-ra")
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some()
+    );
+    let r = f.console.handle(
+        &f.engine,
+        &req("POST", path, Some(&session), token.as_bytes()),
+    );
+    assert_eq!(r.status, 400);
+    assert!(body(&r).contains("already disabled"));
+    let r = f.console.handle(
+        &f.engine,
+        &req(
+            "POST",
+            "/clients/nobody/disable",
+            Some(&session),
+            token.as_bytes(),
+        ),
+    );
+    assert_eq!(r.status, 404);
+}

@@ -1,6 +1,7 @@
 //! The pages: the router, the layout every page shares, and small helpers.
 
 pub(crate) mod certs;
+mod clients;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
@@ -25,6 +26,8 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
         (["pending", id], false) => pending::show(ctx, id, None),
         (["pending", id, "approve"], true) => pending::approve(ctx, id, form),
         (["pending", id, "reject"], true) => pending::reject(ctx, id, form),
+        (["clients"], false) => clients::list(ctx, None),
+        (["clients", id, "disable"], true) => clients::disable(ctx, id, form),
         _ => not_found(ctx, "There is no such page."),
     }
 }
@@ -35,6 +38,7 @@ pub(crate) enum Nav {
     Overview,
     Certs,
     Pending,
+    Clients,
 }
 
 /// The page around `content`: the skip link, the menu, the operator and
@@ -64,6 +68,7 @@ pub(crate) fn layout(ctx: &Ctx<'_>, title: &str, nav: Nav, content: Markup) -> M
                             (item(Nav::Overview, "/", "Overview"))
                             (item(Nav::Certs, "/certs", "Certificates"))
                             (item(Nav::Pending, "/pending", "Pending requests"))
+                            (item(Nav::Clients, "/clients", "Clients"))
                         }
                     }
                     form.logout method="post" action="/logout" {

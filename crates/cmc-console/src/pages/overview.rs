@@ -70,6 +70,7 @@ pub(crate) fn page(ctx: &Ctx<'_>) -> Response {
                 th scope="col" { "Revoked" }
                 th scope="col" { "Reserved" }
                 th scope="col" { "Failed" }
+                th scope="col" { "Current CRL" }
             } }
             tbody {
                 @for ca in ctx.engine.cas() {
@@ -87,6 +88,15 @@ pub(crate) fn page(ctx: &Ctx<'_>) -> Response {
                         td.num { (n[1]) }
                         td.num { (n[2]) }
                         td.num { (n[3]) }
+                        td {
+                            @match ctx.engine.current_crl_shared(ca.name()) {
+                                Ok(crl) => {
+                                    "number " (crl.crl_number) ", " (crl.der.len()) " bytes; "
+                                    "issued " (time(crl.this_update)) ", next " (time(crl.next_update))
+                                }
+                                Err(e) => { span.badge.revoked { "unavailable" } " " (e.to_string()) }
+                            }
+                        }
                     }
                 }
             }
