@@ -94,6 +94,23 @@ impl Default for ConsoleConfig {
 }
 
 impl ConsoleConfig {
+    /// The console's settings over the data directory `data_dir` (plain
+    /// HTTP: the console's listener has no TLS yet).
+    ///
+    /// # Errors
+    /// If `data_dir` cannot be made absolute.
+    pub fn settings(&self, data_dir: &Path) -> Result<cmc_console::Settings> {
+        let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+        Ok(cmc_console::Settings {
+            data_dir: std::path::absolute(data_dir).context("the data directory")?,
+            tls: false,
+            lifetimes: cmc_console::session::Lifetimes {
+                idle_secs: secs(self.session_idle_secs),
+                max_secs: secs(self.session_max_secs),
+            },
+        })
+    }
+
     /// Checks every value.
     ///
     /// # Errors

@@ -116,18 +116,19 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         let signal = shutdown_signal()?;
         let console = match &config.console {
             Some(c) => {
-                let console_app = Arc::new(
-                    app.console_app(cmc_console::Console::new(cmc_console::Settings {
-                        data_dir: std::path::absolute(&engine_file.data_dir)
-                            .context("the data directory")?,
-                        tls: false,
-                        lifetimes: cmc_console::session::Lifetimes {
-                            idle_secs: i64::try_from(c.session_idle_secs).unwrap_or(i64::MAX),
-                            max_secs: i64::try_from(c.session_max_secs).unwrap_or(i64::MAX),
-                        },
-                    })),
-                );
-                Some(Server::bind(c.listen, None, console_app, limits).await?)
+                let console = cmc_console::Console::new(c.settings(&engine_file.data_dir)?);
+                let console_app = Arc::new(app.console_app(console));
+                match Server::bind(c.listen, None, console_app, limits).await {
+                    Ok(server) => Some(server),
+                    // The embedded default's console is a convenience: a
+                    // port already taken does not stop the CA.
+                    Err(e) if config_path.is_none() => {
+                        println!("console not started: {e:#}");
+                        tracing::warn!(error = %format!("{e:#}"), "console not started");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             None => None,
         };
