@@ -30,6 +30,7 @@ Screenshots of each page go to --screenshots (PNG, 1024 px wide).
 """
 
 import argparse
+import os
 import pathlib
 import sys
 
@@ -170,6 +171,14 @@ def revoke(console, args, password):
     console.goto("/clients")
     check("bootstrap-ra" in page.content(), "the clients page lacks the bootstrap RA")
     console.shot("clients")
+    if args.secret:
+        console.goto("/secrets")
+        html = page.content()
+        check(args.secret in html and "usable" in html, "the secrets page lacks the secret")
+        # The secret itself (given in the environment, never in argv) is not shown.
+        value = os.environ.get("CONSOLE_SECRET_VALUE", "")
+        check(value and value not in html, "the secrets page shows a secret")
+        console.shot("secrets")
     # 200 % zoom: half the CSS width; no page scrolls sideways (wide tables
     # scroll inside themselves), the menu still reachable.
     page.set_viewport_size({"width": 512, "height": 700})
@@ -181,7 +190,7 @@ def revoke(console, args, password):
         check(overflow <= 1, f"{path} scrolls sideways at 200 %: {overflow} px")
         check(page.get_by_role("link", name="Certificates").is_visible(),
               f"{path}: the menu is not visible at 200 %")
-    console.shot("overview-200pct")
+    console.shot("clients-200pct")
 
 
 def main():
@@ -199,6 +208,7 @@ def main():
     r = phases.add_parser("revoke")
     r.add_argument("--ca", required=True)
     r.add_argument("--serial", required=True)
+    r.add_argument("--secret", help="the identification of a one-time secret to see listed")
     args = parser.parse_args()
     password = args.password_file.read_text().splitlines()[0]
 

@@ -183,6 +183,10 @@ impl Setup {
     }
 
     fn browser(&self, phase: &[&str]) {
+        self.browser_with(phase, &[]);
+    }
+
+    fn browser_with(&self, phase: &[&str], env: &[(&str, &str)]) {
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .parent()
             .unwrap()
@@ -202,7 +206,11 @@ impl Setup {
             CHROMIUM,
         ];
         args.extend_from_slice(phase);
-        let out = Command::new("python3").args(&args).output().unwrap();
+        let out = Command::new("python3")
+            .args(&args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -319,7 +327,18 @@ fn an_operator_approves_rejects_and_revokes_in_a_browser() {
     assert!(err.contains(reason), "{err}");
 
     // Revoked in the browser; OCSP says so.
-    setup.browser(&["revoke", "--ca", "root", "--serial", &serial]);
+    let secret = common::add_root_secret(&setup.config, "device-7", &[]);
+    setup.browser_with(
+        &[
+            "revoke", "--ca", "root", "--serial", &serial, "--secret", "device-7",
+        ],
+        &[("CONSOLE_SECRET_VALUE", &secret)],
+    );
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("console-screenshots");
+    assert!(shots.join("secrets.png").exists());
     let root = setup.data.join("root.pem");
     let ocsp_url = format!("http://{}/ocsp/root", setup.server.addr);
     let (ok, text) = openssl(

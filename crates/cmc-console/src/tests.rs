@@ -499,3 +499,41 @@ fn clients_are_listed_and_disabled_with_the_token() {
     );
     assert_eq!(r.status, 404);
 }
+
+#[test]
+fn secrets_are_listed_and_unlocking_needs_the_token() {
+    let f = fixture();
+    let (session, csrf) = f.login();
+    let page = body(
+        &f.console
+            .handle(&f.engine, &req("GET", "/secrets", Some(&session), b"")),
+    );
+    assert!(page.contains("No secrets."), "{page}");
+    let r = f.console.handle(
+        &f.engine,
+        &req(
+            "POST",
+            "/secrets/unlock",
+            Some(&session),
+            b"ca=root&identification=dev",
+        ),
+    );
+    assert_eq!(r.status, 403);
+    let form = format!("ca=root&identification=dev&csrf={csrf}");
+    let r = f.console.handle(
+        &f.engine,
+        &req("POST", "/secrets/unlock", Some(&session), form.as_bytes()),
+    );
+    assert_eq!(r.status, 400, "an unknown secret");
+    assert!(body(&r).contains("Not unlocked"));
+    let r = f.console.handle(
+        &f.engine,
+        &req(
+            "POST",
+            "/secrets/unlock",
+            Some(&session),
+            format!("csrf={csrf}").as_bytes(),
+        ),
+    );
+    assert_eq!(r.status, 400);
+}

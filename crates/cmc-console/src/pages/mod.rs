@@ -5,6 +5,7 @@ mod clients;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
+mod secrets;
 
 use cmc_ca::UnixTime;
 use maud::{DOCTYPE, Markup, html};
@@ -28,6 +29,8 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
         (["pending", id, "reject"], true) => pending::reject(ctx, id, form),
         (["clients"], false) => clients::list(ctx, None),
         (["clients", id, "disable"], true) => clients::disable(ctx, id, form),
+        (["secrets"], false) => secrets::list(ctx, None),
+        (["secrets", "unlock"], true) => secrets::unlock(ctx, form),
         _ => not_found(ctx, "There is no such page."),
     }
 }
@@ -39,6 +42,7 @@ pub(crate) enum Nav {
     Certs,
     Pending,
     Clients,
+    Secrets,
 }
 
 /// The page around `content`: the skip link, the menu, the operator and
@@ -69,6 +73,7 @@ pub(crate) fn layout(ctx: &Ctx<'_>, title: &str, nav: Nav, content: Markup) -> M
                             (item(Nav::Certs, "/certs", "Certificates"))
                             (item(Nav::Pending, "/pending", "Pending requests"))
                             (item(Nav::Clients, "/clients", "Clients"))
+                            (item(Nav::Secrets, "/secrets", "Secrets"))
                         }
                     }
                     form.logout method="post" action="/logout" {
