@@ -158,7 +158,17 @@ impl Response {
 pub struct Console {
     settings: Settings,
     sessions: Sessions,
+    /// Failed logins by operator name: (failures, start of the window).
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>,
 }
+
+/// Failed password logins an operator name may have in
+/// [`LOCKOUT_SECS`] before its logins are refused for the rest of that
+/// window (the right password included).
+pub const MAX_LOGIN_FAILURES: u32 = 5;
+
+/// The window of [`MAX_LOGIN_FAILURES`], in seconds.
+pub const LOCKOUT_SECS: i64 = 15 * 60;
 
 /// The static assets, compiled in.
 const CSS: &str = include_str!("assets/console.css");
@@ -185,7 +195,11 @@ impl Console {
     #[must_use]
     pub fn new(settings: Settings) -> Self {
         let sessions = Sessions::new(settings.lifetimes);
-        Self { settings, sessions }
+        Self {
+            settings,
+            sessions,
+            failures: std::sync::Mutex::default(),
+        }
     }
 
     /// The settings.
@@ -326,13 +340,45 @@ impl Console {
             );
         }
         let name = form.get("operator").unwrap_or("");
-        let file = password::password_file(&self.settings.data_dir);
-        if !password::valid_operator_name(name)
-            || !password::verify_password(&file, name, form.raw("password"))
-        {
-            tracing::warn!(operator = name, "console login failed");
+        let now = engine.now().secs();
+        if !password::valid_operator_name(name) {
             return self.login_form(req, Some("Wrong operator name or password."), 401);
         }
+        // Only a valid name is counted, so the map holds at most the names
+        // someone tried within one window.
+        let locked = {
+            let mut failures = self
+                .failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            failures.retain(|_, (_, since)| now - *since < LOCKOUT_SECS);
+            failures
+                .get(name)
+                .is_some_and(|(n, _)| *n >= MAX_LOGIN_FAILURES)
+        };
+        if locked {
+            tracing::warn!(operator = name, "console login refused: too many failures");
+            return self.login_form(
+                req,
+                Some("Too many failed logins for this operator: try again later."),
+                429,
+            );
+        }
+        let file = password::password_file(&self.settings.data_dir);
+        if !password::verify_password(&file, name, form.raw("password")) {
+            tracing::warn!(operator = name, "console login failed");
+            self.failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(name.to_owned())
+                .or_insert((0, now))
+                .0 += 1;
+            return self.login_form(req, Some("Wrong operator name or password."), 401);
+        }
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
         let Ok(id) = self.sessions.create(name, engine.now().secs()) else {
             return Response::text(500, "the random number generator failed\n");
         };

@@ -537,3 +537,29 @@ fn secrets_are_listed_and_unlocking_needs_the_token() {
     );
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn repeated_failures_lock_an_operator_for_a_while() {
+    let f = fixture();
+    let form = f
+        .console
+        .handle(&f.engine, &req("GET", "/login", None, b""));
+    let token = field(&body(&form), "login_token");
+    let cookie = format!("cmc-console-login={token}");
+    let wrong = format!("login_token={token}&operator=admin&password=wrong+password+here");
+    for _ in 0..MAX_LOGIN_FAILURES {
+        let r = f.console.handle(
+            &f.engine,
+            &req("POST", "/login", Some(&cookie), wrong.as_bytes()),
+        );
+        assert_eq!(r.status, 401);
+    }
+    let good = format!("login_token={token}&operator=admin&password=correct+horse+battery");
+    let r = f.console.handle(
+        &f.engine,
+        &req("POST", "/login", Some(&cookie), good.as_bytes()),
+    );
+    assert_eq!(r.status, 429, "locked, even with the right password");
+    f.clock.advance(LOCKOUT_SECS);
+    f.login();
+}
