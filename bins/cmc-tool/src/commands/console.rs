@@ -114,3 +114,76 @@ fn prompt(question: &str) -> Result<Zeroizing<String>> {
         line.trim_end_matches(['\n', '\r']).to_owned(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passwd(config: &std::path::Path, extra: &[&str]) -> Result<String> {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+            out_is_terminal: false,
+        };
+        let mut args = vec![
+            "cmc-tool",
+            "--config",
+            config.to_str().unwrap(),
+            "console",
+            "passwd",
+        ];
+        args.extend_from_slice(extra);
+        crate::run_args(args, &mut io)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn the_password_file_is_read_checked_and_hashed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("cmc.toml");
+        std::fs::write(&config, "data_dir = \"data\"\n").unwrap();
+        let pw = tmp.path().join("pw");
+        std::fs::write(&pw, "short\n").unwrap();
+        let e = format!(
+            "{:#}",
+            passwd(&config, &["--password-file", pw.to_str().unwrap()]).unwrap_err()
+        );
+        assert!(e.contains("at least 12"), "{e}");
+        let missing = tmp.path().join("missing");
+        assert!(passwd(&config, &["--password-file", missing.to_str().unwrap()]).is_err());
+        std::fs::write(&pw, "a long enough password\nsecond line ignored\n").unwrap();
+        let out = passwd(
+            &config,
+            &["--operator", "ops", "--password-file", pw.to_str().unwrap()],
+        )
+        .unwrap();
+        assert!(out.contains("console password of \"ops\" set"), "{out}");
+        let file = cmc_console::password::password_file(&tmp.path().join("data"));
+        assert!(cmc_console::password::verify_password(
+            &file,
+            "ops",
+            "a long enough password"
+        ));
+        assert!(!cmc_console::password::verify_password(
+            &file,
+            "admin",
+            "a long enough password"
+        ));
+        let e = format!(
+            "{:#}",
+            passwd(
+                &config,
+                &[
+                    "--operator",
+                    "bad:name",
+                    "--password-file",
+                    pw.to_str().unwrap()
+                ]
+            )
+            .unwrap_err()
+        );
+        assert!(e.contains("operator name"), "{e}");
+    }
+}
