@@ -31,6 +31,9 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl) # the EST tests' HTTPS client
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The operator console's browser test (bins/cmc-server/tests/console.rs):
+# Playwright drives this Chromium, launched by path.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
     [ "${CMC_SKIP_INSTALL:-0}" = 1 ] && die "missing packages: ${missing[*]}"
     is_root || die "missing packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})"
@@ -41,11 +44,14 @@ fi
 echo "openssl: $(openssl version)"
 
 # --- 2. Python tools for independent checks -----------------------------------
-step "python tools (pyasn1-modules, pkilint, acme2certifier's EST and CMP handlers)"
+step "python tools (pyasn1-modules, pkilint, playwright, acme2certifier's EST and CMP handlers)"
 PY=${PYTHON:-python3}
 pip_missing=()
 "$PY" -c 'import pyasn1_modules.rfc6402' 2>/dev/null || pip_missing+=(pyasn1-modules)
 "$PY" -c 'import pkilint' 2>/dev/null || pip_missing+=(pkilint)
+# Playwright's Python API only: it drives the Debian chromium above (its own
+# browser download is never used). scripts/console_browser.py.
+"$PY" -c 'import playwright.sync_api' 2>/dev/null || pip_missing+=(playwright)
 if ((${#pip_missing[@]})); then
     [ "${CMC_SKIP_INSTALL:-0}" = 1 ] && die "missing python packages: ${pip_missing[*]}"
     "$PY" -m pip install -q "${pip_missing[@]}"

@@ -32,6 +32,20 @@ fn cmc_tool_program() -> String {
         .map_or_else(|| "cmc-tool".to_owned(), |tool| tool.display().to_string())
 }
 
+/// What to tell the operator about the console at `url`: where it is and
+/// how to log in.
+#[must_use]
+pub fn describe_console(url: &str, data_dir: &std::path::Path) -> String {
+    let file = cmc_console::password::password_file(data_dir);
+    let how = if cmc_console::password::any_password(&file) {
+        "log in with an operator password (set more with `cmc-tool console passwd --operator NAME`)"
+    } else {
+        "set an operator password first: `cmc-tool console passwd --operator NAME` \
+         (reads it from --password-file, $CMC_CONSOLE_PASSWORD or the terminal)"
+    };
+    format!("console on {url} (password login from loopback only): {how}\n")
+}
+
 /// What to tell the operator about `outcome`; `cmc_url` is the CMC URL of
 /// the embedded CA.
 #[must_use]

@@ -30,7 +30,8 @@ The CMC (RFC 5272/5273) certificate authority's HTTP server.
 Options:
   -c, --config FILE   the TOML configuration file (default: the built-in
                       embedded setup: ./cmc-data, SQLite, one root CA,
-                      listening on 127.0.0.1:8080)
+                      listening on 127.0.0.1:8080, the operator console
+                      on 127.0.0.1:8444)
   -h, --help          print this text
   -V, --version       print the version
 

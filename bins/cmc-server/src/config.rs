@@ -21,7 +21,15 @@
 //! key = "tls/server-key.pem"
 //! client_ca = "tls/clients.pem"            # optional: ask for client certificates
 //! require_client_cert = false
+//!
+//! [console]                                # optional: the operator web console
+//! listen = "127.0.0.1:8444"
+//! session_idle_secs = 1800
+//! session_max_secs = 28800
 //! ```
+//!
+//! Without a configuration file (the embedded default) the console is on,
+//! at 127.0.0.1:8444; with one, only when it has a `[console]` section.
 //!
 //! The text is read once and parsed twice: by the engine, which refuses
 //! unknown keys outside `[server]`, and here, where only `[server]` is read
@@ -41,12 +49,81 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// The configuration file, split by owner.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// What the engine reads.
     pub engine: cmc_ca::config::Config,
     /// `[server]`: what this server reads.
     pub server: ServerConfig,
+    /// `[console]`: the operator console, off when `None`.
+    pub console: Option<ConsoleConfig>,
+}
+
+impl Default for Config {
+    /// The embedded default: the console on, at 127.0.0.1:8444.
+    fn default() -> Self {
+        Self {
+            engine: cmc_ca::config::Config::default(),
+            server: ServerConfig::default(),
+            console: Some(ConsoleConfig::default()),
+        }
+    }
+}
+
+/// `[console]`: the operator web console's listener and sessions.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// The address the console listens on (its own listener, plain HTTP;
+    /// password login is accepted from loopback peers only).
+    pub listen: SocketAddr,
+    /// Seconds without a request after which a console session ends.
+    pub session_idle_secs: u64,
+    /// Seconds after login after which a console session ends.
+    pub session_max_secs: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            session_idle_secs: 30 * 60,
+            session_max_secs: 8 * 3600,
+        }
+    }
+}
+
+impl ConsoleConfig {
+    /// The console's settings over the data directory `data_dir` (plain
+    /// HTTP: the console's listener has no TLS yet).
+    ///
+    /// # Errors
+    /// If `data_dir` cannot be made absolute.
+    pub fn settings(&self, data_dir: &Path) -> Result<cmc_console::Settings> {
+        let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+        Ok(cmc_console::Settings {
+            data_dir: std::path::absolute(data_dir).context("the data directory")?,
+            tls: false,
+            lifetimes: cmc_console::session::Lifetimes {
+                idle_secs: secs(self.session_idle_secs),
+                max_secs: secs(self.session_max_secs),
+            },
+        })
+    }
+
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// Saying which key is wrong and why.
+    pub fn validate(&self) -> Result<()> {
+        if !(60..=86_400).contains(&self.session_idle_secs) {
+            bail!("console.session_idle_secs: must be between 60 and 86400");
+        }
+        if !(60..=7 * 86_400).contains(&self.session_max_secs) {
+            bail!("console.session_max_secs: must be between 60 and 604800");
+        }
+        Ok(())
+    }
 }
 
 /// `[server]`: listening, paths, limits and TLS.
@@ -141,6 +218,8 @@ pub struct TlsConfig {
 struct Owned {
     #[serde(default)]
     server: ServerConfig,
+    #[serde(default)]
+    console: Option<ConsoleConfig>,
 }
 
 impl Config {
@@ -168,10 +247,20 @@ impl Config {
     /// As [`Config::load`].
     pub fn from_toml(text: &str) -> Result<Self> {
         let engine = cmc_ca::config::Config::from_toml(text)?;
-        let Owned { server } = toml::from_str(text)?;
+        let Owned { server, console } = toml::from_str(text)?;
         server.validate()?;
+        if let Some(c) = &console {
+            c.validate()?;
+            if c.listen == server.listen && c.listen.port() != 0 {
+                bail!("console.listen: must differ from server.listen");
+            }
+        }
         check_cmp_paths(&engine, &server)?;
-        Ok(Self { engine, server })
+        Ok(Self {
+            engine,
+            server,
+            console,
+        })
     }
 }
 
@@ -266,7 +355,7 @@ mod tests {
     /// The `[server]` section alone, as the engine's copy of it will no
     /// longer see it: only this module's rules apply.
     fn server_only(text: &str) -> Result<ServerConfig> {
-        let Owned { server } = toml::from_str(text)?;
+        let Owned { server, .. } = toml::from_str(text)?;
         server.validate()?;
         Ok(server)
     }
@@ -284,9 +373,45 @@ mod tests {
     #[test]
     fn empty_file_is_the_safe_default() {
         let c = Config::from_toml("").unwrap();
-        assert_eq!(c, Config::default());
+        assert_eq!(
+            c,
+            Config {
+                console: None,
+                ..Config::default()
+            },
+            "a file without [console] has no console"
+        );
         assert!(c.server.listen.ip().is_loopback());
         assert!(c.server.tls.is_none());
+        // Without a file, the console is on, on loopback.
+        let console = Config::default().console.unwrap();
+        assert_eq!(console.listen.to_string(), "127.0.0.1:8444");
+    }
+
+    #[test]
+    fn console_section_is_checked() {
+        let c = Config::from_toml("[console]\nlisten = \"127.0.0.1:9444\"\n").unwrap();
+        let console = c.console.unwrap();
+        assert_eq!(console.listen.port(), 9444);
+        assert_eq!(console.session_idle_secs, 1800);
+        for (text, key) in [
+            (
+                "[console]\nsession_idle_secs = 10\n",
+                "console.session_idle_secs",
+            ),
+            (
+                "[console]\nsession_max_secs = 0\n",
+                "console.session_max_secs",
+            ),
+            (
+                "[server]\nlisten = \"127.0.0.1:9000\"\n[console]\nlisten = \"127.0.0.1:9000\"\n",
+                "console.listen",
+            ),
+            ("[console]\npassword = \"x\"\n", "unknown field"),
+        ] {
+            let e = format!("{:#}", Config::from_toml(text).unwrap_err());
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -114,18 +114,55 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         // Installed before anything is printed, so that a signal sent as
         // soon as the address is known is not fatal.
         let signal = shutdown_signal()?;
+        let console = match &config.console {
+            Some(c) => {
+                let console = cmc_console::Console::new(c.settings(&engine_file.data_dir)?);
+                let console_app = Arc::new(app.console_app(console));
+                match Server::bind(c.listen, None, console_app, limits).await {
+                    Ok(server) => Some(server),
+                    // The embedded default's console is a convenience: a
+                    // port already taken does not stop the CA.
+                    Err(e) if config_path.is_none() => {
+                        println!("console not started: {e:#}");
+                        tracing::warn!(error = %format!("{e:#}"), "console not started");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            None => None,
+        };
         let server = Server::bind(s.listen, tls, app, limits).await?;
         let url = server.url()?;
         print!(
             "{}",
             bootstrap::describe(&outcome, |ca| format!("{url}{}/{ca}", settings.base_path))
         );
+        if let Some(console) = &console {
+            print!(
+                "{}",
+                bootstrap::describe_console(&console.url()?, &engine_file.data_dir)
+            );
+        }
         println!("listening on {url}");
         tracing::info!(%url, "listening");
         let (stop_purge, stop) = tokio::sync::watch::channel(false);
-        let purger = tokio::spawn(purge::run(engine, purge_schedule, stop));
+        let purger = tokio::spawn(purge::run(engine, purge_schedule, stop.clone()));
+        let console_task = console.map(|console| {
+            let mut stop = stop.clone();
+            tokio::spawn(console.run(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            }))
+        });
         let served = server.run(signal).await;
         let _ = stop_purge.send(true);
+        if let Some(task) = console_task {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "the console listener failed"),
+                Err(e) => tracing::error!(error = %e, "the console listener panicked"),
+            }
+        }
         if let Err(e) = purger.await {
             tracing::error!(error = %e, "the purge schedule panicked");
         }

@@ -38,12 +38,14 @@ pub enum Route {
     Health,
     /// `GET /metrics`.
     Metrics,
+    /// The operator console's listener (`[console]`).
+    Console,
     /// Anything else (404).
     Other,
 }
 
 impl Route {
-    const ALL: [Route; 9] = [
+    const ALL: [Route; 10] = [
         Route::Cmc,
         Route::CaCert,
         Route::Crl,
@@ -52,6 +54,7 @@ impl Route {
         Route::Cmp,
         Route::Health,
         Route::Metrics,
+        Route::Console,
         Route::Other,
     ];
 
@@ -67,6 +70,7 @@ impl Route {
             Route::Cmp => "cmp",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
+            Route::Console => "console",
             Route::Other => "other",
         }
     }
@@ -571,14 +575,14 @@ mod tests {
             got,
             want.map(|(n, k)| (n.to_owned(), k.to_owned())).to_vec()
         );
-        // Every label set exists from the start: 9 routes x 17 statuses,
-        // 8 CMC statuses and 14 fail infos with their `other`, 9 routes x
+        // Every label set exists from the start: 10 routes x 17 statuses,
+        // 8 CMC statuses and 14 fail infos with their `other`, 10 routes x
         // (11 buckets + +Inf + sum + count).
         let count = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
-        assert_eq!(count("cmc_http_requests_total{"), 9 * 17);
+        assert_eq!(count("cmc_http_requests_total{"), 10 * 17);
         assert_eq!(count("cmc_responses_total{"), 9);
         assert_eq!(count("cmc_fail_info_total{"), 15);
-        assert_eq!(count("cmc_http_request_duration_seconds_"), 9 * 14);
+        assert_eq!(count("cmc_http_request_duration_seconds_"), 10 * 14);
         assert!(text.contains("cmc_http_requests_total{route=\"ca_cert\",status=\"other\"} 0\n"));
         assert!(text.contains("cmc_fail_info_total{fail_info=\"authDataFail\"} 0\n"));
     }

@@ -15,6 +15,7 @@ use crate::commands::ca::CaCommand;
 use crate::commands::cert::CertCommand;
 use crate::commands::client::ClientCommand;
 use crate::commands::cmp::CmpCommand;
+use crate::commands::console::ConsoleCommand;
 use crate::commands::crl::CrlCommand;
 use crate::commands::enroll::EnrollArgs;
 use crate::commands::pending::PendingCommand;
@@ -64,6 +65,9 @@ pub enum Command {
     /// Requests waiting for approval (profiles with require_approval).
     #[command(subcommand)]
     Pending(PendingCommand),
+    /// The operator web console of cmc-server: set an operator's password.
+    #[command(subcommand)]
+    Console(ConsoleCommand),
     /// CMC client: build a signed Full PKI Request and write it (DER).
     Request(Box<RequestArgs>),
     /// CMC client: build a signed Full PKI Request, POST it to a CMC server,

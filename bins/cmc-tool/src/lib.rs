@@ -64,6 +64,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Crl(cmd) => commands::crl::run(&ctx, cmd, io),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd, io),
         Command::Pending(cmd) => commands::pending::run(&ctx, cmd, io),
+        Command::Console(cmd) => commands::console::run(&ctx, cmd, io),
         Command::Request(args) => commands::request::run(args, io),
         Command::Enroll(args) => commands::enroll::run(args, io),
         Command::Revoke(args) => commands::revoke::run(args, io),

@@ -115,6 +115,10 @@ pub struct Config {
     /// the shared file.
     #[serde(default, skip_serializing)]
     pub server: Option<ForeignSection>,
+    /// `[console]`, the operator console's section: `cmc-server` reads
+    /// and checks it, like `[server]`.
+    #[serde(default, skip_serializing)]
+    pub console: Option<ForeignSection>,
     /// How CMC requests are checked.
     #[serde(default)]
     pub requests: RequestsConfig,
@@ -139,6 +143,7 @@ impl Default for Config {
             default_ca: None,
             secrets_key: None,
             server: None,
+            console: None,
             requests: RequestsConfig::default(),
             crl: CrlSettings::default(),
             ca: BTreeMap::new(),

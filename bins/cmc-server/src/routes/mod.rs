@@ -14,6 +14,9 @@
 //! | `GET /healthz` | `ok` when the store answers | `health.rs` |
 //! | `GET /metrics` | Prometheus text | `health.rs` |
 //!
+//! The console's listener (`[console]`) has an `App` of its own that sends
+//! every request to the operator console (`console.rs`).
+//!
 //! Every route that calls the engine does so through `blocking.rs`: on the
 //! blocking pool, under one of `[server].max_concurrency` permits. Bad
 //! input never gets a 500: only a failure on the CA's side does, with a
@@ -23,6 +26,7 @@ mod blocking;
 mod body;
 pub mod cmc;
 mod cmp;
+mod console;
 mod est;
 mod health;
 pub mod ocsp;
@@ -106,6 +110,9 @@ pub struct App {
     /// `[ca.NAME.cmp] paths`: more paths of a CA's CMP door, without their
     /// leading and trailing slashes, to the CA's name.
     cmp_paths: std::collections::HashMap<String, String>,
+    /// The operator console: on the console's listener, every request
+    /// goes there.
+    console: Option<Arc<cmc_console::Console>>,
 }
 
 /// Facts about the connection a request came on.
@@ -189,6 +196,23 @@ impl App {
             limiter,
             cmp: Arc::new(proto_cmp::CmpDoor::new()),
             cmp_paths,
+            console: None,
+        }
+    }
+
+    /// The handler state of the console's listener: every request goes to
+    /// `console`, with the engine and the concurrency permits of `self`.
+    #[must_use]
+    pub fn console_app(&self, console: cmc_console::Console) -> Self {
+        Self {
+            engine: Arc::clone(&self.engine),
+            settings: self.settings.clone(),
+            metrics: Arc::clone(&self.metrics),
+            permits: Arc::clone(&self.permits),
+            limiter: FailureLimiter::new(0, 1),
+            cmp: Arc::clone(&self.cmp),
+            cmp_paths: std::collections::HashMap::new(),
+            console: Some(Arc::new(console)),
         }
     }
 
@@ -240,6 +264,10 @@ impl App {
         B::Error: Into<BoxError>,
     {
         let path = req.uri().path().to_owned();
+        if let Some(console) = &self.console {
+            let reply = self.console(Arc::clone(console), conn, req).await;
+            return (Route::Console, reply, Summary::default());
+        }
         if let Some(ca) = self.cmc_target(&path) {
             if req.method() != Method::POST {
                 let reply = with_header(
@@ -289,7 +317,9 @@ impl App {
             Route::Metrics => self.metrics_text(),
             Route::CaCert => self.ca_cert(&path["/ca/".len()..]),
             Route::Crl => self.crl(&path["/crl/".len()..]).await,
-            Route::Cmc | Route::Ocsp | Route::Est | Route::Cmp | Route::Other => not_found(),
+            Route::Cmc | Route::Ocsp | Route::Est | Route::Cmp | Route::Console | Route::Other => {
+                not_found()
+            }
         };
         let reply = if req.method() == Method::HEAD {
             let (parts, _) = reply.into_parts();

@@ -10,6 +10,7 @@ pub mod ca_encryption;
 pub mod cert;
 pub mod client;
 pub mod cmp;
+pub mod console;
 pub mod crl;
 pub mod encryption;
 pub mod enroll;

@@ -1,0 +1,464 @@
+//! Certificates: search, CSV export, one certificate (decoded fields,
+//! PEM/DER download), revoke with reason and confirmation, lift a hold.
+
+use cmc_ca::types::{CertFilter, CertRecord, CertStatus};
+use cmc_ca::{RevocationReason, Serial};
+use der::{Decode as _, EncodePem as _};
+use maud::{Markup, html};
+use x509_cert::Certificate;
+
+use super::{Nav, csrf, layout, not_found, notice, oid_name, time};
+use crate::form::{Form, encode};
+use crate::{Ctx, Response};
+
+/// Certificates per page.
+pub(crate) const PAGE_SIZE: usize = 50;
+
+/// The reasons an operator may revoke with (removeFromCRL lifts a hold:
+/// that is [`unhold`]).
+pub(crate) const REASONS: [(u8, &str); 9] = [
+    (0, "unspecified"),
+    (1, "keyCompromise"),
+    (2, "cACompromise"),
+    (3, "affiliationChanged"),
+    (4, "superseded"),
+    (5, "cessationOfOperation"),
+    (6, "certificateHold (can be lifted)"),
+    (9, "privilegeWithdrawn"),
+    (10, "aACompromise"),
+];
+
+/// The name of a CRLReason code.
+pub(crate) fn reason_name(reason: RevocationReason) -> &'static str {
+    let code = reason.code();
+    REASONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("removeFromCRL", |(_, n)| n.split(' ').next().unwrap_or(n))
+}
+
+/// The search a list or CSV export is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Search {
+    /// Text in the subject, a SAN or the serial (case-insensitive).
+    pub(crate) q: String,
+    pub(crate) ca: Option<String>,
+    pub(crate) status: Option<CertStatus>,
+    pub(crate) requester: Option<String>,
+    /// From 1.
+    pub(crate) page: usize,
+}
+
+impl Search {
+    pub(crate) fn from_form(form: &Form) -> Self {
+        Self {
+            q: form.get("q").unwrap_or("").to_owned(),
+            ca: form.get("ca").map(str::to_owned),
+            status: form.get("status").and_then(|s| match s {
+                "issued" => Some(CertStatus::Issued),
+                "revoked" => Some(CertStatus::Revoked),
+                "reserved" => Some(CertStatus::Reserved),
+                "failed" => Some(CertStatus::Failed),
+                _ => None,
+            }),
+            requester: form.get("requester").map(str::to_owned),
+            page: form
+                .get("page")
+                .and_then(|p| p.parse().ok())
+                .filter(|p| *p >= 1)
+                .unwrap_or(1),
+        }
+    }
+
+    fn query(&self, page: usize) -> String {
+        let mut q = format!("q={}&page={page}", encode(&self.q));
+        if let Some(ca) = &self.ca {
+            q.push_str(&format!("&ca={}", encode(ca)));
+        }
+        if let Some(s) = self.status {
+            q.push_str(&format!("&status={}", s.as_str()));
+        }
+        if let Some(r) = &self.requester {
+            q.push_str(&format!("&requester={}", encode(r)));
+        }
+        q
+    }
+
+    fn matches(&self, c: &CertRecord) -> bool {
+        if self.q.is_empty() {
+            return true;
+        }
+        let needle = self.q.to_lowercase();
+        let serial = c.serial.to_hex();
+        let hex_needle = needle.trim_start_matches("0x").replace(':', "");
+        if !hex_needle.is_empty() && serial.contains(&hex_needle) {
+            return true;
+        }
+        c.certificate().is_some_and(|cert| {
+            cert.subject.to_lowercase().contains(&needle)
+                || cert.sans.iter().any(|s| s.to_lowercase().contains(&needle))
+        })
+    }
+
+    /// Every matching certificate, newest first.
+    pub(crate) fn run(&self, ctx: &Ctx<'_>) -> Result<Vec<CertRecord>, Response> {
+        let filter = CertFilter {
+            issuer: self.ca.clone(),
+            status: self.status,
+            requester: self.requester.clone(),
+            ..CertFilter::default()
+        };
+        let mut all = ctx.engine.records().certificates(&filter).map_err(|e| {
+            tracing::error!(error = %e, "console: listing certificates failed");
+            Response::html(
+                500,
+                layout(
+                    ctx,
+                    "Certificates",
+                    Nav::Certs,
+                    notice(true, "The store did not answer."),
+                ),
+            )
+        })?;
+        all.retain(|c| self.matches(c));
+        all.sort_by(|a, b| {
+            b.reserved_at
+                .cmp(&a.reserved_at)
+                .then_with(|| a.serial.cmp(&b.serial))
+        });
+        Ok(all)
+    }
+}
+
+fn status_badge(c: &CertRecord) -> Markup {
+    match c.revocation() {
+        Some(r) if r.reason == RevocationReason::CertificateHold => {
+            html! { span.badge.hold { "on hold" } }
+        }
+        Some(_) => html! { span.badge.revoked { "revoked" } },
+        None => html! { span.badge { (c.status().as_str()) } },
+    }
+}
+
+fn search_form(ctx: &Ctx<'_>, s: &Search) -> Markup {
+    let status = s.status.map(CertStatus::as_str);
+    html! {
+        form.search method="get" action="/certs" role="search" {
+            p {
+                label for="q" { "Subject, SAN or serial" }
+                input id="q" name="q" type="search" value=(s.q);
+            }
+            p {
+                label for="ca" { "CA" }
+                select id="ca" name="ca" {
+                    option value="" { "any" }
+                    @for name in ctx.engine.ca_names() {
+                        option value=(name) selected[s.ca.as_deref() == Some(name.as_str())] { (name) }
+                    }
+                }
+            }
+            p {
+                label for="status" { "Status" }
+                select id="status" name="status" {
+                    option value="" { "any" }
+                    @for st in ["issued", "revoked", "reserved", "failed"] {
+                        option value=(st) selected[status == Some(st)] { (st) }
+                    }
+                }
+            }
+            p {
+                label for="requester" { "Requester" }
+                input id="requester" name="requester" type="text"
+                    value=(s.requester.as_deref().unwrap_or(""));
+            }
+            p { button type="submit" { "Search" } }
+        }
+    }
+}
+
+pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
+    let search = Search::from_form(form);
+    let all = match search.run(ctx) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let pages = all.len().div_ceil(PAGE_SIZE).max(1);
+    let page = search.page.min(pages);
+    let shown = all.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE);
+    let content = html! {
+        (search_form(ctx, &search))
+        p {
+            (all.len()) " certificate(s). "
+            a href={ "/certs.csv?" (search.query(1)) } download { "Export all as CSV" }
+        }
+        table {
+            caption { "Certificates, newest first (page " (page) " of " (pages) ")" }
+            thead { tr {
+                th scope="col" { "Serial" }
+                th scope="col" { "CA" }
+                th scope="col" { "Subject" }
+                th scope="col" { "Names" }
+                th scope="col" { "Valid until" }
+                th scope="col" { "Requester" }
+                th scope="col" { "Status" }
+            } }
+            tbody {
+                @for c in shown {
+                    tr {
+                        td.mono { a href={ "/certs/" (c.issuer) "/" (c.serial.to_hex()) } { (c.serial.to_hex()) } }
+                        td { (c.issuer) }
+                        td { (c.certificate().map_or("", |x| x.subject.as_str())) }
+                        td { (c.certificate().map(|x| x.sans.join(", ")).unwrap_or_default()) }
+                        td { (c.certificate().map(|x| time(x.not_after)).unwrap_or_default()) }
+                        td { (c.requester) }
+                        td { (status_badge(c)) }
+                    }
+                }
+            }
+        }
+        nav.pager aria-label="Pages" {
+            @if page > 1 { a href={ "/certs?" (search.query(page - 1)) } rel="prev" { "Previous page" } }
+            @if page < pages { a href={ "/certs?" (search.query(page + 1)) } rel="next" { "Next page" } }
+        }
+    };
+    Response::html(200, layout(ctx, "Certificates", Nav::Certs, content))
+}
+
+pub(crate) fn csv(ctx: &Ctx<'_>, form: &Form) -> Response {
+    let all = match Search::from_form(form).run(ctx) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let mut out = crate::csv::Writer::new(&[
+        "ca",
+        "serial",
+        "status",
+        "subject",
+        "sans",
+        "not_before",
+        "not_after",
+        "requester",
+        "profile",
+        "revoked_at",
+        "revocation_reason",
+    ]);
+    for c in &all {
+        let cert = c.certificate();
+        let rev = c.revocation();
+        out.row(&[
+            &c.issuer,
+            &c.serial.to_hex(),
+            c.status().as_str(),
+            cert.map_or("", |x| x.subject.as_str()),
+            &cert.map(|x| x.sans.join(" ")).unwrap_or_default(),
+            &cert.map(|x| time(x.not_before)).unwrap_or_default(),
+            &cert.map(|x| time(x.not_after)).unwrap_or_default(),
+            &c.requester,
+            &c.profile,
+            &rev.map(|r| time(r.revoked_at)).unwrap_or_default(),
+            rev.map_or("", |r| reason_name(r.reason)),
+        ]);
+    }
+    Response::file("text/csv; charset=utf-8", "certificates.csv", out.finish())
+}
+
+/// `serial` in hex (colons allowed), as a serial.
+pub(crate) fn parse_serial(text: &str) -> Option<Serial> {
+    let hex: String = text.chars().filter(|c| *c != ':').collect();
+    let hex = if hex.len() % 2 == 1 {
+        format!("0{hex}")
+    } else {
+        hex
+    };
+    let bytes = base16ct::mixed::decode_vec(hex.as_bytes()).ok()?;
+    Serial::from_be_bytes(&bytes).ok()
+}
+
+/// The record of `ca`/`serial`, or the 404 page.
+fn find(ctx: &Ctx<'_>, ca: &str, serial: &str) -> Result<(Serial, CertRecord), Response> {
+    let missing = || not_found(ctx, "There is no such certificate.");
+    let serial = parse_serial(serial).ok_or_else(missing)?;
+    match ctx.engine.records().certificate(ca, &serial) {
+        Ok(Some(r)) => Ok((serial, r)),
+        Ok(None) => Err(missing()),
+        Err(e) => {
+            tracing::debug!(error = %e, "console: certificate lookup failed");
+            Err(missing())
+        }
+    }
+}
+
+pub(crate) fn show(
+    ctx: &Ctx<'_>,
+    ca: &str,
+    serial: &str,
+    message: Option<(bool, String)>,
+) -> Response {
+    // `SERIAL.pem` and `SERIAL.der` are the downloads.
+    let (serial_text, download) = match serial.rsplit_once('.') {
+        Some((s, ext @ ("pem" | "der"))) => (s, Some(ext)),
+        _ => (serial, None),
+    };
+    let (serial, record) = match find(ctx, ca, serial_text) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let cert = record.certificate();
+    if let Some(ext) = download {
+        let Some(cert) = cert else {
+            return not_found(ctx, "This serial has no certificate.");
+        };
+        let name = format!("{ca}-{}.{ext}", serial.to_hex());
+        if ext == "der" {
+            return Response::file("application/pkix-cert", &name, cert.cert_der.clone());
+        }
+        let pem =
+            Certificate::from_der(&cert.cert_der).and_then(|c| c.to_pem(der::pem::LineEnding::LF));
+        return match pem {
+            Ok(p) => Response::file("application/x-pem-file", &name, p.into_bytes()),
+            Err(_) => not_found(ctx, "The stored certificate does not decode."),
+        };
+    }
+    let title = format!("Certificate {}", serial.to_hex());
+    let base = format!("/certs/{ca}/{}", serial.to_hex());
+    let decoded = cert.and_then(|c| Certificate::from_der(&c.cert_der).ok());
+    let rev = record.revocation();
+    let status = if message.as_ref().is_some_and(|(e, _)| !e) {
+        200
+    } else {
+        message.as_ref().map_or(200, |_| 400)
+    };
+    let content = html! {
+        @if let Some((error, text)) = &message { (notice(*error, text)) }
+        dl.fields {
+            dt { "CA" } dd { (record.issuer) }
+            dt { "Serial" } dd.mono { (serial.to_hex()) }
+            dt { "Status" } dd { (status_badge(&record)) }
+            @if let Some(r) = rev {
+                dt { "Revoked" } dd { (time(r.revoked_at)) ", " (reason_name(r.reason)) }
+                @if let Some(d) = r.invalidity_date { dt { "Invalidity date" } dd { (time(d)) } }
+            }
+            dt { "Requester" } dd { (record.requester) }
+            dt { "Profile" } dd { (record.profile) }
+            @if let Some(c) = cert {
+                dt { "Subject" } dd { (c.subject) }
+                dt { "Subject alternative names" } dd { @if c.sans.is_empty() { "none" } @else { (c.sans.join(", ")) } }
+                dt { "Valid from" } dd { (time(c.not_before)) }
+                dt { "Valid until" } dd { (time(c.not_after)) }
+            }
+            @if let Some(d) = &decoded {
+                @let tbs = d.tbs_certificate();
+                dt { "Issuer" } dd { (tbs.issuer().to_string()) }
+                dt { "Public key" } dd.mono { (oid_name(&tbs.subject_public_key_info().algorithm.oid)) }
+                dt { "Signature algorithm" } dd.mono { (oid_name(&d.signature_algorithm().oid)) }
+                dt { "Extensions" } dd.mono {
+                    @for e in tbs.extensions().map(|v| v.as_slice()).unwrap_or_default() {
+                        (oid_name(&e.extn_id)) @if e.critical { " (critical)" } br;
+                    }
+                }
+            }
+        }
+        @if cert.is_some() {
+            p.downloads {
+                a href={ (base) ".pem" } download { "Download PEM" }
+                " "
+                a href={ (base) ".der" } download { "Download DER" }
+            }
+        }
+        @match (record.status(), rev) {
+            (CertStatus::Issued, _) => {
+                form.danger method="post" action={ (base) "/revoke" } data-confirm="Revoke this certificate? Only certificateHold can be lifted later." {
+                    h2 { "Revoke" }
+                    (csrf(ctx))
+                    p {
+                        label for="reason" { "Reason" }
+                        select id="reason" name="reason" required {
+                            @for (code, name) in REASONS { option value=(code) { (name) } }
+                        }
+                    }
+                    p {
+                        input id="confirm" type="checkbox" name="confirm" value="yes" required;
+                        label for="confirm" { "I confirm the revocation of serial " (serial.to_hex()) }
+                    }
+                    p { button type="submit" { "Revoke certificate" } }
+                }
+            }
+            (_, Some(r)) if r.reason == RevocationReason::CertificateHold => {
+                form method="post" action={ (base) "/unhold" } {
+                    h2 { "Lift the hold" }
+                    (csrf(ctx))
+                    p { button type="submit" { "Lift the hold" } }
+                }
+            }
+            _ => {}
+        }
+    };
+    Response::html(status, layout(ctx, &title, Nav::Certs, content))
+}
+
+pub(crate) fn revoke(ctx: &Ctx<'_>, ca: &str, serial: &str, form: &Form) -> Response {
+    let (serial, _) = match find(ctx, ca, serial) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let serial_hex = serial.to_hex();
+    if form.get("confirm") != Some("yes") {
+        return show(
+            ctx,
+            ca,
+            &serial_hex,
+            Some((true, "Tick the confirmation to revoke.".into())),
+        );
+    }
+    let reason = form
+        .get("reason")
+        .and_then(|r| r.parse::<u8>().ok())
+        .filter(|c| REASONS.iter().any(|(k, _)| k == c))
+        .and_then(|c| RevocationReason::from_code(c).ok());
+    let Some(reason) = reason else {
+        return show(
+            ctx,
+            ca,
+            &serial_hex,
+            Some((true, "Choose a revocation reason.".into())),
+        );
+    };
+    match ctx
+        .engine
+        .revoke(ca, &serial, reason, None, &ctx.requester())
+    {
+        Ok(outcome) if outcome.was_already_revoked() => show(
+            ctx,
+            ca,
+            &serial_hex,
+            Some((
+                true,
+                "It was already revoked: the first revocation stands.".into(),
+            )),
+        ),
+        Ok(_) => Response::see_other(&format!("/certs/{ca}/{serial_hex}")),
+        Err(e) => show(
+            ctx,
+            ca,
+            &serial_hex,
+            Some((true, format!("Not revoked: {e}"))),
+        ),
+    }
+}
+
+pub(crate) fn unhold(ctx: &Ctx<'_>, ca: &str, serial: &str) -> Response {
+    let (serial, _) = match find(ctx, ca, serial) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let serial_hex = serial.to_hex();
+    match ctx.engine.unrevoke(ca, &serial, &ctx.requester()) {
+        Ok(()) => Response::see_other(&format!("/certs/{ca}/{serial_hex}")),
+        Err(e) => show(
+            ctx,
+            ca,
+            &serial_hex,
+            Some((true, format!("The hold stays: {e}"))),
+        ),
+    }
+}
