@@ -274,6 +274,30 @@ fn round_trip(backend: Backend, test: &str) {
     assert!(err.contains("is not empty"), "{err}");
     assert_eq!(std::fs::read(busy.join("keep.txt")).unwrap(), b"mine");
 
+    // A database that is not empty (the original's): refused after the
+    // files were staged, and the staging directory is gone.
+    if let Some(original) = store
+        .config_line
+        .strip_prefix("store = \"")
+        .map(|l| l.trim_end().trim_end_matches('"'))
+    {
+        let err = cmc_tool(&[
+            "backup",
+            "restore",
+            s(&backup),
+            "--key",
+            s(&ec_key),
+            "--data-dir",
+            s(&restored),
+            "--store-url",
+            original,
+        ])
+        .unwrap_err();
+        assert!(err.contains("not empty"), "{err}");
+        assert!(!restored.exists());
+        assert!(leftovers(tmp.path(), ".restored.restore-").is_empty());
+    }
+
     // Restored with the other administrator's (EC) key.
     let out = restore(&backup, &ec_key, &restored).unwrap();
     assert!(
