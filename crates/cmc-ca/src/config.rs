@@ -704,6 +704,18 @@ mod tests {
             ("[crl]\nvalidity_hours = 2\nrefresh_margin_hours = 3", "crl"),
             ("[ca.root]\nocsp_url = \"ldap://x\"", "ca.root.ocsp_url"),
             (
+                "[backup]\nevery = \"soon\"\ndir = \"b\"\nrecipients = [\"a.pem\"]",
+                "backup.every",
+            ),
+            (
+                "[backup]\nevery = \"1h\"\ndir = \"b\"\nrecipients = []",
+                "backup.recipients",
+            ),
+            (
+                "[backup]\nevery = \"1h\"\ndir = \"b\"\nrecipients = [\"a.pem\"]\nkeep = 0",
+                "backup.keep",
+            ),
+            (
                 "[ca.root]\nprofiles = [\"a\"]\ndefault_profile = \"b\"",
                 "ca.root.default_profile",
             ),

@@ -274,3 +274,37 @@ pub(crate) fn collect(
         entries.into_iter().map(|(e, d)| (e.name, d)).collect(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_keys_are_named_and_file_keys_listed() {
+        let file = KeyConfig::file(
+            "/d/root.key",
+            SecretRef::File("/d/pass".into()),
+            cmc_keys::KeySpec::P384.default_scheme(),
+        );
+        let (files, token) = key_files(&file, "CA root");
+        assert_eq!(
+            files,
+            [PathBuf::from("/d/root.key"), PathBuf::from("/d/pass")]
+        );
+        assert!(token.is_none());
+        let hsm = KeyConfig::pkcs11(
+            "/usr/lib/softhsm/libsofthsm2.so",
+            "ca-token",
+            "issuing",
+            SecretRef::File("/run/pin".into()),
+            cmc_keys::KeySpec::P256.default_scheme(),
+        );
+        let (files, token) = key_files(&hsm, "CA hsm");
+        assert_eq!(files, [PathBuf::from("/run/pin")]);
+        let token = token.unwrap();
+        assert_eq!(token.used_by, "CA hsm");
+        assert_eq!(token.token_label, "ca-token");
+        assert_eq!(token.key_label.as_deref(), Some("issuing"));
+        assert_eq!(token.module, "/usr/lib/softhsm/libsofthsm2.so");
+    }
+}
