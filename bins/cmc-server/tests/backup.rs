@@ -332,6 +332,40 @@ fn round_trip(backend: Backend, test: &str) {
     let (ok, text) = openssl(&work, &["verify", "-CAfile", s(&root), s(&next)]);
     assert!(ok, "{text}");
     drop(server);
+
+    // A SQLite backup restores into PostgreSQL too (the store export is
+    // store-neutral), with the RSA administrator's key.
+    if backend == Backend::Sqlite {
+        let Some(pg) = TestStore::new(Backend::Postgres, test) else {
+            return;
+        };
+        let url = pg
+            .config_line
+            .strip_prefix("store = \"")
+            .map(|l| l.trim_end().trim_end_matches('"').to_owned())
+            .unwrap();
+        let on_pg = tmp.path().join("on-pg");
+        cmc_tool(&[
+            "backup",
+            "restore",
+            s(&backup),
+            "--key",
+            s(&rsa_key),
+            "--data-dir",
+            s(&on_pg),
+            "--store-url",
+            &url,
+        ])
+        .unwrap();
+        let server = start(&on_pg.join("config"));
+        for c in &certs {
+            assert_eq!(
+                ocsp_status(&server, &root, c, &work),
+                before[&serial(&work, c)]
+            );
+        }
+        drop(server);
+    }
 }
 
 #[test]
