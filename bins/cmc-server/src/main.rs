@@ -13,7 +13,7 @@ use cmc_server::config::Config;
 use cmc_server::metrics::Metrics;
 use cmc_server::routes::{App, Settings};
 use cmc_server::server::{Limits, Server};
-use cmc_server::{bootstrap, purge, shutdown_signal, tls};
+use cmc_server::{backup, bootstrap, purge, shutdown_signal, tls};
 
 /// mimalloc with the default `mimalloc` feature (see Cargo.toml).
 #[cfg(feature = "mimalloc")]
@@ -147,6 +147,17 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         println!("listening on {url}");
         tracing::info!(%url, "listening");
         let (stop_purge, stop) = tokio::sync::watch::channel(false);
+        if let Some(b) = engine_file.backup.clone() {
+            let every = Duration::from_secs(b.interval_secs()?);
+            let file = config_path.map(std::path::Path::to_path_buf);
+            tokio::spawn(backup::run(
+                engine_file.clone(),
+                file,
+                b,
+                every,
+                stop.clone(),
+            ));
+        }
         let purger = tokio::spawn(purge::run(engine, purge_schedule, stop.clone()));
         let console_task = console.map(|console| {
             let mut stop = stop.clone();

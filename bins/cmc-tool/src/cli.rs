@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::backup::BackupCommand;
 use crate::commands::bench::BenchArgs;
 use crate::commands::bench_load::BenchLoadArgs;
 use crate::commands::ca::CaCommand;
@@ -87,6 +88,10 @@ pub enum Command {
     /// MAC protection, certConf, implicit confirmation and polling.
     #[command(subcommand)]
     Cmp(CmpCommand),
+    /// Encrypted backups any one of several administrators can open:
+    /// create, restore, verify.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Decode a CMC request or response and print what it holds.
     Show(ShowArgs),
     /// CMC client: a load generator for a server on this host (loopback

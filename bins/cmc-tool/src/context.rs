@@ -16,20 +16,26 @@ pub const DEFAULT_CONFIG_FILE: &str = "cmc.toml";
 #[derive(Debug)]
 pub(crate) struct Context {
     pub(crate) config: Config,
+    /// The configuration file it was loaded from, if any.
+    pub(crate) file: Option<PathBuf>,
 }
 
 impl Context {
     /// Loads `--config FILE`, else `./cmc.toml` if it exists, else the
     /// built-in defaults. Reading the configuration opens nothing.
     pub(crate) fn load(path: Option<&Path>) -> Result<Self> {
-        let config = match path {
-            Some(p) => Config::load(p)?,
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
-                Config::load(Path::new(DEFAULT_CONFIG_FILE))?
+                Some(PathBuf::from(DEFAULT_CONFIG_FILE))
             }
+            None => None,
+        };
+        let config = match &file {
+            Some(p) => Config::load(p)?,
             None => Config::default(),
         };
-        Ok(Self { config })
+        Ok(Self { config, file })
     }
 
     /// The data directory, created (mode 0700) if missing.
@@ -163,6 +169,7 @@ mod tests {
     fn profiles_default_to_the_builtin_set() {
         let ctx = Context {
             config: Config::default(),
+            file: None,
         };
         let set = ctx.profiles().unwrap();
         assert_eq!(set.names().collect::<Vec<_>>(), ["default"]);

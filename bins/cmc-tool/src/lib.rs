@@ -70,6 +70,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Revoke(args) => commands::revoke::run(args, io),
         Command::Renew(args) => commands::renew::run(args, io),
         Command::Cmp(cmd) => commands::cmp::run(cmd, io),
+        Command::Backup(cmd) => commands::backup::run(&ctx, cmd, io),
         Command::Show(args) => commands::show::run(args, io),
         Command::Bench(args) => commands::bench::run(args, io),
         Command::BenchLoad(args) => commands::bench_load::run(&ctx, args, io),

@@ -63,6 +63,12 @@
 //! responder_validity_hours = 168
 //! responder_renew_hours = 48               # renewed when less than this remains
 //!
+//! [backup]                                 # optional: cmc-server makes encrypted backups (crate::backup)
+//! every = "24h"                            # 90s, 15m, 6h, 1d
+//! dir = "/var/backups/cmc"                 # created 0700; each backup 0600
+//! recipients = ["admin1.pem", "admin2.pem"]  # any one of these administrators can open them
+//! keep = 7                                 # the newest 7 are kept
+//!
 //! [ca.root.cmp]                            # optional: this CA's CMP door
 //! paths = ["pkix/"]                        # POST /pkix/ as well as /.well-known/cmp/p/root
 //! implicit_confirm = false                 # grant implicitConfirm when a client asks
@@ -128,6 +134,10 @@ pub struct Config {
     /// Per-CA settings, by CA name.
     #[serde(default)]
     pub ca: BTreeMap<String, CaSettings>,
+    /// `[backup]`: encrypted backups that `cmc-server` makes on a schedule
+    /// ([`crate::backup::BackupSettings`]).
+    #[serde(default)]
+    pub backup: Option<crate::backup::BackupSettings>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -147,6 +157,7 @@ impl Default for Config {
             requests: RequestsConfig::default(),
             crl: CrlSettings::default(),
             ca: BTreeMap::new(),
+            backup: None,
         }
     }
 }
@@ -417,6 +428,10 @@ impl Config {
         if let Some(p) = &mut self.secrets_key {
             fix(p);
         }
+        if let Some(b) = &mut self.backup {
+            fix(&mut b.dir);
+            b.recipients.iter_mut().for_each(&fix);
+        }
         for settings in self.ca.values_mut() {
             if let Some(r) = &mut settings.responder {
                 fix(&mut r.certificate);
@@ -497,6 +512,9 @@ impl Config {
             }
         }
         crate::cmp_config::check_unique_paths(&self.ca)?;
+        if let Some(b) = &self.backup {
+            b.validate()?;
+        }
         let r = &self.requests;
         if !(1..=1_000_000).contains(&r.max_pending_per_ca)
             || !(1..=1_000_000).contains(&r.max_pending_per_client)
@@ -690,6 +708,18 @@ mod tests {
             ),
             ("[crl]\nvalidity_hours = 2\nrefresh_margin_hours = 3", "crl"),
             ("[ca.root]\nocsp_url = \"ldap://x\"", "ca.root.ocsp_url"),
+            (
+                "[backup]\nevery = \"soon\"\ndir = \"b\"\nrecipients = [\"a.pem\"]",
+                "backup.every",
+            ),
+            (
+                "[backup]\nevery = \"1h\"\ndir = \"b\"\nrecipients = []",
+                "backup.recipients",
+            ),
+            (
+                "[backup]\nevery = \"1h\"\ndir = \"b\"\nrecipients = [\"a.pem\"]\nkeep = 0",
+                "backup.keep",
+            ),
             (
                 "[ca.root]\nprofiles = [\"a\"]\ndefault_profile = \"b\"",
                 "ca.root.default_profile",

@@ -174,6 +174,12 @@ pub enum Error {
         /// What the verifier said.
         detail: String,
     },
+
+    /// A backup could not be made, read or restored; the text says why (a
+    /// changed file, a key that is not a recipient, a target that is not
+    /// empty, ...).
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 /// The result type of this crate.

@@ -3,6 +3,7 @@
 
 mod accept;
 mod authz;
+pub mod backup;
 mod ca;
 mod catalog;
 mod client;

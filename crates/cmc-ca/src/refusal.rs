@@ -192,7 +192,8 @@ fn reason_of(e: &Error) -> Reason {
         | Error::TimeOutOfRange(_)
         | Error::Rng
         | Error::File { .. }
-        | Error::BadCaSignature { .. } => Reason::Internal,
+        | Error::BadCaSignature { .. }
+        | Error::Backup(_) => Reason::Internal,
     }
 }
 

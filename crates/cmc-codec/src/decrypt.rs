@@ -400,7 +400,10 @@ fn rsa_padding(alg: &AlgorithmIdentifierOwned) -> Result<RsaKeyTransport> {
 
 /// The content key of a KeyTransRecipientInfo addressed to us; `None` if
 /// it does not decrypt.
-fn open_ktri(ktri: &KeyTransRecipientInfo, key: &FileKey) -> Result<Option<Zeroizing<Vec<u8>>>> {
+pub(crate) fn open_ktri(
+    ktri: &KeyTransRecipientInfo,
+    key: &FileKey,
+) -> Result<Option<Zeroizing<Vec<u8>>>> {
     let padding = rsa_padding(&ktri.key_enc_alg)?;
     if key.public_key().algorithm.oid != RSA_ENCRYPTION {
         return Err(Error::UnsupportedAlgorithm {
@@ -422,7 +425,7 @@ struct SharedInfo {
 
 /// The content key of a KeyAgreeRecipientInfo whose `wrapped` key is
 /// addressed to us; `None` if it does not unwrap.
-fn open_kari(
+pub(crate) fn open_kari(
     kari: &KeyAgreeRecipientInfo,
     wrapped: &[u8],
     key: &FileKey,
@@ -570,17 +573,17 @@ fn decrypt_cbc(content: &EncryptedContentInfo, cek: &[u8]) -> Result<Zeroizing<V
 
 /// `GCMParameters` (RFC 5084 §3.2).
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
-struct GcmParameters {
-    nonce: OctetString,
+pub(crate) struct GcmParameters {
+    pub(crate) nonce: OctetString,
     #[asn1(default = "default_icv_len")]
-    icv_len: u8,
+    pub(crate) icv_len: u8,
 }
 
 fn default_icv_len() -> u8 {
     12
 }
 
-fn decrypt_gcm(
+pub(crate) fn decrypt_gcm(
     content: &EncryptedContentInfo,
     cek: &[u8],
     aad: &[u8],

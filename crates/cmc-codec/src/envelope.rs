@@ -82,13 +82,13 @@ struct EccCmsSharedInfo {
 
 /// The curves this module agrees keys on, with their KDF hash.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Curve {
+pub(crate) enum Curve {
     P256,
     P384,
 }
 
 impl Curve {
-    fn of(spki: &SubjectPublicKeyInfoOwned) -> Option<Self> {
+    pub(crate) fn of(spki: &SubjectPublicKeyInfoOwned) -> Option<Self> {
         if spki.algorithm.oid != const_oid::db::rfc5912::ID_EC_PUBLIC_KEY {
             return None;
         }
@@ -150,7 +150,7 @@ fn x963_kek(curve: Curve, z: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
 
 /// Wraps `cek` for the EC key `recipient`: an ephemeral key on its curve,
 /// ECDH, the X9.63 KDF, AES-256 key wrap (RFC 5753 §3.1.1).
-fn kari(
+pub(crate) fn kari(
     curve: Curve,
     recipient: &SubjectPublicKeyInfoOwned,
     rid: IssuerAndSerialNumber,
@@ -364,7 +364,7 @@ pub(crate) fn envelop(
 }
 
 /// RSAES-OAEP key transport of `cek` to the RSA key `recipient`.
-fn ktri(
+pub(crate) fn ktri(
     recipient: &SubjectPublicKeyInfoOwned,
     rid: IssuerAndSerialNumber,
     cek: &[u8],

@@ -9,6 +9,7 @@ pub mod decrypt;
 pub mod dhpop;
 pub mod encrypt;
 pub mod envelope;
+pub mod envelope_many;
 mod error;
 pub mod identity;
 mod pop;

@@ -105,6 +105,11 @@ impl Row {
         }
     }
 
+    /// The values not yet read, in SELECT order.
+    pub(crate) fn into_values(self) -> Vec<Value> {
+        self.values.collect()
+    }
+
     fn next(&mut self) -> Result<Value> {
         self.values
             .next()

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod db;
 mod error;
+mod export;
 mod pg;
 mod pool;
 mod schema;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{Error, Result};
+pub use export::{Backup, ExportSummary, Progress, check_export};
 pub use schema::SCHEMA_VERSION;
 pub use traits::{
     AuditLog, BulkLoad, CaStore, CertCatalog, CertStore, ClientStore, ConfirmationStore, CrlStore,
@@ -132,4 +134,43 @@ pub fn open_postgres(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>>
     )?;
     let grouped = options.group_commit.unwrap_or(false);
     Ok(Arc::new(store::SqlStore::new(backend, grouped)?))
+}
+
+/// Imports a store export ([`Backup::export`], from SQLite or PostgreSQL)
+/// into the empty database at `url` (a new SQLite file, or a PostgreSQL
+/// database or schema without tables), in one transaction: the schema of
+/// the export's version, every row, then the migrations since. Nothing is
+/// left in the database when it fails.
+///
+/// # Errors
+/// [`Error::InvalidState`] if the database is not empty;
+/// [`Error::SchemaTooNew`] for an export of a newer schema;
+/// [`Error::Corrupt`] for an export that does not read or does not fit the
+/// schema; as [`open`] for the database.
+pub fn import_into(
+    url: &str,
+    options: &OpenOptions,
+    input: &mut dyn std::io::Read,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ExportSummary> {
+    match url::parse(url)? {
+        url::Target::Sqlite(path) => {
+            let backend = sqlite::Sqlite::open(
+                &path,
+                options.pool_size,
+                options.pool_wait,
+                options.busy_timeout,
+            )?;
+            store::backup::import(&backend, input, progress)
+        }
+        url::Target::Postgres => {
+            let backend = pg::Pg::connect(
+                url,
+                options.pool_size,
+                options.pool_wait,
+                options.connect_timeout,
+            )?;
+            store::backup::import(&backend, input, progress)
+        }
+    }
 }

@@ -596,6 +596,12 @@ const PG_MIGRATION_LOCK: i64 = 0x636d_635f_7374_6f72; // "cmc_stor"
 
 /// Applies the missing migrations; run inside one write transaction.
 pub(crate) fn migrate(conn: &mut dyn Conn, dialect: Dialect) -> Result<()> {
+    migrate_to(conn, dialect, SCHEMA_VERSION)
+}
+
+/// Applies the missing migrations up to `target` (a restore creates the
+/// schema of its export's version first); run inside one write transaction.
+pub(crate) fn migrate_to(conn: &mut dyn Conn, dialect: Dialect, target: i64) -> Result<()> {
     let migrations = match dialect {
         Dialect::Sqlite => SQLITE,
         Dialect::Postgres => {
@@ -622,7 +628,10 @@ pub(crate) fn migrate(conn: &mut dyn Conn, dialect: Dialect) -> Result<()> {
             supported: SCHEMA_VERSION,
         });
     }
-    for m in migrations.iter().filter(|m| m.version > found) {
+    for m in migrations
+        .iter()
+        .filter(|m| m.version > found && m.version <= target)
+    {
         conn.batch(m.sql)?;
         conn.execute(
             "INSERT INTO schema_migrations (version, description) VALUES ($1, $2)",

@@ -748,6 +748,7 @@ pub trait Store:
     + AuditLog
     + UnitStore
     + BulkLoad
+    + crate::export::Backup
     + std::fmt::Debug
 {
     /// The schema version of the database (the highest migration applied).

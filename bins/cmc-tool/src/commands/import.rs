@@ -90,8 +90,11 @@ pub struct CertImportArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// No progress line on standard error.
-    #[arg(long, short = 'q')]
+    #[arg(long, short = 'q', conflicts_with = "progress")]
     pub quiet: bool,
+    /// A progress line on standard error even when it is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -235,7 +238,8 @@ fn input_files(args: &CertImportArgs) -> Result<Vec<PathBuf>> {
 }
 
 /// A progress line on standard error, redrawn at most every half second,
-/// only when standard error is a terminal and not `--quiet`.
+/// when standard error is a terminal and not `--quiet`, or with
+/// `--progress`.
 struct Progress {
     on: bool,
     last: Instant,
@@ -243,9 +247,9 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(quiet: bool) -> Self {
+    fn new(quiet: bool, forced: bool) -> Self {
         Self {
-            on: !quiet && std::io::stderr().is_terminal(),
+            on: forced || (!quiet && std::io::stderr().is_terminal()),
             last: Instant::now(),
             shown: false,
         }
@@ -280,7 +284,7 @@ pub(crate) fn certs(ctx: &Context, args: &CertImportArgs, io: &mut Io<'_>) -> Re
     let mut importer = records
         .cert_importer(&SystemClock, &args.name, &requester())
         .with_context(|| format!("importing into CA {:?}", args.name))?;
-    let mut progress = Progress::new(args.quiet);
+    let mut progress = Progress::new(args.quiet, args.progress);
     let mut unreadable = Vec::new();
     for file in input_files(args)? {
         let name = file.display().to_string();

@@ -32,6 +32,7 @@ macro_rules! open_transaction_upsert {
 }
 
 mod audit;
+pub(crate) mod backup;
 mod bulk;
 mod ca;
 mod catalog;
