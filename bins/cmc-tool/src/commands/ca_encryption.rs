@@ -60,6 +60,7 @@ pub struct EncryptionCertArgs {
 
 /// The new encryption key: a file key to write once the certificate is
 /// issued, or a key on a token (already there).
+#[allow(clippy::large_enum_variant)] // one value, for one command
 enum NewKey {
     File(FileKey),
     Token(KeyConfig, spki::SubjectPublicKeyInfoOwned),
