@@ -5,7 +5,8 @@
 //! request`, encrypted by `openssl cms -encrypt` (RSAES-OAEP, PKCS #1 v1.5
 //! with AES-GCM, ECDH on P-256 and P-384) to that certificate, are answered
 //! with a certificate by the responder; an envelope for another recipient
-//! gets a signed badMessageCheck.
+//! or with a broken key transport gets a signed badMessageCheck; and a
+//! DH-POP enrollment is checked with the token's ECDH key.
 //!
 //! Needs `CMC_TEST_PKCS11_MODULE`, `CMC_TEST_PKCS11_TOKEN` and
 //! `CMC_TEST_PKCS11_PIN_FILE` (`eval "$(scripts/softhsm-env.sh DIR)"`).
@@ -212,6 +213,26 @@ fn rsa_encryption_key_on_a_token() {
         &["-aes256", "-keyopt", "rsa_padding_mode:oaep"],
     );
     answered(&env, &url, "v15", &["-aes-256-gcm"]);
+    // RSAES-OAEP with SHA-256: answered where the token has those
+    // parameters, else badAlg (SoftHSM 2.6), never a decryption failure.
+    let req = request(&env, "oaep256");
+    let opts = [
+        "-aes256",
+        "-keyopt",
+        "rsa_padding_mode:oaep",
+        "-keyopt",
+        "rsa_oaep_md:sha256",
+    ];
+    let text = show(
+        &env,
+        "oaep256",
+        &post(&url, &encrypt(&req, &env.p("enc.pem"), &opts)),
+    );
+    assert!(
+        text.contains("badAlg")
+            || (text.contains("success") && text.contains("CN=oaep256.example")),
+        "{text}"
+    );
 
     // Encrypted to another certificate: a signed badMessageCheck.
     let stranger_key = env.p("stranger.key");
@@ -281,6 +302,37 @@ fn ecdh_on_a_token(key_type: &str, curve: &str) {
         "ecdh256",
         &["-aes128", "-keyopt", "ecdh_kdf_md:sha256"],
     );
+
+    // DH-POP (RFC 6955 §6): the CA checks the static-ECDH MAC with its
+    // key on the token.
+    let r = env.ok(&[
+        "enroll",
+        "--url",
+        &format!("{url}/cmc/root"),
+        "--ca-cert",
+        &env.p("root.pem"),
+        "--dh-pop-to",
+        &env.p("enc.pem"),
+        "--signer-cert",
+        &env.p("out/ra.pem"),
+        "--signer-key",
+        &env.p("out/ra.key"),
+        "--passphrase-file",
+        &env.p("passphrase"),
+        "--new-key",
+        &env.p("agree.key"),
+        "--key-type",
+        key_type,
+        "--subject",
+        "CN=agree.example",
+        "--new-key-unencrypted",
+        "--out-cert",
+        &env.p("agree.pem"),
+    ]);
+    assert!(r.stdout.contains("status: success"), "{}", r.stdout);
+    let cert_key = openssl(&["x509", "-in", &env.p("agree.pem"), "-noout", "-pubkey"]);
+    let file_key = openssl(&["pkey", "-in", &env.p("agree.key"), "-pubout"]);
+    assert_eq!(cert_key, file_key);
 }
 
 #[test]

@@ -17,7 +17,8 @@
 //! or `unencrypted = true`) decrypts in this process; a PKCS #11 key on its
 //! token ([`cmc_keys::DecryptionKey`]): an RSA key needs `CKA_DECRYPT` and
 //! the token's `CKM_RSA_PKCS_OAEP` (with the hash and MGF1 hash the sender
-//! chose; SoftHSM 2.6 does SHA-1 only) and `CKM_RSA_PKCS`; a P-256 or
+//! chose; SoftHSM 2.6 does SHA-1 only, other parameters are answered
+//! badAlg) and `CKM_RSA_PKCS`; a P-256 or
 //! P-384 key needs `CKA_DERIVE` and `CKM_ECDH1_DERIVE` (with `CKD_NULL`,
 //! into a session object whose value is read). A token key without the
 //! attribute is refused at start. PKCS #1 v1.5 on a token answers a bad

@@ -433,7 +433,14 @@ fn open_ktri(
             oid: ktri.key_enc_alg.oid,
         });
     }
-    key_result(key.rsa_decrypt(padding, ktri.enc_key.as_bytes(), len))
+    match key.rsa_decrypt(padding, ktri.enc_key.as_bytes(), len) {
+        // A token without these OAEP parameters: the algorithm (public, as
+        // the sender chose it) is what the CA cannot do.
+        Err(cmc_keys::Error::MechanismUnsupported { .. }) => Err(Error::UnsupportedAlgorithm {
+            oid: ktri.key_enc_alg.oid,
+        }),
+        result => key_result(result),
+    }
 }
 
 /// `ECC-CMS-SharedInfo` (RFC 5753 §7.2).
