@@ -51,7 +51,7 @@
 //! [ca.root.encryption]                     # optional: encrypted CMC requests (RFC 5272 §5)
 //! certificate = "cmc-encryption.pem"       # are addressed to this certificate (RSA or P-256/P-384);
 //! key = { backend = "file", path = "cmc-encryption.key", passphrase = { file = "enc-pass" }, scheme = "ecdsa-sha256" }
-//!                                          # file keys only: PKCS#11 encryption keys are refused
+//!                                          # or a PKCS#11 key (CKA_DECRYPT for RSA, CKA_DERIVE for EC)
 //!
 //! [ca.root.ocsp]                           # optional: OCSP at /ocsp/root (always on; these are the defaults)
 //! validity_minutes = 60                    # nextUpdate - thisUpdate of each response

@@ -7,20 +7,31 @@
 //! [ca.root.encryption]
 //! certificate = "cmc-encryption.pem"   # RSA (keyEncipherment) or P-256/P-384 (keyAgreement)
 //! key = { backend = "file", path = "cmc-encryption.key", passphrase = { file = "enc-pass" }, scheme = "rsa-pkcs1v15-sha256" }
+//! # or on a token:
+//! # key = { backend = "pkcs11", module = "/usr/lib/softhsm/libsofthsm2.so", token_label = "ca",
+//! #         key_label = "cmc-encryption", pin = { file = "pin" }, scheme = "rsa-pkcs1v15-sha256" }
 //! ```
 //!
 //! The key is configured as a CA key is; its `scheme` must fit the key
-//! (it is not used: the key only decrypts). Only file keys (encrypted
-//! PKCS #8, or `unencrypted = true`) can be encryption keys for now: a
-//! PKCS #11 key is refused at start, since cmc-keys does not yet decrypt
-//! or derive on a token. The certificate need not be issued by the CA
-//! (`cmc-tool ca encryption-cert` has the CA issue one), but it must hold
-//! the key, and its keyUsage, if any, must allow keyEncipherment (RSA) or
-//! keyAgreement (EC).
+//! (it is not used: the key only decrypts). A file key (encrypted PKCS #8,
+//! or `unencrypted = true`) decrypts in this process; a PKCS #11 key on its
+//! token ([`cmc_keys::DecryptionKey`]): an RSA key needs `CKA_DECRYPT` and
+//! the token's `CKM_RSA_PKCS_OAEP` (with the hash and MGF1 hash the sender
+//! chose; SoftHSM 2.6 does SHA-1 only, other parameters are answered
+//! badAlg) and `CKM_RSA_PKCS`; a P-256 or
+//! P-384 key needs `CKA_DERIVE` and `CKM_ECDH1_DERIVE` (with `CKD_NULL`,
+//! into a session object whose value is read). A token key without the
+//! attribute is refused at start. PKCS #1 v1.5 on a token answers a bad
+//! padding with a random key, but the token's timing may still differ:
+//! senders should prefer RSAES-OAEP. The certificate need not be issued by
+//! the CA (`cmc-tool ca encryption-cert` has the CA issue one), but it must
+//! hold the key, and its keyUsage, if any, must allow keyEncipherment
+//! (RSA) or keyAgreement (EC).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use cmc_keys::{FileKey, SigningKey};
+use cmc_keys::DecryptionKey;
 use der::{Decode, DecodePem};
 use serde::{Deserialize, Serialize};
 use x509_cert::Certificate;
@@ -35,29 +46,21 @@ use crate::key_config::KeyConfig;
 pub struct EncryptionSettings {
     /// The encryption certificate (PEM or DER).
     pub certificate: PathBuf,
-    /// Where its key is, as for a CA key; `backend = "file"` only.
+    /// Where its key is, as for a CA key (a file or a PKCS #11 token).
     pub key: KeyConfig,
 }
 
 impl EncryptionSettings {
-    /// Checks the key configuration; a PKCS #11 key is refused. The error
-    /// names the key (`key: ...`).
+    /// Checks the key configuration. The error names the key (`key: ...`).
     pub(crate) fn validate(&self) -> std::result::Result<(), String> {
-        self.key.validate().map_err(|e| format!("key: {e}"))?;
-        if matches!(self.key, KeyConfig::Pkcs11 { .. }) {
-            return Err(
-                "key: PKCS#11 encryption keys are not supported yet (use backend = \"file\")"
-                    .into(),
-            );
-        }
-        Ok(())
+        self.key.validate().map_err(|e| format!("key: {e}"))
     }
 }
 
 /// An opened encryption credential.
 pub struct EncryptionCredential {
     cert: Certificate,
-    key: FileKey,
+    key: Arc<dyn DecryptionKey>,
 }
 
 impl std::fmt::Debug for EncryptionCredential {
@@ -77,7 +80,8 @@ impl EncryptionCredential {
     /// `ca` names the CA in error messages.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the file and what is wrong; key errors.
+    /// [`Error::Config`] naming the file and what is wrong; key errors (a
+    /// PKCS #11 key without `CKA_DECRYPT` or `CKA_DERIVE` among them).
     pub fn open(ca: &str, settings: &EncryptionSettings) -> Result<Self> {
         settings
             .validate()
@@ -96,20 +100,7 @@ impl EncryptionCredential {
             Certificate::from_der(&bytes)
         }
         .map_err(|e| bad(format!("does not decode: {e}")))?;
-        let KeyConfig::File {
-            path: key_path,
-            passphrase,
-            scheme,
-            ..
-        } = &settings.key
-        else {
-            return Err(bad("the key is not a file key".into()));
-        };
-        let key = match passphrase {
-            Some(p) => FileKey::load(key_path, &p.to_source())?,
-            None => FileKey::load_unencrypted(key_path)?,
-        }
-        .with_scheme(*scheme)?;
+        let key = settings.key.open_decryption()?;
         if !crate::x509::holds_key(&cert, key.public_key())? {
             return Err(bad(format!(
                 "does not hold the public key of ca.{ca}.encryption.key"
@@ -131,7 +122,7 @@ impl EncryptionCredential {
 
     /// Its key.
     #[must_use]
-    pub fn key(&self) -> &FileKey {
-        &self.key
+    pub fn key(&self) -> &dyn DecryptionKey {
+        &*self.key
     }
 }

@@ -21,9 +21,16 @@
 //! of the right length, so that the only failure a sender can see is the
 //! content not decrypting ([`Error::Undecryptable`]): no padding oracle
 //! (RFC 3218 §2.3.2; PKCS #1 v1.5 also uses the `rsa` crate's implicit
-//! rejection).
+//! rejection; a key on a PKCS #11 token answers a bad v1.5 padding with a
+//! random key as well, see `cmc_keys::pkcs11`).
+//!
+//! The key is any [`DecryptionKey`]: a file key, or a key on a PKCS #11
+//! token. A key that fails for a reason of its own (a token that is gone,
+//! a key without `CKA_DECRYPT` or `CKA_DERIVE`) is [`Error::Key`], which a
+//! server reports as its own internal error: that does not depend on the
+//! message.
 
-use cmc_keys::{FileKey, OaepHash, RsaKeyTransport, SigningKey};
+use cmc_keys::{DecryptionKey, OaepHash, RsaKeyTransport};
 use cms::authenveloped_data::AuthEnvelopedData;
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::ContentInfo;
@@ -160,11 +167,12 @@ pub fn envelope_kind(input: &[u8]) -> Option<EnvelopeKind> {
 /// that is not a ContentInfo; [`Error::Undecryptable`] for an envelope
 /// that is not addressed to `certificate`, does not decode or does not
 /// decrypt; [`Error::UnsupportedAlgorithm`] for a content or key
-/// encryption algorithm this module does not open.
+/// encryption algorithm this module does not open; [`Error::Key`] when the
+/// key fails for a reason of its own (see the module documentation).
 pub fn open(
     input: &[u8],
     certificate: &Certificate,
-    key: &FileKey,
+    key: &dyn DecryptionKey,
     max_input: usize,
 ) -> Result<Opened> {
     let env = Envelope::parse(input, max_input)?;
@@ -180,13 +188,13 @@ pub fn open(
 ///
 /// # Errors
 /// As [`open`].
-pub fn open_with_key(input: &[u8], key: &FileKey, max_input: usize) -> Result<Opened> {
+pub fn open_with_key(input: &[u8], key: &dyn DecryptionKey, max_input: usize) -> Result<Opened> {
     let env = Envelope::parse(input, max_input)?;
     let (len, _) = content_cipher(&env.content.content_enc_alg)?;
     let mut last = Error::Undecryptable("no RecipientInfo is for this key");
     for info in env.infos.0.iter() {
         let candidates = match info {
-            RecipientInfo::Ktri(k) => vec![open_ktri(k, key)],
+            RecipientInfo::Ktri(k) => vec![open_ktri(k, key, len)],
             RecipientInfo::Kari(k) => k
                 .recipient_enc_keys
                 .iter()
@@ -201,6 +209,7 @@ pub fn open_with_key(input: &[u8], key: &FileKey, max_input: usize) -> Result<Op
                     Err(e) => last = e,
                 },
                 Ok(_) => {}
+                Err(e @ Error::Key(_)) => return Err(e),
                 Err(e) => last = e,
             }
         }
@@ -296,7 +305,7 @@ fn content_key(
     infos: &RecipientInfos,
     content: &EncryptedContentInfo,
     certificate: &Certificate,
-    key: &FileKey,
+    key: &dyn DecryptionKey,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let (len, _) = content_cipher(&content.content_enc_alg)?;
     let ias = IssuerAndSerialNumber {
@@ -317,7 +326,7 @@ fn content_key(
     let fallback = random_key(len)?;
     for info in infos.0.iter() {
         let recovered = match info {
-            RecipientInfo::Ktri(k) if ours_ktri(&k.rid) => open_ktri(k, key)?,
+            RecipientInfo::Ktri(k) if ours_ktri(&k.rid) => open_ktri(k, key, len)?,
             RecipientInfo::Kari(k) => {
                 let Some(ours) = k.recipient_enc_keys.iter().find(|r| ours_kari(&r.rid)) else {
                     continue;
@@ -398,11 +407,25 @@ fn rsa_padding(alg: &AlgorithmIdentifierOwned) -> Result<RsaKeyTransport> {
     })
 }
 
-/// The content key of a KeyTransRecipientInfo addressed to us; `None` if
-/// it does not decrypt.
+/// What a key's failure means here: `None` (the content key does not come
+/// out, which ends as the content not decrypting) for anything about the
+/// message, [`Error::Key`] for a failure of the key itself.
+fn key_result(
+    result: std::result::Result<Zeroizing<Vec<u8>>, cmc_keys::Error>,
+) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    match result {
+        Ok(key) => Ok(Some(key)),
+        Err(cmc_keys::Error::Decrypt | cmc_keys::Error::UnsupportedKey(_)) => Ok(None),
+        Err(e) => Err(Error::Key(e)),
+    }
+}
+
+/// The content key (of `len` octets) of a KeyTransRecipientInfo addressed
+/// to us; `None` if it does not decrypt.
 pub(crate) fn open_ktri(
     ktri: &KeyTransRecipientInfo,
-    key: &FileKey,
+    key: &dyn DecryptionKey,
+    len: usize,
 ) -> Result<Option<Zeroizing<Vec<u8>>>> {
     let padding = rsa_padding(&ktri.key_enc_alg)?;
     if key.public_key().algorithm.oid != RSA_ENCRYPTION {
@@ -410,7 +433,14 @@ pub(crate) fn open_ktri(
             oid: ktri.key_enc_alg.oid,
         });
     }
-    Ok(key.decrypt_rsa(padding, ktri.enc_key.as_bytes()).ok())
+    match key.rsa_decrypt(padding, ktri.enc_key.as_bytes(), len) {
+        // A token without these OAEP parameters: the algorithm (public, as
+        // the sender chose it) is what the CA cannot do.
+        Err(cmc_keys::Error::MechanismUnsupported { .. }) => Err(Error::UnsupportedAlgorithm {
+            oid: ktri.key_enc_alg.oid,
+        }),
+        result => key_result(result),
+    }
 }
 
 /// `ECC-CMS-SharedInfo` (RFC 5753 §7.2).
@@ -428,7 +458,7 @@ struct SharedInfo {
 pub(crate) fn open_kari(
     kari: &KeyAgreeRecipientInfo,
     wrapped: &[u8],
-    key: &FileKey,
+    key: &dyn DecryptionKey,
 ) -> Result<Option<Zeroizing<Vec<u8>>>> {
     use aes_kw::KeyInit;
 
@@ -458,7 +488,7 @@ pub(crate) fn open_kari(
     let Some(point) = originator.public_key.as_bytes() else {
         return Ok(None);
     };
-    let Ok(z) = key.ecdh_shared_secret(point) else {
+    let Some(z) = key_result(key.ecdh(point))? else {
         return Ok(None);
     };
     let info = SharedInfo {

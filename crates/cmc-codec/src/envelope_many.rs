@@ -314,7 +314,7 @@ impl Envelope {
     /// # Errors
     /// [`Error::Undecryptable`] when no RecipientInfo yields a key that
     /// authenticates the content (the wrong key, or a changed envelope).
-    pub fn open(&self, key: &cmc_keys::FileKey) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open(&self, key: &dyn cmc_keys::DecryptionKey) -> Result<Zeroizing<Vec<u8>>> {
         let content = &self.env.auth_encrypted_content_info;
         let params: GcmParameters = content
             .content_enc_alg
@@ -337,7 +337,9 @@ impl Envelope {
         let mut found_one = false;
         for info in self.env.recip_infos.0.iter() {
             let candidates = match info {
-                RecipientInfo::Ktri(k) => vec![crate::decrypt::open_ktri(k, key).ok().flatten()],
+                RecipientInfo::Ktri(k) => {
+                    vec![crate::decrypt::open_ktri(k, key, 32).ok().flatten()]
+                }
                 RecipientInfo::Kari(k) => k
                     .recipient_enc_keys
                     .iter()

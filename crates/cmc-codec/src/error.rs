@@ -257,8 +257,10 @@ pub enum Error {
     #[error("the encrypted message does not open: {0}")]
     Undecryptable(&'static str),
 
-    /// The signing key failed.
-    #[error("signing failed: {0}")]
+    /// The signing key failed, or the decryption key failed for a reason of
+    /// its own (a token that is gone, a key without `CKA_DECRYPT`), not of
+    /// the message.
+    #[error("key: {0}")]
     Key(#[from] cmc_keys::Error),
 }
 

@@ -204,6 +204,35 @@ pub enum Error {
         key: String,
     },
 
+    /// The key on the token may not be used for what was asked: its
+    /// `CKA_DECRYPT` (RSA key transport) or `CKA_DERIVE` (ECDH) attribute is
+    /// false.
+    #[error(
+        "the key with {key} on PKCS#11 token {token:?} cannot be used for {purpose}: its {attribute} is false (make the key with {attribute} true)"
+    )]
+    KeyUsage {
+        /// The token label.
+        token: String,
+        /// The label and/or id of the key.
+        key: String,
+        /// The attribute that must be true (`CKA_DECRYPT`, `CKA_DERIVE`).
+        attribute: &'static str,
+        /// What the key was to be used for.
+        purpose: &'static str,
+    },
+
+    /// The token refused a mechanism or its parameters for this key (for
+    /// example RSAES-OAEP with SHA-256, which SoftHSM 2.6 does not do).
+    #[error("PKCS#11 token {token:?} does not do {mechanism} with this key: {detail}")]
+    MechanismUnsupported {
+        /// The token label.
+        token: String,
+        /// The mechanism and its parameters, in words.
+        mechanism: String,
+        /// The module's return value, described.
+        detail: String,
+    },
+
     /// A PKCS#11 call failed for a reason not covered above.
     #[error("PKCS#11 {op} failed on token {token:?}: {detail}")]
     Token {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+mod decryption;
 mod error;
 #[cfg(feature = "aws-lc")]
 mod fast;
@@ -14,6 +15,7 @@ mod spec;
 mod transport;
 
 pub use adapter::{KeyAdapter, PublicKey, RawSignature};
+pub use decryption::DecryptionKey;
 pub use error::Error;
 pub use file::FileKey;
 pub use hash::HashAlg;

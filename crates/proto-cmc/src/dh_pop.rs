@@ -46,16 +46,31 @@ impl Cmc<'_> {
                 "the requested key is not on the curve of the CA's static ECDH certificate",
             ));
         }
-        let zz = credential
+        let zz = match credential
             .key()
-            .ecdh_shared_secret(requested.subject_public_key.raw_bytes())
-            .map_err(|e| {
-                tracing::info!(ca = ca.name(), error = %e, "DH-POP: no agreement with the requested key");
-                Failure::failed(
+            .ecdh(requested.subject_public_key.raw_bytes())
+        {
+            Ok(zz) => zz,
+            Err(cmc_keys::Error::Decrypt | cmc_keys::Error::UnsupportedKey(_)) => {
+                tracing::info!(
+                    ca = ca.name(),
+                    "DH-POP: no agreement with the requested key"
+                );
+                return Err(Failure::failed(
                     CmcFailInfo::PopFailed,
                     "no key agreement with the requested public key",
-                )
-            })?;
+                ));
+            }
+            // The key itself failed (a token that is gone, a key without
+            // CKA_DERIVE): the CA's fault, not the request's.
+            Err(e) => {
+                tracing::error!(ca = ca.name(), error = %e, "DH-POP: the encryption key failed");
+                return Err(Failure::failed(
+                    CmcFailInfo::InternalCaError,
+                    "internal CA error",
+                ));
+            }
+        };
         verify_dh_pop(dh, req, recipient, &zz, id).map_err(|e| codec_failure(&e, ca.name()))
     }
 }

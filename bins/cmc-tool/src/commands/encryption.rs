@@ -39,8 +39,8 @@ pub(crate) fn open_answer(body: Vec<u8>, built: &Built) -> Result<Vec<u8>> {
         bail!("the answer is encrypted, and this request has no signer key to open it with");
     };
     let opened = match built.signer_chain.first() {
-        Some(cert) => decrypt::open(&body, cert, key, MAX_ANSWER),
-        None => decrypt::open_with_key(&body, key, MAX_ANSWER),
+        Some(cert) => decrypt::open(&body, cert, &**key, MAX_ANSWER),
+        None => decrypt::open_with_key(&body, &**key, MAX_ANSWER),
     }
     .map_err(|e| anyhow!("the encrypted answer does not open with the signer key: {e}"))?;
     opened

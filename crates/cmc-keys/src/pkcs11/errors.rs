@@ -50,9 +50,12 @@ pub(super) fn recovery(e: &CkError) -> Recovery {
             RvError::UserNotLoggedIn | RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid,
             _,
         ) => Recovery::Relogin,
-        CkError::Pkcs11(RvError::SessionHandleInvalid | RvError::SessionClosed, _) => {
-            Recovery::NewSession
-        }
+        // A session left with an operation under way (a call that failed
+        // between its Init and its end) is replaced too.
+        CkError::Pkcs11(
+            RvError::SessionHandleInvalid | RvError::SessionClosed | RvError::OperationActive,
+            _,
+        ) => Recovery::NewSession,
         _ => Recovery::None,
     }
 }

@@ -36,6 +36,10 @@ pub struct PrivateKeyAttributes {
     pub never_extractable: bool,
     /// `CKA_SIGN`: may sign.
     pub sign: bool,
+    /// `CKA_DECRYPT`: may decrypt (RSA key transport).
+    pub decrypt: bool,
+    /// `CKA_DERIVE`: may derive (ECDH).
+    pub derive: bool,
 }
 
 pub(super) struct Shared {
@@ -105,6 +109,42 @@ impl Pkcs11Key {
             scheme,
             sig_alg: scheme.algorithm_identifier()?,
         })
+    }
+
+    /// Use an existing key pair on the token to decrypt (an RSA key, which
+    /// must have `CKA_DECRYPT`) or to agree ECDH secrets (a P-256 or P-384
+    /// key, which must have `CKA_DERIVE`): [`Pkcs11Key::open`], then those
+    /// attributes checked, so that a key that cannot serve is refused now
+    /// rather than at the first message.
+    ///
+    /// # Errors
+    /// [`Error::KeyUsage`] when the attribute is false,
+    /// [`Error::UnsupportedKey`] for a P-521 key, and the errors of
+    /// [`Pkcs11Key::open`].
+    pub fn open_for_decryption(config: &Pkcs11Config) -> Result<Self, Error> {
+        let key = Self::open(config)?;
+        let attrs = key.private_key_attributes()?;
+        let spec = key.spec();
+        let (allowed, attribute, purpose) = match spec {
+            KeySpec::P256 | KeySpec::P384 => (attrs.derive, "CKA_DERIVE", "ECDH key agreement"),
+            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => {
+                (attrs.decrypt, "CKA_DECRYPT", "RSA key transport")
+            }
+            KeySpec::P521 => {
+                return Err(Error::UnsupportedKey(format!(
+                    "{spec} keys do not do ECDH here (P-256 and P-384 do)"
+                )));
+            }
+        };
+        if !allowed {
+            return Err(Error::KeyUsage {
+                token: key.shared.token.label.clone(),
+                key: key.shared.locator.to_string(),
+                attribute,
+                purpose,
+            });
+        }
+        Ok(key)
     }
 
     /// The key type.
@@ -220,6 +260,8 @@ impl Pkcs11Key {
                     AttributeType::AlwaysSensitive,
                     AttributeType::NeverExtractable,
                     AttributeType::Sign,
+                    AttributeType::Decrypt,
+                    AttributeType::Derive,
                 ],
             )
         })?;
@@ -231,6 +273,8 @@ impl Pkcs11Key {
             always_sensitive: false,
             never_extractable: false,
             sign: false,
+            decrypt: false,
+            derive: false,
         };
         for a in attrs {
             match a {
@@ -241,6 +285,8 @@ impl Pkcs11Key {
                 Attribute::AlwaysSensitive(v) => out.always_sensitive = v,
                 Attribute::NeverExtractable(v) => out.never_extractable = v,
                 Attribute::Sign(v) => out.sign = v,
+                Attribute::Decrypt(v) => out.decrypt = v,
+                Attribute::Derive(v) => out.derive = v,
                 _ => {}
             }
         }

@@ -29,9 +29,10 @@ static OBJECT_CHANGES: Mutex<()> = Mutex::new(());
 const GENERATE_ATTEMPTS: u64 = 3;
 
 impl Pkcs11Key {
-    /// Generate a key pair on the token and open it. The private key is
-    /// created with `CKA_TOKEN`, `CKA_PRIVATE`, `CKA_SENSITIVE` and
-    /// `CKA_SIGN` true and `CKA_EXTRACTABLE` false. Both halves get the
+    /// Generate a signing key pair on the token and open it. The private
+    /// key is created with `CKA_TOKEN`, `CKA_PRIVATE`, `CKA_SENSITIVE` and
+    /// `CKA_SIGN` true and `CKA_EXTRACTABLE`, `CKA_DECRYPT` and `CKA_DERIVE`
+    /// false (a signing key does nothing else). Both halves get the
     /// locator's label and id; without an id, a random 16-byte `CKA_ID` is
     /// chosen (and becomes part of the returned key's locator).
     ///
@@ -40,6 +41,28 @@ impl Pkcs11Key {
     /// token, [`Error::Parse`] if the locator names neither, and the errors
     /// of [`Pkcs11Key::open`].
     pub fn generate(config: &Pkcs11Config, spec: KeySpec) -> Result<Self, Error> {
+        Self::generate_with(config, spec, false)
+    }
+
+    /// Generate an encryption key pair on the token (for a CA's
+    /// `[ca.NAME.encryption]`, see [`DecryptionKey`](crate::DecryptionKey))
+    /// and open it: an RSA private key with `CKA_DECRYPT` true, a P-256 or
+    /// P-384 one with `CKA_DERIVE` true, `CKA_SIGN` false either way;
+    /// otherwise as [`Pkcs11Key::generate`].
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedKey`] for a P-521 key, and those of
+    /// [`Pkcs11Key::generate`].
+    pub fn generate_for_decryption(config: &Pkcs11Config, spec: KeySpec) -> Result<Self, Error> {
+        if spec == KeySpec::P521 {
+            return Err(Error::UnsupportedKey(format!(
+                "{spec} keys do not do ECDH here (P-256 and P-384 do)"
+            )));
+        }
+        Self::generate_with(config, spec, true)
+    }
+
+    fn generate_with(config: &Pkcs11Config, spec: KeySpec, decrypts: bool) -> Result<Self, Error> {
         if config.key.label.is_none() && config.key.id.is_none() {
             return Err(Error::Parse {
                 what: "key locator",
@@ -81,20 +104,27 @@ impl Pkcs11Key {
                 id
             }
         };
+        let rsa = spec.is_rsa();
         let mut public = vec![
             Attribute::Token(true),
             Attribute::Private(false),
-            Attribute::Verify(true),
+            Attribute::Verify(!decrypts),
             Attribute::Id(id.clone()),
         ];
-        let mut private = vec![
+        if rsa {
+            public.push(Attribute::Encrypt(decrypts));
+        }
+        let private = vec![
             Attribute::Token(true),
             Attribute::Private(true),
             Attribute::Sensitive(true),
             Attribute::Extractable(false),
-            Attribute::Sign(true),
+            Attribute::Sign(!decrypts),
+            Attribute::Decrypt(decrypts && rsa),
+            Attribute::Derive(decrypts && !rsa),
             Attribute::Id(id.clone()),
         ];
+        let mut private = private;
         if let Some(label) = &config.key.label {
             public.push(Attribute::Label(label.as_bytes().to_vec()));
             private.push(Attribute::Label(label.as_bytes().to_vec()));
@@ -146,7 +176,11 @@ impl Pkcs11Key {
         drop(session);
         let mut config = config.clone();
         config.key.id = Some(id);
-        Self::open(&config)
+        if decrypts {
+            Self::open_for_decryption(&config)
+        } else {
+            Self::open(&config)
+        }
     }
 
     /// Delete the key pair (private and public objects) from the token.

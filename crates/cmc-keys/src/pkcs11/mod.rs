@@ -32,6 +32,8 @@
 //! - `key`: [`Pkcs11Key`], a session call with recovery, [`PrivateKeyAttributes`];
 //! - `lookup`: the private key and the public key read from the token;
 //! - `sign`: the mechanisms, `DigestInfo` and ECDSA `r‖s` to DER;
+//! - `decrypt`: RSA key transport and ECDH on the token
+//!   ([`DecryptionKey`](crate::DecryptionKey));
 //! - `lifecycle`: generating and destroying key pairs;
 //! - `errors`: cryptoki errors to [`Error`](crate::Error), and which are retried.
 
@@ -39,6 +41,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 mod config;
 mod context;
+mod decrypt;
 mod errors;
 mod key;
 mod lifecycle;
