@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::types::{
-    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaRecord, CertCounts, CertFilter, CertRange,
+    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaGeneration, CaRecord, CertCounts, CertFilter, CertRange,
     CertRecord, ClientRecord, ConfirmationRecord, ConfirmationState, CrlRecord, Fingerprint,
     ImportedRevocation, IssuedCert, ListedCert, NewClient, NewConfirmation, NewPending,
     NewReservation, NewSecret, Page, PageRequest, PendingFilter, PendingRecord, Revocation,
@@ -80,6 +80,45 @@ pub trait CaStore: Send + Sync {
     /// # Errors
     /// Database failures.
     fn auto_approvals(&self, ca: &str) -> Result<Option<(u32, u32, bool)>>;
+
+    /// The generation of CA `ca` that issues now (1 until a rollover).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown CA.
+    fn active_generation(&self, ca: &str) -> Result<u32>;
+
+    /// The CA's other generations (passive and retired), oldest first.
+    ///
+    /// # Errors
+    /// Database failures.
+    fn list_generations(&self, ca: &str) -> Result<Vec<CaGeneration>>;
+
+    /// Stores the passive next generation of a CA with its audit event, in
+    /// one transaction. `generation.generation` must be the active
+    /// generation + 1, and the state passive.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) when the CA
+    /// already has a passive generation (of concurrent callers, one wins);
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown CA;
+    /// [`Error::Invalid`](crate::Error::Invalid) for another number or state.
+    fn put_passive_generation(&self, generation: &CaGeneration, event: &AuditEvent) -> Result<()>;
+
+    /// Makes the passive generation `generation` of `ca` the active one, in
+    /// one transaction with `event`: the active generation becomes retired
+    /// (at `now`), the CA record takes the new certificate, key and chain.
+    /// Of concurrent callers, exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) when `ca` has no passive
+    /// generation numbered `generation` (none, or already activated).
+    fn activate_generation(
+        &self,
+        ca: &str,
+        generation: u32,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<()>;
 }
 
 /// Serial numbers and the certificates issued with them.
@@ -644,6 +683,18 @@ pub trait CrlStore: Send + Sync {
     fn for_each_revoked(
         &self,
         issuer: &str,
+        f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
+    ) -> Result<u64>;
+
+    /// [`CrlStore::for_each_revoked`] for the certificates one key
+    /// generation of `issuer` signed: that generation's CRL.
+    ///
+    /// # Errors
+    /// As [`CrlStore::for_each_revoked`].
+    fn for_each_revoked_of_generation(
+        &self,
+        issuer: &str,
+        generation: u32,
         f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
     ) -> Result<u64>;
 }

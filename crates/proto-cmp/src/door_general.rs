@@ -85,7 +85,7 @@ pub(crate) fn general(
 }
 
 fn ca_certs(engine: &Engine, ca: &LoadedCa) -> Result<InfoTypeAndValue, Refusal> {
-    let chain = engine.ca_chain(ca.name())?;
+    let chain = engine.ca_bundle(ca.name())?;
     Ok(InfoTypeAndValue::new(ID_IT_CA_CERTS, &chain)?)
 }
 

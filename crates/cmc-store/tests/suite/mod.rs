@@ -155,6 +155,7 @@ pub(crate) fn reservation(issuer: &str, s: &Serial) -> NewReservation {
         profile: "tls".into(),
         request_hash: vec![7; 32],
         tbs_der: None,
+        generation: 1,
     }
 }
 
