@@ -38,7 +38,7 @@ pub struct LoadedCa {
     not_before: UnixTime,
     not_after: UnixTime,
     path_len: Option<u8>,
-    signer: cmc_codec::SignerIdentity,
+    pub(crate) signer: cmc_codec::SignerIdentity,
     /// Which key generation this is, and the CA's other generations
     /// (`crate::generation`).
     pub(crate) generations: crate::generation::Generations,

@@ -115,6 +115,19 @@ impl LoadedCa {
                 }
             }
         }
+        if let Some(p) = &ca.generations.passive {
+            // Signed responses carry the next anchor too, so that a client
+            // renewing in the passive phase learns it from a verified
+            // answer before it needs it.
+            let mut extra = ca
+                .chain_der()
+                .iter()
+                .map(|der| decode_certificate("CA chain certificate", der))
+                .collect::<Result<Vec<_>>>()?;
+            extra.push(p.certificate.clone());
+            ca.signer = cmc_codec::SignerIdentity::new(ca.certificate(), &extra)
+                .map_err(|e| Error::bad("passive CA certificate", e))?;
+        }
         Ok(ca)
     }
 
