@@ -204,7 +204,12 @@ fn rollover_passive_then_active_on_a_live_server() {
     assert!(out.contains("generation 2 is active"), "{out}");
     let e = cmc_tool(&["--config", s(&rig.config), "ca", "activate", "root"]).unwrap_err();
     assert!(e.contains("no passive generation"), "{e}");
-    let first = |b: &str| b.split("-----END CERTIFICATE-----").next().unwrap().to_owned();
+    let first = |b: &str| {
+        b.split("-----END CERTIFICATE-----")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
     let old_first = first(&std::fs::read_to_string(&old_root).unwrap());
     let start = Instant::now();
     let active = loop {
@@ -212,7 +217,10 @@ fn rollover_passive_then_active_on_a_live_server() {
         if first(&b) != old_first {
             break b;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "not activated: {b}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not activated: {b}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
     let active = rig.write("bundle-active.pem", &active);
@@ -232,7 +240,10 @@ fn rollover_passive_then_active_on_a_live_server() {
     assert!(ok, "{text}");
     // Signed by the new key: the old CA certificate alone does not verify it.
     let (ok, _) = rig.verify(&c, &old_root);
-    assert!(!ok, "a new-generation certificate verified against the old root");
+    assert!(
+        !ok,
+        "a new-generation certificate verified against the old root"
+    );
     let (ok, text) = rig.verify(&c, &new_root);
     assert!(ok, "{text}");
 
@@ -255,14 +266,30 @@ fn rollover_passive_then_active_on_a_live_server() {
     let serial = rig.serial(&b);
     admin(
         &rig.config,
-        &["cert", "revoke", "--ca", "root", &serial, "--reason", "superseded"],
+        &[
+            "cert",
+            "revoke",
+            "--ca",
+            "root",
+            &serial,
+            "--reason",
+            "superseded",
+        ],
     );
     let url = format!("http://{}/ocsp/root", rig.server.addr);
     let (ok, text) = openssl(
         &rig.data,
         &[
-            "ocsp", "-issuer", s(&old_root), "-cert", s(&b), "-url", &url, "-CAfile",
-            s(&old_root), "-resp_text",
+            "ocsp",
+            "-issuer",
+            s(&old_root),
+            "-cert",
+            s(&b),
+            "-url",
+            &url,
+            "-CAfile",
+            s(&old_root),
+            "-resp_text",
         ],
     );
     assert!(ok, "{text}");
@@ -272,11 +299,21 @@ fn rollover_passive_then_active_on_a_live_server() {
     let (ok, text) = openssl(
         &rig.data,
         &[
-            "ocsp", "-issuer", s(&new_root), "-cert", s(&c), "-url", &url, "-CAfile",
+            "ocsp",
+            "-issuer",
+            s(&new_root),
+            "-cert",
+            s(&c),
+            "-url",
+            &url,
+            "-CAfile",
             s(&new_root),
         ],
     );
-    assert!(ok && text.contains(": good") && text.contains("Response verify OK"), "{text}");
+    assert!(
+        ok && text.contains(": good") && text.contains("Response verify OK"),
+        "{text}"
+    );
 
     // The old generation's CRL, signed by the old key, lists it.
     let crl = rig.server.get("/crl/root@1.crl");
@@ -286,24 +323,44 @@ fn rollover_passive_then_active_on_a_live_server() {
     let (ok, text) = openssl(
         &rig.data,
         &[
-            "crl", "-inform", "DER", "-in", s(&crl_path), "-CAfile", s(&old_root), "-noout",
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            s(&crl_path),
+            "-CAfile",
+            s(&old_root),
+            "-noout",
             "-text",
         ],
     );
     assert!(ok, "{text}");
     assert!(text.contains("verify OK"), "{text}");
-    assert!(text.to_uppercase().contains(&serial.to_uppercase()), "{text}");
+    assert!(
+        text.to_uppercase().contains(&serial.to_uppercase()),
+        "{text}"
+    );
     // The active generation's CRL does not list it, and is the new key's.
     let crl = rig.server.get("/crl/root.crl");
     std::fs::write(&crl_path, &crl.body).unwrap();
     let (ok, text) = openssl(
         &rig.data,
         &[
-            "crl", "-inform", "DER", "-in", s(&crl_path), "-CAfile", s(&new_root), "-noout",
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            s(&crl_path),
+            "-CAfile",
+            s(&new_root),
+            "-noout",
             "-text",
         ],
     );
     assert!(ok && text.contains("verify OK"), "{text}");
-    assert!(!text.to_uppercase().contains(&serial.to_uppercase()), "{text}");
+    assert!(
+        !text.to_uppercase().contains(&serial.to_uppercase()),
+        "{text}"
+    );
     assert_eq!(rig.server.get("/crl/root@3.crl").status, 404);
 }

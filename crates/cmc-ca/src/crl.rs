@@ -109,8 +109,11 @@ fn for_each_revoked(
 /// entries is not copied per request.
 #[derive(Debug, Default)]
 pub(crate) struct CrlCache {
-    crls: Mutex<BTreeMap<(String, u32), (Arc<CrlRecord>, u64)>>,
+    crls: Mutex<BTreeMap<GenerationKey, (Arc<CrlRecord>, u64)>>,
 }
+
+/// A CA's name and one of its key generations.
+type GenerationKey = (String, u32);
 
 impl CrlCache {
     /// The cached CRL of generation `generation` of `ca`, if it was checked
@@ -295,7 +298,10 @@ impl Engine {
         // Read before the revocations: a revocation after this read moves
         // the epoch, so the CRL cached below is rebuilt on the next call.
         let epoch = store.revocation_epoch(loaded.name())?;
-        if let Some(cached) = self.crl_cache().get(loaded.name(), loaded.generation(), epoch) {
+        if let Some(cached) = self
+            .crl_cache()
+            .get(loaded.name(), loaded.generation(), epoch)
+        {
             if out_of_date(&cached, now, loaded.not_after(), &self.config().crl).is_none() {
                 return Ok(cached);
             }
@@ -358,7 +364,13 @@ impl Engine {
                  next update {next_update}"
             ),
         })?;
-        tracing::info!(ca, generation, number, entries, "CRL of a retired generation issued");
+        tracing::info!(
+            ca,
+            generation,
+            number,
+            entries,
+            "CRL of a retired generation issued"
+        );
         let record = Arc::new(CrlRecord {
             issuer: ca.to_owned(),
             crl_number: number,

@@ -148,10 +148,11 @@ impl Engine {
         let mut cas = BTreeMap::new();
         for record in store.list_cas()? {
             let name = record.name.clone();
-            let ca = LoadedCa::load(store.as_ref(), record, clock.now()).map_err(|e| Error::CaLoad {
-                ca: name.clone(),
-                source: Box::new(e),
-            })?;
+            let ca =
+                LoadedCa::load(store.as_ref(), record, clock.now()).map_err(|e| Error::CaLoad {
+                    ca: name.clone(),
+                    source: Box::new(e),
+                })?;
             tracing::info!(ca = name, not_after = %ca.not_after(), "CA loaded");
             if let Err(e) = ca.check_valid_at(clock.now()) {
                 tracing::warn!(ca = name, error = %e, "loaded a CA that cannot sign now");

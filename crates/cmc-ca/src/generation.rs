@@ -286,7 +286,12 @@ pub fn rollover_ca(store: &dyn Store, now: UnixTime, r: &Rollover) -> Result<CaG
         CaKey::Generate { spec, config } => config.generate(*spec)?,
         CaKey::Existing(config) => (config.clone(), config.open()?),
     };
-    if key.public_key() == current.certificate().tbs_certificate().subject_public_key_info() {
+    if key.public_key()
+        == current
+            .certificate()
+            .tbs_certificate()
+            .subject_public_key_info()
+    {
         return Err(Error::InvalidRequest(
             "the next generation needs a new key, not the current one".into(),
         ));
@@ -370,7 +375,11 @@ pub fn rollover_ca(store: &dyn Store, now: UnixTime, r: &Rollover) -> Result<CaG
             generation.cert_der = issued.der;
         }
     }
-    tracing::info!(ca = r.ca, generation = number, "passive CA generation created");
+    tracing::info!(
+        ca = r.ca,
+        generation = number,
+        "passive CA generation created"
+    );
     Ok(generation)
 }
 
@@ -420,7 +429,11 @@ pub fn activate_ca(store: &dyn Store, now: UnixTime, ca: &str, requester: &str) 
         Err(cmc_store::Error::NotFound(_)) => return Err(no_passive()),
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(ca, generation = passive.generation, "CA generation activated");
+    tracing::info!(
+        ca,
+        generation = passive.generation,
+        "CA generation activated"
+    );
     Ok(passive.generation)
 }
 

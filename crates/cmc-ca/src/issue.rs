@@ -34,8 +34,8 @@ use cmc_codec::alg::{SignatureAlg, verify_signature};
 use cmc_keys::SigningKey;
 use cmc_policy::{Decision, IssuerInfo, Prepared, Profile, Request};
 use cmc_store::{
-    AuditEvent, AuditKind, CaGeneration, CaRecord, IssuedCert, NewReservation, Outcome, Serial, Store, UnixTime,
-    Write, WriteUnit,
+    AuditEvent, AuditKind, CaGeneration, CaRecord, IssuedCert, NewReservation, Outcome, Serial,
+    Store, UnixTime, Write, WriteUnit,
 };
 use der::Encode;
 use spki::SubjectPublicKeyInfoOwned;

@@ -21,10 +21,10 @@ use crate::error::{Error, Result};
 /// The store's record types, as the engine's API speaks of them.
 pub mod types {
     pub use cmc_store::{
-        BulkCert, CaGeneration, CaRecord, CertFilter, CertRecord, CertState, CertStatus, ClientRecord,
-        ClientRole, CrlRecord, GenerationState, Grant, IssuedCert, MacCredential, NewClient, PendingFilter,
-        PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason, Scope,
-        SecretPurpose, SecretRecord, Serial, UnixTime,
+        BulkCert, CaGeneration, CaRecord, CertFilter, CertRecord, CertState, CertStatus,
+        ClientRecord, ClientRole, CrlRecord, GenerationState, Grant, IssuedCert, MacCredential,
+        NewClient, PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation,
+        RevocationReason, Scope, SecretPurpose, SecretRecord, Serial, UnixTime,
     };
 }
 

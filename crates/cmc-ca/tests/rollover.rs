@@ -9,9 +9,9 @@
 
 mod common;
 
+use cmc_ca::Clock as _;
 use cmc_ca::{CaKey, Error, KeyConfig, Rollover, SecretRef, activate_ca, rollover_ca};
 use cmc_keys::{HashAlg, KeySpec, SignatureScheme};
-use cmc_ca::Clock as _;
 use cmc_store::{GenerationState, RevocationReason};
 use common::{Env, openssl, p};
 
@@ -38,18 +38,28 @@ fn state_machine_refusals_are_clear() {
     let store = env.store.as_ref();
 
     let e = activate_ca(store, now, "root", "op").unwrap_err();
-    assert!(matches!(&e, Error::InvalidRequest(m) if m.contains("no passive generation")), "{e}");
+    assert!(
+        matches!(&e, Error::InvalidRequest(m) if m.contains("no passive generation")),
+        "{e}"
+    );
     let e = activate_ca(store, now, "nope", "op").unwrap_err();
     assert!(matches!(e, Error::UnknownCa(_)), "{e}");
-    let e = rollover_ca(store, now, &rollover("nope", env.file_key("x", P256), None))
-        .unwrap_err();
+    let e = rollover_ca(store, now, &rollover("nope", env.file_key("x", P256), None)).unwrap_err();
     assert!(matches!(e, Error::UnknownCa(_)), "{e}");
 
-    let g = rollover_ca(store, now, &rollover("root", env.file_key("root.gen2", P256), None))
-        .unwrap();
+    let g = rollover_ca(
+        store,
+        now,
+        &rollover("root", env.file_key("root.gen2", P256), None),
+    )
+    .unwrap();
     assert_eq!((g.generation, g.state), (2, GenerationState::Passive));
-    let e = rollover_ca(store, now, &rollover("root", env.file_key("root.gen3", P256), None))
-        .unwrap_err();
+    let e = rollover_ca(
+        store,
+        now,
+        &rollover("root", env.file_key("root.gen3", P256), None),
+    )
+    .unwrap_err();
     assert!(
         matches!(&e, Error::InvalidRequest(m) if m.contains("already has a passive generation")),
         "{e}"
@@ -59,10 +69,17 @@ fn state_machine_refusals_are_clear() {
 
     assert_eq!(activate_ca(store, now, "root", "op").unwrap(), 2);
     let e = activate_ca(store, now, "root", "op").unwrap_err();
-    assert!(matches!(&e, Error::InvalidRequest(m) if m.contains("no passive generation")), "{e}");
+    assert!(
+        matches!(&e, Error::InvalidRequest(m) if m.contains("no passive generation")),
+        "{e}"
+    );
     // Generation 3 after that.
-    let g = rollover_ca(store, now, &rollover("root", env.file_key("root.gen3", P256), None))
-        .unwrap();
+    let g = rollover_ca(
+        store,
+        now,
+        &rollover("root", env.file_key("root.gen3", P256), None),
+    )
+    .unwrap();
     assert_eq!(g.generation, 3);
 }
 
@@ -81,7 +98,13 @@ fn intermediate_rollover_is_issued_by_its_parent() {
     assert_eq!(g.chain_der, [root.certificate_der().to_vec()]);
     let root_pem = env.write_cert("root.pem", root.certificate_der());
     let next_pem = env.write_cert("sub2.pem", &g.cert_der);
-    let out = openssl(&["verify", "-x509_strict", "-CAfile", p(&root_pem), p(&next_pem)]);
+    let out = openssl(&[
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        p(&root_pem),
+        p(&next_pem),
+    ]);
     assert!(out.contains(": OK"), "{out}");
     // Same subject, new key identifier.
     let next = cmc_ca::x509::decode_certificate("next", &g.cert_der).unwrap();
@@ -116,7 +139,11 @@ fn scheduled_activation_and_crls_per_generation() {
     rollover_ca(
         env.store.as_ref(),
         now,
-        &rollover("root", env.file_key("root.gen2", P256), Some(now.secs() + 3600)),
+        &rollover(
+            "root",
+            env.file_key("root.gen2", P256),
+            Some(now.secs() + 3600),
+        ),
     )
     .unwrap();
     // The engine sees the passive generation; nothing is due yet.
@@ -142,14 +169,33 @@ fn scheduled_activation_and_crls_per_generation() {
     let crl1 = env.engine.generation_crl("root", 1).unwrap();
     let crl1_path = env.write_der("gen1.crl", &crl1.der);
     let out = openssl(&[
-        "crl", "-inform", "DER", "-in", p(&crl1_path), "-CAfile", p(&old_pem), "-noout", "-text",
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        p(&crl1_path),
+        "-CAfile",
+        p(&old_pem),
+        "-noout",
+        "-text",
     ]);
     assert!(out.contains("verify OK"), "{out}");
-    assert!(out.to_uppercase().contains(&serial.to_hex().to_uppercase()), "{out}");
+    assert!(
+        out.to_uppercase().contains(&serial.to_hex().to_uppercase()),
+        "{out}"
+    );
     let crl2 = env.engine.current_crl("root").unwrap();
     let crl2_path = env.write_der("gen2.crl", &crl2.der);
     let out = openssl(&[
-        "crl", "-inform", "DER", "-in", p(&crl2_path), "-CAfile", p(&new_pem), "-noout", "-text",
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        p(&crl2_path),
+        "-CAfile",
+        p(&new_pem),
+        "-noout",
+        "-text",
     ]);
     assert!(out.contains("verify OK"), "{out}");
     assert!(out.contains("No Revoked Certificates"), "{out}");
@@ -164,7 +210,10 @@ fn scheduled_activation_and_crls_per_generation() {
 #[test]
 fn rollover_with_token_keys() {
     let Some(module) = std::env::var_os("CMC_TEST_PKCS11_MODULE") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the PKCS#11 tests");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the PKCS#11 tests"
+        );
         println!("rollover_with_token_keys: skipped: CMC_TEST_PKCS11_MODULE is not set");
         return;
     };
@@ -177,7 +226,7 @@ fn rollover_with_token_keys() {
         KeyConfig::pkcs11(
             std::path::PathBuf::from(module.clone()),
             token.clone(),
-            &format!("{label}-{tag}"),
+            format!("{label}-{tag}"),
             SecretRef::File(pin.clone()),
             P256,
         )
@@ -201,7 +250,10 @@ fn rollover_with_token_keys() {
     let now = env.clock.now();
     let g = rollover_ca(env.store.as_ref(), now, &rollover("hsm", key("gen2"), None)).unwrap();
     assert!(g.key_ref.contains("pkcs11"), "{}", g.key_ref);
-    assert_eq!(activate_ca(env.store.as_ref(), now, "hsm", "op").unwrap(), 2);
+    assert_eq!(
+        activate_ca(env.store.as_ref(), now, "hsm", "op").unwrap(),
+        2
+    );
     env.engine.refresh_cas().unwrap();
     let active = env.engine.ca("hsm").unwrap();
     assert_eq!(active.generation(), 2);
@@ -211,7 +263,16 @@ fn rollover_with_token_keys() {
     for (n, pem) in [(1, &old_pem), (2, &new_pem)] {
         let crl = env.engine.generation_crl("hsm", n).unwrap();
         let path = env.write_der(&format!("gen{n}.crl"), &crl.der);
-        let out = openssl(&["crl", "-inform", "DER", "-in", p(&path), "-CAfile", p(pem), "-noout"]);
+        let out = openssl(&[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            p(&path),
+            "-CAfile",
+            p(pem),
+            "-noout",
+        ]);
         assert!(out.contains("verify OK"), "generation {n}: {out}");
     }
 }

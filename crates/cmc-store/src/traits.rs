@@ -7,12 +7,12 @@
 
 use crate::error::Result;
 use crate::types::{
-    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaGeneration, CaRecord, CertCounts, CertFilter, CertRange,
-    CertRecord, ClientRecord, ConfirmationRecord, ConfirmationState, CrlRecord, Fingerprint,
-    ImportedRevocation, IssuedCert, ListedCert, NewClient, NewConfirmation, NewPending,
-    NewReservation, NewSecret, Page, PageRequest, PendingFilter, PendingRecord, Revocation,
-    RevocationReason, RevokedEntry, SecretFailures, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, WriteStats, WriteUnit,
+    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaGeneration, CaRecord, CertCounts, CertFilter,
+    CertRange, CertRecord, ClientRecord, ConfirmationRecord, ConfirmationState, CrlRecord,
+    Fingerprint, ImportedRevocation, IssuedCert, ListedCert, NewClient, NewConfirmation,
+    NewPending, NewReservation, NewSecret, Page, PageRequest, PendingFilter, PendingRecord,
+    Revocation, RevocationReason, RevokedEntry, SecretFailures, SecretRecord, Serial,
+    TransactionOpen, TransactionRecord, TransactionState, UnixTime, WriteStats, WriteUnit,
 };
 
 /// The CAs this installation serves.

@@ -464,7 +464,14 @@ fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
     if as_json {
         return json(io.out, &infos);
     }
-    let mut t = Table::new(&["NAME", "PARENT", "NOT AFTER", "KEY", "GENERATIONS", "SUBJECT"]);
+    let mut t = Table::new(&[
+        "NAME",
+        "PARENT",
+        "NOT AFTER",
+        "KEY",
+        "GENERATIONS",
+        "SUBJECT",
+    ]);
     for i in &infos {
         let backend = i
             .key

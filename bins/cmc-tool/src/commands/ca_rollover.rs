@@ -150,14 +150,11 @@ fn of_stored(g: &CaGeneration) -> Result<GenerationInfo> {
 pub(crate) fn rollover(ctx: &Context, args: &RolloverArgs, io: &mut Io<'_>) -> Result<()> {
     let records = ctx.records()?;
     let Some(record) = records.ca(&args.name)? else {
-        bail!(
-            "there is no CA {:?} (see `cmc-tool ca list`)",
-            args.name
-        );
+        bail!("there is no CA {:?} (see `cmc-tool ca list`)", args.name);
     };
     let (active, _) = records.generations(&args.name)?;
-    let current = KeyConfig::from_key_ref(&record.key_ref)
-        .context("the current key reference of the CA")?;
+    let current =
+        KeyConfig::from_key_ref(&record.key_ref).context("the current key reference of the CA")?;
     let spec = match args.key_type {
         Some(spec) => spec,
         None => {

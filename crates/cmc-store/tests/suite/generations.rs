@@ -68,7 +68,13 @@ pub(crate) fn schema_11_database_migrates_to_generations(fx: &dyn Fixture) {
             "ca",
             2,
             t(20),
-            &event(AuditKind::Other("ca-activated".into()), "ca", None, "op", 20),
+            &event(
+                AuditKind::Other("ca-activated".into()),
+                "ca",
+                None,
+                "op",
+                20,
+            ),
         )
         .unwrap();
     assert_eq!(store.active_generation("ca").unwrap(), 2);
@@ -99,7 +105,9 @@ pub(crate) fn generations_passive_active_retired(fx: &dyn Fixture) {
         store.put_passive_generation(&retired, &ev(6)),
         Err(Error::Invalid(_))
     ));
-    store.put_passive_generation(&passive("ca", 2), &ev(7)).unwrap();
+    store
+        .put_passive_generation(&passive("ca", 2), &ev(7))
+        .unwrap();
     // One passive generation at a time.
     assert!(matches!(
         store.put_passive_generation(&passive("ca", 2), &ev(8)),
@@ -151,5 +159,7 @@ pub(crate) fn generations_passive_active_retired(fx: &dyn Fixture) {
     assert_eq!(revoked_serials(store.as_ref(), 1), [serial(1)]);
     assert_eq!(revoked_serials(store.as_ref(), 2), [serial(2)]);
     // The next rollover is generation 3.
-    store.put_passive_generation(&passive("ca", 3), &ev(13)).unwrap();
+    store
+        .put_passive_generation(&passive("ca", 3), &ev(13))
+        .unwrap();
 }
