@@ -82,36 +82,28 @@ pub trait CaStore: Send + Sync {
     fn auto_approvals(&self, ca: &str) -> Result<Option<(u32, u32, bool)>>;
 
     /// The generation of CA `ca` that issues now (1 until a rollover).
-    ///
     /// # Errors
-    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown CA.
+    /// `NotFound` for an unknown CA.
     fn active_generation(&self, ca: &str) -> Result<u32>;
 
     /// The CA's other generations (passive and retired), oldest first.
-    ///
     /// # Errors
     /// Database failures.
     fn list_generations(&self, ca: &str) -> Result<Vec<CaGeneration>>;
 
-    /// Stores the passive next generation of a CA with its audit event, in
-    /// one transaction. `generation.generation` must be the active
-    /// generation + 1, and the state passive.
+    /// Stores the passive next generation (active + 1) of a CA with its audit event, at once.
     ///
     /// # Errors
-    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) when the CA
-    /// already has a passive generation (of concurrent callers, one wins);
-    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown CA;
-    /// [`Error::Invalid`](crate::Error::Invalid) for another number or state.
+    /// `AlreadyExists` if it has a passive one (of concurrent callers, one wins); `NotFound`;
+    /// `Invalid` for another number or state.
     fn put_passive_generation(&self, generation: &CaGeneration, event: &AuditEvent) -> Result<()>;
 
-    /// Makes the passive generation `generation` of `ca` the active one, in
-    /// one transaction with `event`: the active generation becomes retired
-    /// (at `now`), the CA record takes the new certificate, key and chain.
-    /// Of concurrent callers, exactly one succeeds.
+    /// Makes passive generation `generation` of `ca` active with `event`, at once: the active one
+    /// is retired at `now`; the CA record takes the new certificate, key and chain. Of
+    /// concurrent callers, exactly one succeeds.
     ///
     /// # Errors
-    /// [`Error::NotFound`](crate::Error::NotFound) when `ca` has no passive
-    /// generation numbered `generation` (none, or already activated).
+    /// `NotFound` when there is no such passive generation (none, or already activated).
     fn activate_generation(
         &self,
         ca: &str,
@@ -686,8 +678,7 @@ pub trait CrlStore: Send + Sync {
         f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
     ) -> Result<u64>;
 
-    /// [`CrlStore::for_each_revoked`] for the certificates one key
-    /// generation of `issuer` signed: that generation's CRL.
+    /// [`CrlStore::for_each_revoked`] for what key generation `generation` of `issuer` signed.
     ///
     /// # Errors
     /// As [`CrlStore::for_each_revoked`].
