@@ -2,7 +2,9 @@
 //! transactionIds past their lifetime) every
 //! `[requests].purge_interval_secs`, so the replay tables do not grow
 //! without bound, and every [`SWEEP_EVERY`] revokes the CMP certificates
-//! whose certConf did not come in time (`Engine::revoke_unconfirmed`).
+//! whose certConf did not come in time (`Engine::revoke_unconfirmed`) and
+//! reloads the CAs that changed in the store (a CA rollover's activation:
+//! `Engine::refresh_cas`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +77,24 @@ pub async fn sweep_once(engine: &Arc<Engine>) -> Option<usize> {
     }
 }
 
+/// Picks up CA changes in the store on the blocking pool (a due or
+/// commanded rollover activation, a new passive generation, a new CA:
+/// `Engine::refresh_cas`); logs a failure. Returns the CAs reloaded.
+pub async fn refresh_once(engine: &Arc<Engine>) -> Option<Vec<String>> {
+    let engine = Arc::clone(engine);
+    match tokio::task::spawn_blocking(move || engine.refresh_cas()).await {
+        Ok(Ok(reloaded)) => Some(reloaded),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "refreshing the CAs from the store failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the CA refresh panicked or was cancelled");
+            None
+        }
+    }
+}
+
 /// Purges on `schedule`, and sweeps unconfirmed certificates every
 /// [`SWEEP_EVERY`] (or the purge interval when shorter), until `stop`
 /// changes (or its sender is dropped); returns how many purges ran. Work in
@@ -98,6 +118,7 @@ pub async fn run(engine: Arc<Engine>, schedule: Schedule, mut stop: watch::Recei
         let now = tokio::time::Instant::now();
         if now >= next_sweep {
             sweep_once(&engine).await;
+            refresh_once(&engine).await;
             next_sweep = now + sweep_every;
         }
         if now >= next_purge {

@@ -38,7 +38,10 @@ pub struct LoadedCa {
     not_before: UnixTime,
     not_after: UnixTime,
     path_len: Option<u8>,
-    signer: cmc_codec::SignerIdentity,
+    pub(crate) signer: cmc_codec::SignerIdentity,
+    /// Which key generation this is, and the CA's other generations
+    /// (`crate::generation`).
+    pub(crate) generations: crate::generation::Generations,
 }
 
 impl fmt::Debug for LoadedCa {
@@ -53,6 +56,7 @@ impl fmt::Debug for LoadedCa {
             .field("key", &self.key)
             .field("not_before", &self.not_before)
             .field("not_after", &self.not_after)
+            .field("generations", &self.generations)
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +152,7 @@ impl LoadedCa {
             key_id,
             path_len,
             signer,
+            generations: crate::generation::Generations::default(),
         })
     }
 
@@ -331,7 +336,7 @@ pub fn create_ca(store: &dyn Store, clock: &dyn Clock, new: &NewCa) -> Result<Lo
             let record = store
                 .get_ca(issuer)?
                 .ok_or_else(|| Error::UnknownCa(issuer.clone()))?;
-            Some(LoadedCa::open(record)?)
+            Some(LoadedCa::load(store, record, clock.now())?)
         }
         None => None,
     };

@@ -87,10 +87,11 @@ pub fn build_crl(
 fn for_each_revoked(
     store: &dyn Store,
     issuer: &str,
+    generation: u32,
     mut f: impl FnMut(&RevokedEntry) -> Result<()>,
 ) -> Result<u64> {
     let mut failed = None;
-    let listed = store.for_each_revoked(issuer, &mut |entry| {
+    let listed = store.for_each_revoked_of_generation(issuer, generation, &mut |entry| {
         f(&entry).map_err(|e| {
             failed = Some(e);
             // Only stops the cursor: the error itself is returned below.
@@ -103,27 +104,32 @@ fn for_each_revoked(
     }
 }
 
-/// The CRLs the engine hands out, one per CA, with the revocation epoch
-/// each was checked at; shared, so a CRL of millions of entries is not
-/// copied per request.
+/// The CRLs the engine hands out, one per CA key generation, with the
+/// revocation epoch each was checked at; shared, so a CRL of millions of
+/// entries is not copied per request.
 #[derive(Debug, Default)]
 pub(crate) struct CrlCache {
-    crls: Mutex<BTreeMap<String, (Arc<CrlRecord>, u64)>>,
+    crls: Mutex<BTreeMap<GenerationKey, (Arc<CrlRecord>, u64)>>,
 }
 
+/// A CA's name and one of its key generations.
+type GenerationKey = (String, u32);
+
 impl CrlCache {
-    /// The cached CRL of `ca`, if it was checked at revocation `epoch`.
-    fn get(&self, ca: &str, epoch: u64) -> Option<Arc<CrlRecord>> {
+    /// The cached CRL of generation `generation` of `ca`, if it was checked
+    /// at revocation `epoch`.
+    fn get(&self, ca: &str, generation: u32, epoch: u64) -> Option<Arc<CrlRecord>> {
         let crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
-        crls.get(ca)
+        crls.get(&(ca.to_owned(), generation))
             .filter(|(_, at)| *at == epoch)
             .map(|(record, _)| Arc::clone(record))
     }
 
-    /// Remembers `record` as the current CRL of its CA at `epoch`.
-    fn put(&self, record: Arc<CrlRecord>, epoch: u64) {
+    /// Remembers `record` as the current CRL of its CA's generation
+    /// `generation` at `epoch`.
+    fn put(&self, record: Arc<CrlRecord>, generation: u32, epoch: u64) {
         let mut crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
-        crls.insert(record.issuer.clone(), (record, epoch));
+        crls.insert((record.issuer.clone(), generation), (record, epoch));
     }
 }
 
@@ -181,14 +187,21 @@ fn stale_reason(
     store: &dyn Store,
     latest: &CrlRecord,
     now: UnixTime,
-    ca_not_after: UnixTime,
+    ca: &LoadedCa,
     config: &CrlConfig,
 ) -> Result<Option<&'static str>> {
-    if let Some(why) = out_of_date(latest, now, ca_not_after, config) {
+    if let Some(why) = out_of_date(latest, now, ca.not_after(), config) {
         return Ok(Some(why));
     }
+    // A CRL stored up to the second this generation was activated may be
+    // the previous generation's, signed by the previous key.
+    if ca.activated_at().is_some_and(|at| latest.this_update <= at) {
+        return Ok(Some("the previous CA generation signed it"));
+    }
     let mut stored = StoredEntries::of(&latest.der)?;
-    for_each_revoked(store, &latest.issuer, |entry| stored.next_is(entry))?;
+    for_each_revoked(store, &latest.issuer, ca.generation(), |entry| {
+        stored.next_is(entry)
+    })?;
     if !stored.all_matched() {
         return Ok(Some("revocations changed since it was issued"));
     }
@@ -216,7 +229,9 @@ impl Engine {
         ca.check_valid_at(now)?;
         let store = self.store();
         let mut list = RevokedList::default();
-        for_each_revoked(store.as_ref(), ca.name(), |entry| list.push(entry))?;
+        for_each_revoked(store.as_ref(), ca.name(), ca.generation(), |entry| {
+            list.push(entry)
+        })?;
         let entries = list.count();
         let number = store.next_crl_number(ca.name())?;
         let next_update = now
@@ -283,13 +298,87 @@ impl Engine {
         // Read before the revocations: a revocation after this read moves
         // the epoch, so the CRL cached below is rebuilt on the next call.
         let epoch = store.revocation_epoch(loaded.name())?;
-        if let Some(cached) = self.crl_cache().get(loaded.name(), epoch) {
+        if let Some(cached) = self
+            .crl_cache()
+            .get(loaded.name(), loaded.generation(), epoch)
+        {
             if out_of_date(&cached, now, loaded.not_after(), &self.config().crl).is_none() {
                 return Ok(cached);
             }
         }
         let record = self.current_crl_uncached(&loaded, now)?;
-        self.crl_cache().put(Arc::clone(&record), epoch);
+        self.crl_cache()
+            .put(Arc::clone(&record), loaded.generation(), epoch);
+        Ok(record)
+    }
+
+    /// The CRL of key generation `generation` of CA `ca`: for the active
+    /// generation [`Engine::current_crl_shared`]; for a retired one whose
+    /// CA certificate is still valid, a CRL of the certificates that
+    /// generation issued and that are revoked, signed by its own key, with
+    /// the next number of the CA's one cRLNumber sequence. It is kept in
+    /// memory until a revocation or its refresh margin (not stored: every
+    /// process makes its own, numbered from the shared sequence).
+    ///
+    /// # Errors
+    /// [`Error::UnknownCa`]; [`Error::InvalidRequest`] for a generation
+    /// that is not loaded (passive, expired or never made); key and store
+    /// errors.
+    pub fn generation_crl(&self, ca: &str, generation: u32) -> Result<Arc<CrlRecord>> {
+        let loaded = self.ca(ca)?;
+        if generation == loaded.generation() {
+            return self.current_crl_shared(ca);
+        }
+        let old = loaded.generation_numbered(generation).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "CA {ca:?} has no retired generation {generation} that is still valid"
+            ))
+        })?;
+        let now = self.now();
+        old.check_valid_at(now)?;
+        let store = self.store();
+        let epoch = store.revocation_epoch(ca)?;
+        if let Some(cached) = self.crl_cache().get(ca, generation, epoch) {
+            if out_of_date(&cached, now, old.not_after(), &self.config().crl).is_none() {
+                return Ok(cached);
+            }
+        }
+        let mut list = RevokedList::default();
+        for_each_revoked(store.as_ref(), ca, generation, |entry| list.push(entry))?;
+        let entries = list.count();
+        let number = store.next_crl_number(ca)?;
+        let next_update = now
+            .plus_secs(self.config().crl.validity_secs)
+            .min(old.not_after());
+        let der = sign_crl(old, number, now, next_update, list)?;
+        store.append_audit(&AuditEvent {
+            at: now,
+            kind: AuditKind::CrlIssued,
+            issuer: Some(ca.to_owned()),
+            serial: None,
+            profile: None,
+            requester: None,
+            outcome: Outcome::Success,
+            detail: format!(
+                "CRL number {number} of retired generation {generation}, {entries} entries, \
+                 next update {next_update}"
+            ),
+        })?;
+        tracing::info!(
+            ca,
+            generation,
+            number,
+            entries,
+            "CRL of a retired generation issued"
+        );
+        let record = Arc::new(CrlRecord {
+            issuer: ca.to_owned(),
+            crl_number: number,
+            der,
+            this_update: now,
+            next_update,
+        });
+        self.crl_cache().put(Arc::clone(&record), generation, epoch);
         Ok(record)
     }
 
@@ -299,13 +388,7 @@ impl Engine {
         let store = self.store();
         let ca = loaded.name();
         if let Some(latest) = store.latest_crl(ca)? {
-            match stale_reason(
-                store.as_ref(),
-                &latest,
-                now,
-                loaded.not_after(),
-                &self.config().crl,
-            )? {
+            match stale_reason(store.as_ref(), &latest, now, loaded, &self.config().crl)? {
                 None => return Ok(Arc::new(latest)),
                 Some(why) => {
                     tracing::debug!(ca, number = latest.crl_number, why, "reissuing the CRL");

@@ -148,10 +148,11 @@ impl Engine {
         let mut cas = BTreeMap::new();
         for record in store.list_cas()? {
             let name = record.name.clone();
-            let ca = LoadedCa::open(record).map_err(|e| Error::CaLoad {
-                ca: name.clone(),
-                source: Box::new(e),
-            })?;
+            let ca =
+                LoadedCa::load(store.as_ref(), record, clock.now()).map_err(|e| Error::CaLoad {
+                    ca: name.clone(),
+                    source: Box::new(e),
+                })?;
             tracing::info!(ca = name, not_after = %ca.not_after(), "CA loaded");
             if let Err(e) = ca.check_valid_at(clock.now()) {
                 tracing::warn!(ca = name, error = %e, "loaded a CA that cannot sign now");
@@ -382,8 +383,53 @@ impl Engine {
         Ok(ca)
     }
 
+    /// Picks up what changed in the store since the CAs were loaded:
+    /// activates the passive generations whose activation time has come
+    /// (on whichever process sharing the store gets there first), then
+    /// reloads every CA whose active or passive generation differs from the
+    /// loaded one, and loads CAs created since. Returns the names of the
+    /// CAs (re)loaded. The server runs it on its sweep schedule.
+    ///
+    /// # Errors
+    /// Store errors; a CA that does not load (a key that does not open) is
+    /// logged and keeps its loaded state.
+    pub fn refresh_cas(&self) -> Result<Vec<String>> {
+        let now = self.now();
+        crate::generation::activate_due(self.store.as_ref(), now)?;
+        let mut reloaded = Vec::new();
+        for record in self.store.list_cas()? {
+            let name = record.name.clone();
+            let active = self.store.active_generation(&name)?;
+            let passive = self
+                .store
+                .list_generations(&name)?
+                .into_iter()
+                .find(|g| g.state == cmc_store::GenerationState::Passive)
+                .map(|g| g.generation);
+            let loaded = self.read().get(&name).cloned();
+            if loaded.is_some_and(|l| {
+                l.generation() == active && l.passive().map(|p| p.generation) == passive
+            }) {
+                continue;
+            }
+            match LoadedCa::load(self.store.as_ref(), record, now) {
+                Ok(ca) => {
+                    tracing::info!(ca = name, generation = ca.generation(),
+                        passive = ?passive, "CA reloaded");
+                    self.write().insert(name.clone(), Arc::new(ca));
+                    reloaded.push(name);
+                }
+                Err(e) => {
+                    tracing::error!(ca = name, error = %e,
+                        "reloading a changed CA failed: it keeps its loaded state");
+                }
+            }
+        }
+        Ok(reloaded)
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<LoadedCa>>> {
-        // The map is only ever changed by one insert, so a panic elsewhere
+        // The map is only ever changed by single inserts, so a panic elsewhere
         // while the lock was held cannot have left it half-updated.
         self.cas.read().unwrap_or_else(PoisonError::into_inner)
     }

@@ -195,6 +195,7 @@ impl Engine {
             Err(e) => {
                 let attempt = Attempt {
                     ca: ca.name(),
+                    generation: ca.generation(),
                     profile: &profile_name,
                     requester,
                     request_hash: &request_hash,

@@ -34,8 +34,8 @@ use cmc_codec::alg::{SignatureAlg, verify_signature};
 use cmc_keys::SigningKey;
 use cmc_policy::{Decision, IssuerInfo, Prepared, Profile, Request};
 use cmc_store::{
-    AuditEvent, AuditKind, CaRecord, IssuedCert, NewReservation, Outcome, Serial, Store, UnixTime,
-    Write, WriteUnit,
+    AuditEvent, AuditKind, CaGeneration, CaRecord, IssuedCert, NewReservation, Outcome, Serial,
+    Store, UnixTime, Write, WriteUnit,
 };
 use der::Encode;
 use spki::SubjectPublicKeyInfoOwned;
@@ -70,6 +70,8 @@ pub struct Issued {
 /// certificate is numbered and stored.
 pub(crate) struct Issuer<'a> {
     name: String,
+    /// The key generation of the CA that signs.
+    generation: u32,
     key: &'a dyn SigningKey,
     info: IssuerInfo,
     numbering: Numbering,
@@ -82,6 +84,9 @@ enum Numbering {
     Stored,
     /// A new root CA, stored as this record (its certificate filled in).
     NewRoot(CaRecord),
+    /// The next key generation of a root CA, stored passive as this record
+    /// (its certificate filled in).
+    NewRootGeneration(CaGeneration),
 }
 
 impl<'a> Issuer<'a> {
@@ -90,6 +95,7 @@ impl<'a> Issuer<'a> {
     pub(crate) fn ca(ca: &'a LoadedCa, info: IssuerInfo) -> Self {
         Self {
             name: ca.name().to_owned(),
+            generation: ca.generation(),
             key: ca.key().as_ref(),
             info,
             numbering: Numbering::Stored,
@@ -111,9 +117,27 @@ impl<'a> Issuer<'a> {
     pub(crate) fn new_root(record: CaRecord, key: &'a dyn SigningKey, info: IssuerInfo) -> Self {
         Self {
             name: record.name.clone(),
+            generation: 1,
             key,
             info,
             numbering: Numbering::NewRoot(record),
+        }
+    }
+
+    /// The next generation of a root CA, `generation` (stored passive with
+    /// its certificate filled in), signed by its own new key: as
+    /// [`Issuer::new_root`], in no CA's numbering.
+    pub(crate) fn new_root_generation(
+        generation: CaGeneration,
+        key: &'a dyn SigningKey,
+        info: IssuerInfo,
+    ) -> Self {
+        Self {
+            name: generation.ca.clone(),
+            generation: generation.generation,
+            key,
+            info,
+            numbering: Numbering::NewRootGeneration(generation),
         }
     }
 }
@@ -154,6 +178,8 @@ pub(crate) struct Carry<'a> {
 /// What one issuance attempt is about, for the audit log.
 pub(crate) struct Attempt<'a> {
     pub(crate) ca: &'a str,
+    /// The CA's key generation that signs.
+    pub(crate) generation: u32,
     pub(crate) profile: &'a str,
     pub(crate) requester: &'a str,
     pub(crate) request_hash: &'a [u8],
@@ -218,6 +244,7 @@ pub(crate) fn issue_carrying(
 ) -> Result<Issued> {
     let attempt = Attempt {
         ca: &issuer.name,
+        generation: issuer.generation,
         profile: issuance.profile.name(),
         requester: issuance.requester,
         request_hash: &issuance.request_hash,
@@ -256,6 +283,19 @@ pub(crate) fn issue_carrying(
                     .store
                     .put_ca_with_audit(&record, event)
                     .map(drop)
+                    .map_err(Error::from)
+            }
+            Numbering::NewRootGeneration(generation) => {
+                let generation = CaGeneration {
+                    cert_der: issued.der.clone(),
+                    ..generation.clone()
+                };
+                let [Write::Audit(event)] = &unit.writes[..] else {
+                    unreachable!("a new root generation's unit is its audit event");
+                };
+                engine
+                    .store
+                    .put_passive_generation(&generation, event)
                     .map_err(Error::from)
             }
         };
@@ -402,6 +442,9 @@ fn sign(
             }
         }
         Numbering::NewRoot(_) => event.kind = AuditKind::CaAdded,
+        Numbering::NewRootGeneration(_) => {
+            event.kind = AuditKind::Other(crate::generation::ROLLOVER_EVENT.to_owned());
+        }
     }
     unit.push(Write::Audit(event));
     Ok((
@@ -424,6 +467,7 @@ fn reservation(attempt: &Attempt<'_>, serial: &Serial, tbs_der: Option<Vec<u8>>)
         profile: attempt.profile.to_owned(),
         request_hash: attempt.request_hash.to_vec(),
         tbs_der,
+        generation: attempt.generation,
     }
 }
 

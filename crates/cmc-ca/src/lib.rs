@@ -19,6 +19,7 @@ mod engine;
 mod enroll;
 mod enrollment;
 mod error;
+mod generation;
 mod held_transaction;
 mod identify;
 mod import;
@@ -57,6 +58,10 @@ pub use enrollment::{
     Enrolled, EnrollmentRequest, Held, PendingStatus, ProofOfPossession, RequestForm, ServerKey,
 };
 pub use error::{Error, Result};
+pub use generation::{
+    ACTIVATED_EVENT, PassiveGeneration, ROLLOVER_EVENT, Rollover, activate_ca, activate_due,
+    rollover_ca,
+};
 pub use held_transaction::HeldTransaction;
 pub use identify::{IdentityProof, Principal, PrincipalKind};
 pub use import::{

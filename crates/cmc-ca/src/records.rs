@@ -21,10 +21,10 @@ use crate::error::{Error, Result};
 /// The store's record types, as the engine's API speaks of them.
 pub mod types {
     pub use cmc_store::{
-        BulkCert, CaRecord, CertFilter, CertRecord, CertState, CertStatus, ClientRecord,
-        ClientRole, CrlRecord, Grant, IssuedCert, MacCredential, NewClient, PendingFilter,
-        PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason, Scope,
-        SecretPurpose, SecretRecord, Serial, UnixTime,
+        BulkCert, CaGeneration, CaRecord, CertFilter, CertRecord, CertState, CertStatus,
+        ClientRecord, ClientRole, CrlRecord, GenerationState, Grant, IssuedCert, MacCredential,
+        NewClient, PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation,
+        RevocationReason, Scope, SecretPurpose, SecretRecord, Serial, UnixTime,
     };
 }
 
@@ -64,6 +64,40 @@ impl Records {
     /// Store errors.
     pub fn ca(&self, name: &str) -> Result<Option<CaRecord>> {
         Ok(self.store.get_ca(name)?)
+    }
+
+    /// CA `name`'s active generation number and its other generations
+    /// (passive, retired), oldest first.
+    ///
+    /// # Errors
+    /// Store errors ([`cmc_store::Error::NotFound`] for an unknown CA).
+    pub fn generations(&self, name: &str) -> Result<(u32, Vec<cmc_store::CaGeneration>)> {
+        Ok((
+            self.store.active_generation(name)?,
+            self.store.list_generations(name)?,
+        ))
+    }
+
+    /// Creates the passive next generation of a CA (see
+    /// [`crate::rollover_ca`]).
+    ///
+    /// # Errors
+    /// As [`crate::rollover_ca`].
+    pub fn rollover(
+        &self,
+        clock: &dyn Clock,
+        rollover: &crate::Rollover,
+    ) -> Result<cmc_store::CaGeneration> {
+        crate::rollover_ca(self.store.as_ref(), clock.now(), rollover)
+    }
+
+    /// Makes a CA's passive generation the issuing one (see
+    /// [`crate::activate_ca`]); returns its number.
+    ///
+    /// # Errors
+    /// As [`crate::activate_ca`].
+    pub fn activate(&self, clock: &dyn Clock, ca: &str, requester: &str) -> Result<u32> {
+        crate::activate_ca(self.store.as_ref(), clock.now(), ca, requester)
     }
 
     /// Every CA's record.

@@ -49,6 +49,26 @@ fn unknown_certificate() -> Refused {
 }
 
 impl Engine {
+    /// What clients of CA `ca` should trust: its active certificate, its
+    /// passive next and retired ones, and their issuers
+    /// ([`crate::LoadedCa::bundle_der`]); the active CA certificate first. EST
+    /// cacerts and CMP caCerts answer it.
+    ///
+    /// # Errors
+    /// internal for an unknown CA or a stored certificate that does not
+    /// decode.
+    pub fn ca_bundle(&self, ca: &str) -> Result<Vec<Certificate>, Refused> {
+        let loaded = self.ca(ca).map_err(|e| Refused::from_error(&e, ca))?;
+        loaded
+            .bundle_der()
+            .into_iter()
+            .map(|der| {
+                Certificate::from_der(der)
+                    .map_err(|e| Refused::from_error(&Error::bad("stored CA certificate", e), ca))
+            })
+            .collect()
+    }
+
     /// CA `ca`'s certificate and the certificates of its issuers, CA first
     /// and the root last (what a client needs to build the path to its
     /// trust anchor).
@@ -84,6 +104,16 @@ impl Engine {
             return Err(unknown_certificate());
         }
         let serial = store_serial(serial).map_err(|_| unknown_certificate())?;
+        // The CA's own certificates of every generation (a root's are in
+        // no certificate table): the passive one is how a client fetches
+        // the next anchor.
+        let own = std::iter::once(loaded.certificate())
+            .chain(loaded.passive().map(|p| &p.certificate))
+            .chain(loaded.retired().iter().map(|r| r.certificate()))
+            .find(|c| store_serial(c.tbs_certificate().serial_number()).is_ok_and(|s| s == serial));
+        if let Some(own) = own {
+            return Ok(own.clone());
+        }
         let record = self
             .store()
             .get_cert(ca, &serial)

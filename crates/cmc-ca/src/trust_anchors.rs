@@ -61,23 +61,51 @@ impl Engine {
             return Ok(None);
         }
         let loaded = self.ca(ca).map_err(|e| Refused::from_error(&e, ca))?;
-        let root = loaded
-            .chain_der()
-            .last()
-            .map_or(loaded.certificate_der(), Vec::as_slice);
+        // The root of the active generation, then those of the passive
+        // next and the retired ones (a root CA's rollover makes a new
+        // anchor, published before it issues).
+        let root_of = |cert: &'_ [u8], chain: &'_ [Vec<u8>]| -> Vec<u8> {
+            chain.last().map_or(cert, Vec::as_slice).to_vec()
+        };
+        let mut roots = vec![root_of(loaded.certificate_der(), loaded.chain_der())];
+        let others = loaded
+            .passive()
+            .map(|p| root_of(&p.cert_der, &p.chain_der))
+            .into_iter()
+            .chain(
+                loaded
+                    .retired()
+                    .iter()
+                    .map(|r| root_of(r.certificate_der(), r.chain_der())),
+            );
+        for root in others {
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
         let seq_number = match settings.trust_anchors_seq {
             Some(n) => n,
-            None => Certificate::from_der(root)
-                .map_err(|e| Refused::from_error(&Error::encode("the root certificate", e), ca))?
-                .tbs_certificate()
-                .validity()
-                .not_before
-                .to_unix_duration()
-                .as_secs(),
+            // The newest anchor's notBefore: a new anchor moves it.
+            None => {
+                let mut newest = 0;
+                for root in &roots {
+                    let not_before = Certificate::from_der(root)
+                        .map_err(|e| {
+                            Refused::from_error(&Error::encode("the root certificate", e), ca)
+                        })?
+                        .tbs_certificate()
+                        .validity()
+                        .not_before
+                        .to_unix_duration()
+                        .as_secs();
+                    newest = newest.max(not_before);
+                }
+                newest
+            }
         };
         Ok(Some(TrustAnchors {
             seq_number,
-            certificates: vec![root.to_vec()],
+            certificates: roots,
         }))
     }
 

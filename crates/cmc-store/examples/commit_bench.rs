@@ -44,6 +44,7 @@ fn unit(thread: u64, n: u64, now: UnixTime) -> WriteUnit {
             profile: "default".into(),
             request_hash: vec![7; 32],
             tbs_der: Some(vec![0x30; 500]),
+            generation: 1,
         },
         cert: IssuedCert {
             cert_der: vec![0x30; 700],

@@ -26,9 +26,9 @@ pub use traits::{
     EngineKeyStore, PendingStore, ReplayStore, SecretStore, Store, UnitStore,
 };
 pub use types::{
-    AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaRecord, CertCounts, CertFilter,
-    CertOrder, CertRange, CertRecord, CertState, CertStatus, ClientRecord, ClientRole,
-    ConfirmationRecord, ConfirmationState, CrlRecord, Cursor, Fingerprint, Grant,
+    AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaGeneration, CaRecord, CertCounts,
+    CertFilter, CertOrder, CertRange, CertRecord, CertState, CertStatus, ClientRecord, ClientRole,
+    ConfirmationRecord, ConfirmationState, CrlRecord, Cursor, Fingerprint, GenerationState, Grant,
     ImportedRevocation, IssuedCert, ListedCert, MAX_NONCE_LEN, MacCredential, NewClient,
     NewConfirmation, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
     PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,

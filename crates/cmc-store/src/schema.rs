@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 struct Migration {
     version: i64,
@@ -303,6 +303,37 @@ CREATE INDEX certificates_by_serial ON certificates (issuer, length(serial), ser
 ALTER TABLE certificates ADD COLUMN unpublished_at INTEGER;
 ",
     },
+    Migration {
+        version: 12,
+        description: "CA key generations (rollover): the active one in cas, passive and retired ones beside it",
+        // Existing CAs and certificates are generation 1. A CA has at most
+        // one passive (next) generation.
+        sql: r"
+ALTER TABLE cas ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE certificates ADD COLUMN ca_generation INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE ca_generations (
+    ca           TEXT NOT NULL REFERENCES cas (name),
+    generation   INTEGER NOT NULL CHECK (generation > 0),
+    state        TEXT NOT NULL CHECK (state IN ('passive', 'retired')),
+    cert_der     BLOB NOT NULL,
+    key_ref      TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    activate_at  INTEGER,
+    retired_at   INTEGER,
+    PRIMARY KEY (ca, generation),
+    CHECK ((state = 'retired') = (retired_at IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX ca_generations_one_passive ON ca_generations (ca) WHERE state = 'passive';
+CREATE TABLE ca_generation_chain (
+    ca          TEXT NOT NULL,
+    generation  INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    cert_der    BLOB NOT NULL,
+    PRIMARY KEY (ca, generation, position),
+    FOREIGN KEY (ca, generation) REFERENCES ca_generations (ca, generation)
+) STRICT;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -587,6 +618,36 @@ CREATE INDEX certificates_by_serial ON certificates (issuer, length(serial), ser
         description: "certificates withdrawn from publication (CMC publicationInfo dontPublish)",
         sql: r"
 ALTER TABLE certificates ADD COLUMN unpublished_at BIGINT;
+",
+    },
+    Migration {
+        version: 12,
+        description: "CA key generations (rollover): the active one in cas, passive and retired ones beside it",
+        // As for SQLite; ADD COLUMN with a constant default rewrites no rows.
+        sql: r"
+ALTER TABLE cas ADD COLUMN generation BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE certificates ADD COLUMN ca_generation BIGINT NOT NULL DEFAULT 1;
+CREATE TABLE ca_generations (
+    ca           TEXT NOT NULL REFERENCES cas (name),
+    generation   BIGINT NOT NULL CHECK (generation > 0),
+    state        TEXT NOT NULL CHECK (state IN ('passive', 'retired')),
+    cert_der     BYTEA NOT NULL,
+    key_ref      TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    activate_at  BIGINT,
+    retired_at   BIGINT,
+    PRIMARY KEY (ca, generation),
+    CHECK ((state = 'retired') = (retired_at IS NOT NULL))
+);
+CREATE UNIQUE INDEX ca_generations_one_passive ON ca_generations (ca) WHERE state = 'passive';
+CREATE TABLE ca_generation_chain (
+    ca          TEXT NOT NULL,
+    generation  BIGINT NOT NULL,
+    position    BIGINT NOT NULL,
+    cert_der    BYTEA NOT NULL,
+    PRIMARY KEY (ca, generation, position),
+    FOREIGN KEY (ca, generation) REFERENCES ca_generations (ca, generation)
+);
 ",
     },
 ];

@@ -7,12 +7,12 @@
 
 use crate::error::Result;
 use crate::types::{
-    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaRecord, CertCounts, CertFilter, CertRange,
-    CertRecord, ClientRecord, ConfirmationRecord, ConfirmationState, CrlRecord, Fingerprint,
-    ImportedRevocation, IssuedCert, ListedCert, NewClient, NewConfirmation, NewPending,
-    NewReservation, NewSecret, Page, PageRequest, PendingFilter, PendingRecord, Revocation,
-    RevocationReason, RevokedEntry, SecretFailures, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, WriteStats, WriteUnit,
+    AuditEvent, AuditFilter, AuditRecord, BulkCert, CaGeneration, CaRecord, CertCounts, CertFilter,
+    CertRange, CertRecord, ClientRecord, ConfirmationRecord, ConfirmationState, CrlRecord,
+    Fingerprint, ImportedRevocation, IssuedCert, ListedCert, NewClient, NewConfirmation,
+    NewPending, NewReservation, NewSecret, Page, PageRequest, PendingFilter, PendingRecord,
+    Revocation, RevocationReason, RevokedEntry, SecretFailures, SecretRecord, Serial,
+    TransactionOpen, TransactionRecord, TransactionState, UnixTime, WriteStats, WriteUnit,
 };
 
 /// The CAs this installation serves.
@@ -80,6 +80,37 @@ pub trait CaStore: Send + Sync {
     /// # Errors
     /// Database failures.
     fn auto_approvals(&self, ca: &str) -> Result<Option<(u32, u32, bool)>>;
+
+    /// The generation of CA `ca` that issues now (1 until a rollover).
+    /// # Errors
+    /// `NotFound` for an unknown CA.
+    fn active_generation(&self, ca: &str) -> Result<u32>;
+
+    /// The CA's other generations (passive and retired), oldest first.
+    /// # Errors
+    /// Database failures.
+    fn list_generations(&self, ca: &str) -> Result<Vec<CaGeneration>>;
+
+    /// Stores the passive next generation (active + 1) of a CA with its audit event, at once.
+    ///
+    /// # Errors
+    /// `AlreadyExists` if it has a passive one (of concurrent callers, one wins); `NotFound`;
+    /// `Invalid` for another number or state.
+    fn put_passive_generation(&self, generation: &CaGeneration, event: &AuditEvent) -> Result<()>;
+
+    /// Makes passive generation `generation` of `ca` active with `event`, at once: the active one
+    /// is retired at `now`; the CA record takes the new certificate, key and chain. Of
+    /// concurrent callers, exactly one succeeds.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such passive generation (none, or already activated).
+    fn activate_generation(
+        &self,
+        ca: &str,
+        generation: u32,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<()>;
 }
 
 /// Serial numbers and the certificates issued with them.
@@ -644,6 +675,17 @@ pub trait CrlStore: Send + Sync {
     fn for_each_revoked(
         &self,
         issuer: &str,
+        f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
+    ) -> Result<u64>;
+
+    /// [`CrlStore::for_each_revoked`] for what key generation `generation` of `issuer` signed.
+    ///
+    /// # Errors
+    /// As [`CrlStore::for_each_revoked`].
+    fn for_each_revoked_of_generation(
+        &self,
+        issuer: &str,
+        generation: u32,
         f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
     ) -> Result<u64>;
 }

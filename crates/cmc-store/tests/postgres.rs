@@ -80,6 +80,10 @@ impl Fixture for PgFixture {
             .unwrap();
     }
 
+    fn sql(&self, batch: &str) {
+        self.client().batch_execute(batch).unwrap();
+    }
+
     fn migration_rows(&self) -> i64 {
         self.client()
             .query_one("SELECT COUNT(*) FROM schema_migrations", &[])

@@ -43,6 +43,11 @@ impl Fixture for SqliteFixture {
         .unwrap();
     }
 
+    fn sql(&self, batch: &str) {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.execute_batch(batch).unwrap();
+    }
+
     fn migration_rows(&self) -> i64 {
         let conn = rusqlite::Connection::open(&self.path).unwrap();
         conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))

@@ -1299,6 +1299,7 @@ fn the_peer_revoke_request_puts_the_named_certificate_on_hold() {
                 profile: "default".into(),
                 request_hash: vec![0; 32],
                 tbs_der: None,
+                generation: 1,
             },
             now,
         )

@@ -3,8 +3,8 @@
 //!
 //! | asked (`infoType`) | answered |
 //! |---|---|
-//! | `id-it-caCerts` (§4.3.1) | `caCerts`: the CA certificate and its chain to the root |
-//! | `id-it-rootCaCert` or `id-it-rootCaKeyUpdate` (§4.3.2) | `rootCaKeyUpdate` without a value: the CA has no root key update |
+//! | `id-it-caCerts` (§4.3.1) | `caCerts`: the CA certificate, its passive next and retired ones (a rollover), and their chains to the root |
+//! | `id-it-rootCaCert` or `id-it-rootCaKeyUpdate` (§4.3.2) | `rootCaKeyUpdate` with newWithNew, the next (passive) or, after activation, the new root certificate of a root CA that rolled over; without a value otherwise (no root key update) |
 //! | `id-it-certReqTemplate` (§4.3.3) | an empty `certTemplate` and, in `keySpec`, the key types of the CA's default profile (`id-regCtrl-algId` per EC curve, `id-regCtrl-rsaKeyLen` per RSA size); no value when the profile names none |
 //! | `id-it-crlStatusList` (§4.3.4) | `id-it-crls` with the CA's current CRL, unless every `CRLStatus` for this CA says the client has it (`thisUpdate` not older); no value then |
 //! | `id-it-currentCRL` (RFC 4210 §5.3.19.6) | the CA's current CRL |
@@ -71,9 +71,7 @@ pub(crate) fn general(
     for (kind, itav) in asked {
         answer.push(match kind {
             Asked::Profile(GenmRequest::CaCerts) => ca_certs(engine, ca)?,
-            Asked::Profile(GenmRequest::RootCaKeyUpdate) => {
-                InfoTypeAndValue::request(ID_IT_ROOT_CA_KEY_UPDATE)
-            }
+            Asked::Profile(GenmRequest::RootCaKeyUpdate) => root_ca_key_update(ca)?,
             Asked::Profile(GenmRequest::CertReqTemplate) => cert_req_template(engine, ca)?,
             Asked::Profile(GenmRequest::CrlUpdate) => crl_update(engine, ca, itav)?,
             Asked::CurrentCrl => {
@@ -84,8 +82,31 @@ pub(crate) fn general(
     Ok(PkiBody::Genp(answer))
 }
 
+/// `rootCaKeyUpdate`: for a root CA with a passive next generation, its
+/// certificate; after a rollover's activation (a retired generation still
+/// valid), the active one; otherwise no value (no update).
+fn root_ca_key_update(ca: &LoadedCa) -> Result<InfoTypeAndValue, Refusal> {
+    if !ca.chain_der().is_empty() {
+        return Ok(InfoTypeAndValue::request(ID_IT_ROOT_CA_KEY_UPDATE));
+    }
+    let new_with_new = match ca.passive() {
+        Some(p) if p.chain_der.is_empty() => p.certificate.clone(),
+        _ if !ca.retired().is_empty() => ca.certificate().clone(),
+        _ => return Ok(InfoTypeAndValue::request(ID_IT_ROOT_CA_KEY_UPDATE)),
+    };
+    // Only newWithNew: a rollover here makes no cross-certificates.
+    Ok(InfoTypeAndValue::new(
+        ID_IT_ROOT_CA_KEY_UPDATE,
+        &crate::RootCaKeyUpdateContent {
+            new_with_new,
+            new_with_old: None,
+            old_with_new: None,
+        },
+    )?)
+}
+
 fn ca_certs(engine: &Engine, ca: &LoadedCa) -> Result<InfoTypeAndValue, Refusal> {
-    let chain = engine.ca_chain(ca.name())?;
+    let chain = engine.ca_bundle(ca.name())?;
     Ok(InfoTypeAndValue::new(ID_IT_CA_CERTS, &chain)?)
 }
 

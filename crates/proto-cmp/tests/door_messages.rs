@@ -503,3 +503,58 @@ fn genm_must_be_authenticated() {
     let reply = setup.send_signed(b"g-s", PkiBody::Genm(vec![]), &key, &cert.to_der().unwrap());
     assert_eq!(failure(&reply), [FailureBit::SignerNotTrusted]);
 }
+
+/// After a rollover of the root CA "ca": caCerts carries the passive next CA certificate
+/// too, and rootCaKeyUpdate answers it as newWithNew; after activation, the new one.
+#[test]
+fn genm_after_a_rollover_offers_the_next_root() {
+    use proto_cmp::RootCaKeyUpdateContent;
+    use proto_cmp::oid::*;
+    let setup = Setup::new();
+    let ra = setup.ra("ra1");
+    let ra_der = &ra.1.certificate_der;
+    let store = setup.env.store.as_ref();
+    let now = cmc_ca::Clock::now(&setup.env.clock);
+    let next = cmc_ca::rollover_ca(
+        store,
+        now,
+        &cmc_ca::Rollover {
+            ca: "ca".into(),
+            key: cmc_ca::CaKey::Generate {
+                spec: KeySpec::P256,
+                config: setup.env.file_key("ca.gen2", support::P256),
+            },
+            validity_days: 365,
+            activate_at: None,
+            requester: "test".into(),
+        },
+    )
+    .unwrap();
+    setup.engine.refresh_cas().unwrap();
+    let next_cert = Certificate::from_der(&next.cert_der).unwrap();
+    let ask = |oid| InfoTypeAndValue::request(oid);
+    let reply = setup.send_signed(
+        b"r-1",
+        PkiBody::Genm(vec![ask(ID_IT_CA_CERTS), ask(ID_IT_ROOT_CA_KEY_UPDATE)]),
+        &ra.0,
+        ra_der,
+    );
+    let answer = genp(&reply);
+    let certs = Vec::<Certificate>::from_der(answer[0].1.as_ref().unwrap()).unwrap();
+    assert_eq!(certs, [setup.ca_cert(), next_cert.clone()]);
+    let update = RootCaKeyUpdateContent::from_der(answer[1].1.as_ref().unwrap()).unwrap();
+    assert_eq!(update.new_with_new, next_cert);
+    assert_eq!((update.new_with_old, update.old_with_new), (None, None));
+
+    cmc_ca::activate_ca(store, now, "ca", "test").unwrap();
+    setup.engine.refresh_cas().unwrap();
+    let reply = setup.send_signed(
+        b"r-2",
+        PkiBody::Genm(vec![ask(ID_IT_ROOT_CA_KEY_UPDATE)]),
+        &ra.0,
+        ra_der,
+    );
+    let answer = genp(&reply);
+    let update = RootCaKeyUpdateContent::from_der(answer[0].1.as_ref().unwrap()).unwrap();
+    assert_eq!(update.new_with_new, next_cert);
+}

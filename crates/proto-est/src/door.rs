@@ -78,12 +78,13 @@ fn refused(refused: Refused) -> Reply {
     refused_reply(refused.reason, &refused.detail)
 }
 
-/// `cacerts` (RFC 7030 §4.1): the CA certificate and its issuers.
+/// `cacerts` (RFC 7030 §4.1): the CA certificate, its passive next and
+/// retired ones (a rollover), and their issuers.
 fn cacerts(engine: &Engine, ca: &str) -> Result<Reply, Reply> {
     if engine.ca(ca).is_err() {
         return Err(Reply::text(404, "no such CA"));
     }
-    let chain = engine.ca_chain(ca).map_err(refused)?;
+    let chain = engine.ca_bundle(ca).map_err(refused)?;
     Ok(cacerts_reply(&chain)?)
 }
 

@@ -1,6 +1,9 @@
-//! The CA's publication points: `GET /ca/{ca}.pem` (the CA certificate and
-//! its chain), `GET /ca/{ca}.der` (the CA certificate) and
-//! `GET /crl/{ca}.crl` (the current CRL, cacheable until its nextUpdate).
+//! The CA's publication points: `GET /ca/{ca}.pem` (the CA certificate,
+//! its passive next and retired ones after a rollover, and the issuers of
+//! each), `GET /ca/{ca}.der` (the active CA certificate),
+//! `GET /crl/{ca}.crl` (the active generation's current CRL, cacheable
+//! until its nextUpdate) and `GET /crl/{ca}@{n}.crl` (the CRL of key
+//! generation n, active or retired and still valid).
 //!
 //! The CRL comes from the engine's cache, refreshed on the first request
 //! after a revocation on any node (the engine reads the store's revocation
@@ -35,9 +38,7 @@ impl App {
             return content(ca.certificate_der().to_vec(), "application/pkix-cert");
         }
         let mut out = String::new();
-        for der in
-            std::iter::once(ca.certificate_der()).chain(ca.chain_der().iter().map(Vec::as_slice))
-        {
+        for der in ca.bundle_der() {
             match der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der) {
                 Ok(block) => out.push_str(&block),
                 Err(e) => {
@@ -51,18 +52,34 @@ impl App {
 
     /// `/crl/{file}`: `{ca}.crl`, produced (or renewed) by the engine.
     pub(super) async fn crl(&self, file: &str) -> Reply {
-        let Some(name) = file.strip_suffix(".crl") else {
+        let Some(file) = file.strip_suffix(".crl") else {
             return not_found();
+        };
+        // `{ca}@{generation}.crl`: the CRL of one key generation ('@' is
+        // in no CA name).
+        let (name, generation) = match file.split_once('@') {
+            Some((name, digits)) => match digits.parse::<u32>() {
+                Ok(n) if n.to_string() == digits => (name, Some(n)),
+                _ => return not_found(),
+            },
+            None => (file, None),
         };
         if self.engine.ca(name).is_err() {
             return not_found();
         }
         let ca = name.to_owned();
         let result = self
-            .on_engine("CRL", move |engine| engine.current_crl_shared(&ca))
+            .on_engine("CRL", move |engine| match generation {
+                None => engine.current_crl_shared(&ca),
+                Some(n) => engine.generation_crl(&ca, n),
+            })
             .await;
         let record = match result {
             Ok(Ok(record)) => record,
+            Ok(Err(cmc_ca::Error::InvalidRequest(why))) => {
+                tracing::debug!(ca = name, why, "no CRL of that generation");
+                return not_found();
+            }
             Ok(Err(e)) => {
                 tracing::error!(ca = name, error = %e, "producing the CRL failed");
                 return internal_error();

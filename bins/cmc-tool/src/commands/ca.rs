@@ -25,6 +25,17 @@ pub enum CaCommand {
     Init(Box<CaInitArgs>),
     /// List the CAs.
     List(JsonFlag),
+    /// Create the CA's next key and certificate (same subject, new key
+    /// identifier), passive: published beside the current one, not
+    /// issuing, until `ca activate` (or --activate-at).
+    Rollover(Box<crate::commands::ca_rollover::RolloverArgs>),
+    /// Make the CA's passive generation the issuing one; the current one
+    /// is retired (it keeps signing CRLs and OCSP answers for what it
+    /// issued).
+    Activate {
+        /// The CA's name.
+        name: String,
+    },
     /// Have a CA issue its own encryption certificate (a new key file), for
     /// `[ca.NAME.encryption]`: encrypted CMC requests are addressed to it.
     EncryptionCert(Box<crate::commands::ca_encryption::EncryptionCertArgs>),
@@ -145,6 +156,8 @@ pub(crate) fn run(ctx: &Context, cmd: &CaCommand, io: &mut Io<'_>) -> Result<()>
     match cmd {
         CaCommand::Init(args) => init(ctx, args, io),
         CaCommand::List(flag) => list(ctx, flag.json, io),
+        CaCommand::Rollover(args) => crate::commands::ca_rollover::rollover(ctx, args, io),
+        CaCommand::Activate { name } => crate::commands::ca_rollover::activate(ctx, name, io),
         CaCommand::EncryptionCert(args) => crate::commands::ca_encryption::run(ctx, args, io),
         CaCommand::LockAutoApprove { name } => {
             ctx.records()?
@@ -316,7 +329,7 @@ fn init(ctx: &Context, args: &CaInitArgs, io: &mut Io<'_>) -> Result<()> {
             "the first {n} requests held for approval are issued without an agent"
         )?;
     }
-    let info = CaInfo::of(ca.record())?;
+    let info = CaInfo::of(ctx, ca.record())?;
     info.print(io)
 }
 
@@ -333,10 +346,12 @@ struct CaInfo {
     signs_with: Option<String>,
     chain_length: usize,
     created_at: String,
+    /// Every key generation, oldest first (one until a rollover).
+    generations: Vec<crate::commands::ca_rollover::GenerationInfo>,
 }
 
 impl CaInfo {
-    fn of(record: &CaRecord) -> Result<Self> {
+    fn of(ctx: &Context, record: &CaRecord) -> Result<Self> {
         let certificate =
             summarize(&record.cert_der).with_context(|| format!("CA {:?}", record.name))?;
         let (key, signs_with) = match KeyConfig::from_key_ref(&record.key_ref) {
@@ -354,6 +369,11 @@ impl CaInfo {
             signs_with,
             chain_length: record.chain_der.len(),
             created_at: format_rfc3339(record.created_at),
+            generations: crate::commands::ca_rollover::generations(
+                ctx,
+                &record.name,
+                &record.cert_der,
+            )?,
         })
     }
 
@@ -382,6 +402,11 @@ impl CaInfo {
         f.add("key", describe_key(&self.key));
         f.add("sha256 fingerprint", &c.sha256_fingerprint);
         f.add("created", &self.created_at);
+        if self.generations.len() > 1 {
+            for g in &self.generations {
+                g.print(&mut f);
+            }
+        }
         f.print(io.out)
     }
 }
@@ -434,12 +459,19 @@ fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
         .records()?
         .cas()?
         .iter()
-        .map(CaInfo::of)
+        .map(|r| CaInfo::of(ctx, r))
         .collect::<Result<Vec<_>>>()?;
     if as_json {
         return json(io.out, &infos);
     }
-    let mut t = Table::new(&["NAME", "PARENT", "NOT AFTER", "KEY", "SUBJECT"]);
+    let mut t = Table::new(&[
+        "NAME",
+        "PARENT",
+        "NOT AFTER",
+        "KEY",
+        "GENERATIONS",
+        "SUBJECT",
+    ]);
     for i in &infos {
         let backend = i
             .key
@@ -451,6 +483,11 @@ fn list(ctx: &Context, as_json: bool, io: &mut Io<'_>) -> Result<()> {
             i.parent.clone().unwrap_or_else(|| "-".into()),
             i.certificate.not_after.clone(),
             format!("{} ({backend})", i.certificate.key_type),
+            i.generations
+                .iter()
+                .map(|g| format!("{}:{}", g.generation, g.state))
+                .collect::<Vec<_>>()
+                .join(" "),
             i.certificate.subject.clone(),
         ]);
     }
@@ -465,7 +502,7 @@ fn get_ca(ctx: &Context, name: &str) -> Result<CaRecord> {
 }
 
 fn show(ctx: &Context, name: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
-    let info = CaInfo::of(&get_ca(ctx, name)?)?;
+    let info = CaInfo::of(ctx, &get_ca(ctx, name)?)?;
     if as_json {
         json(io.out, &info)
     } else {

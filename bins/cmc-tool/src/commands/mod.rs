@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bench_load;
 pub mod ca;
 pub mod ca_encryption;
+pub mod ca_rollover;
 pub mod cert;
 pub mod client;
 pub mod cmp;

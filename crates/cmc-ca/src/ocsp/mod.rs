@@ -344,7 +344,20 @@ impl Engine {
                 return Ok(OcspReply::error(OcspResponseStatus::MalformedRequest));
             }
         };
-        match self.answer_ocsp(&ca, &checked) {
+        // The generation whose name and key hashes the request carries
+        // answers (and signs); entries for another generation are unknown.
+        let generation = checked
+            .request
+            .tbs_request
+            .request_list
+            .first()
+            .and_then(|entry| {
+                std::iter::once(ca.as_ref())
+                    .chain(ca.retired().iter().map(AsRef::as_ref))
+                    .find(|g| IssuerHashInput::of(g).is_ok_and(|h| h.matches(&entry.req_cert)))
+            })
+            .unwrap_or(&ca);
+        match self.answer_ocsp(generation, &checked) {
             Ok(reply) => Ok(reply),
             Err(e) => {
                 let status = match e {
@@ -488,6 +501,15 @@ impl Engine {
         {
             return Ok(CertStatus::Unknown(Null));
         }
+        // Serials are the CA's across its generations: a certificate
+        // another generation signed is not this generation's to answer.
+        if let Some(issued) = record.as_ref().and_then(|r| r.certificate()) {
+            if crate::generation::authority_key_id(&issued.cert_der)
+                .is_some_and(|aki| aki != ca.key_identifier())
+            {
+                return Ok(CertStatus::Unknown(Null));
+            }
+        }
         stored_status(record.as_ref())
     }
 
@@ -496,7 +518,12 @@ impl Engine {
             key: Arc::clone(ca.key()),
             cert: None,
         };
-        let Some(delegated) = self.ocsp_responders().get(ca.name()) else {
+        // A delegated responder is certified by the active generation: a
+        // retired generation signs its answers with its own key.
+        let active = self
+            .ca(ca.name())
+            .is_ok_and(|a| a.generation() == ca.generation());
+        let Some(delegated) = self.ocsp_responders().get(ca.name()).filter(|_| active) else {
             return ca_key();
         };
         match delegated.current(self.store().as_ref(), ca, config, now) {

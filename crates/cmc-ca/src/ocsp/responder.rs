@@ -306,6 +306,12 @@ fn due(cert: &ResponderCert, ca: &LoadedCa, config: &OcspConfig, now: UnixTime) 
     if !cert.is_valid_at(now) {
         return true;
     }
+    // Certified by an earlier key generation of the CA (before a
+    // rollover's activation): the active generation certifies a new one.
+    if crate::generation::authority_key_id(&cert.der).is_some_and(|aki| aki != ca.key_identifier())
+    {
+        return true;
+    }
     let new_not_after = now
         .plus_secs(config.responder_validity_secs)
         .min(ca.not_after());

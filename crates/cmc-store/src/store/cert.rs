@@ -182,8 +182,9 @@ pub(super) fn insert_certificate(
         .query_opt(
             "INSERT INTO certificates
                  (issuer, serial, status, requester, profile, request_hash, reserved_at, tbs_der,
-                  cert_der, subject, not_before, not_after, issued_at, failed_at, failure_reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                  cert_der, subject, not_before, not_after, issued_at, failed_at, failure_reason,
+                  ca_generation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              RETURNING id",
             params![
                 &r.issuer,
@@ -200,7 +201,8 @@ pub(super) fn insert_certificate(
                 cert.map(|c| c.not_after),
                 cert.map(|c| c.issued_at),
                 failure.map(|_| now),
-                failure
+                failure,
+                i64::from(r.generation)
             ],
         )
         .map_err(|e| {

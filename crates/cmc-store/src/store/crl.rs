@@ -127,6 +127,23 @@ impl<B: Backend> CrlStore for SqlStore<B> {
         })
     }
 
+    fn for_each_revoked_of_generation(
+        &self,
+        issuer: &str,
+        generation: u32,
+        f: &mut dyn FnMut(RevokedEntry) -> Result<()>,
+    ) -> Result<u64> {
+        self.backend.with_conn(|c| {
+            c.query_each(
+                "SELECT serial, revocation_reason, revoked_at, invalidity_date, not_after
+                 FROM certificates
+                 WHERE issuer = $1 AND status = 'revoked' AND ca_generation = $2 ORDER BY id",
+                params![issuer, i64::from(generation)],
+                &mut |r| f(revoked_entry(r)?),
+            )
+        })
+    }
+
     fn for_each_revoked(
         &self,
         issuer: &str,

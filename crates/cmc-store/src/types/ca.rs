@@ -23,6 +23,64 @@ pub struct CaRecord {
     pub created_at: UnixTime,
 }
 
+/// Where a CA key generation stands (caucase's rollover: the next CA
+/// certificate is published before it issues).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GenerationState {
+    /// Published beside the active generation; issues nothing yet.
+    Passive,
+    /// Issuing: the one in the CA record.
+    Active,
+    /// Replaced by a newer generation; still signs the CRL and OCSP
+    /// answers for the certificates it issued.
+    Retired,
+}
+
+impl GenerationState {
+    /// The word the store and the tools use.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Passive => "passive",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+
+    pub(crate) fn from_db(s: &str) -> Result<Self> {
+        match s {
+            "passive" => Ok(Self::Passive),
+            "retired" => Ok(Self::Retired),
+            other => Err(Error::Corrupt(format!("CA generation state {other:?}"))),
+        }
+    }
+}
+
+/// One key generation of a CA that is not its active one: the passive next
+/// generation, or a retired earlier one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaGeneration {
+    /// The CA's name.
+    pub ca: String,
+    /// The generation number (the first is 1).
+    pub generation: u32,
+    /// Passive or retired.
+    pub state: GenerationState,
+    /// The generation's CA certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// Its issuer certificates up to the root (empty for a root).
+    pub chain_der: Vec<Vec<u8>>,
+    /// Where its key is (as [`CaRecord::key_ref`]).
+    pub key_ref: String,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When a passive generation becomes active by itself, if set.
+    pub activate_at: Option<UnixTime>,
+    /// When a retired generation was replaced.
+    pub retired_at: Option<UnixTime>,
+}
+
 /// The rule for CA names (the `{ca}` segment of `/cmc/{ca}`): 1 to 64 ASCII
 /// letters, digits, `-`, `_` and `.`, and neither `.` nor `..`.
 ///

@@ -43,6 +43,9 @@ pub struct NewReservation {
     /// The linted TBS certificate, if already built; otherwise record it
     /// later with [`crate::CertStore::record_tbs`].
     pub tbs_der: Option<Vec<u8>>,
+    /// The issuing CA's key generation that signs it (1 for a CA that was
+    /// never rolled over): each generation's CRL lists its own.
+    pub generation: u32,
 }
 
 /// What is known once a certificate has been signed.

@@ -49,7 +49,7 @@ mod values;
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Outcome};
 pub use bulk::{BulkCert, ImportedRevocation};
-pub use ca::{CaRecord, check_ca_name};
+pub use ca::{CaGeneration, CaRecord, GenerationState, check_ca_name};
 pub use catalog::{CertCounts, CertOrder, CertRange, ListedCert};
 pub use cert::{
     CertFilter, CertRecord, CertState, CertStatus, IssuedCert, NewReservation, Revocation,

@@ -23,6 +23,8 @@ mod bulk;
 pub(crate) use bulk::*;
 mod catalog;
 pub(crate) use catalog::*;
+mod generations;
+pub(crate) use generations::*;
 
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
@@ -35,6 +37,9 @@ pub(crate) trait Fixture: Sync {
 
     /// Rows in schema_migrations.
     fn migration_rows(&self) -> i64;
+
+    /// Runs SQL statements directly on the database, as older code would.
+    fn sql(&self, batch: &str);
 
     /// Makes the database refuse every audit event whose detail is
     /// `detail` (a trigger), as a full disk or a lost connection would in
@@ -104,6 +109,8 @@ macro_rules! backend_tests {
             catalog_counts_pages_and_serials,
             import_skips_stored_serials_and_revokes_known_ones,
             crl_numbers_advance_past_an_imported_one,
+            schema_11_database_migrates_to_generations,
+            generations_passive_active_retired,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
@@ -155,6 +162,7 @@ pub(crate) fn reservation(issuer: &str, s: &Serial) -> NewReservation {
         profile: "tls".into(),
         request_hash: vec![7; 32],
         tbs_der: None,
+        generation: 1,
     }
 }
 
