@@ -9,8 +9,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cmc_store::{
-    AuditEvent, AuditKind, CaRecord, CrlRecord, Error, IssuedCert, NewReservation, NewSecret,
-    OpenOptions, Outcome, RevocationReason, SecretPurpose, Serial, Store, UnixTime,
+    AuditEvent, AuditKind, CaGeneration, CaRecord, CrlRecord, Error, GenerationState, IssuedCert,
+    NewReservation, NewSecret, OpenOptions, Outcome, RevocationReason, SecretPurpose, Serial,
+    Store, UnixTime,
 };
 
 fn t(secs: i64) -> UnixTime {
@@ -47,6 +48,7 @@ fn populate(store: &dyn Store) {
                     profile: "tls".into(),
                     request_hash: vec![i; 32],
                     tbs_der: None,
+                    generation: 1,
                 },
                 t(0),
             )
@@ -92,6 +94,34 @@ fn populate(store: &dyn Store) {
             t(0),
         )
         .unwrap();
+    // CA key generations (schema 12): root rolled over to generation 2
+    // (generation 1 retired), sub with a passive generation 2.
+    let next = |name: &str| CaGeneration {
+        ca: name.into(),
+        generation: 2,
+        state: GenerationState::Passive,
+        cert_der: format!("next cert of {name}").into_bytes(),
+        chain_der: vec![b"next chain".to_vec()],
+        key_ref: format!("{{\"file\":\"/data/{name}.gen2.key\"}}"),
+        created_at: t(3),
+        activate_at: Some(t(50)),
+        retired_at: None,
+    };
+    let rolled = AuditEvent {
+        at: t(3),
+        kind: AuditKind::Other("ca-rollover".into()),
+        issuer: None,
+        serial: None,
+        profile: None,
+        requester: None,
+        outcome: Outcome::Success,
+        detail: "{}".into(),
+    };
+    store
+        .put_passive_generation(&next("root"), &rolled)
+        .unwrap();
+    store.activate_generation("root", 2, t(6), &rolled).unwrap();
+    store.put_passive_generation(&next("sub"), &rolled).unwrap();
     store.set_auto_approvals("root", 2).unwrap();
     store.lock_auto_approvals("root").unwrap();
     store
@@ -161,6 +191,7 @@ fn check_content(store: &dyn Store) {
                 profile: "tls".into(),
                 request_hash: vec![1; 32],
                 tbs_der: None,
+                generation: 1,
             },
             t(10),
         )
