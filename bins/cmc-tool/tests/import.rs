@@ -522,9 +522,32 @@ fn migrate(n: usize, store: Option<&str>) {
     assert_eq!(r["entries"], revoked.len());
     assert_eq!(r["revoked"], revoked.len() - 1);
     assert_eq!(r["not_imported"][0], hex_upper(&stranger).to_lowercase());
-    let r = env
-        .ok(&["crl", "import", "old", &p("old.crl"), "--json"])
-        .json();
+    let again = env.ok(&[
+        "crl",
+        "import",
+        "old",
+        &p("old.crl"),
+        "--json",
+        "--progress",
+    ]);
+    // --progress: what is being done, then how much, on standard error
+    // only (standard output stays the JSON).
+    let recorded = format!("{} entries recorded in ", revoked.len());
+    assert!(
+        again
+            .stderr
+            .lines()
+            .next()
+            .is_some_and(|l| l.starts_with("importing a CRL of "))
+            && again
+                .stderr
+                .lines()
+                .any(|l| l.starts_with(&recorded) && l.ends_with(" s")),
+        "{}",
+        again.stderr
+    );
+    assert!(!again.stdout.contains("importing"), "{}", again.stdout);
+    let r = again.json();
     assert_eq!(
         (r["revoked"].as_u64(), r["already_revoked"].as_u64()),
         (Some(0), Some(revoked.len() as u64 - 1))

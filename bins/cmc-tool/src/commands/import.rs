@@ -108,6 +108,12 @@ pub struct CrlImportArgs {
     /// The CRL, PEM or DER.
     #[arg(value_name = "CRL")]
     pub file: PathBuf,
+    /// No progress lines on standard error.
+    #[arg(long, short = 'q', conflicts_with = "progress")]
+    pub quiet: bool,
+    /// Progress lines on standard error even when it is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -272,6 +278,15 @@ impl Progress {
         }
     }
 
+    /// One line for a step that has no count to redraw (a single
+    /// transaction).
+    fn step(&mut self, io: &mut Io<'_>, what: std::fmt::Arguments<'_>) {
+        if self.on {
+            let _ = writeln!(io.err, "{what}");
+            let _ = io.err.flush();
+        }
+    }
+
     fn done(&self, io: &mut Io<'_>) {
         if self.shown {
             let _ = writeln!(io.err);
@@ -357,10 +372,28 @@ fn crl_der(bytes: &[u8]) -> Result<Vec<u8>> {
 pub(crate) fn crl(ctx: &Context, args: &CrlImportArgs, io: &mut Io<'_>) -> Result<()> {
     let der =
         crl_der(&read(&args.file)?).with_context(|| format!("reading {}", args.file.display()))?;
+    let mut progress = Progress::new(args.quiet, args.progress);
+    let started = Instant::now();
+    progress.step(
+        io,
+        format_args!(
+            "importing a CRL of {} KiB into CA {:?}: checking its signature, then recording every entry in one transaction",
+            der.len().div_ceil(1024),
+            args.name
+        ),
+    );
     let report: CrlImportReport = ctx
         .records()?
         .import_crl(&SystemClock, &args.name, &der, &requester())
         .with_context(|| format!("importing the CRL of CA {:?}", args.name))?;
+    progress.step(
+        io,
+        format_args!(
+            "{} entries recorded in {:.1} s",
+            report.entries,
+            started.elapsed().as_secs_f64()
+        ),
+    );
     if args.json {
         json(io.out, &report)?;
     } else {
