@@ -259,6 +259,24 @@ impl KeyConfig {
         Ok(config)
     }
 
+    /// Reads a file key (its passphrase now) set to [`KeyConfig::scheme`].
+    fn open_file(&self) -> Result<FileKey> {
+        let Self::File {
+            path,
+            passphrase,
+            scheme,
+            ..
+        } = self
+        else {
+            return Err(Error::KeyConfig("not a file key".into()));
+        };
+        let key = match passphrase {
+            Some(p) => FileKey::load(path, &p.to_source())?,
+            None => FileKey::load_unencrypted(path)?,
+        };
+        Ok(key.with_scheme(*scheme)?)
+    }
+
     /// Opens the key (reading its passphrase or PIN now) set to sign with
     /// [`KeyConfig::scheme`].
     ///
@@ -269,18 +287,7 @@ impl KeyConfig {
     pub fn open(&self) -> Result<Arc<dyn SigningKey>> {
         self.validate()?;
         match self {
-            Self::File {
-                path,
-                passphrase,
-                scheme,
-                ..
-            } => {
-                let key = match passphrase {
-                    Some(p) => FileKey::load(path, &p.to_source())?,
-                    None => FileKey::load_unencrypted(path)?,
-                };
-                Ok(Arc::new(key.with_scheme(*scheme)?))
-            }
+            Self::File { .. } => Ok(Arc::new(self.open_file()?)),
             Self::Pkcs11 { scheme, .. } => self.open_pkcs11(*scheme),
         }
     }
@@ -297,18 +304,7 @@ impl KeyConfig {
     pub fn open_decryption(&self) -> Result<Arc<dyn DecryptionKey>> {
         self.validate()?;
         match self {
-            Self::File {
-                path,
-                passphrase,
-                scheme,
-                ..
-            } => {
-                let key = match passphrase {
-                    Some(p) => FileKey::load(path, &p.to_source())?,
-                    None => FileKey::load_unencrypted(path)?,
-                };
-                Ok(Arc::new(key.with_scheme(*scheme)?))
-            }
+            Self::File { .. } => Ok(Arc::new(self.open_file()?)),
             Self::Pkcs11 { scheme, .. } => self.open_pkcs11_decryption(*scheme),
         }
     }
