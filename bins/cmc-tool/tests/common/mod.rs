@@ -16,6 +16,7 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
+pub mod envelope;
 pub mod responder;
 
 /// A temporary directory with `cmc.toml` (data_dir = "data") and a
