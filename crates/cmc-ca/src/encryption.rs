@@ -125,4 +125,20 @@ impl EncryptionCredential {
     pub fn key(&self) -> &dyn DecryptionKey {
         &*self.key
     }
+
+    /// ECDH of the credential's key with `peer` (an uncompressed or
+    /// compressed point on its curve): the shared secret Z, or `None` when
+    /// there is no agreement with that point (not on the curve, another
+    /// curve, an RSA credential), which is the request's fault.
+    ///
+    /// # Errors
+    /// [`Error::Key`] when the key itself fails (a token that is gone, a
+    /// key without `CKA_DERIVE`): the CA's fault.
+    pub fn agree(&self, peer: &[u8]) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        match self.key.ecdh(peer) {
+            Ok(z) => Ok(Some(z)),
+            Err(cmc_keys::Error::Decrypt | cmc_keys::Error::UnsupportedKey(_)) => Ok(None),
+            Err(e) => Err(Error::Key(e)),
+        }
+    }
 }

@@ -46,12 +46,9 @@ impl Cmc<'_> {
                 "the requested key is not on the curve of the CA's static ECDH certificate",
             ));
         }
-        let zz = match credential
-            .key()
-            .ecdh(requested.subject_public_key.raw_bytes())
-        {
-            Ok(zz) => zz,
-            Err(cmc_keys::Error::Decrypt | cmc_keys::Error::UnsupportedKey(_)) => {
+        let zz = match credential.agree(requested.subject_public_key.raw_bytes()) {
+            Ok(Some(zz)) => zz,
+            Ok(None) => {
                 tracing::info!(
                     ca = ca.name(),
                     "DH-POP: no agreement with the requested key"
