@@ -441,17 +441,7 @@ pub(crate) fn create_ca_under(
         None => {
             // The new CA is its own issuer: the policy sees it as it is
             // about to be.
-            let info = IssuerInfo {
-                subject: request.subject.clone(),
-                key_identifier: key_identifier(key.public_key()),
-                not_before: now.to_system_time(),
-                not_after: not_after.to_system_time(),
-                public_key: key.public_key().clone(),
-                signature_algorithm: key.signature_algorithm().clone(),
-                crl_urls: Vec::new(),
-                ca_issuers_urls: Vec::new(),
-                ocsp_urls: Vec::new(),
-            };
+            let info = self_issuer_info(&request.subject, key.as_ref(), now, not_after);
             let root = Issuer::new_root(record.clone(), key.as_ref(), info);
             let issued = issue_certificate(store, now, root, &issuance)?;
             record.cert_der.clone_from(&issued.der);
@@ -480,6 +470,28 @@ fn child_path_len(parent: &LoadedCa, asked: Option<u8>) -> Result<Option<u8>> {
 /// The store's rule for CA names, checked before a key is generated.
 fn check_ca_name(name: &str) -> Result<()> {
     cmc_store::check_ca_name(name).map_err(|e| Error::InvalidRequest(e.to_string()))
+}
+
+/// The issuer of a self-signed CA certificate (a new root, or a root's
+/// next key generation) as the policy sees it: the CA as it is about to be,
+/// valid from `now` to `not_after`, with no distribution points.
+pub(crate) fn self_issuer_info(
+    subject: &Name,
+    key: &dyn SigningKey,
+    now: UnixTime,
+    not_after: UnixTime,
+) -> IssuerInfo {
+    IssuerInfo {
+        subject: subject.clone(),
+        key_identifier: key_identifier(key.public_key()),
+        not_before: now.to_system_time(),
+        not_after: not_after.to_system_time(),
+        public_key: key.public_key().clone(),
+        signature_algorithm: key.signature_algorithm().clone(),
+        crl_urls: Vec::new(),
+        ca_issuers_urls: Vec::new(),
+        ocsp_urls: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use cmc_policy::{IssuerInfo, MAX_INTERNAL_VALIDITY_DAYS, Profile};
+use cmc_policy::{MAX_INTERNAL_VALIDITY_DAYS, Profile};
 use cmc_store::{
     AuditEvent, AuditKind, CaGeneration, CaRecord, GenerationState, Outcome, Store, UnixTime,
 };
@@ -25,7 +25,7 @@ use crate::ca::{CA_PROFILE, CaKey, LoadedCa};
 use crate::error::{Error, Result};
 use crate::issue::{Issuance, Issuer, engine_request, issue_certificate, plain_issuer_info};
 use crate::key_config::KeyConfig;
-use crate::x509::{decode_certificate, key_identifier, unix_time};
+use crate::x509::{decode_certificate, unix_time};
 
 /// The audit kind of a new passive generation.
 pub const ROLLOVER_EVENT: &str = "ca-rollover";
@@ -359,17 +359,7 @@ pub fn rollover_ca(store: &dyn Store, now: UnixTime, r: &Rollover) -> Result<CaG
             )?;
         }
         None => {
-            let info = IssuerInfo {
-                subject: subject.clone(),
-                key_identifier: key_identifier(key.public_key()),
-                not_before: now.to_system_time(),
-                not_after: not_after.to_system_time(),
-                public_key: key.public_key().clone(),
-                signature_algorithm: key.signature_algorithm().clone(),
-                crl_urls: Vec::new(),
-                ca_issuers_urls: Vec::new(),
-                ocsp_urls: Vec::new(),
-            };
+            let info = crate::ca::self_issuer_info(&subject, key.as_ref(), now, not_after);
             let issuer = Issuer::new_root_generation(generation.clone(), key.as_ref(), info);
             let issued = issue_certificate(store, now, issuer, &issuance)?;
             generation.cert_der = issued.der;
