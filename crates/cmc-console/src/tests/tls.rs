@@ -175,6 +175,16 @@ fn an_agent_acts_only_on_its_cas_and_does_not_administer() {
         page.contains("Signed in as <strong>agent1</strong>"),
         "{page}"
     );
+    // The overview lists its CA only; an operator's lists both.
+    assert!(page.contains("/certs?ca=root") && !page.contains(&format!("/certs?ca={OTHER}")));
+    let id = f
+        .console
+        .sessions
+        .create("admin", f.engine.now().secs())
+        .unwrap();
+    let operator = format!("__Host-cmc-console={id}");
+    let all = body(&f.get(&operator, "/", None));
+    assert!(all.contains(&format!("/certs?ca={OTHER}")), "{all}");
 
     // The list shows its CA's certificates only, and offers only its CA.
     let list = body(&f.get(&session, "/certs", cert));
