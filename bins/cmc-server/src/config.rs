@@ -26,7 +26,25 @@
 //! listen = "127.0.0.1:8444"
 //! session_idle_secs = 1800
 //! session_max_secs = 28800
+//! hosts = ["ca.example.org"]               # Host names besides the listener's address
+//!
+//! [console.tls]                            # optional: HTTPS for the console
+//! cert = "tls/console-chain.pem"
+//! key = "tls/console-key.pem"
+//! client_ca = "tls/clients.pem"            # optional: agents log in with a client certificate
+//! require_client_cert = false              # true: no connection without one (no password login)
 //! ```
+//!
+//! The console answers only requests whose Host header names the address
+//! the connection came in on (`127.0.0.1:PORT`, `[::1]:PORT`, and
+//! `localhost:PORT` on loopback) or a name in `hosts` (a name without a port
+//! stands for the listener's port): anything else gets 421, against DNS
+//! rebinding. With `[console.tls]` the session cookie is `Secure` and
+//! `__Host-` prefixed and answers carry HSTS; with its `client_ca`, a
+//! registered client of role `agent` whose certificate the browser presents
+//! may log in with it ("Log in with your certificate"), acting only on the
+//! CAs its grants cover and audited as `console:cert:NAME`. Password login
+//! stays loopback-only.
 //!
 //! Without a configuration file (the embedded default) the console is on,
 //! at 127.0.0.1:8444; with one, only when it has a `[console]` section.
@@ -74,9 +92,16 @@ impl Default for Config {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleConfig {
-    /// The address the console listens on (its own listener, plain HTTP;
-    /// password login is accepted from loopback peers only).
+    /// The address the console listens on (its own listener, HTTPS with
+    /// `tls`, else plain HTTP; password login is accepted from loopback
+    /// peers only).
     pub listen: SocketAddr,
+    /// Host names (optionally `NAME:PORT`) the Host header may give
+    /// besides the listener's own address.
+    pub hosts: Vec<String>,
+    /// `[console.tls]`: HTTPS, and agents' client certificates when it has
+    /// a `client_ca`.
+    pub tls: Option<TlsConfig>,
     /// Seconds without a request after which a console session ends.
     pub session_idle_secs: u64,
     /// Seconds after login after which a console session ends.
@@ -87,6 +112,8 @@ impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            hosts: Vec::new(),
+            tls: None,
             session_idle_secs: 30 * 60,
             session_max_secs: 8 * 3600,
         }
@@ -94,8 +121,7 @@ impl Default for ConsoleConfig {
 }
 
 impl ConsoleConfig {
-    /// The console's settings over the data directory `data_dir` (plain
-    /// HTTP: the console's listener has no TLS yet).
+    /// The console's settings over the data directory `data_dir`.
     ///
     /// # Errors
     /// If `data_dir` cannot be made absolute.
@@ -103,7 +129,8 @@ impl ConsoleConfig {
         let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
         Ok(cmc_console::Settings {
             data_dir: std::path::absolute(data_dir).context("the data directory")?,
-            tls: false,
+            tls: self.tls.is_some(),
+            hosts: self.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
             lifetimes: cmc_console::session::Lifetimes {
                 idle_secs: secs(self.session_idle_secs),
                 max_secs: secs(self.session_max_secs),
@@ -122,7 +149,27 @@ impl ConsoleConfig {
         if !(60..=7 * 86_400).contains(&self.session_max_secs) {
             bail!("console.session_max_secs: must be between 60 and 604800");
         }
+        if let Some(bad) = self
+            .hosts
+            .iter()
+            .find(|h| !cmc_console::host::valid_host_entry(h))
+        {
+            bail!("console.hosts: {bad:?} is not a host name or address (with an optional :PORT)");
+        }
+        if let Some(tls) = &self.tls
+            && tls.require_client_cert
+            && tls.client_ca.is_none()
+        {
+            bail!("console.tls.require_client_cert: needs console.tls.client_ca");
+        }
         Ok(())
+    }
+
+    /// Takes relative TLS paths from `base` (the file's directory).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        if let Some(tls) = &mut self.tls {
+            tls.resolve_paths(base);
+        }
     }
 }
 
@@ -212,6 +259,22 @@ pub struct TlsConfig {
     pub require_client_cert: bool,
 }
 
+impl TlsConfig {
+    /// Takes relative paths from `base` (the file's directory).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !base.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.cert);
+        fix(&mut self.key);
+        if let Some(p) = &mut self.client_ca {
+            fix(p);
+        }
+    }
+}
+
 /// The sections of the file that this server owns; the others are the
 /// engine's, which refuses unknown keys among them.
 #[derive(Deserialize)]
@@ -237,6 +300,9 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new(""));
         config.engine.resolve_paths(base);
         config.server.resolve_paths(base);
+        if let Some(c) = &mut config.console {
+            c.resolve_paths(base);
+        }
         Ok(config)
     }
 
@@ -320,17 +386,8 @@ impl ServerConfig {
 
     /// Makes the TLS file paths relative to `base`.
     pub fn resolve_paths(&mut self, base: &Path) {
-        let fix = |p: &mut PathBuf| {
-            if p.is_relative() && !base.as_os_str().is_empty() {
-                *p = base.join(&*p);
-            }
-        };
         if let Some(tls) = &mut self.tls {
-            fix(&mut tls.cert);
-            fix(&mut tls.key);
-            if let Some(p) = &mut tls.client_ca {
-                fix(p);
-            }
+            tls.resolve_paths(base);
         }
     }
 }
@@ -408,10 +465,35 @@ mod tests {
                 "console.listen",
             ),
             ("[console]\npassword = \"x\"\n", "unknown field"),
+            (
+                "[console]\nhosts = [\"https://evil.example\"]\n",
+                "console.hosts",
+            ),
+            ("[console]\nhosts = [\"a.example:0\"]\n", "console.hosts"),
+            (
+                "[console.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nrequire_client_cert = true\n",
+                "console.tls.require_client_cert",
+            ),
+            ("[console.tls]\ncert = \"c.pem\"\n", "missing field `key`"),
         ] {
             let e = format!("{:#}", Config::from_toml(text).unwrap_err());
             assert!(e.contains(key), "{text}: {e}");
         }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cmc.toml");
+        std::fs::write(
+            &path,
+            "[console]\nhosts = [\"CA.example.org\", \"[::1]:443\"]\n\
+             [console.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nclient_ca = \"ca.pem\"\n",
+        )
+        .unwrap();
+        let console = Config::load(&path).unwrap().console.unwrap();
+        let tls = console.tls.clone().unwrap();
+        assert_eq!(tls.key, dir.path().join("k.pem"));
+        assert_eq!(tls.client_ca, Some(dir.path().join("ca.pem")));
+        let settings = console.settings(dir.path()).unwrap();
+        assert!(settings.tls);
+        assert_eq!(settings.hosts, ["ca.example.org", "[::1]:443"]);
     }
 
     #[test]

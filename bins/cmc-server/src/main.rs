@@ -118,7 +118,12 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
             Some(c) => {
                 let console = cmc_console::Console::new(c.settings(&engine_file.data_dir)?);
                 let console_app = Arc::new(app.console_app(console));
-                match Server::bind(c.listen, None, console_app, limits).await {
+                let console_tls = c
+                    .tls
+                    .as_ref()
+                    .map(|t| tls::server_config_for("console.tls", t))
+                    .transpose()?;
+                match Server::bind(c.listen, console_tls, console_app, limits).await {
                     Ok(server) => Some(server),
                     // The embedded default's console is a convenience: a
                     // port already taken does not stop the CA.

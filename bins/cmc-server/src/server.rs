@@ -118,6 +118,7 @@ impl Server {
                 },
             };
             let _ = stream.set_nodelay(true);
+            let local = stream.local_addr().ok();
             let app = Arc::clone(&self.app);
             let http = Arc::clone(&http);
             let limits = self.limits;
@@ -128,6 +129,7 @@ impl Server {
                     None => {
                         let conn = ConnInfo {
                             peer: Some(peer),
+                            local,
                             ..ConnInfo::default()
                         };
                         serve_connection(&http, watcher, stream, conn, app, limits).await;
@@ -154,6 +156,7 @@ impl Server {
                             .map(|c| c.as_ref().to_vec());
                         let conn = ConnInfo {
                             peer: Some(peer),
+                            local,
                             tls_client_cert: client_cert,
                             tls: true,
                             channel_binding: crate::tls::channel_binding(session),

@@ -43,19 +43,28 @@ compile_error!("choose a cryptography backend: the `aws-lc` feature (default) or
 /// If a file cannot be read or holds no certificate or key, the key does
 /// not match the certificate, or the client trust anchors are unusable.
 pub fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>> {
+    server_config_for("server.tls", tls)
+}
+
+/// [`server_config`] for the section named `section` (`server.tls` or
+/// `console.tls`), which the error messages name.
+///
+/// # Errors
+/// As [`server_config`].
+pub fn server_config_for(section: &str, tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>> {
     let provider = Arc::new(crypto_provider());
     let chain = CertificateDer::pem_file_iter(&tls.cert)
-        .with_context(|| format!("server.tls.cert {}", tls.cert.display()))?
+        .with_context(|| format!("{section}.cert {}", tls.cert.display()))?
         .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("server.tls.cert {}", tls.cert.display()))?;
+        .with_context(|| format!("{section}.cert {}", tls.cert.display()))?;
     if chain.is_empty() {
         bail!(
-            "server.tls.cert {}: no CERTIFICATE in it",
+            "{section}.cert {}: no CERTIFICATE in it",
             tls.cert.display()
         );
     }
     let key = PrivateKeyDer::from_pem_file(&tls.key)
-        .with_context(|| format!("server.tls.key {}", tls.key.display()))?;
+        .with_context(|| format!("{section}.key {}", tls.key.display()))?;
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?;
@@ -64,17 +73,17 @@ pub fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>> {
         Some(path) => {
             let mut roots = RootCertStore::empty();
             let certs = CertificateDer::pem_file_iter(path)
-                .with_context(|| format!("server.tls.client_ca {}", path.display()))?;
+                .with_context(|| format!("{section}.client_ca {}", path.display()))?;
             for cert in certs {
                 let cert =
-                    cert.with_context(|| format!("server.tls.client_ca {}", path.display()))?;
+                    cert.with_context(|| format!("{section}.client_ca {}", path.display()))?;
                 roots
                     .add(cert)
-                    .with_context(|| format!("server.tls.client_ca {}", path.display()))?;
+                    .with_context(|| format!("{section}.client_ca {}", path.display()))?;
             }
             if roots.is_empty() {
                 bail!(
-                    "server.tls.client_ca {}: no CERTIFICATE in it",
+                    "{section}.client_ca {}: no CERTIFICATE in it",
                     path.display()
                 );
             }
@@ -91,7 +100,7 @@ pub fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>> {
     };
     let mut config = builder
         .with_single_cert(chain, key)
-        .context("server.tls: the key does not fit the certificate")?;
+        .with_context(|| format!("{section}: the key does not fit the certificate"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

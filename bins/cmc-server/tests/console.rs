@@ -136,7 +136,10 @@ impl Setup {
         body: &[u8],
     ) -> common::Response {
         let mut stream = TcpStream::connect(self.console_addr()).unwrap();
-        std::io::Write::write_all(&mut stream, &request_bytes(method, path, headers, body))
+        // The console answers only its own address in Host (DNS rebinding).
+        let mut headers = headers.to_vec();
+        headers.push(("Host", self.console_addr()));
+        std::io::Write::write_all(&mut stream, &request_bytes(method, path, &headers, body))
             .unwrap();
         read_response(&mut stream)
     }

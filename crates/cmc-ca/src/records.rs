@@ -194,6 +194,17 @@ impl Records {
         Ok(self.store.get_client(id)?)
     }
 
+    /// The client registered with this very certificate (DER; looked up by
+    /// its SHA-256 fingerprint, as request signers are), if any.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn client_by_certificate(&self, cert_der: &[u8]) -> Result<Option<ClientRecord>> {
+        Ok(self
+            .store
+            .get_client_by_fingerprint(&cmc_store::fingerprint(cert_der))?)
+    }
+
     /// The client whose MAC credential has `reference`, if any.
     ///
     /// # Errors

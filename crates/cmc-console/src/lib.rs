@@ -8,14 +8,21 @@
 //! engine function that `cmc-tool` also calls (`approve_pending`,
 //! `reject_pending`, `revoke`, `unrevoke`, the records), with the
 //! operator's name as the requester, so the engine's audit events say who
-//! did it: `console:NAME`.
+//! did it: `console:NAME` for a password operator, `console:cert:NAME` for
+//! an agent logged in with its TLS client certificate ([`session::Rights`]
+//! says what each may do).
+//!
+//! Every request's Host header must name the listener's address or a
+//! configured name ([`host`]), against DNS rebinding.
 //!
 //! All methods block (the engine does): call them from a blocking thread.
 
 #![forbid(unsafe_code)]
 
+mod certlogin;
 mod csv;
 pub mod form;
+pub mod host;
 mod pages;
 pub mod password;
 pub mod session;
@@ -25,7 +32,7 @@ use std::path::PathBuf;
 use cmc_ca::Engine;
 
 use crate::form::{Form, cookies};
-use crate::session::{Lifetimes, Session, Sessions, random_token, tokens_equal};
+use crate::session::{Lifetimes, Login, Rights, Session, Sessions, random_token, tokens_equal};
 
 /// What can go wrong outside a page.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +49,9 @@ pub enum Error {
     Io(PathBuf, #[source] std::io::Error),
 }
 
+/// The Strict-Transport-Security of every answer on a TLS listener.
+pub const HSTS: &str = "max-age=31536000";
+
 /// The Content-Security-Policy of every answer: nothing but this origin's
 /// own script, style and images; no inline script or style, no framing.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -53,8 +63,12 @@ pub struct Settings {
     /// The data directory (where `console-passwords` is).
     pub data_dir: PathBuf,
     /// Whether the console's listener is TLS (cookies are then `Secure`
-    /// and `__Host-` prefixed).
+    /// and `__Host-` prefixed, answers carry HSTS, and the login page
+    /// offers certificate login).
     pub tls: bool,
+    /// Names besides the listener's own address that the Host header may
+    /// give (`[console] hosts`, see [`host::refusal`]).
+    pub hosts: Vec<String>,
     /// How long sessions last.
     pub lifetimes: Lifetimes,
 }
@@ -78,6 +92,12 @@ pub struct Request<'a> {
     pub body: &'a [u8],
     /// Whether the peer's address is a loopback address.
     pub loopback: bool,
+    /// The address the connection came in on (the listener's address, for
+    /// the Host check).
+    pub local: Option<std::net::SocketAddr>,
+    /// The TLS client certificate (DER) the listener verified, if the peer
+    /// presented one.
+    pub client_cert: Option<&'a [u8]>,
 }
 
 /// One answer.
@@ -184,9 +204,10 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The requester the engine records: `console:NAME`.
+    /// The requester the engine records: `console:NAME`, or
+    /// `console:cert:NAME` for a certificate login.
     pub(crate) fn requester(&self) -> String {
-        format!("console:{}", self.session.operator)
+        self.session.requester()
     }
 }
 
@@ -230,9 +251,25 @@ impl Console {
     /// Answers one request.
     #[must_use]
     pub fn handle(&self, engine: &Engine, req: &Request<'_>) -> Response {
-        let mut response = self.route(engine, req);
+        let mut response =
+            match host::refusal(req.host, req.local, &self.settings.hosts, self.settings.tls) {
+                Some(why) => {
+                    tracing::warn!(
+                        host = req.host.map(|h| h.chars().take(100).collect::<String>()),
+                        why,
+                        "console request refused: Host not allowed"
+                    );
+                    Response::text(421, &format!("misdirected request: {why}\n"))
+                }
+                None => self.route(engine, req),
+            };
         for (name, value) in Response::security_headers() {
             response.headers.push((name, value.to_owned()));
+        }
+        if self.settings.tls {
+            response
+                .headers
+                .push(("strict-transport-security", HSTS.to_owned()));
         }
         response
     }
@@ -268,6 +305,18 @@ impl Console {
             _ if get => return Response::see_other("/login"),
             _ => return Response::text(403, "no session: log in again\n"),
         };
+        if let Err(why) = self.still_valid(engine, req, &session) {
+            self.sessions.remove(&id);
+            tracing::warn!(operator = session.operator, why, "console session ended");
+            return if get {
+                Response::see_other("/login").with(
+                    "set-cookie",
+                    self.cookie(self.session_cookie_name(), "", Some(0)),
+                )
+            } else {
+                Response::text(403, &format!("session ended: {why}; log in again\n"))
+            };
+        }
         let form = if post {
             let form = Form::parse(&String::from_utf8_lossy(req.body));
             let ok = form
@@ -313,8 +362,30 @@ impl Console {
         };
         let has_password =
             password::any_password(&password::password_file(&self.settings.data_dir));
-        let page = pages::login::page(&token, error, req.loopback, has_password);
+        let page = pages::login::page(&token, error, req.loopback, has_password, self.settings.tls);
         Response::html(status, page).with("set-cookie", self.cookie(LOGIN_COOKIE, &token, None))
+    }
+
+    /// A certificate session lasts while its requests come with the
+    /// certificate it logged in with (a stolen cookie alone is nothing)
+    /// and the client is still an active agent.
+    fn still_valid(
+        &self,
+        engine: &Engine,
+        req: &Request<'_>,
+        session: &Session,
+    ) -> Result<(), &'static str> {
+        let Login::Certificate { cert_der } = &session.login else {
+            return Ok(());
+        };
+        if req.client_cert != Some(cert_der.as_slice()) {
+            return Err("the request did not come with the session's client certificate");
+        }
+        match engine.records().client_by_certificate(cert_der) {
+            Ok(Some(c)) if c.is_active(engine.now()) => Ok(()),
+            Ok(_) => Err("the client was disabled, expired or removed"),
+            Err(_) => Err("the store did not answer"),
+        }
     }
 
     fn login(&self, engine: &Engine, req: &Request<'_>) -> Response {
@@ -330,6 +401,9 @@ impl Console {
         };
         if !token_ok {
             return Response::text(403, "the login form's token is missing or wrong\n");
+        }
+        if form.get("method") == Some("certificate") {
+            return self.certificate_login(engine, req);
         }
         if !req.loopback {
             tracing::warn!("console password login refused: not from loopback");
@@ -383,6 +457,65 @@ impl Console {
             return Response::text(500, "the random number generator failed\n");
         };
         tracing::info!(operator = name, "console login");
+        Response::see_other("/")
+            .with(
+                "set-cookie",
+                self.cookie(
+                    self.session_cookie_name(),
+                    &id,
+                    Some(self.settings.lifetimes.max_secs),
+                ),
+            )
+            .with("set-cookie", self.cookie(LOGIN_COOKIE, "", Some(0)))
+    }
+}
+
+impl Console {
+    /// Logs in the agent whose TLS client certificate came with `req`.
+    fn certificate_login(&self, engine: &Engine, req: &Request<'_>) -> Response {
+        if !self.settings.tls {
+            return self.login_form(
+                req,
+                Some("Certificate login needs the console's TLS listener ([console.tls])."),
+                400,
+            );
+        }
+        let Some(cert) = req.client_cert else {
+            tracing::warn!("console certificate login refused: no client certificate");
+            return self.login_form(
+                req,
+                Some("Your browser sent no client certificate: choose one, or log in with a password."),
+                401,
+            );
+        };
+        let agent = match certlogin::resolve(engine, cert) {
+            Ok(a) => a,
+            Err(refusal) => {
+                tracing::warn!(
+                    client = refusal.client.as_deref().unwrap_or("-"),
+                    why = refusal.log,
+                    "console certificate login refused"
+                );
+                return self.login_form(req, Some(&refusal.page), 403);
+            }
+        };
+        let login = Login::Certificate {
+            cert_der: cert.to_vec(),
+        };
+        let rights = Rights::Agent {
+            cas: agent.cas.clone(),
+        };
+        let Ok(id) = self
+            .sessions
+            .create_with(&agent.name, login, rights, engine.now().secs())
+        else {
+            return Response::text(500, "the random number generator failed\n");
+        };
+        tracing::info!(
+            client = agent.name,
+            cas = agent.cas.join(","),
+            "console login with a client certificate"
+        );
         Response::see_other("/")
             .with(
                 "set-cookie",

@@ -13,11 +13,49 @@ use crate::Error;
 /// closest to its end.
 pub const MAX_SESSIONS: usize = 1024;
 
-/// One logged-in operator.
+/// How a session logged in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Login {
+    /// An operator password (`cmc-tool console passwd`), on loopback.
+    Password,
+    /// A TLS client certificate of a registered client principal; the
+    /// certificate (DER) every request of the session must come with.
+    Certificate {
+        /// The certificate the login presented.
+        cert_der: Vec<u8>,
+    },
+}
+
+/// What a session may do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rights {
+    /// Everything: a password operator.
+    Operator,
+    /// An agent principal: decide pending requests and revoke, hold and
+    /// lift holds, on these CAs only (those its grants cover); no
+    /// administration (clients, secrets).
+    Agent {
+        /// The CAs the agent's grants cover.
+        cas: Vec<String>,
+    },
+}
+
+/// The prefix of a certificate principal's requester: `console:cert:NAME`.
+/// Operator names cannot hold a colon
+/// ([`crate::password::valid_operator_name`]), so no password operator's
+/// `console:NAME` is ever one of these.
+pub const CERT_REQUESTER_PREFIX: &str = "console:cert:";
+
+/// One logged-in operator or agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
-    /// Who: the operator's name, as the audit records it (`console:NAME`).
+    /// Who: the operator's name, or the client id of a certificate
+    /// principal (see [`Session::requester`]).
     pub operator: String,
+    /// How it logged in.
+    pub login: Login,
+    /// What it may do.
+    pub rights: Rights,
     /// The token every form of this session carries.
     pub csrf: String,
     /// When it was created (engine clock, seconds).
@@ -64,6 +102,36 @@ pub fn tokens_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+impl Session {
+    /// The requester the engine records for this session's actions:
+    /// `console:NAME` for a password operator, `console:cert:NAME` for a
+    /// certificate principal.
+    #[must_use]
+    pub fn requester(&self) -> String {
+        match self.login {
+            Login::Password => format!("console:{}", self.operator),
+            Login::Certificate { .. } => format!("{CERT_REQUESTER_PREFIX}{}", self.operator),
+        }
+    }
+
+    /// Whether this session may administer: disable clients, unlock
+    /// secrets and whatever else changes who may ask the CA for what.
+    #[must_use]
+    pub fn may_administer(&self) -> bool {
+        matches!(self.rights, Rights::Operator)
+    }
+
+    /// Whether this session may see and act on the certificates and
+    /// pending requests of CA `ca`.
+    #[must_use]
+    pub fn may_act_on_ca(&self, ca: &str) -> bool {
+        match &self.rights {
+            Rights::Operator => true,
+            Rights::Agent { cas } => cas.iter().any(|c| c == ca),
+        }
+    }
+}
+
 impl Sessions {
     /// No sessions yet, with these lifetimes.
     #[must_use]
@@ -80,14 +148,32 @@ impl Sessions {
         self.by_id.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a session for `operator` at `now`; returns its id.
+    /// Starts a password operator's session for `operator` at `now`;
+    /// returns its id.
     ///
     /// # Errors
     /// [`Error::Rng`].
     pub fn create(&self, operator: &str, now: i64) -> Result<String, Error> {
+        self.create_with(operator, Login::Password, Rights::Operator, now)
+    }
+
+    /// Starts a session for `operator`, logged in by `login`, with
+    /// `rights`, at `now`; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::Rng`].
+    pub fn create_with(
+        &self,
+        operator: &str,
+        login: Login,
+        rights: Rights,
+        now: i64,
+    ) -> Result<String, Error> {
         let id = random_token()?;
         let session = Session {
             operator: operator.to_owned(),
+            login,
+            rights,
             csrf: random_token()?,
             created: now,
             last_used: now,
@@ -158,6 +244,35 @@ mod tests {
         s.remove(&id);
         assert!(s.get(&id, 3001).is_none());
         assert!(s.get("guess", 3001).is_none());
+    }
+
+    #[test]
+    fn rights_and_requesters_follow_the_login() {
+        let s = Sessions::new(Lifetimes::default());
+        let id = s.create("admin", 10).unwrap();
+        let op = s.get(&id, 11).unwrap();
+        assert!(op.may_administer());
+        assert!(op.may_act_on_ca("root") && op.may_act_on_ca("any"));
+        assert_eq!(op.requester(), "console:admin");
+        let id = s
+            .create_with(
+                "admin",
+                Login::Certificate {
+                    cert_der: vec![1, 2],
+                },
+                Rights::Agent {
+                    cas: vec!["root".into()],
+                },
+                10,
+            )
+            .unwrap();
+        let agent = s.get(&id, 11).unwrap();
+        assert!(!agent.may_administer());
+        assert!(agent.may_act_on_ca("root"));
+        assert!(!agent.may_act_on_ca("issuing") && !agent.may_act_on_ca("roo"));
+        // The same name as a password operator, told apart in the audit.
+        assert_eq!(agent.requester(), "console:cert:admin");
+        assert_ne!(agent.requester(), op.requester());
     }
 
     #[test]

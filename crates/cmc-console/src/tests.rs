@@ -36,6 +36,7 @@ fn fixture() -> Fixture {
     let console = Console::new(Settings {
         data_dir: dir,
         tls: false,
+        hosts: Vec::new(),
         lifetimes: Lifetimes::default(),
     });
     Fixture {
@@ -57,6 +58,8 @@ fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>, body: &'a [u
         host: Some("127.0.0.1:8444"),
         body,
         loopback: true,
+        local: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8444))),
+        client_cert: None,
     }
 }
 
@@ -563,3 +566,5 @@ fn repeated_failures_lock_an_operator_for_a_while() {
     f.clock.advance(LOCKOUT_SECS);
     f.login();
 }
+
+mod tls;

@@ -46,6 +46,9 @@ impl App {
         let origin = header(header::ORIGIN);
         let host = header(header::HOST);
         let loopback = conn.peer.is_some_and(|p| p.ip().is_loopback());
+        let local = conn.local;
+        // Verified by the listener against `[console.tls] client_ca`.
+        let client_cert = conn.tls_client_cert.clone();
         let body = if method == "POST" {
             match self.read_body_up_to(req, MAX_FORM_BYTES).await {
                 Ok(b) => b,
@@ -67,6 +70,8 @@ impl App {
                         host: host.as_deref(),
                         body: &body,
                         loopback,
+                        local,
+                        client_cert: client_cert.as_deref(),
                     },
                 )
             })

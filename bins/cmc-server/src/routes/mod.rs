@@ -120,6 +120,8 @@ pub struct App {
 pub struct ConnInfo {
     /// The peer's address.
     pub peer: Option<SocketAddr>,
+    /// The address the connection came in on (this listener's address).
+    pub local: Option<SocketAddr>,
     /// The verified TLS client certificate (DER), if one was presented.
     pub tls_client_cert: Option<Vec<u8>>,
     /// Whether the connection is TLS.

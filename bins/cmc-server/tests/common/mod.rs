@@ -160,8 +160,15 @@ impl Server {
     }
 }
 
+/// The bytes of an HTTP/1.1 request; `Host: localhost` unless `headers`
+/// names a Host.
 pub fn request_bytes(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    let host = if headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        ""
+    } else {
+        "Host: localhost\r\n"
+    };
+    let mut req = format!("{method} {path} HTTP/1.1\r\n{host}Connection: close\r\n");
     for (name, value) in headers {
         req.push_str(&format!("{name}: {value}\r\n"));
     }

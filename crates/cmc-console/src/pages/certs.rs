@@ -7,7 +7,7 @@ use der::{Decode as _, EncodePem as _};
 use maud::{Markup, html};
 use x509_cert::Certificate;
 
-use super::{Nav, csrf, layout, not_found, notice, oid_name, time};
+use super::{Nav, csrf, forbidden, layout, not_found, notice, oid_name, time};
 use crate::form::{Form, encode};
 use crate::{Ctx, Response};
 
@@ -120,7 +120,7 @@ impl Search {
                 ),
             )
         })?;
-        all.retain(|c| self.matches(c));
+        all.retain(|c| ctx.session.may_act_on_ca(&c.issuer) && self.matches(c));
         all.sort_by(|a, b| {
             b.reserved_at
                 .cmp(&a.reserved_at)
@@ -152,7 +152,7 @@ fn search_form(ctx: &Ctx<'_>, s: &Search) -> Markup {
                 label for="ca" { "CA" }
                 select id="ca" name="ca" {
                     option value="" { "any" }
-                    @for name in ctx.engine.ca_names() {
+                    @for name in ctx.engine.ca_names().into_iter().filter(|n| ctx.session.may_act_on_ca(n)) {
                         option value=(name) selected[s.ca.as_deref() == Some(name.as_str())] { (name) }
                     }
                 }
@@ -277,6 +277,9 @@ pub(crate) fn parse_serial(text: &str) -> Option<Serial> {
 /// The record of `ca`/`serial`, or the 404 page.
 fn find(ctx: &Ctx<'_>, ca: &str, serial: &str) -> Result<(Serial, CertRecord), Response> {
     let missing = || not_found(ctx, "There is no such certificate.");
+    if !ctx.session.may_act_on_ca(ca) {
+        return Err(forbidden(ctx, "Your grants do not cover this CA."));
+    }
     let serial = parse_serial(serial).ok_or_else(missing)?;
     match ctx.engine.records().certificate(ca, &serial) {
         Ok(Some(r)) => Ok((serial, r)),

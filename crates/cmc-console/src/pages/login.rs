@@ -2,8 +2,15 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-/// The login form; `token` is the value of its cookie.
-pub(crate) fn page(token: &str, error: Option<&str>, loopback: bool, has_password: bool) -> Markup {
+/// The login form; `token` is the value of its cookie. On a TLS listener
+/// (`tls`) it also offers the login with the browser's client certificate.
+pub(crate) fn page(
+    token: &str,
+    error: Option<&str>,
+    loopback: bool,
+    has_password: bool,
+    tls: bool,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -29,6 +36,14 @@ pub(crate) fn page(token: &str, error: Option<&str>, loopback: bool, has_passwor
                     @if !loopback {
                         p.notice role="status" {
                             "Password login works from the CA's host (loopback) only."
+                        }
+                    }
+                    @if tls {
+                        form.certificate method="post" action="/login" {
+                            input type="hidden" name="login_token" value=(token);
+                            input type="hidden" name="method" value="certificate";
+                            p.hint { "Agents log in with the client certificate their browser presents." }
+                            p { button type="submit" { "Log in with your certificate" } }
                         }
                     }
                     form method="post" action="/login" {

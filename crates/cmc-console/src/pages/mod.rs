@@ -16,6 +16,13 @@ use crate::{Ctx, Response};
 /// Routes a logged-in request (`post` says the CSRF token was checked).
 pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Response {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Every change to clients and secrets is administration.
+    if post
+        && matches!(parts.first(), Some(&("clients" | "secrets")))
+        && !ctx.session.may_administer()
+    {
+        return forbidden(ctx, "Only operators may change clients and secrets.");
+    }
     match (parts.as_slice(), post) {
         ([""], false) => overview::page(ctx),
         (["certs"], false) => certs::list(ctx, form),
@@ -111,6 +118,20 @@ pub(crate) fn not_found(ctx: &Ctx<'_>, what: &str) -> Response {
     Response::html(
         404,
         layout(ctx, "Not found", Nav::Overview, notice(true, what)),
+    )
+}
+
+/// A 403 page (the session may not do this), logged.
+pub(crate) fn forbidden(ctx: &Ctx<'_>, what: &str) -> Response {
+    tracing::warn!(
+        operator = ctx.session.operator,
+        requester = ctx.requester(),
+        what,
+        "console action refused: not permitted"
+    );
+    Response::html(
+        403,
+        layout(ctx, "Not permitted", Nav::Overview, notice(true, what)),
     )
 }
 

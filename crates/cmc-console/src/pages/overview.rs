@@ -52,7 +52,11 @@ pub(crate) fn page(ctx: &Ctx<'_>) -> Response {
             status: Some(PendingStatus::Pending),
             ..PendingFilter::default()
         })
-        .map(|p| p.len())
+        .map(|p| {
+            p.iter()
+                .filter(|r| ctx.session.may_act_on_ca(&r.ca))
+                .count()
+        })
         .unwrap_or(0);
     let content = html! {
         p {
@@ -73,7 +77,7 @@ pub(crate) fn page(ctx: &Ctx<'_>) -> Response {
                 th scope="col" { "Current CRL" }
             } }
             tbody {
-                @for ca in ctx.engine.cas() {
+                @for ca in ctx.engine.cas().into_iter().filter(|ca| ctx.session.may_act_on_ca(ca.name())) {
                     @let n = counts.get(ca.name()).copied().unwrap_or_default();
                     tr {
                         th scope="row" { a href={ "/certs?ca=" (ca.name()) } { (ca.name()) } }

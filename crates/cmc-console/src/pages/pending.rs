@@ -8,7 +8,7 @@ use cmc_ca::types::{PendingFilter, PendingRecord, PendingState, PendingStatus};
 use der::Decode as _;
 use maud::{Markup, html};
 
-use super::{Nav, csrf, layout, not_found, notice, oid_name, time};
+use super::{Nav, csrf, forbidden, layout, not_found, notice, oid_name, time};
 use crate::form::Form;
 use crate::{Ctx, Response};
 
@@ -64,7 +64,10 @@ pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
         ..PendingFilter::default()
     };
     let records = match ctx.engine.records().pending(&filter) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            r.retain(|p| ctx.session.may_act_on_ca(&p.ca));
+            r
+        }
         Err(e) => {
             tracing::error!(error = %e, "console: listing pending requests failed");
             return Response::html(
@@ -125,7 +128,11 @@ pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
 
 fn find(ctx: &Ctx<'_>, id: &str) -> Result<PendingRecord, Response> {
     match ctx.engine.records().pending_request(id) {
-        Ok(Some(r)) => Ok(r),
+        Ok(Some(r)) if ctx.session.may_act_on_ca(&r.ca) => Ok(r),
+        Ok(Some(_)) => Err(forbidden(
+            ctx,
+            "Your grants do not cover this request's CA.",
+        )),
         Ok(None) => Err(not_found(ctx, "There is no such request.")),
         Err(e) => {
             tracing::debug!(error = %e, "console: pending lookup failed");
