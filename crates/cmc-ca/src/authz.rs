@@ -24,7 +24,7 @@ pub enum Action {
     /// may revoke its own certificate is decided by the caller, which knows
     /// whose certificate it is.
     Revoke,
-    /// Approve or reject pending requests (agents only).
+    /// Approve or reject pending requests (agents and operators).
     DecidePending,
 }
 
@@ -34,9 +34,10 @@ impl Action {
     pub const fn permits(self, role: ClientRole) -> bool {
         match self {
             Self::Enroll => matches!(role, ClientRole::Client | ClientRole::Ra),
-            Self::EnrollOnBehalf => matches!(role, ClientRole::Ra | ClientRole::Agent),
-            Self::Revoke => matches!(role, ClientRole::Ra | ClientRole::Agent),
-            Self::DecidePending => matches!(role, ClientRole::Agent),
+            Self::EnrollOnBehalf | Self::Revoke => {
+                matches!(role, ClientRole::Ra) || role.is_agent()
+            }
+            Self::DecidePending => role.is_agent(),
         }
     }
 

@@ -246,7 +246,7 @@ impl Engine {
             Who::Client(client) => {
                 let profile = self.profile_for(name, client);
                 // RAs and agents ask for others; end entities for themselves.
-                let action = if matches!(client.role, ClientRole::Ra | ClientRole::Agent) {
+                let action = if client.role == ClientRole::Ra || client.role.is_agent() {
                     Action::EnrollOnBehalf
                 } else {
                     Action::Enroll

@@ -88,7 +88,9 @@ impl Principal {
         match &self.who {
             Who::Client(c) => match c.role {
                 ClientRole::Ra => PrincipalKind::Ra,
-                ClientRole::Agent => PrincipalKind::Agent,
+                // An operator is an agent to CMC, EST and CMP; its
+                // administration is the console's.
+                ClientRole::Agent | ClientRole::Operator => PrincipalKind::Agent,
                 // A role added to the store later asks for itself until
                 // the engine learns what more it may do.
                 _ => PrincipalKind::Client,
@@ -272,7 +274,7 @@ impl Engine {
         // CA grant; the profile and the action of each request are checked
         // with that request.
         let action = match client.role {
-            ClientRole::Agent => Action::Revoke,
+            ClientRole::Agent | ClientRole::Operator => Action::Revoke,
             _ => Action::Enroll,
         };
         let profile = self.config().default_profile_name(ca);

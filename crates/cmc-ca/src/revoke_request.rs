@@ -196,7 +196,7 @@ impl Engine {
                     // A credential, a CA or a responder certificate is
                     // revoked by an operator, an agent or its own key; an
                     // RA's authority covers end entities only.
-                    if client.role != ClientRole::Agent
+                    if !client.role.is_agent()
                         && record
                             .as_ref()
                             .map_or(Ok(false), |r| self.is_infrastructure(r))
@@ -207,7 +207,7 @@ impl Engine {
                         ));
                     }
                 }
-                matches!(client.role, ClientRole::Ra | ClientRole::Agent)
+                client.role == ClientRole::Ra || client.role.is_agent()
             }
             // A holder revokes the certificate that signs the request, and
             // nothing else (RFC 5272 §6.11: the signer proves it holds the

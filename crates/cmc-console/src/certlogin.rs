@@ -2,7 +2,7 @@
 //! verified (against `[console.tls] client_ca`) must be the very
 //! certificate of a registered client (the store's lookup by fingerprint,
 //! as CMC, EST and CMP find a signer), that client must have the role
-//! `agent`, and the engine's own authorisation ([`Engine::authorize`], the
+//! `agent` or `operator`, and the engine's own authorisation ([`Engine::authorize`], the
 //! check of every CMC signer) decides, CA by CA, whether it may decide
 //! pending requests there: not disabled, not expired, its certificate
 //! valid now and not revoked by one of our CAs, and a grant covering the
@@ -11,6 +11,8 @@
 use cmc_ca::types::ClientRole;
 use cmc_ca::{Action, Authorization, DenyReason, Engine};
 
+use crate::session::Rights;
+
 /// A certificate principal that may log in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Agent {
@@ -18,6 +20,9 @@ pub(crate) struct Agent {
     pub(crate) name: String,
     /// The CAs its grants cover (and where it passed every check).
     pub(crate) cas: Vec<String>,
+    /// Whether its role is `operator`: it then administers clients and
+    /// secrets and acts on every CA (its grants only prove it valid).
+    pub(crate) operator: bool,
 }
 
 /// Why a certificate may not log in: what the log says and what the page
@@ -29,6 +34,19 @@ pub(crate) struct Refusal {
     pub(crate) page: String,
     /// Who, if the certificate is a registered client.
     pub(crate) client: Option<String>,
+}
+
+impl Agent {
+    /// What a session of this principal may do.
+    pub(crate) fn rights(&self) -> Rights {
+        if self.operator {
+            Rights::Operator
+        } else {
+            Rights::Agent {
+                cas: self.cas.clone(),
+            }
+        }
+    }
 }
 
 impl Refusal {
@@ -62,12 +80,12 @@ pub(crate) fn resolve(engine: &Engine, cert_der: &[u8]) -> Result<Agent, Refusal
         ));
     };
     let name = client.id.as_str();
-    if client.role != ClientRole::Agent {
+    if !client.role.is_agent() {
         return Err(Refusal::new(
             Some(name),
             format!("role {} may not use the console", client.role),
             format!(
-                "Client {name} has the role {}: only agent certificates may log in to the console.",
+                "Client {name} has the role {}: only agent and operator certificates may log in to the console.",
                 client.role
             ),
         ));
@@ -101,6 +119,7 @@ pub(crate) fn resolve(engine: &Engine, cert_der: &[u8]) -> Result<Agent, Refusal
         ));
     }
     Ok(Agent {
+        operator: client.role == ClientRole::Operator,
         name: client.id,
         cas,
     })

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use cmc_ca::Engine;
 
 use crate::form::{Form, cookies};
-use crate::session::{Lifetimes, Login, Rights, Session, Sessions, random_token, tokens_equal};
+use crate::session::{Lifetimes, Login, Session, Sessions, random_token, tokens_equal};
 
 /// What can go wrong outside a page.
 #[derive(Debug, thiserror::Error)]
@@ -300,14 +300,14 @@ impl Console {
         let found = jar
             .get(self.session_cookie_name())
             .map(|id| (id.clone(), self.sessions.get(id, now)));
-        let (id, session) = match found {
+        let (id, mut session) = match found {
             Some((id, Some(s))) => (id, s),
             _ if get => return Response::see_other("/login"),
             _ => return Response::text(403, "no session: log in again\n"),
         };
-        if let Err(why) = self.still_valid(engine, req, &session) {
+        if let Err(why) = self.still_valid(engine, req, &mut session) {
             self.sessions.remove(&id);
-            tracing::warn!(operator = session.operator, why, "console session ended");
+            tracing::warn!(operator = session.operator, why = %why, "console session ended");
             return if get {
                 Response::see_other("/login").with(
                     "set-cookie",
@@ -368,24 +368,27 @@ impl Console {
 
     /// A certificate session lasts while its requests come with the
     /// certificate it logged in with (a stolen cookie alone is nothing)
-    /// and the client is still an active agent.
+    /// and that certificate would still log in: every request runs the
+    /// login's checks again (disabled, expired, revoked, role, grants), and
+    /// its rights are the ones they give now, so a change of role or
+    /// grants applies at once.
     fn still_valid(
         &self,
         engine: &Engine,
         req: &Request<'_>,
-        session: &Session,
-    ) -> Result<(), &'static str> {
+        session: &mut Session,
+    ) -> Result<(), String> {
         let Login::Certificate { cert_der } = &session.login else {
             return Ok(());
         };
         if req.client_cert != Some(cert_der.as_slice()) {
-            return Err("the request did not come with the session's client certificate");
+            return Err(
+                "the request did not come with the session's client certificate".to_owned(),
+            );
         }
-        match engine.records().client_by_certificate(cert_der) {
-            Ok(Some(c)) if c.is_active(engine.now()) => Ok(()),
-            Ok(_) => Err("the client was disabled, expired or removed"),
-            Err(_) => Err("the store did not answer"),
-        }
+        let principal = certlogin::resolve(engine, cert_der).map_err(|r| r.log)?;
+        session.rights = principal.rights();
+        Ok(())
     }
 
     fn login(&self, engine: &Engine, req: &Request<'_>) -> Response {
@@ -502,9 +505,7 @@ impl Console {
         let login = Login::Certificate {
             cert_der: cert.to_vec(),
         };
-        let rights = Rights::Agent {
-            cas: agent.cas.clone(),
-        };
+        let rights = agent.rights();
         let Ok(id) = self
             .sessions
             .create_with(&agent.name, login, rights, engine.now().secs())
@@ -514,6 +515,7 @@ impl Console {
         tracing::info!(
             client = agent.name,
             cas = agent.cas.join(","),
+            operator = agent.operator,
             "console login with a client certificate"
         );
         Response::see_other("/")

@@ -29,7 +29,8 @@ pub enum Login {
 /// What a session may do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rights {
-    /// Everything: a password operator.
+    /// Everything: a password operator, or a certificate principal with
+    /// the role `operator`.
     Operator,
     /// An agent principal: decide pending requests and revoke, hold and
     /// lift holds, on these CAs only (those its grants cover); no

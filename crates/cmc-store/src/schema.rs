@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 struct Migration {
     version: i64,
@@ -334,6 +334,52 @@ CREATE TABLE ca_generation_chain (
 ) STRICT;
 ",
     },
+    Migration {
+        version: 13,
+        description: "the operator client role (console administration by client certificate)",
+        // SQLite cannot alter a CHECK constraint: clients is rebuilt with
+        // its columns in their order, and client_grants (the one table that
+        // references it) with it, so that no foreign key is left pointing
+        // at a dropped table; foreign keys stay on throughout.
+        sql: r"
+CREATE TABLE clients_v13 (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
+    cert_der       BLOB NOT NULL,
+    fingerprint    BLOB NOT NULL UNIQUE,
+    role           TEXT NOT NULL CHECK (role IN ('client', 'ra', 'agent', 'operator')),
+    expires_at     INTEGER,
+    disabled_at    INTEGER,
+    created_at     INTEGER NOT NULL,
+    subject        TEXT,
+    names          TEXT,
+    mac_reference  TEXT,
+    mac_secret     BLOB
+) STRICT;
+INSERT INTO clients_v13 (seq, id, cert_der, fingerprint, role, expires_at, disabled_at,
+                         created_at, subject, names, mac_reference, mac_secret)
+    SELECT seq, id, cert_der, fingerprint, role, expires_at, disabled_at,
+           created_at, subject, names, mac_reference, mac_secret FROM clients;
+CREATE TABLE client_grants_v13 (
+    client_id  TEXT NOT NULL REFERENCES clients_v13 (id),
+    position   INTEGER NOT NULL,
+    ca         TEXT,
+    profile    TEXT,
+    PRIMARY KEY (client_id, position)
+) STRICT;
+INSERT INTO client_grants_v13 (client_id, position, ca, profile)
+    SELECT client_id, position, ca, profile FROM client_grants;
+DELETE FROM sqlite_sequence WHERE name = 'clients_v13';
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'clients_v13', seq FROM sqlite_sequence WHERE name = 'clients';
+DROP TABLE client_grants;
+DROP TABLE clients;
+ALTER TABLE clients_v13 RENAME TO clients;
+ALTER TABLE client_grants_v13 RENAME TO client_grants;
+CREATE INDEX clients_subject ON clients (subject);
+CREATE UNIQUE INDEX clients_mac_reference ON clients (mac_reference);
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -648,6 +694,15 @@ CREATE TABLE ca_generation_chain (
     PRIMARY KEY (ca, generation, position),
     FOREIGN KEY (ca, generation) REFERENCES ca_generations (ca, generation)
 );
+",
+    },
+    Migration {
+        version: 13,
+        description: "the operator client role (console administration by client certificate)",
+        sql: r"
+ALTER TABLE clients DROP CONSTRAINT clients_role_check;
+ALTER TABLE clients ADD CONSTRAINT clients_role_check
+    CHECK (role IN ('client', 'ra', 'agent', 'operator'));
 ",
     },
 ];

@@ -53,6 +53,9 @@ pub enum RoleArg {
     Ra,
     /// An agent, deciding pending requests.
     Agent,
+    /// An operator: an agent that may also administer clients and secrets
+    /// in the operator console (certificate login).
+    Operator,
 }
 
 impl From<RoleArg> for ClientRole {
@@ -61,6 +64,7 @@ impl From<RoleArg> for ClientRole {
             RoleArg::Client => Self::Client,
             RoleArg::Ra => Self::Ra,
             RoleArg::Agent => Self::Agent,
+            RoleArg::Operator => Self::Operator,
         }
     }
 }
@@ -609,15 +613,15 @@ fn disable(ctx: &Context, id: &str, io: &mut Io<'_>) -> Result<()> {
 }
 
 /// The names a client is registered for: an end entity its subject and the
-/// --dns/--email/--ip names; an RA or agent none (the profiles' name rules
+/// --dns/--email/--ip names; an RA, agent or operator none (the profiles' name rules
 /// bind what it asks for others).
 fn client_names(args: &ClientAddArgs, subject: &str) -> Result<Option<cmc_policy::NameSpace>> {
     match args.role {
         RoleArg::Client => args.names.name_space(Some(subject)),
-        RoleArg::Ra | RoleArg::Agent if args.names.is_empty() => Ok(None),
-        RoleArg::Ra | RoleArg::Agent => {
+        RoleArg::Ra | RoleArg::Agent | RoleArg::Operator if args.names.is_empty() => Ok(None),
+        RoleArg::Ra | RoleArg::Agent | RoleArg::Operator => {
             bail!(
-                "--dns, --email and --ip register an end entity's names; an RA or agent is bound by the profiles' name rules"
+                "--dns, --email and --ip register an end entity's names; an RA, agent or operator is bound by the profiles' name rules"
             )
         }
     }

@@ -371,3 +371,51 @@ impl Fixture {
         self.console.handle(&self.engine, &r)
     }
 }
+
+#[test]
+fn an_operator_certificate_administers_and_an_agent_revoked_mid_session_is_out() {
+    let f = tls_fixture();
+    // An operator whose grant names the root: valid, and then it acts on
+    // every CA and administers.
+    let operator = f.client("op1", ClientRole::Operator, "root", "root");
+    let foreign = f.client("leaf-other", ClientRole::Client, OTHER, OTHER);
+    let cert = Some(operator.as_slice());
+    let (session, csrf) = f.agent_session(&operator);
+    let r = f.get(
+        &session,
+        &format!("/certs/{OTHER}/{}", serial_of(&foreign)),
+        cert,
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let r = f.post(
+        &session,
+        "/clients/leaf-other/disable",
+        &format!("csrf={csrf}"),
+        cert,
+    );
+    assert_eq!(r.status, 303, "{}", body(&r));
+    let c = f.engine.records().client("leaf-other").unwrap().unwrap();
+    assert!(c.disabled_at.is_some(), "disabled by the operator");
+
+    // An agent whose certificate is revoked while it is logged in: its
+    // next request ends the session (the TLS handshake does not look at
+    // revocation; the console's checks do, on every request).
+    let agent = f.client("agent1", ClientRole::Agent, "root", "root");
+    let (session, _) = f.agent_session(&agent);
+    assert_eq!(f.get(&session, "/certs", Some(&agent)).status, 200);
+    let serial = pages::certs::parse_serial(&serial_of(&agent)).unwrap();
+    f.engine
+        .revoke(
+            "root",
+            &serial,
+            RevocationReason::KeyCompromise,
+            None,
+            "test",
+        )
+        .unwrap();
+    let r = f.get(&session, "/certs", Some(&agent));
+    assert_eq!(header(&r, "location"), ["/login"]);
+    // Its session is gone for good, not only for that request.
+    let r = f.get(&session, "/certs", Some(&agent));
+    assert_eq!(header(&r, "location"), ["/login"]);
+}

@@ -16,13 +16,26 @@ pub enum ClientRole {
     Ra,
     /// An agent, deciding pending requests.
     Agent,
+    /// An operator: what an agent may do, and administration (clients,
+    /// secrets) in the operator console (schema 13).
+    Operator,
 }
 
 text_enum!(ClientRole {
     Client => "client",
     Ra => "ra",
     Agent => "agent",
+    Operator => "operator",
 });
+
+impl ClientRole {
+    /// Whether this role decides pending requests and revokes like an
+    /// agent (agents and operators).
+    #[must_use]
+    pub const fn is_agent(self) -> bool {
+        matches!(self, Self::Agent | Self::Operator)
+    }
+}
 
 /// A CA or profile name, or any.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -25,6 +25,8 @@ mod catalog;
 pub(crate) use catalog::*;
 mod generations;
 pub(crate) use generations::*;
+mod roles;
+pub(crate) use roles::*;
 
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
@@ -111,6 +113,7 @@ macro_rules! backend_tests {
             crl_numbers_advance_past_an_imported_one,
             schema_11_database_migrates_to_generations,
             generations_passive_active_retired,
+            schema_12_database_migrates_to_the_operator_role,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {

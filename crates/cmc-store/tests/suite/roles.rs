@@ -1,0 +1,55 @@
+//! The operator client role (schema 13): the 12 → 13 migration keeps every
+//! client, grant and sequence number, and the role is then stored.
+
+use cmc_store::{ClientRole, Error};
+
+use super::{Fixture, new_client, t};
+
+/// A database whose schema 13 is undone in its record (the migration runs
+/// again on open, as on a database written by schema 12) keeps its
+/// clients, their grants and their order; the operator role is stored
+/// afterwards, and grants still need their client.
+pub(crate) fn schema_12_database_migrates_to_the_operator_role(fx: &dyn Fixture) {
+    let store = fx.open();
+    let ra = store
+        .add_client(&new_client("ra", b"ra cert", ClientRole::Ra), t(1))
+        .unwrap();
+    let agent = store
+        .add_client(&new_client("agent", b"agent cert", ClientRole::Agent), t(2))
+        .unwrap();
+    store.disable_client("agent", t(3)).unwrap();
+    let agent = store.get_client("agent").unwrap().unwrap_or(agent);
+    drop(store);
+    fx.sql("DELETE FROM schema_migrations WHERE version = 13;");
+    assert_eq!(fx.migration_rows(), 12);
+
+    let store = fx.open();
+    assert_eq!(store.schema_version().unwrap(), 13);
+    assert_eq!(store.get_client("ra").unwrap().unwrap(), ra);
+    assert_eq!(store.get_client("agent").unwrap().unwrap(), agent);
+    let operator = store
+        .add_client(&new_client("op", b"op cert", ClientRole::Operator), t(4))
+        .unwrap();
+    assert_eq!(operator.role, ClientRole::Operator);
+    assert_eq!(store.get_client("op").unwrap().unwrap(), operator);
+    let listed: Vec<String> = store
+        .list_clients(cmc_store::PageRequest::first(10))
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, ["ra", "agent", "op"], "registration order kept");
+    // The rebuilt tables keep their constraints.
+    assert!(matches!(
+        store.add_client(&new_client("ra", b"other cert", ClientRole::Ra), t(5)),
+        Err(Error::AlreadyExists(_))
+    ));
+    drop(store);
+    fx.sql("DELETE FROM schema_migrations WHERE version = 13;");
+    assert_eq!(
+        fx.open().get_client("op").unwrap().unwrap().role,
+        ClientRole::Operator,
+        "a second run keeps operator rows"
+    );
+}
