@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod activity;
 mod csv;
 pub mod form;
 mod pages;
@@ -160,6 +161,8 @@ pub struct Console {
     sessions: Sessions,
     /// Failed logins by operator name: (failures, start of the window).
     failures: std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>,
+    /// This node's issuance and failures per minute (the overview chart).
+    activity: Option<std::sync::Arc<dyn activity::Activity>>,
 }
 
 /// Failed password logins an operator name may have in
@@ -181,6 +184,7 @@ const LOGIN_COOKIE: &str = "cmc-console-login";
 pub(crate) struct Ctx<'a> {
     pub(crate) engine: &'a Engine,
     pub(crate) session: &'a Session,
+    pub(crate) activity: Option<&'a dyn activity::Activity>,
 }
 
 impl Ctx<'_> {
@@ -199,7 +203,16 @@ impl Console {
             settings,
             sessions,
             failures: std::sync::Mutex::default(),
+            activity: None,
         }
+    }
+
+    /// The console with the source of its overview chart (the server's
+    /// per-minute counts).
+    #[must_use]
+    pub fn with_activity(mut self, activity: std::sync::Arc<dyn activity::Activity>) -> Self {
+        self.activity = Some(activity);
+        self
     }
 
     /// The settings.
@@ -296,6 +309,7 @@ impl Console {
         let ctx = Ctx {
             engine,
             session: &session,
+            activity: self.activity.as_deref(),
         };
         pages::route(&ctx, req.path, post, &form)
     }
