@@ -42,11 +42,11 @@ fn totals(minutes: &[Minute]) -> (u64, u64) {
     })
 }
 
-/// A rate per minute with one decimal, from a count over `minutes`.
+/// A rate per minute with two decimals, from a count over `minutes`.
 fn per_minute(count: u64, minutes: usize) -> String {
     let minutes = u64::try_from(minutes.max(1)).unwrap_or(u64::MAX);
-    let tenths = count.saturating_mul(10) / minutes;
-    format!("{}.{}", tenths / 10, tenths % 10)
+    let hundredths = count.saturating_mul(100) / minutes;
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
 }
 
 /// The height of `value` on a scale whose top is `max` (> 0).
@@ -159,7 +159,7 @@ mod tests {
         let svg = chart(&minutes).into_string();
         assert!(
             svg.contains(
-                "16 certificate(s) issued (0.2 per minute) and 7 failed request(s) (0.1 per minute)"
+                "16 certificate(s) issued (0.26 per minute) and 7 failed request(s) (0.11 per minute)"
             ),
             "{svg}"
         );
@@ -187,16 +187,17 @@ mod tests {
     fn an_idle_hour_draws_no_bar_and_says_so() {
         let svg = chart(&hour(29_000_000, &[])).into_string();
         assert_eq!(svg.matches("<rect").count(), 0);
-        assert!(svg.contains("0 certificate(s) issued (0.0 per minute) and 0 failed"));
+        assert!(svg.contains("0 certificate(s) issued (0.00 per minute) and 0 failed"));
         assert!(svg.contains("No certificate was issued and no request failed"));
     }
 
     #[test]
-    fn rates_have_one_decimal() {
-        assert_eq!(per_minute(0, 60), "0.0");
-        assert_eq!(per_minute(90, 60), "1.5");
-        assert_eq!(per_minute(600, 60), "10.0");
-        assert_eq!(per_minute(5, 0), "5.0");
+    fn rates_have_two_decimals() {
+        assert_eq!(per_minute(0, 60), "0.00");
+        assert_eq!(per_minute(2, 60), "0.03");
+        assert_eq!(per_minute(90, 60), "1.50");
+        assert_eq!(per_minute(600, 60), "10.00");
+        assert_eq!(per_minute(5, 0), "5.00");
         assert_eq!(bar(u64::MAX, u64::MAX), HEIGHT);
     }
 }

@@ -274,7 +274,9 @@ fn the_overview_draws_this_nodes_last_hour() {
             .handle(&f.engine, &req("GET", "/", Some(&session), b"")),
     );
     assert!(page.contains("<svg class=\"chart\""), "{page}");
-    assert!(page.contains("10 certificate(s) issued (0.1 per minute) and 2 failed request(s)"));
+    assert!(page.contains(
+        "10 certificate(s) issued (0.16 per minute) and 2 failed request(s) (0.03 per minute)"
+    ));
     assert!(page.contains("This node only"));
     assert!(!page.contains("style="), "no inline style under the CSP");
     assert!(!page.contains("<script>"), "no inline script");
@@ -323,5 +325,125 @@ fn the_chain_downloads_decode() {
         format!("/certs/root/{serial}.chain.txt"),
     ] {
         assert_eq!(get(&bad).status, 404, "{bad}");
+    }
+}
+
+/// An openssl P-256 key in `dir`: its KeyConfig (through the config
+/// file's syntax) and its public key.
+fn openssl_key(
+    dir: &std::path::Path,
+    name: &str,
+) -> (
+    cmc_ca::KeyConfig,
+    x509_cert::spki::SubjectPublicKeyInfoOwned,
+) {
+    let key = dir.join(format!("{name}.key"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        out.stdout
+    };
+    let path = key.to_str().unwrap();
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        path,
+    ]);
+    let spki = run(&["pkey", "-in", path, "-pubout", "-outform", "DER"]);
+    let config = Config::from_toml(&format!(
+        "[ca.x.ocsp]\nkey = {{ backend = \"file\", path = \"{path}\", unencrypted = true, scheme = \"ecdsa-sha256\" }}\n"
+    ))
+    .unwrap();
+    let key_config = config.ca_settings("x").ocsp.unwrap().key.unwrap();
+    (
+        key_config,
+        x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(&spki).unwrap(),
+    )
+}
+
+#[test]
+fn an_intermediates_leaf_downloads_its_whole_chain() {
+    use cmc_ca::types::{ClientRole, Grant, Scope};
+    let f = fixture();
+    let dir = f.console.settings().data_dir.clone();
+    let (ca_key, _) = openssl_key(&dir, "sub");
+    f.engine
+        .create_ca(&cmc_ca::NewCa {
+            name: "sub".into(),
+            subject: "CN=console test issuing CA".into(),
+            validity_days: 365,
+            key: cmc_ca::CaKey::Existing(ca_key),
+            path_len: None,
+            issuer: Some("root".into()),
+            requester: "test".into(),
+        })
+        .unwrap();
+    let (_, leaf_key) = openssl_key(&dir, "leaf");
+    let leaf = f
+        .engine
+        .issue_client_credential(&cmc_ca::ClientCredentialRequest {
+            ca: "sub".into(),
+            client_id: "leaf".into(),
+            subject: "CN=leaf".into(),
+            public_key: leaf_key,
+            role: ClientRole::Client,
+            grants: vec![Grant {
+                ca: Scope::Any,
+                profile: Scope::Any,
+            }],
+            validity_days: 30,
+            requester: "test".into(),
+            names: None,
+            mac: None,
+        })
+        .unwrap();
+    let serial = leaf.serial.to_hex();
+    let (session, _) = f.login();
+    let get = |path: &str| {
+        f.console
+            .handle(&f.engine, &req("GET", path, Some(&session), b""))
+    };
+    let page = body(&get(&format!("/certs/sub/{serial}")));
+    assert!(page.contains("CN=console test issuing CA"), "{page}");
+    assert!(page.contains("(root, self-signed)"), "{page}");
+    // The issuing CA's own certificate is linked where the root recorded it.
+    let sub = f.engine.ca("sub").unwrap();
+    let sub_serial = sub.serial().unwrap().to_hex();
+    assert!(
+        page.contains(&format!("href=\"/certs/root/{sub_serial}\"")),
+        "{page}"
+    );
+    assert_eq!(get(&format!("/certs/root/{sub_serial}")).status, 200);
+
+    let pem = body(&get(&format!("/certs/sub/{serial}.chain.pem")));
+    assert_eq!(
+        pem.matches("-----BEGIN CERTIFICATE-----").count(),
+        3,
+        "{pem}"
+    );
+    let p7c = get(&format!("/certs/sub/{serial}.chain.p7c"));
+    let certs = cmc_codec::decode_certs_only(&p7c.body, &cmc_codec::Limits::default()).unwrap();
+    let root = f.engine.ca("root").unwrap();
+    assert_eq!(
+        certs,
+        [
+            Certificate::from_der(&leaf.certificate_der).unwrap(),
+            sub.certificate().clone(),
+            root.certificate().clone()
+        ]
+    );
+    // Each certificate of the chain signed the one before it.
+    for pair in certs.windows(2) {
+        assert_eq!(
+            pair[0].tbs_certificate().issuer(),
+            pair[1].tbs_certificate().subject()
+        );
     }
 }
