@@ -114,9 +114,11 @@ pub(crate) fn section(ctx: &Ctx<'_>, record: &CertRecord, base: &str) -> Markup 
                         }
                     }
                     p.downloads {
-                        a href={ (base) ".chain.pem" } download { "Download chain (PEM, " (chain.len() + 1) " certificates)" }
+                        a href={ (base) ".chain.pem" } download { "Download chain as PEM" }
                         " "
-                        a href={ (base) ".chain.p7c" } download { "Download chain (PKCS#7, DER)" }
+                        a href={ (base) ".chain.p7c" } download { "Download chain as PKCS#7 (DER)" }
+                        " "
+                        span.hint { "(" (chain.len() + 1) " in all, this one first)" }
                     }
                 }
             }
