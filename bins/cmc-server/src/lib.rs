@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod backup;
 pub mod bootstrap;
 pub mod cli;

@@ -116,7 +116,8 @@ fn run(config_path: Option<&std::path::Path>) -> Result<()> {
         let signal = shutdown_signal()?;
         let console = match &config.console {
             Some(c) => {
-                let console = cmc_console::Console::new(c.settings(&engine_file.data_dir)?);
+                let console = cmc_console::Console::new(c.settings(&engine_file.data_dir)?)
+                    .with_activity(app.metrics().activity());
                 let console_app = Arc::new(app.console_app(console));
                 let console_tls = c
                     .tls

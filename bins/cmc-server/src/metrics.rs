@@ -198,6 +198,9 @@ pub struct Metrics {
     rate_limited: Counter,
     store_commits: Counter,
     store_units: Counter,
+    /// Issued and failed per minute over the last hour (the console's
+    /// overview chart).
+    activity: std::sync::Arc<crate::activity::ActivityRing>,
 }
 
 impl Default for Metrics {
@@ -294,7 +297,15 @@ impl Metrics {
             rate_limited,
             store_commits,
             store_units,
+            activity: std::sync::Arc::default(),
         }
+    }
+
+    /// Issued certificates and failed enrollment requests per minute, as
+    /// counted here: what the console's overview chart shows.
+    #[must_use]
+    pub fn activity(&self) -> std::sync::Arc<crate::activity::ActivityRing> {
+        std::sync::Arc::clone(&self.activity)
     }
 
     /// Brings the store counters up to the store's own totals (read at
@@ -308,6 +319,7 @@ impl Metrics {
 
     /// Counts one answered request and its latency.
     pub fn request(&self, route: Route, status: u16, elapsed: Duration) {
+        let failed = matches!(route, Route::Cmc | Route::Est | Route::Cmp) && status >= 400;
         let status = status_label(status);
         self.requests
             .get_or_create(&RequestLabels { route, status })
@@ -315,10 +327,19 @@ impl Metrics {
         self.latency
             .get_or_create(&RouteLabels { route })
             .observe(elapsed.as_secs_f64());
+        // An enrollment request answered with an HTTP error failed (a CMC
+        // answer reporting failed is counted in `cmc_status`; a CMP error
+        // message comes with 200 and is not seen here).
+        if failed {
+            self.activity.record_now(0, 1);
+        }
     }
 
     /// Counts one CMC status (a CMCStatus value) reported in a response.
     pub fn cmc_status(&self, status: u32) {
+        if status == 2 {
+            self.activity.record_now(0, 1);
+        }
         let status = name_of(&CMC_STATUSES, status);
         self.cmc_status
             .get_or_create(&CmcStatusLabels { status })
@@ -336,6 +357,7 @@ impl Metrics {
     /// Counts issued certificates.
     pub fn issued(&self, n: u64) {
         self.issued.inc_by(n);
+        self.activity.record_now(n, 0);
     }
 
     /// Counts one CMC request that failed without an authenticated sender
@@ -658,5 +680,29 @@ mod tests {
         assert_eq!(io_field(text, "cancelled_write_bytes"), Some(0));
         assert_eq!(io_field(text, "nope"), None);
         assert_eq!(io_field("write_bytes: x\n", "write_bytes"), None);
+    }
+
+    #[test]
+    fn issuance_and_enrollment_failures_feed_the_activity_ring() {
+        use cmc_console::activity::Activity as _;
+        let m = Metrics::new();
+        m.issued(3);
+        m.request(Route::Cmc, 400, Duration::ZERO);
+        m.request(Route::Est, 503, Duration::ZERO);
+        m.request(Route::Cmp, 200, Duration::ZERO);
+        // Not enrollment: not counted.
+        m.request(Route::Ocsp, 404, Duration::ZERO);
+        m.request(Route::Console, 403, Duration::ZERO);
+        m.cmc_status(2);
+        m.cmc_status(0);
+        m.cmc_status(3);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let hour = m.activity().last_hour(i64::try_from(now).unwrap());
+        let issued: u64 = hour.iter().map(|x| x.issued).sum();
+        let failed: u64 = hour.iter().map(|x| x.failed).sum();
+        assert_eq!((issued, failed), (3, 3));
     }
 }

@@ -372,3 +372,54 @@ fn an_operator_approves_rejects_and_revokes_in_a_browser() {
         "{show}"
     );
 }
+
+#[test]
+fn the_status_page_and_the_activity_chart_in_a_browser() {
+    let test = "the_status_page_and_the_activity_chart_in_a_browser";
+    if !browser_available(test) {
+        return;
+    }
+    let setup = setup();
+    // Two enrollment requests that fail (not CMC at all): the chart's
+    // failed count for this node.
+    for _ in 0..2 {
+        let r = setup
+            .server
+            .post("/cmc/root", "application/pkcs7-mime", b"not CMC");
+        assert!(r.status >= 400, "{}", r.status);
+    }
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("console-screenshots");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/console_status_browser.py");
+    let out = Command::new("python3")
+        .args([
+            s(&script),
+            "--url",
+            &setup.console,
+            "--operator",
+            "admin",
+            "--password-file",
+            s(&setup.password_file),
+            "--screenshots",
+            s(&shots),
+            "--chromium",
+            CHROMIUM,
+            "--ca",
+            "root",
+            "--failed",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "console_status_browser.py:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shots.join("status.png").exists());
+    assert!(shots.join("overview-chart.png").exists());
+}

@@ -125,6 +125,14 @@ impl CrlCache {
             .map(|(record, _)| Arc::clone(record))
     }
 
+    /// The cached CRL of generation `generation` of `ca`, whatever the
+    /// epoch it was checked at (what this process handed out last).
+    pub(crate) fn peek(&self, ca: &str, generation: u32) -> Option<Arc<CrlRecord>> {
+        let crls = self.crls.lock().unwrap_or_else(PoisonError::into_inner);
+        crls.get(&(ca.to_owned(), generation))
+            .map(|(record, _)| Arc::clone(record))
+    }
+
     /// Remembers `record` as the current CRL of its CA's generation
     /// `generation` at `epoch`.
     fn put(&self, record: Arc<CrlRecord>, generation: u32, epoch: u64) {
@@ -219,11 +227,21 @@ impl Engine {
     /// [`Error::UnknownCa`], [`Error::CaNotValid`] if the CA certificate is
     /// not valid now, key and store errors.
     pub fn generate_crl(&self, ca: &str) -> Result<CrlRecord> {
-        self.generate_crl_shared(ca).map(Arc::unwrap_or_clone)
+        self.generate_crl_shared(ca, None).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Engine::generate_crl`] asked for by `requester` (an operator), who
+    /// is named in the audit event.
+    ///
+    /// # Errors
+    /// As [`Engine::generate_crl`].
+    pub fn generate_crl_by(&self, ca: &str, requester: &str) -> Result<CrlRecord> {
+        self.generate_crl_shared(ca, Some(requester))
+            .map(Arc::unwrap_or_clone)
     }
 
     /// [`Engine::generate_crl`], the record shared rather than copied.
-    fn generate_crl_shared(&self, ca: &str) -> Result<Arc<CrlRecord>> {
+    fn generate_crl_shared(&self, ca: &str, requester: Option<&str>) -> Result<Arc<CrlRecord>> {
         let ca = self.ca(ca)?;
         let now = self.now();
         ca.check_valid_at(now)?;
@@ -252,7 +270,7 @@ impl Engine {
             issuer: Some(ca.name().to_owned()),
             serial: None,
             profile: None,
-            requester: None,
+            requester: requester.map(str::to_owned),
             outcome: Outcome::Success,
             detail: format!(
                 "CRL number {number}, {entries} entries, next update {next_update}{}",
@@ -395,7 +413,7 @@ impl Engine {
                 }
             }
         }
-        self.generate_crl_shared(ca)
+        self.generate_crl_shared(ca, None)
     }
 }
 

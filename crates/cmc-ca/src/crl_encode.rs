@@ -246,6 +246,18 @@ fn revoked_content(crl_der: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// How many entries a CRL (DER) lists, counted without decoding them;
+/// `None` when its structure cannot be walked.
+pub(crate) fn count_entries(crl_der: &[u8]) -> Option<usize> {
+    let mut rest = revoked_content(crl_der)?;
+    let mut n = 0;
+    while !rest.is_empty() {
+        rest = tlv(rest)?.2;
+        n += 1;
+    }
+    Some(n)
+}
+
 /// Walks a stored CRL's entries alongside the store's revocations (both in
 /// the store's listing order) and says whether they are the same.
 #[derive(Debug)]

@@ -38,6 +38,7 @@ mod revoke;
 mod revoke_request;
 pub mod seal;
 mod secret;
+mod status;
 pub mod trust_anchors;
 pub mod x509;
 
@@ -83,6 +84,7 @@ pub use secret::{
     EnrollSecret, MAX_IDENTIFICATION_LEN, MIN_SECRET_LEN, RevocationSecret, generate_secret,
     revocation_identification,
 };
+pub use status::{CrlSummary, GenerationCrl, OcspStatus, ResponderInUse};
 pub use trust_anchors::{SharedSecret, TrustAnchors};
 
 /// The store's vocabulary that the engine's API speaks in: times, serials,

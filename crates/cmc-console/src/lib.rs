@@ -19,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod activity;
 mod certlogin;
 mod csv;
 pub mod form;
@@ -180,6 +181,8 @@ pub struct Console {
     sessions: Sessions,
     /// Failed logins by operator name: (failures, start of the window).
     failures: std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>,
+    /// This node's issuance and failures per minute (the overview chart).
+    activity: Option<std::sync::Arc<dyn activity::Activity>>,
 }
 
 /// Failed password logins an operator name may have in
@@ -201,6 +204,7 @@ const LOGIN_COOKIE: &str = "cmc-console-login";
 pub(crate) struct Ctx<'a> {
     pub(crate) engine: &'a Engine,
     pub(crate) session: &'a Session,
+    pub(crate) activity: Option<&'a dyn activity::Activity>,
 }
 
 impl Ctx<'_> {
@@ -220,7 +224,16 @@ impl Console {
             settings,
             sessions,
             failures: std::sync::Mutex::default(),
+            activity: None,
         }
+    }
+
+    /// The console with the source of its overview chart (the server's
+    /// per-minute counts).
+    #[must_use]
+    pub fn with_activity(mut self, activity: std::sync::Arc<dyn activity::Activity>) -> Self {
+        self.activity = Some(activity);
+        self
     }
 
     /// The settings.
@@ -345,6 +358,7 @@ impl Console {
         let ctx = Ctx {
             engine,
             session: &session,
+            activity: self.activity.as_deref(),
         };
         pages::route(&ctx, req.path, post, &form)
     }

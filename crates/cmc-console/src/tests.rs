@@ -567,4 +567,5 @@ fn repeated_failures_lock_an_operator_for_a_while() {
     f.login();
 }
 
+mod status;
 mod tls;

@@ -85,6 +85,18 @@ impl OcspCache {
         );
     }
 
+    /// The entries kept for `ca`, and how many of them are still usable at
+    /// `now` under revocation `epoch`.
+    pub(crate) fn count(&self, ca: &str, epoch: u64, now: UnixTime) -> (usize, usize) {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .iter()
+            .filter(|((c, _), _)| c == ca)
+            .fold((0, 0), |(all, usable), (_, e)| {
+                (all + 1, usable + usize::from(e.usable(epoch, now)))
+            })
+    }
+
     /// How many entries are kept (for tests).
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -129,6 +141,21 @@ mod tests {
         // Past nextUpdate, or a clock before producedAt.
         assert!(cache.get("ca", b"id", 3, t(200)).is_none());
         assert!(cache.get("ca", b"id", 3, t(99)).is_none());
+    }
+
+    #[test]
+    fn counts_are_per_ca_and_tell_the_usable_ones() {
+        let cache = OcspCache::default();
+        let t = UnixTime::from_secs;
+        cache.put("ca", b"a".to_vec(), &reply(1, 0, false), 3, t(100));
+        cache.put("ca", b"b".to_vec(), &reply(1, 0, false), 3, t(100));
+        cache.put("other", b"a".to_vec(), &reply(1, 0, false), 3, t(100));
+        assert_eq!(cache.count("ca", 3, t(150)), (2, 2));
+        assert_eq!(cache.count("other", 3, t(150)), (1, 1));
+        assert_eq!(cache.count("none", 3, t(150)), (0, 0));
+        // After a revocation or past nextUpdate: kept, not usable.
+        assert_eq!(cache.count("ca", 4, t(150)), (2, 0));
+        assert_eq!(cache.count("ca", 3, t(200)), (2, 0));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! again from the store after a restart, and renewed within its margin.
 
 use super::*;
+use crate::status::ResponderInUse;
 
 /// A delegated responder certificate in use.
 #[derive(Debug)]
@@ -186,6 +187,28 @@ impl DelegatedResponder {
     /// The subject of its certificates (a reserved name).
     pub(crate) fn subject(&self) -> &Name {
         &self.subject
+    }
+
+    /// The certificate this process signs with, without renewing or
+    /// issuing one: the one in use, else the newest suitable one in the
+    /// store; `None` when there is none yet.
+    pub(crate) fn in_use(
+        &self,
+        store: &dyn Store,
+        ca: &LoadedCa,
+        now: UnixTime,
+    ) -> Result<Option<ResponderInUse>> {
+        let held = self.lock().clone();
+        let cert = match held {
+            Some(cert) => Some(cert),
+            None => find_stored(store, ca, &self.spki_der, now)?.map(Arc::new),
+        };
+        Ok(cert.map(|c| ResponderInUse {
+            subject: c.cert.tbs_certificate().subject().to_string(),
+            serial: c.serial.clone(),
+            not_before: c.not_before,
+            not_after: c.not_after,
+        }))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<ResponderCert>>> {

@@ -297,6 +297,12 @@ pub(crate) fn show(
     serial: &str,
     message: Option<(bool, String)>,
 ) -> Response {
+    if let Some((serial_text, kind)) = super::chain::download_name(serial) {
+        return match find(ctx, ca, serial_text) {
+            Ok((serial, record)) => super::chain::download(ctx, &record, &serial.to_hex(), kind),
+            Err(r) => r,
+        };
+    }
     // `SERIAL.pem` and `SERIAL.der` are the downloads.
     let (serial_text, download) = match serial.rsplit_once('.') {
         Some((s, ext @ ("pem" | "der"))) => (s, Some(ext)),
@@ -368,6 +374,7 @@ pub(crate) fn show(
                 a href={ (base) ".der" } download { "Download DER" }
             }
         }
+        (super::chain::section(ctx, &record, &base))
         @match (record.status(), rev) {
             (CertStatus::Issued, _) => {
                 form.danger method="post" action={ (base) "/revoke" } data-confirm="Revoke this certificate? Only certificateHold can be lifted later." {

@@ -1,11 +1,14 @@
 //! The pages: the router, the layout every page shares, and small helpers.
 
 pub(crate) mod certs;
+mod chain;
+mod chart;
 mod clients;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
 mod secrets;
+mod status;
 
 use cmc_ca::UnixTime;
 use maud::{DOCTYPE, Markup, html};
@@ -38,6 +41,8 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
         (["clients", id, "disable"], true) => clients::disable(ctx, id, form),
         (["secrets"], false) => secrets::list(ctx, None),
         (["secrets", "unlock"], true) => secrets::unlock(ctx, form),
+        (["status"], false) => status::page(ctx, None),
+        (["status", ca, "crl"], true) => status::generate(ctx, ca),
         _ => not_found(ctx, "There is no such page."),
     }
 }
@@ -50,6 +55,7 @@ pub(crate) enum Nav {
     Pending,
     Clients,
     Secrets,
+    Status,
 }
 
 /// The page around `content`: the skip link, the menu, the operator and
@@ -81,6 +87,7 @@ pub(crate) fn layout(ctx: &Ctx<'_>, title: &str, nav: Nav, content: Markup) -> M
                             (item(Nav::Pending, "/pending", "Pending requests"))
                             (item(Nav::Clients, "/clients", "Clients"))
                             (item(Nav::Secrets, "/secrets", "Secrets"))
+                            (item(Nav::Status, "/status", "CRL and OCSP"))
                         }
                     }
                     form.logout method="post" action="/logout" {

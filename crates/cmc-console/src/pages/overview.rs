@@ -105,6 +105,7 @@ pub(crate) fn page(ctx: &Ctx<'_>) -> Response {
                 }
             }
         }
+        (super::chart::section(ctx))
     };
     Response::html(200, layout(ctx, "Overview", Nav::Overview, content))
 }

@@ -419,3 +419,26 @@ fn an_operator_certificate_administers_and_an_agent_revoked_mid_session_is_out()
     let r = f.get(&session, "/certs", Some(&agent));
     assert_eq!(header(&r, "location"), ["/login"]);
 }
+
+#[test]
+fn an_agent_sees_and_refreshes_the_crl_of_its_cas_only() {
+    let f = tls_fixture();
+    let agent = f.client("agent1", ClientRole::Agent, "root", "root");
+    let cert = Some(agent.as_slice());
+    let (session, csrf) = f.agent_session(&agent);
+    let page = body(&f.get(&session, "/status", cert));
+    assert!(page.contains("CA root"), "{page}");
+    assert!(!page.contains(&format!("CA {OTHER}")), "{page}");
+    let before = f.engine.crl_status(OTHER).unwrap();
+    let r = f.post(
+        &session,
+        &format!("/status/{OTHER}/crl"),
+        &format!("csrf={csrf}"),
+        cert,
+    );
+    assert_eq!(r.status, 403, "{}", body(&r));
+    assert_eq!(f.engine.crl_status(OTHER).unwrap(), before, "no CRL made");
+    let r = f.post(&session, "/status/root/crl", &format!("csrf={csrf}"), cert);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert!(body(&r).contains("generated"), "{}", body(&r));
+}
