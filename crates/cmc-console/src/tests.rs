@@ -563,3 +563,5 @@ fn repeated_failures_lock_an_operator_for_a_while() {
     f.clock.advance(LOCKOUT_SECS);
     f.login();
 }
+
+mod admin;
