@@ -74,25 +74,28 @@ fn start_logged(dir: &Path) -> Logged {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stdout = child.stdout.take();
+    // Killed and waited for by Drop, whatever happens below.
+    let mut server = Logged {
+        child,
+        addr: String::new(),
+        console: String::new(),
+        log,
+    };
+    let mut lines = BufReader::new(stdout.unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut console = None;
     loop {
         assert!(Instant::now() < deadline, "the server did not start");
         let line = lines.next().expect("the server ended").unwrap();
         if let Some(rest) = line.strip_prefix("console on ") {
-            console = rest.split_whitespace().next().map(str::to_owned);
+            server.console = rest.split_whitespace().next().unwrap().to_owned();
         }
         if let Some(url) = line.strip_prefix("listening on ") {
-            let addr = url.split("://").nth(1).unwrap().to_owned();
+            server.addr = url.split("://").nth(1).unwrap().to_owned();
+            assert!(!server.console.is_empty(), "no console line before listening");
             // Keep reading stdout so the server never blocks on it.
             std::thread::spawn(move || lines.for_each(drop));
-            return Logged {
-                child,
-                addr,
-                console: console.expect("no console line before listening"),
-                log,
-            };
+            return server;
         }
     }
 }
