@@ -92,7 +92,10 @@ fn start_logged(dir: &Path) -> Logged {
         }
         if let Some(url) = line.strip_prefix("listening on ") {
             server.addr = url.split("://").nth(1).unwrap().to_owned();
-            assert!(!server.console.is_empty(), "no console line before listening");
+            assert!(
+                !server.console.is_empty(),
+                "no console line before listening"
+            );
             // Keep reading stdout so the server never blocks on it.
             std::thread::spawn(move || lines.for_each(drop));
             return server;

@@ -15,6 +15,8 @@ use x509_cert::request::CertReq;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use cmc_keys::{FileKey, KeySpec, Secret, SigningKey as _};
+use zeroize::Zeroizing;
 
 /// The largest PKCS #10 request accepted from an operator (PEM or DER).
 pub const MAX_CSR_BYTES: usize = 64 * 1024;
@@ -96,6 +98,44 @@ impl Engine {
         }
         Ok(client_grants(cas, profiles))
     }
+}
+
+/// A key made by the CA for a client that cannot make its own (the
+/// generating mode of `cmc-tool client add --issue`, for a front end that
+/// hands the key over instead of writing a file): PKCS #8 encrypted under
+/// a new random passphrase. Neither is kept anywhere; show them once.
+pub struct GeneratedClientKey {
+    /// The public key to issue the credential for.
+    pub public_key: SubjectPublicKeyInfoOwned,
+    /// The key as `ENCRYPTED PRIVATE KEY` PEM (PBES2, scrypt, AES-256-CBC).
+    pub encrypted_pem: Zeroizing<String>,
+    /// Its passphrase: 32 characters of Crockford's base32 (160 bits).
+    pub passphrase: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for GeneratedClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratedClientKey")
+            .field("public_key", &self.public_key.algorithm.oid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new P-256 key for a client (the default of `cmc-tool client add
+/// --issue`), encrypted under a new random passphrase
+/// ([`GeneratedClientKey`]).
+///
+/// # Errors
+/// [`Error::Key`] if generation or encryption fails, [`Error::Rng`].
+pub fn generate_client_key() -> Result<GeneratedClientKey> {
+    let key = FileKey::generate(KeySpec::P256)?;
+    let passphrase = crate::secret::generate_secret()?;
+    let encrypted_pem = key.to_encrypted_pem(&Secret::new(passphrase.as_bytes().to_vec()))?;
+    Ok(GeneratedClientKey {
+        public_key: key.public_key().clone(),
+        encrypted_pem,
+        passphrase,
+    })
 }
 
 /// A PKCS #10 request whose self-signature verified: the public key a
@@ -266,6 +306,16 @@ mod tests {
             assert!(err.contains(want), "{err}");
         }
         let big = vec![b'A'; MAX_CSR_BYTES + 1];
+        let generated = generate_client_key().unwrap();
+        assert_eq!(generated.passphrase.len(), 32);
+        let key = FileKey::from_pem(
+            generated.encrypted_pem.as_bytes(),
+            Some(&Secret::new(generated.passphrase.as_bytes().to_vec())),
+        )
+        .unwrap();
+        assert_eq!(key.public_key(), &generated.public_key);
+        assert!(FileKey::from_pem(generated.encrypted_pem.as_bytes(), None).is_err());
+        assert!(!format!("{generated:?}").contains(generated.passphrase.as_str()));
         assert!(
             ClientCsr::parse(&big)
                 .unwrap_err()

@@ -44,6 +44,8 @@ struct Values {
     email: String,
     ip: String,
     days: String,
+    /// `csr` (the client's request) or `generate` (a key made here).
+    key: String,
     csr: String,
 }
 
@@ -68,6 +70,7 @@ impl Values {
             email: text("email"),
             ip: text("ip"),
             days: text("days"),
+            key: text("key"),
             csr: text("csr"),
         }
     }
@@ -188,9 +191,17 @@ fn form_page(ctx: &Ctx<'_>, v: &Values, error: Option<&str>, status: u16) -> Res
                 label for="days" { "Days the credential is valid" }
                 input type="number" id="days" name="days" value=(days) min="1" max=(MAX_DAYS) required;
             }
+            fieldset {
+                legend { "The client's key" }
+                input type="radio" id="key-csr" name="key" value="csr" checked[v.key != "generate"];
+                label for="key-csr" { "made by the client: its certificate request below (recommended; the key never leaves it)" }
+                br;
+                input type="radio" id="key-generate" name="key" value="generate" checked[v.key == "generate"];
+                label for="key-generate" { "generate one here (P-256; shown once, encrypted under a new passphrase, kept nowhere; give the subject above)" }
+            }
             p {
                 label for="csr" { "Certificate request (PKCS #10, PEM) made by the client" }
-                textarea.mono id="csr" name="csr" rows="10" required placeholder="-----BEGIN CERTIFICATE REQUEST-----" { (v.csr) }
+                textarea.mono id="csr" name="csr" rows="10" placeholder="-----BEGIN CERTIFICATE REQUEST-----" { (v.csr) }
             }
             p { button type="submit" { "Add client and issue its credential" } }
         }
@@ -267,17 +278,42 @@ pub(crate) fn add(ctx: &Ctx<'_>, form: &Form, administrator: bool) -> Response {
             return refuse(500, "The store did not answer.".into());
         }
     }
-    if v.csr.is_empty() {
-        return refuse(400, "Paste the client's certificate request (PEM).".into());
-    }
-    let csr = match ClientCsr::parse(v.csr.as_bytes()) {
-        Ok(c) => c,
-        Err(e) => return refuse(400, format!("Certificate request: {e}.")),
+    let generate = match v.key.as_str() {
+        "" | "csr" => false,
+        "generate" => true,
+        _ => {
+            return refuse(
+                400,
+                "The client's key: choose its request or a key made here.".into(),
+            );
+        }
     };
-    let subject = if v.subject.is_empty() {
-        csr.subject()
+    let csr = if generate {
+        if !v.csr.is_empty() {
+            return refuse(
+                400,
+                "Give the client's certificate request or choose a key made here, not both.".into(),
+            );
+        }
+        if v.subject.is_empty() {
+            return refuse(
+                400,
+                "Subject: a key made here needs the credential's subject.".into(),
+            );
+        }
+        None
     } else {
-        v.subject.clone()
+        if v.csr.is_empty() {
+            return refuse(400, "Paste the client's certificate request (PEM).".into());
+        }
+        match ClientCsr::parse(v.csr.as_bytes()) {
+            Ok(c) => Some(c),
+            Err(e) => return refuse(400, format!("Certificate request: {e}.")),
+        }
+    };
+    let subject = match (&csr, v.subject.is_empty()) {
+        (Some(c), true) => c.subject(),
+        _ => v.subject.clone(),
     };
     let client_names = match cmc_ca::client_name_space(
         role,
@@ -289,14 +325,26 @@ pub(crate) fn add(ctx: &Ctx<'_>, form: &Form, administrator: bool) -> Response {
         Ok(n) => n,
         Err(e) => return refuse(400, format!("Names: {e}.")),
     };
-    if let Err(e) = csr.check_names(&subject, client_names.as_ref()) {
-        return refuse(400, format!("Certificate request: {e}."));
-    }
+    let (public_key, generated) = match &csr {
+        Some(c) => {
+            if let Err(e) = c.check_names(&subject, client_names.as_ref()) {
+                return refuse(400, format!("Certificate request: {e}."));
+            }
+            (c.public_key().clone(), None)
+        }
+        None => match cmc_ca::generate_client_key() {
+            Ok(k) => (k.public_key.clone(), Some(k)),
+            Err(e) => {
+                tracing::error!(error = %e, "console: generating a client key failed");
+                return refuse(500, "The key could not be made.".into());
+            }
+        },
+    };
     let request = ClientCredentialRequest {
         ca: v.issuing_ca.clone(),
         client_id: v.id.clone(),
         subject,
-        public_key: csr.public_key().clone(),
+        public_key,
         role,
         grants,
         validity_days: days,
@@ -336,6 +384,17 @@ pub(crate) fn add(ctx: &Ctx<'_>, form: &Form, administrator: bool) -> Response {
             a.button href={ "/clients/" (id) "/certificate.pem" } download { "Download the certificate (PEM)" }
             " "
             a.button href={ "/clients/" (id) "/chain.pem" } download { "Download the CA chain (PEM)" }
+        }
+        @if let Some(k) = &generated {
+            p { strong { "Copy the key and its passphrase now: they are shown only this once, and kept nowhere." } }
+            p {
+                label for="key-passphrase" { "The key's passphrase (shown once)" }
+                input.mono type="text" id="key-passphrase" readonly value=(k.passphrase.as_str()) size="40";
+            }
+            p {
+                label for="key-pem" { "The client's private key (encrypted PKCS #8 PEM, shown once)" }
+                textarea.mono id="key-pem" readonly rows="8" { (k.encrypted_pem.as_str()) }
+            }
         }
         p { a href="/clients" { "Back to the clients" } }
     };

@@ -355,3 +355,70 @@ fn a_secret_is_shown_once_and_a_revoked_one_ends() {
     assert_eq!(r.status, 400);
     assert!(body(&r).contains("Not revoked"));
 }
+
+/// The value of the read-only field `id` on a page.
+fn readonly_value(page: &str, id: &str) -> String {
+    let needle = format!("id=\"{id}\" readonly value=\"");
+    let at = page.find(&needle).unwrap();
+    let rest = &page[at + needle.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[test]
+fn a_key_made_here_is_shown_once_encrypted_and_is_the_credentials() {
+    let f = fixture();
+    let (session, csrf) = f.login();
+    let dir = f._tmp.path();
+    let base = format!("csrf={csrf}&id=gen&role=client&issuing_ca=root&days=30&key=generate");
+    // It needs the subject, and no request besides.
+    let r = f.post(&session, "/clients/add", &base);
+    assert_eq!(r.status, 400);
+    assert!(body(&r).contains("needs the credential"), "{}", body(&r));
+    let pem = csr(dir, "x", "/CN=x.example.test", None);
+    let r = f.post(
+        &session,
+        "/clients/add",
+        &format!("{base}&subject=CN%3Dgen&csr={}", encode(&pem)),
+    );
+    assert_eq!(r.status, 400);
+    assert!(body(&r).contains("not both"), "{}", body(&r));
+    assert!(f.engine.records().client("gen").unwrap().is_none());
+
+    let r = f.post(
+        &session,
+        "/clients/add",
+        &format!("{base}&subject=CN%3Dgen.example.test"),
+    );
+    let page = body(&r);
+    assert_eq!(r.status, 200, "{page}");
+    let passphrase = readonly_value(&page, "key-passphrase");
+    assert_eq!(passphrase.len(), 32);
+    let at = page.find("-----BEGIN ENCRYPTED PRIVATE KEY-----").unwrap();
+    let end = page.find("-----END ENCRYPTED PRIVATE KEY-----").unwrap();
+    let key_pem = format!("{}-----END ENCRYPTED PRIVATE KEY-----\n", &page[at..end]);
+    assert!(!page.contains("BEGIN PRIVATE KEY"), "never unencrypted");
+    std::fs::write(dir.join("gen.key"), key_pem).unwrap();
+    std::fs::write(dir.join("gen.pass"), &passphrase).unwrap();
+    let cert = f.get(&session, "/clients/gen/certificate.pem");
+    std::fs::write(dir.join("gen.pem"), &cert.body).unwrap();
+    let from_key = Command::new("openssl")
+        .args(["pkey", "-pubout", "-passin"])
+        .arg(format!("file:{}", dir.join("gen.pass").display()))
+        .arg("-in")
+        .arg(dir.join("gen.key"))
+        .output()
+        .unwrap();
+    assert!(
+        from_key.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_key.stderr)
+    );
+    let from_cert = Command::new("openssl")
+        .args(["x509", "-noout", "-pubkey", "-in"])
+        .arg(dir.join("gen.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(from_key.stdout, from_cert.stdout);
+    // Shown once: not on the clients page, nor on the certificate's.
+    assert!(!body(&f.get(&session, "/clients")).contains(&passphrase));
+}
