@@ -7,6 +7,7 @@ pub mod backup;
 mod ca;
 mod catalog;
 mod client;
+mod client_admin;
 mod clock;
 mod cmp_config;
 pub mod config;
@@ -46,6 +47,10 @@ pub use authz::{Action, Authorization, DenyReason, authorize, decide};
 pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
 pub use catalog::{CaDescription, CertListing, MAX_PAGE_SIZE, MAX_SERIALS};
 pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
+pub use client_admin::{
+    ClientCsr, GeneratedClientKey, MAX_CSR_BYTES, client_grants, client_name_space,
+    generate_client_key,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use confirm::{Settled, UNCONFIRMED_REQUESTER, Unconfirmed};
 pub use crl::{CrlConfig, build_crl, crl_reason};

@@ -230,6 +230,38 @@ impl Engine {
         Ok(())
     }
 
+    /// Revokes a shared secret (enrollment or revocation) that was not
+    /// used yet: it ends now, so no identity proof, popLinkWitness or MAC
+    /// made with it is accepted from now on, and no unlock brings it back;
+    /// the audit event says who revoked it.
+    ///
+    /// # Errors
+    /// [`Error::UnknownCa`]; [`cmc_store::Error::NotFound`] for an unknown
+    /// identification; `SecretUsed` or `SecretExpired` (store errors) for
+    /// one that cannot be used anyway.
+    pub fn revoke_secret(&self, ca: &str, identification: &str, requester: &str) -> Result<()> {
+        let ca = self.ca(ca)?;
+        let now = self.now();
+        self.store().revoke_secret(ca.name(), identification, now)?;
+        self.store().append_audit(&AuditEvent {
+            at: now,
+            kind: AuditKind::SecretRevoked,
+            issuer: Some(ca.name().to_owned()),
+            serial: None,
+            profile: None,
+            requester: Some(requester.to_owned()),
+            outcome: Outcome::Success,
+            detail: serde_json::json!({ "identification": identification }).to_string(),
+        })?;
+        tracing::info!(
+            ca = ca.name(),
+            identification,
+            by = requester,
+            "secret revoked"
+        );
+        Ok(())
+    }
+
     /// Registers a one-time enrollment secret: checks it, derives the two
     /// keys and stores them (never the secret), and audits the
     /// registration (without the secret).

@@ -567,5 +567,6 @@ fn repeated_failures_lock_an_operator_for_a_while() {
     f.login();
 }
 
+mod admin;
 mod status;
 mod tls;

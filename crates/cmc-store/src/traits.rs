@@ -329,6 +329,16 @@ pub trait SecretStore: Send + Sync {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     fn unlock_secret(&self, ca: &str, identification: &str) -> Result<()>;
+
+    /// Revokes a secret not used yet: it ends at `now` (its expiry becomes
+    /// `now`, so every check refuses it from then on, and no unlock brings
+    /// it back).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown secret;
+    /// the reason it is unusable already (`SecretUsed`, `SecretExpired`)
+    /// for one that was used or had expired.
+    fn revoke_secret(&self, ca: &str, identification: &str, now: UnixTime) -> Result<()>;
 }
 
 /// Keys the engine derives values from that every process sharing the

@@ -101,17 +101,26 @@ pub struct ClientAddArgs {
     )]
     pub cert: Option<PathBuf>,
     /// Issue a new credential (key pair and certificate) from a CA.
-    #[arg(long, requires_all = ["subject", "out_dir"])]
+    #[arg(long, requires = "out_dir")]
     pub issue: bool,
+    /// With --issue: issue the credential for the key of this PKCS #10
+    /// request (PEM or DER) that the client made, instead of generating a
+    /// key here (the key never leaves the client). Its signature must
+    /// verify, and the names it asks for must be within the client's
+    /// (--subject, default the request's subject, and --dns/--email/--ip).
+    #[arg(long, value_name = "FILE", requires = "issue", conflicts_with_all = ["key_type", "passphrase_env", "passphrase_file", "unencrypted_key"])]
+    pub csr: Option<PathBuf>,
     /// The CA that signs the credential (default: the one --ca given).
     #[arg(long, value_name = "NAME", requires = "issue")]
     pub issuing_ca: Option<String>,
-    /// The credential's subject, as in RFC 4514. An end-entity client
-    /// (`--role client`) may be issued this subject (or, with --cert, the
-    /// certificate's) and nothing else.
+    /// The credential's subject, as in RFC 4514 (required with --issue
+    /// unless --csr gives it). An end-entity client (`--role client`) may be
+    /// issued this subject (or, with --cert, the certificate's) and nothing
+    /// else.
     #[arg(long, requires = "issue")]
     pub subject: Option<String>,
-    /// Where to write ID.key (mode 0600), ID.pem and ID-chain.pem.
+    /// Where to write ID.key (mode 0600; not with --csr), ID.pem and
+    /// ID-chain.pem.
     #[arg(long, value_name = "DIR", requires = "issue")]
     pub out_dir: Option<PathBuf>,
     /// The credential's key type (default p256).
@@ -144,27 +153,6 @@ pub(crate) fn run(ctx: &Context, cmd: &ClientCommand, io: &mut Io<'_>) -> Result
     }
 }
 
-/// Every (CA, profile) pair the flags name; `*` where none is named.
-fn grants(cas: &[String], profiles: &[String]) -> Vec<Grant> {
-    let scopes = |names: &[String]| -> Vec<Scope> {
-        if names.is_empty() {
-            vec![Scope::Any]
-        } else {
-            names.iter().cloned().map(Scope::Named).collect()
-        }
-    };
-    let mut out = Vec::new();
-    for ca in scopes(cas) {
-        for profile in scopes(profiles) {
-            out.push(Grant {
-                ca: ca.clone(),
-                profile,
-            });
-        }
-    }
-    out
-}
-
 fn check_grants(ctx: &Context, records: &Records, args: &ClientAddArgs) -> Result<Vec<Grant>> {
     for ca in &args.cas {
         if records.ca(ca)?.is_none() {
@@ -183,7 +171,7 @@ fn check_grants(ctx: &Context, records: &Records, args: &ClientAddArgs) -> Resul
             }
         }
     }
-    Ok(grants(&args.cas, &args.profiles))
+    Ok(cmc_ca::client_grants(&args.cas, &args.profiles))
 }
 
 /// A client id that is also safe as a file name.
@@ -323,19 +311,20 @@ fn mac_credential(
 
 /// Files of an issued credential.
 struct CredentialFiles {
-    key: PathBuf,
+    /// `None` when the client made its key (--csr).
+    key: Option<PathBuf>,
     cert: PathBuf,
     chain: PathBuf,
 }
 
 impl CredentialFiles {
-    fn new(dir: &Path, id: &str) -> Result<Self> {
+    fn new(dir: &Path, id: &str, with_key: bool) -> Result<Self> {
         let files = Self {
-            key: dir.join(format!("{id}.key")),
+            key: with_key.then(|| dir.join(format!("{id}.key"))),
             cert: dir.join(format!("{id}.pem")),
             chain: dir.join(format!("{id}-chain.pem")),
         };
-        for f in [&files.key, &files.cert, &files.chain] {
+        for f in files.key.iter().chain([&files.cert, &files.chain]) {
             if f.exists() {
                 bail!("{} already exists; refusing to overwrite it", f.display());
             }
@@ -355,12 +344,32 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
             bail!("several --ca given: name the one that signs the credential with --issuing-ca")
         }
     };
-    let (Some(subject), Some(out_dir)) = (&args.subject, &args.out_dir) else {
-        bail!("--issue needs --subject and --out-dir");
+    let Some(out_dir) = &args.out_dir else {
+        bail!("--issue needs --out-dir");
     };
-    // Checked before any file is written.
-    let names = client_names(args, subject)?;
-    let passphrase = passphrase_ref(&args.passphrase, "the client key")?;
+    // Checked before any file is written: the request's signature and names.
+    let csr = match &args.csr {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(cmc_ca::ClientCsr::parse(&bytes).with_context(|| path.display().to_string())?)
+        }
+        None => None,
+    };
+    let subject = match (&args.subject, &csr) {
+        (Some(s), _) => s.clone(),
+        (None, Some(c)) => c.subject(),
+        (None, None) => bail!("--issue needs --subject (or --csr, whose subject is then used)"),
+    };
+    let names = client_names(args, &subject)?;
+    if let Some(c) = &csr {
+        c.check_names(&subject, names.as_ref())
+            .with_context(|| format!("--csr for client {:?}", args.id))?;
+    }
+    let passphrase = match csr {
+        Some(_) => None,
+        None => passphrase_ref(&args.passphrase, "the client key")?,
+    };
     let validity_days = match (args.expires, args.days) {
         (Some(e), _) => {
             let days = (e.secs() - now.secs()) / SECS_PER_DAY;
@@ -385,19 +394,26 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
     let mac = mac_credential(ctx, &records, &args.mac)?;
     let out_dir = absolute(out_dir)?;
     create_private_dir(&out_dir)?;
-    let files = CredentialFiles::new(&out_dir, &args.id)?;
+    let files = CredentialFiles::new(&out_dir, &args.id, csr.is_none())?;
 
-    let key = FileKey::generate(args.key_type.unwrap_or(DEFAULT_CLIENT_KEY))?;
-    match &passphrase {
-        Some(secret) => key.store(&files.key, &secret.to_source()),
-        None => key.store_unencrypted(&files.key),
-    }
-    .with_context(|| format!("writing the client key {}", files.key.display()))?;
+    let public_key = match (&csr, &files.key) {
+        (Some(c), _) => c.public_key().clone(),
+        (None, Some(path)) => {
+            let key = FileKey::generate(args.key_type.unwrap_or(DEFAULT_CLIENT_KEY))?;
+            match &passphrase {
+                Some(secret) => key.store(path, &secret.to_source()),
+                None => key.store_unencrypted(path),
+            }
+            .with_context(|| format!("writing the client key {}", path.display()))?;
+            key.public_key().clone()
+        }
+        (None, None) => bail!("no key file for the generated key"),
+    };
     let request = ClientCredentialRequest {
         ca: issuing_ca.clone(),
         client_id: args.id.clone(),
-        subject: subject.clone(),
-        public_key: key.public_key().clone(),
+        subject,
+        public_key,
         role: args.role.into(),
         grants,
         validity_days,
@@ -409,7 +425,9 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         Ok(c) => c,
         Err(e) => {
             // Nothing was issued: the key file we just wrote is of no use.
-            let _ = std::fs::remove_file(&files.key);
+            if let Some(path) = &files.key {
+                let _ = std::fs::remove_file(path);
+            }
             return Err(e).with_context(|| format!("issuing a credential from CA {issuing_ca:?}"));
         }
     };
@@ -431,7 +449,10 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         credential.client.id, credential.serial
     )?;
     let mut f = Fields::new();
-    f.add("key", files.key.display().to_string());
+    match &files.key {
+        Some(path) => f.add("key", path.display().to_string()),
+        None => f.add("key", "the client's own (from its certificate request)"),
+    }
     f.add("certificate", files.cert.display().to_string());
     f.add("CA chain", files.chain.display().to_string());
     f.print(io.out)?;
@@ -612,19 +633,12 @@ fn disable(ctx: &Context, id: &str, io: &mut Io<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The names a client is registered for: an end entity its subject and the
-/// --dns/--email/--ip names; an RA, agent or operator none (the profiles' name rules
-/// bind what it asks for others).
+/// The names a client is registered for (the engine's rule: an end entity
+/// its subject and the --dns/--email/--ip names, an RA or agent none).
 fn client_names(args: &ClientAddArgs, subject: &str) -> Result<Option<cmc_policy::NameSpace>> {
-    match args.role {
-        RoleArg::Client => args.names.name_space(Some(subject)),
-        RoleArg::Ra | RoleArg::Agent | RoleArg::Operator if args.names.is_empty() => Ok(None),
-        RoleArg::Ra | RoleArg::Agent | RoleArg::Operator => {
-            bail!(
-                "--dns, --email and --ip register an end entity's names; an RA, agent or operator is bound by the profiles' name rules"
-            )
-        }
-    }
+    let n = &args.names;
+    cmc_ca::client_name_space(args.role.into(), subject, &n.dns, &n.email, &n.ip)
+        .map_err(|e| anyhow::anyhow!("--subject/--dns/--email/--ip: {e}"))
 }
 
 /// The store's JSON form of a name registration.
@@ -644,21 +658,6 @@ pub(crate) fn registered_names(json: Option<&str>) -> Result<Option<cmc_policy::
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grants_are_the_cross_product() {
-        assert_eq!(
-            grants(&[], &[]),
-            vec![Grant {
-                ca: Scope::Any,
-                profile: Scope::Any
-            }]
-        );
-        let g = grants(&["a".into(), "b".into()], &["tls".into()]);
-        assert_eq!(g.len(), 2);
-        assert_eq!(g[1].ca, Scope::Named("b".into()));
-        assert_eq!(g[1].profile, Scope::Named("tls".into()));
-    }
 
     #[test]
     fn file_ids() {

@@ -55,6 +55,17 @@ pub enum SecretCommand {
         #[arg(long, value_name = "ID")]
         identification: String,
     },
+    /// Revoke a secret that was not used yet (enrollment or revocation):
+    /// it stops working now, for good (no unlock brings it back); the audit
+    /// log records who revoked it.
+    Revoke {
+        /// The CA of the secret.
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// Its identification.
+        #[arg(long, value_name = "ID")]
+        identification: String,
+    },
     /// List the enrollment and revocation secrets (never the secrets).
     List {
         /// Only this CA's.
@@ -111,6 +122,13 @@ pub(crate) fn run(ctx: &Context, cmd: &SecretCommand, io: &mut Io<'_>) -> Result
                 .unlock_secret(ca, identification, &requester())
                 .with_context(|| format!("unlocking the secret {identification:?} of CA {ca}"))?;
             writeln!(io.out, "unlocked the secret {identification:?} of CA {ca}")
+                .context("writing output")
+        }
+        SecretCommand::Revoke { ca, identification } => {
+            ctx.engine()?
+                .revoke_secret(ca, identification, &requester())
+                .with_context(|| format!("revoking the secret {identification:?} of CA {ca}"))?;
+            writeln!(io.out, "revoked the secret {identification:?} of CA {ca}")
                 .context("writing output")
         }
         SecretCommand::List { ca, json } => list(ctx, ca.as_deref(), *json, io),

@@ -46,7 +46,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, message: Option<(bool, String)>) -> Response {
     };
     let content = html! {
         @if let Some((error, text)) = &message { (notice(*error, text)) }
-        p.hint { "Add clients and issue their credentials with " code { "cmc-tool client add" } "." }
+        p { a.button href="/clients/add" { "Add a client and issue its credential" } }
         table {
             caption { "Registered clients" }
             thead { tr {

@@ -4,10 +4,12 @@ pub(crate) mod certs;
 mod chain;
 mod chart;
 mod clients;
+pub(crate) mod clients_admin;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
 mod secrets;
+mod secrets_admin;
 mod status;
 
 use cmc_ca::UnixTime;
@@ -39,10 +41,19 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
         (["pending", id, "reject"], true) => pending::reject(ctx, id, form),
         (["clients"], false) => clients::list(ctx, None),
         (["clients", id, "disable"], true) => clients::disable(ctx, id, form),
+        (["clients", "add"], false) => clients_admin::add_form(ctx),
+        (["clients", "add"], true) => {
+            clients_admin::add(ctx, form, clients_admin::may_administer(ctx))
+        }
+        (["clients", id, "certificate.pem"], false) => clients_admin::download(ctx, id, false),
+        (["clients", id, "chain.pem"], false) => clients_admin::download(ctx, id, true),
         (["secrets"], false) => secrets::list(ctx, None),
         (["secrets", "unlock"], true) => secrets::unlock(ctx, form),
         (["status"], false) => status::page(ctx, None),
         (["status", ca, "crl"], true) => status::generate(ctx, ca),
+        (["secrets", "add"], false) => secrets_admin::add_form(ctx),
+        (["secrets", "add"], true) => secrets_admin::add(ctx, form),
+        (["secrets", "revoke"], true) => secrets_admin::revoke(ctx, form),
         _ => not_found(ctx, "There is no such page."),
     }
 }

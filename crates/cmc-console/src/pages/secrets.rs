@@ -35,7 +35,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, message: Option<String>) -> Response {
     let now = ctx.engine.now();
     let content = html! {
         @if let Some(m) = &message { (notice(true, m)) }
-        p.hint { "Add secrets with " code { "cmc-tool secret add" } " (the secret is shown once, there)." }
+        p { a.button href="/secrets/add" { "Add a one-time secret" } " (it is shown once, when it is added)" }
         @if secrets.is_empty() {
             p { "No secrets." }
         } @else {
@@ -63,6 +63,8 @@ pub(crate) fn list(ctx: &Ctx<'_>, message: Option<String>) -> Response {
                                 } @else if s.expires_at.secs() <= now.secs() {
                                     span.badge.revoked { "expired" }
                                 } @else if s.locked {
+                                    (super::secrets_admin::revoke_button(ctx, &s.ca, &s.identification))
+                                    " "
                                     form.inline method="post" action="/secrets/unlock" {
                                         (csrf(ctx))
                                         input type="hidden" name="ca" value=(s.ca);
@@ -71,7 +73,8 @@ pub(crate) fn list(ctx: &Ctx<'_>, message: Option<String>) -> Response {
                                         button type="submit" aria-label={ "Unlock secret " (s.identification) } { "Unlock" }
                                     }
                                 } @else {
-                                    span.badge { "usable" }
+                                    span.badge { "usable" } " "
+                                    (super::secrets_admin::revoke_button(ctx, &s.ca, &s.identification))
                                 }
                             }
                         }

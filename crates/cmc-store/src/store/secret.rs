@@ -231,4 +231,26 @@ impl<B: Backend> SecretStore for SqlStore<B> {
             }
         })
     }
+
+    fn revoke_secret(&self, ca: &str, identification: &str, now: UnixTime) -> Result<()> {
+        self.backend.with_conn(|c| {
+            let n = c.execute(
+                "UPDATE secrets SET expires_at = $3
+                 WHERE ca = $1 AND identification = $2 AND used_at IS NULL AND expires_at > $3",
+                params![ca, identification, now],
+            )?;
+            if n == 1 {
+                return Ok(());
+            }
+            // A lock does not stop a revocation (locked is not used or
+            // expired), so only those two explain a refusal.
+            match get_secret(c, ca, identification)? {
+                None => Err(Error::NotFound(format!(
+                    "secret {identification:?} of CA {ca}"
+                ))),
+                Some(s) if s.used_at.is_some() => Err(Error::SecretUsed),
+                Some(_) => Err(Error::SecretExpired),
+            }
+        })
+    }
 }

@@ -33,6 +33,8 @@ pub enum AuditKind {
     SecretLocked,
     /// An operator unlocked a shared secret.
     SecretUnlocked,
+    /// An operator revoked a shared secret before it was used.
+    SecretRevoked,
     /// A CA was added.
     CaAdded,
     /// A CRL was issued.
@@ -60,6 +62,7 @@ impl AuditKind {
             Self::SecretAdded => "secret-added",
             Self::SecretLocked => "secret-locked",
             Self::SecretUnlocked => "secret-unlocked",
+            Self::SecretRevoked => "secret-revoked",
             Self::CaAdded => "ca-added",
             Self::CrlIssued => "crl-issued",
             Self::Accepted => "accepted",
@@ -82,6 +85,7 @@ impl AuditKind {
             "secret-added" => Self::SecretAdded,
             "secret-locked" => Self::SecretLocked,
             "secret-unlocked" => Self::SecretUnlocked,
+            "secret-revoked" => Self::SecretRevoked,
             "ca-added" => Self::CaAdded,
             "crl-issued" => Self::CrlIssued,
             "accepted" => Self::Accepted,

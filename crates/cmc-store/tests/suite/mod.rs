@@ -83,6 +83,7 @@ macro_rules! backend_tests {
             clients_add_get_list_disable,
             clients_by_subject_and_backfill,
             secret_release_and_unlock,
+            secret_revocation_ends_it_now,
             engine_key_is_shared,
             client_uniqueness,
             mac_credentials_are_found_by_reference,
@@ -1370,6 +1371,60 @@ pub(crate) fn secret_release_and_unlock(fx: &dyn Fixture) {
     assert_eq!(rec.used_at, Some(t(7)));
     assert!(matches!(
         store.unlock_secret("ca", "nobody"),
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub(crate) fn secret_revocation_ends_it_now(fx: &dyn Fixture) {
+    let store = fx.open();
+    add_ca(&*store, "ca");
+    store.add_secret(&secret("ca", "s", 100), t(0)).unwrap();
+    store.add_secret(&secret("ca", "spent", 100), t(0)).unwrap();
+    store
+        .add_secret(&secret("ca", "locked", 100), t(0))
+        .unwrap();
+    store.revoke_secret("ca", "s", t(10)).unwrap();
+    let rec = store.get_secret("ca", "s").unwrap().unwrap();
+    assert_eq!((rec.expires_at, rec.used_at), (t(10), None));
+    assert!(matches!(
+        store.consume_secret("ca", "s", t(10)),
+        Err(Error::SecretExpired)
+    ));
+    // Unlocking does not bring a revoked secret back.
+    store.unlock_secret("ca", "s").unwrap();
+    assert!(matches!(
+        store.consume_secret("ca", "s", t(11)),
+        Err(Error::SecretExpired)
+    ));
+    // Revoked twice: it had ended already, and stays ended at the first time.
+    assert!(matches!(
+        store.revoke_secret("ca", "s", t(12)),
+        Err(Error::SecretExpired)
+    ));
+    assert_eq!(
+        store.get_secret("ca", "s").unwrap().unwrap().expires_at,
+        t(10)
+    );
+    store.consume_secret("ca", "spent", t(3)).unwrap();
+    assert!(matches!(
+        store.revoke_secret("ca", "spent", t(4)),
+        Err(Error::SecretUsed)
+    ));
+    assert_eq!(
+        store.get_secret("ca", "spent").unwrap().unwrap().expires_at,
+        t(100)
+    );
+    // A locked secret can be revoked.
+    for _ in 0..3 {
+        store.record_secret_failure("ca", "locked", 3).unwrap();
+    }
+    store.revoke_secret("ca", "locked", t(5)).unwrap();
+    assert!(matches!(
+        store.revoke_secret("ca", "nobody", t(5)),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.revoke_secret("other", "s", t(5)),
         Err(Error::NotFound(_))
     ));
 }
