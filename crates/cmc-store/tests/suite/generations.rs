@@ -46,12 +46,17 @@ pub(crate) fn schema_11_database_migrates_to_generations(fx: &dyn Fixture) {
          DROP TABLE ca_generations;
          ALTER TABLE cas DROP COLUMN generation;
          ALTER TABLE certificates DROP COLUMN ca_generation;
-         DELETE FROM schema_migrations WHERE version = 12;",
+         DELETE FROM schema_migrations WHERE version = 12;
+         DROP INDEX certificates_by_ca;
+         DROP INDEX certificates_by_ca_status;
+         DROP INDEX certificates_by_requester;
+         DROP INDEX audit_log_serial;
+         DELETE FROM schema_migrations WHERE version = 14;",
     );
     assert_eq!(fx.migration_rows(), 11);
 
     let store = fx.open();
-    assert_eq!(store.schema_version().unwrap(), 12);
+    assert_eq!(store.schema_version().unwrap(), cmc_store::SCHEMA_VERSION);
     assert_eq!(store.active_generation("ca").unwrap(), 1);
     assert!(store.list_generations("ca").unwrap().is_empty());
     assert_eq!(revoked_serials(store.as_ref(), 1), [serial(1)]);
