@@ -1,10 +1,12 @@
 //! The pages: the router, the layout every page shares, and small helpers.
 
+mod audit;
 pub(crate) mod certs;
 mod clients;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
+mod search;
 mod secrets;
 
 use cmc_ca::UnixTime;
@@ -18,8 +20,8 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (parts.as_slice(), post) {
         ([""], false) => overview::page(ctx),
-        (["certs"], false) => certs::list(ctx, form),
-        (["certs.csv"], false) => certs::csv(ctx, form),
+        (["certs"], false) => search::list(ctx, form),
+        (["certs.csv"], false) => search::csv(ctx, form),
         (["certs", ca, serial], false) => certs::show(ctx, ca, serial, None),
         (["certs", ca, serial, "revoke"], true) => certs::revoke(ctx, ca, serial, form),
         (["certs", ca, serial, "unhold"], true) => certs::unhold(ctx, ca, serial),
@@ -31,6 +33,7 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
         (["clients", id, "disable"], true) => clients::disable(ctx, id, form),
         (["secrets"], false) => secrets::list(ctx, None),
         (["secrets", "unlock"], true) => secrets::unlock(ctx, form),
+        (["audit"], false) => audit::list(ctx, form),
         _ => not_found(ctx, "There is no such page."),
     }
 }
@@ -43,6 +46,7 @@ pub(crate) enum Nav {
     Pending,
     Clients,
     Secrets,
+    Audit,
 }
 
 /// The page around `content`: the skip link, the menu, the operator and
@@ -74,6 +78,7 @@ pub(crate) fn layout(ctx: &Ctx<'_>, title: &str, nav: Nav, content: Markup) -> M
                             (item(Nav::Pending, "/pending", "Pending requests"))
                             (item(Nav::Clients, "/clients", "Clients"))
                             (item(Nav::Secrets, "/secrets", "Secrets"))
+                            (item(Nav::Audit, "/audit", "Audit log"))
                         }
                     }
                     form.logout method="post" action="/logout" {
