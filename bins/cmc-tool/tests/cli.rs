@@ -238,6 +238,29 @@ fn client_credentials_issue_list_disable() {
     assert_eq!(entry["profile"], "cmc-client-credential");
     let table = env.ok(&["cert", "list"]);
     assert!(table.stdout.contains(&ra_serial), "{}", table.stdout);
+    // The search's filters: serial prefix, requester, subject text, limit.
+    let found = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["cert", "list", "--json"];
+        all.extend_from_slice(args);
+        env.ok(&all)
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["serial"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(found(&["--serial", &ra_serial[..6]]), [ra_serial.clone()]);
+    let subject = entry["subject"].as_str().unwrap().to_owned();
+    assert!(
+        found(&["--subject", &subject.to_uppercase()]).contains(&ra_serial),
+        "{subject}"
+    );
+    assert!(found(&["--subject", "no such subject"]).is_empty());
+    assert!(found(&["--requester", "nobody at all"]).is_empty());
+    assert_eq!(found(&["--limit", "1"]).len(), 1);
+    let r = env.fails(1, &["cert", "list", "--serial", "xyz"]);
+    assert!(r.stderr.contains("not a hex digit"), "{}", r.stderr);
     let shown = env
         .ok(&["cert", "show", "--ca", "issuing", &ra_serial, "--json"])
         .json();
