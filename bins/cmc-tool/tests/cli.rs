@@ -250,7 +250,7 @@ fn client_credentials_issue_list_disable() {
             .map(|c| c["serial"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(found(&["--serial", &ra_serial[..6]]), [ra_serial.clone()]);
+    assert_eq!(found(&["--serial", &ra_serial[..6]]), [ra_serial.as_str()]);
     let subject = entry["subject"].as_str().unwrap().to_owned();
     assert!(
         found(&["--subject", &subject.to_uppercase()]).contains(&ra_serial),
