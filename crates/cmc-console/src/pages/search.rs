@@ -52,6 +52,19 @@ pub(crate) struct Query {
     pub(crate) keyset: Keyset,
 }
 
+/// `n` with commas between thousands, as the page shows counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// The day `text` (`YYYY-MM-DD`) starts, UTC.
 pub(crate) fn parse_day(text: &str) -> Option<UnixTime> {
     let mut it = text.splitn(3, '-');
@@ -291,7 +304,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
                 ". "
             }
             a href={ "/certs.csv?" (query.link(None)) } download {
-                "Export as CSV (newest first, at most " (CSV_CAP) " rows)"
+                "Export as CSV (newest first, at most " (thousands(CSV_CAP)) " rows)"
             }
         }
         (table(&page))
@@ -378,6 +391,15 @@ pub(crate) fn csv(ctx: &Ctx<'_>, form: &Form) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn days_parse_and_impossible_ones_do_not() {
