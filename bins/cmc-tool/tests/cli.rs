@@ -460,6 +460,30 @@ fn revoked_credentials_are_listed_in_a_verifiable_crl() {
         "superseded",
     ]);
     assert!(again.stdout.contains("already revoked"), "{}", again.stdout);
+    // The audit log has the revocation, newest first, by its filters.
+    let events = env
+        .ok(&["audit", "--kind", "revoked", "--ca", "issuing", "--json"])
+        .json();
+    let events = events.as_array().unwrap();
+    assert!(!events.is_empty(), "no revocation event");
+    assert!(events.iter().all(|e| e["kind"] == "revoked"), "{events:?}");
+    assert_eq!(events[0]["serial"], serial.as_str());
+    let trail = env.ok(&["audit", "--serial", &serial, "--json"]).json();
+    let trail = trail.as_array().unwrap();
+    assert!(trail.iter().any(|e| e["kind"] == "issued"), "{trail:?}");
+    assert!(
+        trail
+            .windows(2)
+            .all(|w| w[0]["id"].as_i64() > w[1]["id"].as_i64())
+    );
+    let one = env.ok(&["audit", "--limit", "1", "--json"]).json();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    let none = env.ok(&["audit", "--requester", "nobody at all"]);
+    assert!(none.stdout.contains("no events"), "{}", none.stdout);
+    let old = env
+        .ok(&["audit", "--until", "2000-01-01T00:00:00Z", "--json"])
+        .json();
+    assert!(old.as_array().unwrap().is_empty(), "{old}");
 
     let crl = env.p("crl.der");
     env.ok(&["crl", "generate", "--ca", "issuing", "-o", &crl]);
