@@ -151,7 +151,8 @@ pub struct CertSearch {
     pub serial: Option<SerialPrefix>,
     /// Only certificates this requester asked for (exact).
     pub requester: Option<String>,
-    /// Only this status (indexed together with `issuer`).
+    /// Only this status (indexed together with `issuer`; `reserved` and
+    /// `failed`, which few rows have, also without it).
     pub status: Option<CertStatus>,
     /// notBefore in this range.
     pub not_before: TimeRange,
