@@ -6,7 +6,7 @@ mod clients;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
-mod search;
+pub(crate) mod search;
 mod secrets;
 
 use cmc_ca::UnixTime;

@@ -326,6 +326,11 @@ pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
 /// `GET /certs.csv`: the search's rows, read a page of
 /// [`MAX_SEARCH_PAGE`] at a time, at most [`CSV_CAP`].
 pub(crate) fn csv(ctx: &Ctx<'_>, form: &Form) -> Response {
+    csv_capped(ctx, form, CSV_CAP)
+}
+
+/// [`csv`] with at most `cap` rows.
+pub(crate) fn csv_capped(ctx: &Ctx<'_>, form: &Form, cap: usize) -> Response {
     let query = match Query::from_form(form) {
         Ok(q) => q,
         Err(message) => return Response::text(400, &format!("{message}\n")),
@@ -347,7 +352,7 @@ pub(crate) fn csv(ctx: &Ctx<'_>, form: &Form) -> Response {
     let mut keyset = Keyset::First;
     let mut rows = 0_usize;
     let truncated = loop {
-        let left = CSV_CAP - rows;
+        let left = cap - rows;
         let size = u32::try_from(left).map_or(MAX_SEARCH_PAGE, |l| l.min(MAX_SEARCH_PAGE));
         let page = match records.search_certs(&query.search, keyset, size) {
             Ok(p) => p,
@@ -373,7 +378,7 @@ pub(crate) fn csv(ctx: &Ctx<'_>, form: &Form) -> Response {
         rows += page.items.len();
         match page.older {
             None => break false,
-            Some(_) if rows >= CSV_CAP => break true,
+            Some(_) if rows >= cap => break true,
             Some(c) => keyset = Keyset::Older(c),
         }
     };
@@ -381,7 +386,7 @@ pub(crate) fn csv(ctx: &Ctx<'_>, form: &Form) -> Response {
     if truncated {
         response.with(
             "x-export-truncated",
-            format!("{CSV_CAP} rows; narrow the search"),
+            format!("{cap} rows; narrow the search"),
         )
     } else {
         response

@@ -156,6 +156,31 @@ fn csv_reads_every_page_and_overview_counts_by_status() {
         lines[1]
     );
     assert!(lines[1234].starts_with(&format!("root,{},revoked", serials[0])));
+    // A cap that the search exceeds: the newest rows, and the header says so.
+    let ctx_form = crate::form::Form::parse("subject=o%3Dbulk");
+    let session_rec = f
+        .console
+        .sessions
+        .get(session.split('=').nth(1).unwrap(), f.engine.now().secs())
+        .unwrap();
+    let ctx = crate::Ctx {
+        engine: &f.engine,
+        session: &session_rec,
+    };
+    let capped = crate::pages::search::csv_capped(&ctx, &ctx_form, 1001);
+    assert_eq!(
+        header(&capped, "x-export-truncated"),
+        ["1001 rows; narrow the search"]
+    );
+    let text = body(&capped);
+    assert_eq!(text.lines().count(), 1002);
+    assert!(text.lines().nth(1).unwrap().contains(&serials[1233]));
+    assert!(text.lines().last().unwrap().contains(&serials[1233 - 1000]));
+    let exact = crate::pages::search::csv_capped(&ctx, &ctx_form, 1234);
+    assert!(
+        header(&exact, "x-export-truncated").is_empty(),
+        "exactly all rows"
+    );
     let only = body(&f.console.handle(
         &f.engine,
         &req("GET", "/certs.csv?san=row-3.example", Some(&session), b""),
