@@ -24,7 +24,9 @@ What the phases check in the browser:
           reject is rejected with the reason, which its page then shows.
   revoke  the certificate page offers PEM and DER; revoking without the confirmation is
           refused; with it (reason keyCompromise), the page shows the revocation; the list
-          finds it by serial and status; the CSV export has it; the clients page lists the
+          finds it by serial and status; the CSV export has it; the certificate's audit
+          trail and /audit (by kind, serial and requester) show the revocation by the
+          operator; the clients page lists the
           bootstrap RA; at half the width (200 % zoom) no page scrolls sideways.
 Screenshots of each page go to --screenshots (PNG, 1024 px wide).
 """
@@ -168,6 +170,23 @@ def revoke(console, args, password):
     csv = page.request.get(f"{console.url}/certs.csv?status=revoked")
     check(csv.status == 200 and args.serial in csv.text() and "keyCompromise" in csv.text(),
           "the CSV export lacks the revocation")
+    # The audit log: the revocation, by this operator, on the certificate's
+    # trail and in /audit filtered by kind and serial.
+    console.goto(f"/certs/{args.ca}/{args.serial}")
+    trail = page.get_by_role("region", name="Audit trail")
+    check(trail.is_visible(), "the certificate page has no audit trail")
+    check("revoked" in trail.inner_text() and f"console:{args.operator}" in trail.inner_text(),
+          "the audit trail lacks the revocation by the operator")
+    console.goto(f"/audit?kind=revoked&serial={args.serial}")
+    html = page.content()
+    check(args.serial in html and f"console:{args.operator}" in html,
+          "the audit log filtered by kind and serial lacks the revocation")
+    page.get_by_label("Requester (who acted)").fill(f"console:{args.operator}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
+    check(f"requester=console%3A{args.operator}" in page.url, f"the filter is not kept: {page.url}")
+    check(args.serial in page.content(), "the requester filter loses the revocation")
+    console.shot("audit")
     console.goto("/clients")
     check("bootstrap-ra" in page.content(), "the clients page lacks the bootstrap RA")
     console.shot("clients")

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::audit::AuditArgs;
 use crate::commands::backup::BackupCommand;
 use crate::commands::bench::BenchArgs;
 use crate::commands::bench_load::BenchLoadArgs;
@@ -101,6 +102,9 @@ pub enum Command {
     /// Scale benchmarks: add N synthetic certificates (some revoked) to the
     /// store, and time a CRL over them.
     BenchLoad(BenchLoadArgs),
+    /// The audit log, newest first: who did what, filtered by requester,
+    /// kind, CA, serial, detail text and time.
+    Audit(AuditArgs),
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<()> {
         Command::Show(args) => commands::show::run(args, io),
         Command::Bench(args) => commands::bench::run(args, io),
         Command::BenchLoad(args) => commands::bench_load::run(&ctx, args, io),
+        Command::Audit(args) => commands::audit::run(&ctx, args, io),
     }
 }
 

@@ -238,6 +238,29 @@ fn client_credentials_issue_list_disable() {
     assert_eq!(entry["profile"], "cmc-client-credential");
     let table = env.ok(&["cert", "list"]);
     assert!(table.stdout.contains(&ra_serial), "{}", table.stdout);
+    // The search's filters: serial prefix, requester, subject text, limit.
+    let found = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["cert", "list", "--json"];
+        all.extend_from_slice(args);
+        env.ok(&all)
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["serial"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(found(&["--serial", &ra_serial[..6]]), [ra_serial.as_str()]);
+    let subject = entry["subject"].as_str().unwrap().to_owned();
+    assert!(
+        found(&["--subject", &subject.to_uppercase()]).contains(&ra_serial),
+        "{subject}"
+    );
+    assert!(found(&["--subject", "no such subject"]).is_empty());
+    assert!(found(&["--requester", "nobody at all"]).is_empty());
+    assert_eq!(found(&["--limit", "1"]).len(), 1);
+    let r = env.fails(1, &["cert", "list", "--serial", "xyz"]);
+    assert!(r.stderr.contains("not a hex digit"), "{}", r.stderr);
     let shown = env
         .ok(&["cert", "show", "--ca", "issuing", &ra_serial, "--json"])
         .json();
@@ -437,6 +460,30 @@ fn revoked_credentials_are_listed_in_a_verifiable_crl() {
         "superseded",
     ]);
     assert!(again.stdout.contains("already revoked"), "{}", again.stdout);
+    // The audit log has the revocation, newest first, by its filters.
+    let events = env
+        .ok(&["audit", "--kind", "revoked", "--ca", "issuing", "--json"])
+        .json();
+    let events = events.as_array().unwrap();
+    assert!(!events.is_empty(), "no revocation event");
+    assert!(events.iter().all(|e| e["kind"] == "revoked"), "{events:?}");
+    assert_eq!(events[0]["serial"], serial.as_str());
+    let trail = env.ok(&["audit", "--serial", &serial, "--json"]).json();
+    let trail = trail.as_array().unwrap();
+    assert!(trail.iter().any(|e| e["kind"] == "issued"), "{trail:?}");
+    assert!(
+        trail
+            .windows(2)
+            .all(|w| w[0]["id"].as_i64() > w[1]["id"].as_i64())
+    );
+    let one = env.ok(&["audit", "--limit", "1", "--json"]).json();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    let none = env.ok(&["audit", "--requester", "nobody at all"]);
+    assert!(none.stdout.contains("no events"), "{}", none.stdout);
+    let old = env
+        .ok(&["audit", "--until", "2000-01-01T00:00:00Z", "--json"])
+        .json();
+    assert!(old.as_array().unwrap().is_empty(), "{old}");
 
     let crl = env.p("crl.der");
     env.ok(&["crl", "generate", "--ca", "issuing", "-o", &crl]);

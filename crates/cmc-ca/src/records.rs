@@ -10,8 +10,9 @@
 use std::sync::Arc;
 
 use cmc_store::{
-    AuditEvent, AuditKind, BulkCert, CaRecord, CertFilter, CertRecord, ClientRecord, NewClient,
-    Outcome, PageRequest, PendingFilter, PendingRecord, SecretRecord, Serial, Store, UnixTime,
+    AuditEvent, AuditKind, AuditRecord, AuditSearch, BulkCert, CaRecord, CertFilter, CertRecord,
+    CertSearch, ClientRecord, Keyset, NewClient, Outcome, PageRequest, PendingFilter,
+    PendingRecord, SearchPage, SecretRecord, Serial, StatusCount, Store, UnixTime,
 };
 
 use crate::ca::{LoadedCa, NewCa};
@@ -20,6 +21,10 @@ use crate::error::{Error, Result};
 
 /// The store's record types, as the engine's API speaks of them.
 pub mod types {
+    pub use cmc_store::{
+        AuditEvent, AuditKind, AuditRecord, AuditSearch, CertSearch, Cursor, Keyset,
+        MAX_SEARCH_PAGE, Outcome, SearchPage, SerialPrefix, StatusCount, TimeRange,
+    };
     pub use cmc_store::{
         BulkCert, CaGeneration, CaRecord, CertFilter, CertRecord, CertState, CertStatus,
         ClientRecord, ClientRole, CrlRecord, GenerationState, Grant, IssuedCert, MacCredential,
@@ -134,6 +139,45 @@ impl Records {
                 None => return Ok(all),
             }
         }
+    }
+
+    /// A page of at most `limit` certificates that `search` finds, newest
+    /// first, from `keyset` on: the console's search and `cmc-tool cert
+    /// list` (see [`CertSearch`] for the filters an index serves).
+    ///
+    /// # Errors
+    /// Store errors ([`cmc_store::Error::Invalid`] for a page size of 0 or
+    /// above [`cmc_store::MAX_SEARCH_PAGE`], or a reversed time range).
+    pub fn search_certs(
+        &self,
+        search: &CertSearch,
+        keyset: Keyset,
+        limit: u32,
+    ) -> Result<SearchPage<CertRecord>> {
+        Ok(self.store.search_certs(search, keyset, limit)?)
+    }
+
+    /// How many certificates each CA has of each status (one GROUP BY).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn status_counts(&self) -> Result<Vec<StatusCount>> {
+        Ok(self.store.count_by_status()?)
+    }
+
+    /// A page of at most `limit` audit events that `search` finds, newest
+    /// first, from `keyset` on (the console's audit log, a certificate's
+    /// audit trail).
+    ///
+    /// # Errors
+    /// As [`Records::search_certs`].
+    pub fn search_audit(
+        &self,
+        search: &AuditSearch,
+        keyset: Keyset,
+        limit: u32,
+    ) -> Result<SearchPage<AuditRecord>> {
+        Ok(self.store.search_audit(search, keyset, limit)?)
     }
 
     /// Certificate `serial` of CA `ca`.

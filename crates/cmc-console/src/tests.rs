@@ -8,6 +8,8 @@ use cmc_ca::{Engine, EngineConfig, ManualClock, UnixTime};
 
 use super::*;
 
+mod search;
+
 struct Fixture {
     _tmp: tempfile::TempDir,
     engine: Engine,
@@ -392,6 +394,7 @@ fn every_page_renders_with_labelled_controls() {
         "/pending".to_owned(),
         "/pending?state=all".to_owned(),
         format!("/certs/root/{serial}"),
+        "/audit".to_owned(),
     ] {
         let r = f
             .console
@@ -419,8 +422,10 @@ fn every_page_renders_with_labelled_controls() {
             }
         }
     }
-    // q, ca, status, requester twice; state twice; reason and confirm.
-    assert_eq!(labelled, 12);
+    // The search's 13 fields twice (q, subject, san, serial, requester,
+    // ca, status, six dates); state twice; reason and confirm; the audit
+    // log's 7.
+    assert_eq!(labelled, 37);
     let overview = body(
         &f.console
             .handle(&f.engine, &req("GET", "/", Some(&session), b"")),

@@ -45,6 +45,18 @@ impl From<&String> for Value {
     }
 }
 
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Blob(v)
+    }
+}
+
 impl From<&[u8]> for Value {
     fn from(v: &[u8]) -> Self {
         Self::Blob(v.to_vec())

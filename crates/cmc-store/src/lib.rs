@@ -23,18 +23,19 @@ pub use export::{Backup, ExportSummary, Progress, check_export};
 pub use schema::SCHEMA_VERSION;
 pub use traits::{
     AuditLog, BulkLoad, CaStore, CertCatalog, CertStore, ClientStore, ConfirmationStore, CrlStore,
-    EngineKeyStore, PendingStore, ReplayStore, SecretStore, Store, UnitStore,
+    EngineKeyStore, PendingStore, ReplayStore, Search, SecretStore, Store, UnitStore,
 };
 pub use types::{
-    AuditEvent, AuditFilter, AuditKind, AuditRecord, BulkCert, CaGeneration, CaRecord, CertCounts,
-    CertFilter, CertOrder, CertRange, CertRecord, CertState, CertStatus, ClientRecord, ClientRole,
-    ConfirmationRecord, ConfirmationState, CrlRecord, Cursor, Fingerprint, GenerationState, Grant,
-    ImportedRevocation, IssuedCert, ListedCert, MAX_NONCE_LEN, MacCredential, NewClient,
-    NewConfirmation, NewPending, NewReservation, NewSecret, Outcome, Page, PageRequest,
-    PendingFilter, PendingRecord, PendingState, PendingStatus, Revocation, RevocationReason,
-    RevokedEntry, Scope, SecretFailures, SecretPurpose, SecretRecord, Serial, TransactionOpen,
-    TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit, check_ca_name,
-    fingerprint,
+    AuditEvent, AuditFilter, AuditKind, AuditRecord, AuditSearch, BulkCert, CaGeneration, CaRecord,
+    CertCounts, CertFilter, CertOrder, CertRange, CertRecord, CertSearch, CertState, CertStatus,
+    ClientRecord, ClientRole, ConfirmationRecord, ConfirmationState, CrlRecord, Cursor,
+    Fingerprint, GenerationState, Grant, ImportedRevocation, IssuedCert, Keyset, ListedCert,
+    MAX_NONCE_LEN, MAX_SEARCH_PAGE, MacCredential, NewClient, NewConfirmation, NewPending,
+    NewReservation, NewSecret, Outcome, Page, PageRequest, PendingFilter, PendingRecord,
+    PendingState, PendingStatus, Revocation, RevocationReason, RevokedEntry, Scope, SearchPage,
+    SecretFailures, SecretPurpose, SecretRecord, Serial, SerialPrefix, StatusCount, TimeRange,
+    TransactionOpen, TransactionRecord, TransactionState, UnixTime, Write, WriteStats, WriteUnit,
+    check_ca_name, fingerprint,
 };
 
 /// How [`open_with`] sets up the connections.

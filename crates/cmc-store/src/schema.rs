@@ -12,7 +12,7 @@ use crate::db::{Conn, Dialect, params};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 struct Migration {
     version: i64,
@@ -380,6 +380,21 @@ CREATE INDEX clients_subject ON clients (subject);
 CREATE UNIQUE INDEX clients_mac_reference ON clients (mac_reference);
 ",
     },
+    Migration {
+        version: 14,
+        description: "searches newest first: certificates by CA, by CA and status, by requester; audit events by serial",
+        // Keyset pages (`id < cursor ORDER BY id DESC`) read these in
+        // order and stop after a page; without them SQLite sorts every
+        // certificate of a CA (it has no statistics to prefer the primary
+        // key) and a certificate's audit trail reads the whole log. The
+        // counts by status are a scan of the second one alone.
+        sql: r"
+CREATE INDEX certificates_by_ca ON certificates (issuer, id);
+CREATE INDEX certificates_by_ca_status ON certificates (issuer, status, id);
+CREATE INDEX certificates_by_requester ON certificates (requester, id);
+CREATE INDEX audit_log_serial ON audit_log (serial, id) WHERE serial IS NOT NULL;
+",
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -703,6 +718,19 @@ CREATE TABLE ca_generation_chain (
 ALTER TABLE clients DROP CONSTRAINT clients_role_check;
 ALTER TABLE clients ADD CONSTRAINT clients_role_check
     CHECK (role IN ('client', 'ra', 'agent', 'operator'));
+",
+    },
+    Migration {
+        version: 14,
+        description: "searches newest first: certificates by CA, by CA and status, by requester; audit events by serial",
+        // As for SQLite (PostgreSQL's planner has statistics, but a rare
+        // CA, status or requester and an audit trail are still scans
+        // without them).
+        sql: r"
+CREATE INDEX certificates_by_ca ON certificates (issuer, id);
+CREATE INDEX certificates_by_ca_status ON certificates (issuer, status, id);
+CREATE INDEX certificates_by_requester ON certificates (requester, id);
+CREATE INDEX audit_log_serial ON audit_log (serial, id) WHERE serial IS NOT NULL;
 ",
     },
 ];

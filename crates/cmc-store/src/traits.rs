@@ -6,8 +6,10 @@
 //! thread driving a tokio runtime's tasks); use `tokio::task::spawn_blocking`.
 
 mod ca;
+mod search;
 
 pub use ca::CaStore;
+pub use search::Search;
 
 use crate::error::Result;
 use crate::types::{
@@ -704,6 +706,7 @@ pub trait Store:
     + CrlStore
     + EngineKeyStore
     + AuditLog
+    + Search
     + UnitStore
     + BulkLoad
     + crate::export::Backup

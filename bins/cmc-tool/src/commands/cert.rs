@@ -2,7 +2,10 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Subcommand, ValueEnum};
-use cmc_ca::types::{CertFilter, CertRecord, CertState, CertStatus, Revocation, UnixTime};
+use cmc_ca::types::{
+    CertRecord, CertSearch, CertState, CertStatus, Keyset, MAX_SEARCH_PAGE, Revocation,
+    SerialPrefix, UnixTime,
+};
 use serde::Serialize;
 
 use crate::Io;
@@ -19,7 +22,8 @@ pub enum CertCommand {
     /// Load certificates an imported CA issued (PEM or DER files, or a
     /// directory), each checked against the CA's key.
     Import(crate::commands::import::CertImportArgs),
-    /// List certificates (serials) of all CAs or one.
+    /// List certificates (serials) of all CAs or one, newest first (the
+    /// console's search: every filter given must match).
     List {
         /// Only this CA.
         #[arg(long, value_name = "NAME")]
@@ -27,6 +31,23 @@ pub enum CertCommand {
         /// Only this status.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
+        /// Only subjects containing this text (any case).
+        #[arg(long, value_name = "TEXT")]
+        subject: Option<String>,
+        /// Only certificates with this subject alternative name (exact;
+        /// `dNSName:x` or plain `x`).
+        #[arg(long, value_name = "NAME")]
+        san: Option<String>,
+        /// Only serials starting with these hex digits (a whole serial
+        /// finds itself).
+        #[arg(long, value_name = "HEX")]
+        serial: Option<String>,
+        /// Only certificates this requester asked for.
+        #[arg(long, value_name = "ID")]
+        requester: Option<String>,
+        /// At most this many (the newest).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -96,13 +117,30 @@ impl From<StatusArg> for CertStatus {
 pub(crate) fn run(ctx: &Context, cmd: &CertCommand, io: &mut Io<'_>) -> Result<()> {
     match cmd {
         CertCommand::Import(args) => crate::commands::import::certs(ctx, args, io),
-        CertCommand::List { ca, status, json } => {
-            let filter = CertFilter {
+        CertCommand::List {
+            ca,
+            status,
+            subject,
+            san,
+            serial,
+            requester,
+            limit,
+            json,
+        } => {
+            let search = CertSearch {
                 issuer: ca.clone(),
                 status: status.map(Into::into),
-                ..CertFilter::default()
+                subject: subject.clone(),
+                san: san.clone(),
+                serial: serial
+                    .as_deref()
+                    .map(SerialPrefix::parse)
+                    .transpose()
+                    .context("--serial")?,
+                requester: requester.clone(),
+                ..CertSearch::default()
             };
-            list(ctx, &filter, *json, io)
+            list(ctx, &search, *limit, *json, io)
         }
         CertCommand::Show {
             ca,
@@ -234,18 +272,33 @@ impl CertInfo {
     }
 }
 
-fn list(ctx: &Context, filter: &CertFilter, as_json: bool, io: &mut Io<'_>) -> Result<()> {
+fn list(
+    ctx: &Context,
+    search: &CertSearch,
+    limit: Option<usize>,
+    as_json: bool,
+    io: &mut Io<'_>,
+) -> Result<()> {
     let records = ctx.records()?;
-    if let Some(ca) = &filter.issuer {
+    if let Some(ca) = &search.issuer {
         if records.ca(ca)?.is_none() {
             bail!("there is no CA {ca:?} (see `cmc-tool ca list`)");
         }
     }
-    let infos: Vec<CertInfo> = records
-        .certificates(filter)?
-        .iter()
-        .map(CertInfo::of)
-        .collect();
+    // Page by page (keyset), newest first, until the limit.
+    let mut infos: Vec<CertInfo> = Vec::new();
+    let mut keyset = Keyset::First;
+    let wanted = limit.unwrap_or(usize::MAX);
+    while infos.len() < wanted {
+        let size =
+            u32::try_from(wanted - infos.len()).map_or(MAX_SEARCH_PAGE, |n| n.min(MAX_SEARCH_PAGE));
+        let page = records.search_certs(search, keyset, size)?;
+        infos.extend(page.items.iter().map(CertInfo::of));
+        match page.older {
+            Some(c) => keyset = Keyset::Older(c),
+            None => break,
+        }
+    }
     if as_json {
         return json(io.out, &infos);
     }

@@ -3,6 +3,7 @@
 //! CMC client's HTTP exchange that `enroll`, `revoke` and `bench` use.
 
 pub mod args;
+pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod bench_load;

@@ -1,18 +1,16 @@
-//! Certificates: search, CSV export, one certificate (decoded fields,
-//! PEM/DER download), revoke with reason and confirmation, lift a hold.
+//! One certificate: decoded fields, PEM/DER download, its audit trail,
+//! revoke with reason and confirmation, lift a hold (the search and CSV
+//! export are in [`super::search`]).
 
-use cmc_ca::types::{CertFilter, CertRecord, CertStatus};
+use cmc_ca::types::{CertRecord, CertStatus};
 use cmc_ca::{RevocationReason, Serial};
 use der::{Decode as _, EncodePem as _};
 use maud::{Markup, html};
 use x509_cert::Certificate;
 
 use super::{Nav, csrf, forbidden, layout, not_found, notice, oid_name, time};
-use crate::form::{Form, encode};
+use crate::form::Form;
 use crate::{Ctx, Response};
-
-/// Certificates per page.
-pub(crate) const PAGE_SIZE: usize = 50;
 
 /// The reasons an operator may revoke with (removeFromCRL lifts a hold:
 /// that is [`unhold`]).
@@ -37,100 +35,7 @@ pub(crate) fn reason_name(reason: RevocationReason) -> &'static str {
         .map_or("removeFromCRL", |(_, n)| n.split(' ').next().unwrap_or(n))
 }
 
-/// The search a list or CSV export is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Search {
-    /// Text in the subject, a SAN or the serial (case-insensitive).
-    pub(crate) q: String,
-    pub(crate) ca: Option<String>,
-    pub(crate) status: Option<CertStatus>,
-    pub(crate) requester: Option<String>,
-    /// From 1.
-    pub(crate) page: usize,
-}
-
-impl Search {
-    pub(crate) fn from_form(form: &Form) -> Self {
-        Self {
-            q: form.get("q").unwrap_or("").to_owned(),
-            ca: form.get("ca").map(str::to_owned),
-            status: form.get("status").and_then(|s| match s {
-                "issued" => Some(CertStatus::Issued),
-                "revoked" => Some(CertStatus::Revoked),
-                "reserved" => Some(CertStatus::Reserved),
-                "failed" => Some(CertStatus::Failed),
-                _ => None,
-            }),
-            requester: form.get("requester").map(str::to_owned),
-            page: form
-                .get("page")
-                .and_then(|p| p.parse().ok())
-                .filter(|p| *p >= 1)
-                .unwrap_or(1),
-        }
-    }
-
-    fn query(&self, page: usize) -> String {
-        let mut q = format!("q={}&page={page}", encode(&self.q));
-        if let Some(ca) = &self.ca {
-            q.push_str(&format!("&ca={}", encode(ca)));
-        }
-        if let Some(s) = self.status {
-            q.push_str(&format!("&status={}", s.as_str()));
-        }
-        if let Some(r) = &self.requester {
-            q.push_str(&format!("&requester={}", encode(r)));
-        }
-        q
-    }
-
-    fn matches(&self, c: &CertRecord) -> bool {
-        if self.q.is_empty() {
-            return true;
-        }
-        let needle = self.q.to_lowercase();
-        let serial = c.serial.to_hex();
-        let hex_needle = needle.trim_start_matches("0x").replace(':', "");
-        if !hex_needle.is_empty() && serial.contains(&hex_needle) {
-            return true;
-        }
-        c.certificate().is_some_and(|cert| {
-            cert.subject.to_lowercase().contains(&needle)
-                || cert.sans.iter().any(|s| s.to_lowercase().contains(&needle))
-        })
-    }
-
-    /// Every matching certificate, newest first.
-    pub(crate) fn run(&self, ctx: &Ctx<'_>) -> Result<Vec<CertRecord>, Response> {
-        let filter = CertFilter {
-            issuer: self.ca.clone(),
-            status: self.status,
-            requester: self.requester.clone(),
-            ..CertFilter::default()
-        };
-        let mut all = ctx.engine.records().certificates(&filter).map_err(|e| {
-            tracing::error!(error = %e, "console: listing certificates failed");
-            Response::html(
-                500,
-                layout(
-                    ctx,
-                    "Certificates",
-                    Nav::Certs,
-                    notice(true, "The store did not answer."),
-                ),
-            )
-        })?;
-        all.retain(|c| ctx.session.may_act_on_ca(&c.issuer) && self.matches(c));
-        all.sort_by(|a, b| {
-            b.reserved_at
-                .cmp(&a.reserved_at)
-                .then_with(|| a.serial.cmp(&b.serial))
-        });
-        Ok(all)
-    }
-}
-
-fn status_badge(c: &CertRecord) -> Markup {
+pub(crate) fn status_badge(c: &CertRecord) -> Markup {
     match c.revocation() {
         Some(r) if r.reason == RevocationReason::CertificateHold => {
             html! { span.badge.hold { "on hold" } }
@@ -138,128 +43,6 @@ fn status_badge(c: &CertRecord) -> Markup {
         Some(_) => html! { span.badge.revoked { "revoked" } },
         None => html! { span.badge { (c.status().as_str()) } },
     }
-}
-
-fn search_form(ctx: &Ctx<'_>, s: &Search) -> Markup {
-    let status = s.status.map(CertStatus::as_str);
-    html! {
-        form.search method="get" action="/certs" role="search" {
-            p {
-                label for="q" { "Subject, SAN or serial" }
-                input id="q" name="q" type="search" value=(s.q);
-            }
-            p {
-                label for="ca" { "CA" }
-                select id="ca" name="ca" {
-                    option value="" { "any" }
-                    @for name in ctx.engine.ca_names().into_iter().filter(|n| ctx.session.may_act_on_ca(n)) {
-                        option value=(name) selected[s.ca.as_deref() == Some(name.as_str())] { (name) }
-                    }
-                }
-            }
-            p {
-                label for="status" { "Status" }
-                select id="status" name="status" {
-                    option value="" { "any" }
-                    @for st in ["issued", "revoked", "reserved", "failed"] {
-                        option value=(st) selected[status == Some(st)] { (st) }
-                    }
-                }
-            }
-            p {
-                label for="requester" { "Requester" }
-                input id="requester" name="requester" type="text"
-                    value=(s.requester.as_deref().unwrap_or(""));
-            }
-            p { button type="submit" { "Search" } }
-        }
-    }
-}
-
-pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
-    let search = Search::from_form(form);
-    let all = match search.run(ctx) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let pages = all.len().div_ceil(PAGE_SIZE).max(1);
-    let page = search.page.min(pages);
-    let shown = all.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE);
-    let content = html! {
-        (search_form(ctx, &search))
-        p {
-            (all.len()) " certificate(s). "
-            a href={ "/certs.csv?" (search.query(1)) } download { "Export all as CSV" }
-        }
-        table {
-            caption { "Certificates, newest first (page " (page) " of " (pages) ")" }
-            thead { tr {
-                th scope="col" { "Serial" }
-                th scope="col" { "CA" }
-                th scope="col" { "Subject" }
-                th scope="col" { "Names" }
-                th scope="col" { "Valid until" }
-                th scope="col" { "Requester" }
-                th scope="col" { "Status" }
-            } }
-            tbody {
-                @for c in shown {
-                    tr {
-                        td.mono { a href={ "/certs/" (c.issuer) "/" (c.serial.to_hex()) } { (c.serial.to_hex()) } }
-                        td { (c.issuer) }
-                        td { (c.certificate().map_or("", |x| x.subject.as_str())) }
-                        td { (c.certificate().map(|x| x.sans.join(", ")).unwrap_or_default()) }
-                        td { (c.certificate().map(|x| time(x.not_after)).unwrap_or_default()) }
-                        td { (c.requester) }
-                        td { (status_badge(c)) }
-                    }
-                }
-            }
-        }
-        nav.pager aria-label="Pages" {
-            @if page > 1 { a href={ "/certs?" (search.query(page - 1)) } rel="prev" { "Previous page" } }
-            @if page < pages { a href={ "/certs?" (search.query(page + 1)) } rel="next" { "Next page" } }
-        }
-    };
-    Response::html(200, layout(ctx, "Certificates", Nav::Certs, content))
-}
-
-pub(crate) fn csv(ctx: &Ctx<'_>, form: &Form) -> Response {
-    let all = match Search::from_form(form).run(ctx) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let mut out = crate::csv::Writer::new(&[
-        "ca",
-        "serial",
-        "status",
-        "subject",
-        "sans",
-        "not_before",
-        "not_after",
-        "requester",
-        "profile",
-        "revoked_at",
-        "revocation_reason",
-    ]);
-    for c in &all {
-        let cert = c.certificate();
-        let rev = c.revocation();
-        out.row(&[
-            &c.issuer,
-            &c.serial.to_hex(),
-            c.status().as_str(),
-            cert.map_or("", |x| x.subject.as_str()),
-            &cert.map(|x| x.sans.join(" ")).unwrap_or_default(),
-            &cert.map(|x| time(x.not_before)).unwrap_or_default(),
-            &cert.map(|x| time(x.not_after)).unwrap_or_default(),
-            &c.requester,
-            &c.profile,
-            &rev.map(|r| time(r.revoked_at)).unwrap_or_default(),
-            rev.map_or("", |r| reason_name(r.reason)),
-        ]);
-    }
-    Response::file("text/csv; charset=utf-8", "certificates.csv", out.finish())
 }
 
 /// `serial` in hex (colons allowed), as a serial.
@@ -402,6 +185,7 @@ pub(crate) fn show(
             }
             _ => {}
         }
+        (super::audit::trail(ctx, ca, &serial))
     };
     Response::html(status, layout(ctx, &title, Nav::Certs, content))
 }

@@ -1,5 +1,6 @@
 //! The pages: the router, the layout every page shares, and small helpers.
 
+mod audit;
 pub(crate) mod certs;
 mod chain;
 mod chart;
@@ -8,6 +9,7 @@ pub(crate) mod clients_admin;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
+pub(crate) mod search;
 mod secrets;
 mod secrets_admin;
 mod status;
@@ -30,8 +32,8 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
     }
     match (parts.as_slice(), post) {
         ([""], false) => overview::page(ctx),
-        (["certs"], false) => certs::list(ctx, form),
-        (["certs.csv"], false) => certs::csv(ctx, form),
+        (["certs"], false) => search::list(ctx, form),
+        (["certs.csv"], false) => search::csv(ctx, form),
         (["certs", ca, serial], false) => certs::show(ctx, ca, serial, None),
         (["certs", ca, serial, "revoke"], true) => certs::revoke(ctx, ca, serial, form),
         (["certs", ca, serial, "unhold"], true) => certs::unhold(ctx, ca, serial),
@@ -54,7 +56,29 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
         (["secrets", "add"], false) => secrets_admin::add_form(ctx),
         (["secrets", "add"], true) => secrets_admin::add(ctx, form),
         (["secrets", "revoke"], true) => secrets_admin::revoke(ctx, form),
+        (["audit"], false) => audit::list(ctx, form),
         _ => not_found(ctx, "There is no such page."),
+    }
+}
+
+/// Keeps a search of an agent's session inside the CAs its grants cover:
+/// a CA it names must be one of them (else the 403 page), and a search
+/// that names none is of its first CA (its forms offer no "any").
+/// Returns whether `issuer` was filled in. Operators search everything.
+pub(crate) fn confine_to_cas(ctx: &Ctx<'_>, issuer: &mut Option<String>) -> Result<bool, Response> {
+    let crate::session::Rights::Agent { cas } = &ctx.session.rights else {
+        return Ok(false);
+    };
+    match issuer {
+        Some(ca) if ctx.session.may_act_on_ca(ca) => Ok(false),
+        Some(_) => Err(forbidden(ctx, "Your grants do not cover this CA.")),
+        None => match cas.first() {
+            Some(first) => {
+                *issuer = Some(first.clone());
+                Ok(true)
+            }
+            None => Err(forbidden(ctx, "Your grants cover no CA.")),
+        },
     }
 }
 
@@ -67,6 +91,7 @@ pub(crate) enum Nav {
     Clients,
     Secrets,
     Status,
+    Audit,
 }
 
 /// The page around `content`: the skip link, the menu, the operator and
@@ -99,6 +124,7 @@ pub(crate) fn layout(ctx: &Ctx<'_>, title: &str, nav: Nav, content: Markup) -> M
                             (item(Nav::Clients, "/clients", "Clients"))
                             (item(Nav::Secrets, "/secrets", "Secrets"))
                             (item(Nav::Status, "/status", "CRL and OCSP"))
+                            (item(Nav::Audit, "/audit", "Audit log"))
                         }
                     }
                     form.logout method="post" action="/logout" {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use cmc_ca::KeyConfig;
-use cmc_ca::types::{CertFilter, CertStatus, PendingFilter, PendingStatus};
+use cmc_ca::types::{CertStatus, PendingFilter, PendingStatus};
 use maud::html;
 
 use super::{Nav, layout, notice, time};
@@ -22,11 +22,12 @@ fn backend(key: &KeyConfig) -> String {
 pub(crate) fn page(ctx: &Ctx<'_>) -> Response {
     let records = ctx.engine.records();
     let now = ctx.engine.now();
-    let mut counts: BTreeMap<String, [usize; 4]> = BTreeMap::new();
-    let certs = match records.certificates(&CertFilter::default()) {
+    // One GROUP BY in the store, not a listing of every certificate.
+    let mut counts: BTreeMap<String, [u64; 4]> = BTreeMap::new();
+    let rows = match records.status_counts() {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(error = %e, "console: listing certificates failed");
+            tracing::error!(error = %e, "console: counting certificates failed");
             return Response::html(
                 500,
                 layout(
@@ -38,14 +39,14 @@ pub(crate) fn page(ctx: &Ctx<'_>) -> Response {
             );
         }
     };
-    for c in &certs {
-        let slot = match c.status() {
+    for row in rows {
+        let slot = match row.status {
             CertStatus::Issued => 0,
             CertStatus::Revoked => 1,
             CertStatus::Reserved => 2,
             _ => 3,
         };
-        counts.entry(c.issuer.clone()).or_default()[slot] += 1;
+        counts.entry(row.issuer).or_default()[slot] += row.count;
     }
     let waiting = records
         .pending(&PendingFilter {

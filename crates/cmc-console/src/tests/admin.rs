@@ -11,6 +11,7 @@ use cmc_ca::types::{CertFilter, ClientRole};
 use super::*;
 use crate::form::encode;
 use crate::pages::clients_admin;
+use crate::session::Rights;
 
 /// `openssl req`: a new P-256 key and a request for `subj` (with `san`,
 /// e.g. `DNS:a.test`, when given) in `dir`; returns the request's PEM.
@@ -137,7 +138,10 @@ fn a_client_is_added_from_its_own_request_and_its_credential_verifies() {
         .unwrap();
     assert_eq!(o.stdout, from_key.stdout);
     assert!(f.get_page(&session, "/clients").status == 200);
-    assert_eq!(f.get_page(&session, "/clients/nobody/chain.pem").status, 404);
+    assert_eq!(
+        f.get_page(&session, "/clients/nobody/chain.pem").status,
+        404
+    );
 }
 
 #[test]
@@ -247,8 +251,8 @@ fn an_ra_or_agent_needs_administrator_rights() {
     let dir = f._tmp.path();
     let session = Session {
         operator: "op".into(),
-        login: crate::session::Login::Password,
-        rights: crate::session::Rights::Operator,
+        login: Login::Password,
+        rights: Rights::Operator,
         csrf: "t".into(),
         created: 0,
         last_used: 0,
@@ -278,7 +282,7 @@ fn an_ra_or_agent_needs_administrator_rights() {
     assert_eq!(clients_admin::add(&ctx, &form, false).status, 200);
     // An agent's certificate session may not administer.
     let agent = Session {
-        rights: crate::session::Rights::Agent {
+        rights: Rights::Agent {
             cas: vec!["root".into()],
         },
         ..session.clone()

@@ -442,3 +442,36 @@ fn an_agent_sees_and_refreshes_the_crl_of_its_cas_only() {
     assert_eq!(r.status, 200, "{}", body(&r));
     assert!(body(&r).contains("generated"), "{}", body(&r));
 }
+
+#[test]
+fn an_agent_searches_and_reads_the_audit_of_its_cas_only() {
+    let f = tls_fixture();
+    let agent = f.client("agent1", ClientRole::Agent, "root", "root");
+    let foreign = f.client("leaf-other", ClientRole::Client, OTHER, OTHER);
+    let cert = Some(agent.as_slice());
+    let (session, _) = f.agent_session(&agent);
+    for path in [
+        format!("/certs?ca={OTHER}"),
+        format!("/certs.csv?ca={OTHER}"),
+        format!("/audit?ca={OTHER}"),
+    ] {
+        let r = f.get(&session, &path, cert);
+        assert_eq!(r.status, 403, "{path}: {}", body(&r));
+    }
+    // Without a CA the search is of its own CA, and the forms offer no
+    // "any": the other CA's certificate and its audit events stay out.
+    let list = body(&f.get(&session, "/certs?subject=leaf-other", cert));
+    assert!(!list.contains(&serial_of(&foreign)), "{list}");
+    assert!(
+        list.contains(
+            "<select id=\"ca\" name=\"ca\"><option value=\"root\" selected>root</option></select>"
+        ),
+        "{list}"
+    );
+    let audit = body(&f.get(&session, "/audit", cert));
+    assert!(!audit.contains(&serial_of(&foreign)), "{audit}");
+    assert!(
+        audit.contains("agent1"),
+        "its own registration is root's: {audit}"
+    );
+}

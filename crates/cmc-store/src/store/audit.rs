@@ -2,7 +2,7 @@
 //! of a change in the change's own transaction.
 
 use super::SqlStore;
-use crate::db::{Backend, Conn, params};
+use crate::db::{Backend, Conn, Row, params};
 use crate::error::{Error, Result};
 use crate::traits::AuditLog;
 use crate::types::{
@@ -31,6 +31,26 @@ pub(super) fn insert_audit(c: &mut dyn Conn, e: &AuditEvent) -> Result<i64> {
     )?
     .ok_or_else(|| Error::Corrupt("audit insert returned no id".into()))?
     .i64()
+}
+
+/// The columns [`audit_from_row`] reads.
+pub(super) const AUDIT_COLS: &str =
+    "id, at, kind, issuer, serial, profile, requester, outcome, detail";
+
+/// An audit event read with [`AUDIT_COLS`].
+pub(super) fn audit_from_row(mut r: Row) -> Result<AuditRecord> {
+    let id = r.i64()?;
+    let event = AuditEvent {
+        at: r.time()?,
+        kind: AuditKind::from_name(&r.text()?),
+        issuer: r.opt_text()?,
+        serial: r.opt_blob()?.map(serial_from_db).transpose()?,
+        profile: r.opt_text()?,
+        requester: r.opt_text()?,
+        outcome: Outcome::parse(&r.text()?)?,
+        detail: r.text()?,
+    };
+    Ok(AuditRecord { id, event })
 }
 
 impl<B: Backend> AuditLog for SqlStore<B> {
@@ -65,20 +85,7 @@ impl<B: Backend> AuditLog for SqlStore<B> {
                     ],
                 )?
                 .into_iter()
-                .map(|mut r| {
-                    let id = r.i64()?;
-                    let event = AuditEvent {
-                        at: r.time()?,
-                        kind: AuditKind::from_name(&r.text()?),
-                        issuer: r.opt_text()?,
-                        serial: r.opt_blob()?.map(serial_from_db).transpose()?,
-                        profile: r.opt_text()?,
-                        requester: r.opt_text()?,
-                        outcome: Outcome::parse(&r.text()?)?,
-                        detail: r.text()?,
-                    };
-                    Ok((id, AuditRecord { id, event }))
-                })
+                .map(|r| audit_from_row(r).map(|rec| (rec.id, rec)))
                 .collect::<Result<Vec<_>>>()?;
             Ok(page_from(items, limit))
         })

@@ -23,7 +23,10 @@ macro_rules! cert_cols {
     };
 }
 
-fn cert_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<(i64, CertRecord)> {
+/// The columns [`cert_from_row`] reads, for `certificates c`.
+pub(super) const CERT_COLS: &str = cert_cols!();
+
+pub(super) fn cert_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<(i64, CertRecord)> {
     let id = r.i64()?;
     let issuer = r.text()?;
     let serial = serial_from_db(r.blob()?)?;

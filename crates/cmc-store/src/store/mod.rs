@@ -43,6 +43,7 @@ mod crl;
 mod engine_key;
 mod pending;
 mod replay;
+mod search;
 mod secret;
 mod unit;
 

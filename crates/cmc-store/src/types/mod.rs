@@ -43,6 +43,7 @@ mod crl;
 mod page;
 mod pending;
 mod replay;
+mod search;
 mod secret;
 mod unit;
 mod values;
@@ -63,6 +64,11 @@ pub use page::{Cursor, Page, PageRequest};
 pub use pending::{NewPending, PendingFilter, PendingRecord, PendingState, PendingStatus};
 pub(crate) use replay::check_nonce;
 pub use replay::{MAX_NONCE_LEN, TransactionOpen, TransactionRecord, TransactionState};
+pub(crate) use search::check_limit;
+pub use search::{
+    AuditSearch, CertSearch, Keyset, MAX_SEARCH_PAGE, SearchPage, SerialPrefix, StatusCount,
+    TimeRange,
+};
 pub use secret::{NewSecret, SecretFailures, SecretPurpose, SecretRecord};
 pub use unit::{Write, WriteStats, WriteUnit};
 pub use values::{Fingerprint, Serial, UnixTime, fingerprint};

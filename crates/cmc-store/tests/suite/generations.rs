@@ -46,6 +46,10 @@ pub(crate) fn schema_11_database_migrates_to_generations(fx: &dyn Fixture) {
          DROP TABLE ca_generations;
          ALTER TABLE cas DROP COLUMN generation;
          ALTER TABLE certificates DROP COLUMN ca_generation;
+         DROP INDEX certificates_by_ca;
+         DROP INDEX certificates_by_ca_status;
+         DROP INDEX certificates_by_requester;
+         DROP INDEX audit_log_serial;
          DELETE FROM schema_migrations WHERE version >= 12;",
     );
     assert_eq!(fx.migration_rows(), 11);

@@ -27,6 +27,8 @@ mod generations;
 pub(crate) use generations::*;
 mod roles;
 pub(crate) use roles::*;
+mod search;
+pub(crate) use search::*;
 
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
@@ -115,6 +117,11 @@ macro_rules! backend_tests {
             schema_11_database_migrates_to_generations,
             generations_passive_active_retired,
             schema_12_database_migrates_to_the_operator_role,
+            search_pages_newest_first_without_gaps,
+            search_filters_certificates,
+            status_counts_by_ca,
+            audit_search_filters_and_pages,
+            migration_14_adds_the_search_indexes,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {
@@ -1841,6 +1848,10 @@ pub(crate) fn audit_log_append_and_filter(fx: &dyn Fixture) {
 pub(crate) fn migrations_are_idempotent(fx: &dyn Fixture) {
     let first = fx.open();
     assert_eq!(first.schema_version().unwrap(), SCHEMA_VERSION);
+    // One row per migration applied (the version numbers have a gap while
+    // version 13 lands on another branch).
+    let rows = fx.migration_rows();
+    assert!(rows > 1 && rows <= SCHEMA_VERSION, "{rows}");
     add_ca(&*first, "ca");
     issue(&*first, "ca", &serial(1), "CN=kept", &[]);
     drop(first);
@@ -1848,7 +1859,7 @@ pub(crate) fn migrations_are_idempotent(fx: &dyn Fixture) {
     let second = fx.open();
     let third = fx.open();
     assert_eq!(second.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(fx.migration_rows(), SCHEMA_VERSION);
+    assert_eq!(fx.migration_rows(), rows);
     let rec = third.get_cert("ca", &serial(1)).unwrap().unwrap();
     assert_eq!(rec.certificate().unwrap().subject, "CN=kept");
 }
