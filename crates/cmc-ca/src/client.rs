@@ -1,5 +1,5 @@
-//! Client credentials: a certificate for a CMC client (end entity, RA or
-//! agent) signed directly by a CA and registered in the client store.
+//! Client credentials: a certificate for a CMC client (end entity, RA,
+//! agent or operator) signed directly by a CA and registered in the client store.
 //!
 //! This is the administrator's bootstrap path (`cmc-tool client add`), not
 //! a request: the certificate takes the one issuance path with the built-in
@@ -98,11 +98,6 @@ impl Engine {
                 self.ca(name)?;
             }
         }
-        if req.validity_days == 0 {
-            return Err(Error::InvalidRequest(
-                "validity must be at least one day".into(),
-            ));
-        }
         let subject = parse_name(&req.subject)?;
         let subject_text = crate::x509::subject_key(&subject);
         // Checked before signing, so a taken id does not leave an issued
@@ -112,33 +107,16 @@ impl Engine {
                 cmc_store::Error::AlreadyExists(format!("client {:?}", req.client_id)).into(),
             );
         }
-        ca.check_valid_at(now)?;
-        let not_after = now
-            .plus_secs(i64::from(req.validity_days) * SECS_PER_DAY)
-            .min(ca.not_after());
-        let request = engine_request(subject, req.public_key.clone(), now, not_after)?;
-        let profile = Profile::client_credential(req.role == ClientRole::Ra);
-        let store = self.store().as_ref();
-        let issued = issue_certificate(
-            store,
-            now,
-            Issuer::ca(&ca, plain_issuer_info(&ca)?),
-            &Issuance {
-                profile: &profile,
-                request: &request,
-                requester: &req.requester,
-                check_names: None,
-                request_hash: Vec::new(),
-                about: serde_json::json!({
-                    "client": &req.client_id,
-                    "role": req.role.to_string(),
-                }),
-            },
+        let (der, serial, not_after) = self.issue_credential_certificate(
+            &ca,
+            subject,
+            &req.public_key,
+            req.role,
+            req.validity_days,
+            &req.requester,
+            &req.client_id,
         )?;
-        let (der, serial) = (issued.der, issued.serial);
-        // The registration ends with the certificate as issued (the profile
-        // caps its lifetime).
-        let not_after = unix_time(&issued.certificate.tbs_certificate().validity().not_after);
+        let store = self.store().as_ref();
         let client = store.add_client(
             &NewClient {
                 id: req.client_id.clone(),
@@ -167,6 +145,179 @@ impl Engine {
             serial,
             certificate_der: der,
             client,
+        })
+    }
+}
+
+/// A new certificate for a registered client ([`Engine::replace_client_credential`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplaceCredentialRequest {
+    /// The client's id.
+    pub client_id: String,
+    /// The CA that signs the new certificate (`None`: the CA that issued
+    /// the current one, when it is loaded).
+    pub ca: Option<String>,
+    /// The client's new public key (or the same one, to renew).
+    pub public_key: SubjectPublicKeyInfoOwned,
+    /// Days of validity (cut at the CA's notAfter). The registration
+    /// then expires with the new certificate.
+    pub validity_days: u32,
+    /// Revoke the current certificate (reason superseded) once the new one
+    /// is registered, when one of the loaded CAs issued it.
+    pub revoke_previous: bool,
+    /// Who asked, for the audit log.
+    pub requester: String,
+}
+
+impl Engine {
+    /// Issues and records a client credential's certificate: the one
+    /// issuance path with [`Profile::client_credential`], its subject
+    /// `subject`; returns its DER, serial and notAfter.
+    #[allow(clippy::too_many_arguments)]
+    fn issue_credential_certificate(
+        &self,
+        ca: &crate::ca::LoadedCa,
+        subject: x509_cert::name::Name,
+        public_key: &SubjectPublicKeyInfoOwned,
+        role: ClientRole,
+        validity_days: u32,
+        requester: &str,
+        client_id: &str,
+    ) -> Result<(Vec<u8>, Serial, cmc_store::UnixTime)> {
+        if validity_days == 0 {
+            return Err(Error::InvalidRequest(
+                "validity must be at least one day".into(),
+            ));
+        }
+        let now = self.now();
+        ca.check_valid_at(now)?;
+        let not_after = now
+            .plus_secs(i64::from(validity_days) * SECS_PER_DAY)
+            .min(ca.not_after());
+        let request = engine_request(subject, public_key.clone(), now, not_after)?;
+        let profile = Profile::client_credential(role == ClientRole::Ra);
+        let issued = issue_certificate(
+            self.store().as_ref(),
+            now,
+            Issuer::ca(ca, plain_issuer_info(ca)?),
+            &Issuance {
+                profile: &profile,
+                request: &request,
+                requester,
+                check_names: None,
+                request_hash: Vec::new(),
+                about: serde_json::json!({
+                    "client": client_id,
+                    "role": role.to_string(),
+                }),
+            },
+        )?;
+        // The registration ends with the certificate as issued (the profile
+        // caps its lifetime).
+        let not_after = unix_time(&issued.certificate.tbs_certificate().validity().not_after);
+        Ok((issued.der, issued.serial, not_after))
+    }
+
+    /// Gives a registered client a new certificate (a rotated key, or a
+    /// renewal before its credential expires): issued like
+    /// [`Engine::issue_client_credential`], with the subject of its current
+    /// certificate, and registered in place of it in one transaction with a
+    /// `client-credential-replaced` audit event. Role, grants and names
+    /// stay; the current certificate no longer identifies the client, and
+    /// with [`ReplaceCredentialRequest::revoke_previous`] it is revoked
+    /// (superseded).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown client; [`Error::InvalidRequest`] for a
+    /// disabled one, zero days, or no CA given when the current
+    /// certificate's issuer is not loaded; [`Error::UnknownCa`],
+    /// [`Error::CaNotValid`], [`Error::Policy`]; `AlreadyExists` when the
+    /// new certificate is already a client's.
+    pub fn replace_client_credential(
+        &self,
+        req: &ReplaceCredentialRequest,
+    ) -> Result<ClientCredential> {
+        use der::Decode as _;
+        let client = self
+            .store()
+            .get_client(&req.client_id)?
+            .ok_or_else(|| cmc_store::Error::NotFound(format!("client {:?}", req.client_id)))?;
+        if client.disabled_at.is_some() {
+            return Err(Error::InvalidRequest(format!(
+                "client {:?} is disabled: a disabled client gets no new credential",
+                req.client_id
+            )));
+        }
+        let current = x509_cert::Certificate::from_der(&client.cert_der).map_err(|e| {
+            Error::InvalidRequest(format!(
+                "the client's current certificate does not decode: {e}"
+            ))
+        })?;
+        let tbs = current.tbs_certificate();
+        // The CA that issued the current certificate, if it is ours.
+        let previous_issuer = self
+            .cas()
+            .into_iter()
+            .find(|ca| ca.certificate().tbs_certificate().subject() == tbs.issuer())
+            .map(|ca| ca.name().to_owned());
+        let ca_name = match (&req.ca, &previous_issuer) {
+            (Some(name), _) | (None, Some(name)) => name.clone(),
+            (None, None) => {
+                return Err(Error::InvalidRequest(
+                    "the client's current certificate is not from a loaded CA: name the CA that signs the new one".into(),
+                ));
+            }
+        };
+        let ca = self.ca(&ca_name)?;
+        let (der, serial, not_after) = self.issue_credential_certificate(
+            &ca,
+            tbs.subject().clone(),
+            &req.public_key,
+            client.role,
+            req.validity_days,
+            &req.requester,
+            &req.client_id,
+        )?;
+        let now = self.now();
+        let event = AuditEvent {
+            at: now,
+            kind: AuditKind::ClientCredentialReplaced,
+            issuer: Some(ca.name().to_owned()),
+            serial: Some(serial.clone()),
+            profile: None,
+            requester: Some(req.requester.clone()),
+            outcome: Outcome::Success,
+            detail: format!(
+                "client {:?}, role {}, previous certificate serial {}",
+                req.client_id,
+                client.role,
+                crate::x509::store_serial(tbs.serial_number())
+                    .map_or_else(|_| "?".to_owned(), |s| s.to_hex())
+            ),
+        };
+        let registered = self.store().replace_client_certificate(
+            &req.client_id,
+            &der,
+            Some(not_after),
+            &event,
+        )?;
+        tracing::info!(ca = ca.name(), serial = %serial, client = req.client_id, "client credential replaced");
+        if req.revoke_previous
+            && let Some(issuer) = previous_issuer
+            && let Ok(old) = crate::x509::store_serial(tbs.serial_number())
+        {
+            self.revoke(
+                &issuer,
+                &old,
+                cmc_store::RevocationReason::Superseded,
+                None,
+                &req.requester,
+            )?;
+        }
+        Ok(ClientCredential {
+            serial,
+            certificate_der: der,
+            client: registered,
         })
     }
 }

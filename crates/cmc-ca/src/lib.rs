@@ -46,7 +46,9 @@ pub mod x509;
 pub use authz::{Action, Authorization, DenyReason, authorize, decide};
 pub use ca::{CA_PROFILE, CaKey, LoadedCa, NewCa, create_ca};
 pub use catalog::{CaDescription, CertListing, MAX_PAGE_SIZE, MAX_SERIALS};
-pub use client::{CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest};
+pub use client::{
+    CLIENT_CREDENTIAL_PROFILE, ClientCredential, ClientCredentialRequest, ReplaceCredentialRequest,
+};
 pub use client_admin::{
     ClientCsr, GeneratedClientKey, MAX_CSR_BYTES, client_grants, client_name_space,
     generate_client_key,

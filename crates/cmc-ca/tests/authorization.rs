@@ -502,3 +502,100 @@ fn credential_requests_are_checked() {
         Some(env.engine.ca("issuing").unwrap().not_after())
     );
 }
+
+/// A client's credential replaced (rotation): the new certificate has the
+/// old subject and is the client's; the old one no longer identifies it
+/// and, when asked, is revoked; a disabled or unknown client gets none.
+#[test]
+fn a_replaced_credential_takes_over_and_the_old_one_is_out() {
+    use cmc_ca::ReplaceCredentialRequest;
+    use cmc_store::{AuditFilter, AuditKind, AuditLog, CertStore, PageRequest};
+
+    let env = setup();
+    let old = credential(
+        &env,
+        "issuing",
+        "ra",
+        ClientRole::Ra,
+        vec![named("issuing", "*")],
+        30,
+    );
+    let e = &env.engine;
+    let allowed = |cert: &[u8]| {
+        e.authorize(cert, "issuing", "tls", Action::EnrollOnBehalf)
+            .unwrap()
+    };
+    assert!(allowed(&old.certificate_der).is_allowed());
+    let key = FileKey::generate(KeySpec::P256).unwrap();
+    let mut req = ReplaceCredentialRequest {
+        client_id: "ra".into(),
+        ca: None,
+        public_key: key.public_key().clone(),
+        validity_days: 90,
+        revoke_previous: true,
+        requester: "test-admin".into(),
+    };
+    let new = e.replace_client_credential(&req).unwrap();
+    let (old_cert, new_cert) = (
+        Certificate::from_der(&old.certificate_der).unwrap(),
+        Certificate::from_der(&new.certificate_der).unwrap(),
+    );
+    assert_eq!(
+        new_cert.tbs_certificate().subject(),
+        old_cert.tbs_certificate().subject()
+    );
+    assert_eq!(
+        new_cert.tbs_certificate().subject_public_key_info(),
+        key.public_key()
+    );
+    assert_eq!(new.client.role, ClientRole::Ra);
+    assert_eq!(new.client.grants, old.client.grants);
+    assert_eq!(new.client.cert_der, new.certificate_der);
+    assert!(new.client.expires_at > old.client.expires_at);
+    // The new certificate is the client; the old one is nobody, and revoked.
+    match allowed(&new.certificate_der) {
+        Authorization::Allowed(c) => assert_eq!(c.id, "ra"),
+        Authorization::Denied(r) => panic!("{r}"),
+    }
+    assert!(!allowed(&old.certificate_der).is_allowed());
+    assert_eq!(
+        env.store.is_revoked("issuing", &old.serial).unwrap(),
+        Some(true)
+    );
+    let events = env
+        .store
+        .list_audit(
+            &AuditFilter {
+                kind: Some(AuditKind::ClientCredentialReplaced),
+                ..AuditFilter::default()
+            },
+            PageRequest::first(10),
+        )
+        .unwrap()
+        .items;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.serial.as_ref(), Some(&new.serial));
+    assert_eq!(events[0].event.requester.as_deref(), Some("test-admin"));
+
+    // Unknown and disabled clients get nothing, and nothing is issued.
+    let count = || {
+        env.store
+            .list_certs(&Default::default(), Default::default())
+            .unwrap()
+            .items
+            .len()
+    };
+    let before = count();
+    req.client_id = "nobody".into();
+    assert!(matches!(
+        e.replace_client_credential(&req),
+        Err(Error::Store(cmc_store::Error::NotFound(_)))
+    ));
+    req.client_id = "ra".into();
+    env.store.disable_client("ra", e.now()).unwrap();
+    assert!(matches!(
+        e.replace_client_credential(&req),
+        Err(Error::InvalidRequest(_))
+    ));
+    assert_eq!(count(), before);
+}

@@ -250,6 +250,24 @@ pub trait ClientStore: Send + Sync {
     /// [`Error::Invalid`](crate::Error::Invalid) for a bad page limit.
     fn list_clients(&self, page: PageRequest) -> Result<Page<ClientRecord>>;
 
+    /// Gives client `id` a new certificate (a new credential: its key was
+    /// rotated or its certificate renewed): the certificate, fingerprint
+    /// and expiry change, the role, grants, names and history stay; the
+    /// old certificate no longer identifies it. `event` is recorded in the
+    /// same transaction.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound);
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) when the
+    /// certificate is another client's (or this client's already).
+    fn replace_client_certificate(
+        &self,
+        id: &str,
+        cert_der: &[u8],
+        expires_at: Option<UnixTime>,
+        event: &AuditEvent,
+    ) -> Result<ClientRecord>;
+
     /// Disables a client. Disabling twice keeps the first time.
     ///
     /// # Errors

@@ -20,7 +20,7 @@ const TRAIL_SIZE: u32 = 20;
 
 /// The kinds the engine writes, for the form's suggestions (the field
 /// takes any kind: a newer version may write others).
-const KINDS: [&str; 21] = [
+const KINDS: [&str; 23] = [
     "issued",
     "refused",
     "revoked",
@@ -31,9 +31,11 @@ const KINDS: [&str; 21] = [
     "pending-rejected",
     "client-added",
     "client-disabled",
+    "client-credential-replaced",
     "secret-added",
     "secret-locked",
     "secret-unlocked",
+    "secret-revoked",
     "ca-added",
     "crl-issued",
     "crl-imported",

@@ -2,12 +2,13 @@
 //! with their grants.
 
 use super::SqlStore;
+use super::audit::insert_audit;
 use crate::db::{Backend, Conn, Row, params};
 use crate::error::{Error, Result};
 use crate::traits::ClientStore;
 use crate::types::{
-    ClientRecord, ClientRole, Fingerprint, Grant, NewClient, Page, PageRequest, Scope, UnixTime,
-    fingerprint, fingerprint_from_db, page_from,
+    AuditEvent, ClientRecord, ClientRole, Fingerprint, Grant, NewClient, Page, PageRequest, Scope,
+    UnixTime, fingerprint, fingerprint_from_db, page_from,
 };
 
 macro_rules! client_cols {
@@ -189,6 +190,40 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             } else {
                 Err(Error::NotFound(format!("client {id}")))
             }
+        })
+    }
+
+    fn replace_client_certificate(
+        &self,
+        id: &str,
+        cert_der: &[u8],
+        expires_at: Option<UnixTime>,
+        event: &AuditEvent,
+    ) -> Result<ClientRecord> {
+        let fp = fingerprint(cert_der);
+        self.backend.with_tx(|c| {
+            let updated = c.execute(
+                "UPDATE clients SET cert_der = $2, fingerprint = $3, expires_at = $4 WHERE id = $1",
+                params![id, cert_der, &fp, expires_at],
+            );
+            match updated {
+                Ok(1) => {}
+                Ok(_) => return Err(Error::NotFound(format!("client {id}"))),
+                Err(e) if e.is_unique() => {
+                    return Err(Error::AlreadyExists(format!(
+                        "a client with this certificate (replacing the one of client {id})"
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            insert_audit(c, event)?;
+            let mut row = c
+                .query_opt(
+                    concat!("SELECT ", client_cols!(), " FROM clients WHERE id = $1"),
+                    params![id],
+                )?
+                .ok_or_else(|| Error::NotFound(format!("client {id}")))?;
+            client_from_row(c, &mut row).map(|(_, rec)| rec)
         })
     }
 

@@ -27,6 +27,8 @@ pub enum AuditKind {
     ClientAdded,
     /// A client was disabled.
     ClientDisabled,
+    /// A client was given a new certificate (credential rotation).
+    ClientCredentialReplaced,
     /// A shared secret was stored.
     SecretAdded,
     /// A shared secret was locked.
@@ -59,6 +61,7 @@ impl AuditKind {
             Self::PendingRejected => "pending-rejected",
             Self::ClientAdded => "client-added",
             Self::ClientDisabled => "client-disabled",
+            Self::ClientCredentialReplaced => "client-credential-replaced",
             Self::SecretAdded => "secret-added",
             Self::SecretLocked => "secret-locked",
             Self::SecretUnlocked => "secret-unlocked",
@@ -82,6 +85,7 @@ impl AuditKind {
             "pending-rejected" => Self::PendingRejected,
             "client-added" => Self::ClientAdded,
             "client-disabled" => Self::ClientDisabled,
+            "client-credential-replaced" => Self::ClientCredentialReplaced,
             "secret-added" => Self::SecretAdded,
             "secret-locked" => Self::SecretLocked,
             "secret-unlocked" => Self::SecretUnlocked,

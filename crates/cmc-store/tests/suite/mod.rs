@@ -117,6 +117,7 @@ macro_rules! backend_tests {
             schema_11_database_migrates_to_generations,
             generations_passive_active_retired,
             schema_12_database_migrates_to_the_operator_role,
+            client_certificate_is_replaced_in_place,
             search_pages_newest_first_without_gaps,
             search_filters_certificates,
             status_counts_by_ca,

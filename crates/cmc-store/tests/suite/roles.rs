@@ -65,3 +65,64 @@ pub(crate) fn schema_12_database_migrates_to_the_operator_role(fx: &dyn Fixture)
         "a second run keeps operator rows"
     );
 }
+
+/// A client's certificate replaced in place: found by the new fingerprint
+/// only, with its grants, and the event in the same transaction; an
+/// unknown client or another client's certificate changes nothing.
+pub(crate) fn client_certificate_is_replaced_in_place(fx: &dyn Fixture) {
+    use cmc_store::{AuditFilter, AuditKind, PageRequest, fingerprint};
+    let store = fx.open();
+    let ra = store
+        .add_client(&new_client("ra", b"ra cert", ClientRole::Ra), t(1))
+        .unwrap();
+    store
+        .add_client(
+            &new_client("other", b"other cert", ClientRole::Client),
+            t(1),
+        )
+        .unwrap();
+    let ev = || super::event(AuditKind::ClientCredentialReplaced, "ca", None, "op", 5);
+    let replaced = store
+        .replace_client_certificate("ra", b"ra cert 2", Some(t(2000)), &ev())
+        .unwrap();
+    assert_eq!(replaced.cert_der, b"ra cert 2");
+    assert_eq!(replaced.fingerprint, fingerprint(b"ra cert 2"));
+    assert_eq!(replaced.expires_at, Some(t(2000)));
+    assert_eq!(
+        (replaced.grants.clone(), replaced.role, replaced.created_at),
+        (ra.grants.clone(), ra.role, ra.created_at)
+    );
+    assert_eq!(
+        store
+            .get_client_by_fingerprint(&fingerprint(b"ra cert 2"))
+            .unwrap()
+            .unwrap(),
+        replaced
+    );
+    assert!(
+        store
+            .get_client_by_fingerprint(&fingerprint(b"ra cert"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.replace_client_certificate("nobody", b"x", None, &ev()),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.replace_client_certificate("ra", b"other cert", None, &ev()),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert_eq!(store.get_client("ra").unwrap().unwrap(), replaced);
+    let events = store
+        .list_audit(
+            &AuditFilter {
+                kind: Some(AuditKind::ClientCredentialReplaced),
+                ..AuditFilter::default()
+            },
+            PageRequest::first(10),
+        )
+        .unwrap()
+        .items;
+    assert_eq!(events.len(), 1, "the refused ones recorded nothing");
+}
