@@ -509,7 +509,7 @@ fn credential_requests_are_checked() {
 #[test]
 fn a_replaced_credential_takes_over_and_the_old_one_is_out() {
     use cmc_ca::ReplaceCredentialRequest;
-    use cmc_store::{AuditFilter, AuditKind, AuditLog, CertStore, PageRequest};
+    use cmc_store::{AuditFilter, AuditKind, PageRequest};
 
     let env = setup();
     let old = credential(
