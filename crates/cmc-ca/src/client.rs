@@ -55,6 +55,8 @@ pub struct ClientCredentialRequest {
 /// An issued and registered client credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientCredential {
+    /// The CA that issued it.
+    pub ca: String,
     /// The certificate's serial (in the issuing CA's numbering).
     pub serial: Serial,
     /// The certificate, DER.
@@ -142,6 +144,7 @@ impl Engine {
         })?;
         tracing::info!(ca = ca.name(), serial = %serial, client = req.client_id, "client credential issued");
         Ok(ClientCredential {
+            ca: ca.name().to_owned(),
             serial,
             certificate_der: der,
             client,
@@ -315,6 +318,7 @@ impl Engine {
             )?;
         }
         Ok(ClientCredential {
+            ca: ca.name().to_owned(),
             serial,
             certificate_der: der,
             client: registered,

@@ -249,6 +249,34 @@ impl ClientCsr {
             ))
         })
     }
+    /// Checks a request for a registered client's new credential
+    /// ([`Engine::replace_client_credential`]): the subject must be that
+    /// of its current certificate, which the new one keeps, and every
+    /// subjectAltName within its registered names (none for an RA, agent or
+    /// operator).
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] naming what is wrong.
+    pub fn check_for_client(&self, client: &cmc_store::ClientRecord) -> Result<()> {
+        use der::Decode as _;
+        let current = x509_cert::Certificate::from_der(&client.cert_der).map_err(|e| {
+            Error::InvalidRequest(format!(
+                "the client's current certificate does not decode: {e}"
+            ))
+        })?;
+        let names = client
+            .names
+            .as_deref()
+            .map(serde_json::from_str::<NameSpace>)
+            .transpose()
+            .map_err(|e| {
+                Error::Config(format!("a stored name registration does not parse: {e}"))
+            })?;
+        self.check_names(
+            &current.tbs_certificate().subject().to_string(),
+            names.as_ref(),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -283,7 +311,7 @@ mod tests {
                 .is_none()
         );
         let err = client_name_space(ClientRole::Agent, "CN=ag", &dns, &[], &[]).unwrap_err();
-        assert!(err.to_string().contains("RA or agent"), "{err}");
+        assert!(err.to_string().contains("RA, agent or operator"), "{err}");
         let err = client_name_space(ClientRole::Client, "CN=a", &["bad name".into()], &[], &[])
             .unwrap_err();
         assert!(matches!(err, Error::InvalidRequest(_)), "{err}");

@@ -1,12 +1,13 @@
-//! `client add`, `client list`, `client show`, `client disable`.
+//! `client add`, `client list`, `client show`, `client disable` (and
+//! `client reissue`, in its own module).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use cmc_ca::types::{ClientRecord, ClientRole, Grant, MacCredential, NewClient, Scope, UnixTime};
 use cmc_ca::{ClientCredentialRequest, Clock, Records, SystemClock};
-use cmc_keys::{FileKey, KeySpec, SigningKey};
+use cmc_keys::KeySpec;
 use serde::Serialize;
 
 use crate::Io;
@@ -14,9 +15,10 @@ use crate::commands::args::{
     GivenSecretArgs, JsonFlag, MacCredentialArgs, NameArgs, PassphraseArgs,
 };
 use crate::commands::ca::passphrase_ref;
+use crate::commands::client_credential as credential;
 use crate::commands::secret::given_secret;
-use crate::context::{Context, absolute, create_private_dir, requester};
-use crate::inspect::{cert_serial, decode_cert, not_after, pem, read_certificates, summarize};
+use crate::context::{Context, requester};
+use crate::inspect::{cert_serial, decode_cert, not_after, read_certificates, summarize};
 use crate::output::{Fields, Table, hex, json};
 use crate::time::format_rfc3339;
 use crate::time::parse_rfc3339;
@@ -37,6 +39,10 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Issue a registered client a new credential (a new key, or a
+    /// renewal): same subject, role and grants; the current certificate no
+    /// longer identifies it (--revoke-previous also revokes it).
+    Reissue(Box<super::client_reissue::ClientReissueArgs>),
     /// Disable a client: its requests are refused from now on.
     Disable {
         /// The client's id.
@@ -150,6 +156,7 @@ pub(crate) fn run(ctx: &Context, cmd: &ClientCommand, io: &mut Io<'_>) -> Result
         ClientCommand::List(flag) => list(ctx, flag.json, io),
         ClientCommand::Show { id, json } => show(ctx, id, *json, io),
         ClientCommand::Disable { id } => disable(ctx, id, io),
+        ClientCommand::Reissue(args) => super::client_reissue::run(ctx, args, io),
     }
 }
 
@@ -175,7 +182,7 @@ fn check_grants(ctx: &Context, records: &Records, args: &ClientAddArgs) -> Resul
 }
 
 /// A client id that is also safe as a file name.
-fn check_file_id(id: &str) -> Result<()> {
+pub(crate) fn check_file_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && !id.starts_with('.')
@@ -309,30 +316,6 @@ fn mac_credential(
     )?))
 }
 
-/// Files of an issued credential.
-struct CredentialFiles {
-    /// `None` when the client made its key (--csr).
-    key: Option<PathBuf>,
-    cert: PathBuf,
-    chain: PathBuf,
-}
-
-impl CredentialFiles {
-    fn new(dir: &Path, id: &str, with_key: bool) -> Result<Self> {
-        let files = Self {
-            key: with_key.then(|| dir.join(format!("{id}.key"))),
-            cert: dir.join(format!("{id}.pem")),
-            chain: dir.join(format!("{id}-chain.pem")),
-        };
-        for f in files.key.iter().chain([&files.cert, &files.chain]) {
-            if f.exists() {
-                bail!("{} already exists; refusing to overwrite it", f.display());
-            }
-        }
-        Ok(files)
-    }
-}
-
 /// `client add --issue`.
 fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) -> Result<()> {
     check_file_id(&args.id)?;
@@ -392,23 +375,13 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         bail!("client {:?} already exists", args.id);
     }
     let mac = mac_credential(ctx, &records, &args.mac)?;
-    let out_dir = absolute(out_dir)?;
-    create_private_dir(&out_dir)?;
-    let files = CredentialFiles::new(&out_dir, &args.id, csr.is_none())?;
-
-    let public_key = match (&csr, &files.key) {
-        (Some(c), _) => c.public_key().clone(),
-        (None, Some(path)) => {
-            let key = FileKey::generate(args.key_type.unwrap_or(DEFAULT_CLIENT_KEY))?;
-            match &passphrase {
-                Some(secret) => key.store(path, &secret.to_source()),
-                None => key.store_unencrypted(path),
-            }
-            .with_context(|| format!("writing the client key {}", path.display()))?;
-            key.public_key().clone()
-        }
-        (None, None) => bail!("no key file for the generated key"),
-    };
+    let (files, public_key) = credential::prepare_key(
+        out_dir,
+        &args.id,
+        csr.as_ref(),
+        args.key_type.unwrap_or(DEFAULT_CLIENT_KEY),
+        passphrase.as_ref(),
+    )?;
     let request = ClientCredentialRequest {
         ca: issuing_ca.clone(),
         client_id: args.id.clone(),
@@ -421,41 +394,16 @@ fn issue(ctx: &Context, args: &ClientAddArgs, now: UnixTime, io: &mut Io<'_>) ->
         names,
         mac,
     };
-    let credential = match engine.issue_client_credential(&request) {
-        Ok(c) => c,
-        Err(e) => {
-            // Nothing was issued: the key file we just wrote is of no use.
-            if let Some(path) = &files.key {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e).with_context(|| format!("issuing a credential from CA {issuing_ca:?}"));
-        }
-    };
-    let ca = engine.ca(&issuing_ca)?;
-    let mut chain = pem("CERTIFICATE", ca.certificate_der())?;
-    for c in ca.chain_der() {
-        chain.push_str(&pem("CERTIFICATE", c)?);
-    }
-    std::fs::write(
-        &files.cert,
-        pem("CERTIFICATE", &credential.certificate_der)?,
-    )
-    .with_context(|| format!("writing {}", files.cert.display()))?;
-    std::fs::write(&files.chain, chain)
-        .with_context(|| format!("writing {}", files.chain.display()))?;
+    let credential = engine.issue_client_credential(&request);
+    let credential = files
+        .finish(&engine, credential)
+        .with_context(|| format!("CA {issuing_ca:?}"))?;
     writeln!(
         io.out,
         "issued and registered client {:?} (serial {} of CA {issuing_ca:?})",
         credential.client.id, credential.serial
     )?;
-    let mut f = Fields::new();
-    match &files.key {
-        Some(path) => f.add("key", path.display().to_string()),
-        None => f.add("key", "the client's own (from its certificate request)"),
-    }
-    f.add("certificate", files.cert.display().to_string());
-    f.add("CA chain", files.chain.display().to_string());
-    f.print(io.out)?;
+    files.print(io)?;
     ClientInfo::of(&credential.client, now)?.print(io)
 }
 

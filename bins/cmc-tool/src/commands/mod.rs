@@ -12,6 +12,8 @@ pub mod ca_encryption;
 pub mod ca_rollover;
 pub mod cert;
 pub mod client;
+pub(crate) mod client_credential;
+pub(crate) mod client_reissue;
 pub mod cmp;
 pub mod console;
 pub mod crl;

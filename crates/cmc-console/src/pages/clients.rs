@@ -1,5 +1,6 @@
-//! Registered clients (end entities, RAs, agents): the list, and disabling
-//! one (the records' `disable_client`, as `cmc-tool client disable`).
+//! Registered clients (end entities, RAs, agents, operators): the list,
+//! and disabling one (the records' `disable_client`, as `cmc-tool client
+//! disable`); a new credential is `clients_reissue`.
 
 use cmc_ca::types::{ClientRecord, Scope};
 use maud::html;
@@ -69,13 +70,16 @@ pub(crate) fn list(ctx: &Ctx<'_>, message: Option<(bool, String)>) -> Response {
                             @if let Some(at) = c.disabled_at {
                                 span.badge.revoked { "disabled" } " " (time(at))
                             } @else if c.expires_at.is_some_and(|e| e.secs() <= now.secs()) {
-                                span.badge.revoked { "expired" }
+                                span.badge.revoked { "expired" } " "
+                                a href={ "/clients/" (c.id) "/reissue" } aria-label={ "New credential for client " (c.id) } { "New credential" }
                             } @else {
                                 form.inline method="post" action={ "/clients/" (c.id) "/disable" } data-confirm={ "Disable client " (c.id) "? Its requests are refused from now on." } {
                                     (csrf(ctx))
                                     span.badge { "active" } " "
                                     button type="submit" aria-label={ "Disable client " (c.id) } { "Disable" }
                                 }
+                                " "
+                                a href={ "/clients/" (c.id) "/reissue" } aria-label={ "New credential for client " (c.id) } { "New credential" }
                             }
                         }
                     }

@@ -5,7 +5,7 @@
 //! --csr FILE`; and the downloads of a client's certificate and CA chain.
 
 use cmc_ca::types::ClientRole;
-use cmc_ca::{ClientCredentialRequest, ClientCsr};
+use cmc_ca::{ClientCredential, ClientCredentialRequest, ClientCsr, GeneratedClientKey};
 use maud::{Markup, html};
 
 use super::{Nav, csrf, layout, not_found, notice};
@@ -360,17 +360,40 @@ pub(crate) fn add(ctx: &Ctx<'_>, form: &Form, administrator: bool) -> Response {
         serial = %credential.serial,
         "console: client added and its credential issued"
     );
+    let message = format!(
+        "Client {} added; its credential was issued (serial {} of CA {}).",
+        credential.client.id, credential.serial, credential.ca
+    );
+    issued(
+        ctx,
+        "Client added",
+        &message,
+        &credential,
+        generated.as_ref(),
+    )
+}
+
+/// The answer for an issued credential: the certificate with its
+/// downloads and, for a key made here, the key and its passphrase, shown
+/// this once.
+pub(crate) fn issued(
+    ctx: &Ctx<'_>,
+    title: &str,
+    message: &str,
+    credential: &ClientCredential,
+    generated: Option<&GeneratedClientKey>,
+) -> Response {
     let pem = match pem_of(&credential.certificate_der) {
         Ok(p) => p,
         Err(r) => return r,
     };
     let id = &credential.client.id;
     let content = html! {
-        (notice(false, &format!("Client {id} added; its credential was issued (serial {} of CA {}).", credential.serial, v.issuing_ca)))
+        (notice(false, message))
         dl {
             dt { "Client" } dd { (id) }
-            dt { "Role" } dd { (role) }
-            dt { "Certificate" } dd { a href={ "/certs/" (v.issuing_ca) "/" (credential.serial.to_hex()) } { "serial " (credential.serial) } }
+            dt { "Role" } dd { (credential.client.role) }
+            dt { "Certificate" } dd { a href={ "/certs/" (credential.ca) "/" (credential.serial.to_hex()) } { "serial " (credential.serial) } }
         }
         p {
             label for="issued" { "The client's certificate (PEM)" }
@@ -381,7 +404,7 @@ pub(crate) fn add(ctx: &Ctx<'_>, form: &Form, administrator: bool) -> Response {
             " "
             a.button href={ "/clients/" (id) "/chain.pem" } download { "Download the CA chain (PEM)" }
         }
-        @if let Some(k) = &generated {
+        @if let Some(k) = generated {
             p { strong { "Copy the key and its passphrase now: they are shown only this once, and kept nowhere." } }
             p {
                 label for="key-passphrase" { "The key's passphrase (shown once)" }
@@ -394,10 +417,10 @@ pub(crate) fn add(ctx: &Ctx<'_>, form: &Form, administrator: bool) -> Response {
         }
         p { a href="/clients" { "Back to the clients" } }
     };
-    Response::html(200, layout(ctx, "Client added", Nav::Clients, content))
+    Response::html(200, layout(ctx, title, Nav::Clients, content))
 }
 
-fn pem_of(der: &[u8]) -> Result<String, Response> {
+pub(crate) fn pem_of(der: &[u8]) -> Result<String, Response> {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).map_err(|e| {
         tracing::error!(error = %e, "console: PEM encoding failed");
         Response::text(500, "the certificate could not be encoded\n")

@@ -6,6 +6,7 @@ mod chain;
 mod chart;
 mod clients;
 pub(crate) mod clients_admin;
+mod clients_reissue;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;
@@ -47,6 +48,8 @@ pub(crate) fn route(ctx: &Ctx<'_>, path: &str, post: bool, form: &Form) -> Respo
         (["clients", "add"], true) => {
             clients_admin::add(ctx, form, clients_admin::may_administer(ctx))
         }
+        (["clients", id, "reissue"], false) => clients_reissue::reissue_form(ctx, id),
+        (["clients", id, "reissue"], true) => clients_reissue::reissue(ctx, id, form),
         (["clients", id, "certificate.pem"], false) => clients_admin::download(ctx, id, false),
         (["clients", id, "chain.pem"], false) => clients_admin::download(ctx, id, true),
         (["secrets"], false) => secrets::list(ctx, None),

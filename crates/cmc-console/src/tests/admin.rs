@@ -442,3 +442,83 @@ fn a_key_made_here_is_shown_once_encrypted_and_is_the_credentials() {
     // Shown once: not on the clients page, nor on the certificate's.
     assert!(!body(&f.get_page(&session, "/clients")).contains(&passphrase));
 }
+
+#[test]
+fn a_client_gets_a_new_credential_and_foreign_requests_are_refused() {
+    let f = fixture();
+    let (session, csrf) = f.login();
+    let dir = f._tmp.path();
+    let first = csr(dir, "ra7", "/CN=ra7.example.test/O=Example", None);
+    let form = add_form(&csrf, "ra7", "ra", "", "", &first);
+    assert_eq!(f.post_form(&session, "/clients/add", &form).status, 200);
+    let old = f.engine.records().client("ra7").unwrap().unwrap();
+    let list = body(&f.get_page(&session, "/clients"));
+    assert!(list.contains("/clients/ra7/reissue"), "{list}");
+    let page = body(&f.get_page(&session, "/clients/ra7/reissue"));
+    for id in [
+        "key-csr",
+        "key-generate",
+        "csr",
+        "ca",
+        "days",
+        "revoke_previous",
+    ] {
+        assert!(page.contains(&format!("<label for=\"{id}\"")), "{id}");
+    }
+    let post = |fields: &str| {
+        f.post_form(
+            &session,
+            "/clients/ra7/reissue",
+            &format!("csrf={csrf}&days=30&{fields}"),
+        )
+    };
+    // A request for another subject, or a forged one: refused, unchanged.
+    let other = csr(dir, "mallory", "/CN=mallory.example.test", None);
+    for bad in [other, forged(&first)] {
+        let r = post(&format!("key=csr&csr={}", encode(&bad)));
+        assert_eq!(r.status, 400, "{}", body(&r));
+        assert_eq!(f.engine.records().client("ra7").unwrap().unwrap(), old);
+    }
+    // Without the CSRF token: refused by the router.
+    let r = f.post_form(&session, "/clients/ra7/reissue", "key=generate&days=30");
+    assert_eq!(r.status, 403);
+    // A key made here, the old certificate revoked.
+    let r = post("key=generate&revoke_previous=yes");
+    let page = body(&r);
+    assert_eq!(r.status, 200, "{page}");
+    assert!(page.contains("has a new credential"), "{page}");
+    assert!(page.contains("key-passphrase"), "the key is shown once");
+    let new = f.engine.records().client("ra7").unwrap().unwrap();
+    assert_ne!(new.cert_der, old.cert_der);
+    assert_eq!(
+        (new.role, new.grants.clone()),
+        (old.role, old.grants.clone())
+    );
+    let old_serial = {
+        use der::Decode as _;
+        let c = x509_cert::Certificate::from_der(&old.cert_der).unwrap();
+        cmc_ca::Serial::from_be_bytes(c.tbs_certificate().serial_number().as_bytes()).unwrap()
+    };
+    let record = f
+        .engine
+        .records()
+        .certificate("root", &old_serial)
+        .unwrap()
+        .unwrap();
+    assert!(record.revocation().is_some(), "the previous one is revoked");
+    // The client's own request for its subject: issued, key not shown.
+    let again = csr(dir, "ra7b", "/CN=ra7.example.test/O=Example", None);
+    let r = post(&format!("key=csr&csr={}", encode(&again)));
+    let page = body(&r);
+    assert_eq!(r.status, 200, "{page}");
+    assert!(!page.contains("key-passphrase"), "{page}");
+    // A disabled client gets nothing.
+    f.engine
+        .records()
+        .disable_client("ra7", "test", f.engine.now())
+        .unwrap();
+    let before = f.engine.records().client("ra7").unwrap().unwrap();
+    let r = post("key=generate");
+    assert_eq!(r.status, 409, "{}", body(&r));
+    assert_eq!(f.engine.records().client("ra7").unwrap().unwrap(), before);
+}
