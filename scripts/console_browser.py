@@ -113,6 +113,12 @@ def decide(console, args, password):
 
     # Approve with the keyboard only: focus the approve button by Tab, press Enter.
     console.goto(f"/pending/{args.approve}")
+    # The policy's decision: what approving would issue, before deciding.
+    decision = page.get_by_role("region", name="Policy decision")
+    check(decision.count() == 1, "the pending request has no policy decision")
+    text = decision.inner_text()
+    check("within the requester's names" in text, f"names check: {text}")
+    check("approve-me.example.test" in text, f"subject issued: {text}")
     console.shot("pending-request")
     approve = page.get_by_role("button", name="Approve and issue")
     for _ in range(40):

@@ -789,6 +789,15 @@ fn held_request_approved_or_rejected(backend: Backend, test: &str) {
     .unwrap();
     let v: serde_json::Value = serde_json::from_str(&list).unwrap();
     let id = v[0]["id"].as_str().unwrap().to_owned();
+    // While it waits, the policy's decision: what approving would issue.
+    let shown = cmc_tool(&["--config", s(&config), "pending", "show", &id]).unwrap();
+    assert!(shown.contains("would issue subject"), "{shown}");
+    assert!(shown.contains("refused.example.test"), "{shown}");
+    let json = cmc_tool(&["--config", s(&config), "pending", "show", &id, "--json"]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["state"], "pending", "{json}");
+    assert!(v["policy"]["decision"]["not_after"].is_string(), "{json}");
+    assert!(v["policy"]["names_outside"].is_null(), "{json}");
     cmc_tool(&[
         "--config",
         s(&config),

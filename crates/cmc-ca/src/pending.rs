@@ -41,7 +41,9 @@ const CLAIM_SECS: i64 = 300;
 const TOKEN_BYTES: usize = 16;
 
 /// The certification request of a pending record, decoded.
-fn stored_request(record: &PendingRecord) -> Result<(TaggedRequest, cmc_policy::Request)> {
+pub(crate) fn stored_request(
+    record: &PendingRecord,
+) -> Result<(TaggedRequest, cmc_policy::Request)> {
     let tagged = TaggedRequest::from_der(&record.request_der)
         .map_err(|e| Error::bad("pending request", e))?;
     let request = match &tagged {

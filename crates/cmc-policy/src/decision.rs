@@ -172,6 +172,17 @@ pub enum AdjustReason {
     IssuerNotBefore,
 }
 
+impl fmt::Display for AdjustReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BackdateLimit => "beyond the profile's backdate",
+            Self::ProfileMaximum => "beyond the profile's validity",
+            Self::IssuerNotAfter => "cut at the issuer's notAfter",
+            Self::IssuerNotBefore => "raised to the issuer's notBefore",
+        })
+    }
+}
+
 /// Why a request is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

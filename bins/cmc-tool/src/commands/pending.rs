@@ -167,8 +167,16 @@ fn show(ctx: &Context, id: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
         bail!("there is no pending request {id:?} (see `cmc-tool pending list`)");
     };
     let info = PendingInfo::of(&record);
+    // What approving it would issue, while it waits.
+    let policy = (record.state == PendingState::Pending).then(|| PolicyInfo::of(ctx, id));
     if as_json {
-        return json(io.out, &info);
+        return json(
+            io.out,
+            &ShowInfo {
+                info: &info,
+                policy: policy.as_ref(),
+            },
+        );
     }
     let mut f = Fields::new();
     f.add("id", info.id.clone());
@@ -191,7 +199,78 @@ fn show(ctx: &Context, id: &str, as_json: bool, io: &mut Io<'_>) -> Result<()> {
         f.add("decided at", at.clone());
     }
     f.add("requested subject", requested_subject(&record.request_der));
+    if let Some(p) = &policy {
+        p.add_fields(&mut f);
+    }
     f.print(io.out)
+}
+
+/// `pending show --json`: the record, and the policy's decision on a
+/// request still waiting.
+#[derive(Serialize)]
+struct ShowInfo<'a> {
+    #[serde(flatten)]
+    info: &'a PendingInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a PolicyInfo>,
+}
+
+/// The engine's `preview_pending`: what approving the request as it stands
+/// would issue, or why it would be refused.
+#[derive(Debug, Serialize)]
+struct PolicyInfo {
+    /// The profile's decision (`None` when it refuses, see `refused`).
+    decision: Option<cmc_policy::Decision>,
+    /// Why the profile refuses the request, or why there is no preview.
+    refused: Option<String>,
+    /// `None` when the names are within the requester's; else why not.
+    names_outside: Option<String>,
+}
+
+impl PolicyInfo {
+    fn of(ctx: &Context, id: &str) -> Self {
+        match ctx.engine().and_then(|e| Ok(e.preview_pending(id)?)) {
+            Ok(p) => {
+                let (decision, refused) = match p.decision {
+                    Ok(d) => (Some(d), None),
+                    Err(why) => (None, Some(why)),
+                };
+                Self {
+                    decision,
+                    refused,
+                    names_outside: p.names.err(),
+                }
+            }
+            Err(e) => Self {
+                decision: None,
+                refused: Some(format!("no policy decision: {e:#}")),
+                names_outside: None,
+            },
+        }
+    }
+
+    fn add_fields(&self, f: &mut Fields) {
+        if let Some(why) = &self.refused {
+            f.add("policy", format!("refused: {why}"));
+        }
+        if let Some(d) = &self.decision {
+            f.add("would issue subject", d.subject.clone());
+            f.add("would issue names", d.subject_alt_names.join(", "));
+            f.add(
+                "would be valid",
+                format!("{} to {}", d.not_before, d.not_after),
+            );
+            for dropped in &d.dropped {
+                f.add("left out", dropped.to_string());
+            }
+            f.add(
+                "requester's names",
+                self.names_outside
+                    .as_ref()
+                    .map_or_else(|| "within".to_owned(), |why| format!("outside: {why}")),
+            );
+        }
+    }
 }
 
 /// The subject a held request asks for, for a person.

@@ -197,7 +197,10 @@ pub(crate) fn show(ctx: &Ctx<'_>, id: &str, message: Option<String>) -> Response
             @if let Some(by) = &r.decided_by { dt { "Decided by" } dd { (by) } }
             @if let Some(at) = r.decided_at { dt { "Decided at" } dd { (time(at)) } }
         }
-        @if matches!(r.state, PendingState::Pending) { (decision_forms(ctx, &r)) }
+        @if matches!(r.state, PendingState::Pending) {
+            (preview(ctx, &r.id))
+            (decision_forms(ctx, &r))
+        }
     };
     let status = if message.is_some() { 400 } else { 200 };
     Response::html(
@@ -249,5 +252,60 @@ pub(crate) fn reject(ctx: &Ctx<'_>, id: &str, form: &Form) -> Response {
     match ctx.engine.reject_pending(id, &ctx.requester(), reason) {
         Ok(()) => Response::see_other(&format!("/pending/{id}")),
         Err(e) => show(ctx, id, Some(format!("Not rejected: {e}"))),
+    }
+}
+
+/// The policy's decision on a held request: what approving it as it
+/// stands would issue (the engine's `preview_pending`, also in `cmc-tool
+/// pending show`).
+fn preview(ctx: &Ctx<'_>, id: &str) -> Markup {
+    let preview = match ctx.engine.preview_pending(id) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "console: previewing a pending request failed");
+            return html! { section aria-labelledby="policy" {
+                h2 id="policy" { "Policy decision" }
+                (notice(true, &format!("The policy's decision could not be made: {e}")))
+            } };
+        }
+    };
+    html! {
+        section aria-labelledby="policy" {
+            h2 id="policy" { "Policy decision" }
+            @match &preview.decision {
+                Err(why) => (notice(true, &format!("The profile refuses this request as it stands: {why}. Approving it fails unless the edits below change that."))),
+                Ok(d) => {
+                    @match &preview.names {
+                        Ok(()) => p { span.badge { "within the requester's names" } }
+                        Err(why) => (notice(true, &format!("Outside the requester's names: {why}. Approve with an edited subject or DNS names, or reject."))),
+                    }
+                    dl.fields {
+                        dt { "Profile" } dd { (d.profile) }
+                        dt { "Key" } dd { (d.key) }
+                        dt { "Subject issued" } dd { (d.subject) }
+                        dt { "Subject alternative names" } dd {
+                            @if d.subject_alt_names.is_empty() { "none" } @else { (d.subject_alt_names.join(", ")) }
+                        }
+                        dt { "Key usage" } dd {
+                            (d.key_usage.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+                        }
+                        dt { "Extended key usage" } dd { (d.extended_key_usage.join(", ")) }
+                        dt { "Valid" } dd { (d.not_before) " to " (d.not_after) }
+                        dt { "Extensions issued" } dd {
+                            (d.granted.iter().map(|e| if e.critical { format!("{} (critical)", e.name) } else { e.name.clone() }).collect::<Vec<_>>().join(", "))
+                        }
+                    }
+                    @if !d.dropped.is_empty() {
+                        h3 { "Asked for, not issued" }
+                        ul {
+                            @for item in &d.dropped { li { (item.to_string()) } }
+                        }
+                    }
+                    @for adj in &d.validity_adjustments {
+                        p.hint { (adj.field) ": " (adj.wanted) " asked, " (adj.granted) " granted (" (adj.reason) ")" }
+                    }
+                }
+            }
+        }
     }
 }
