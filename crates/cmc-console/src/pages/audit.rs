@@ -7,6 +7,7 @@ use cmc_ca::types::{AuditKind, AuditRecord, AuditSearch, Cursor, Keyset, Outcome
 use maud::{Markup, html};
 
 use super::certs::parse_serial;
+use super::given::{Given, keyset};
 use super::search::parse_day;
 use super::{Nav, layout, notice, time};
 use crate::form::{Form, encode};
@@ -60,17 +61,14 @@ const FIELDS: [(&str, &str); 7] = [
 /// An audit search as the form and the links carry it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Query {
-    fields: Vec<(&'static str, String)>,
+    fields: Given,
     pub(crate) search: AuditSearch,
     pub(crate) keyset: Keyset,
 }
 
 impl Query {
     pub(crate) fn from_form(form: &Form) -> Result<Self, String> {
-        let fields: Vec<(&'static str, String)> = FIELDS
-            .iter()
-            .filter_map(|(n, _)| form.get(n).map(|v| (*n, v.to_owned())))
-            .collect();
+        let fields = Given::of(form, FIELDS.iter().map(|(n, _)| *n));
         let day = |name: &str| -> Result<Option<cmc_ca::UnixTime>, String> {
             form.get(name)
                 .map(|v| parse_day(v).ok_or_else(|| format!("{v:?} is not a date (YYYY-MM-DD)")))
@@ -89,21 +87,7 @@ impl Query {
             .get("serial")
             .map(|s| parse_serial(s).ok_or_else(|| format!("{s:?} is not a serial number")))
             .transpose()?;
-        let cursor = |name: &str| -> Result<Option<Cursor>, String> {
-            form.get(name)
-                .map(|v| {
-                    v.parse()
-                        .map(Cursor)
-                        .map_err(|_| "the page link is damaged".to_owned())
-                })
-                .transpose()
-        };
-        let keyset = match (cursor("older")?, cursor("newer")?) {
-            (Some(c), None) => Keyset::Older(c),
-            (None, Some(c)) => Keyset::Newer(c),
-            (None, None) => Keyset::First,
-            (Some(_), Some(_)) => return Err("the page link is damaged".to_owned()),
-        };
+        let keyset = keyset(form)?;
         Ok(Self {
             search: AuditSearch {
                 requester: form.get("requester").map(str::to_owned),
@@ -120,33 +104,17 @@ impl Query {
 
     /// The query string of the filters, plus a cursor.
     pub(crate) fn link(&self, extra: Option<(&str, Cursor)>) -> String {
-        let mut parts: Vec<String> = self
-            .fields
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        if let Some((k, c)) = extra {
-            parts.push(format!("{k}={}", c.0));
-        }
-        parts.join("&")
+        self.fields.link(extra)
     }
 
-    /// Keeps an agent's search inside the CAs its grants cover
-    /// ([`super::confine_to_cas`]): events of no CA (clients, secrets)
-    /// are an operator's to read.
+    /// Keeps an agent's search inside the CAs its grants cover: events of
+    /// no CA (clients, secrets) are an operator's to read.
     fn confine(&mut self, ctx: &Ctx<'_>) -> Result<(), Response> {
-        if super::confine_to_cas(ctx, &mut self.search.issuer)? {
-            let ca = self.search.issuer.clone().unwrap_or_default();
-            self.fields.push(("ca", ca));
-        }
-        Ok(())
+        self.fields.confine(ctx, &mut self.search.issuer)
     }
 
     fn value(&self, name: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map_or("", |(_, v)| v.as_str())
+        self.fields.value(name)
     }
 }
 

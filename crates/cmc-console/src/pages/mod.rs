@@ -7,6 +7,7 @@ mod chart;
 mod clients;
 pub(crate) mod clients_admin;
 mod clients_reissue;
+mod given;
 pub(crate) mod login;
 mod overview;
 pub(crate) mod pending;

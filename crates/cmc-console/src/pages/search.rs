@@ -11,6 +11,7 @@ use cmc_ca::types::{
 use maud::{Markup, html};
 
 use super::certs::{reason_name, status_badge};
+use super::given::{Given, keyset};
 use super::{Nav, layout, notice, time};
 use crate::form::{Form, encode};
 use crate::{Ctx, Response};
@@ -47,7 +48,7 @@ const DATE_FIELDS: [(&str, &str); 6] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Query {
     /// The form's fields, as given (non-blank ones), in a fixed order.
-    fields: Vec<(&'static str, String)>,
+    fields: Given,
     pub(crate) search: CertSearch,
     pub(crate) keyset: Keyset,
 }
@@ -104,32 +105,18 @@ fn day_range(form: &Form, from: &str, to: &str) -> Result<TimeRange, String> {
     }
 }
 
-/// A cursor parameter.
-fn cursor(form: &Form, name: &str) -> Result<Option<Cursor>, String> {
-    form.get(name)
-        .map(|v| {
-            v.parse::<i64>()
-                .map(Cursor)
-                .map_err(|_| format!("the page link is damaged ({name}={v:?})"))
-        })
-        .transpose()
-}
-
 impl Query {
     /// Reads the form; a field that does not parse is an error for the
     /// operator (the page shows it).
     pub(crate) fn from_form(form: &Form) -> Result<Self, String> {
-        let mut fields = Vec::new();
-        for name in TEXT_FIELDS
-            .iter()
-            .map(|(n, _)| *n)
-            .chain(["ca", "status"])
-            .chain(DATE_FIELDS.iter().map(|(n, _)| *n))
-        {
-            if let Some(v) = form.get(name) {
-                fields.push((name, v.to_owned()));
-            }
-        }
+        let fields = Given::of(
+            form,
+            TEXT_FIELDS
+                .iter()
+                .map(|(n, _)| *n)
+                .chain(["ca", "status"])
+                .chain(DATE_FIELDS.iter().map(|(n, _)| *n)),
+        );
         let text = |name: &str| form.get(name).map(str::to_owned);
         let status = match form.get("status") {
             None => None,
@@ -155,12 +142,7 @@ impl Query {
             not_after: day_range(form, "expires_from", "expires_to")?,
             issued: day_range(form, "issued_from", "issued_to")?,
         };
-        let keyset = match (cursor(form, "older")?, cursor(form, "newer")?) {
-            (Some(c), None) => Keyset::Older(c),
-            (None, Some(c)) => Keyset::Newer(c),
-            (None, None) => Keyset::First,
-            (Some(_), Some(_)) => return Err("the page link is damaged".to_owned()),
-        };
+        let keyset = keyset(form)?;
         Ok(Self {
             fields,
             search,
@@ -170,32 +152,16 @@ impl Query {
 
     /// The query string of the filters, plus `extra` (a cursor).
     pub(crate) fn link(&self, extra: Option<(&str, Cursor)>) -> String {
-        let mut parts: Vec<String> = self
-            .fields
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        if let Some((k, c)) = extra {
-            parts.push(format!("{k}={}", c.0));
-        }
-        parts.join("&")
+        self.fields.link(extra)
     }
 
-    /// Keeps an agent's search inside the CAs its grants cover
-    /// ([`super::confine_to_cas`]).
+    /// Keeps an agent's search inside the CAs its grants cover.
     fn confine(&mut self, ctx: &Ctx<'_>) -> Result<(), Response> {
-        if super::confine_to_cas(ctx, &mut self.search.issuer)? {
-            let ca = self.search.issuer.clone().unwrap_or_default();
-            self.fields.push(("ca", ca));
-        }
-        Ok(())
+        self.fields.confine(ctx, &mut self.search.issuer)
     }
 
     fn value(&self, name: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map_or("", |(_, v)| v.as_str())
+        self.fields.value(name)
     }
 }
 
