@@ -3,7 +3,7 @@
 //! audit trail on its page.
 
 use cmc_ca::Serial;
-use cmc_ca::types::{AuditKind, AuditRecord, AuditSearch, Cursor, Keyset, Outcome, SearchPage};
+use cmc_ca::types::{AuditKind, AuditRecord, AuditSearch, Keyset, Outcome, SearchPage};
 use maud::{Markup, html};
 
 use super::certs::parse_serial;
@@ -61,7 +61,7 @@ const FIELDS: [(&str, &str); 7] = [
 /// An audit search as the form and the links carry it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Query {
-    fields: Given,
+    pub(crate) fields: Given,
     pub(crate) search: AuditSearch,
     pub(crate) keyset: Keyset,
 }
@@ -102,19 +102,10 @@ impl Query {
         })
     }
 
-    /// The query string of the filters, plus a cursor.
-    pub(crate) fn link(&self, extra: Option<(&str, Cursor)>) -> String {
-        self.fields.link(extra)
-    }
-
     /// Keeps an agent's search inside the CAs its grants cover: events of
     /// no CA (clients, secrets) are an operator's to read.
     fn confine(&mut self, ctx: &Ctx<'_>) -> Result<(), Response> {
         self.fields.confine(ctx, &mut self.search.issuer)
-    }
-
-    fn value(&self, name: &str) -> &str {
-        self.fields.value(name)
     }
 }
 
@@ -192,12 +183,12 @@ fn form_markup(ctx: &Ctx<'_>, q: &Query) -> Markup {
                         "ca" => select id="ca" name="ca" {
                             @if ctx.session.may_administer() { option value="" { "any" } }
                             @for ca in ctx.engine.ca_names().into_iter().filter(|n| ctx.session.may_act_on_ca(n)) {
-                                option value=(ca) selected[q.value("ca") == ca] { (ca) }
+                                option value=(ca) selected[q.fields.value("ca") == ca] { (ca) }
                             }
                         },
-                        "kind" => input id="kind" name="kind" type="text" list="kinds" value=(q.value("kind"));,
-                        "from" | "to" => input id=(name) name=(name) type="date" value=(q.value(name));,
-                        _ => input id=(name) name=(name) type="text" value=(q.value(name));,
+                        "kind" => input id="kind" name="kind" type="text" list="kinds" value=(q.fields.value("kind"));,
+                        "from" | "to" => input id=(name) name=(name) type="date" value=(q.fields.value(name));,
+                        _ => input id=(name) name=(name) type="text" value=(q.fields.value(name));,
                     }
                 }
             }
@@ -241,13 +232,13 @@ pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
         (table("Audit events, newest first", &page))
         nav.pager aria-label="Pages" {
             @if let Some(c) = page.newer {
-                a href={ "/audit?" (query.link(Some(("newer", c)))) } rel="prev" { "Previous page" }
+                a href={ "/audit?" (query.fields.link(Some(("newer", c)))) } rel="prev" { "Previous page" }
             }
             @if !first && page.newer.is_none() {
-                a href={ "/audit?" (query.link(None)) } { "First page" }
+                a href={ "/audit?" (query.fields.link(None)) } { "First page" }
             }
             @if let Some(c) = page.older {
-                a href={ "/audit?" (query.link(Some(("older", c)))) } rel="next" { "Next page" }
+                a href={ "/audit?" (query.fields.link(Some(("older", c)))) } rel="next" { "Next page" }
             }
         }
     };
@@ -295,6 +286,7 @@ pub(crate) fn trail(ctx: &Ctx<'_>, ca: &str, serial: &Serial) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cmc_ca::types::Cursor;
 
     #[test]
     fn json_details_read_as_fields_and_text_stays_text() {
@@ -327,7 +319,7 @@ mod tests {
         );
         assert_eq!(q.search.at.until, parse_day("2026-12-05"));
         assert_eq!(q.keyset, Keyset::Newer(Cursor(17)));
-        let link = q.link(Some(("older", Cursor(5))));
+        let link = q.fields.link(Some(("older", Cursor(5))));
         let again = Query::from_form(&Form::parse(&link)).unwrap();
         assert_eq!(again.search, q.search);
         assert_eq!(again.keyset, Keyset::Older(Cursor(5)));

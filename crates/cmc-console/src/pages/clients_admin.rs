@@ -9,7 +9,7 @@ use cmc_ca::{ClientCredential, ClientCredentialRequest, ClientCsr, GeneratedClie
 use maud::{Markup, html};
 
 use super::{Nav, csrf, layout, not_found, notice};
-use crate::form::Form;
+use crate::form::{Form, names};
 use crate::{Ctx, Response};
 
 /// Whether this session may administer: create principals that act for
@@ -68,14 +68,6 @@ impl Values {
             csr: text("csr"),
         }
     }
-}
-
-/// One name a line (or separated by commas or spaces).
-fn names(text: &str) -> Vec<String> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn role_of(text: &str) -> Option<ClientRole> {

@@ -5,7 +5,7 @@
 
 use cmc_ca::UnixTime;
 use cmc_ca::types::{
-    CertRecord, CertSearch, CertStatus, Cursor, Keyset, MAX_SEARCH_PAGE, SearchPage, SerialPrefix,
+    CertRecord, CertSearch, CertStatus, Keyset, MAX_SEARCH_PAGE, SearchPage, SerialPrefix,
     TimeRange,
 };
 use maud::{Markup, html};
@@ -48,7 +48,7 @@ const DATE_FIELDS: [(&str, &str); 6] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Query {
     /// The form's fields, as given (non-blank ones), in a fixed order.
-    fields: Given,
+    pub(crate) fields: Given,
     pub(crate) search: CertSearch,
     pub(crate) keyset: Keyset,
 }
@@ -150,30 +150,21 @@ impl Query {
         })
     }
 
-    /// The query string of the filters, plus `extra` (a cursor).
-    pub(crate) fn link(&self, extra: Option<(&str, Cursor)>) -> String {
-        self.fields.link(extra)
-    }
-
     /// Keeps an agent's search inside the CAs its grants cover.
     fn confine(&mut self, ctx: &Ctx<'_>) -> Result<(), Response> {
         self.fields.confine(ctx, &mut self.search.issuer)
     }
-
-    fn value(&self, name: &str) -> &str {
-        self.fields.value(name)
-    }
 }
 
 fn search_form(ctx: &Ctx<'_>, q: &Query) -> Markup {
-    let status = q.value("status");
+    let status = q.fields.value("status");
     html! {
         form.search method="get" action="/certs" role="search" {
             @for (name, label) in TEXT_FIELDS {
                 p {
                     label for=(name) { (label) }
                     input id=(name) name=(name) type=(if name == "q" { "search" } else { "text" })
-                        value=(q.value(name));
+                        value=(q.fields.value(name));
                 }
             }
             p {
@@ -181,7 +172,7 @@ fn search_form(ctx: &Ctx<'_>, q: &Query) -> Markup {
                 select id="ca" name="ca" {
                     @if ctx.session.may_administer() { option value="" { "any" } }
                     @for name in ctx.engine.ca_names().into_iter().filter(|n| ctx.session.may_act_on_ca(n)) {
-                        option value=(name) selected[q.value("ca") == name] { (name) }
+                        option value=(name) selected[q.fields.value("ca") == name] { (name) }
                     }
                 }
             }
@@ -197,7 +188,7 @@ fn search_form(ctx: &Ctx<'_>, q: &Query) -> Markup {
             @for (name, label) in DATE_FIELDS {
                 p {
                     label for=(name) { (label) }
-                    input id=(name) name=(name) type="date" value=(q.value(name));
+                    input id=(name) name=(name) type="date" value=(q.fields.value(name));
                 }
             }
             p { button type="submit" { "Search" } }
@@ -282,20 +273,20 @@ pub(crate) fn list(ctx: &Ctx<'_>, form: &Form) -> Response {
                 @if page.older.is_some() { ", more on the next" }
                 ". "
             }
-            a href={ "/certs.csv?" (query.link(None)) } download {
+            a href={ "/certs.csv?" (query.fields.link(None)) } download {
                 "Export as CSV (newest first, at most " (thousands(CSV_CAP)) " rows)"
             }
         }
         (table(&page))
         nav.pager aria-label="Pages" {
             @if let Some(c) = page.newer {
-                a href={ "/certs?" (query.link(Some(("newer", c)))) } rel="prev" { "Previous page" }
+                a href={ "/certs?" (query.fields.link(Some(("newer", c)))) } rel="prev" { "Previous page" }
             }
             @if !first && page.newer.is_none() {
-                a href={ "/certs?" (query.link(None)) } { "First page" }
+                a href={ "/certs?" (query.fields.link(None)) } { "First page" }
             }
             @if let Some(c) = page.older {
-                a href={ "/certs?" (query.link(Some(("older", c)))) } rel="next" { "Next page" }
+                a href={ "/certs?" (query.fields.link(Some(("older", c)))) } rel="next" { "Next page" }
             }
         }
     };
@@ -378,6 +369,7 @@ pub(crate) fn csv_capped(ctx: &Ctx<'_>, form: &Form, cap: usize) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cmc_ca::types::Cursor;
 
     #[test]
     fn thousands_are_separated() {
@@ -434,7 +426,7 @@ mod tests {
         assert_eq!(q.search.not_after.until, parse_day("2027-01-02"));
         assert_eq!(q.keyset, Keyset::Older(Cursor(1234)));
         // The links keep every filter, not the old cursor nor unknown fields.
-        let next = q.link(Some(("older", Cursor(99))));
+        let next = q.fields.link(Some(("older", Cursor(99))));
         assert_eq!(
             next,
             "subject=Alice&san=www%2Eexample%2Ecom&serial=0x4A%3A1F&requester=ra%201&ca=root\

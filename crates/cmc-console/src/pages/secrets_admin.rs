@@ -9,7 +9,7 @@ use cmc_codec::identity::ProofHash;
 use maud::{Markup, html};
 
 use super::{Nav, csrf, layout, notice, secrets, time};
-use crate::form::Form;
+use crate::form::{Form, names};
 use crate::{Ctx, Response};
 
 /// Lifetime in days when none is asked for (as `cmc-tool secret add`).
@@ -48,13 +48,6 @@ impl Values {
             ip: text("ip"),
         }
     }
-}
-
-fn names(text: &str) -> Vec<String> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn form_page(ctx: &Ctx<'_>, v: &Values, error: Option<&str>, status: u16) -> Response {
