@@ -84,11 +84,8 @@ impl Fixture for PgFixture {
         self.client().batch_execute(batch).unwrap();
     }
 
-    fn migration_rows(&self) -> i64 {
-        self.client()
-            .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
-            .unwrap()
-            .get(0)
+    fn count(&self, sql: &str) -> i64 {
+        self.client().query_one(sql, &[]).unwrap().get(0)
     }
 
     fn refuse_audit_detail(&self, detail: &str) {

@@ -48,10 +48,9 @@ impl Fixture for SqliteFixture {
         conn.execute_batch(batch).unwrap();
     }
 
-    fn migration_rows(&self) -> i64 {
+    fn count(&self, sql: &str) -> i64 {
         let conn = rusqlite::Connection::open(&self.path).unwrap();
-        conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
-            .unwrap()
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     fn refuse_audit_detail(&self, detail: &str) {

@@ -378,4 +378,33 @@ CREATE INDEX certificates_by_requester ON certificates (requester, id);
 CREATE INDEX audit_log_serial ON audit_log (serial, id) WHERE serial IS NOT NULL;
 ",
     },
+    Migration {
+        version: 15,
+        description: "fewer index pages per enrollment: counts by status from partial indexes, audit events linked to their certificate",
+        // Each commit wrote a leaf of (CA, status, id) and, for every
+        // issuance event, a random leaf of audit_log_serial (a serial is
+        // random): the pages of these two were a seventh of the WAL.
+        // - The counts read the CA index for totals and partial indexes
+        //   for the rare statuses (the hot path inserts issued rows, which
+        //   these never hold).
+        // - A CA's pages of one rare status read a narrow partial index
+        //   (for revoked too: SQLite prefers the CA index to the wide,
+        //   covering CRL index certificates_revoked, and then reads every
+        //   row of the CA).
+        // - An event names its certificate row (cert_id, filled on insert
+        //   from the issuer and serial), so a certificate's trail reads an
+        //   index that grows at its end; events of older schemas, and of
+        //   serials without a row, stay indexed by serial.
+        sql: r"
+DROP INDEX certificates_by_ca_status;
+CREATE INDEX certificates_reserved ON certificates (issuer, id) WHERE status = 'reserved';
+CREATE INDEX certificates_failed ON certificates (issuer, id) WHERE status = 'failed';
+CREATE INDEX certificates_revoked_by_ca ON certificates (issuer, id) WHERE status = 'revoked';
+ALTER TABLE audit_log ADD COLUMN cert_id INTEGER;
+DROP INDEX audit_log_serial;
+CREATE INDEX audit_log_cert ON audit_log (cert_id, id) WHERE cert_id IS NOT NULL;
+CREATE INDEX audit_log_serial_unlinked ON audit_log (serial, id)
+    WHERE serial IS NOT NULL AND cert_id IS NULL;
+",
+    },
 ];

@@ -11,12 +11,16 @@ use crate::types::{
 };
 
 /// Appends an audit event and returns its id (inside the caller's
-/// transaction, if any).
+/// transaction, if any). An event of a certificate in the store is linked
+/// to its row (`cert_id`, schema 15), by which the certificate's trail is
+/// found: that index grows at its end, where one by serial takes a random
+/// leaf for every issuance. Write the certificate first.
 pub(super) fn insert_audit(c: &mut dyn Conn, e: &AuditEvent) -> Result<i64> {
     c.query_opt(
         "INSERT INTO audit_log (at, kind, issuer, serial, profile, requester, outcome,
-                                detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                detail, cert_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+                 (SELECT id FROM certificates WHERE issuer = $3 AND serial = $4))
          RETURNING id",
         params![
             e.at,

@@ -100,9 +100,9 @@ fn refused(e: SqlError, issuer: &str) -> Error {
 /// Returns the serials inserted.
 fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert], skip_existing: bool) -> Result<Vec<Serial>> {
     let suffix = if skip_existing {
-        " ON CONFLICT (issuer, serial) DO NOTHING RETURNING id, serial"
+        " ON CONFLICT (issuer, serial) DO NOTHING RETURNING id, issuer, serial"
     } else {
-        " RETURNING id, serial"
+        " RETURNING id, issuer, serial"
     };
     let sql = multi_row_insert("certificates", &CERT_COLUMNS, chunk.len(), suffix);
     let mut values = Vec::with_capacity(chunk.len() * CERT_COLUMNS.len());
@@ -111,15 +111,17 @@ fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert], skip_existing: bool) -> Re
     }
     let issuer = chunk.first().map_or("", |c| c.issuer.as_str());
     let rows = c.query(&sql, &values).map_err(|e| refused(e, issuer))?;
-    // RETURNING gives no order guarantee in SQLite: match rows by serial.
+    // RETURNING gives no order guarantee in SQLite: match rows by issuer
+    // and serial (a batch may hold one serial under two CAs).
     let mut ids = HashMap::with_capacity(rows.len());
     for mut row in rows {
         let id = row.i64()?;
-        ids.insert(serial_from_db(row.blob()?)?, id);
+        let issuer = row.text()?;
+        ids.insert((issuer, serial_from_db(row.blob()?)?), id);
     }
     let inserted: Vec<Serial> = chunk
         .iter()
-        .filter(|c| ids.contains_key(&c.serial))
+        .filter(|c| ids.contains_key(&(c.issuer.clone(), c.serial.clone())))
         .map(|c| c.serial.clone())
         .collect();
     if !skip_existing && inserted.len() != chunk.len() {
@@ -132,7 +134,7 @@ fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert], skip_existing: bool) -> Re
     let mut sans = Vec::new();
     for cert in chunk {
         // A skipped row (already stored) keeps its SANs.
-        let Some(&id) = ids.get(&cert.serial) else {
+        let Some(&id) = ids.get(&(cert.issuer.clone(), cert.serial.clone())) else {
             continue;
         };
         for (position, san) in (0_i64..).zip(&cert.cert.sans) {

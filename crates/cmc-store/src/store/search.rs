@@ -6,6 +6,8 @@
 //! built from fixed SQL fragments; every value the caller gives is a bound
 //! parameter.
 
+use std::collections::BTreeMap;
+
 use super::audit::{AUDIT_COLS, audit_from_row};
 use super::cert::{CERT_COLS, cert_from_row};
 use super::{SqlStore, u64_of_i64};
@@ -136,7 +138,12 @@ fn cert_query(s: &CertSearch) -> Query {
         q.cmp("c.issuer", "=", issuer);
     }
     if let Some(status) = s.status {
-        q.cmp("c.status", "=", status.as_str());
+        // A literal (one of four fixed names), not a parameter: SQLite
+        // plans a statement once (the connections keep the query planner
+        // stability guarantee), and only a literal lets it use the partial
+        // index of a rare status (`certificates_revoked`, `_reserved`,
+        // `_failed`).
+        q.conds.push(format!("c.status = '{}'", status.as_str()));
         let rare = matches!(status, CertStatus::Reserved | CertStatus::Failed);
         if rare && s.issuer.is_none() {
             // Few rows have these: probing (CA, status) for every CA and
@@ -196,7 +203,24 @@ fn audit_query(s: &AuditSearch) -> Query {
         q.cmp("issuer", "=", issuer);
     }
     if let Some(serial) = &s.serial {
-        q.cmp("serial", "=", serial);
+        // Events linked to the certificate's row (schema 15) by that link,
+        // the others (older, or of a serial without a row) by serial: the
+        // two partial indexes `audit_log_cert` and `audit_log_serial_unlinked`.
+        // A linked event has its certificate's issuer and serial.
+        let p = q.param(serial);
+        let certs = match &s.issuer {
+            Some(issuer) => {
+                let i = q.param(issuer);
+                format!("SELECT id FROM certificates WHERE issuer = {i} AND serial = {p}")
+            }
+            None => format!(
+                "SELECT id FROM certificates WHERE issuer IN (SELECT name FROM cas) AND serial = {p}"
+            ),
+        };
+        q.conds.push(format!(
+            "id IN (SELECT id FROM audit_log WHERE cert_id IN ({certs}) \
+             UNION ALL SELECT id FROM audit_log WHERE cert_id IS NULL AND serial = {p})"
+        ));
     }
     if let Some(text) = s.text.as_deref().filter(|t| !t.is_empty()) {
         q.contains("detail", text);
@@ -228,22 +252,58 @@ impl<B: Backend> Search for SqlStore<B> {
     }
 
     fn count_by_status(&self) -> Result<Vec<StatusCount>> {
-        self.backend.with_conn(|c| {
+        // Every row of a CA from the small (CA, id) index, the rare
+        // statuses from their partial indexes, issued the rest: one
+        // statement, so one snapshot. (An index on (CA, status) would
+        // serve this alone, at a page written by every commit.)
+        let rows = self.backend.with_conn(|c| {
             c.query(
-                "SELECT issuer, status, COUNT(*) FROM certificates
-                 GROUP BY issuer, status ORDER BY issuer, status",
+                "SELECT issuer, NULL, COUNT(*) FROM certificates GROUP BY issuer
+                 UNION ALL SELECT issuer, 'revoked', COUNT(*) FROM certificates
+                     WHERE status = 'revoked' GROUP BY issuer
+                 UNION ALL SELECT issuer, 'reserved', COUNT(*) FROM certificates
+                     WHERE status = 'reserved' GROUP BY issuer
+                 UNION ALL SELECT issuer, 'failed', COUNT(*) FROM certificates
+                     WHERE status = 'failed' GROUP BY issuer",
                 &[],
-            )?
-            .into_iter()
-            .map(|mut r| {
-                Ok(StatusCount {
-                    issuer: r.text()?,
-                    status: CertStatus::parse(&r.text()?)?,
-                    count: u64_of_i64(r.i64()?, "count")?,
-                })
-            })
-            .collect()
-        })
+            )
+            .map_err(Error::from)
+        })?;
+        let mut totals = BTreeMap::new();
+        let mut counts = Vec::new();
+        for mut r in rows {
+            let issuer = r.text()?;
+            let status = r.opt_text()?;
+            let count = u64_of_i64(r.i64()?, "count")?;
+            match status {
+                None => {
+                    totals.insert(issuer, count);
+                }
+                Some(status) => counts.push(StatusCount {
+                    issuer,
+                    status: CertStatus::parse(&status)?,
+                    count,
+                }),
+            }
+        }
+        for (issuer, total) in totals {
+            let rare: u64 = counts
+                .iter()
+                .filter(|c| c.issuer == issuer)
+                .map(|c| c.count)
+                .sum();
+            let issued = total.checked_sub(rare).ok_or_else(|| {
+                Error::Corrupt(format!("CA {issuer}: more rare-status certificates than rows"))
+            })?;
+            counts.push(StatusCount {
+                issuer,
+                status: CertStatus::Issued,
+                count: issued,
+            });
+        }
+        counts.retain(|c| c.count > 0);
+        counts.sort_by(|a, b| (&a.issuer, a.status.as_str()).cmp(&(&b.issuer, b.status.as_str())));
+        Ok(counts)
     }
 
     fn search_audit(

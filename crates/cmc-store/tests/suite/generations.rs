@@ -3,7 +3,7 @@
 
 use cmc_store::{AuditKind, CaGeneration, Error, GenerationState, RevocationReason};
 
-use super::{Fixture, add_ca, event, issue, serial, t};
+use super::{Fixture, add_ca, event, issue, serial, t, undo_14};
 
 fn passive(ca: &str, generation: u32) -> CaGeneration {
     CaGeneration {
@@ -41,15 +41,12 @@ pub(crate) fn schema_11_database_migrates_to_generations(fx: &dyn Fixture) {
         .revoke("ca", &serial(1), RevocationReason::Superseded, t(5), None)
         .unwrap();
     drop(store);
+    undo_14(fx);
     fx.sql(
         "DROP TABLE ca_generation_chain;
          DROP TABLE ca_generations;
          ALTER TABLE cas DROP COLUMN generation;
          ALTER TABLE certificates DROP COLUMN ca_generation;
-         DROP INDEX certificates_by_ca;
-         DROP INDEX certificates_by_ca_status;
-         DROP INDEX certificates_by_requester;
-         DROP INDEX audit_log_serial;
          DELETE FROM schema_migrations WHERE version >= 12;",
     );
     assert_eq!(fx.migration_rows(), 11);

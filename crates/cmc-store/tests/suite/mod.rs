@@ -29,6 +29,8 @@ mod roles;
 pub(crate) use roles::*;
 mod search;
 pub(crate) use search::*;
+mod trail;
+pub(crate) use trail::*;
 
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
@@ -39,8 +41,13 @@ pub(crate) trait Fixture: Sync {
     /// Writes a schema_migrations row directly, as newer code would.
     fn record_migration(&self, version: i64);
 
+    /// The one integer `sql` selects, read directly from the database.
+    fn count(&self, sql: &str) -> i64;
+
     /// Rows in schema_migrations.
-    fn migration_rows(&self) -> i64;
+    fn migration_rows(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM schema_migrations")
+    }
 
     /// Runs SQL statements directly on the database, as older code would.
     fn sql(&self, batch: &str);
@@ -123,6 +130,8 @@ macro_rules! backend_tests {
             status_counts_by_ca,
             audit_search_filters_and_pages,
             migration_14_adds_the_search_indexes,
+            trail_finds_linked_and_unlinked_events,
+            migration_15_links_new_events_and_keeps_old_ones,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {

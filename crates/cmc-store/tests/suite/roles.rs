@@ -3,18 +3,13 @@
 
 use cmc_store::{ClientRole, Error};
 
-use super::{Fixture, new_client, t};
+use super::{Fixture, new_client, t, undo_14};
 
 /// Forgets migration 13 and the later ones (migrations run above the
 /// highest version recorded), undoing what the later ones made.
 fn undo_13(fx: &dyn Fixture) {
-    fx.sql(
-        "DROP INDEX certificates_by_ca;
-         DROP INDEX certificates_by_ca_status;
-         DROP INDEX certificates_by_requester;
-         DROP INDEX audit_log_serial;
-         DELETE FROM schema_migrations WHERE version >= 13;",
-    );
+    undo_14(fx);
+    fx.sql("DELETE FROM schema_migrations WHERE version >= 13;");
 }
 
 /// A database whose schema 13 is undone in its record (the migration runs

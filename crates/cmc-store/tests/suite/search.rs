@@ -10,9 +10,9 @@ use cmc_store::{
     TimeRange,
 };
 
-use super::{Fixture, add_ca, issued, reservation, t};
+use super::{Fixture, add_ca, issued, reservation, t, undo_14};
 
-fn serial_of(n: u64) -> Serial {
+pub(crate) fn serial_of(n: u64) -> Serial {
     let mut b = vec![0x5c, 0x00];
     b.extend_from_slice(&n.to_be_bytes());
     Serial::from_be_bytes(&b).unwrap()
@@ -21,7 +21,7 @@ fn serial_of(n: u64) -> Serial {
 /// Certificate `n`: all issued at the same second (t(7)) so only the row
 /// id orders them; every third one by "ra-2"; every fifth revoked; the
 /// subject and names carry `n`.
-fn bulk(issuer: &str, n: u64) -> BulkCert {
+pub(crate) fn bulk(issuer: &str, n: u64) -> BulkCert {
     let nn = i64::try_from(n).unwrap();
     let subject = format!("CN=Host {n},O=Example Corp");
     let dns = format!("dNSName:host{n}.example.com");
@@ -390,7 +390,7 @@ pub(crate) fn status_counts_by_ca(fx: &dyn Fixture) {
     assert!(got.contains(&c("a", CertStatus::Revoked, 3)), "{got:?}");
 }
 
-fn audit(
+pub(crate) fn audit(
     kind: AuditKind,
     issuer: &str,
     s: Option<u64>,
@@ -540,8 +540,8 @@ pub(crate) fn audit_search_filters_and_pages(fx: &dyn Fixture) {
     ));
 }
 
-/// A database without migration 14 (its indexes dropped, its row gone)
-/// gets them on open, keeps its rows, and searches the same.
+/// A database without migration 14 (nor 15: their indexes dropped, their
+/// rows gone) gets them on open, keeps its rows, and searches the same.
 pub(crate) fn migration_14_adds_the_search_indexes(fx: &dyn Fixture) {
     let store = fx.open();
     add_ca(store.as_ref(), "a");
@@ -552,14 +552,8 @@ pub(crate) fn migration_14_adds_the_search_indexes(fx: &dyn Fixture) {
         .unwrap();
     let rows = fx.migration_rows();
     drop(store);
-    fx.sql(
-        "DROP INDEX certificates_by_ca;
-         DROP INDEX certificates_by_ca_status;
-         DROP INDEX certificates_by_requester;
-         DROP INDEX audit_log_serial;
-         DELETE FROM schema_migrations WHERE version = 14;",
-    );
-    assert_eq!(fx.migration_rows(), rows - 1);
+    undo_14(fx);
+    assert_eq!(fx.migration_rows(), rows - 2);
 
     let store = fx.open();
     assert_eq!(store.schema_version().unwrap(), cmc_store::SCHEMA_VERSION);
@@ -585,10 +579,5 @@ pub(crate) fn migration_14_adds_the_search_indexes(fx: &dyn Fixture) {
     assert_eq!(trail.items.len(), 1);
     drop(store);
     // The indexes are back (dropping a missing one would fail).
-    fx.sql(
-        "DROP INDEX certificates_by_ca;
-         DROP INDEX certificates_by_ca_status;
-         DROP INDEX certificates_by_requester;
-         DROP INDEX audit_log_serial;",
-    );
+    undo_14(fx);
 }
