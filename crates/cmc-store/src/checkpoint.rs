@@ -25,20 +25,26 @@ use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 
-/// WAL pages after which the writer asks the thread for a checkpoint: 4 MiB
-/// at 1 KiB pages, as SQLite's default of 1000 pages is at 4 KiB. A page
-/// changed by many commits between two checkpoints is copied once.
-pub(crate) const REQUEST_PAGES: c_int = 4096;
+/// WAL pages after which the writer asks the thread for a checkpoint: 16 MiB
+/// at 1 KiB pages. A page changed by many commits between two checkpoints
+/// is copied once, and every page a checkpoint copies costs a 4 KiB page
+/// of the operating system's cache (a 1 KiB SQLite page is a quarter of
+/// one): measured with `cmc-tool bench -n 24000 -c 8` on the embedded
+/// default, 23.0 KB written per enrollment at 4 MiB (4096 pages, where it
+/// was first set) and 18.7 KB at 16 MiB, at the same rate and CPU, with a
+/// lower p99 (BENCHMARKS.md, "Issue 15: fewer pages per enrollment").
+pub(crate) const REQUEST_PAGES: c_int = 16384;
 
-/// WAL pages after which the writer checkpoints itself (16 MiB at 1 KiB
+/// WAL pages after which the writer checkpoints itself (64 MiB at 1 KiB
 /// pages, the store's `journal_size_limit`). Under a steady load the
 /// thread's checkpoints rarely copy the whole WAL (the writer goes on
 /// meanwhile), and SQLite reuses the WAL from its start only once all of it
 /// is copied; the writer's own checkpoint, with no commit running beside
 /// it, copies the little the thread has left and lets the next commit
 /// start the WAL over. It also takes over if the thread falls behind or
-/// fails. Measured: the WAL stays within this size, and the inline
-/// checkpoint comes once per about 1,100 enrollments instead of every 270.
+/// fails. Measured when the request threshold was 4 MiB: the WAL stayed
+/// within four times that, and the inline checkpoint came once per about
+/// 1,100 enrollments instead of every 270.
 pub(crate) const INLINE_PAGES: c_int = 4 * REQUEST_PAGES;
 
 #[derive(Debug, Default)]

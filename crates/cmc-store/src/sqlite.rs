@@ -1,8 +1,9 @@
 //! The embedded backend: one SQLite file in WAL mode.
 //!
-//! Bytes written: small pages, a 4 MiB checkpoint interval (see
-//! [`PAGE_SIZE`]); the writer's checkpoints run on a thread of their own
-//! ([`crate::checkpoint`]), not inside a commit.
+//! Bytes written: small pages, a 16 MiB checkpoint interval (see
+//! [`PAGE_SIZE`] and [`crate::checkpoint::REQUEST_PAGES`]); the writer's
+//! checkpoints run on a thread of their own ([`crate::checkpoint`]), not
+//! inside a commit.
 //!
 //! Durability: `synchronous=FULL`. In WAL mode NORMAL only syncs at
 //! checkpoints, so a power cut can lose the last commits; for a CA that could
@@ -47,8 +48,8 @@ use crate::pool::Pool;
 const PAGE_SIZE: i64 = 1024;
 
 /// Pages in the WAL before a checkpoint copies them into the database
-/// (4 MiB at [`PAGE_SIZE`], as SQLite's default of 1000 pages is at 4 KiB):
-/// a page changed by many commits between two checkpoints is copied once.
+/// (16 MiB at [`PAGE_SIZE`]): a page changed by many commits between two
+/// checkpoints is copied once.
 /// The writer's checkpoints run on a thread of their own
 /// ([`crate::checkpoint`]); this is the automatic checkpoint of the other
 /// connections (which write only outside the hot path).
@@ -56,7 +57,7 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = crate::checkpoint::REQUEST_PAGES as i64;
 
 /// The WAL file is truncated to at most this many bytes after a checkpoint
 /// (it is reused from the start, so this only bounds the disk it keeps).
-const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+const JOURNAL_SIZE_LIMIT: i64 = crate::checkpoint::INLINE_PAGES as i64 * 1024;
 
 pub(crate) struct Sqlite {
     path: PathBuf,
@@ -390,10 +391,12 @@ mod tests {
         let db = Sqlite::open(&path, 2, Duration::from_secs(1), Duration::from_secs(1)).unwrap();
         db.with_tx(|c| Ok(c.batch("CREATE TABLE b (v BLOB NOT NULL)")?))
             .unwrap();
-        // About 10 MiB through the WAL in 1 KiB pages: past the request
-        // threshold twice, far from the inline one.
+        // Two and a half times the request threshold through the WAL
+        // (a 16 KiB blob is about 17 pages of 1 KiB), far from the inline
+        // one.
         let blob = vec![7u8; 16 * 1024];
-        for _ in 0..640 {
+        let rounds = crate::checkpoint::REQUEST_PAGES * 5 / 2 / 16;
+        for _ in 0..rounds {
             db.with_tx(|c| {
                 c.execute(
                     "INSERT INTO b (v) VALUES ($1)",

@@ -293,7 +293,9 @@ impl<B: Backend> Search for SqlStore<B> {
                 .map(|c| c.count)
                 .sum();
             let issued = total.checked_sub(rare).ok_or_else(|| {
-                Error::Corrupt(format!("CA {issuer}: more rare-status certificates than rows"))
+                Error::Corrupt(format!(
+                    "CA {issuer}: more rare-status certificates than rows"
+                ))
             })?;
             counts.push(StatusCount {
                 issuer,

@@ -2,7 +2,7 @@
 //! certificate are linked to its row, others are found by serial; and the
 //! undo helpers other migration tests use to look like an older schema.
 
-use cmc_store::{AuditKind, AuditSearch, BulkCert, CertStatus, Keyset, Store, StatusCount};
+use cmc_store::{AuditKind, AuditSearch, BulkCert, CertStatus, Keyset, StatusCount, Store};
 
 use super::{Fixture, add_ca, audit, bulk, serial_of};
 
@@ -72,7 +72,9 @@ pub(crate) fn trail_finds_linked_and_unlinked_events(fx: &dyn Fixture) {
     add_ca(store.as_ref(), "b");
     let early = append(store.as_ref(), "a", 3, 1);
     // One batch holding one serial under two CAs.
-    store.bulk_insert_certs(&[bulk("a", 3), bulk("b", 3)]).unwrap();
+    store
+        .bulk_insert_certs(&[bulk("a", 3), bulk("b", 3)])
+        .unwrap();
     let mut a3 = vec![early];
     let mut b3 = Vec::new();
     for at in 2..7 {
@@ -133,9 +135,7 @@ pub(crate) fn migration_15_links_new_events_and_keeps_old_ones(fx: &dyn Fixture)
     // The old event stays unlinked; and undo_15 fails unless migration
     // 15's indexes are there and 14's (CA, status) one is gone.
     assert_eq!(
-        fx.count(
-            "SELECT COUNT(*) FROM audit_log WHERE cert_id IS NULL AND serial IS NOT NULL"
-        ),
+        fx.count("SELECT COUNT(*) FROM audit_log WHERE cert_id IS NULL AND serial IS NOT NULL"),
         1
     );
     undo_15(fx);
