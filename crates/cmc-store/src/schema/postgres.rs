@@ -345,9 +345,12 @@ CREATE INDEX audit_log_serial ON audit_log (serial, id) WHERE serial IS NOT NULL
         // As for SQLite.
         sql: r"
 DROP INDEX certificates_by_ca_status;
-CREATE INDEX certificates_reserved ON certificates (issuer, id) WHERE status = 'reserved';
-CREATE INDEX certificates_failed ON certificates (issuer, id) WHERE status = 'failed';
-CREATE INDEX certificates_revoked_by_ca ON certificates (issuer, id) WHERE status = 'revoked';
+CREATE INDEX certificates_unissued ON certificates (issuer, status, id) WHERE status <> 'issued';
+DROP INDEX certificates_revoked;
+CREATE INDEX certificates_revoked ON certificates
+    (issuer, id, serial, revocation_reason, revoked_at, invalidity_date, not_after, status,
+     ca_generation)
+    WHERE status = 'revoked';
 ALTER TABLE audit_log ADD COLUMN cert_id BIGINT;
 DROP INDEX audit_log_serial;
 CREATE INDEX audit_log_cert ON audit_log (cert_id, id) WHERE cert_id IS NOT NULL;

@@ -384,22 +384,26 @@ CREATE INDEX audit_log_serial ON audit_log (serial, id) WHERE serial IS NOT NULL
         // Each commit wrote a leaf of (CA, status, id) and, for every
         // issuance event, a random leaf of audit_log_serial (a serial is
         // random): the pages of these two were a seventh of the WAL.
-        // - The counts read the CA index for totals and partial indexes
-        //   for the rare statuses (the hot path inserts issued rows, which
-        //   these never hold).
-        // - A CA's pages of one rare status read a narrow partial index
-        //   (for revoked too: SQLite prefers the CA index to the wide,
-        //   covering CRL index certificates_revoked, and then reads every
-        //   row of the CA).
+        // - (CA, status, id) now holds the rows not issued only: the hot
+        //   path inserts issued rows, which it never holds. The counts
+        //   read it and the CA index (for totals); a CA's pages of reserved,
+        //   failed or revoked certificates read it (the queries name
+        //   `status <> 'issued'`, for SQLite sees no implication).
+        // - The CRL's index covers the key generation too: a CRL lists one
+        //   generation's entries, and without it SQLite read them through
+        //   the CA index, every certificate of the CA.
         // - An event names its certificate row (cert_id, filled on insert
         //   from the issuer and serial), so a certificate's trail reads an
         //   index that grows at its end; events of older schemas, and of
         //   serials without a row, stay indexed by serial.
         sql: r"
 DROP INDEX certificates_by_ca_status;
-CREATE INDEX certificates_reserved ON certificates (issuer, id) WHERE status = 'reserved';
-CREATE INDEX certificates_failed ON certificates (issuer, id) WHERE status = 'failed';
-CREATE INDEX certificates_revoked_by_ca ON certificates (issuer, id) WHERE status = 'revoked';
+CREATE INDEX certificates_unissued ON certificates (issuer, status, id) WHERE status <> 'issued';
+DROP INDEX certificates_revoked;
+CREATE INDEX certificates_revoked ON certificates
+    (issuer, id, serial, revocation_reason, revoked_at, invalidity_date, not_after, status,
+     ca_generation)
+    WHERE status = 'revoked';
 ALTER TABLE audit_log ADD COLUMN cert_id INTEGER;
 DROP INDEX audit_log_serial;
 CREATE INDEX audit_log_cert ON audit_log (cert_id, id) WHERE cert_id IS NOT NULL;

@@ -9,12 +9,15 @@ use super::{Fixture, add_ca, audit, bulk, serial_of};
 /// Undoes migration 15 (as a database written by schema 14 looks).
 pub(crate) fn undo_15(fx: &dyn Fixture) {
     fx.sql(
-        "DROP INDEX certificates_reserved;
-         DROP INDEX certificates_failed;
-         DROP INDEX certificates_revoked_by_ca;
+        "DROP INDEX certificates_unissued;
          DROP INDEX audit_log_cert;
          DROP INDEX audit_log_serial_unlinked;
          ALTER TABLE audit_log DROP COLUMN cert_id;
+         DROP INDEX certificates_revoked;
+         CREATE INDEX certificates_revoked ON certificates
+             (issuer, id, serial, revocation_reason, revoked_at, invalidity_date, not_after,
+              status)
+             WHERE status = 'revoked';
          CREATE INDEX certificates_by_ca_status ON certificates (issuer, status, id);
          CREATE INDEX audit_log_serial ON audit_log (serial, id) WHERE serial IS NOT NULL;
          DELETE FROM schema_migrations WHERE version >= 15;",
