@@ -171,4 +171,22 @@ fn main() {
         "audit, page 1",
         page.items.len()
     );
+    // The trail of the newest event's certificate (bench-load writes no
+    // events: run some enrollments first, e.g. `cmc-tool bench`).
+    let newest = page.items.iter().find(|r| r.event.serial.is_some());
+    if let Some(event) = newest.map(|r| &r.event) {
+        let trail = AuditSearch {
+            issuer: event.issuer.clone(),
+            serial: event.serial.clone(),
+            ..AuditSearch::default()
+        };
+        let (best, median, page) = time(rounds, || {
+            store.search_audit(&trail, Keyset::First, 50).unwrap()
+        });
+        println!(
+            "{:<30} {best:>10.1} {median:>10.1} {:>6}",
+            "audit, a certificate's trail",
+            page.items.len()
+        );
+    }
 }
