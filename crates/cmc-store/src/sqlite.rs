@@ -57,7 +57,7 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = crate::checkpoint::REQUEST_PAGES as i64;
 
 /// The WAL file is truncated to at most this many bytes after a checkpoint
 /// (it is reused from the start, so this only bounds the disk it keeps).
-const JOURNAL_SIZE_LIMIT: i64 = crate::checkpoint::INLINE_PAGES as i64 * 1024;
+const JOURNAL_SIZE_LIMIT: i64 = crate::checkpoint::INLINE_PAGES as i64 * PAGE_SIZE;
 
 pub(crate) struct Sqlite {
     path: PathBuf,

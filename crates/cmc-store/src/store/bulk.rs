@@ -113,16 +113,28 @@ fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert], skip_existing: bool) -> Re
     let rows = c.query(&sql, &values).map_err(|e| refused(e, issuer))?;
     // RETURNING gives no order guarantee in SQLite: match rows by issuer
     // and serial (a batch may hold one serial under two CAs).
-    let mut ids = HashMap::with_capacity(rows.len());
+    let mut returned: HashMap<String, HashMap<Serial, i64>> = HashMap::new();
     for mut row in rows {
         let id = row.i64()?;
         let issuer = row.text()?;
-        ids.insert((issuer, serial_from_db(row.blob()?)?), id);
+        let serial = serial_from_db(row.blob()?)?;
+        returned.entry(issuer).or_default().insert(serial, id);
     }
+    // Each certificate's new id; None for a skipped row (already stored).
+    let ids: Vec<Option<i64>> = chunk
+        .iter()
+        .map(|c| {
+            returned
+                .get(c.issuer.as_str())
+                .and_then(|by_serial| by_serial.get(&c.serial))
+                .copied()
+        })
+        .collect();
     let inserted: Vec<Serial> = chunk
         .iter()
-        .filter(|c| ids.contains_key(&(c.issuer.clone(), c.serial.clone())))
-        .map(|c| c.serial.clone())
+        .zip(&ids)
+        .filter(|(_, id)| id.is_some())
+        .map(|(c, _)| c.serial.clone())
         .collect();
     if !skip_existing && inserted.len() != chunk.len() {
         return Err(Error::Corrupt(format!(
@@ -132,9 +144,9 @@ fn insert_chunk(c: &mut dyn Conn, chunk: &[BulkCert], skip_existing: bool) -> Re
         )));
     }
     let mut sans = Vec::new();
-    for cert in chunk {
+    for (cert, id) in chunk.iter().zip(ids) {
         // A skipped row (already stored) keeps its SANs.
-        let Some(&id) = ids.get(&(cert.issuer.clone(), cert.serial.clone())) else {
+        let Some(id) = id else {
             continue;
         };
         for (position, san) in (0_i64..).zip(&cert.cert.sans) {
