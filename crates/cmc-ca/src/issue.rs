@@ -46,7 +46,7 @@ use crate::ca::LoadedCa;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::replay::Replay;
-use crate::x509::{random_serial, unix_time, x509_time};
+use crate::x509::{fresh_serial, unix_time, x509_time};
 
 /// How many fresh random serials are tried when the store reports one as
 /// taken (with 126 random bits a second collision means a broken RNG).
@@ -252,7 +252,7 @@ pub(crate) fn issue_carrying(
     };
     let mut last = None;
     for _ in 0..SERIAL_ATTEMPTS {
-        let serial = match random_serial() {
+        let serial = match fresh_serial() {
             Ok(s) => s,
             Err(e) => {
                 audit_failure(engine, &attempt, None, &e, carry.replay)?;

@@ -2,7 +2,7 @@
 //! names, key identifiers, serials and extensions.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cmc_store::{Serial, UnixTime};
 use der::asn1::{GeneralizedTime, OctetString, UtcTime};
@@ -108,16 +108,24 @@ pub fn certificate_key_identifier(cert: &Certificate) -> Result<Vec<u8>> {
     }
 }
 
-/// A fresh serial: 16 bytes from the system CSPRNG with the top two bits
-/// set to `01`, so the number is positive, always 16 octets long (no
-/// leading zero to strip) and carries 126 random bits.
+/// A fresh serial of 20 octets: the system clock in milliseconds, then
+/// 112 bits from the system CSPRNG
+/// ([`cmc_policy::Serial::from_time_and_random`]: serials issued together
+/// sit together in the store's serial indexes). The clock is the system's,
+/// not the engine's injected one: it only orders serials, and a clock set
+/// back or two nodes a little apart cost locality, never uniqueness (the
+/// random part and the store's unique key see to that).
 ///
 /// # Errors
 /// [`Error::Rng`] if the RNG fails.
-pub fn random_serial() -> Result<Serial> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| Error::Rng)?;
-    Serial::from_be_bytes(cmc_policy::Serial::from_random(bytes).as_bytes()).map_err(Error::Store)
+pub fn fresh_serial() -> Result<Serial> {
+    let mut random = [0u8; cmc_policy::Serial::RANDOM_LEN];
+    getrandom::fill(&mut random).map_err(|_| Error::Rng)?;
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Serial::from_be_bytes(cmc_policy::Serial::from_time_and_random(millis, random).as_bytes())
+        .map_err(Error::Store)
 }
 
 /// The x509-cert serial number for a store serial.
@@ -229,12 +237,14 @@ mod tests {
     }
 
     #[test]
-    fn serials_are_positive_and_long() {
-        let a = random_serial().unwrap();
-        let b = random_serial().unwrap();
+    fn serials_are_positive_long_and_ordered_by_time() {
+        let a = fresh_serial().unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = fresh_serial().unwrap();
         assert_ne!(a, b);
+        assert!(a.as_bytes() < b.as_bytes(), "{a} then {b}");
         for s in [a, b] {
-            assert_eq!(s.as_bytes().len(), 16);
+            assert_eq!(s.as_bytes().len(), 20);
             assert_eq!(s.as_bytes()[0] & 0xc0, 0x40);
             assert_eq!(store_serial(&serial_number(&s).unwrap()).unwrap(), s);
         }

@@ -53,7 +53,9 @@ fn unix_now() -> i64 {
 }
 
 /// A random positive serial of 16 octets (top bit clear, first octet not
-/// zero), as the CA's own serials are.
+/// zero), as this CA drew them before its serials began with the time
+/// (and as an imported CA's may be): the loaded rows spread over the whole
+/// serial index, the hardest case for the serials issued after them.
 fn random_serial() -> Result<Serial> {
     let mut bytes = [0_u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| anyhow!("no randomness for a serial: {e}"))?;
