@@ -84,6 +84,10 @@ impl Fixture for PgFixture {
         self.client().batch_execute(batch).unwrap();
     }
 
+    fn postgres(&self) -> bool {
+        true
+    }
+
     fn count(&self, sql: &str) -> i64 {
         self.client().query_one(sql, &[]).unwrap().get(0)
     }

@@ -48,6 +48,10 @@ impl Fixture for SqliteFixture {
         conn.execute_batch(batch).unwrap();
     }
 
+    fn postgres(&self) -> bool {
+        false
+    }
+
     fn count(&self, sql: &str) -> i64 {
         let conn = rusqlite::Connection::open(&self.path).unwrap();
         conn.query_row(sql, [], |r| r.get(0)).unwrap()

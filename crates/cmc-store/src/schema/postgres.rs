@@ -358,4 +358,20 @@ CREATE INDEX audit_log_serial_unlinked ON audit_log (serial, id)
     WHERE serial IS NOT NULL AND cert_id IS NULL;
 ",
     },
+    Migration {
+        version: 16,
+        description: "spent nonces keyed by a signer prefix and the nonce",
+        // As for SQLite (a heap table needs no id for its rows to grow at
+        // the end).
+        sql: r"
+CREATE TABLE spent_nonces (
+    nonce_key   BYTEA PRIMARY KEY,
+    expires_at  BIGINT NOT NULL
+);
+INSERT INTO spent_nonces (nonce_key, expires_at)
+    SELECT substring(signer from 1 for 8) || nonce, max(expires_at) FROM nonces GROUP BY 1;
+DROP TABLE nonces;
+CREATE INDEX spent_nonces_expires ON spent_nonces (expires_at);
+",
+    },
 ];

@@ -411,4 +411,28 @@ CREATE INDEX audit_log_serial_unlinked ON audit_log (serial, id)
     WHERE serial IS NOT NULL AND cert_id IS NULL;
 ",
     },
+    Migration {
+        version: 16,
+        description: "spent nonces keyed by a signer prefix and the nonce",
+        // An enrollment spends a nonce, a random key: a leaf page of its
+        // own in the index that finds it, whose entries held the whole
+        // 32-byte fingerprint and the nonce. The key is now 8 bytes of the
+        // fingerprint and the nonce (types::replay::nonce_key), and the
+        // row has nothing else but its expiry. The table keeps its rowid
+        // (implicit, no AUTOINCREMENT): rows and the expiry index grow at
+        // their end; clustered on the random key (WITHOUT ROWID) the
+        // expiry index would end in that key, and a second's entries would
+        // land on random pages of it. The nonces still live are carried over (a
+        // key two rows share, a chance of 2^-64, keeps the later expiry).
+        sql: r"
+CREATE TABLE spent_nonces (
+    nonce_key   BLOB PRIMARY KEY,
+    expires_at  INTEGER NOT NULL
+) STRICT;
+INSERT INTO spent_nonces (nonce_key, expires_at)
+    SELECT CAST(substr(signer, 1, 8) || nonce AS BLOB), max(expires_at) FROM nonces GROUP BY 1;
+DROP TABLE nonces;
+CREATE INDEX spent_nonces_expires ON spent_nonces (expires_at);
+",
+    },
 ];

@@ -36,7 +36,9 @@ pub(super) fn cert_from_row(conn: &mut dyn Conn, mut r: Row) -> Result<(i64, Cer
     let request_hash = r.blob()?;
     let reserved_at = r.time()?;
     let tbs_der = r.opt_blob()?;
-    let mut cert_der = r.opt_blob()?;
+    let mut cert_der: Option<Vec<u8>> = r.opt_blob()?;
+    // An issued row keeps its TBS once, inside its certificate.
+    let tbs_der = tbs_der.or_else(|| cert_der.as_deref().and_then(tbs_of).map(<[u8]>::to_vec));
     let mut subject = r.opt_text()?;
     let not_before = r.opt_time()?;
     let not_after = r.opt_time()?;
@@ -139,7 +141,8 @@ fn complete_reserved(
     let row = c.query_opt(
         "UPDATE certificates
          SET status = 'issued', cert_der = $3, subject = $4, not_before = $5,
-             not_after = $6, issued_at = $7
+             not_after = $6, issued_at = $7,
+             tbs_der = CASE WHEN tbs_der = $8 THEN NULL ELSE tbs_der END
          WHERE issuer = $1 AND serial = $2 AND status = 'reserved'
          RETURNING id",
         params![
@@ -149,7 +152,8 @@ fn complete_reserved(
             &cert.subject,
             cert.not_before,
             cert.not_after,
-            cert.issued_at
+            cert.issued_at,
+            tbs_of(&cert.cert_der)
         ],
     )?;
     let Some(mut row) = row else {
@@ -163,6 +167,54 @@ fn complete_reserved(
         )?;
     }
     Ok(())
+}
+
+/// The TBSCertificate inside a DER certificate: the first element of its
+/// outer SEQUENCE, or `None` if `cert_der` is not shaped like one.
+fn tbs_of(cert_der: &[u8]) -> Option<&[u8]> {
+    let (tag, body, rest) = tlv(cert_der)?;
+    if tag != 0x30 || !rest.is_empty() {
+        return None;
+    }
+    let (tag, _, after) = tlv(body)?;
+    (tag == 0x30).then(|| &body[..body.len() - after.len()])
+}
+
+/// One DER tag, length and value: the tag, the value and what follows.
+fn tlv(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, der) = der.split_first()?;
+    let (&first, der) = der.split_first()?;
+    let (len, der) = if first < 0x80 {
+        (usize::from(first), der)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || der.len() < n {
+            return None;
+        }
+        let (octets, der) = der.split_at(n);
+        let len = octets
+            .iter()
+            .fold(0_usize, |len, &o| (len << 8) | usize::from(o));
+        (len, der)
+    };
+    (der.len() >= len).then(|| {
+        let (value, rest) = der.split_at(len);
+        (tag, value, rest)
+    })
+}
+
+/// What a row keeps in its own TBS column: nothing when its certificate
+/// carries that TBS (an issued row, the hot path: the TBS is a third of
+/// the row and would be written twice), the recorded TBS otherwise (a
+/// reservation; a certificate that is not DER, or whose TBS differs, keeps
+/// both for the record). [`cert_from_row`] reads the certificate's TBS
+/// back for an empty column.
+fn tbs_column<'a>(recorded: Option<&'a [u8]>, cert: Option<&IssuedCert>) -> Option<&'a [u8]> {
+    match (recorded, cert.and_then(|c| tbs_of(&c.cert_der))) {
+        (Some(recorded), Some(signed)) if recorded != signed => Some(recorded),
+        (_, Some(_)) => None,
+        (recorded, None) => recorded,
+    }
 }
 
 /// Inserts a serial with what is known of it (inside the caller's
@@ -197,7 +249,7 @@ pub(super) fn insert_certificate(
                 &r.profile,
                 &r.request_hash,
                 now,
-                r.tbs_der.as_ref(),
+                tbs_column(r.tbs_der.as_deref(), cert),
                 cert.map(|c| &c.cert_der),
                 cert.map(|c| &c.subject),
                 cert.map(|c| c.not_before),

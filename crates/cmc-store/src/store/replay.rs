@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::traits::ReplayStore;
 use crate::types::{
     Fingerprint, TransactionOpen, TransactionRecord, TransactionState, UnixTime, check_nonce,
-    fingerprint_from_db,
+    fingerprint_from_db, nonce_key,
 };
 
 macro_rules! tx_cols {
@@ -30,6 +30,27 @@ fn transaction_from_row(mut r: Row) -> Result<TransactionRecord> {
         updated_at: r.time()?,
         expires_at: r.time()?,
     })
+}
+
+/// Spends `nonce` of `signer` until `expires_at` (inside the caller's
+/// transaction, if any); a nonce spent before and not expired at `now` is
+/// [`Error::Replay`]. The store's unique key decides between two copies of
+/// one message racing each other.
+pub(super) fn spend_nonce(
+    c: &mut dyn Conn,
+    signer: &Fingerprint,
+    nonce: &[u8],
+    expires_at: UnixTime,
+    now: UnixTime,
+) -> Result<()> {
+    check_nonce("nonce", nonce)?;
+    let n = c.execute(
+        "INSERT INTO spent_nonces (nonce_key, expires_at) VALUES ($1, $2)
+         ON CONFLICT (nonce_key) DO UPDATE SET expires_at = excluded.expires_at
+         WHERE spent_nonces.expires_at <= $3",
+        params![nonce_key(signer, nonce), expires_at, now],
+    )?;
+    if n == 1 { Ok(()) } else { Err(Error::Replay) }
 }
 
 fn get_transaction(
@@ -57,25 +78,15 @@ impl<B: Backend> ReplayStore for SqlStore<B> {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<()> {
-        check_nonce("nonce", nonce)?;
-        self.backend.with_conn(|c| {
-            let n = c.execute(
-                "INSERT INTO nonces (signer, nonce, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (signer, nonce) DO UPDATE
-                 SET created_at = excluded.created_at, expires_at = excluded.expires_at
-                 WHERE nonces.expires_at <= $3",
-                params![signer, nonce, now, expires_at],
-            )?;
-            if n == 1 { Ok(()) } else { Err(Error::Replay) }
-        })
+        self.backend
+            .with_conn(|c| spend_nonce(c, signer, nonce, expires_at, now))
     }
 
     fn nonce_in_use(&self, signer: &Fingerprint, nonce: &[u8], now: UnixTime) -> Result<bool> {
         self.backend.with_conn(|c| {
             Ok(c.query_opt(
-                "SELECT 1 FROM nonces WHERE signer = $1 AND nonce = $2 AND expires_at > $3",
-                params![signer, nonce, now],
+                "SELECT 1 FROM spent_nonces WHERE nonce_key = $1 AND expires_at > $2",
+                params![nonce_key(signer, nonce), now],
             )?
             .is_some())
         })
@@ -145,7 +156,10 @@ impl<B: Backend> ReplayStore for SqlStore<B> {
 
     fn purge_expired(&self, now: UnixTime) -> Result<u64> {
         self.backend.with_tx(|c| {
-            let nonces = c.execute("DELETE FROM nonces WHERE expires_at <= $1", params![now])?;
+            let nonces = c.execute(
+                "DELETE FROM spent_nonces WHERE expires_at <= $1",
+                params![now],
+            )?;
             let txs = c.execute(
                 "DELETE FROM transactions WHERE expires_at <= $1",
                 params![now],

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::audit::insert_audit;
+use super::replay::spend_nonce;
 use super::secret::consume;
 use super::{SqlStore, insert_certificate};
 use crate::db::{Backend, Conn, params};
@@ -113,18 +114,7 @@ fn apply(c: &mut dyn Conn, unit: &WriteUnit) -> Result<()> {
                 nonce,
                 expires_at,
             } => {
-                check_nonce("nonce", nonce)?;
-                let n = c.execute(
-                    "INSERT INTO nonces (signer, nonce, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (signer, nonce) DO UPDATE
-                     SET created_at = excluded.created_at, expires_at = excluded.expires_at
-                     WHERE nonces.expires_at <= $3",
-                    params![signer, nonce, now, *expires_at],
-                )?;
-                if n != 1 {
-                    return Err(Error::Replay);
-                }
+                spend_nonce(c, signer, nonce, *expires_at, now)?;
             }
             Write::Transaction {
                 signer,

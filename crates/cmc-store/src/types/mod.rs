@@ -62,8 +62,8 @@ pub use crl::CrlRecord;
 pub(crate) use page::page_from;
 pub use page::{Cursor, Page, PageRequest};
 pub use pending::{NewPending, PendingFilter, PendingRecord, PendingState, PendingStatus};
-pub(crate) use replay::check_nonce;
 pub use replay::{MAX_NONCE_LEN, TransactionOpen, TransactionRecord, TransactionState};
+pub(crate) use replay::{check_nonce, nonce_key};
 pub(crate) use search::check_limit;
 pub use search::{
     AuditSearch, CertSearch, Keyset, MAX_SEARCH_PAGE, SearchPage, SerialPrefix, StatusCount,

@@ -69,6 +69,26 @@ pub enum TransactionOpen {
 /// The longest nonce or transactionId accepted, in bytes.
 pub const MAX_NONCE_LEN: usize = 512;
 
+/// The leading bytes of the signer's fingerprint a spent nonce is kept
+/// under ([`nonce_key`]).
+pub(crate) const NONCE_SIGNER_PREFIX: usize = 8;
+
+/// The key a spent nonce is stored under (schema 16): the first
+/// [`NONCE_SIGNER_PREFIX`] bytes of the signer's fingerprint, then the
+/// nonce. The whole fingerprint made every key 32 bytes longer, and the
+/// index of random keys is the one an enrollment writes the most pages
+/// of. Two credentials whose fingerprints share their first 8 bytes (a
+/// chance of 2^-64 per pair, and a fingerprint is of a certificate the
+/// operator registered, so it cannot be aimed at cheaply) share one space
+/// of nonces: a nonce one of them spent is refused to the other. The
+/// prefix can only make the store refuse more, never accept a replay.
+pub(crate) fn nonce_key(signer: &Fingerprint, nonce: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(NONCE_SIGNER_PREFIX + nonce.len());
+    key.extend_from_slice(&signer[..NONCE_SIGNER_PREFIX]);
+    key.extend_from_slice(nonce);
+    key
+}
+
 pub(crate) fn check_nonce(what: &str, bytes: &[u8]) -> Result<()> {
     if bytes.is_empty() || bytes.len() > MAX_NONCE_LEN {
         return Err(Error::Invalid(format!(

@@ -31,6 +31,8 @@ mod search;
 pub(crate) use search::*;
 mod trail;
 pub(crate) use trail::*;
+mod compact;
+pub(crate) use compact::*;
 
 /// One database for one test.
 pub(crate) trait Fixture: Sync {
@@ -51,6 +53,19 @@ pub(crate) trait Fixture: Sync {
 
     /// Runs SQL statements directly on the database, as older code would.
     fn sql(&self, batch: &str);
+
+    /// Whether the database is PostgreSQL (for SQL that differs).
+    fn postgres(&self) -> bool;
+
+    /// `bytes` as a literal of this database's SQL.
+    fn blob_literal(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        if self.postgres() {
+            format!("'\\x{hex}'::bytea")
+        } else {
+            format!("x'{hex}'")
+        }
+    }
 
     /// Makes the database refuse every audit event whose detail is
     /// `detail` (a trigger), as a full disk or a lost connection would in
@@ -132,6 +147,8 @@ macro_rules! backend_tests {
             migration_14_adds_the_search_indexes,
             trail_finds_linked_and_unlinked_events,
             migration_15_links_new_events_and_keeps_old_ones,
+            migration_16_carries_live_nonces_over,
+            issued_rows_keep_their_tbs_once,
         );
     };
     (@each $fixture:expr; $($name:ident),* $(,)?) => {

@@ -4,10 +4,11 @@
 
 use cmc_store::{AuditKind, AuditSearch, BulkCert, CertStatus, Keyset, StatusCount, Store};
 
-use super::{Fixture, add_ca, audit, bulk, serial_of};
+use super::{Fixture, add_ca, audit, bulk, serial_of, undo_16};
 
 /// Undoes migration 15 (as a database written by schema 14 looks).
 pub(crate) fn undo_15(fx: &dyn Fixture) {
+    undo_16(fx);
     fx.sql(
         "DROP INDEX certificates_unissued;
          DROP INDEX audit_log_cert;
@@ -114,7 +115,7 @@ pub(crate) fn migration_15_links_new_events_and_keeps_old_ones(fx: &dyn Fixture)
     let rows = fx.migration_rows();
     drop(store);
     undo_15(fx);
-    assert_eq!(fx.migration_rows(), rows - 1);
+    assert_eq!(fx.migration_rows(), rows - (cmc_store::SCHEMA_VERSION - 14));
 
     let store = fx.open();
     assert_eq!(store.schema_version().unwrap(), cmc_store::SCHEMA_VERSION);
