@@ -422,8 +422,9 @@ CREATE INDEX audit_log_serial_unlinked ON audit_log (serial, id)
         // (implicit, no AUTOINCREMENT): rows and the expiry index grow at
         // their end; clustered on the random key (WITHOUT ROWID) the
         // expiry index would end in that key, and a second's entries would
-        // land on random pages of it. The nonces still live are carried over (a
-        // key two rows share, a chance of 2^-64, keeps the later expiry).
+        // land on random pages of it. The nonces still live are carried
+        // over (a key two rows share, a chance of 2^-64, keeps the later
+        // expiry).
         sql: r"
 CREATE TABLE spent_nonces (
     nonce_key   BLOB PRIMARY KEY,
