@@ -248,3 +248,77 @@ fn recovers_after_the_server_drops_its_connections() {
     };
     assert!(ca.is_some());
 }
+
+/// How often the `indexes` of this fixture's schema were scanned, as
+/// reported.
+fn index_scans(fx: &PgFixture, indexes: &[&str]) -> i64 {
+    fx.client()
+        .query_one(
+            "SELECT COALESCE(sum(idx_scan), 0)::bigint FROM pg_stat_user_indexes
+             WHERE schemaname = current_schema() AND indexrelname = ANY($1)",
+            &[&indexes],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// Waits until the `indexes` have been scanned at least `n` times in all
+/// (a backend reports its counts within seconds of going idle); fails
+/// after 30 s.
+fn await_index_scans(fx: &PgFixture, indexes: &[&str], n: i64) {
+    for _ in 0..300 {
+        if index_scans(fx, indexes) >= n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{indexes:?}: fewer than {n} scans reported within 30 s");
+}
+
+/// A new store has no statistics yet, and PostgreSQL's planner once found
+/// the (CA, id) index as cheap as the unique (CA, serial) one for a
+/// certificate's lookup: every revocation check and audit link walked all
+/// of the CA's rows, for as long as autovacuum had not analysed the table
+/// (schema 17). Lookups now read the unique index, pooled connections'
+/// generic plans included; a search by CA still reads the CA index.
+#[test]
+fn fresh_store_reads_a_certificate_by_its_serial_index() {
+    let Some(fx) = PgFixture::new("fresh_store_reads_by_serial") else {
+        return;
+    };
+    let store = fx.open();
+    suite::add_ca(&*store, "ca");
+    let serials: Vec<_> = (0..20).map(suite::serial).collect();
+    for (n, s) in serials.iter().enumerate() {
+        suite::issue(&*store, "ca", s, &format!("CN=n{n}"), &[]);
+    }
+    // Well past the five executions after which a prepared statement may
+    // keep a generic plan.
+    for _ in 0..4 {
+        for s in &serials {
+            assert_eq!(store.is_revoked("ca", s).unwrap(), Some(false));
+            assert!(store.get_cert("ca", s).unwrap().is_some());
+        }
+    }
+    let by_ca = ["certificates_by_ca"];
+    let lookups = 2 * 4 * i64::try_from(serials.len()).unwrap();
+    await_index_scans(
+        &fx,
+        &["certificates_issuer_serial_key", "certificates_by_ca"],
+        lookups,
+    );
+    assert_eq!(index_scans(&fx, &by_ca), 0, "lookups walked the CA index");
+
+    let page = store
+        .search_certs(
+            &cmc_store::CertSearch {
+                issuer: Some("ca".into()),
+                ..Default::default()
+            },
+            cmc_store::Keyset::First,
+            5,
+        )
+        .unwrap();
+    assert_eq!(page.items.len(), 5);
+    await_index_scans(&fx, &by_ca, 1);
+}

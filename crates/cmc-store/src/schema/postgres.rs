@@ -374,4 +374,21 @@ DROP TABLE nonces;
 CREATE INDEX spent_nonces_expires ON spent_nonces (expires_at);
 ",
     },
+    Migration {
+        version: 17,
+        description: "the CA index holds rows with a positive id (PostgreSQL only)",
+        // On a table without statistics (a new store, until autovacuum's
+        // first ANALYZE) the planner costs (CA, id) and the unique
+        // (CA, serial) index the same for `issuer = $1 AND serial = $2`,
+        // and took the CA index: every lookup of a certificate (revocation
+        // check, audit link, status updates) walked all of its CA's rows,
+        // and a pooled connection kept that plan as its generic plan. A
+        // predicate these lookups do not imply takes the CA index out of
+        // their choice; the searches by CA and the counts say `id > 0`
+        // (identity ids start at 1, so it holds every row).
+        sql: r"
+DROP INDEX certificates_by_ca;
+CREATE INDEX certificates_by_ca ON certificates (issuer, id) WHERE id > 0;
+",
+    },
 ];

@@ -136,6 +136,11 @@ fn cert_query(s: &CertSearch) -> Query {
     let mut q = Query::default();
     if let Some(issuer) = &s.issuer {
         q.cmp("c.issuer", "=", issuer);
+        // Always true (ids start at 1): PostgreSQL's CA index holds the
+        // rows with `id > 0` only (schema 17), and reads it for a query
+        // that says so. SQLite's index holds every row and reads it the
+        // same way with this condition.
+        q.conds.push("c.id > 0".to_owned());
     }
     if let Some(status) = s.status {
         // Literals (one of four fixed names), not a parameter: SQLite
@@ -254,14 +259,15 @@ impl<B: Backend> Search for SqlStore<B> {
     }
 
     fn count_by_status(&self) -> Result<Vec<StatusCount>> {
-        // Every row of a CA from the small (CA, id) index, the others
+        // Every row of a CA from the small (CA, id) index (`id > 0`, as
+        // the index's PostgreSQL predicate says, schema 17), the others
         // from the partial (CA, status, id) index of the rows not issued,
         // issued the rest: one statement, so one snapshot. (An index on
         // (CA, status) of every row would serve this alone, at a page
         // written by every commit.)
         let rows = self.backend.with_conn(|c| {
             c.query(
-                "SELECT issuer, NULL, COUNT(*) FROM certificates GROUP BY issuer
+                "SELECT issuer, NULL, COUNT(*) FROM certificates WHERE id > 0 GROUP BY issuer
                  UNION ALL SELECT issuer, status, COUNT(*) FROM certificates
                      WHERE status <> 'issued' GROUP BY issuer, status",
                 &[],
