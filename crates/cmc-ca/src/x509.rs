@@ -176,7 +176,7 @@ pub fn decode_certificate(what: &'static str, der: &[u8]) -> Result<Certificate>
 /// space, so `CN=Own RA` and `cn=own  ra` are one name.
 #[must_use]
 pub fn subject_key(name: &Name) -> String {
-    name.to_string()
+    cmc_policy::name_text(name)
         .to_lowercase()
         .split_whitespace()
         .collect::<Vec<_>>()

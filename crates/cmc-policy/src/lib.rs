@@ -3,6 +3,7 @@
 
 mod algorithm;
 mod decision;
+mod dn_text;
 mod error;
 mod internal;
 mod issuer;
@@ -26,6 +27,7 @@ pub use algorithm::{
 pub use decision::{
     AdjustReason, Decision, DropReason, Dropped, ExtensionSummary, Refusal, ValidityAdjustment,
 };
+pub use dn_text::name_text;
 pub use error::Error;
 pub use internal::{
     CA_PROFILE_NAME, CLIENT_CREDENTIAL_PROFILE_NAME, CertificateKind, MAX_INTERNAL_VALIDITY_DAYS,

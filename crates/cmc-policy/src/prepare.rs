@@ -259,8 +259,8 @@ pub fn prepare(
     let decision = Decision {
         profile: profile.name.clone(),
         key: key.to_string(),
-        requested_subject: request.subject.to_string(),
-        subject: subject.to_string(),
+        requested_subject: crate::name_text(&request.subject),
+        subject: crate::name_text(&subject),
         requested,
         granted: tbs
             .extensions()
