@@ -22,6 +22,7 @@
 //! file (`cmc-tool`) the write lock is taken up front and waits
 //! (`busy_timeout`) instead of failing on a lock upgrade.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -190,29 +191,50 @@ fn sql_error(e: rusqlite::Error) -> SqlError {
 
 /// The SQL is written once, in PostgreSQL's style: `$1` becomes `?1`, and a
 /// parameter's type cast (`$1::text`, needed where PostgreSQL cannot infer
-/// the type, as in `$1::text IS NULL`) is dropped.
-fn rewrite(sql: &str) -> String {
+/// the type, as in `$1::text IS NULL`) is dropped. Runs on every statement
+/// executed, so it copies the text between placeholders whole (the marks
+/// it looks for are ASCII, so every cut is at a character boundary).
+fn rewrite(sql: &str) -> Cow<'_, str> {
+    let b = sql.as_bytes();
+    let Some(first) = sql.find('$') else {
+        return Cow::Borrowed(sql);
+    };
     let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+    let (mut copied, mut at) = (0, first);
+    loop {
+        let digits_end = b[at + 1..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(b.len(), |n| at + 1 + n);
+        let mut next = at + 1;
+        if digits_end > at + 1 {
+            out.push_str(&sql[copied..at]);
             out.push('?');
-            while let Some(d) = chars.next_if(char::is_ascii_digit) {
-                out.push(d);
-            }
-            if chars.next_if_eq(&':').is_some() {
+            out.push_str(&sql[at + 1..digits_end]);
+            let mut end = digits_end;
+            if b.get(end) == Some(&b':') {
                 // `::type` after a parameter; a single `:` does not occur.
-                chars.next_if_eq(&':');
-                while chars
-                    .next_if(|t| t.is_ascii_alphanumeric() || *t == '_')
-                    .is_some()
-                {}
+                end += 1;
+                if b.get(end) == Some(&b':') {
+                    end += 1;
+                }
+                while b
+                    .get(end)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    end += 1;
+                }
             }
-        } else {
-            out.push(c);
+            copied = end;
+            next = end;
+        }
+        match sql[next..].find('$') {
+            Some(n) => at = next + n,
+            None => break,
         }
     }
-    out
+    out.push_str(&sql[copied..]);
+    Cow::Owned(out)
 }
 
 impl rusqlite::ToSql for Value {
@@ -382,6 +404,22 @@ mod tests {
             rewrite("SELECT $1, $12 FROM t WHERE a = '$' AND ($2::text IS NULL OR b = $2)"),
             "SELECT ?1, ?12 FROM t WHERE a = '$' AND (?2 IS NULL OR b = ?2)"
         );
+        for (pg, sqlite) in [
+            ("", ""),
+            ("SELECT 1", "SELECT 1"),
+            ("$", "$"),
+            ("$$1", "$?1"),
+            ("$1", "?1"),
+            ("x$1::bytea", "x?1"),
+            ("$1::", "?1"),
+            ("$1:x", "?1"),
+            ("($3::bigint IS NULL OR at < $3)", "(?3 IS NULL OR at < ?3)"),
+            ("'é$1å' || $2 || 'ø'", "'é?1å' || ?2 || 'ø'"),
+            ("a = $10 AND b = $", "a = ?10 AND b = $"),
+        ] {
+            assert_eq!(rewrite(pg), sqlite, "{pg}");
+        }
+        assert!(matches!(rewrite("SELECT 1"), Cow::Borrowed(_)));
     }
 
     #[test]
