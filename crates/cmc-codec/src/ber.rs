@@ -39,6 +39,17 @@ pub enum Encoding {
 /// STRING holding anything but OCTET STRINGs, nesting deeper than [`MAX_DEPTH`], or data
 /// after the value.
 pub fn to_der(input: &[u8]) -> Result<(Vec<u8>, Encoding), Error> {
+    // Almost every request is DER already: one walk that allocates
+    // nothing says so, and the input is taken as it is. Anything else
+    // (BER, or malformed: the rewrite says why) takes the rewrite.
+    if der_end(input, 0, 0) == Some(input.len()) {
+        return Ok((input.to_vec(), Encoding::Der));
+    }
+    rewrite(input)
+}
+
+/// [`to_der`] the long way: every value copied into its DER form.
+fn rewrite(input: &[u8]) -> Result<(Vec<u8>, Encoding), Error> {
     let mut out = Vec::with_capacity(input.len());
     let end = element(input, 0, 0, &mut out)?;
     if end != input.len() {
@@ -129,6 +140,43 @@ fn push_length(out: &mut Vec<u8>, len: usize) {
 
 fn is_eoc(input: &[u8], pos: usize) -> bool {
     input.get(pos..pos + 2) == Some(&[0, 0][..])
+}
+
+/// The position after the value at `pos` if [`element`] would copy it
+/// unchanged and without error: definite, minimally encoded lengths, no
+/// constructed OCTET STRING, no end-of-contents, children exactly filling
+/// their parent, at most [`MAX_DEPTH`] deep. `None` otherwise, whatever
+/// the reason.
+fn der_end(input: &[u8], pos: usize, depth: usize) -> Option<usize> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let (tag_end, constructed) = read_tag(input, pos).ok()?;
+    let (len_end, len) = match read_length(input, tag_end).ok()? {
+        (end, Some(len)) => (end, len),
+        (_, None) => return None,
+    };
+    // The length octets are what push_length writes: short form below
+    // 0x80, otherwise no leading zero octet.
+    let significant = (usize::BITS - len.leading_zeros()).div_ceil(8) as usize;
+    let minimal = if len < 0x80 { 1 } else { 1 + significant };
+    if len_end - tag_end != minimal {
+        return None;
+    }
+    let end = len_end.checked_add(len).filter(|e| *e <= input.len())?;
+    let first = input[pos];
+    if !constructed {
+        return (first != 0x00).then_some(end);
+    }
+    if first == TAG_OCTET_STRING_CONSTRUCTED {
+        return None;
+    }
+    let window = &input[..end];
+    let mut child = len_end;
+    while child < end {
+        child = der_end(window, child, depth + 1)?;
+    }
+    Some(end)
 }
 
 /// Normalises the value at `pos` into `out`, returning the position after it.
@@ -307,6 +355,70 @@ mod tests {
                 matches!(to_der(b), Err(Error::Malformed(_))),
                 "{b:02x?} should be rejected"
             );
+        }
+    }
+
+    /// The walk that takes DER as it is agrees with the rewrite on every
+    /// input: vectors of every kind and mutations of a nested value.
+    #[test]
+    fn the_der_walk_agrees_with_the_rewrite() {
+        let mut inputs: Vec<Vec<u8>> = vec![
+            hex!("30 08 02 01 05 04 03 61 62 63").to_vec(),
+            hex!("30 80 a0 80 24 80 04 02 61 62 04 01 63 00 00 00 00 02 01 05 00 00").to_vec(),
+            hex!("30 81 03 02 01 05").to_vec(), // non-minimal long form
+            hex!("30 82 00 03 02 01 05").to_vec(), // leading zero length octet
+            hex!("30 04 00 00 02 00").to_vec(), // end-of-contents inside a definite value
+            hex!("24 03 04 01 61").to_vec(),    // constructed OCTET STRING, definite
+            hex!("30 03 02 01 05 00").to_vec(),
+            hex!("1f 81 00 00").to_vec(), // high tag number
+            hex!("1f 80 01 00").to_vec(), // non-minimal high tag number
+            hex!("3f 81 01 02 04 01").to_vec(),
+            vec![],
+        ];
+        let mut long = vec![0x04, 0x82, 0x01, 0x2c];
+        long.extend_from_slice(&[0x41; 300]);
+        inputs.push(long);
+        let mut nested = Vec::new();
+        for _ in 0..MAX_DEPTH + 2 {
+            nested.extend_from_slice(&[0x30, 0x00]);
+        }
+        inputs.push(nested);
+        let mut deep = vec![0x02, 0x01, 0x07];
+        for _ in 0..MAX_DEPTH + 1 {
+            let mut outer = vec![0x30];
+            push_length(&mut outer, deep.len());
+            outer.extend_from_slice(&deep);
+            deep = outer;
+        }
+        inputs.push(deep);
+        // Mutations of a nested value, every octet changed a few ways.
+        let base =
+            hex!("30 1a a0 0b 30 09 06 03 2a 03 04 04 02 68 69 02 01 05 31 06 13 04 74 65 73 74");
+        for i in 0..base.len() {
+            for v in [
+                0x00,
+                0x04,
+                0x24,
+                0x30,
+                0x80,
+                0x81,
+                0x7f,
+                0xff,
+                base[i] ^ 0x20,
+            ] {
+                let mut m = base.to_vec();
+                m[i] = v;
+                inputs.push(m);
+            }
+        }
+        for input in &inputs {
+            let fast = to_der(input);
+            let slow = rewrite(input);
+            match (&fast, &slow) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{input:02x?}"),
+                (Err(_), Err(_)) => {}
+                _ => panic!("{input:02x?}: {fast:?} against {slow:?}"),
+            }
         }
     }
 
