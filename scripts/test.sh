@@ -20,7 +20,11 @@ START=$(date +%s)
 # takes gigabytes beside the two builds of the workspace (aws-lc-rs and pure-rust).
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
-step() { printf '\n==> [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
+# Free space where the build goes, in every step's header: a full disk
+# kills the linker with SIGBUS mid-build (both builds and their tests take
+# about 9 GB).
+free_disk() { df -h --output=avail "$ROOT" 2>/dev/null | tail -1 | tr -d ' '; }
+step() { printf '\n==> [%4ss, %s free] %s\n' "$(($(date +%s) - START))" "$(free_disk)" "$*"; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
