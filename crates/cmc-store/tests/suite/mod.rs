@@ -130,6 +130,7 @@ macro_rules! backend_tests {
             concurrent_nonce_accepted_once,
             unit_commits_everything_or_nothing,
             concurrent_units_share_commits,
+            many_callers_are_each_answered,
             a_refused_unit_fails_alone_in_its_batch,
             bulk_load_stores_issued_and_revoked_rows,
             bulk_load_is_all_or_nothing,

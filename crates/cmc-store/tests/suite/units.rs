@@ -143,6 +143,41 @@ pub(crate) fn concurrent_units_share_commits(fx: &dyn Fixture) {
     assert_eq!(audit_count(&*store), 12);
 }
 
+/// Many callers at once, for a while: each is woken for its own result or
+/// to lead, never lost asleep (the group wakes callers one by one), and
+/// every unit is stored once.
+pub(crate) fn many_callers_are_each_answered(fx: &dyn Fixture) {
+    const THREADS: u64 = 12;
+    const EACH: u64 = 40;
+    let store = fx.open_grouped();
+    add_ca(&*store, "ca");
+    let before = store.write_stats();
+    let (done, finished) = std::sync::mpsc::channel();
+    for t in 0..THREADS {
+        let store = Arc::clone(&store);
+        let done = done.clone();
+        thread::spawn(move || {
+            for i in 0..EACH {
+                let n = 1000 + t * EACH + i;
+                store.commit_unit(unit("ca", n, &n.to_be_bytes())).unwrap();
+            }
+            done.send(t).unwrap();
+        });
+    }
+    for _ in 0..THREADS {
+        // A caller left asleep would hang here: fail instead.
+        finished
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a caller was never answered");
+    }
+    let after = store.write_stats();
+    assert_eq!(after.units - before.units, THREADS * EACH);
+    assert_eq!((after.queued, after.committing), (0, 0));
+    for n in 1000..1000 + THREADS * EACH {
+        assert!(store.get_cert("ca", &serial(n)).unwrap().is_some(), "{n}");
+    }
+}
+
 pub(crate) fn a_refused_unit_fails_alone_in_its_batch(fx: &dyn Fixture) {
     let store = fx.open_grouped();
     add_ca(&*store, "ca");
