@@ -70,10 +70,11 @@ struct Queued {
 }
 
 impl GroupState {
-    /// Ends a commit whose units had `tickets`: stores their results
-    /// (but the leader's own, `own`, which is returned) and says whom to
-    /// wake: the other callers of the batch and the first caller queued
-    /// since, who leads the next commit.
+    /// Ends the commit of `batch` (each unit's ticket and caller, in
+    /// order, one of `results` each): stores the results but the leader's
+    /// own (ticket `own`, returned instead) and says whom to wake: the
+    /// other callers of the batch and the first caller queued since, who
+    /// leads the next commit.
     fn finish(
         &mut self,
         own: u64,
