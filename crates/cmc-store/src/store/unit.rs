@@ -70,20 +70,19 @@ struct Queued {
 }
 
 impl GroupState {
-    /// Ends the commit of `batch` (each unit's ticket and caller, in
-    /// order, one of `results` each): stores the results but the leader's
+    /// Ends the commit of `batch` (in order, one of `results` each): stores the results but the leader's
     /// own (ticket `own`, returned instead) and says whom to wake: the
     /// other callers of the batch and the first caller queued since, who
     /// leads the next commit.
     fn finish(
         &mut self,
         own: u64,
-        batch: Vec<(u64, Thread)>,
+        batch: Vec<Queued>,
         mut results: impl Iterator<Item = Result<()>>,
     ) -> (Option<Result<()>>, Vec<Thread>) {
         let mut wake = Vec::with_capacity(batch.len());
         let mut mine = None;
-        for (ticket, caller) in batch {
+        for Queued { ticket, caller, .. } in batch {
             let result = results
                 .next()
                 .unwrap_or_else(|| Err(Error::Backend("no result for a unit".into())));
@@ -131,7 +130,7 @@ impl Group {
 struct Leading<'a> {
     group: &'a Group,
     own: u64,
-    batch: Vec<(u64, Thread)>,
+    batch: Vec<Queued>,
     finished: bool,
 }
 
@@ -281,18 +280,18 @@ impl<B: Backend> UnitStore for SqlStore<B> {
             let mut leading = Leading {
                 group,
                 own: ticket,
-                batch: batch.iter().map(|q| (q.ticket, q.caller.clone())).collect(),
+                batch,
                 finished: false,
             };
-            let units: Vec<&WriteUnit> = batch.iter().map(|q| &q.unit).collect();
+            let units: Vec<&WriteUnit> = leading.batch.iter().map(|q| &q.unit).collect();
             let results = self.commit_batch(&units);
             let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
             group.units.fetch_add(ok, Ordering::Relaxed);
             group
                 .failed
                 .fetch_add(results.len() as u64 - ok, Ordering::Relaxed);
-            let callers = std::mem::take(&mut leading.batch);
-            let (mine, wake) = group.lock().finish(ticket, callers, results.into_iter());
+            let batch = std::mem::take(&mut leading.batch);
+            let (mine, wake) = group.lock().finish(ticket, batch, results.into_iter());
             leading.finished = true;
             for caller in wake {
                 caller.unpark();
