@@ -12,6 +12,7 @@ use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::constraints::BasicConstraints;
 use x509_cert::ext::pkix::{CrlReason, ExtendedKeyUsage};
+use x509_cert::serial_number::SerialNumber;
 
 use crate::output::hex;
 use crate::time::format_rfc3339;
@@ -47,6 +48,20 @@ pub(crate) fn decode_cert(der: &[u8]) -> Result<Certificate> {
 pub(crate) fn cert_serial(cert: &Certificate) -> Result<Serial> {
     Serial::from_be_bytes(cert.tbs_certificate().serial_number().as_bytes())
         .context("certificate serial number")
+}
+
+/// The serial of `cert` as the tool writes serials everywhere: the hex of
+/// its magnitude, as the store keys it and as `openssl x509 -serial` prints it
+/// (no `00` sign byte). A serial outside RFC 5280 (zero, negative, over 20
+/// bytes) cannot be keyed, so it is shown as the hex of its DER content.
+pub(crate) fn serial_text(cert: &Certificate) -> String {
+    serial_number_text(cert.tbs_certificate().serial_number())
+}
+
+/// [`serial_text`] of a serial number met elsewhere (a signer's
+/// issuerAndSerialNumber).
+pub(crate) fn serial_number_text(serial: &SerialNumber) -> String {
+    Serial::from_be_bytes(serial.as_bytes()).map_or_else(|_| hex(serial.as_bytes()), |s| s.to_hex())
 }
 
 pub(crate) fn not_after(cert: &Certificate) -> UnixTime {
@@ -226,6 +241,19 @@ mod tests {
         for bad in ["", "xyz", "00", "0x", &"11".repeat(21)] {
             assert!(parse_serial(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn serials_are_written_without_the_sign_byte() {
+        // The DER content of a serial whose top bit is set starts with 00;
+        // openssl x509 -serial and the store both leave it out.
+        let high = SerialNumber::new(&[0x00, 0xaa, 0x9b, 0x8c]).unwrap();
+        assert_eq!(serial_number_text(&high), "aa9b8c");
+        let low = SerialNumber::new(&[0x01, 0x02]).unwrap();
+        assert_eq!(serial_number_text(&low), "0102");
+        // A serial the store cannot key (zero) is shown as its DER content.
+        let zero = SerialNumber::new(&[0x00]).unwrap();
+        assert_eq!(serial_number_text(&zero), "00");
     }
 
     #[test]

@@ -249,7 +249,7 @@ fn inspect(input: &[u8], time: SystemTime) -> Result<Shown> {
             CertShown {
                 subject: tbs.subject().to_string(),
                 issuer: tbs.issuer().to_string(),
-                serial: hex(tbs.serial_number().as_bytes()),
+                serial: crate::inspect::serial_text(c),
             }
         })
         .collect();
@@ -326,7 +326,7 @@ fn signer(si: &SignerInfo, certs: &[Certificate]) -> SignerShown {
             format!(
                 "{}, serial {}",
                 isn.issuer,
-                hex(isn.serial_number.as_bytes())
+                crate::inspect::serial_number_text(&isn.serial_number)
             ),
             certs.iter().find(|c| {
                 let tbs = c.tbs_certificate();

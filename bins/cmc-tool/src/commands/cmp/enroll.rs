@@ -355,7 +355,7 @@ pub(crate) fn run_rr(args: &RrArgs, io: &mut Io<'_>) -> Result<()> {
     if !is_granted(status.status) {
         bail!("rr: {}", status_text(status));
     }
-    let serial = crate::output::hex(tbs.serial_number().as_bytes());
+    let serial = crate::inspect::serial_text(&old);
     writeln!(io.out, "rr: {}", status_text(status)).context("writing output")?;
     writeln!(io.out, "revoked: serial {serial}").context("writing output")?;
     write_extra_certs(
