@@ -117,38 +117,63 @@ fn pkcs11_rsa4096() {
 /// of 8 sessions; every signature verifies.
 #[test]
 fn pkcs11_eight_threads_two_hundred_signatures_each() {
-    const THREADS: usize = 8;
-    const PER_THREAD: usize = 200;
     let Some(hsm) = common::hsm("pkcs11_eight_threads_two_hundred_signatures_each") else {
         return;
     };
+    assert_eq!(sign_from_threads(&hsm, 8, 8, 200), 8 * 200);
+}
+
+/// 8 threads share a pool of 2 sessions: most signatures wait for a
+/// session another thread gives back, and each is woken to take it (a lost
+/// wake-up leaves a thread asleep for good: the watchdog ends the test).
+#[test]
+fn pkcs11_eight_threads_wait_for_two_sessions() {
+    let Some(hsm) = common::hsm("pkcs11_eight_threads_wait_for_two_sessions") else {
+        return;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(sign_from_threads(&hsm, 8, 2, 100)));
+    match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(verified) => assert_eq!(verified, 8 * 100),
+        Err(_) => panic!("signers waiting for a session were not woken"),
+    }
+}
+
+/// `threads` threads sign `per_thread` distinct messages each with one new
+/// key whose pool holds `sessions` sessions; the signatures verified.
+fn sign_from_threads(
+    hsm: &common::Hsm,
+    threads: usize,
+    sessions: usize,
+    per_thread: usize,
+) -> usize {
     let label = format!("cmc-test-threads-{}", common::random_suffix());
     let key =
-        Pkcs11Key::generate(&hsm.config(&label).with_sessions(THREADS), KeySpec::P256).unwrap();
+        Pkcs11Key::generate(&hsm.config(&label).with_sessions(sessions), KeySpec::P256).unwrap();
     let verifier =
         p256::ecdsa::VerifyingKey::from_public_key_der(&key.public_key().to_der().unwrap())
             .unwrap();
 
     let verified: usize = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
+        let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let key = &key;
                 let verifier = &verifier;
                 s.spawn(move || {
-                    for i in 0..PER_THREAD {
+                    for i in 0..per_thread {
                         let msg = format!("thread {t} message {i}");
                         let der = key.sign(msg.as_bytes()).unwrap();
                         let sig = p256::ecdsa::DerSignature::from_bytes(&der).unwrap();
                         verifier.verify(msg.as_bytes(), &sig).unwrap();
                     }
-                    PER_THREAD
+                    per_thread
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
-    assert_eq!(verified, THREADS * PER_THREAD);
     key.destroy().unwrap();
+    verified
 }
 
 /// The PIN can come from an environment variable (checked in a child

@@ -22,6 +22,10 @@ pub(crate) struct Pool<C> {
 struct State<C> {
     idle: Vec<C>,
     open: usize,
+    /// Callers waiting in `get`: a connection given back wakes one only if
+    /// there is one (std's `Condvar::notify_one` makes a futex system call
+    /// whether or not anyone waits, and every store read gives one back).
+    waiting: usize,
 }
 
 impl<C> Pool<C> {
@@ -37,6 +41,7 @@ impl<C> Pool<C> {
             state: Mutex::new(State {
                 idle: Vec::new(),
                 open: 0,
+                waiting: 0,
             }),
             freed: Condvar::new(),
             max: max.max(1),
@@ -72,8 +77,9 @@ impl<C> Pool<C> {
                         conn: Some(conn),
                     }),
                     Err(e) => {
-                        self.lock().open -= 1;
-                        self.freed.notify_one();
+                        let mut state = self.lock();
+                        state.open -= 1;
+                        self.wake_one(state);
                         Err(e)
                     }
                 };
@@ -86,11 +92,13 @@ impl<C> Pool<C> {
                     self.max
                 )));
             }
+            state.waiting += 1;
             state = self
                 .freed
                 .wait_timeout(state, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            state.waiting -= 1;
         }
     }
 
@@ -110,8 +118,17 @@ impl<C> Pool<C> {
         } else {
             state.open -= 1;
         }
+        self.wake_one(state);
+    }
+
+    /// Releases `state` and wakes one waiting caller, if any: a connection
+    /// or a place for one is free.
+    fn wake_one(&self, state: MutexGuard<'_, State<C>>) {
+        let anyone = state.waiting > 0;
         drop(state);
-        self.freed.notify_one();
+        if anyone {
+            self.freed.notify_one();
+        }
     }
 }
 
@@ -198,6 +215,70 @@ mod tests {
         );
         drop(pool.get().unwrap());
         assert_eq!(*pool.get().unwrap(), 1);
+    }
+
+    /// A thread that takes a connection from `pool` (whose deadline is
+    /// long) and sends what it got.
+    fn spawn_waiter<C: Copy + Send + 'static>(
+        pool: &Arc<Pool<C>>,
+    ) -> std::sync::mpsc::Receiver<Result<C>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = Arc::clone(pool);
+        std::thread::spawn(move || tx.send(p.get().map(|c| *c)));
+        rx
+    }
+
+    /// What the waiter got, well before its deadline: a lost wake-up
+    /// leaves it asleep until then.
+    fn woken<C>(waiter: &std::sync::mpsc::Receiver<Result<C>>) -> C {
+        match waiter.recv_timeout(Duration::from_secs(20)) {
+            Ok(got) => got.unwrap(),
+            Err(_) => panic!("the waiting caller was not woken"),
+        }
+    }
+
+    /// Waits until `n` callers wait in `get`.
+    fn await_waiting<C>(pool: &Pool<C>, n: usize) {
+        while pool.lock().waiting != n {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_returned_connection_wakes_a_waiting_caller() {
+        // The deadline (60 s) is far beyond the 20 s `woken` allows.
+        let pool = Arc::new(Pool::new(
+            1,
+            Duration::from_secs(60),
+            Box::new(|| Ok(7u8)),
+            |c: &u8| *c == 7,
+        ));
+        let held = pool.get().unwrap();
+        let waiter = spawn_waiter(&pool);
+        await_waiting(&pool, 1);
+        drop(held);
+        assert_eq!(woken(&waiter), 7);
+        assert_eq!(pool.lock().waiting, 0);
+    }
+
+    #[test]
+    fn a_dropped_connection_wakes_a_waiting_caller_to_open_one() {
+        let made = Arc::new(AtomicUsize::new(0));
+        let m = made.clone();
+        // Every connection is unhealthy: the one given back is closed, and
+        // the waiter must be woken to open its own in the freed place.
+        let pool = Arc::new(Pool::new(
+            1,
+            Duration::from_secs(60),
+            Box::new(move || Ok(m.fetch_add(1, Ordering::SeqCst))),
+            |_| false,
+        ));
+        let held = pool.get().unwrap();
+        let waiter = spawn_waiter(&pool);
+        await_waiting(&pool, 1);
+        drop(held);
+        assert_eq!(woken(&waiter), 1);
+        assert_eq!(made.load(Ordering::SeqCst), 2);
     }
 
     #[test]

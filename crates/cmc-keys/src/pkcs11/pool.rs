@@ -19,6 +19,10 @@ pub(super) struct Pool {
 struct PoolState {
     idle: Vec<Session>,
     open: usize,
+    /// Callers waiting in `acquire`: a lease given back wakes one only if
+    /// there is one (std's `Condvar::notify_one` makes a futex system call
+    /// whether or not anyone waits, and every signature returns a lease).
+    waiting: usize,
 }
 
 /// A session taken from the pool. Dropping it gives the session back; if
@@ -34,6 +38,7 @@ impl Pool {
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 open: 0,
+                waiting: 0,
             }),
             returned: Condvar::new(),
             max: max.max(1),
@@ -61,10 +66,12 @@ impl Pool {
                 lease.session = Some(token.open_session(false)?);
                 return Ok(lease);
             }
+            state.waiting += 1;
             state = self
                 .returned
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
         }
     }
 }
@@ -76,7 +83,10 @@ impl Drop for Lease<'_> {
             Some(session) => state.idle.push(session),
             None => state.open = state.open.saturating_sub(1),
         }
+        let anyone = state.waiting > 0;
         drop(state);
-        self.pool.returned.notify_one();
+        if anyone {
+            self.pool.returned.notify_one();
+        }
     }
 }
