@@ -383,31 +383,66 @@ impl Metrics {
     }
 }
 
-/// `process_io_write_bytes_total`: the bytes this process caused to be
-/// written to storage (`write_bytes` of `/proc/self/io`, Linux), read at
-/// each scrape; absent where that file is not. What `cmc-tool bench`
-/// divides by the enrollments of a run. A store in another process
-/// (PostgreSQL) writes in that process, not here.
+/// What `/proc/self` says of this process (Linux), read at each scrape;
+/// each family is absent where its file is not. `cmc-tool bench` divides
+/// both by the enrollments of a run.
+/// - `process_io_write_bytes_total`: the bytes this process caused to be
+///   written to storage (`write_bytes` of `/proc/self/io`). A store in
+///   another process (PostgreSQL) writes in that process, not here.
+/// - `process_cpu_seconds_total`: user and system CPU time of all its
+///   threads (`utime` + `stime` of `/proc/self/stat`), the name Prometheus'
+///   own process collectors use.
 #[derive(Debug)]
 struct ProcessIo;
 
 impl Collector for ProcessIo {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let Some(bytes) = std::fs::read_to_string("/proc/self/io")
+        if let Some(bytes) = std::fs::read_to_string("/proc/self/io")
             .ok()
             .and_then(|text| io_field(&text, "write_bytes"))
-        else {
-            return Ok(());
-        };
-        let counter = ConstCounter::new(bytes);
-        let metric = encoder.encode_descriptor(
-            "process_io_write_bytes",
-            "Bytes this process caused to be written to storage (/proc/self/io write_bytes).",
-            None,
-            counter.metric_type(),
-        )?;
-        counter.encode(metric)
+        {
+            let counter = ConstCounter::new(bytes);
+            let metric = encoder.encode_descriptor(
+                "process_io_write_bytes",
+                "Bytes this process caused to be written to storage (/proc/self/io write_bytes).",
+                None,
+                counter.metric_type(),
+            )?;
+            counter.encode(metric)?;
+        }
+        if let Some(seconds) = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|text| cpu_seconds(&text))
+        {
+            let counter = ConstCounter::new(seconds);
+            let metric = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "User and system CPU time of this process in seconds (/proc/self/stat).",
+                None,
+                counter.metric_type(),
+            )?;
+            counter.encode(metric)?;
+        }
+        Ok(())
     }
+}
+
+/// Clock ticks per second of the times in `/proc/PID/stat`: USER_HZ, which
+/// Linux fixes at 100 for user space on every architecture it supports
+/// (whatever the kernel's own HZ).
+const USER_HZ: f64 = 100.0;
+
+/// `utime` + `stime` (fields 14 and 15) of the text of `/proc/PID/stat`,
+/// in seconds. The command name (field 2) is in parentheses and may hold
+/// spaces and parentheses itself, so fields are counted after its last
+/// `)`.
+fn cpu_seconds(text: &str) -> Option<f64> {
+    let (_, rest) = text.rsplit_once(')')?;
+    // `rest` starts with field 3 (the state).
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / USER_HZ)
 }
 
 /// The value of `name: VALUE` in the text of `/proc/PID/io`.
@@ -654,10 +689,13 @@ mod tests {
         };
         assert_eq!(
             process,
-            [(
-                "process_io_write_bytes_total".to_owned(),
-                "counter".to_owned()
-            )]
+            [
+                (
+                    "process_io_write_bytes_total".to_owned(),
+                    "counter".to_owned()
+                ),
+                ("process_cpu_seconds_total".to_owned(), "counter".to_owned())
+            ]
         );
         let value: u64 = line(&text, "process_io_write_bytes_total ")
             .rsplit_once(' ')
@@ -669,6 +707,48 @@ mod tests {
             (before..=after).contains(&value),
             "{before} {value} {after}"
         );
+    }
+
+    #[test]
+    fn process_cpu_time_is_reported_and_grows() {
+        let proc_cpu = || {
+            std::fs::read_to_string("/proc/self/stat")
+                .ok()
+                .and_then(|t| cpu_seconds(&t))
+        };
+        let Some(before) = proc_cpu() else {
+            return;
+        };
+        // Burn some CPU so that the clock ticks move.
+        let mut x = 0u64;
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(50) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let text = Metrics::new().render().unwrap();
+        let after = proc_cpu().unwrap();
+        let value: f64 = line(&text, "process_cpu_seconds_total ")
+            .rsplit_once(' ')
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
+        assert!(
+            before <= value && value <= after && before < after,
+            "{before} {value} {after}"
+        );
+    }
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name() {
+        // Fields 14 and 15 (utime 250, stime 50 ticks); the name holds a
+        // space and a parenthesis.
+        let stat = "4242 (cmc (srv) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 9 0 \
+                    100 0 0\n";
+        assert_eq!(cpu_seconds(stat), Some(3.0));
+        assert_eq!(cpu_seconds("4242 cmc S 1"), None);
+        assert_eq!(cpu_seconds("4242 (cmc) S 1 2 3"), None);
+        assert_eq!(cpu_seconds("1 (a) S 1 1 1 0 -1 0 0 0 0 0 x 5 0"), None);
     }
 
     #[test]

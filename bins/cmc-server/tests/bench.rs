@@ -1,7 +1,7 @@
 //! `cmc-tool bench` against the real server: closed and open loop, kept
 //! alive or one connection per request, and the server figures it reads
-//! from `/metrics` (the process's disk writes; durable commits when the
-//! server reports them). Counts and labels only, never a timing.
+//! from `/metrics` (the process's disk writes and CPU time; durable commits
+//! when the server reports them). Counts and labels only, never a timing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -22,6 +22,11 @@ fn bench_reports_the_server_figures_from_its_metrics() {
     assert_eq!(
         writes_reported,
         std::path::Path::new("/proc/self/io").exists()
+    );
+    let cpu_reported = metrics.contains("\nprocess_cpu_seconds_total ");
+    assert_eq!(
+        cpu_reported,
+        std::path::Path::new("/proc/self/stat").exists()
     );
 
     for extra in [&[][..], &["--no-keep-alive"][..], &["--rate", "40"][..]] {
@@ -51,6 +56,10 @@ fn bench_reports_the_server_figures_from_its_metrics() {
         );
         if let Some(bytes) = s["disk_write_bytes"].as_f64() {
             assert!(bytes >= 0.0, "{v}");
+        }
+        assert_eq!(s["cpu_ms_per_enrollment"].is_number(), cpu_reported, "{v}");
+        if let Some(cpu) = s["cpu_seconds"].as_f64() {
+            assert!(cpu >= 0.0, "{v}");
         }
     }
     // The server counted every one of them as issued.

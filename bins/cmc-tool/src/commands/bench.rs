@@ -15,8 +15,10 @@
 //!
 //! Around the timed phase it reads the server's `/metrics` (same host and
 //! port as `--url`) and reports, per enrollment, the durable store commits
-//! (`cmc_store_commits_total`) and the bytes the server process wrote to
-//! disk (`process_io_write_bytes_total`), each when the server reports it.
+//! (`cmc_store_commits_total`), the bytes the server process wrote to
+//! disk (`process_io_write_bytes_total`) and the server's CPU time
+//! (`process_cpu_seconds_total`, next to what its signatures cost), each
+//! when the server reports it.
 //! In the same run it measures, single-threaded, the signature operations
 //! the server pays per enrollment (through the same cmc-keys and cmc-codec
 //! functions the server uses, so with the same cryptographic backend), to
@@ -46,7 +48,7 @@ use crate::commands::args::PassphraseArgs;
 use crate::commands::request::{nonce_builder, read_cert_file, signer_key};
 use crate::http;
 use send::{Pace, Sender};
-use server::{COMMITS, ServerFigures, WRITE_BYTES, scrape, server_figures};
+use server::{COMMITS, CPU_SECONDS, ServerFigures, WRITE_BYTES, scrape, server_figures};
 
 /// `bench`.
 #[derive(Debug, Args)]
@@ -548,7 +550,8 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
         Some(e) => format!("  not read ({e})\n"),
         None => format!(
             "  durable store commits per enrollment: {}\n  \
-             bytes written to disk per enrollment: {}\n",
+             bytes written to disk per enrollment: {}\n  \
+             server CPU per enrollment: {}\n",
             s.commits_per_enrollment.map_or_else(
                 || format!("not reported (no {COMMITS})"),
                 |v| format!("{v:.3} ({} commits)", s.store_commits.unwrap_or_default()),
@@ -559,6 +562,20 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
                     "{v:.0} ({} bytes; the cmc-server process only, \
                      not a PostgreSQL server's)",
                     s.disk_write_bytes.unwrap_or_default()
+                ),
+            ),
+            s.cpu_ms_per_enrollment.map_or_else(
+                || format!("not reported (no {CPU_SECONDS})"),
+                |v| format!(
+                    "{v:.3} ms ({:.2} s; the signatures below cost {:.3} ms \
+                     of it, {:.0} %)",
+                    s.cpu_seconds.unwrap_or_default(),
+                    c.cost_per_request_us / 1000.0,
+                    if v > 0.0 {
+                        100.0 * c.cost_per_request_us / 1000.0 / v
+                    } else {
+                        0.0
+                    }
                 ),
             ),
         ),

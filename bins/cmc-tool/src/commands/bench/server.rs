@@ -1,5 +1,6 @@
-//! What the server's `/metrics` says about a run: durable store commits
-//! and bytes written to disk, read before and after the timed phase.
+//! What the server's `/metrics` says about a run: durable store commits,
+//! bytes written to disk and CPU time, read before and after the timed
+//! phase.
 
 use std::time::Duration;
 
@@ -22,11 +23,16 @@ pub(super) struct ServerFigures {
     /// server's writes.
     pub(super) disk_write_bytes: Option<f64>,
     pub(super) disk_write_bytes_per_enrollment: Option<f64>,
+    /// `process_cpu_seconds_total` over the run (absent if not reported):
+    /// the server process's user and system CPU, all its threads.
+    pub(super) cpu_seconds: Option<f64>,
+    pub(super) cpu_ms_per_enrollment: Option<f64>,
 }
 
 /// The metric families the server figures come from.
 pub(super) const COMMITS: &str = "cmc_store_commits_total";
 pub(super) const WRITE_BYTES: &str = "process_io_write_bytes_total";
+pub(super) const CPU_SECONDS: &str = "process_cpu_seconds_total";
 
 /// The server's metrics text, or why it could not be read.
 pub(super) fn scrape(url: &http::Url, timeout: Duration) -> Result<String> {
@@ -79,6 +85,8 @@ pub(super) fn server_figures(
                 commits_per_enrollment: None,
                 disk_write_bytes: None,
                 disk_write_bytes_per_enrollment: None,
+                cpu_seconds: None,
+                cpu_ms_per_enrollment: None,
             };
         }
     };
@@ -89,6 +97,7 @@ pub(super) fn server_figures(
     };
     let commits = delta(COMMITS);
     let bytes = delta(WRITE_BYTES);
+    let cpu = delta(CPU_SECONDS);
     ServerFigures {
         metrics_url,
         error: None,
@@ -96,6 +105,8 @@ pub(super) fn server_figures(
         commits_per_enrollment: per(commits),
         disk_write_bytes: bytes,
         disk_write_bytes_per_enrollment: per(bytes),
+        cpu_seconds: cpu,
+        cpu_ms_per_enrollment: per(cpu).map(|s| s * 1000.0),
     }
 }
 
@@ -125,6 +136,11 @@ mod tests {
         assert_eq!(f.disk_write_bytes, Some(4000.0));
         assert_eq!(f.disk_write_bytes_per_enrollment, Some(1000.0));
         assert_eq!((f.store_commits, f.commits_per_enrollment), (None, None));
+        assert_eq!((f.cpu_seconds, f.cpu_ms_per_enrollment), (None, None));
+        let cpu = |s: f64| Ok(format!("{CPU_SECONDS} {s}\n"));
+        let f = server_figures(String::new(), &cpu(10.0), &cpu(12.5), 5000);
+        assert_eq!(f.cpu_seconds, Some(2.5));
+        assert_eq!(f.cpu_ms_per_enrollment, Some(0.5));
         let with_commits = Ok(format!("{COMMITS} 2\n"));
         let later = Ok(format!("{COMMITS} 4\n"));
         let f = server_figures(String::new(), &with_commits, &later, 4);
