@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+    DescriptorEncoder, EncodeCounterValue, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
+    LabelValueEncoder,
 };
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
@@ -285,7 +286,7 @@ impl Metrics {
             "Time from request head to response, by route",
             latency.clone(),
         );
-        registry.register_collector(Box::new(ProcessIo));
+        registry.register_collector(Box::new(ProcSelf));
         Self {
             registry,
             requests,
@@ -393,38 +394,42 @@ impl Metrics {
 ///   threads (`utime` + `stime` of `/proc/self/stat`), the name Prometheus'
 ///   own process collectors use.
 #[derive(Debug)]
-struct ProcessIo;
+struct ProcSelf;
 
-impl Collector for ProcessIo {
+impl Collector for ProcSelf {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        if let Some(bytes) = std::fs::read_to_string("/proc/self/io")
-            .ok()
-            .and_then(|text| io_field(&text, "write_bytes"))
-        {
-            let counter = ConstCounter::new(bytes);
-            let metric = encoder.encode_descriptor(
-                "process_io_write_bytes",
-                "Bytes this process caused to be written to storage (/proc/self/io write_bytes).",
-                None,
-                counter.metric_type(),
-            )?;
-            counter.encode(metric)?;
-        }
-        if let Some(seconds) = std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .and_then(|text| cpu_seconds(&text))
-        {
-            let counter = ConstCounter::new(seconds);
-            let metric = encoder.encode_descriptor(
-                "process_cpu_seconds",
-                "User and system CPU time of this process in seconds (/proc/self/stat).",
-                None,
-                counter.metric_type(),
-            )?;
-            counter.encode(metric)?;
-        }
-        Ok(())
+        proc_counter(
+            &mut encoder,
+            "/proc/self/io",
+            |text| io_field(text, "write_bytes"),
+            "process_io_write_bytes",
+            "Bytes this process caused to be written to storage (/proc/self/io write_bytes).",
+        )?;
+        proc_counter(
+            &mut encoder,
+            "/proc/self/stat",
+            cpu_seconds,
+            "process_cpu_seconds",
+            "User and system CPU time of this process in seconds (/proc/self/stat).",
+        )
     }
+}
+
+/// Encodes counter `name` with the value `read` finds in the text of
+/// `file`; nothing if the file cannot be read or holds no value.
+fn proc_counter<N: EncodeCounterValue>(
+    encoder: &mut DescriptorEncoder,
+    file: &str,
+    read: impl Fn(&str) -> Option<N>,
+    name: &str,
+    help: &str,
+) -> Result<(), std::fmt::Error> {
+    let Some(value) = std::fs::read_to_string(file).ok().and_then(|t| read(&t)) else {
+        return Ok(());
+    };
+    let counter = ConstCounter::new(value);
+    let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+    counter.encode(metric)
 }
 
 /// Clock ticks per second of the times in `/proc/PID/stat`: USER_HZ, which
@@ -461,6 +466,15 @@ mod tests {
         text.lines()
             .find(|l| l.starts_with(prefix))
             .unwrap_or_else(|| panic!("no line {prefix} in\n{text}"))
+    }
+
+    /// The value of the unlabelled sample `name`.
+    fn sample<T: std::str::FromStr>(text: &str, name: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        let l = line(text, &format!("{name} "));
+        l.rsplit_once(' ').unwrap().1.parse().unwrap()
     }
 
     #[test]
@@ -697,12 +711,7 @@ mod tests {
                 ("process_cpu_seconds_total".to_owned(), "counter".to_owned())
             ]
         );
-        let value: u64 = line(&text, "process_io_write_bytes_total ")
-            .rsplit_once(' ')
-            .unwrap()
-            .1
-            .parse()
-            .unwrap();
+        let value: u64 = sample(&text, "process_io_write_bytes_total");
         assert!(
             (before..=after).contains(&value),
             "{before} {value} {after}"
@@ -727,12 +736,7 @@ mod tests {
         }
         let text = Metrics::new().render().unwrap();
         let after = proc_cpu().unwrap();
-        let value: f64 = line(&text, "process_cpu_seconds_total ")
-            .rsplit_once(' ')
-            .unwrap()
-            .1
-            .parse()
-            .unwrap();
+        let value: f64 = sample(&text, "process_cpu_seconds_total");
         assert!(
             before <= value && value <= after && before < after,
             "{before} {value} {after}"
