@@ -728,11 +728,14 @@ mod tests {
         let Some(before) = proc_cpu() else {
             return;
         };
-        // Burn some CPU so that the clock ticks move.
+        // Burn CPU until the process's clock ticks (10 ms each) move.
         let mut x = 0u64;
         let started = std::time::Instant::now();
-        while started.elapsed() < Duration::from_millis(50) {
-            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        while proc_cpu().unwrap() <= before {
+            assert!(started.elapsed() < Duration::from_secs(30), "no CPU tick");
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
         }
         let text = Metrics::new().render().unwrap();
         let after = proc_cpu().unwrap();
