@@ -70,10 +70,10 @@ struct Queued {
 }
 
 impl GroupState {
-    /// Ends the commit of `batch` (in order, one of `results` each): stores the results but the leader's
-    /// own (ticket `own`, returned instead) and says whom to wake: the
-    /// other callers of the batch and the first caller queued since, who
-    /// leads the next commit.
+    /// Ends the commit of `batch` (in order, one of `results` each): stores
+    /// the results but the leader's own (ticket `own`, returned instead)
+    /// and says whom to wake: the other callers of the batch and the first
+    /// caller queued since, who leads the next commit.
     fn finish(
         &mut self,
         own: u64,
@@ -83,9 +83,7 @@ impl GroupState {
         let mut wake = Vec::with_capacity(batch.len());
         let mut mine = None;
         for Queued { ticket, caller, .. } in batch {
-            let result = results
-                .next()
-                .unwrap_or_else(|| Err(Error::Backend("no result for a unit".into())));
+            let result = results.next().unwrap_or_else(|| Err(no_result()));
             if ticket == own {
                 mine = Some(result);
             } else {
@@ -194,15 +192,26 @@ fn apply(c: &mut dyn Conn, unit: &WriteUnit) -> Result<()> {
 
 impl<B: Backend> SqlStore<B> {
     /// Commits `batch` in one transaction, each unit in its own savepoint;
-    /// one result per unit, in order.
+    /// one result per unit, in order. Counts the commit and the units
+    /// stored and refused (the write statistics).
     fn commit_batch(&self, batch: &[&WriteUnit]) -> Vec<Result<()>> {
+        let results = self.write_batch(batch);
+        let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
+        if ok > 0 {
+            self.group.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        self.group.units.fetch_add(ok, Ordering::Relaxed);
+        self.group
+            .failed
+            .fetch_add(results.len() as u64 - ok, Ordering::Relaxed);
+        results
+    }
+
+    /// [`Self::commit_batch`]'s transaction.
+    fn write_batch(&self, batch: &[&WriteUnit]) -> Vec<Result<()>> {
         if let [unit] = batch {
             // One unit: the transaction is the unit.
-            let result = self.backend.with_tx(|c| apply(c, unit));
-            if result.is_ok() {
-                self.group.commits.fetch_add(1, Ordering::Relaxed);
-            }
-            return vec![result];
+            return vec![self.backend.with_tx(|c| apply(c, unit))];
         }
         let outcome = self.backend.with_tx(|c| {
             let mut results = Vec::with_capacity(batch.len());
@@ -218,12 +227,7 @@ impl<B: Backend> SqlStore<B> {
             Ok(results)
         });
         match outcome {
-            Ok(results) => {
-                if results.iter().any(Result::is_ok) {
-                    self.group.commits.fetch_add(1, Ordering::Relaxed);
-                }
-                results
-            }
+            Ok(results) => results,
             // The transaction failed as a whole (BEGIN, a savepoint, or
             // COMMIT): nothing of any unit is stored.
             Err(e) => {
@@ -237,6 +241,12 @@ impl<B: Backend> SqlStore<B> {
     }
 }
 
+/// The answer for a unit whose result went missing (a bug, reported as a
+/// store failure rather than a panic).
+fn no_result() -> Error {
+    Error::Backend("no result for a unit".into())
+}
+
 impl<B: Backend> UnitStore for SqlStore<B> {
     fn commit_unit(&self, unit: WriteUnit) -> Result<()> {
         if unit.is_empty() {
@@ -244,14 +254,10 @@ impl<B: Backend> UnitStore for SqlStore<B> {
         }
         let group = &self.group;
         if !self.grouped {
-            let result = self.commit_batch(&[&unit]);
-            let ok = result.iter().filter(|r| r.is_ok()).count() as u64;
-            group.units.fetch_add(ok, Ordering::Relaxed);
-            group.failed.fetch_add(1 - ok, Ordering::Relaxed);
-            return result
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| Err(Error::Backend("no result for a unit".into())));
+            return self
+                .commit_batch(&[&unit])
+                .pop()
+                .unwrap_or_else(|| Err(no_result()));
         }
         let mut state = group.lock();
         let ticket = state.next_ticket;
@@ -285,11 +291,6 @@ impl<B: Backend> UnitStore for SqlStore<B> {
             };
             let units: Vec<&WriteUnit> = leading.batch.iter().map(|q| &q.unit).collect();
             let results = self.commit_batch(&units);
-            let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
-            group.units.fetch_add(ok, Ordering::Relaxed);
-            group
-                .failed
-                .fetch_add(results.len() as u64 - ok, Ordering::Relaxed);
             let batch = std::mem::take(&mut leading.batch);
             let (mine, wake) = group.lock().finish(ticket, batch, results.into_iter());
             leading.finished = true;
@@ -298,7 +299,7 @@ impl<B: Backend> UnitStore for SqlStore<B> {
             }
             // The leader's unit is in the batch it took: it was queued,
             // and no earlier commit had answered it.
-            return mine.unwrap_or_else(|| Err(Error::Backend("no result for a unit".into())));
+            return mine.unwrap_or_else(|| Err(no_result()));
         }
     }
 
