@@ -39,13 +39,15 @@ for i in $(seq 1 "$RUNS"); do
         failures=$(awk '/^failures:/ { print $2 }' <<< "$out")
         p99=$(awk '/^latency p99:/ { print $3 }' <<< "$out")
         cpu=$(awk '/^server CPU during the run:/ { print $6 }' <<< "$out")
+        # "this host over the timed phase: cores busy: ... idle N %"
+        idle=$(sed -n 's/.*cores busy:.* idle \([0-9]*\) %.*/, cores idle \1 %/p' <<< "$out")
         if [ -z "$rate" ] || [ -z "$cpu" ] || [ "$failures" != 0 ]; then
             echo "run $i $which: no figures or failures:" >&2
             echo "$out" >&2
             exit 1
         fi
         ms=$(awk -v c="$cpu" -v n="$N" 'BEGIN { printf "%.3f", c * 1000 / n }')
-        echo "run $i $which: $rate enrollments/s, p99 $p99 ms, server CPU $ms ms per enrollment"
+        echo "run $i $which: $rate enrollments/s, p99 $p99 ms, server CPU $ms ms per enrollment$idle"
         echo "$which $rate $ms" >> "$RESULTS"
     done
 done

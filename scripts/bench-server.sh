@@ -18,7 +18,7 @@ RUST_LOG=warn "$S/cmc-server" --config "$B/cmc.toml" > server.log 2>&1 &
 PID=$!
 for i in $(seq 1 50); do [ -f "$B/cmc-data/bootstrap-ra.pem" ] && curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 D=$B/cmc-data
-FILTER='concurrency|mode|failures|enrollments/s|latency |send after|per enrollment|error|measured /'
+FILTER='concurrency|mode|failures|enrollments/s|latency |send after|per enrollment|cores busy|error|measured /'
 case " $* " in *" --json "*) FILTER='.' ;; esac
 # The server's CPU time (user + system) over the whole bench run.
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }

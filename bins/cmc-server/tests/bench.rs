@@ -1,7 +1,8 @@
 //! `cmc-tool bench` against the real server: closed and open loop, kept
 //! alive or one connection per request, and the server figures it reads
 //! from `/metrics` (the process's disk writes and CPU time; durable commits
-//! when the server reports them). Counts and labels only, never a timing.
+//! when the server reports them) and this host's `/proc/stat`. Counts,
+//! shares and labels only, never a timing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -60,6 +61,25 @@ fn bench_reports_the_server_figures_from_its_metrics() {
         assert_eq!(s["cpu_ms_per_enrollment"].is_number(), cpu_reported, "{v}");
         if let Some(cpu) = s["cpu_seconds"].as_f64() {
             assert!(cpu >= 0.0, "{v}");
+        }
+        // This host's cores: read from /proc/stat, absent only where there
+        // is none or when the run was too short for a clock tick (the
+        // open loop takes 0.3 s: ticks pass).
+        let host = &v["host"];
+        let proc_stat = std::path::Path::new("/proc/stat").exists();
+        if proc_stat && open {
+            assert!(host.is_object(), "{v}");
+        }
+        if host.is_object() {
+            assert!(host["cores"].as_u64().unwrap() >= 1, "{v}");
+            let busy = host["busy"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&busy), "{v}");
+            assert_eq!(host["server"].is_number(), cpu_reported, "{v}");
+            if let Some(other) = host["other"].as_f64() {
+                assert!(other >= 0.0 && other <= busy, "{v}");
+            }
+        } else {
+            assert!(host.is_null(), "{v}");
         }
     }
     // The server counted every one of them as issued.

@@ -18,12 +18,15 @@
 //! (`cmc_store_commits_total`), the bytes the server process wrote to
 //! disk (`process_io_write_bytes_total`) and the server's CPU time
 //! (`process_cpu_seconds_total`, next to what its signatures cost), each
-//! when the server reports it.
+//! when the server reports it, and how busy this host's cores were
+//! (`/proc/stat`), split into the server's share and the rest (the load
+//! generator and the kernel's work for it share the cores).
 //! In the same run it measures, single-threaded, the signature operations
 //! the server pays per enrollment (through the same cmc-keys and cmc-codec
 //! functions the server uses, so with the same cryptographic backend), to
 //! put the throughput next to what the cryptography alone would allow.
 
+mod host;
 mod send;
 mod server;
 
@@ -47,6 +50,7 @@ use crate::Io;
 use crate::commands::args::PassphraseArgs;
 use crate::commands::request::{nonce_builder, read_cert_file, signer_key};
 use crate::http;
+use host::HostFigures;
 use send::{Pace, Sender};
 use server::{COMMITS, CPU_SECONDS, ServerFigures, WRITE_BYTES, scrape, server_figures};
 
@@ -140,6 +144,8 @@ struct Report {
     /// The latest a request was sent after its due time (open loop).
     max_send_lag_ms: Option<f64>,
     server: ServerFigures,
+    /// This host's cores over the timed phase (absent without /proc/stat).
+    host: Option<HostFigures>,
     crypto: Crypto,
 }
 
@@ -252,7 +258,9 @@ pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
         keep_alive,
         pace,
     };
+    let ticks_before = host::sample();
     let (outcomes, wall) = sender.send_all(&prepared);
+    let ticks_after = host::sample();
     let after = scrape(&metrics_url, timeout);
 
     // Verification happens here, after the clock stopped: it is in neither
@@ -325,6 +333,7 @@ pub(crate) fn run(args: &BenchArgs, io: &mut Io<'_>) -> Result<()> {
             max: ms(latencies.last().copied().unwrap_or_default()),
         },
         max_send_lag_ms: open.then(|| ms(max_lag)),
+        host: host::figures(ticks_before, ticks_after, server.cpu_seconds),
         server,
         crypto,
     };
@@ -580,6 +589,10 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
             ),
         ),
     };
+    let host = r
+        .host
+        .as_ref()
+        .map_or_else(|| "not read (no /proc/stat)".to_owned(), host::describe);
     let text = format!(
         "requests:          {}\n\
          concurrency:       {} ({connections})\n\
@@ -596,6 +609,7 @@ fn print_text(r: &Report, io: &mut Io<'_>) -> Result<()> {
          (responses verified after timing)\n\
          server, from {} over the timed phase:\n\
          {server}\
+         this host over the timed phase: {host}\n\
          server crypto ({} signs, {} verifies), single-threaded, mean of {} each:\n  \
          verify CMS request signature ({}):   {:.1} µs\n  \
          verify PKCS#10 self-signature ({}):  {:.1} µs\n  \
