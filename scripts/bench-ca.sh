@@ -38,6 +38,6 @@ C0=$(cpu)
 "$R/cmc-tool" bench --url "http://127.0.0.1:$PORT/cmc/root" --ca-cert "$B/root.pem" \
     --signer-cert "$B/ra/bench-ra.pem" --signer-key "$B/ra/bench-ra.key" \
     --passphrase-file "$B/pass" "$@" 2>&1 \
-    | grep -Ei 'concurrency|mode|failures|enrollments/s|latency |send after|per enrollment|error|measured /|crypto|sign |verify ' || true
+    | grep -Ei 'concurrency|mode|failures|enrollments/s|latency |send after|per enrollment|cores busy|error|measured /|crypto|sign |verify ' || true
 C1=$(cpu)
 echo "server CPU during the run: $(awk -v t="$(getconf CLK_TCK)" -v d=$((C1 - C0)) 'BEGIN { printf "%.2f", d / t }') s"
